@@ -1,0 +1,85 @@
+# Liftoff. `make dev` runs the playground, `make test` runs every test.
+# Tools are built from the Go module proxy into $(CACHE), once per version.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/liftoff
+export GOTOOLCHAIN ?= local
+
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+CONTROLLER_GEN ?= $(CACHE)/bin/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+IMG ?= ghcr.io/liftoff-dev/liftoff:dev
+# Test parallelism sized for a 2-core machine.
+TEST_P ?= 2
+
+.PHONY: all
+all: build
+
+##@ Development
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the Go types and markers.
+	$(CONTROLLER_GEN) rbac:roleName=liftoff-manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: fmt
+fmt: ## Fail when gofmt would change a file.
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: vet
+vet: ## go vet.
+	go vet ./...
+
+.PHONY: verify-generated
+verify-generated: generate manifests ## Fail when generated files differ from the checkout.
+	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver and etcd (cached) and print their directory.
+	@hack/build-control-plane.sh
+
+.PHONY: test
+test: fmt vet verify-generated ## Run every test against a real kube-apiserver and etcd.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
+
+.PHONY: dev
+dev: ## Start the playground: control plane, GitHub simulator, controller, samples.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" go run ./hack/dev
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager.
+	go build -o bin/manager ./cmd/manager
+
+.PHONY: run
+run: ## Run the manager against the current kubeconfig.
+	go run ./cmd/manager
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
+	kubectl apply -k config/crd
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs.
+	kubectl delete -k config/crd --ignore-not-found
+
+.PHONY: deploy
+deploy: manifests ## Deploy the controller (image $(IMG)) into the current cluster.
+	kubectl apply -k config/default
+
+.PHONY: undeploy
+undeploy: ## Remove the controller.
+	kubectl delete -k config/default --ignore-not-found
+
+$(CONTROLLER_GEN):
+	mkdir -p $(CACHE)/bin
+	GOFLAGS= GOBIN=$(CACHE)/bin/.controller-gen go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	mv $(CACHE)/bin/.controller-gen/controller-gen $@

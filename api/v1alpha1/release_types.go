@@ -1,0 +1,292 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ReleaseSpec is one version of the application on its way through a pipeline.
+type ReleaseSpec struct {
+	// Pipeline is the name of the ReleasePipeline, in the same namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="pipeline is immutable; create a new Release instead"
+	Pipeline string `json:"pipeline"`
+
+	// Version is the semantic version (1.4.2, v1.4.2, 2.0.0-rc.1). It is also the
+	// tag resolved in the source repository unless commit is set.
+	// +required
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="version is immutable; create a new Release instead"
+	Version string `json:"version"`
+
+	// Commit is the full SHA of the release commit in the source repository.
+	// When empty it is resolved from the tag named by version (or v+version).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="commit is immutable; create a new Release instead"
+	Commit string `json:"commit,omitempty"`
+
+	// Artifacts built from the commit. A kustomizeImage updater writes the
+	// digest of the artifact whose image equals its name.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=50
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+
+	// TargetStage is the last stage to promote into. Defaults to the pipeline's last stage.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	TargetStage string `json:"targetStage,omitempty"`
+
+	// Approvals for Manual stages. Entries are appended, never edited.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Approvals []Approval `json:"approvals,omitempty"`
+
+	// Paused holds every further promotion of this Release until it is unset.
+	// A promotion already committed is completed.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+}
+
+// Artifact is one build output of the release commit.
+type Artifact struct {
+	// Name of the artifact, unique in the Release.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Image reference without tag, for example ghcr.io/acme/checkout.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+	// Digest of the image, for example sha256:4f2c...
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`
+	// +kubebuilder:validation:MaxLength=200
+	Digest string `json:"digest,omitempty"`
+}
+
+// Approval lets a Release into a Manual stage.
+type Approval struct {
+	// Stage approved.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Stage string `json:"stage"`
+	// By is who approved. Approvals by the same person count once.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	By string `json:"by,omitempty"`
+	// At is when.
+	// +optional
+	At *metav1.Time `json:"at,omitempty"`
+	// Comment is free text.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Comment string `json:"comment,omitempty"`
+}
+
+// ReleasePhase summarises where a Release stands.
+// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;RolledBack;Superseded
+type ReleasePhase string
+
+// Release phases.
+const (
+	PhasePending     ReleasePhase = "Pending"
+	PhaseProgressing ReleasePhase = "Progressing"
+	PhaseVerifying   ReleasePhase = "Verifying"
+	PhaseBlocked     ReleasePhase = "Blocked"
+	PhaseReleased    ReleasePhase = "Released"
+	PhaseFailed      ReleasePhase = "Failed"
+	PhaseRolledBack  ReleasePhase = "RolledBack"
+	PhaseSuperseded  ReleasePhase = "Superseded"
+)
+
+// StagePhase is where a Release stands in one stage.
+// +kubebuilder:validation:Enum=Pending;Waiting;Promoting;AwaitingMerge;Promoted;Failed;Superseded;Skipped
+type StagePhase string
+
+// Stage phases.
+const (
+	// StagePending: an earlier stage is not done yet.
+	StagePending StagePhase = "Pending"
+	// StageWaiting: gates are being evaluated and at least one holds.
+	StageWaiting StagePhase = "Waiting"
+	// StagePromoting: the GitOps change is being written.
+	StagePromoting StagePhase = "Promoting"
+	// StageAwaitingMerge: the promotion's pull request waits for a merge.
+	StageAwaitingMerge StagePhase = "AwaitingMerge"
+	// StagePromoted: the version is live in the stage.
+	StagePromoted StagePhase = "Promoted"
+	// StageFailed: the promotion failed and needs a person.
+	StageFailed StagePhase = "Failed"
+	// StageSuperseded: a newer Release reached this stage.
+	StageSuperseded StagePhase = "Superseded"
+	// StageSkipped: the stage is after the Release's targetStage.
+	StageSkipped StagePhase = "Skipped"
+)
+
+// GateState is the outcome of one gate.
+// +kubebuilder:validation:Enum=Passed;Pending;Failed
+type GateState string
+
+// Gate states.
+const (
+	GatePassed  GateState = "Passed"
+	GatePending GateState = "Pending"
+	GateFailed  GateState = "Failed"
+)
+
+// GateStatus is the last evaluation of one gate of a stage.
+type GateStatus struct {
+	// Name of the gate: checks, soak, approvals, paused, stage.
+	Name string `json:"name"`
+	// Status: Passed, Pending or Failed.
+	Status GateState `json:"status"`
+	// Reason in UpperCamelCase.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message for people: what holds and what to do.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// URL of what failed, for example the failing check run.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// LastChecked is when the gate was last evaluated.
+	// +optional
+	LastChecked *metav1.Time `json:"lastChecked,omitempty"`
+}
+
+// PullRequestRef is the pull request of a PullRequest promotion.
+type PullRequestRef struct {
+	// Number of the pull request.
+	Number int `json:"number"`
+	// URL of the pull request.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// Branch of the pull request.
+	// +optional
+	Branch string `json:"branch,omitempty"`
+	// State: open, merged or closed.
+	// +optional
+	State string `json:"state,omitempty"`
+}
+
+// PromotionStatus is the GitOps change that put the Release into a stage.
+type PromotionStatus struct {
+	// Commit that landed the version on the target branch (for a pull request,
+	// the merge commit).
+	// +optional
+	Commit string `json:"commit,omitempty"`
+	// PullRequest of a PullRequest promotion.
+	// +optional
+	PullRequest *PullRequestRef `json:"pullRequest,omitempty"`
+	// DeploymentID of the GitHub deployment recorded for the stage.
+	// +optional
+	DeploymentID int64 `json:"deploymentID,omitempty"`
+	// PreviousVersion is the version the target files held before (for a
+	// kustomizeImage updater the previous newTag).
+	// +optional
+	PreviousVersion string `json:"previousVersion,omitempty"`
+	// StartedAt is when the promotion began.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// CompletedAt is when the version landed.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+	// NoChange is true when the files already held the version: nothing was committed.
+	// +optional
+	NoChange bool `json:"noChange,omitempty"`
+}
+
+// ReleaseStageStatus is where the Release stands in one stage.
+type ReleaseStageStatus struct {
+	// Name of the stage.
+	Name string `json:"name"`
+	// Phase in this stage.
+	Phase StagePhase `json:"phase"`
+	// Message for people.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Gates: the last evaluation of each gate of the stage.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Gates []GateStatus `json:"gates,omitempty"`
+	// Promotion into the stage.
+	// +optional
+	Promotion *PromotionStatus `json:"promotion,omitempty"`
+}
+
+// ReleaseStatus is what the controller observed of the Release.
+type ReleaseStatus struct {
+	// ObservedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Phase summarises the Release.
+	// +optional
+	Phase ReleasePhase `json:"phase,omitempty"`
+	// CurrentStage is the stage being worked on, or the last one reached.
+	// +optional
+	CurrentStage string `json:"currentStage,omitempty"`
+	// Commit is the release commit in the source repository (spec.commit or resolved from the tag).
+	// +optional
+	Commit string `json:"commit,omitempty"`
+	// Stages in pipeline order.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Stages []ReleaseStageStatus `json:"stages,omitempty"`
+	// Conditions: Ready, Progressing, Blocked, Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rel,categories=liftoff
+// +kubebuilder:printcolumn:name="Pipeline",type=string,JSONPath=`.spec.pipeline`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.currentStage`
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// Release is one version of an application promoted through a ReleasePipeline.
+type Release struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ReleaseSpec   `json:"spec,omitempty"`
+	Status ReleaseStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ReleaseList is a list of Releases.
+type ReleaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Release `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Release{}, &ReleaseList{})
+}
+
+// StageStatus returns the status entry of the named stage, or nil.
+func (s *ReleaseStatus) StageStatus(name string) *ReleaseStageStatus {
+	for i := range s.Stages {
+		if s.Stages[i].Name == name {
+			return &s.Stages[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,347 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ReleasePipelineSpec is the release process of one application: where its
+// versions come from and the ordered stages they are promoted through.
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, self.stages.exists_one(t, t.name == s.name))",message="stage names must be unique"
+type ReleasePipelineSpec struct {
+	// GitHub is the API endpoint and the credential used for the source and
+	// target repositories.
+	// +optional
+	GitHub GitHubSpec `json:"github,omitempty"`
+
+	// Source is the application repository: where a Release's tag is resolved
+	// and where its QA check runs and commit statuses are read.
+	// +required
+	Source SourceSpec `json:"source"`
+
+	// Stages, in promotion order (for example dev, staging, prod).
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	Stages []Stage `json:"stages"`
+}
+
+// GitHubSpec says how to reach GitHub.
+type GitHubSpec struct {
+	// APIURL is the REST API base URL: https://api.github.com/ (the default), a
+	// GitHub Enterprise Server URL such as https://ghe.example.com/api/v3/, or a simulator.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://`
+	APIURL string `json:"apiURL,omitempty"`
+
+	// SecretRef names a Secret in the pipeline's namespace whose `token` key holds
+	// a GitHub token with contents, pull requests, checks (read) and deployments
+	// permissions on the repositories. Without it, requests are anonymous.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// SourceSpec names the application repository.
+type SourceSpec struct {
+	// Repository is owner/name of the application repository.
+	// +required
+	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`
+	Repository string `json:"repository"`
+}
+
+// PromotionMode says whether a stage is promoted into as soon as its gates pass.
+// +kubebuilder:validation:Enum=Auto;Manual
+type PromotionMode string
+
+const (
+	// PromotionAuto promotes as soon as every gate passes.
+	PromotionAuto PromotionMode = "Auto"
+	// PromotionManual also waits for approvals recorded on the Release.
+	PromotionManual PromotionMode = "Manual"
+)
+
+// Stage is one environment the application is promoted into.
+// +kubebuilder:validation:XValidation:rule="!has(self.promotion) || self.promotion != 'Manual' || (has(self.gates) && has(self.gates.approvals))",message="a Manual stage needs gates.approvals (how many approvals it waits for)"
+type Stage struct {
+	// Name of the stage, unique in the pipeline (dev, staging, prod).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Environment is the GitHub deployment environment recorded for this stage.
+	// Defaults to the stage name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Environment string `json:"environment,omitempty"`
+
+	// Promotion is Auto (promote once the gates pass, the default) or Manual
+	// (also wait for gates.approvals on the Release).
+	// +optional
+	// +kubebuilder:default=Auto
+	Promotion PromotionMode `json:"promotion,omitempty"`
+
+	// Target is where the version is written.
+	// +required
+	Target Target `json:"target"`
+
+	// Gates must all pass before a Release is promoted into this stage.
+	// +optional
+	Gates *Gates `json:"gates,omitempty"`
+}
+
+// PromotionStrategy says how the change reaches the target branch.
+// +kubebuilder:validation:Enum=Commit;PullRequest
+type PromotionStrategy string
+
+const (
+	// StrategyCommit commits straight onto the target branch.
+	StrategyCommit PromotionStrategy = "Commit"
+	// StrategyPullRequest opens a pull request against the target branch.
+	StrategyPullRequest PromotionStrategy = "PullRequest"
+)
+
+// Target is the GitOps repository, branch and files a stage's version lives in.
+// +kubebuilder:validation:XValidation:rule="!has(self.autoMerge) || !self.autoMerge || self.strategy == 'PullRequest'",message="autoMerge applies only to strategy PullRequest"
+type Target struct {
+	// Repository is owner/name of the GitOps repository.
+	// +required
+	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`
+	Repository string `json:"repository"`
+
+	// Branch the stage's files live on. Defaults to main.
+	// +optional
+	// +kubebuilder:default=main
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[^\s~^:?*\[\\]+$`
+	Branch string `json:"branch,omitempty"`
+
+	// Strategy is Commit (straight onto the branch, the default) or PullRequest.
+	// +optional
+	// +kubebuilder:default=Commit
+	Strategy PromotionStrategy `json:"strategy,omitempty"`
+
+	// AutoMerge merges the promotion's pull request as soon as it is open.
+	// Without it Liftoff waits for someone to merge it.
+	// +optional
+	AutoMerge bool `json:"autoMerge,omitempty"`
+
+	// Files to update; all of them change in one commit. Each path appears once.
+	// +required
+	// +listType=map
+	// +listMapKey=path
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=50
+	Files []TargetFile `json:"files"`
+}
+
+// TargetFile is one file and the one updater that writes the version into it.
+// +kubebuilder:validation:XValidation:rule="[has(self.kustomizeImage), has(self.yamlPath)].filter(x, x).size() == 1",message="set exactly one updater per file: kustomizeImage or yamlPath"
+type TargetFile struct {
+	// Path of the file in the repository, for example envs/prod/kustomization.yaml.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('/') && !self.contains('..')",message="path must be relative to the repository root and must not contain '..'"
+	Path string `json:"path"`
+
+	// KustomizeImage sets newTag (and digest, when the Release's artifact for this
+	// image has one) of an images[] entry of a kustomization.yaml.
+	// +optional
+	KustomizeImage *KustomizeImageUpdater `json:"kustomizeImage,omitempty"`
+
+	// YAMLPath sets the scalar at this dotted path (a.b.c, a.list[0].c) to the version.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	YAMLPath string `json:"yamlPath,omitempty"`
+}
+
+// KustomizeImageUpdater names the image entry to update.
+type KustomizeImageUpdater struct {
+	// Name is the image's `name` in the kustomization's images[].
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	Name string `json:"name"`
+}
+
+// Gates hold a promotion into a stage until every one of them passes.
+type Gates struct {
+	// Checks are QA results on the release commit: check runs and commit statuses.
+	// +optional
+	Checks *ChecksGate `json:"checks,omitempty"`
+
+	// Soak is how long the Release must have been live in the previous stage,
+	// for example 30m or 24h.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	Soak *metav1.Duration `json:"soak,omitempty"`
+
+	// Approvals is how many approvals for this stage the Release must carry.
+	// +optional
+	Approvals *ApprovalsGate `json:"approvals,omitempty"`
+}
+
+// ChecksGate requires green QA results on the release commit.
+type ChecksGate struct {
+	// Required are check-run names or commit-status contexts that must succeed.
+	// When empty, every check run and status reported on the commit must
+	// succeed, and at least one must be reported.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=255
+	Required []string `json:"required,omitempty"`
+}
+
+// ApprovalsGate requires approvals recorded in Release.spec.approvals.
+type ApprovalsGate struct {
+	// Count of distinct approvals for the stage.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=20
+	Count int32 `json:"count,omitempty"`
+}
+
+// ReleasePipelineStatus is what the controller observed of the pipeline.
+type ReleasePipelineStatus struct {
+	// ObservedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Stages: what is live in each stage, the promotion in flight, the history.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Stages []PipelineStageStatus `json:"stages,omitempty"`
+
+	// Conditions: Ready, Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// PipelineStageStatus is the state of one stage of the pipeline.
+type PipelineStageStatus struct {
+	// Name of the stage.
+	Name string `json:"name"`
+
+	// Version live in the stage.
+	// +optional
+	Version string `json:"version,omitempty"`
+
+	// Release whose version is live in the stage.
+	// +optional
+	Release string `json:"release,omitempty"`
+
+	// Commit in the GitOps repository that put the version there.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+
+	// PromotedAt is when the version landed in the stage.
+	// +optional
+	PromotedAt *metav1.Time `json:"promotedAt,omitempty"`
+
+	// InFlight is the promotion under way into this stage; one at a time.
+	// +optional
+	InFlight *InFlightPromotion `json:"inFlight,omitempty"`
+
+	// History of the last promotions into the stage, newest first.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	History []PromotionRecord `json:"history,omitempty"`
+}
+
+// InFlightPromotion is the lock one Release holds on a stage while it promotes.
+type InFlightPromotion struct {
+	// Release holding the stage.
+	Release string `json:"release"`
+	// Version being promoted.
+	Version string `json:"version"`
+	// Since when the Release holds the stage.
+	Since metav1.Time `json:"since"`
+}
+
+// PromotionRecord is one finished promotion.
+type PromotionRecord struct {
+	// Release that was promoted.
+	Release string `json:"release"`
+	// Version that was promoted.
+	Version string `json:"version"`
+	// Commit that landed it.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+	// At is when it landed.
+	At metav1.Time `json:"at"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rp;pipeline,categories=liftoff
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.spec.source.repository`
+// +kubebuilder:printcolumn:name="Stages",type=string,JSONPath=`.spec.stages[*].name`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// ReleasePipeline is the release process of one application: the stages a
+// version is promoted through and the gates of each.
+type ReleasePipeline struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ReleasePipelineSpec   `json:"spec,omitempty"`
+	Status ReleasePipelineStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ReleasePipelineList is a list of ReleasePipelines.
+type ReleasePipelineList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ReleasePipeline `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ReleasePipeline{}, &ReleasePipelineList{})
+}
+
+// StageIndex returns the position of the named stage, or -1.
+func (p *ReleasePipeline) StageIndex(name string) int {
+	for i := range p.Spec.Stages {
+		if p.Spec.Stages[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// StageStatus returns the status entry of the named stage, or nil.
+func (s *ReleasePipelineStatus) StageStatus(name string) *PipelineStageStatus {
+	for i := range s.Stages {
+		if s.Stages[i].Name == name {
+			return &s.Stages[i]
+		}
+	}
+	return nil
+}
+
+// EnvironmentName is the GitHub deployment environment of the stage.
+func (s *Stage) EnvironmentName() string {
+	if s.Environment != "" {
+		return s.Environment
+	}
+	return s.Name
+}

@@ -1,0 +1,41 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/liftoff-dev/liftoff/internal/github"
+)
+
+// Options configure every Liftoff reconciler.
+type Options struct {
+	// GitHub hands out the shared GitHub clients.
+	GitHub *github.Factory
+	// Clock; the real clock when nil. Tests inject a fake one.
+	Clock clock.PassiveClock
+	// PollInterval for pending QA checks and pull requests.
+	PollInterval time.Duration
+	// StaleLockAfter: see ReleaseReconciler.
+	StaleLockAfter time.Duration
+	// Concurrency is the number of Releases reconciled in parallel.
+	Concurrency int
+}
+
+// Setup registers every Liftoff reconciler with the manager. The manager
+// binary, the playground and the tests all start the controller this way.
+func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
+	if o.GitHub == nil {
+		o.GitHub = &github.Factory{}
+	}
+	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&ReleaseReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
+		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,
+		MaxConcurrentReconciles: o.Concurrency,
+	}).SetupWithManager(ctx, mgr)
+}

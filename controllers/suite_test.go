@@ -1,0 +1,350 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+)
+
+// The suite runs one real kube-apiserver and etcd (envtest) with the real
+// CRDs; each test gets its own namespace, GitHub simulator and controller.
+
+var (
+	restCfg *rest.Config
+	k8s     client.Client
+	scheme  = runtime.NewScheme()
+	nsSeq   atomic.Int64
+)
+
+const token = "ghp_test-token-never-logged"
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		out, err := exec.Command("../hack/build-control-plane.sh").Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "building the control plane:", err)
+			os.Exit(1)
+		}
+		os.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
+	}
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		panic(err)
+	}
+	if err := releasev1.AddToScheme(scheme); err != nil {
+		panic(err)
+	}
+	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	var err error
+	if restCfg, err = env.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "starting envtest:", err)
+		os.Exit(1)
+	}
+	if k8s, err = client.New(restCfg, client.Options{Scheme: scheme}); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("LIFTOFF_TEST_LOG") != "" {
+		return -4 // debug, below client-go's body dumps
+	}
+	return 10 // quiet unless asked
+}
+
+// testEnv is one test's world: a namespace, a GitHub simulator seeded with an
+// application repository and a GitOps repository, and a running controller.
+type testEnv struct {
+	t     *testing.T
+	ns    string
+	sim   *simulator.Server
+	ctx   context.Context
+	stop  context.CancelFunc
+	done  chan struct{}
+	clock clock.PassiveClock
+	// transport wraps the controller's GitHub traffic, for fault hooks.
+	transport http.RoundTripper
+	// appSHA is the tagged release commit of version 1.4.2.
+	appSHA string
+}
+
+const (
+	appRepo    = "acme/checkout"
+	gitopsRepo = "acme/gitops"
+)
+
+func kustomization(tag string) string {
+	return `# Managed by Liftoff: the images entry below is promoted automatically.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base # shared manifests
+
+images:
+  - name: ghcr.io/acme/checkout
+    newTag: "` + tag + `" # current release
+`
+}
+
+type envOption func(*testEnv)
+
+func withClock(c clock.PassiveClock) envOption { return func(e *testEnv) { e.clock = c } }
+func withTransport(rt http.RoundTripper) envOption {
+	return func(e *testEnv) { e.transport = rt }
+}
+
+func newEnv(t *testing.T, opts ...envOption) *testEnv {
+	t.Helper()
+	g := NewWithT(t)
+	e := &testEnv{t: t, ns: fmt.Sprintf("t%d-%s", nsSeq.Add(1), strings.ToLower(strings.ReplaceAll(t.Name(), "_", "-")))}
+	if len(e.ns) > 60 {
+		e.ns = e.ns[:60]
+	}
+	e.ns = strings.Trim(strings.ReplaceAll(e.ns, "/", "-"), "-")
+	for _, o := range opts {
+		o(e)
+	}
+	if e.clock == nil {
+		e.clock = clock.RealClock{}
+	}
+	e.sim = simulator.New(simulator.WithClock(e.clock.Now))
+	t.Cleanup(e.sim.Close)
+	e.sim.AddToken(token)
+	g.Expect(e.sim.CreateRepo(appRepo, "main")).To(Succeed())
+	sha, err := e.sim.CommitFiles(appRepo, "main", map[string]string{"main.go": "package main\n"}, "Release 1.4.2")
+	g.Expect(err).NotTo(HaveOccurred())
+	e.appSHA = sha
+	g.Expect(e.sim.CreateTag(appRepo, "v1.4.2", sha)).To(Succeed())
+	g.Expect(e.sim.CreateRepo(gitopsRepo, "main")).To(Succeed())
+	files := map[string]string{}
+	for _, st := range []string{"dev", "staging", "prod"} {
+		files["envs/"+st+"/kustomization.yaml"] = kustomization("1.4.1")
+	}
+	_, err = e.sim.CommitFiles(gitopsRepo, "main", files, "Initial environments")
+	g.Expect(err).NotTo(HaveOccurred())
+
+	g.Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}})).To(Succeed())
+	g.Expect(k8s.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "github", Namespace: e.ns},
+		Data:       map[string][]byte{"token": []byte(token)},
+	})).To(Succeed())
+	e.start()
+	t.Cleanup(e.stopController)
+	return e
+}
+
+// start runs a controller (a fresh manager, as after a restart).
+func (e *testEnv) start() {
+	e.t.Helper()
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.ctx, e.stop = context.WithCancel(context.Background())
+	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second}
+	if err := controllers.Setup(e.ctx, mgr, controllers.Options{
+		GitHub: factory, Clock: e.clock, PollInterval: 200 * time.Millisecond, StaleLockAfter: 5 * time.Second, Concurrency: 2,
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.done = make(chan struct{})
+	go func() {
+		defer close(e.done)
+		if err := mgr.Start(e.ctx); err != nil {
+			e.t.Errorf("manager: %v", err)
+		}
+	}()
+}
+
+func (e *testEnv) stopController() {
+	if e.stop != nil {
+		e.stop()
+		<-e.done
+		e.stop = nil
+	}
+}
+
+// restart stops the controller and starts a new one with a fresh GitHub client.
+func (e *testEnv) restart(rt http.RoundTripper) {
+	e.stopController()
+	e.transport = rt
+	e.start()
+}
+
+func (e *testEnv) stage(name string, mod ...func(*releasev1.Stage)) releasev1.Stage {
+	s := releasev1.Stage{
+		Name: name,
+		Target: releasev1.Target{
+			Repository: gitopsRepo, Branch: "main",
+			Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml", KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/checkout"}}},
+		},
+	}
+	for _, m := range mod {
+		m(&s)
+	}
+	return s
+}
+
+func (e *testEnv) pipeline(stages ...releasev1.Stage) *releasev1.ReleasePipeline {
+	e.t.Helper()
+	if len(stages) == 0 {
+		stages = []releasev1.Stage{e.stage("dev"), e.stage("staging"), e.stage("prod")}
+	}
+	p := &releasev1.ReleasePipeline{
+		ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: e.ns},
+		Spec: releasev1.ReleasePipelineSpec{
+			GitHub: releasev1.GitHubSpec{APIURL: e.sim.URL() + "/", SecretRef: &releasev1.LocalObjectReference{Name: "github"}},
+			Source: releasev1.SourceSpec{Repository: appRepo},
+			Stages: stages,
+		},
+	}
+	NewWithT(e.t).Expect(k8s.Create(context.Background(), p)).To(Succeed())
+	return p
+}
+
+func (e *testEnv) release(name, version string, mod ...func(*releasev1.Release)) *releasev1.Release {
+	e.t.Helper()
+	r := &releasev1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec: releasev1.ReleaseSpec{Pipeline: "checkout", Version: version,
+			Artifacts: []releasev1.Artifact{{Name: "checkout", Image: "ghcr.io/acme/checkout"}}},
+	}
+	for _, m := range mod {
+		m(r)
+	}
+	NewWithT(e.t).Expect(k8s.Create(context.Background(), r)).To(Succeed())
+	return r
+}
+
+func (e *testEnv) get(name string) *releasev1.Release {
+	r := &releasev1.Release{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: e.ns, Name: name}, r); err != nil {
+		e.t.Fatalf("get release %s: %v", name, err)
+	}
+	return r
+}
+
+func (e *testEnv) phase(name string) func() releasev1.ReleasePhase {
+	return func() releasev1.ReleasePhase { return e.get(name).Status.Phase }
+}
+
+func (e *testEnv) stagePhase(name, stage string) func() releasev1.StagePhase {
+	return func() releasev1.StagePhase {
+		if ss := e.get(name).Status.StageStatus(stage); ss != nil {
+			return ss.Phase
+		}
+		return ""
+	}
+}
+
+// condition returns "Status/Reason: message" of a condition of a Release.
+func (e *testEnv) condition(name, ctype string) func() string {
+	return func() string {
+		for _, c := range e.get(name).Status.Conditions {
+			if c.Type == ctype {
+				return fmt.Sprintf("%s/%s: %s", c.Status, c.Reason, c.Message)
+			}
+		}
+		return ""
+	}
+}
+
+func (e *testEnv) gate(name, stage, gate string) func() string {
+	return func() string {
+		ss := e.get(name).Status.StageStatus(stage)
+		if ss == nil {
+			return ""
+		}
+		for _, g := range ss.Gates {
+			if g.Name == gate {
+				return fmt.Sprintf("%s/%s: %s", g.Status, g.Reason, g.Message)
+			}
+		}
+		return ""
+	}
+}
+
+func (e *testEnv) file(stage string) string {
+	c, _ := e.sim.FileAt(gitopsRepo, "main", "envs/"+stage+"/kustomization.yaml")
+	return c
+}
+
+// liftoffCommits lists the commits on the GitOps branch made by Liftoff for a
+// release and stage ("" matches any).
+func (e *testEnv) liftoffCommits(release, stage string) []simulator.Commit {
+	var out []simulator.Commit
+	for _, c := range e.sim.Commits(gitopsRepo, "main") {
+		if !strings.Contains(c.Message, "Liftoff-Release: ") {
+			continue
+		}
+		if release != "" && !strings.Contains(c.Message, "Liftoff-Release: "+e.ns+"/"+release+"\n") {
+			continue
+		}
+		if stage != "" && !strings.Contains(c.Message, "Liftoff-Stage: "+stage+"\n") {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+const (
+	timeout  = 30 * time.Second
+	interval = 50 * time.Millisecond
+)
+
+// metav1Duration is metav1.Duration, named for the tests' table literals.
+type metav1Duration = metav1.Duration
+
+// githubClient is a go-github client acting as a person or a CI system.
+func (e *testEnv) githubClient() *gh.Client {
+	c := gh.NewClient(nil).WithAuthToken(token)
+	u, _ := url.Parse(e.sim.URL() + "/")
+	c.BaseURL = u
+	return c
+}

@@ -1,0 +1,128 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// The API server refuses bad input with a message that says what to fix.
+func TestAPIRefusesBadInput(t *testing.T) {
+	ns := fmt.Sprintf("validation-%d", nsSeq.Add(1))
+	NewWithT(t).Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	file := func() releasev1.TargetFile {
+		return releasev1.TargetFile{Path: "envs/dev/kustomization.yaml", KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "app"}}
+	}
+	stage := func(name string) releasev1.Stage {
+		return releasev1.Stage{Name: name, Target: releasev1.Target{Repository: "acme/gitops", Files: []releasev1.TargetFile{file()}}}
+	}
+	pipeline := func(mod func(*releasev1.ReleasePipelineSpec)) *releasev1.ReleasePipeline {
+		p := &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{GenerateName: "p-", Namespace: ns},
+			Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/app"}, Stages: []releasev1.Stage{stage("dev"), stage("prod")}}}
+		mod(&p.Spec)
+		return p
+	}
+
+	cases := []struct {
+		name string
+		mod  func(*releasev1.ReleasePipelineSpec)
+		want string
+	}{
+		{"ok", func(*releasev1.ReleasePipelineSpec) {}, ""},
+		{"duplicate stage names", func(s *releasev1.ReleasePipelineSpec) { s.Stages[1].Name = "dev" }, "stage names must be unique"},
+		{"no stages", func(s *releasev1.ReleasePipelineSpec) { s.Stages = nil }, "spec.stages"},
+		{"two updaters on a file", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Target.Files[0].YAMLPath = "image.tag" }, "set exactly one updater per file"},
+		{"no updater on a file", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Target.Files[0].KustomizeImage = nil }, "set exactly one updater per file"},
+		{"same file twice", func(s *releasev1.ReleasePipelineSpec) {
+			s.Stages[0].Target.Files = append(s.Stages[0].Target.Files, file())
+		}, "Duplicate value"},
+		{"path escaping the repository", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Target.Files[0].Path = "../secrets.yaml" }, "must not contain '..'"},
+		{"autoMerge with Commit", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Target.AutoMerge = true }, "autoMerge applies only to strategy PullRequest"},
+		{"manual stage without approvals", func(s *releasev1.ReleasePipelineSpec) { s.Stages[1].Promotion = releasev1.PromotionManual }, "a Manual stage needs gates.approvals"},
+		{"bad repository", func(s *releasev1.ReleasePipelineSpec) { s.Source.Repository = "not a repo" }, "spec.source.repository"},
+		{"bad strategy", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Target.Strategy = "Push" }, `supported values: "Commit", "PullRequest"`},
+		{"bad stage name", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Name = "Dev Stage" }, "spec.stages[0].name"},
+		{"bad API URL", func(s *releasev1.ReleasePipelineSpec) { s.GitHub.APIURL = "ftp://example" }, "spec.github.apiURL"},
+	}
+	for _, c := range cases {
+		t.Run("pipeline/"+c.name, func(t *testing.T) {
+			err := k8s.Create(context.Background(), pipeline(c.mod))
+			if c.want == "" {
+				NewWithT(t).Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			NewWithT(t).Expect(err).To(MatchError(ContainSubstring(c.want)))
+		})
+	}
+
+	// A soak that is not a duration: the typed client cannot send one, so send raw JSON.
+	t.Run("pipeline/soak not a duration", func(t *testing.T) {
+		p := pipeline(func(*releasev1.ReleasePipelineSpec) {})
+		p.Name = "rawsoak"
+		raw := rawWithSoak(t, p, "ten minutes")
+		NewWithT(t).Expect(raw).To(MatchError(ContainSubstring("spec.stages[1].gates.soak")))
+	})
+
+	release := func(mod func(*releasev1.ReleaseSpec)) *releasev1.Release {
+		r := &releasev1.Release{ObjectMeta: metav1.ObjectMeta{GenerateName: "r-", Namespace: ns},
+			Spec: releasev1.ReleaseSpec{Pipeline: "p", Version: "1.4.2"}}
+		mod(&r.Spec)
+		return r
+	}
+	rcases := []struct {
+		name string
+		mod  func(*releasev1.ReleaseSpec)
+		want string
+	}{
+		{"ok", func(*releasev1.ReleaseSpec) {}, ""},
+		{"ok with v and prerelease", func(s *releasev1.ReleaseSpec) { s.Version = "v2.0.0-rc.1+build.5" }, ""},
+		{"not semver", func(s *releasev1.ReleaseSpec) { s.Version = "1.4" }, "spec.version"},
+		{"short commit", func(s *releasev1.ReleaseSpec) { s.Commit = "abc123" }, "spec.commit"},
+		{"bad digest", func(s *releasev1.ReleaseSpec) {
+			s.Artifacts = []releasev1.Artifact{{Name: "app", Digest: "not a digest"}}
+		}, "spec.artifacts[0].digest"},
+		{"no pipeline", func(s *releasev1.ReleaseSpec) { s.Pipeline = "" }, "spec.pipeline"},
+	}
+	for _, c := range rcases {
+		t.Run("release/"+c.name, func(t *testing.T) {
+			err := k8s.Create(context.Background(), release(c.mod))
+			if c.want == "" {
+				NewWithT(t).Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			NewWithT(t).Expect(err).To(MatchError(ContainSubstring(c.want)))
+		})
+	}
+
+	t.Run("release/version is immutable", func(t *testing.T) {
+		g := NewWithT(t)
+		r := release(func(*releasev1.ReleaseSpec) {})
+		g.Expect(k8s.Create(context.Background(), r)).To(Succeed())
+		r.Spec.Version = "1.4.3"
+		g.Expect(k8s.Update(context.Background(), r)).To(MatchError(ContainSubstring("version is immutable")))
+	})
+}
+
+// rawWithSoak creates p with the soak of its second stage set to a raw string.
+func rawWithSoak(t *testing.T, p *releasev1.ReleasePipeline, soak string) error {
+	p.TypeMeta = metav1.TypeMeta{APIVersion: releasev1.GroupVersion.String(), Kind: "ReleasePipeline"}
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	stages, _, _ := unstructured.NestedSlice(u.Object, "spec", "stages")
+	stages[1].(map[string]any)["gates"] = map[string]any{"soak": soak}
+	if err := unstructured.SetNestedSlice(u.Object, stages, "spec", "stages"); err != nil {
+		t.Fatal(err)
+	}
+	return k8s.Create(context.Background(), u)
+}

@@ -1,0 +1,90 @@
+// Command dev runs the Liftoff playground (`make dev`): a local control plane
+// with the controller, the GitHub API simulator and the samples.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/liftoff-dev/liftoff/internal/playground"
+)
+
+func main() {
+	cache, _ := os.UserCacheDir()
+	simAddr := flag.String("sim-addr", envOr("LIFTOFF_SIM_ADDR", "127.0.0.1:9090"), "Address of the GitHub API simulator.")
+	dir := flag.String("dir", filepath.Join(cache, "liftoff", "playground"), "Where the kubeconfig is written.")
+	metrics := flag.String("metrics-addr", envOr("LIFTOFF_METRICS_ADDR", "127.0.0.1:8080"), "Controller metrics endpoint, 0 to disable.")
+	exitWhenReleased := flag.Bool("exit-when-released", false, "Exit 0 once the sample release reaches prod (for scripts).")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root, _ := os.Getwd()
+	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "playground:", err)
+		os.Exit(1)
+	}
+	defer p.Stop()
+
+	fmt.Printf(`
+Liftoff playground is running.
+
+  kubeconfig:        %[1]s
+  GitHub simulator:  %[2]s   (token: %[3]s)
+  controller metrics: http://%[4]s/metrics
+
+Watch the sample release go dev -> staging -> prod (about a minute):
+
+  export KUBECONFIG=%[1]s
+  kubectl get releases -w
+  kubectl describe release checkout-1-4-2
+  kubectl get releasepipeline checkout -o yaml
+
+See what Liftoff committed to the GitOps repository:
+
+  curl -s %[2]srepos/acme/gitops/commits | grep '"message"'
+  curl -s %[2]srepos/acme/gitops/contents/envs/prod/kustomization.yaml -H 'Accept: application/vnd.github.raw'
+
+Release 1.5.0 is tagged but its QA check is still running; try it:
+
+  kubectl apply -f - <<YAML
+  apiVersion: release.liftoff.dev/v1alpha1
+  kind: Release
+  metadata: {name: checkout-1-5-0, namespace: default}
+  spec: {pipeline: checkout, version: 1.5.0}
+  YAML
+  kubectl get release checkout-1-5-0 -o jsonpath='{.status.stages[0].gates}'
+
+Press Ctrl-C to stop.
+`, p.Kubeconfig, p.SimURL, playground.Token, *metrics)
+
+	if *exitWhenReleased {
+		if err := playground.WaitReleased(ctx, p, "default", "checkout-1-4-2", 3*time.Minute); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println("checkout-1-4-2 reached prod")
+		return
+	}
+	<-ctx.Done()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

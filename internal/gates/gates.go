@@ -1,0 +1,226 @@
+// Package gates decides, from a snapshot of what was observed, whether a
+// Release may be promoted into a stage. Every function is pure: the controller
+// gathers the facts, these functions say yes, wait or no, and why.
+package gates
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github"
+)
+
+// Gate names as shown in status.
+const (
+	NamePaused    = "paused"
+	NameChecks    = "checks"
+	NameSoak      = "soak"
+	NameApprovals = "approvals"
+)
+
+// Result is the outcome of one gate.
+type Result struct {
+	Name    string
+	State   releasev1.GateState
+	Reason  string
+	Message string
+	URL     string
+	// RecheckAfter is when a pending gate can next change by itself (soak).
+	RecheckAfter time.Duration
+}
+
+// Snapshot is what the controller observed for one stage of one Release.
+type Snapshot struct {
+	Now     time.Time
+	Release *releasev1.Release
+	Stage   *releasev1.Stage
+	// PreviousStage is the stage before, nil for the first.
+	PreviousStage *string
+	// PreviousLandedAt is when the Release landed in the previous stage.
+	PreviousLandedAt *time.Time
+	// Commit is the release commit.
+	Commit string
+	// Checks on the commit; only read when the stage has a checks gate.
+	Checks []github.CheckResult
+}
+
+// Evaluate runs every gate of the stage, in a fixed order.
+func Evaluate(s Snapshot) []Result {
+	out := []Result{Paused(s.Release.Spec.Paused)}
+	g := s.Stage.Gates
+	if g == nil {
+		g = &releasev1.Gates{}
+	}
+	if g.Checks != nil {
+		out = append(out, Checks(g.Checks.Required, s.Checks, s.Commit))
+	}
+	if g.Soak != nil {
+		out = append(out, Soak(g.Soak.Duration, s.PreviousStage, s.PreviousLandedAt, s.Now))
+	}
+	if s.Stage.Promotion == releasev1.PromotionManual || g.Approvals != nil {
+		count := int32(1)
+		if g.Approvals != nil && g.Approvals.Count > 0 {
+			count = g.Approvals.Count
+		}
+		out = append(out, Approvals(s.Stage.Name, count, s.Release.Spec.Approvals))
+	}
+	return out
+}
+
+// Summary folds gate results: Failed beats Pending beats Passed. It returns
+// the overall state and the results that hold the promotion.
+func Summary(results []Result) (releasev1.GateState, []Result) {
+	state := releasev1.GatePassed
+	var holding []Result
+	for _, r := range results {
+		switch r.State {
+		case releasev1.GateFailed:
+			state = releasev1.GateFailed
+			holding = append(holding, r)
+		case releasev1.GatePending:
+			if state == releasev1.GatePassed {
+				state = releasev1.GatePending
+			}
+			holding = append(holding, r)
+		}
+	}
+	return state, holding
+}
+
+// Paused holds every promotion while the Release is paused.
+func Paused(paused bool) Result {
+	if paused {
+		return Result{Name: NamePaused, State: releasev1.GateFailed, Reason: "Paused", Message: "the Release is paused: set spec.paused to false to go on"}
+	}
+	return Result{Name: NamePaused, State: releasev1.GatePassed, Reason: "NotPaused", Message: "not paused"}
+}
+
+// Checks requires the named check runs and statuses (or, with no names, every
+// reported one, and at least one) to have succeeded on the commit.
+func Checks(required []string, results []github.CheckResult, commit string) Result {
+	r := Result{Name: NameChecks}
+	byName := map[string][]github.CheckResult{}
+	for _, c := range results {
+		byName[c.Name] = append(byName[c.Name], c)
+	}
+	names := required
+	if len(names) == 0 {
+		for n := range byName {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			r.State, r.Reason = releasev1.GatePending, "ChecksNotReported"
+			r.Message = fmt.Sprintf("no check run or commit status reported on %s yet", short(commit))
+			return r
+		}
+	}
+	var failed, pending, missing []string
+	for _, n := range names {
+		got, ok := byName[n]
+		if !ok {
+			missing = append(missing, n)
+			continue
+		}
+		for _, c := range got {
+			switch c.State {
+			case github.CheckFailure:
+				failed = append(failed, fmt.Sprintf("%s (%s)", n, c.Detail))
+				if r.URL == "" {
+					r.URL = c.URL
+				}
+			case github.CheckPending:
+				pending = append(pending, fmt.Sprintf("%s (%s)", n, c.Detail))
+			}
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		r.State, r.Reason = releasev1.GateFailed, "ChecksFailed"
+		r.Message = "failed on " + short(commit) + ": " + strings.Join(failed, ", ")
+		if r.URL != "" {
+			r.Message += " " + r.URL
+		}
+	case len(pending)+len(missing) > 0:
+		r.State, r.Reason = releasev1.GatePending, "ChecksPending"
+		var parts []string
+		if len(pending) > 0 {
+			parts = append(parts, "running: "+strings.Join(pending, ", "))
+		}
+		if len(missing) > 0 {
+			parts = append(parts, "not reported yet: "+strings.Join(missing, ", "))
+		}
+		r.Message = "waiting on " + short(commit) + ": " + strings.Join(parts, "; ")
+	default:
+		r.State, r.Reason = releasev1.GatePassed, "ChecksPassed"
+		r.Message = fmt.Sprintf("%d passed on %s: %s", len(names), short(commit), strings.Join(names, ", "))
+	}
+	return r
+}
+
+// Soak requires the Release to have been live in the previous stage for d.
+func Soak(d time.Duration, previous *string, landedAt *time.Time, now time.Time) Result {
+	r := Result{Name: NameSoak}
+	switch {
+	case previous == nil:
+		r.State, r.Reason, r.Message = releasev1.GatePassed, "FirstStage", "first stage: nothing to soak in"
+	case landedAt == nil:
+		r.State, r.Reason = releasev1.GatePending, "NotLanded"
+		r.Message = fmt.Sprintf("waiting for the Release to land in %s", *previous)
+	default:
+		left := landedAt.Add(d).Sub(now)
+		if left <= 0 {
+			r.State, r.Reason = releasev1.GatePassed, "Soaked"
+			r.Message = fmt.Sprintf("live in %s for %s (soak %s)", *previous, now.Sub(*landedAt).Round(time.Second), d)
+			return r
+		}
+		r.State, r.Reason = releasev1.GatePending, "Soaking"
+		r.Message = fmt.Sprintf("soaking in %s: %s left of %s, until %s", *previous, left.Round(time.Second), d, landedAt.Add(d).UTC().Format(time.RFC3339))
+		r.RecheckAfter = left
+	}
+	return r
+}
+
+// Approvals requires count distinct approvals of stage. Approvals by the same
+// person count once; an approval without a name counts on its own.
+func Approvals(stage string, count int32, approvals []releasev1.Approval) Result {
+	r := Result{Name: NameApprovals}
+	seen := map[string]bool{}
+	var who []string
+	anonymous := 0
+	for _, a := range approvals {
+		if a.Stage != stage {
+			continue
+		}
+		if a.By == "" {
+			anonymous++
+			continue
+		}
+		if !seen[a.By] {
+			seen[a.By] = true
+			who = append(who, a.By)
+		}
+	}
+	got := int32(len(who) + anonymous)
+	if got >= count {
+		r.State, r.Reason = releasev1.GatePassed, "Approved"
+		r.Message = fmt.Sprintf("%d of %d approvals", got, count)
+		if len(who) > 0 {
+			r.Message += " (" + strings.Join(who, ", ") + ")"
+		}
+		return r
+	}
+	r.State, r.Reason = releasev1.GatePending, "AwaitingApproval"
+	r.Message = fmt.Sprintf("%d of %d approvals for %s: add an entry with stage %q to spec.approvals", got, count, stage, stage)
+	return r
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

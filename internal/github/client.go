@@ -1,0 +1,133 @@
+// Package github is Liftoff's narrow view of the GitHub REST API: only the
+// calls the controllers make, with errors classified into what to do next,
+// conditional requests for polling, and one shared client per credential.
+package github
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"k8s.io/utils/clock"
+)
+
+// DefaultAPIURL is the public GitHub API.
+const DefaultAPIURL = "https://api.github.com/"
+
+// Factory hands out one Client per API URL and credential, so the rate-limit
+// state and the ETag cache are shared by every object that uses it.
+type Factory struct {
+	// Transport is the base transport; http.DefaultTransport when nil.
+	Transport http.RoundTripper
+	// Timeout bounds one request; 30s when zero.
+	Timeout time.Duration
+	// Clock is used for rate-limit resets; the real clock when nil.
+	Clock clock.PassiveClock
+
+	mu      sync.Mutex
+	clients map[string]*Client
+}
+
+// For returns the shared client for apiURL and token.
+func (f *Factory) For(apiURL, token string) (*Client, error) {
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	base, err := url.Parse(apiURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("github API URL %q is not an http(s) URL", apiURL)
+	}
+	sum := sha256.Sum256([]byte(token))
+	credential := hex.EncodeToString(sum[:6])
+	key := apiURL + "|" + credential
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.clients[key]; ok {
+		return c, nil
+	}
+	next := f.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	timeout := f.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	var clk clock.PassiveClock = clock.RealClock{}
+	if f.Clock != nil {
+		clk = f.Clock
+	}
+	rt := &authTransport{token: token, next: newETagCache(&instrumented{next: next, credential: credential}, 4096)}
+	gc := gh.NewClient(&http.Client{Transport: rt, Timeout: timeout})
+	gc.BaseURL = base
+	gc.UploadURL = base
+	c := &Client{gh: gc, clock: clk}
+	if f.clients == nil {
+		f.clients = map[string]*Client{}
+	}
+	f.clients[key] = c
+	return c, nil
+}
+
+// Client is a GitHub API client for one credential.
+type Client struct {
+	gh    *gh.Client
+	clock clock.PassiveClock
+
+	mu           sync.Mutex
+	blockedUntil time.Time
+}
+
+// split turns owner/name into its parts.
+func split(repo string) (string, string, error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", fmt.Errorf("repository %q is not owner/name", repo)
+	}
+	return owner, name, nil
+}
+
+// guard refuses to call GitHub while a rate limit it announced is in force, so
+// a hundred reconciles waiting on one credential do not each spend a request
+// to learn it again.
+func (c *Client) guard(op string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.clock.Now(); now.Before(c.blockedUntil) {
+		return &Error{Kind: KindRateLimited, Op: op, Message: "rate limited until " + c.blockedUntil.UTC().Format(time.RFC3339), RetryAfter: c.blockedUntil.Sub(now).Round(time.Second) + time.Second}
+	}
+	return nil
+}
+
+// done classifies err and remembers rate limits.
+func (c *Client) done(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = classify(op, err, c.clock.Now())
+	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 {
+		c.mu.Lock()
+		if until := c.clock.Now().Add(e.RetryAfter); until.After(c.blockedUntil) {
+			c.blockedUntil = until
+		}
+		c.mu.Unlock()
+	}
+	return err
+}
+
+// RateLimitedUntil is when the credential may call GitHub again (zero if now).
+func (c *Client) RateLimitedUntil() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.blockedUntil
+}

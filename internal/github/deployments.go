@@ -1,0 +1,82 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// Deployment states Liftoff reports.
+const (
+	DeploymentInProgress = "in_progress"
+	DeploymentSuccess    = "success"
+	DeploymentFailure    = "failure"
+)
+
+// FindDeployment returns the id of the deployment of sha to environment whose
+// payload names key (Liftoff's "namespace/release"), or 0.
+func (c *Client) FindDeployment(ctx context.Context, repo, sha, environment, key string) (int64, error) {
+	op := "list deployments"
+	if err := c.guard(op); err != nil {
+		return 0, err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return 0, err
+	}
+	deps, _, err := c.gh.Repositories.ListDeployments(ctx, owner, name, &gh.DeploymentsListOptions{
+		SHA: sha, Environment: environment, ListOptions: gh.ListOptions{PerPage: 100},
+	})
+	if err != nil {
+		return 0, c.done(op, err)
+	}
+	for _, d := range deps {
+		var payload map[string]any
+		if json.Unmarshal(d.Payload, &payload) == nil && payload["liftoffRelease"] == key {
+			return d.GetID(), nil
+		}
+	}
+	return 0, nil
+}
+
+// CreateDeployment records a deployment of ref (the release commit) to
+// environment, with key in its payload so a retry finds it.
+func (c *Client) CreateDeployment(ctx context.Context, repo, ref, environment, key, version, description string, production bool) (int64, error) {
+	op := "create deployment"
+	if err := c.guard(op); err != nil {
+		return 0, err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return 0, err
+	}
+	d, _, err := c.gh.Repositories.CreateDeployment(ctx, owner, name, &gh.DeploymentRequest{
+		Ref: gh.String(ref), Task: gh.String("deploy"), Environment: gh.String(environment),
+		Description: gh.String(description), AutoMerge: gh.Bool(false), RequiredContexts: &[]string{},
+		Payload:               map[string]string{"liftoffRelease": key, "version": version},
+		ProductionEnvironment: gh.Bool(production),
+	})
+	if err != nil {
+		return 0, c.done(op, err)
+	}
+	return d.GetID(), nil
+}
+
+// SetDeploymentStatus adds a status to a deployment.
+func (c *Client) SetDeploymentStatus(ctx context.Context, repo string, id int64, state, description, logURL string) error {
+	op := "set deployment status"
+	if err := c.guard(op); err != nil {
+		return err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	req := &gh.DeploymentStatusRequest{State: gh.String(state), Description: gh.String(description), AutoInactive: gh.Bool(true)}
+	if logURL != "" {
+		req.LogURL = gh.String(logURL)
+	}
+	_, _, err = c.gh.Repositories.CreateDeploymentStatus(ctx, owner, name, id, req)
+	return c.done(op, err)
+}

@@ -1,0 +1,171 @@
+package github
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// BranchHead returns the commit SHA at the head of branch.
+func (c *Client) BranchHead(ctx context.Context, repo, branch string) (string, error) {
+	op := "read branch " + branch
+	if err := c.guard(op); err != nil {
+		return "", err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", err
+	}
+	ref, _, err := c.gh.Git.GetRef(ctx, owner, name, "heads/"+branch)
+	if err != nil {
+		return "", c.done(op, err)
+	}
+	return ref.GetObject().GetSHA(), nil
+}
+
+// GetFile returns the content of path at ref (a branch or SHA).
+func (c *Client) GetFile(ctx context.Context, repo, path, ref string) ([]byte, error) {
+	op := "read " + path
+	if err := c.guard(op); err != nil {
+		return nil, err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	file, dir, _, err := c.gh.Repositories.GetContents(ctx, owner, name, path, &gh.RepositoryContentGetOptions{Ref: ref})
+	if err != nil {
+		return nil, c.done(op, err)
+	}
+	if file == nil || dir != nil {
+		return nil, errorf(KindNotFound, op, "%s is a directory, not a file", path)
+	}
+	content, err := file.GetContent()
+	if err != nil {
+		return nil, errorf(KindTransient, op, "decoding content: %v", err)
+	}
+	return []byte(content), nil
+}
+
+// CommitFiles writes files (path -> content) in one commit on top of parent and
+// returns the new commit's SHA. It does not move any branch.
+func (c *Client) CommitFiles(ctx context.Context, repo, parent string, files map[string][]byte, message string) (string, error) {
+	op := "create commit"
+	if err := c.guard(op); err != nil {
+		return "", err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", err
+	}
+	base, _, err := c.gh.Git.GetCommit(ctx, owner, name, parent)
+	if err != nil {
+		return "", c.done("read commit "+short(parent), err)
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	entries := make([]*gh.TreeEntry, 0, len(files))
+	for _, p := range paths {
+		entries = append(entries, &gh.TreeEntry{Path: gh.String(p), Mode: gh.String("100644"), Type: gh.String("blob"), Content: gh.String(string(files[p]))})
+	}
+	tree, _, err := c.gh.Git.CreateTree(ctx, owner, name, base.GetTree().GetSHA(), entries)
+	if err != nil {
+		return "", c.done("create tree", err)
+	}
+	commit, _, err := c.gh.Git.CreateCommit(ctx, owner, name, &gh.Commit{
+		Message: gh.String(message),
+		Tree:    &gh.Tree{SHA: tree.SHA},
+		Parents: []*gh.Commit{{SHA: gh.String(parent)}},
+	}, nil)
+	if err != nil {
+		return "", c.done(op, err)
+	}
+	return commit.GetSHA(), nil
+}
+
+// UpdateBranch moves branch to sha, fast-forward only: when someone else moved
+// the branch meanwhile it returns a KindConflict error.
+func (c *Client) UpdateBranch(ctx context.Context, repo, branch, sha string) error {
+	op := "update branch " + branch
+	if err := c.guard(op); err != nil {
+		return err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.gh.Git.UpdateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}}, false)
+	return c.done(op, err)
+}
+
+// CreateBranch creates branch at sha; KindConflict when it exists.
+func (c *Client) CreateBranch(ctx context.Context, repo, branch, sha string) error {
+	op := "create branch " + branch
+	if err := c.guard(op); err != nil {
+		return err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.gh.Git.CreateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}})
+	return c.done(op, err)
+}
+
+// ForceBranch moves branch to sha even when that is not a fast-forward. Used
+// only for Liftoff's own pull-request branches.
+func (c *Client) ForceBranch(ctx context.Context, repo, branch, sha string) error {
+	op := "reset branch " + branch
+	if err := c.guard(op); err != nil {
+		return err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.gh.Git.UpdateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}}, true)
+	return c.done(op, err)
+}
+
+// FoundCommit is a commit found by FindCommit.
+type FoundCommit struct {
+	SHA     string
+	Message string
+}
+
+// FindCommit looks through the commits of ref since a time (newest first, at
+// most maxPages pages of 100) for one whose message satisfies match. Liftoff
+// uses it to find its own earlier promotion commit by its trailers.
+func (c *Client) FindCommit(ctx context.Context, repo, ref string, since time.Time, match func(message string) bool) (*FoundCommit, error) {
+	const maxPages = 3
+	op := "list commits of " + ref
+	if err := c.guard(op); err != nil {
+		return nil, err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	opts := &gh.CommitsListOptions{SHA: ref, Since: since, ListOptions: gh.ListOptions{PerPage: 100}}
+	for page := 0; page < maxPages; page++ {
+		commits, resp, err := c.gh.Repositories.ListCommits(ctx, owner, name, opts)
+		if err != nil {
+			return nil, c.done(op, err)
+		}
+		for _, rc := range commits {
+			if msg := rc.GetCommit().GetMessage(); match(msg) {
+				return &FoundCommit{SHA: rc.GetSHA(), Message: msg}, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return nil, nil
+}

@@ -1,0 +1,299 @@
+package simulator
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type pull struct {
+	number         int
+	title, body    string
+	head, base     string // branch names
+	state          string // open, closed
+	merged         bool
+	mergedAt       time.Time
+	mergeCommitSHA string
+	headSHA        string // frozen once closed
+	createdAt      time.Time
+}
+
+// PullRequest is a pull request as the test helpers see it.
+type PullRequest struct {
+	Number         int
+	Title, Body    string
+	Head, Base     string
+	State          string
+	Merged         bool
+	MergeCommitSHA string
+}
+
+// PullRequests lists the repository's pull requests, oldest first.
+func (s *Server) PullRequests(fullName string) []PullRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.repo(fullName)
+	if err != nil {
+		return nil
+	}
+	var out []PullRequest
+	for _, p := range r.pulls {
+		out = append(out, PullRequest{Number: p.number, Title: p.title, Body: p.body, Head: p.head, Base: p.base, State: p.state, Merged: p.merged, MergeCommitSHA: p.mergeCommitSHA})
+	}
+	return out
+}
+
+// MergePull merges a pull request as a person clicking "Merge" would.
+func (s *Server) MergePull(fullName string, number int) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.repo(fullName)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range r.pulls {
+		if p.number == number {
+			return s.merge(r, p, "merge", fmt.Sprintf("Merge pull request #%d from %s/%s", number, r.owner, p.head), p.title)
+		}
+	}
+	return "", fmt.Errorf("no pull request #%d", number)
+}
+
+func (r *repo) headOf(p *pull) string {
+	if p.state == "closed" {
+		return p.headSHA
+	}
+	return r.refs["heads/"+p.head]
+}
+
+func (s *Server) pullJSON(req *http.Request, r *repo, p *pull) map[string]any {
+	head := r.headOf(p)
+	m := map[string]any{
+		"number": p.number, "id": int64(p.number) + 5000, "title": p.title, "body": p.body, "state": p.state,
+		"merged": p.merged, "html_url": fmt.Sprintf("%s/pull/%d", r.htmlURL(), p.number),
+		"url":        fmt.Sprintf("%s/repos/%s/pulls/%d", s.baseURL(req), r.fullName(), p.number),
+		"head":       map[string]any{"ref": p.head, "sha": head, "label": r.owner + ":" + p.head},
+		"base":       map[string]any{"ref": p.base, "sha": r.refs["heads/"+p.base], "label": r.owner + ":" + p.base},
+		"created_at": ts(p.createdAt),
+	}
+	if p.merged {
+		m["merged_at"], m["merge_commit_sha"] = ts(p.mergedAt), p.mergeCommitSHA
+		m["mergeable"] = nil
+	} else if p.state == "open" {
+		_, err := r.merge3(r.refs["heads/"+p.base], head)
+		m["mergeable"] = err == nil
+	}
+	return m
+}
+
+// GET /repos/{owner}/{repo}/pulls
+func (s *Server) handleListPulls(w http.ResponseWriter, req *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repoOf(w, req)
+	if r == nil {
+		return
+	}
+	q := req.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	var items []any
+	for i := len(r.pulls) - 1; i >= 0; i-- { // newest first
+		p := r.pulls[i]
+		if state != "all" && p.state != state {
+			continue
+		}
+		if h := q.Get("head"); h != "" {
+			owner, branch, _ := strings.Cut(h, ":")
+			if !strings.EqualFold(owner, r.owner) || branch != p.head {
+				continue
+			}
+		}
+		if b := q.Get("base"); b != "" && b != p.base {
+			continue
+		}
+		items = append(items, s.pullJSON(req, r, p))
+	}
+	writePage(w, req, items)
+}
+
+// POST /repos/{owner}/{repo}/pulls
+func (s *Server) handleCreatePull(w http.ResponseWriter, req *http.Request) {
+	var body struct{ Title, Body, Head, Base string }
+	if !decode(w, req, &body) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repoOf(w, req)
+	if r == nil {
+		return
+	}
+	head := body.Head
+	if owner, branch, ok := strings.Cut(head, ":"); ok && strings.EqualFold(owner, r.owner) {
+		head = branch
+	}
+	headSHA, okHead := r.refs["heads/"+head]
+	baseSHA, okBase := r.refs["heads/"+body.Base]
+	switch {
+	case body.Title == "":
+		writeValidation(w, "Validation Failed", "PullRequest", "title", "missing_field")
+		return
+	case !okHead:
+		writeValidation(w, "Validation Failed", "PullRequest", "head", "invalid")
+		return
+	case !okBase:
+		writeValidation(w, "Validation Failed", "PullRequest", "base", "invalid")
+		return
+	case head == body.Base || r.isAncestor(headSHA, baseSHA):
+		writeValidation(w, fmt.Sprintf("No commits between %s and %s", body.Base, head), "PullRequest", "head", "custom")
+		return
+	}
+	for _, p := range r.pulls {
+		if p.state == "open" && p.head == head && p.base == body.Base {
+			writeValidation(w, fmt.Sprintf("A pull request already exists for %s:%s.", r.owner, head), "PullRequest", "head", "custom")
+			return
+		}
+	}
+	p := &pull{number: len(r.pulls) + 1, title: body.Title, body: body.Body, head: head, base: body.Base, state: "open", createdAt: s.now()}
+	r.pulls = append(r.pulls, p)
+	writeJSON(w, http.StatusCreated, s.pullJSON(req, r, p))
+}
+
+func (s *Server) findPull(w http.ResponseWriter, req *http.Request) (*repo, *pull) {
+	r := s.repoOf(w, req)
+	if r == nil {
+		return nil, nil
+	}
+	n, _ := strconv.Atoi(req.PathValue("number"))
+	if n < 1 || n > len(r.pulls) {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return nil, nil
+	}
+	return r, r.pulls[n-1]
+}
+
+// GET /repos/{owner}/{repo}/pulls/{number}
+func (s *Server) handleGetPull(w http.ResponseWriter, req *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, p := s.findPull(w, req); p != nil {
+		writeJSON(w, http.StatusOK, s.pullJSON(req, r, p))
+	}
+}
+
+// PATCH /repos/{owner}/{repo}/pulls/{number}
+func (s *Server) handleUpdatePull(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		Title, Body, State *string
+	}
+	if !decode(w, req, &body) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, p := s.findPull(w, req)
+	if p == nil {
+		return
+	}
+	if body.Title != nil {
+		p.title = *body.Title
+	}
+	if body.Body != nil {
+		p.body = *body.Body
+	}
+	if body.State != nil && !p.merged {
+		switch *body.State {
+		case "closed":
+			if p.state == "open" {
+				p.headSHA = r.refs["heads/"+p.head]
+			}
+			p.state = "closed"
+		case "open":
+			p.state = "open"
+		default:
+			writeValidation(w, "Validation Failed", "PullRequest", "state", "invalid")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, s.pullJSON(req, r, p))
+}
+
+// PUT /repos/{owner}/{repo}/pulls/{number}/merge
+func (s *Server) handleMergePull(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		SHA           string
+		MergeMethod   string `json:"merge_method"`
+		CommitTitle   string `json:"commit_title"`
+		CommitMessage string `json:"commit_message"`
+	}
+	if !decode(w, req, &body) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, p := s.findPull(w, req)
+	if p == nil {
+		return
+	}
+	if body.SHA != "" && body.SHA != r.headOf(p) {
+		writeError(w, http.StatusConflict, "Head branch was modified. Review and try the merge again.")
+		return
+	}
+	if body.MergeMethod == "" {
+		body.MergeMethod = "merge"
+	}
+	title := body.CommitTitle
+	if title == "" {
+		title = fmt.Sprintf("Merge pull request #%d from %s/%s", p.number, r.owner, p.head)
+	}
+	sha, err := s.merge(r, p, body.MergeMethod, title, body.CommitMessage)
+	if err != nil {
+		writeError(w, http.StatusMethodNotAllowed, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
+}
+
+// merge merges p into its base. The caller holds s.mu.
+func (s *Server) merge(r *repo, p *pull, method, title, message string) (string, error) {
+	if p.state != "open" {
+		return "", fmt.Errorf("Pull Request is not mergeable")
+	}
+	base, head := r.refs["heads/"+p.base], r.refs["heads/"+p.head]
+	treeSHA, err := r.merge3(base, head)
+	if err != nil {
+		return "", fmt.Errorf("Pull Request is not mergeable")
+	}
+	msg := title
+	if message != "" {
+		msg += "\n\n" + message
+	}
+	sig := person
+	sig.Date = s.now()
+	parents := []string{base, head}
+	if method == "squash" || method == "rebase" {
+		parents = []string{base}
+	}
+	sha := r.putCommit(&commit{tree: treeSHA, parents: parents, message: msg, author: sig, committer: sig})
+	r.refs["heads/"+p.base] = sha
+	p.state, p.merged, p.mergedAt, p.mergeCommitSHA, p.headSHA = "closed", true, s.now(), sha, head
+	return sha, nil
+}
+
+// GET /repos/{owner}/{repo}/pulls/{number}/merge: 204 when merged.
+func (s *Server) handleIsMerged(w http.ResponseWriter, req *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, p := s.findPull(w, req); p != nil {
+		if p.merged {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeError(w, http.StatusNotFound, "Not Found")
+	}
+}

@@ -1,0 +1,57 @@
+package simulator
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// routes registers GitHub's routes (the paths of go-github's openapi_operations.yaml).
+func (s *Server) routes() {
+	const repo = "/repos/{owner}/{repo}"
+	for pattern, h := range map[string]http.HandlerFunc{
+		"GET /rate_limit": s.handleRateLimit,
+		"GET " + repo:     s.handleGetRepo,
+
+		"GET " + repo + "/commits":                    s.handleListCommits,
+		"GET " + repo + "/commits/{ref...}":           s.handleGetCommit,
+		"GET " + repo + "/commits/{ref}/check-runs":   s.handleListCheckRuns,
+		"GET " + repo + "/commits/{ref}/status":       s.handleCombinedStatus,
+		"GET " + repo + "/commits/{ref}/statuses":     s.handleListStatuses,
+		"GET " + repo + "/contents/{path...}":         s.handleGetContents,
+		"PUT " + repo + "/contents/{path...}":         s.handlePutContents,
+		"GET " + repo + "/git/ref/{ref...}":           s.handleGetRef,
+		"GET " + repo + "/git/matching-refs/{ref...}": s.handleMatchingRefs,
+		"POST " + repo + "/git/refs":                  s.handleCreateRef,
+		"PATCH " + repo + "/git/refs/{ref...}":        s.handleUpdateRef,
+		"DELETE " + repo + "/git/refs/{ref...}":       s.handleDeleteRef,
+		"GET " + repo + "/git/commits/{sha}":          s.handleGetGitCommit,
+		"POST " + repo + "/git/commits":               s.handleCreateGitCommit,
+		"GET " + repo + "/git/trees/{sha}":            s.handleGetTree,
+		"POST " + repo + "/git/trees":                 s.handleCreateTree,
+		"GET " + repo + "/git/blobs/{sha}":            s.handleGetBlob,
+		"POST " + repo + "/git/blobs":                 s.handleCreateBlob,
+
+		"POST " + repo + "/check-runs":       s.handleCreateCheckRun,
+		"GET " + repo + "/check-runs/{id}":   s.handleGetCheckRun,
+		"PATCH " + repo + "/check-runs/{id}": s.handleUpdateCheckRun,
+		"POST " + repo + "/statuses/{sha}":   s.handleCreateStatus,
+
+		"GET " + repo + "/pulls":                s.handleListPulls,
+		"POST " + repo + "/pulls":               s.handleCreatePull,
+		"GET " + repo + "/pulls/{number}":       s.handleGetPull,
+		"PATCH " + repo + "/pulls/{number}":     s.handleUpdatePull,
+		"PUT " + repo + "/pulls/{number}/merge": s.handleMergePull,
+		"GET " + repo + "/pulls/{number}/merge": s.handleIsMerged,
+
+		"GET " + repo + "/deployments":                s.handleListDeployments,
+		"POST " + repo + "/deployments":               s.handleCreateDeployment,
+		"GET " + repo + "/deployments/{id}":           s.handleGetDeployment,
+		"GET " + repo + "/deployments/{id}/statuses":  s.handleListDeploymentStatuses,
+		"POST " + repo + "/deployments/{id}/statuses": s.handleCreateDeploymentStatus,
+	} {
+		s.mux.HandleFunc(pattern, h)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
+}

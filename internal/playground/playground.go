@@ -1,0 +1,219 @@
+// Package playground runs Liftoff's embedded default on one machine: a real
+// kube-apiserver and etcd, the GitHub API simulator seeded with an application
+// repository and a GitOps repository, the controller, and the samples.
+package playground
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+)
+
+// SampleAPIURL is the simulator address the samples name; the playground
+// rewrites it when it listens elsewhere.
+const SampleAPIURL = "http://127.0.0.1:9090/"
+
+// Token is the token the simulator accepts (config/samples/github-token.yaml).
+const Token = "liftoff-playground-token"
+
+// Options configure the playground.
+type Options struct {
+	// SimAddr is where the GitHub simulator listens; "127.0.0.1:0" picks a port.
+	SimAddr string
+	// Dir receives the kubeconfig.
+	Dir string
+	// Root is the repository root (CRDs and samples are read from it).
+	Root string
+	// PollInterval of the controller's gates.
+	PollInterval time.Duration
+	// MetricsAddr of the controller's metrics endpoint, "0" to disable.
+	MetricsAddr string
+}
+
+// Playground is a running embedded default.
+type Playground struct {
+	Kubeconfig string
+	SimURL     string
+	Client     client.Client
+	Sim        *simulator.Server
+
+	env     *envtest.Environment
+	server  *http.Server
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+// Start brings everything up and applies the samples.
+func Start(ctx context.Context, o Options) (*Playground, error) {
+	p := &Playground{stopped: make(chan struct{})}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := releasev1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+
+	p.Sim = simulator.New()
+	p.Sim.AddToken(Token)
+	if err := Seed(p.Sim); err != nil {
+		p.Sim.Close()
+		return nil, fmt.Errorf("seeding the GitHub simulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", o.SimAddr)
+	if err != nil {
+		p.Sim.Close()
+		return nil, fmt.Errorf("GitHub simulator cannot listen on %s (set LIFTOFF_SIM_ADDR): %w", o.SimAddr, err)
+	}
+	p.SimURL = "http://" + ln.Addr().String() + "/"
+	p.server = &http.Server{Handler: p.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.server.Serve(ln) }()
+
+	p.env = &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(o.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	cfg, err := p.env.Start()
+	if err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("starting kube-apiserver and etcd (is KUBEBUILDER_ASSETS set? `make dev` sets it): %w", err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	p.Kubeconfig = filepath.Join(o.Dir, "kubeconfig")
+	if err := os.WriteFile(p.Kubeconfig, p.env.KubeConfig, 0o600); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	if p.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		p.Stop()
+		return nil, err
+	}
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		p.Stop()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	p.cancel = cancel
+	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval}); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	go func() {
+		defer close(p.stopped)
+		if err := mgr.Start(runCtx); err != nil {
+			ctrl.Log.Error(err, "Controller stopped")
+		}
+	}()
+
+	if err := p.ApplyDir(ctx, filepath.Join(o.Root, "config", "samples")); err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("applying the samples: %w", err)
+	}
+	return p, nil
+}
+
+// ApplyDir creates every object of the YAML files in dir (but kustomization.yaml),
+// pointing the samples' GitHub API URL at the running simulator.
+func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	// Secrets and pipelines first, so a Release never waits on a missing one.
+	order := func(path string) int {
+		switch {
+		case strings.Contains(path, "token") || strings.Contains(path, "secret"):
+			return 0
+		case strings.Contains(path, "pipeline"):
+			return 1
+		}
+		return 2
+	}
+	for rank := 0; rank < 3; rank++ {
+		for _, f := range files {
+			if filepath.Base(f) == "kustomization.yaml" || order(f) != rank {
+				continue
+			}
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			if err := p.Apply(ctx, raw); err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Apply creates the objects of a multi-document YAML.
+func (p *Playground) Apply(ctx context.Context, raw []byte) error {
+	raw = bytes.ReplaceAll(raw, []byte(SampleAPIURL), []byte(p.SimURL))
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+			return err
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if err := p.Client.Create(ctx, u); err != nil {
+			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+}
+
+// Stop shuts everything down.
+func (p *Playground) Stop() {
+	if p.cancel != nil {
+		p.cancel()
+		<-p.stopped
+	}
+	if p.env != nil {
+		_ = p.env.Stop()
+	}
+	if p.server != nil {
+		_ = p.server.Close()
+	}
+	if p.Sim != nil {
+		p.Sim.Close()
+	}
+}

@@ -1,0 +1,69 @@
+package playground
+
+import (
+	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+)
+
+// Repositories of the playground.
+const (
+	AppRepo    = "acme/checkout"
+	GitOpsRepo = "acme/gitops"
+)
+
+func kustomization(env, tag string) string {
+	return `# ` + env + ` environment of the checkout service.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: checkout-` + env + `
+resources:
+  - ../../base
+
+images:
+  - name: ghcr.io/acme/checkout
+    newTag: "` + tag + `" # promoted by Liftoff
+`
+}
+
+// Seed fills the simulator: the application repository with release 1.4.2
+// (green QA) and 1.5.0 (QA still running), and the GitOps repository with
+// dev, staging and prod at 1.4.1.
+func Seed(sim *simulator.Server) error {
+	if err := sim.CreateRepo(AppRepo, "main"); err != nil {
+		return err
+	}
+	sha, err := sim.CommitFiles(AppRepo, "main", map[string]string{
+		"main.go":   "package main\n\nfunc main() {}\n",
+		"README.md": "# checkout\n",
+	}, "Release 1.4.2")
+	if err != nil {
+		return err
+	}
+	if err := sim.CreateTag(AppRepo, "v1.4.2", sha); err != nil {
+		return err
+	}
+	sim.SetCheckRun(AppRepo, sha, "qa", "completed", "success")
+	sim.SetCheckRun(AppRepo, sha, "e2e", "completed", "success")
+	sim.SetStatus(AppRepo, sha, "ci/build", "success")
+
+	next, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.5.0\nfunc main() {}\n"}, "Release 1.5.0")
+	if err != nil {
+		return err
+	}
+	if err := sim.CreateTag(AppRepo, "v1.5.0", next); err != nil {
+		return err
+	}
+	sim.SetCheckRun(AppRepo, next, "qa", "in_progress", "")
+
+	if err := sim.CreateRepo(GitOpsRepo, "main"); err != nil {
+		return err
+	}
+	files := map[string]string{
+		"base/kustomization.yaml":     "resources:\n  - deployment.yaml\n",
+		"envs/staging/values.yaml":    "# Helm-style values read by the staging smoke tests.\napp:\n  name: checkout\n  version: 1.4.1 # promoted by Liftoff\n",
+		"envs/dev/kustomization.yaml": kustomization("dev", "1.4.1"),
+	}
+	files["envs/staging/kustomization.yaml"] = kustomization("staging", "1.4.1")
+	files["envs/prod/kustomization.yaml"] = kustomization("prod", "1.4.1")
+	_, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the checkout service")
+	return err
+}

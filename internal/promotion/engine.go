@@ -1,0 +1,151 @@
+// Package promotion writes a Release's version into a stage's GitOps files,
+// as one commit on the target branch or through a pull request. Every step is
+// idempotent: a promotion retried after a crash, a lost race or a GitHub
+// failure finds what it did before and never commits twice.
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github"
+)
+
+// GitHub is the part of the GitHub API a promotion uses.
+type GitHub interface {
+	BranchHead(ctx context.Context, repo, branch string) (string, error)
+	GetFile(ctx context.Context, repo, path, ref string) ([]byte, error)
+	CommitFiles(ctx context.Context, repo, parent string, files map[string][]byte, message string) (string, error)
+	UpdateBranch(ctx context.Context, repo, branch, sha string) error
+	CreateBranch(ctx context.Context, repo, branch, sha string) error
+	ForceBranch(ctx context.Context, repo, branch, sha string) error
+	FindCommit(ctx context.Context, repo, ref string, since time.Time, match func(string) bool) (*github.FoundCommit, error)
+	FindPullRequest(ctx context.Context, repo, branch, base string) (*github.PullRequest, error)
+	CreatePullRequest(ctx context.Context, repo, branch, base, title, body string) (*github.PullRequest, error)
+	GetPullRequest(ctx context.Context, repo string, number int) (*github.PullRequest, error)
+	MergePullRequest(ctx context.Context, repo string, number int, headSHA, message string) (string, error)
+}
+
+// Request is one promotion of a Release into a stage.
+type Request struct {
+	Namespace   string
+	Release     string
+	Application string // the pipeline's name, for titles
+	Stage       string
+	Version     string
+	Artifacts   []releasev1.Artifact
+	Target      releasev1.Target
+	// Since is when the promotion started: its own commit cannot be older.
+	Since time.Time
+	// Gates is a Markdown summary of the gate results for the pull request body.
+	Gates string
+}
+
+// ReleaseKey is namespace/name, as written in the Liftoff-Release trailer.
+func (r *Request) ReleaseKey() string { return r.Namespace + "/" + r.Release }
+
+// Branch is the pull-request branch of the promotion.
+func (r *Request) Branch() string {
+	return fmt.Sprintf("liftoff/%s/%s/%s", r.Namespace, r.Release, r.Stage)
+}
+
+// Result is where the promotion stands.
+type Result struct {
+	// Landed is true once the version is on the target branch.
+	Landed bool
+	// Commit that landed it (the merge commit for a pull request; the head that
+	// already held the version when NoChange).
+	Commit string
+	// NoChange: the files already held the version.
+	NoChange bool
+	// PreviousVersion the files held before.
+	PreviousVersion string
+	// PullRequest of a PullRequest promotion.
+	PullRequest *github.PullRequest
+}
+
+// maxRaces bounds the retries after another commit moved the branch between
+// our read and our fast-forward.
+const maxRaces = 5
+
+// searchSlack widens the commit search window for clock skew between the
+// controller and GitHub.
+const searchSlack = 24 * time.Hour
+
+// Promote makes the promotion, or finds that it was made.
+func Promote(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
+	if req.Target.Strategy == releasev1.StrategyPullRequest {
+		return promoteByPullRequest(ctx, gh, req)
+	}
+	return promoteByCommit(ctx, gh, req)
+}
+
+func (r *Request) findOwnCommit(ctx context.Context, gh GitHub) (*github.FoundCommit, error) {
+	return gh.FindCommit(ctx, r.Target.Repository, r.Target.Branch, r.Since.Add(-searchSlack), func(msg string) bool {
+		return isPromotionOf(msg, r.ReleaseKey(), r.Stage)
+	})
+}
+
+func promoteByCommit(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
+	repo, branch := req.Target.Repository, req.Target.Branch
+	for attempt := 0; ; attempt++ {
+		if found, err := req.findOwnCommit(ctx, gh); err != nil {
+			return nil, err
+		} else if found != nil {
+			return &Result{Landed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, nil
+		}
+		head, err := gh.BranchHead(ctx, repo, branch)
+		if err != nil {
+			return nil, err
+		}
+		files, previous, err := render(ctx, gh, req, head)
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return &Result{Landed: true, Commit: head, NoChange: true, PreviousVersion: previous}, nil
+		}
+		sha, err := gh.CommitFiles(ctx, repo, head, files, commitMessage(req, previous))
+		if err != nil {
+			return nil, err
+		}
+		err = gh.UpdateBranch(ctx, repo, branch, sha)
+		if err == nil {
+			return &Result{Landed: true, Commit: sha, PreviousVersion: previous}, nil
+		}
+		if !github.IsConflict(err) || attempt+1 >= maxRaces {
+			return nil, err
+		}
+		// Someone committed to the branch meanwhile: our commit is orphaned
+		// (on no branch); start again from the new head.
+	}
+}
+
+// render reads the target files at ref and applies the updaters. It returns
+// only the files that change, and the version they held before.
+func render(ctx context.Context, gh GitHub, req *Request, ref string) (map[string][]byte, string, error) {
+	changed := map[string][]byte{}
+	previous := ""
+	for _, f := range req.Target.Files {
+		content, err := gh.GetFile(ctx, req.Target.Repository, f.Path, ref)
+		if err != nil {
+			if github.IsNotFound(err) {
+				return nil, "", &TargetError{Path: f.Path, Err: fmt.Errorf("file not found on %s of %s", req.Target.Branch, req.Target.Repository)}
+			}
+			return nil, "", err
+		}
+		out, prev, didChange, err := apply(f, content, req.Version, req.Artifacts)
+		if err != nil {
+			return nil, "", err
+		}
+		if previous == "" {
+			previous = prev
+		}
+		if didChange {
+			changed[f.Path] = out
+		}
+	}
+	return changed, previous, nil
+}

@@ -1,0 +1,98 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/liftoff-dev/liftoff/internal/github"
+)
+
+// PullRequestClosedError: a person closed the promotion's pull request
+// without merging it. The promotion is refused; nothing lands.
+type PullRequestClosedError struct{ PR *github.PullRequest }
+
+func (e *PullRequestClosedError) Error() string {
+	return fmt.Sprintf("pull request #%d was closed without merging: %s", e.PR.Number, e.PR.URL)
+}
+
+func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
+	repo, base, branch := req.Target.Repository, req.Target.Branch, req.Branch()
+	pr, err := gh.FindPullRequest(ctx, repo, branch, base)
+	if err != nil {
+		return nil, err
+	}
+	if pr == nil {
+		// The pull request may have been merged and its branch deleted, or
+		// the files may already hold the version.
+		if found, err := req.findOwnCommit(ctx, gh); err != nil {
+			return nil, err
+		} else if found != nil {
+			return &Result{Landed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, nil
+		}
+		head, err := gh.BranchHead(ctx, repo, base)
+		if err != nil {
+			return nil, err
+		}
+		files, previous, err := render(ctx, gh, req, head)
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return &Result{Landed: true, Commit: head, NoChange: true, PreviousVersion: previous}, nil
+		}
+		sha, err := gh.CommitFiles(ctx, repo, head, files, commitMessage(req, previous))
+		if err != nil {
+			return nil, err
+		}
+		if err := gh.CreateBranch(ctx, repo, branch, sha); err != nil {
+			if !github.IsConflict(err) {
+				return nil, err
+			}
+			// Our branch from an attempt that crashed before opening the pull
+			// request: it is Liftoff's own, so point it at the fresh commit.
+			if err := gh.ForceBranch(ctx, repo, branch, sha); err != nil {
+				return nil, err
+			}
+		}
+		title := fmt.Sprintf("Promote %s %s to %s", req.Application, req.Version, req.Stage)
+		body := pullRequestBody(req, previous)
+		pr, err = gh.CreatePullRequest(ctx, repo, branch, base, title, body)
+		if err != nil {
+			if !github.IsConflict(err) {
+				return nil, err
+			}
+			if pr, err = gh.FindPullRequest(ctx, repo, branch, base); err != nil || pr == nil {
+				return nil, fmt.Errorf("pull request from %s exists but cannot be read: %w", branch, err)
+			}
+		}
+	}
+	res := &Result{PullRequest: pr}
+	switch {
+	case pr.Merged:
+		res.Landed, res.Commit = true, pr.MergeCommitSHA
+		return res, nil
+	case pr.State == "closed":
+		return nil, &PullRequestClosedError{PR: pr}
+	case !req.Target.AutoMerge:
+		return res, nil
+	}
+	sha, err := gh.MergePullRequest(ctx, repo, pr.Number, pr.HeadSHA, fmt.Sprintf("Liftoff: promote %s %s to %s", req.Application, req.Version, req.Stage))
+	if err != nil {
+		return nil, err
+	}
+	pr.Merged, pr.State, pr.MergeCommitSHA = true, "closed", sha
+	res.Landed, res.Commit = true, sha
+	return res, nil
+}
+
+func pullRequestBody(req *Request, previous string) string {
+	body := fmt.Sprintf("Liftoff promotes release `%s` (%s %s) into stage **%s**.\n\n### Change\n\n%s",
+		req.ReleaseKey(), req.Application, req.Version, req.Stage, describeChange(req.Target.Files, previous, req.Version))
+	if req.Gates != "" {
+		body += "\n### Gates\n\n" + req.Gates
+	}
+	if !req.Target.AutoMerge {
+		body += "\nMerge this pull request to promote; Liftoff records the stage once it is merged.\n"
+	}
+	return body
+}
