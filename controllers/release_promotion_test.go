@@ -139,7 +139,7 @@ func TestQAGatePendingFailedThenGreen(t *testing.T) {
 
 func TestSoakHoldsUntilTimeInPreviousStage(t *testing.T) {
 	g := NewWithT(t)
-	clk := clocktesting.NewFakeClock(time.Now())
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second)) // status times have second precision
 	e := newEnv(t, withClock(clk))
 	e.pipeline(e.stage("dev"), e.stage("staging", func(s *releasev1.Stage) {
 		s.Gates = &releasev1.Gates{Soak: &metav1Duration{Duration: time.Hour}}
