@@ -57,6 +57,10 @@ dev: ## Start the playground: control plane, GitHub simulator, controller, sampl
 build: ## Build the manager.
 	go build -o bin/manager ./cmd/manager
 
+.PHONY: docker-build
+docker-build: ## Build the manager image $(IMG) (needs a container engine).
+	docker build -t $(IMG) .
+
 .PHONY: run
 run: ## Run the manager against the current kubeconfig.
 	go run ./cmd/manager
@@ -73,6 +77,7 @@ uninstall: ## Remove the CRDs.
 
 .PHONY: deploy
 deploy: manifests ## Deploy the controller (image $(IMG)) into the current cluster.
+	cd config/manager && kubectl kustomize . >/dev/null && sed -i.bak -E "s#newName: .*#newName: $(firstword $(subst :, ,$(IMG)))#; s#newTag: .*#newTag: $(lastword $(subst :, ,$(IMG)))#" kustomization.yaml && rm -f kustomization.yaml.bak
 	kubectl apply -k config/default
 
 .PHONY: undeploy

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -121,6 +122,9 @@ func TestQAGatePendingFailedThenGreen(t *testing.T) {
 	g.Eventually(e.gate("r", "dev", "checks"), timeout, interval).Should(And(
 		HavePrefix("Pending/ChecksPending"), ContainSubstring("running: qa (in_progress)"), ContainSubstring("not reported yet: e2e")))
 	g.Expect(e.get("r").Status.Phase).To(Equal(releasev1.PhaseProgressing))
+	// Polling a pending gate uses conditional requests: GitHub answers 304
+	// and charges nothing while nothing changes.
+	g.Eventually(func() int { return e.sim.Requests().NotModified }, timeout, interval).Should(BeNumerically(">=", 3))
 
 	e.sim.SetCheckRun(appRepo, e.appSHA, "qa", "completed", "failure")
 	e.sim.SetCheckRun(appRepo, e.appSHA, "e2e", "completed", "success")
@@ -168,9 +172,11 @@ func TestManualStageWaitsForApproval(t *testing.T) {
 	g.Expect(e.stagePhase("r", "dev")()).To(Equal(releasev1.StagePromoted))
 
 	approve := func(by string) {
-		rel := e.get("r")
-		rel.Spec.Approvals = append(rel.Spec.Approvals, releasev1.Approval{Stage: "prod", By: by})
-		g.Expect(k8s.Update(context.Background(), rel)).To(Succeed())
+		g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			rel := e.get("r")
+			rel.Spec.Approvals = append(rel.Spec.Approvals, releasev1.Approval{Stage: "prod", By: by})
+			return k8s.Update(context.Background(), rel)
+		})).To(Succeed())
 	}
 	approve("ann")
 	approve("ann") // the same person counts once
@@ -188,9 +194,11 @@ func TestPausedReleaseHolds(t *testing.T) {
 	e.release("r", "1.4.2", func(r *releasev1.Release) { r.Spec.Paused = true })
 	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(HavePrefix("True/Paused"))
 	g.Expect(e.liftoffCommits("", "")).To(BeEmpty())
-	rel := e.get("r")
-	rel.Spec.Paused = false
-	g.Expect(k8s.Update(context.Background(), rel)).To(Succeed())
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		rel := e.get("r")
+		rel.Spec.Paused = false
+		return k8s.Update(context.Background(), rel)
+	})).To(Succeed())
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
 }
 

@@ -44,6 +44,8 @@ func (s *step) run(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{}, nil
 	}
 	rel.Status.ObservedGeneration = rel.Generation
+	pipelineChanged := rel.Status.PipelineGeneration != s.pipe.Generation
+	rel.Status.PipelineGeneration = s.pipe.Generation
 	target := len(s.pipe.Spec.Stages) - 1
 	if rel.Spec.TargetStage != "" {
 		if target = s.pipe.StageIndex(rel.Spec.TargetStage); target < 0 {
@@ -97,6 +99,9 @@ func (s *step) run(ctx context.Context) (ctrl.Result, error) {
 	switch rel.Status.Stages[current].Phase {
 	case releasev1.StagePromoting, releasev1.StageAwaitingMerge:
 		return s.promote(ctx, current)
+	}
+	if wait := s.targetHeld(current, pipelineChanged); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	return s.evaluate(ctx, current)
 }
@@ -230,6 +235,26 @@ func (s *step) supersedeReleased(target int) {
 				message: fmt.Sprintf("newer release %s is live in %s", ps.Release, ss.Name)})
 		}
 	}
+}
+
+// gateTarget is the pseudo-gate that records an invalid target.
+const gateTarget = "target"
+
+// targetHeld keeps a stage whose target was found invalid from being retried
+// before retryTerminal has passed, unless the pipeline changed: otherwise
+// every pipeline status change would start a doomed promotion again.
+func (s *step) targetHeld(i int, pipelineChanged bool) time.Duration {
+	ss := &s.rel.Status.Stages[i]
+	for _, g := range ss.Gates {
+		if g.Name != gateTarget || g.Status != releasev1.GateFailed || g.LastChecked == nil || pipelineChanged {
+			continue
+		}
+		if left := g.LastChecked.Add(retryTerminal).Sub(s.now); left > 0 {
+			s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", ss.Name, g.Message))
+			return left
+		}
+	}
+	return 0
 }
 
 // evaluate runs the gates of stage i and takes the stage when they pass.
@@ -435,6 +460,15 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (ctrl.Resu
 		ss.Message = fmt.Sprintf("cannot write the version into %s: %v", stage.Target.Repository, te)
 		s.failDeployment(ctx, ss, "target invalid")
 		ss.Promotion = nil
+		checked := metav1.NewTime(s.now)
+		kept := ss.Gates[:0]
+		for _, g := range ss.Gates {
+			if g.Name != gateTarget {
+				kept = append(kept, g)
+			}
+		}
+		ss.Gates = append(kept, releasev1.GateStatus{Name: gateTarget, Status: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid,
+			Message: te.Error(), LastChecked: &checked})
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
 		return ctrl.Result{RequeueAfter: retryTerminal}, nil
 	case errors.As(err, &closed):

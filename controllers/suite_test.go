@@ -227,6 +227,13 @@ func (e *testEnv) stage(name string, mod ...func(*releasev1.Stage)) releasev1.St
 
 func (e *testEnv) pipeline(stages ...releasev1.Stage) *releasev1.ReleasePipeline {
 	e.t.Helper()
+	p := e.newPipeline(stages...)
+	NewWithT(e.t).Expect(k8s.Create(context.Background(), p)).To(Succeed())
+	return p
+}
+
+// newPipeline builds (without creating) the test pipeline.
+func (e *testEnv) newPipeline(stages ...releasev1.Stage) *releasev1.ReleasePipeline {
 	if len(stages) == 0 {
 		stages = []releasev1.Stage{e.stage("dev"), e.stage("staging"), e.stage("prod")}
 	}
@@ -238,7 +245,6 @@ func (e *testEnv) pipeline(stages ...releasev1.Stage) *releasev1.ReleasePipeline
 			Stages: stages,
 		},
 	}
-	NewWithT(e.t).Expect(k8s.Create(context.Background(), p)).To(Succeed())
 	return p
 }
 

@@ -242,6 +242,10 @@ type ReleaseStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	Stages []ReleaseStageStatus `json:"stages,omitempty"`
+	// PipelineGeneration is the generation of the pipeline last acted on: a
+	// change to the pipeline retries a stage whose target was invalid at once.
+	// +optional
+	PipelineGeneration int64 `json:"pipelineGeneration,omitempty"`
 	// Conditions: Ready, Progressing, Blocked, Stalled.
 	// +optional
 	// +listType=map
