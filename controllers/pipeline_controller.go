@@ -53,6 +53,7 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 	}
 	pipe.Status.Stages = stages
+	pipe.Status.Live = pipe.LiveSummary()
 	pipe.Status.ObservedGeneration = pipe.Generation
 
 	requeue := time.Duration(0)

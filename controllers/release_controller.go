@@ -102,7 +102,6 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	orig := rel.DeepCopy()
 	defer func() {
-		r.emitEvents(orig, rel)
 		if equality.Semantic.DeepEqual(orig.Status, rel.Status) {
 			return
 		}
@@ -115,7 +114,10 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			if retErr == nil {
 				retErr = fmt.Errorf("writing status: %w", err)
 			}
+			return
 		}
+		// Only what was recorded is announced: a lost write is redone, not told twice.
+		r.emitEvents(orig, rel)
 	}()
 	st := &step{r: r, rel: rel, now: r.Clock.Now()}
 	return st.run(ctx)

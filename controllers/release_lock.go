@@ -140,6 +140,7 @@ func (r *ReleaseReconciler) recordLanding(ctx context.Context, pipe *releasev1.R
 		if len(ps.History) > historyLimit {
 			ps.History = ps.History[:historyLimit]
 		}
+		p.Status.Live = p.LiveSummary()
 		return true, nil
 	})
 }

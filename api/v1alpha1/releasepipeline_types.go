@@ -219,6 +219,10 @@ type ReleasePipelineStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
+	// Live summarises what is live where, for example "dev=1.4.2 staging=1.4.2 prod=1.4.1".
+	// +optional
+	Live string `json:"live,omitempty"`
+
 	// Stages: what is live in each stage, the promotion in flight, the history.
 	// +optional
 	// +listType=map
@@ -291,7 +295,7 @@ type PromotionRecord struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rp;pipeline,categories=liftoff
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.spec.source.repository`
-// +kubebuilder:printcolumn:name="Stages",type=string,JSONPath=`.spec.stages[*].name`
+// +kubebuilder:printcolumn:name="Live",type=string,JSONPath=`.status.live`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
@@ -336,6 +340,22 @@ func (s *ReleasePipelineStatus) StageStatus(name string) *PipelineStageStatus {
 		}
 	}
 	return nil
+}
+
+// LiveSummary renders what is live in each stage, in pipeline order.
+func (p *ReleasePipeline) LiveSummary() string {
+	out := ""
+	for _, st := range p.Spec.Stages {
+		v := "-"
+		if ps := p.Status.StageStatus(st.Name); ps != nil && ps.Version != "" {
+			v = ps.Version
+		}
+		if out != "" {
+			out += " "
+		}
+		out += st.Name + "=" + v
+	}
+	return out
 }
 
 // EnvironmentName is the GitHub deployment environment of the stage.

@@ -55,8 +55,8 @@ Watch the sample release go dev -> staging -> prod (about a minute):
 
 See what Liftoff committed to the GitOps repository:
 
-  curl -s %[2]srepos/acme/gitops/commits | grep '"message"'
-  curl -s %[2]srepos/acme/gitops/contents/envs/prod/kustomization.yaml -H 'Accept: application/vnd.github.raw'
+  curl -s -H 'Authorization: Bearer %[3]s' %[2]srepos/acme/gitops/commits | grep -o '"message":"[^\]*'
+  curl -s -H 'Authorization: Bearer %[3]s' -H 'Accept: application/vnd.github.raw' %[2]srepos/acme/gitops/contents/envs/prod/kustomization.yaml
 
 Release 1.5.0 is tagged but its QA check is still running; try it:
 

@@ -88,30 +88,39 @@ func (r *Request) findOwnCommit(ctx context.Context, gh GitHub) (*github.FoundCo
 	})
 }
 
+// prepare finds the promotion already on the target branch (a Result that
+// has landed), or writes the promotion commit on top of the branch head and
+// returns it without moving any branch. A Result without a commit SHA never
+// comes back: either landed, or a commit to publish.
+func prepare(ctx context.Context, gh GitHub, req *Request) (landed *Result, commit, previous string, err error) {
+	repo := req.Target.Repository
+	if found, err := req.findOwnCommit(ctx, gh); err != nil {
+		return nil, "", "", err
+	} else if found != nil {
+		return &Result{Landed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, "", "", nil
+	}
+	head, err := gh.BranchHead(ctx, repo, req.Target.Branch)
+	if err != nil {
+		return nil, "", "", err
+	}
+	files, previous, err := render(ctx, gh, req, head)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if len(files) == 0 {
+		return &Result{Landed: true, Commit: head, NoChange: true, PreviousVersion: previous}, "", "", nil
+	}
+	sha, err := gh.CommitFiles(ctx, repo, head, files, commitMessage(req, previous))
+	return nil, sha, previous, err
+}
+
 func promoteByCommit(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
-	repo, branch := req.Target.Repository, req.Target.Branch
 	for attempt := 0; ; attempt++ {
-		if found, err := req.findOwnCommit(ctx, gh); err != nil {
-			return nil, err
-		} else if found != nil {
-			return &Result{Landed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, nil
+		landed, sha, previous, err := prepare(ctx, gh, req)
+		if err != nil || landed != nil {
+			return landed, err
 		}
-		head, err := gh.BranchHead(ctx, repo, branch)
-		if err != nil {
-			return nil, err
-		}
-		files, previous, err := render(ctx, gh, req, head)
-		if err != nil {
-			return nil, err
-		}
-		if len(files) == 0 {
-			return &Result{Landed: true, Commit: head, NoChange: true, PreviousVersion: previous}, nil
-		}
-		sha, err := gh.CommitFiles(ctx, repo, head, files, commitMessage(req, previous))
-		if err != nil {
-			return nil, err
-		}
-		err = gh.UpdateBranch(ctx, repo, branch, sha)
+		err = gh.UpdateBranch(ctx, req.Target.Repository, req.Target.Branch, sha)
 		if err == nil {
 			return &Result{Landed: true, Commit: sha, PreviousVersion: previous}, nil
 		}

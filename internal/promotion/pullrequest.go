@@ -24,25 +24,9 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 	if pr == nil {
 		// The pull request may have been merged and its branch deleted, or
 		// the files may already hold the version.
-		if found, err := req.findOwnCommit(ctx, gh); err != nil {
-			return nil, err
-		} else if found != nil {
-			return &Result{Landed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, nil
-		}
-		head, err := gh.BranchHead(ctx, repo, base)
-		if err != nil {
-			return nil, err
-		}
-		files, previous, err := render(ctx, gh, req, head)
-		if err != nil {
-			return nil, err
-		}
-		if len(files) == 0 {
-			return &Result{Landed: true, Commit: head, NoChange: true, PreviousVersion: previous}, nil
-		}
-		sha, err := gh.CommitFiles(ctx, repo, head, files, commitMessage(req, previous))
-		if err != nil {
-			return nil, err
+		landed, sha, previous, err := prepare(ctx, gh, req)
+		if err != nil || landed != nil {
+			return landed, err
 		}
 		if err := gh.CreateBranch(ctx, repo, branch, sha); err != nil {
 			if !github.IsConflict(err) {
