@@ -82,6 +82,9 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 	}
 	g.Expect(envs).To(ConsistOf("dev", "staging", "prod"))
 
+	st := e.sim.Requests()
+	t.Logf("GitHub requests for 3 promotions: %d counted, %d answered 304; by operation: %v", st.Counted, st.NotModified, st.ByOperation)
+
 	// Events tell the story.
 	g.Eventually(func() []string { return eventReasons(e, "checkout-1-4-2") }, timeout, interval).Should(ContainElements("Promoting", "Promoted", "Released"))
 }

@@ -1,0 +1,97 @@
+// Package promtest runs a real Prometheus server for tests, built from the Go
+// module proxy by hack/build-prometheus.sh and cached between runs.
+package promtest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is a running Prometheus.
+type Server struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// Binary returns the Prometheus binary, building it on first use.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("LIFTOFF_PROMETHEUS"); p != "" {
+		return p
+	}
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "hack", "build-prometheus.sh")
+	out, err := exec.Command(script).Output()
+	if err != nil {
+		t.Fatalf("building prometheus with %s: %v", script, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Start runs Prometheus scraping targets (host:port) every scrapeInterval,
+// and stops it when the test ends.
+func Start(t testing.TB, scrapeInterval time.Duration, targets ...string) *Server {
+	t.Helper()
+	bin := Binary(t)
+	dir := t.TempDir()
+	quoted := make([]string, len(targets))
+	for i, tg := range targets {
+		quoted[i] = fmt.Sprintf("%q", tg)
+	}
+	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: [%s]\n",
+		scrapeInterval, scrapeInterval, strings.Join(quoted, ", "))
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin,
+		"--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--log.level=warn",
+	)
+	logs, _ := os.Create(filepath.Join(dir, "prometheus.log"))
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting prometheus: %v", err)
+	}
+	s := &Server{URL: "http://" + addr, cmd: cmd}
+	t.Cleanup(s.Stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
+			t.Fatalf("prometheus not ready after 30s: %v\n%s", err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop kills Prometheus (as a crash or an outage would).
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_, _ = s.cmd.Process.Wait()
+		s.cmd = nil
+	}
+}
