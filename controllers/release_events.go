@@ -33,6 +33,10 @@ func (r *ReleaseReconciler) emitEvents(before, after *releasev1.Release) {
 			emit(corev1.EventTypeNormal, releasev1.ReasonAwaitingMerge, "Promote", "Stage %s: %s", ss.Name, ss.Message)
 		case releasev1.StagePromoted:
 			emit(corev1.EventTypeNormal, releasev1.ReasonPromoted, "Promote", "Stage %s: %s", ss.Name, ss.Message)
+		case releasev1.StageVerifying:
+			emit(corev1.EventTypeNormal, ReasonVerifying, "Verify", "Stage %s: %s", ss.Name, ss.Message)
+		case releasev1.StageRolledBack:
+			emit(corev1.EventTypeWarning, ReasonRolledBack, "Rollback", "Stage %s: %s", ss.Name, ss.Message)
 		case releasev1.StageFailed:
 			emit(corev1.EventTypeWarning, "PromotionFailed", "Promote", "Stage %s: %s", ss.Name, ss.Message)
 		}
@@ -49,7 +53,7 @@ func (r *ReleaseReconciler) emitEvents(before, after *releasev1.Release) {
 		emit(corev1.EventTypeWarning, "Blocked", "Gate", "%s", now.Message)
 	case releasev1.ReasonPipelineNotFound, releasev1.ReasonStageNotFound, releasev1.ReasonSecretNotFound, releasev1.ReasonSecretInvalid,
 		releasev1.ReasonTargetInvalid, releasev1.ReasonRepositoryNotFound, releasev1.ReasonGitHubUnauthorized, releasev1.ReasonInvalidSpec,
-		releasev1.ReasonPullRequestClosed:
+		releasev1.ReasonPullRequestClosed, ReasonInvalidAnalysis:
 		emit(corev1.EventTypeWarning, now.Reason, "Reconcile", "%s", now.Message)
 	case releasev1.ReasonGitHubRateLimited, releasev1.ReasonGitHubUnavailable:
 		if was == nil || was.Reason != now.Reason {

@@ -123,20 +123,45 @@ func (r *ReleaseReconciler) holdsStage(ctx context.Context, pipe *releasev1.Rele
 	return ps.Release == rel.Name && ps.Version == rel.Spec.Version, nil
 }
 
-// recordLanding records the version live in stage and frees the stage.
-func (r *ReleaseReconciler) recordLanding(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time) error {
+// recordLanding records the version live in stage. The stage is freed unless
+// keepLock: a stage under verification stays held until its analysis ends.
+func (r *ReleaseReconciler) recordLanding(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, keepLock bool) error {
 	return r.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
 		if ps.InFlight != nil && ps.InFlight.Release != rel.Name {
 			return false, fmt.Errorf("stage %s is held by release %s", stage, ps.InFlight.Release)
 		}
-		if ps.InFlight == nil && ps.Release == rel.Name && ps.Commit == commit {
+		if ps.Release == rel.Name && ps.Commit == commit {
 			return false, nil // already recorded
 		}
 		at := metav1.NewTime(now)
-		ps.InFlight = nil
+		if !keepLock {
+			ps.InFlight = nil
+		}
 		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = rel.Name, rel.Spec.Version, commit, &at
 		ps.History = append([]releasev1.PromotionRecord{{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, At: at}}, ps.History...)
+		if len(ps.History) > historyLimit {
+			ps.History = ps.History[:historyLimit]
+		}
+		p.Status.Live = p.LiveSummary()
+		return true, nil
+	})
+}
+
+// recordRollback records that stage holds version again, written back by
+// rel's rollback commit, and frees the stage.
+func (r *ReleaseReconciler) recordRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time) error {
+	return r.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		ps := stageEntry(p, stage)
+		if ps.Commit == commit && ps.InFlight == nil {
+			return false, nil
+		}
+		at := metav1.NewTime(now)
+		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
+			ps.InFlight = nil
+		}
+		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = "", version, commit, &at
+		ps.History = append([]releasev1.PromotionRecord{{Release: rel.Name + " (rollback)", Version: version, Commit: commit, At: at}}, ps.History...)
 		if len(ps.History) > historyLimit {
 			ps.History = ps.History[:historyLimit]
 		}

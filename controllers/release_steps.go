@@ -99,6 +99,8 @@ func (s *step) run(ctx context.Context) (ctrl.Result, error) {
 	switch rel.Status.Stages[current].Phase {
 	case releasev1.StagePromoting, releasev1.StageAwaitingMerge:
 		return s.promote(ctx, current)
+	case releasev1.StageVerifying:
+		return s.verify(ctx, current)
 	}
 	if wait := s.targetHeld(current, pipelineChanged); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
@@ -277,6 +279,13 @@ func (s *step) evaluate(ctx context.Context, i int) (ctrl.Result, error) {
 		}
 		snap.Checks = checks
 	}
+	if stage.Verify != nil {
+		// A verification that cannot run must stop the promotion before it starts.
+		if _, err := compileAnalysis(stage.Verify); err != nil {
+			s.stall(ReasonInvalidAnalysis, fmt.Sprintf("stage %s: verify: %v: fix the pipeline", stage.Name, err))
+			return ctrl.Result{RequeueAfter: retryTerminal}, nil
+		}
+	}
 	results := gates.Evaluate(snap)
 	state, holding := gates.Summary(results)
 	if state == releasev1.GatePassed {
@@ -408,19 +417,22 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 		setConditions(rel, outcome{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonAwaitingMerge, message: ss.Message})
 		return ctrl.Result{RequeueAfter: s.r.PollInterval}, nil
 	}
-	if err := s.r.recordLanding(ctx, s.pipe, rel, stage.Name, res.Commit, s.now); err != nil {
+	verifying := stage.Verify != nil
+	if err := s.r.recordLanding(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying); err != nil {
 		return ctrl.Result{}, err
 	}
 	done := metav1.NewTime(s.now)
 	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
+	if verifying {
+		// The stage stays held until the analysis says the version is good.
+		s.startVerifying(i)
+		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	}
 	ss.Message = fmt.Sprintf("%s live in %s: commit %s on %s@%s", rel.Spec.Version, stage.Name, short(res.Commit), stage.Target.Repository, stage.Target.Branch)
 	if res.NoChange {
 		ss.Message = fmt.Sprintf("%s already in %s: the files held it, nothing committed", rel.Spec.Version, stage.Name)
 	}
-	if err := s.gh.SetDeploymentStatus(ctx, s.pipe.Spec.Source.Repository, ss.Promotion.DeploymentID, github.DeploymentSuccess, trim(ss.Message, 140), ""); err != nil {
-		// The stage is promoted; a lost deployment status is reported, not retried forever.
-		ctrl.LoggerFrom(ctx).Error(err, "Recording deployment success", "stage", stage.Name)
-	}
+	s.succeedDeployment(ctx, ss)
 	setConditions(rel, outcome{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoted, message: ss.Message})
 	return ctrl.Result{RequeueAfter: time.Millisecond}, nil
 }

@@ -354,3 +354,5 @@ func (e *testEnv) githubClient() *gh.Client {
 	c.BaseURL = u
 	return c
 }
+
+func k8sCreate(obj client.Object) error { return k8s.Create(context.Background(), obj) }

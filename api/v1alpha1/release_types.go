@@ -108,7 +108,7 @@ const (
 )
 
 // StagePhase is where a Release stands in one stage.
-// +kubebuilder:validation:Enum=Pending;Waiting;Promoting;AwaitingMerge;Promoted;Failed;Superseded;Skipped
+// +kubebuilder:validation:Enum=Pending;Waiting;Promoting;AwaitingMerge;Verifying;Promoted;Failed;RolledBack;Superseded;Skipped
 type StagePhase string
 
 // Stage phases.
@@ -121,6 +121,10 @@ const (
 	StagePromoting StagePhase = "Promoting"
 	// StageAwaitingMerge: the promotion's pull request waits for a merge.
 	StageAwaitingMerge StagePhase = "AwaitingMerge"
+	// StageVerifying: the version landed; its analysis is running.
+	StageVerifying StagePhase = "Verifying"
+	// StageRolledBack: verification failed and the previous version was written back.
+	StageRolledBack StagePhase = "RolledBack"
 	// StagePromoted: the version is live in the stage.
 	StagePromoted StagePhase = "Promoted"
 	// StageFailed: the promotion failed and needs a person.
@@ -221,6 +225,71 @@ type ReleaseStageStatus struct {
 	// Promotion into the stage.
 	// +optional
 	Promotion *PromotionStatus `json:"promotion,omitempty"`
+	// Analysis of the stage after the promotion.
+	// +optional
+	Analysis *AnalysisStatus `json:"analysis,omitempty"`
+	// Rollback that wrote the previous version back.
+	// +optional
+	Rollback *RollbackStatus `json:"rollback,omitempty"`
+}
+
+// AnalysisStatus is the running record of a stage's verification. It is the
+// whole state: a restarted controller resumes counting from it.
+type AnalysisStatus struct {
+	// Phase: Running, Succeeded, Failed, Inconclusive or Error.
+	Phase string `json:"phase"`
+	// Message for people.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// StartedAt is when the analysis began.
+	StartedAt metav1.Time `json:"startedAt"`
+	// Metrics, each with its counters and last measurements.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Metrics []MetricStatus `json:"metrics,omitempty"`
+}
+
+// MetricStatus is one metric's record.
+type MetricStatus struct {
+	Name              string `json:"name"`
+	Phase             string `json:"phase"`
+	Count             int32  `json:"count"`
+	Successes         int32  `json:"successes"`
+	Failures          int32  `json:"failures"`
+	Inconclusives     int32  `json:"inconclusives"`
+	Errors            int32  `json:"errors"`
+	ConsecutiveErrors int32  `json:"consecutiveErrors"`
+	// Measurements, the last ten.
+	// +optional
+	// +listType=atomic
+	Measurements []MeasurementStatus `json:"measurements,omitempty"`
+}
+
+// MeasurementStatus is one measurement.
+type MeasurementStatus struct {
+	At    metav1.Time `json:"at"`
+	Phase string      `json:"phase"`
+	// +optional
+	Value string `json:"value,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// RollbackStatus is the commit that wrote the previous version back.
+type RollbackStatus struct {
+	// Commit on the target branch.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+	// Version written back.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// At is when the rollback landed.
+	// +optional
+	At *metav1.Time `json:"at,omitempty"`
+	// PullRequest of a PullRequest stage.
+	// +optional
+	PullRequest *PullRequestRef `json:"pullRequest,omitempty"`
 }
 
 // ReleaseStatus is what the controller observed of the Release.

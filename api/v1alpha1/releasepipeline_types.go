@@ -7,11 +7,16 @@ import (
 // ReleasePipelineSpec is the release process of one application: where its
 // versions come from and the ordered stages they are promoted through.
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, self.stages.exists_one(t, t.name == s.name))",message="stage names must be unique"
+// +kubebuilder:validation:XValidation:rule="has(self.prometheus) || self.stages.all(s, !has(s.verify))",message="a stage with verify needs spec.prometheus (the server its queries go to)"
 type ReleasePipelineSpec struct {
 	// GitHub is the API endpoint and the credential used for the source and
 	// target repositories.
 	// +optional
 	GitHub GitHubSpec `json:"github,omitempty"`
+
+	// Prometheus is the server that verification queries go to.
+	// +optional
+	Prometheus *PrometheusSpec `json:"prometheus,omitempty"`
 
 	// Source is the application repository: where a Release's tag is resolved
 	// and where its QA check runs and commit statuses are read.
@@ -41,6 +46,24 @@ type GitHubSpec struct {
 	// permissions on the repositories. Without it, requests are anonymous.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// PrometheusSpec says how to reach Prometheus.
+type PrometheusSpec struct {
+	// Address of the Prometheus HTTP API, for example http://prometheus.monitoring:9090.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://`
+	Address string `json:"address"`
+	// SecretRef names a Secret whose keys are sent as HTTP headers with every
+	// query (for example Authorization).
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+	// Timeout of one query. Defaults to 30s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // SourceSpec names the application repository.
@@ -92,6 +115,106 @@ type Stage struct {
 	// Gates must all pass before a Release is promoted into this stage.
 	// +optional
 	Gates *Gates `json:"gates,omitempty"`
+
+	// Verify watches the stage through Prometheus once the version landed;
+	// the promotion counts as done only when the analysis succeeds.
+	// +optional
+	Verify *Verify `json:"verify,omitempty"`
+
+	// OnFailure is what a failed verification does: Rollback (the default)
+	// writes the previous version back in one commit; Halt keeps the version
+	// and stops the Release.
+	// +optional
+	// +kubebuilder:default=Rollback
+	OnFailure FailurePolicy `json:"onFailure,omitempty"`
+}
+
+// FailurePolicy says what a failed verification does.
+// +kubebuilder:validation:Enum=Rollback;Halt
+type FailurePolicy string
+
+// Failure policies.
+const (
+	FailureRollback FailurePolicy = "Rollback"
+	FailureHalt     FailurePolicy = "Halt"
+)
+
+// Verify is the post-promotion verification of a stage.
+type Verify struct {
+	// Analysis measures Prometheus queries after the promotion.
+	// +required
+	Analysis AnalysisSpec `json:"analysis"`
+}
+
+// AnalysisSpec measures every metric count times, interval apart, after initialDelay.
+type AnalysisSpec struct {
+	// InitialDelay before the first measurement. Defaults to 0.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	InitialDelay *metav1.Duration `json:"initialDelay,omitempty"`
+	// Interval between measurements. Defaults to 30s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Count of successful measurements each metric needs. Defaults to 5.
+	// +optional
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Count int32 `json:"count,omitempty"`
+	// ConsecutiveErrorLimit is how many query errors in a row a metric
+	// tolerates (Prometheus down, a bad answer). Defaults to 4.
+	// +optional
+	// +kubebuilder:default=4
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	ConsecutiveErrorLimit int32 `json:"consecutiveErrorLimit,omitempty"`
+	// Metrics to measure.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	Metrics []AnalysisMetric `json:"metrics"`
+}
+
+// NoDataPolicy says what an empty query result counts as.
+// +kubebuilder:validation:Enum=Fail;Inconclusive;Pass
+type NoDataPolicy string
+
+// AnalysisMetric is one Prometheus query and its conditions.
+// +kubebuilder:validation:XValidation:rule="has(self.successCondition) || has(self.failureCondition)",message="set successCondition or failureCondition (CEL over result)"
+type AnalysisMetric struct {
+	// Name of the metric.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// Query is PromQL, a Go template over .Version, .PreviousVersion, .Stage and .Release.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Query string `json:"query"`
+	// SuccessCondition is CEL over result (a number, or a list for a vector)
+	// that must hold, for example `result < 0.01`.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	SuccessCondition string `json:"successCondition,omitempty"`
+	// FailureCondition is CEL over result that fails the measurement when it holds.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	FailureCondition string `json:"failureCondition,omitempty"`
+	// FailureLimit is how many failed measurements are tolerated. Defaults to 0.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	FailureLimit int32 `json:"failureLimit,omitempty"`
+	// NoData is what an empty result counts as: Fail (the default), Inconclusive or Pass.
+	// +optional
+	// +kubebuilder:default=Fail
+	NoData NoDataPolicy `json:"noData,omitempty"`
 }
 
 // PromotionStrategy says how the change reaches the target branch.

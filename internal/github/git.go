@@ -169,3 +169,23 @@ func (c *Client) FindCommit(ctx context.Context, repo, ref string, since time.Ti
 	}
 	return nil, nil
 }
+
+// CommitParent returns the first parent of a commit.
+func (c *Client) CommitParent(ctx context.Context, repo, sha string) (string, error) {
+	op := "read commit " + short(sha)
+	if err := c.guard(op); err != nil {
+		return "", err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", err
+	}
+	commit, _, err := c.gh.Git.GetCommit(ctx, owner, name, sha)
+	if err != nil {
+		return "", c.done(op, err)
+	}
+	if len(commit.Parents) == 0 {
+		return "", errorf(KindInvalid, op, "commit %s has no parent", short(sha))
+	}
+	return commit.Parents[0].GetSHA(), nil
+}

@@ -17,6 +17,7 @@ import (
 type GitHub interface {
 	BranchHead(ctx context.Context, repo, branch string) (string, error)
 	GetFile(ctx context.Context, repo, path, ref string) ([]byte, error)
+	CommitParent(ctx context.Context, repo, sha string) (string, error)
 	CommitFiles(ctx context.Context, repo, parent string, files map[string][]byte, message string) (string, error)
 	UpdateBranch(ctx context.Context, repo, branch, sha string) error
 	CreateBranch(ctx context.Context, repo, branch, sha string) error
@@ -41,6 +42,20 @@ type Request struct {
 	Since time.Time
 	// Gates is a Markdown summary of the gate results for the pull request body.
 	Gates string
+	// Revert, when set, makes this a rollback of an earlier promotion.
+	Revert *Revert
+}
+
+// Revert describes a rollback: every target file gets back what it held
+// before the promotion commit, so the previous version comes from the file
+// itself (tag and digest alike), not from a guess.
+type Revert struct {
+	// FromCommit is the promotion commit being rolled back.
+	FromCommit string
+	// BadVersion is the version being rolled back.
+	BadVersion string
+	// Reason goes into the commit message.
+	Reason string
 }
 
 // ReleaseKey is namespace/name, as written in the Liftoff-Release trailer.
@@ -48,7 +63,11 @@ func (r *Request) ReleaseKey() string { return r.Namespace + "/" + r.Release }
 
 // Branch is the pull-request branch of the promotion.
 func (r *Request) Branch() string {
-	return fmt.Sprintf("liftoff/%s/%s/%s", r.Namespace, r.Release, r.Stage)
+	b := fmt.Sprintf("liftoff/%s/%s/%s", r.Namespace, r.Release, r.Stage)
+	if r.Revert != nil {
+		b += "-rollback"
+	}
+	return b
 }
 
 // Result is where the promotion stands.
@@ -84,6 +103,9 @@ func Promote(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
 
 func (r *Request) findOwnCommit(ctx context.Context, gh GitHub) (*github.FoundCommit, error) {
 	return gh.FindCommit(ctx, r.Target.Repository, r.Target.Branch, r.Since.Add(-searchSlack), func(msg string) bool {
+		if r.Revert != nil {
+			return isRollbackOf(msg, r.ReleaseKey(), r.Stage)
+		}
 		return isPromotionOf(msg, r.ReleaseKey(), r.Stage)
 	})
 }
@@ -110,7 +132,11 @@ func prepare(ctx context.Context, gh GitHub, req *Request) (landed *Result, comm
 	if len(files) == 0 {
 		return &Result{Landed: true, Commit: head, NoChange: true, PreviousVersion: previous}, "", "", nil
 	}
-	sha, err := gh.CommitFiles(ctx, repo, head, files, commitMessage(req, previous))
+	msg := commitMessage(req, previous)
+	if req.Revert != nil {
+		msg = rollbackMessage(req)
+	}
+	sha, err := gh.CommitFiles(ctx, repo, head, files, msg)
 	return nil, sha, previous, err
 }
 
@@ -135,6 +161,9 @@ func promoteByCommit(ctx context.Context, gh GitHub, req *Request) (*Result, err
 // render reads the target files at ref and applies the updaters. It returns
 // only the files that change, and the version they held before.
 func render(ctx context.Context, gh GitHub, req *Request, ref string) (map[string][]byte, string, error) {
+	if req.Revert != nil {
+		return renderRevert(ctx, gh, req, ref)
+	}
 	changed := map[string][]byte{}
 	previous := ""
 	for _, f := range req.Target.Files {
@@ -157,4 +186,28 @@ func render(ctx context.Context, gh GitHub, req *Request, ref string) (map[strin
 		}
 	}
 	return changed, previous, nil
+}
+
+// renderRevert returns the files whose content at ref differs from what they
+// held before the promotion commit, with that earlier content.
+func renderRevert(ctx context.Context, gh GitHub, req *Request, ref string) (map[string][]byte, string, error) {
+	before, err := gh.CommitParent(ctx, req.Target.Repository, req.Revert.FromCommit)
+	if err != nil {
+		return nil, "", err
+	}
+	changed := map[string][]byte{}
+	for _, f := range req.Target.Files {
+		old, err := gh.GetFile(ctx, req.Target.Repository, f.Path, before)
+		if err != nil {
+			return nil, "", err
+		}
+		cur, err := gh.GetFile(ctx, req.Target.Repository, f.Path, ref)
+		if err != nil && !github.IsNotFound(err) {
+			return nil, "", err
+		}
+		if string(old) != string(cur) {
+			changed[f.Path] = old
+		}
+	}
+	return changed, req.Revert.BadVersion, nil
 }

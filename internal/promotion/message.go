@@ -39,6 +39,31 @@ func isPromotionOf(message, release, stage string) bool {
 	return t[TrailerRelease] == release && t[TrailerStage] == stage && t[TrailerAction] == ""
 }
 
+// ActionRollback marks Liftoff's rollback commits.
+const ActionRollback = "rollback"
+
+// isRollbackOf reports whether message is Liftoff's rollback commit of
+// release's promotion into stage.
+func isRollbackOf(message, release, stage string) bool {
+	t := Trailers(message)
+	return t[TrailerRelease] == release && t[TrailerStage] == stage && t[TrailerAction] == ActionRollback
+}
+
+// rollbackMessage is the message of a rollback commit. Version is what is
+// written back; the bad version is recorded as the previous one.
+func rollbackMessage(req *Request) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Roll back %s %s in %s to %s\n\n", req.Application, req.Revert.BadVersion, req.Stage, req.Version)
+	fmt.Fprintf(&b, "Liftoff rolled back release %s in stage %s", req.ReleaseKey(), req.Stage)
+	if req.Revert.Reason != "" {
+		fmt.Fprintf(&b, ": %s", req.Revert.Reason)
+	}
+	b.WriteString(".\n\n")
+	fmt.Fprintf(&b, "%s: %s\n%s: %s\n%s: %s\n%s: %s\n%s: %s\n", TrailerRelease, req.ReleaseKey(), TrailerStage, req.Stage,
+		TrailerVersion, req.Version, TrailerPreviousVersion, req.Revert.BadVersion, TrailerAction, ActionRollback)
+	return b.String()
+}
+
 // commitMessage is the message of a promotion commit.
 func commitMessage(req *Request, previous string) string {
 	var b strings.Builder

@@ -40,6 +40,10 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 		}
 		title := fmt.Sprintf("Promote %s %s to %s", req.Application, req.Version, req.Stage)
 		body := pullRequestBody(req, previous)
+		if req.Revert != nil {
+			title = fmt.Sprintf("Roll back %s %s in %s to %s", req.Application, req.Revert.BadVersion, req.Stage, req.Version)
+			body = rollbackMessage(req)
+		}
 		pr, err = gh.CreatePullRequest(ctx, repo, branch, base, title, body)
 		if err != nil {
 			if !github.IsConflict(err) {

@@ -4,8 +4,10 @@ package promtest
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,4 +96,22 @@ func (s *Server) Stop() {
 		_, _ = s.cmd.Process.Wait()
 		s.cmd = nil
 	}
+}
+
+// WaitForSeries waits until query returns at least one series.
+func (s *Server) WaitForSeries(t testing.TB, query string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.URL + "/api/v1/query?query=" + url.QueryEscape(query))
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `"result":[{`) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("prometheus has no series for %s after 30s", query)
 }

@@ -1,0 +1,183 @@
+package controllers_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
+)
+
+// verifiedPipeline: dev, then prod verified by the error ratio of the new version.
+func (e *testEnv) verifiedPipeline(promURL string, mod func(*releasev1.Stage)) {
+	prod := e.stage("prod", func(s *releasev1.Stage) {
+		s.Verify = &releasev1.Verify{Analysis: releasev1.AnalysisSpec{
+			InitialDelay: &metav1.Duration{Duration: 200 * time.Millisecond},
+			Interval:     &metav1.Duration{Duration: 300 * time.Millisecond}, Count: 3, ConsecutiveErrorLimit: 2,
+			Metrics: []releasev1.AnalysisMetric{{
+				Name: "error-ratio", Query: `max(demo_error_ratio{version="{{ .Version }}"})`,
+				SuccessCondition: "result < 0.05", NoData: "Fail",
+			}},
+		}}
+		if mod != nil {
+			mod(s)
+		}
+	})
+	p := e.newPipeline(e.stage("dev"), prod)
+	p.Spec.Prometheus = &releasev1.PrometheusSpec{Address: promURL}
+	NewWithT(e.t).Expect(k8sCreate(p)).To(Succeed())
+}
+
+func rollbackCommits(e *testEnv) int {
+	n := 0
+	for _, c := range e.liftoffCommits("", "prod") {
+		if strings.Contains(c.Message, "Liftoff-Action: rollback") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestVerifiedReleaseReachesProd(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.2")
+	defer target.Close()
+	target.Set("1.4.2", 0.01)
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, nil)
+	e.release("r", "1.4.2")
+
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageVerifying))
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	a := e.get("r").Status.StageStatus("prod").Analysis
+	g.Expect(a.Phase).To(Equal("Succeeded"))
+	g.Expect(a.Metrics[0].Successes).To(BeNumerically("==", 3))
+	g.Expect(a.Metrics[0].Measurements[0].Value).To(Equal("0.01"))
+	g.Expect(e.file("prod")).To(ContainSubstring(`newTag: "1.4.2"`))
+	g.Expect(rollbackCommits(e)).To(BeZero())
+}
+
+func TestBadReleaseIsRolledBackInGit(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.2")
+	defer target.Close()
+	target.Set("1.4.2", 0.30)
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, nil)
+	e.release("r", "1.4.2")
+
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
+	rel := e.get("r")
+	ss := rel.Status.StageStatus("prod")
+	g.Expect(ss.Phase).To(Equal(releasev1.StageRolledBack))
+	g.Expect(ss.Analysis.Phase).To(Equal("Failed"))
+	g.Expect(ss.Message).To(ContainSubstring("successCondition result < 0.05 is false"))
+	g.Expect(ss.Rollback.Version).To(Equal("1.4.1"))
+	// The file holds exactly what it held before the promotion.
+	g.Expect(e.file("prod")).To(Equal(kustomization("1.4.1")))
+	g.Expect(e.liftoffCommits("r", "prod")).To(HaveLen(2), "one promotion and one rollback commit")
+	g.Consistently(func() int { return rollbackCommits(e) }, 2*time.Second, 100*time.Millisecond).Should(Equal(1), "exactly one rollback commit")
+	g.Expect(ss.Rollback.Commit).To(Equal(e.liftoffCommits("r", "prod")[0].SHA))
+	// dev keeps the version: only the failing stage is rolled back.
+	g.Expect(e.file("dev")).To(ContainSubstring(`newTag: "1.4.2"`))
+	deps := e.sim.Deployments(appRepo)
+	last := deps[len(deps)-1]
+	g.Expect(last.Environment).To(Equal("prod"))
+	g.Expect(last.Statuses[len(last.Statuses)-1].State).To(Equal("failure"))
+	g.Expect(eventReasons(e, "r")).To(ContainElement("RolledBack"))
+}
+
+func TestHaltKeepsTheVersion(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.2")
+	defer target.Close()
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	// No series for the version at all: noData Fail, never a silent pass.
+	target.Set("0.0.0", 0)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) { s.OnFailure = releasev1.FailureHalt })
+	e.release("r", "1.4.2")
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
+	ss := e.get("r").Status.StageStatus("prod")
+	g.Expect(ss.Phase).To(Equal(releasev1.StageFailed))
+	g.Expect(ss.Message).To(ContainSubstring("no data (noData: Fail)"))
+	g.Expect(e.file("prod")).To(ContainSubstring(`newTag: "1.4.2"`))
+	g.Expect(rollbackCommits(e)).To(BeZero())
+}
+
+func TestPrometheusDownIsNeverSuccess(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.2")
+	defer target.Close()
+	target.Set("1.4.2", 0.01)
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
+		s.Verify.Analysis.Count = 1000 // runs until Prometheus goes away
+	})
+	e.release("r", "1.4.2")
+	g.Eventually(func() int32 {
+		if ss := e.get("r").Status.StageStatus("prod"); ss != nil && ss.Analysis != nil {
+			return ss.Analysis.Metrics[0].Successes
+		}
+		return 0
+	}, timeout, interval).Should(BeNumerically(">=", 2))
+	prom.Stop()
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
+	ss := e.get("r").Status.StageStatus("prod")
+	g.Expect(ss.Analysis.Phase).To(Equal("Error"))
+	g.Expect(ss.Analysis.Metrics[0].ConsecutiveErrors).To(BeNumerically("==", 3))
+	g.Expect(ss.Phase).To(Equal(releasev1.StageRolledBack))
+	g.Expect(rollbackCommits(e)).To(Equal(1))
+}
+
+func TestVerificationResumesAfterRestart(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.2")
+	defer target.Close()
+	target.Set("1.4.2", 0.01)
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
+		s.Verify.Analysis.Count = 6
+		s.Verify.Analysis.Interval = &metav1.Duration{Duration: 400 * time.Millisecond}
+	})
+	e.release("r", "1.4.2")
+	measured := func() int32 {
+		if ss := e.get("r").Status.StageStatus("prod"); ss != nil && ss.Analysis != nil {
+			return ss.Analysis.Metrics[0].Count
+		}
+		return 0
+	}
+	g.Eventually(measured, timeout, interval).Should(BeNumerically(">=", 2))
+	e.stopController()
+	before := measured()
+	e.restart(nil)
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	a := e.get("r").Status.StageStatus("prod").Analysis
+	g.Expect(a.Metrics[0].Count).To(BeNumerically("==", 6), "counting resumed from status (%d measured before the restart)", before)
+	g.Expect(e.liftoffCommits("r", "prod")).To(HaveLen(1))
+}
+
+func TestInvalidAnalysisStopsBeforePromoting(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	e.verifiedPipeline("http://127.0.0.1:1", func(s *releasev1.Stage) {
+		s.Verify.Analysis.Metrics[0].SuccessCondition = "result <"
+	})
+	e.release("r", "1.4.2")
+	g.Eventually(e.condition("r", releasev1.ConditionStalled), timeout, interval).Should(And(
+		HavePrefix("True/InvalidAnalysis"), ContainSubstring("successCondition")))
+	g.Expect(e.liftoffCommits("r", "prod")).To(BeEmpty())
+}
