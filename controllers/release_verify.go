@@ -219,6 +219,9 @@ func (s *step) verificationFailed(ctx context.Context, i int, why string) (ctrl.
 		if err := s.r.unlockStages(ctx, s.pipe, rel); err != nil {
 			return ctrl.Result{}, err
 		}
+		if res, stop, err := s.postmortem(ctx, i, why); stop {
+			return res, err
+		}
 		ss.Phase, ss.Message = releasev1.StageFailed, fmt.Sprintf("%s; halted with %s in %s", why, rel.Spec.Version, stage.Name)
 		s.failDeployment(ctx, ss, trim(why, 140))
 		setConditions(rel, outcome{phase: releasev1.PhaseFailed, reason: ReasonVerifyFailed, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
@@ -252,6 +255,9 @@ func (s *step) verificationFailed(ctx context.Context, i int, why string) (ctrl.
 	if ss.Rollback.PullRequest != nil {
 		ss.Rollback.PullRequest.State = "merged"
 	}
+	if res, stop, err := s.postmortem(ctx, i, why); stop {
+		return res, err
+	}
 	ss.Phase = releasev1.StageRolledBack
 	ss.Message = fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, short(res.Commit))
 	s.failDeployment(ctx, ss, trim("rolled back: "+why, 140))
@@ -266,4 +272,21 @@ func (s *step) succeedDeployment(ctx context.Context, ss *releasev1.ReleaseStage
 	if err := s.gh.SetDeploymentStatus(ctx, s.pipe.Spec.Source.Repository, ss.Promotion.DeploymentID, github.DeploymentSuccess, trim(ss.Message, 140), ""); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Recording deployment success", "stage", ss.Name)
 	}
+}
+
+// postmortem opens the stage's postmortem issue when it asks for one. Until
+// the issue exists the stage stays where it is, so a GitHub failure here is
+// retried (the rollback before it is idempotent) rather than forgotten.
+func (s *step) postmortem(ctx context.Context, i int, why string) (ctrl.Result, bool, error) {
+	ss := &s.rel.Status.Stages[i]
+	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil {
+		return ctrl.Result{}, false, nil
+	}
+	issue, err := s.openPostmortem(ctx, i, why)
+	if err != nil {
+		res, err := s.githubError(err)
+		return res, true, err
+	}
+	ss.Postmortem = issue
+	return ctrl.Result{}, false, nil
 }

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 )
 
@@ -71,7 +72,12 @@ func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
 	prom.WaitForSeries(t, "demo_up")
 	e := newEnv(t)
-	e.verifiedPipeline(prom.URL, nil)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
+		s.Postmortem = &releasev1.PostmortemSpec{Labels: []string{"postmortem", "prod"}}
+	})
+	// The first attempt to open the postmortem fails: nothing is lost, and
+	// the retry neither rolls back twice nor opens two issues.
+	e.sim.Inject(simulator.Fault{Method: "POST", Path: "/issues$", Status: 502, Times: 1})
 	e.release("r", "1.4.2")
 
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
@@ -93,6 +99,15 @@ func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 	g.Expect(last.Environment).To(Equal("prod"))
 	g.Expect(last.Statuses[len(last.Statuses)-1].State).To(Equal("failure"))
 	g.Expect(eventReasons(e, "r")).To(ContainElement("RolledBack"))
+
+	issues := e.sim.Issues(appRepo)
+	g.Expect(issues).To(HaveLen(1), "one postmortem issue")
+	g.Expect(issues[0].Labels).To(ConsistOf("postmortem", "prod"))
+	g.Expect(issues[0].Title).To(ContainSubstring("checkout 1.4.2 failed verification in prod"))
+	for _, want := range []string{"## Timeline (UTC)", "Promotion into prod started", "error-ratio: Failed 0.3", "Rolled back to 1.4.1", "## What went well", "## What can be improved"} {
+		g.Expect(issues[0].Body).To(ContainSubstring(want))
+	}
+	g.Expect(ss.Postmortem.Number).To(Equal(issues[0].Number))
 }
 
 func TestHaltKeepsTheVersion(t *testing.T) {

@@ -231,6 +231,18 @@ type ReleaseStageStatus struct {
 	// Rollback that wrote the previous version back.
 	// +optional
 	Rollback *RollbackStatus `json:"rollback,omitempty"`
+	// Postmortem issue opened when verification failed.
+	// +optional
+	Postmortem *IssueRef `json:"postmortem,omitempty"`
+}
+
+// IssueRef is a GitHub issue.
+type IssueRef struct {
+	// Number of the issue.
+	Number int `json:"number"`
+	// URL of the issue.
+	// +optional
+	URL string `json:"url,omitempty"`
 }
 
 // AnalysisStatus is the running record of a stage's verification. It is the

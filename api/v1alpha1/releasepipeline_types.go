@@ -127,6 +127,26 @@ type Stage struct {
 	// +optional
 	// +kubebuilder:default=Rollback
 	OnFailure FailurePolicy `json:"onFailure,omitempty"`
+
+	// Postmortem opens one GitHub issue when verification fails, with the
+	// timeline and the "What went well" / "What can be improved" sections.
+	// +optional
+	Postmortem *PostmortemSpec `json:"postmortem,omitempty"`
+}
+
+// PostmortemSpec says where postmortem issues go.
+type PostmortemSpec struct {
+	// Repository (owner/name) of the issue. Defaults to the source repository.
+	// +optional
+	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`
+	Repository string `json:"repository,omitempty"`
+	// Labels of the issue.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=50
+	Labels []string `json:"labels,omitempty"`
 }
 
 // FailurePolicy says what a failed verification does.

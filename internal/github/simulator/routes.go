@@ -45,6 +45,11 @@ func (s *Server) routes() {
 		"PUT " + repo + "/pulls/{number}/merge": s.handleMergePull,
 		"GET " + repo + "/pulls/{number}/merge": s.handleIsMerged,
 
+		"GET " + repo + "/issues":            s.handleListIssues,
+		"POST " + repo + "/issues":           s.handleCreateIssue,
+		"GET " + repo + "/issues/{number}":   s.handleGetIssue,
+		"PATCH " + repo + "/issues/{number}": s.handleUpdateIssue,
+
 		"GET " + repo + "/deployments":                s.handleListDeployments,
 		"POST " + repo + "/deployments":               s.handleCreateDeployment,
 		"GET " + repo + "/deployments/{id}":           s.handleGetDeployment,

@@ -60,6 +60,7 @@ type repo struct {
 	statuses      []*commitStatus
 	pulls         []*pull
 	deployments   []*deployment
+	issues        []*issue
 	id            int64
 }
 
