@@ -286,6 +286,14 @@ func (s *step) evaluate(ctx context.Context, i int) (ctrl.Result, error) {
 			return ctrl.Result{RequeueAfter: retryTerminal}, nil
 		}
 	}
+	if stage.Gates != nil && len(stage.Gates.Metrics) > 0 && !rel.Spec.Paused {
+		ms, err := s.measureGate(ctx, stage)
+		if err != nil {
+			s.stall(ReasonInvalidAnalysis, fmt.Sprintf("stage %s: gates.metrics: %v: fix the pipeline", stage.Name, err))
+			return ctrl.Result{RequeueAfter: retryTerminal}, nil
+		}
+		snap.Metrics = ms
+	}
 	results := gates.Evaluate(snap)
 	state, holding := gates.Summary(results)
 	if state == releasev1.GatePassed {

@@ -14,6 +14,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/analysis"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/prometheus"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
@@ -46,21 +47,57 @@ func compileAnalysis(v *releasev1.Verify) (*analysis.Spec, error) {
 		spec.Interval = a.Interval.Duration
 	}
 	for _, m := range a.Metrics {
-		if _, err := analysis.RenderQuery(m.Query, analysis.Vars{}); err != nil {
-			return nil, fmt.Errorf("metric %s: %v", m.Name, err)
-		}
-		ok, err := analysis.CompileCondition(m.SuccessCondition)
+		metric, err := compileMetric(m)
 		if err != nil {
-			return nil, fmt.Errorf("metric %s: successCondition: %v", m.Name, err)
+			return nil, err
 		}
-		bad, err := analysis.CompileCondition(m.FailureCondition)
-		if err != nil {
-			return nil, fmt.Errorf("metric %s: failureCondition: %v", m.Name, err)
-		}
-		spec.Metrics = append(spec.Metrics, analysis.Metric{Name: m.Name, Query: m.Query, SuccessCondition: ok, FailureCondition: bad,
-			FailureLimit: int(m.FailureLimit), NoData: analysis.NoDataPolicy(m.NoData)})
+		spec.Metrics = append(spec.Metrics, metric)
 	}
 	return spec, nil
+}
+
+// compileMetric checks a metric's query template and conditions.
+func compileMetric(m releasev1.AnalysisMetric) (analysis.Metric, error) {
+	if _, err := analysis.RenderQuery(m.Query, analysis.Vars{}); err != nil {
+		return analysis.Metric{}, fmt.Errorf("metric %s: %v", m.Name, err)
+	}
+	ok, err := analysis.CompileCondition(m.SuccessCondition)
+	if err != nil {
+		return analysis.Metric{}, fmt.Errorf("metric %s: successCondition: %v", m.Name, err)
+	}
+	bad, err := analysis.CompileCondition(m.FailureCondition)
+	if err != nil {
+		return analysis.Metric{}, fmt.Errorf("metric %s: failureCondition: %v", m.Name, err)
+	}
+	return analysis.Metric{Name: m.Name, Query: m.Query, SuccessCondition: ok, FailureCondition: bad,
+		FailureLimit: int(m.FailureLimit), NoData: analysis.NoDataPolicy(m.NoData)}, nil
+}
+
+// measureGate measures a stage's metrics gate once.
+func (s *step) measureGate(ctx context.Context, stage *releasev1.Stage) ([]gates.NamedMeasurement, error) {
+	prom, err := s.r.prometheusClient(ctx, s.pipe)
+	if err != nil {
+		return nil, err
+	}
+	vars := analysis.Vars{Version: s.rel.Spec.Version, Stage: stage.Name, Release: s.rel.Name}
+	if ps := s.pipe.Status.StageStatus(stage.Name); ps != nil {
+		vars.PreviousVersion = ps.Version
+	}
+	var out []gates.NamedMeasurement
+	for _, m := range stage.Gates.Metrics {
+		metric, err := compileMetric(m)
+		if err != nil {
+			return nil, err
+		}
+		q, qerr := analysis.RenderQuery(m.Query, vars)
+		var v analysis.Value
+		if qerr == nil {
+			v, qerr = prom.Query(ctx, q, s.now)
+		}
+		meas := analysis.Measure(&metric, v, qerr)
+		out = append(out, gates.NamedMeasurement{Name: m.Name, Measurement: meas})
+	}
+	return out, nil
 }
 
 func fromStatus(a *releasev1.AnalysisStatus) *analysis.State {

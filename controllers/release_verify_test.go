@@ -1,14 +1,17 @@
 package controllers_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 )
@@ -195,4 +198,54 @@ func TestInvalidAnalysisStopsBeforePromoting(t *testing.T) {
 	g.Eventually(e.condition("r", releasev1.ConditionStalled), timeout, interval).Should(And(
 		HavePrefix("True/InvalidAnalysis"), ContainSubstring("successCondition")))
 	g.Expect(e.liftoffCommits("r", "prod")).To(BeEmpty())
+}
+
+func TestInconclusiveWaitsForAPerson(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("0.0.0") // the new version reports nothing
+	defer target.Close()
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) { s.Verify.Analysis.Metrics[0].NoData = "Inconclusive" })
+	e.release("r", "1.4.2")
+	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(
+		HavePrefix("True/AnalysisInconclusive"), ContainSubstring(controllers.VerdictAnnotation+"=continue")))
+	g.Consistently(e.stagePhase("r", "prod"), time.Second, 100*time.Millisecond).Should(Equal(releasev1.StageVerifying))
+
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		rel := e.get("r")
+		rel.Annotations = map[string]string{controllers.VerdictAnnotation: "continue"}
+		return k8s.Update(context.Background(), rel)
+	})).To(Succeed())
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	g.Expect(e.get("r").Status.StageStatus("prod").Message).To(ContainSubstring("accepted by a person"))
+	g.Expect(rollbackCommits(e)).To(BeZero())
+}
+
+func TestMetricsGateHoldsUntilItHolds(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.1")
+	defer target.Close()
+	target.Set("1.4.1", 0.2) // what runs in prod now is burning its error budget
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	p := e.newPipeline(e.stage("dev"), e.stage("prod", func(s *releasev1.Stage) {
+		s.Gates = &releasev1.Gates{Metrics: []releasev1.AnalysisMetric{{
+			Name: "prod-error-ratio", Query: `max(demo_error_ratio{version!="{{ .Version }}"})`, SuccessCondition: "result < 0.05", NoData: "Fail",
+		}}}
+	}))
+	p.Spec.Prometheus = &releasev1.PrometheusSpec{Address: prom.URL}
+	g.Expect(k8sCreate(p)).To(Succeed())
+	e.release("r", "1.4.2")
+	// dev has no gate; prod runs 1.4.1, which is burning.
+	g.Eventually(e.gate("r", "prod", "metrics"), timeout, interval).Should(And(
+		HavePrefix("Failed/MetricsFailed"), ContainSubstring("prod-error-ratio = 0.2")))
+	g.Expect(e.condition("r", releasev1.ConditionBlocked)()).To(HavePrefix("True/GateFailed"))
+	g.Expect(e.liftoffCommits("r", "prod")).To(BeEmpty())
+
+	target.Set("1.4.1", 0.01) // recovered
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	g.Expect(e.gate("r", "prod", "metrics")()).To(HavePrefix("Passed/MetricsPassed"))
 }

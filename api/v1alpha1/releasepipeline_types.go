@@ -7,7 +7,7 @@ import (
 // ReleasePipelineSpec is the release process of one application: where its
 // versions come from and the ordered stages they are promoted through.
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, self.stages.exists_one(t, t.name == s.name))",message="stage names must be unique"
-// +kubebuilder:validation:XValidation:rule="has(self.prometheus) || self.stages.all(s, !has(s.verify))",message="a stage with verify needs spec.prometheus (the server its queries go to)"
+// +kubebuilder:validation:XValidation:rule="has(self.prometheus) || self.stages.all(s, !has(s.verify) && (!has(s.gates) || !has(s.gates.metrics)))",message="a stage with verify or gates.metrics needs spec.prometheus (the server its queries go to)"
 type ReleasePipelineSpec struct {
 	// GitHub is the API endpoint and the credential used for the source and
 	// target repositories.
@@ -331,6 +331,15 @@ type Gates struct {
 	// Approvals is how many approvals for this stage the Release must carry.
 	// +optional
 	Approvals *ApprovalsGate `json:"approvals,omitempty"`
+
+	// Metrics are Prometheus preconditions, measured once per evaluation (for
+	// example: the stage's error budget is not burning). A condition that
+	// does not hold blocks the promotion until it does.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=10
+	Metrics []AnalysisMetric `json:"metrics,omitempty"`
 }
 
 // ChecksGate requires green QA results on the release commit.

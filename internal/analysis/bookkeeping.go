@@ -140,7 +140,7 @@ func Due(spec *Spec, st *State, now time.Time) ([]int, time.Duration) {
 // query (or Prometheus) gave. It updates the metric's and the analysis's phase.
 func Record(spec *Spec, st *State, i int, now time.Time, v Value, queryErr error) Measurement {
 	metric, m := &spec.Metrics[i], &st.Metrics[i]
-	meas := measure(metric, v, queryErr)
+	meas := Measure(metric, v, queryErr)
 	meas.At = now
 	m.Count++
 	switch meas.Phase {
@@ -178,7 +178,8 @@ func Record(spec *Spec, st *State, i int, now time.Time, v Value, queryErr error
 	return meas
 }
 
-func measure(metric *Metric, v Value, queryErr error) Measurement {
+// Measure judges one outcome of a metric's query, without bookkeeping.
+func Measure(metric *Metric, v Value, queryErr error) Measurement {
 	if queryErr != nil {
 		return Measurement{Phase: Error, Message: queryErr.Error()}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/analysis"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
@@ -19,6 +20,7 @@ const (
 	NameChecks    = "checks"
 	NameSoak      = "soak"
 	NameApprovals = "approvals"
+	NameMetrics   = "metrics"
 )
 
 // Result is the outcome of one gate.
@@ -45,6 +47,14 @@ type Snapshot struct {
 	Commit string
 	// Checks on the commit; only read when the stage has a checks gate.
 	Checks []github.CheckResult
+	// Metrics are the measurements of the stage's metrics gate, by name.
+	Metrics []NamedMeasurement
+}
+
+// NamedMeasurement is one precondition's measurement.
+type NamedMeasurement struct {
+	Name string
+	analysis.Measurement
 }
 
 // Evaluate runs every gate of the stage, in a fixed order.
@@ -59,6 +69,9 @@ func Evaluate(s Snapshot) []Result {
 	}
 	if g.Soak != nil {
 		out = append(out, Soak(g.Soak.Duration, s.PreviousStage, s.PreviousLandedAt, s.Now))
+	}
+	if len(g.Metrics) > 0 {
+		out = append(out, Metrics(s.Metrics))
 	}
 	if s.Stage.Promotion == releasev1.PromotionManual || g.Approvals != nil {
 		count := int32(1)
@@ -157,6 +170,36 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 	default:
 		r.State, r.Reason = releasev1.GatePassed, "ChecksPassed"
 		r.Message = fmt.Sprintf("%d passed on %s: %s", len(names), short(commit), strings.Join(names, ", "))
+	}
+	return r
+}
+
+// Metrics requires every precondition to hold. A query error or an
+// inconclusive measurement waits; a failed one blocks until it holds again.
+func Metrics(ms []NamedMeasurement) Result {
+	r := Result{Name: NameMetrics}
+	var failed, waiting, ok []string
+	for _, m := range ms {
+		desc := m.Name
+		if m.Value != "" {
+			desc += " = " + m.Value
+		}
+		switch m.Phase {
+		case analysis.Successful:
+			ok = append(ok, desc)
+		case analysis.Failed:
+			failed = append(failed, desc+" ("+m.Message+")")
+		default:
+			waiting = append(waiting, desc+" ("+m.Message+")")
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		r.State, r.Reason, r.Message = releasev1.GateFailed, "MetricsFailed", "precondition not met: "+strings.Join(failed, ", ")
+	case len(waiting) > 0:
+		r.State, r.Reason, r.Message = releasev1.GatePending, "MetricsPending", "cannot tell yet: "+strings.Join(waiting, ", ")
+	default:
+		r.State, r.Reason, r.Message = releasev1.GatePassed, "MetricsPassed", strings.Join(ok, ", ")
 	}
 	return r
 }

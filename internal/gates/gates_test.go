@@ -6,6 +6,7 @@ import (
 	"time"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/analysis"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
@@ -122,5 +123,26 @@ func TestEvaluateAndSummary(t *testing.T) {
 	}
 	if state, holding := Summary([]Result{{State: releasev1.GatePassed}}); state != releasev1.GatePassed || holding != nil {
 		t.Fatalf("all passed: %s %v", state, holding)
+	}
+}
+
+func TestMetricsGate(t *testing.T) {
+	m := func(name string, p analysis.Phase, v, msg string) NamedMeasurement {
+		return NamedMeasurement{Name: name, Measurement: analysis.Measurement{Phase: p, Value: v, Message: msg}}
+	}
+	tests := []struct {
+		name string
+		in   []NamedMeasurement
+		want releasev1.GateState
+	}{
+		{"all hold", []NamedMeasurement{m("budget", analysis.Successful, "0.4", "")}, releasev1.GatePassed},
+		{"burning", []NamedMeasurement{m("budget", analysis.Successful, "0.4", ""), m("burn", analysis.Failed, "14", "successCondition result < 2 is false")}, releasev1.GateFailed},
+		{"prometheus down waits, never passes", []NamedMeasurement{m("budget", analysis.Error, "", "connection refused")}, releasev1.GatePending},
+		{"inconclusive waits", []NamedMeasurement{m("budget", analysis.Inconclusive, "", "no data")}, releasev1.GatePending},
+	}
+	for _, tt := range tests {
+		if got := Metrics(tt.in); got.State != tt.want {
+			t.Errorf("%s: %s (%s), want %s", tt.name, got.State, got.Message, tt.want)
+		}
 	}
 }
