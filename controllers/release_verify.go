@@ -46,6 +46,11 @@ func compileAnalysis(v *releasev1.Verify) (*analysis.Spec, error) {
 	if a.Interval != nil {
 		spec.Interval = a.Interval.Duration
 	}
+	if v.Rollout != nil {
+		if _, err := analysis.RenderQuery(v.Rollout.Query, analysis.Vars{}); err != nil {
+			return nil, fmt.Errorf("rollout: %v", err)
+		}
+	}
 	for _, m := range a.Metrics {
 		metric, err := compileMetric(m)
 		if err != nil {
@@ -176,6 +181,9 @@ func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 		s.stall(ReasonInvalidAnalysis, fmt.Sprintf("stage %s: %v", stage.Name, err))
 		return ctrl.Result{RequeueAfter: retryTerminal}, nil
 	}
+	if r := stage.Verify.Rollout; r != nil && ss.RolloutReadyAt == nil {
+		return s.waitForRollout(ctx, i, r, spec)
+	}
 	st := fromStatus(ss.Analysis)
 	if st.Phase == analysis.Running {
 		due, wait := analysis.Due(spec, st, s.now)
@@ -222,6 +230,62 @@ func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 		return ctrl.Result{}, nil
 	}
 	return s.verificationFailed(ctx, i, fmt.Sprintf("analysis %s: %s", strings.ToLower(string(st.Phase)), st.Message))
+}
+
+// waitForRollout checks whether the new version serves yet. Once it does, the
+// analysis starts from that moment; past the timeout, verification fails.
+func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCheck, spec *analysis.Spec) (ctrl.Result, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	ss := &rel.Status.Stages[i]
+	prom, err := s.r.prometheusClient(ctx, s.pipe)
+	if err != nil {
+		s.stall(releasev1.ReasonInvalidSpec, err.Error())
+		return ctrl.Result{RequeueAfter: retryTerminal}, nil
+	}
+	vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name, PreviousVersion: ss.Promotion.PreviousVersion}
+	q, err := analysis.RenderQuery(r.Query, vars)
+	var v analysis.Value
+	if err == nil {
+		v, err = prom.Query(ctx, q, s.now)
+	}
+	if err == nil && serving(v) {
+		at := metav1.NewTime(s.now)
+		ss.RolloutReadyAt = &at
+		ss.Analysis = toStatus(analysis.Start(spec, s.now))
+		ss.Message = fmt.Sprintf("%s serves in %s; analysis started", rel.Spec.Version, stage.Name)
+		setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
+		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	}
+	last := "no data"
+	if err != nil {
+		last = err.Error()
+	} else if !v.NoData() {
+		last = "value " + v.String()
+	}
+	timeout := 10 * time.Minute
+	if r.Timeout != nil {
+		timeout = r.Timeout.Duration
+	}
+	landed := ss.Promotion.CompletedAt.Time
+	if s.now.Sub(landed) >= timeout {
+		return s.verificationFailed(ctx, i, fmt.Sprintf("%s was not seen serving within %s (rollout query %s: %s)", rel.Spec.Version, timeout, q, last))
+	}
+	ss.Message = fmt.Sprintf("waiting for %s to serve in %s (%s left; last: %s)", rel.Spec.Version, stage.Name, (timeout - s.now.Sub(landed)).Round(time.Second), last)
+	setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
+	return ctrl.Result{RequeueAfter: min(spec.Interval, timeout-s.now.Sub(landed)+time.Millisecond)}, nil
+}
+
+// serving: a non-empty result with a non-zero value.
+func serving(v analysis.Value) bool {
+	if v.NoData() {
+		return false
+	}
+	for _, x := range v.Vector {
+		if x != 0 {
+			return true
+		}
+	}
+	return v.Scalar != nil && *v.Scalar != 0
 }
 
 func measuredSummary(st *analysis.State) string {

@@ -249,3 +249,46 @@ func TestMetricsGateHoldsUntilItHolds(t *testing.T) {
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
 	g.Expect(e.gate("r", "prod", "metrics")()).To(HavePrefix("Passed/MetricsPassed"))
 }
+
+func TestRolloutGatesTheAnalysis(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.1")
+	defer target.Close()
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
+		s.Verify.Rollout = &releasev1.RolloutCheck{Query: `sum(demo_up{version="{{ .Version }}"}) > 0`}
+	})
+	e.release("r", "1.4.2")
+	g.Eventually(func() string {
+		if ss := e.get("r").Status.StageStatus("prod"); ss != nil {
+			return ss.Message
+		}
+		return ""
+	}, timeout, interval).Should(ContainSubstring("waiting for 1.4.2 to serve in prod"))
+	g.Consistently(func() int32 { return e.get("r").Status.StageStatus("prod").Analysis.Metrics[0].Count }, time.Second, 100*time.Millisecond).Should(BeZero())
+
+	target.Set("1.4.2", 0.01) // the GitOps sync rolled the new version out
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	ss := e.get("r").Status.StageStatus("prod")
+	g.Expect(ss.RolloutReadyAt).NotTo(BeNil())
+	g.Expect(ss.Analysis.StartedAt.Time).To(BeTemporally(">=", ss.RolloutReadyAt.Time))
+}
+
+func TestRolloutTimeoutRollsBack(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.1")
+	defer target.Close()
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
+		s.Verify.Rollout = &releasev1.RolloutCheck{Query: `sum(demo_up{version="{{ .Version }}"}) > 0`, Timeout: &metav1.Duration{Duration: time.Second}}
+	})
+	e.release("r", "1.4.2")
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageRolledBack))
+	g.Expect(e.get("r").Status.StageStatus("prod").Message).To(ContainSubstring("was not seen serving within 1s"))
+	g.Expect(e.file("prod")).To(Equal(kustomization("1.4.1")))
+	g.Expect(rollbackCommits(e)).To(Equal(1))
+}

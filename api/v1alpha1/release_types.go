@@ -225,6 +225,9 @@ type ReleaseStageStatus struct {
 	// Promotion into the stage.
 	// +optional
 	Promotion *PromotionStatus `json:"promotion,omitempty"`
+	// RolloutReadyAt is when the new version was seen serving (verify.rollout).
+	// +optional
+	RolloutReadyAt *metav1.Time `json:"rolloutReadyAt,omitempty"`
 	// Analysis of the stage after the promotion.
 	// +optional
 	Analysis *AnalysisStatus `json:"analysis,omitempty"`

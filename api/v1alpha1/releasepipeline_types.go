@@ -161,9 +161,29 @@ const (
 
 // Verify is the post-promotion verification of a stage.
 type Verify struct {
+	// Rollout waits until the new version serves before the analysis starts.
+	// +optional
+	Rollout *RolloutCheck `json:"rollout,omitempty"`
 	// Analysis measures Prometheus queries after the promotion.
 	// +required
 	Analysis AnalysisSpec `json:"analysis"`
+}
+
+// RolloutCheck is a PromQL query that turns true once the new version serves,
+// for example `sum(up{job="checkout", version="{{ .Version }}"}) > 0`.
+type RolloutCheck struct {
+	// Query: a Go template like the analysis queries. True means a non-empty
+	// result with a non-zero value.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Query string `json:"query"`
+	// Timeout after the commit landed; when the version does not serve by
+	// then, verification fails. Defaults to 10m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // AnalysisSpec measures every metric count times, interval apart, after initialDelay.
