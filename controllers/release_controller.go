@@ -95,6 +95,9 @@ func (r *ReleaseReconciler) releasesOfPipeline(ctx context.Context, o client.Obj
 func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	rel := &releasev1.Release{}
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetRelease(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !rel.DeletionTimestamp.IsZero() {
@@ -118,6 +121,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		}
 		// Only what was recorded is announced: a lost write is redone, not told twice.
 		r.emitEvents(orig, rel)
+		recordMetrics(orig, rel)
 	}()
 	st := &step{r: r, rel: rel, now: r.Clock.Now()}
 	return st.run(ctx)

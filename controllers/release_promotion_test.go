@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -84,6 +85,10 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 
 	st := e.sim.Requests()
 	t.Logf("GitHub requests for 3 promotions: %d counted, %d answered 304; by operation: %v", st.Counted, st.NotModified, st.ByOperation)
+
+	// The controller's metrics count the promotions.
+	g.Expect(promotionCount(e.ns, "prod", "promoted")).To(BeNumerically("==", 1))
+	g.Expect(promotionCount(e.ns, "dev", "promoted")).To(BeNumerically("==", 1))
 
 	// Events tell the story.
 	g.Eventually(func() []string { return eventReasons(e, "checkout-1-4-2") }, timeout, interval).Should(ContainElements("Promoting", "Promoted", "Released"))
@@ -281,4 +286,27 @@ func TestNewerReleaseSupersedesOlder(t *testing.T) {
 	g.Eventually(e.phase("older"), timeout, interval).Should(Equal(releasev1.PhaseSuperseded))
 	g.Expect(e.file("dev")).To(ContainSubstring(`newTag: "1.5.0"`))
 	g.Expect(e.liftoffCommits("older", "")).To(BeEmpty())
+}
+
+// promotionCount reads liftoff_promotions_total from the controller's registry.
+func promotionCount(ns, stage, result string) float64 {
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "liftoff_promotions_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == ns && labels["stage"] == stage && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

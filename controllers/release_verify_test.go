@@ -102,6 +102,7 @@ func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 	g.Expect(last.Environment).To(Equal("prod"))
 	g.Expect(last.Statuses[len(last.Statuses)-1].State).To(Equal("failure"))
 	g.Expect(eventReasons(e, "r")).To(ContainElement("RolledBack"))
+	g.Expect(promotionCount(e.ns, "prod", "rolled_back")).To(BeNumerically("==", 1))
 
 	issues := e.sim.Issues(appRepo)
 	g.Expect(issues).To(HaveLen(1), "one postmortem issue")
