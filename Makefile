@@ -44,12 +44,12 @@ envtest: ## Build kube-apiserver and etcd (cached) and print their directory.
 	@hack/build-control-plane.sh
 
 .PHONY: test
-test: fmt vet verify-generated ## Run every test against a real kube-apiserver and etcd.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
+test: fmt vet verify-generated ## Run every test against a real kube-apiserver, etcd and Prometheus.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
 
 .PHONY: dev
-dev: ## Start the playground: control plane, GitHub simulator, controller, samples.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" go run ./hack/dev
+dev: ## Start the playground: control plane, GitHub simulator, Prometheus, controller, samples.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" go run ./hack/dev
 
 ##@ Build
 

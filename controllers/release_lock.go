@@ -160,8 +160,16 @@ func (r *ReleaseReconciler) recordRollback(ctx context.Context, pipe *releasev1.
 		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
 			ps.InFlight = nil
 		}
-		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = "", version, commit, &at
-		ps.History = append([]releasev1.PromotionRecord{{Release: rel.Name + " (rollback)", Version: version, Commit: commit, At: at}}, ps.History...)
+		// The version written back belongs to the Release that last put it there.
+		owner := ""
+		for _, h := range ps.History {
+			if h.Version == version && h.Release != rel.Name {
+				owner = h.Release
+				break
+			}
+		}
+		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = owner, version, commit, &at
+		ps.History = append([]releasev1.PromotionRecord{{Release: owner, Version: version, Commit: commit, At: at}}, ps.History...)
 		if len(ps.History) > historyLimit {
 			ps.History = ps.History[:historyLimit]
 		}

@@ -228,7 +228,9 @@ func (s *step) supersedeReleased(target int) {
 			continue
 		}
 		ps := s.pipe.Status.StageStatus(ss.Name)
-		if ps == nil || !newerVersion(ps.Release, ps.Version, rel) {
+		// A newer version still under verification may yet be rolled back:
+		// it replaces this one only once it holds the stage no more.
+		if ps == nil || ps.InFlight != nil || !newerVersion(ps.Release, ps.Version, rel) {
 			continue
 		}
 		ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("release %s (%s) replaced it", ps.Release, ps.Version)
@@ -418,7 +420,9 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 		}
 		ss.Promotion.PullRequest = &releasev1.PullRequestRef{Number: res.PullRequest.Number, URL: res.PullRequest.URL, Branch: req.Branch(), State: state}
 	}
-	ss.Promotion.PreviousVersion = res.PreviousVersion
+	if res.PreviousVersion != "" {
+		ss.Promotion.PreviousVersion = res.PreviousVersion
+	}
 	if !res.Landed {
 		ss.Phase = releasev1.StageAwaitingMerge
 		ss.Message = fmt.Sprintf("waiting for pull request #%d to be merged: %s", res.PullRequest.Number, res.PullRequest.URL)

@@ -23,6 +23,8 @@ func main() {
 	simAddr := flag.String("sim-addr", envOr("LIFTOFF_SIM_ADDR", "127.0.0.1:9090"), "Address of the GitHub API simulator.")
 	dir := flag.String("dir", filepath.Join(cache, "liftoff", "playground"), "Where the kubeconfig is written.")
 	metrics := flag.String("metrics-addr", envOr("LIFTOFF_METRICS_ADDR", "127.0.0.1:8080"), "Controller metrics endpoint, 0 to disable.")
+	promAddr := flag.String("prometheus-addr", envOr("LIFTOFF_PROMETHEUS_ADDR", "127.0.0.1:9091"), "Address of the playground's Prometheus.")
+	bad := flag.Bool("bad-release", true, "Once the sample release is out, ship a bad one (1.4.3) and let Liftoff roll it back.")
 	exitWhenReleased := flag.Bool("exit-when-released", false, "Exit 0 once the sample release reaches prod (for scripts).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -32,7 +34,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root, _ := os.Getwd()
-	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics})
+	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
+		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)
 		os.Exit(1)
@@ -45,6 +48,7 @@ Liftoff playground is running.
   kubeconfig:        %[1]s
   GitHub simulator:  %[2]s   (token: %[3]s)
   controller metrics: http://%[4]s/metrics
+  Prometheus:        %[5]s
 
 Watch the sample release go dev -> staging -> prod (about a minute):
 
@@ -58,6 +62,14 @@ See what Liftoff committed to the GitOps repository:
   curl -s -H 'Authorization: Bearer %[3]s' %[2]srepos/acme/gitops/commits | grep -o '"message":"[^\]*'
   curl -s -H 'Authorization: Bearer %[3]s' -H 'Accept: application/vnd.github.raw' %[2]srepos/acme/gitops/contents/envs/prod/kustomization.yaml
 
+Once 1.4.2 is out, the playground ships 1.4.3: its QA is green but its error
+ratio in prod is 25%%. Watch Liftoff verify it, roll it back in Git and open a
+postmortem issue:
+
+  kubectl get release checkout-1-4-3 -w
+  kubectl get release checkout-1-4-3 -o jsonpath='{.status.stages[2].analysis}'
+  curl -s -H 'Authorization: Bearer %[3]s' %[2]srepos/acme/checkout/issues
+
 Release 1.5.0 is tagged but its QA check is still running; try it:
 
   kubectl apply -f - <<YAML
@@ -69,7 +81,7 @@ Release 1.5.0 is tagged but its QA check is still running; try it:
   kubectl get release checkout-1-5-0 -o jsonpath='{.status.stages[0].gates}'
 
 Press Ctrl-C to stop.
-`, p.Kubeconfig, p.SimURL, playground.Token, *metrics)
+`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL)
 
 	if *exitWhenReleased {
 		if err := playground.WaitReleased(ctx, p, "default", "checkout-1-4-2", 3*time.Minute); err != nil {

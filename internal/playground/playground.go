@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,11 +32,15 @@ import (
 	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 )
 
 // SampleAPIURL is the simulator address the samples name; the playground
 // rewrites it when it listens elsewhere.
 const SampleAPIURL = "http://127.0.0.1:9090/"
+
+// SamplePrometheusURL is the Prometheus address the samples name.
+const SamplePrometheusURL = "http://127.0.0.1:9091"
 
 // Token is the token the simulator accepts (config/samples/github-token.yaml).
 const Token = "liftoff-playground-token"
@@ -52,17 +57,26 @@ type Options struct {
 	PollInterval time.Duration
 	// MetricsAddr of the controller's metrics endpoint, "0" to disable.
 	MetricsAddr string
+	// PrometheusAddr is where Prometheus listens; "127.0.0.1:0" picks a port.
+	PrometheusAddr string
+	// PrometheusBin is the Prometheus binary; built by hack/build-prometheus.sh when empty.
+	PrometheusBin string
+	// BadRelease applies the bad sample release once the good one is released.
+	BadRelease bool
 }
 
 // Playground is a running embedded default.
 type Playground struct {
-	Kubeconfig string
-	SimURL     string
-	Client     client.Client
-	Sim        *simulator.Server
+	Kubeconfig    string
+	SimURL        string
+	PrometheusURL string
+	Client        client.Client
+	Sim           *simulator.Server
 
 	env     *envtest.Environment
 	server  *http.Server
+	demo    *demoService
+	prom    *promtest.Server
 	cancel  context.CancelFunc
 	stopped chan struct{}
 }
@@ -92,6 +106,22 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	p.SimURL = "http://" + ln.Addr().String() + "/"
 	p.server = &http.Server{Handler: p.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.server.Serve(ln) }()
+
+	p.demo = startDemoService(p.Sim)
+	bin := o.PrometheusBin
+	if bin == "" {
+		out, err := exec.Command(filepath.Join(o.Root, "hack", "build-prometheus.sh")).Output()
+		if err != nil {
+			p.Stop()
+			return nil, fmt.Errorf("building prometheus: %w", err)
+		}
+		bin = strings.TrimSpace(string(out))
+	}
+	if p.prom, err = promtest.Run(bin, filepath.Join(o.Dir, "prometheus"), o.PrometheusAddr, time.Second, p.demo.addr()); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	p.PrometheusURL = p.prom.URL
 
 	p.env = &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(o.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
 	cfg, err := p.env.Start()
@@ -139,6 +169,17 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		p.Stop()
 		return nil, fmt.Errorf("applying the samples: %w", err)
 	}
+	if o.BadRelease {
+		go func() {
+			// Once the good release is out, ship a bad one and watch it roll back.
+			if err := WaitReleased(runCtx, p, "default", "checkout-1-4-2", 5*time.Minute); err != nil {
+				return
+			}
+			if err := p.ApplyDir(runCtx, filepath.Join(o.Root, "config", "samples", "demo")); err != nil {
+				ctrl.Log.Error(err, "Applying the bad sample release")
+			}
+		}()
+	}
 	return p, nil
 }
 
@@ -179,6 +220,7 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 // Apply creates the objects of a multi-document YAML.
 func (p *Playground) Apply(ctx context.Context, raw []byte) error {
 	raw = bytes.ReplaceAll(raw, []byte(SampleAPIURL), []byte(p.SimURL))
+	raw = bytes.ReplaceAll(raw, []byte(SamplePrometheusURL), []byte(p.PrometheusURL))
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
 	for {
 		doc, err := r.Read()
@@ -212,6 +254,12 @@ func (p *Playground) Stop() {
 	}
 	if p.server != nil {
 		_ = p.server.Close()
+	}
+	if p.prom != nil {
+		p.prom.Stop()
+	}
+	if p.demo != nil {
+		p.demo.close()
 	}
 	if p.Sim != nil {
 		p.Sim.Close()

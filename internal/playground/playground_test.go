@@ -2,6 +2,7 @@ package playground
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,11 +12,14 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 // The embedded default does what the README promises: the sample release
 // reaches prod through dev and staging, with one commit per stage.
 func TestSampleReleaseReachesProd(t *testing.T) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		out, err := exec.Command("../../hack/build-control-plane.sh").Output()
 		if err != nil {
@@ -28,7 +32,8 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	p, err := Start(ctx, Options{SimAddr: "127.0.0.1:0", Dir: t.TempDir(), Root: root, PollInterval: time.Second, MetricsAddr: "0"})
+	p, err := Start(ctx, Options{SimAddr: "127.0.0.1:0", PrometheusAddr: "127.0.0.1:0", Dir: t.TempDir(), Root: root,
+		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +62,35 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if !strings.Contains(values, "version: 1.4.2 # promoted by Liftoff") {
 		t.Errorf("staging values.yaml:\n%s", values)
 	}
-	prs := p.Sim.PullRequests(GitOpsRepo)
-	if len(prs) != 1 || !prs[0].Merged {
-		t.Errorf("prod promotes through one merged pull request, got %+v", prs)
+	if analysis := rel.Status.StageStatus("prod").Analysis; analysis == nil || analysis.Phase != "Succeeded" {
+		t.Errorf("prod analysis: %+v", analysis)
+	}
+
+	// Then the bad release goes out, fails verification in prod and is
+	// rolled back in Git, with one postmortem issue.
+	bad := &releasev1.Release{}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-3"}, bad); err == nil && bad.Status.Phase == releasev1.PhaseFailed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bad release not rolled back: %+v", bad.Status)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if ss := bad.Status.StageStatus("prod"); ss.Phase != releasev1.StageRolledBack || ss.Rollback == nil || ss.Rollback.Version != "1.4.2" || ss.Postmortem == nil {
+		t.Errorf("bad release in prod: %+v", ss)
+	}
+	content, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/prod/kustomization.yaml")
+	if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
+		t.Errorf("prod after the rollback:\n%s", content)
+	}
+	if issues := p.Sim.Issues(AppRepo); len(issues) != 1 {
+		t.Errorf("postmortem issues: %+v", issues)
+	}
+	// The good release is live again in prod, not superseded.
+	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err != nil || rel.Status.Phase != releasev1.PhaseReleased {
+		t.Errorf("good release after the rollback: %s %v", rel.Status.Phase, err)
 	}
 }

@@ -45,6 +45,18 @@ func Seed(sim *simulator.Server) error {
 	sim.SetCheckRun(AppRepo, sha, "e2e", "completed", "success")
 	sim.SetStatus(AppRepo, sha, "ci/build", "success")
 
+	bad, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.4.3: a change that breaks checkout\nfunc main() {}\n"}, "Release "+BadVersion)
+	if err != nil {
+		return err
+	}
+	if err := sim.CreateTag(AppRepo, "v"+BadVersion, bad); err != nil {
+		return err
+	}
+	// QA passes: the bug only shows in production.
+	sim.SetCheckRun(AppRepo, bad, "qa", "completed", "success")
+	sim.SetCheckRun(AppRepo, bad, "e2e", "completed", "success")
+	sim.SetStatus(AppRepo, bad, "ci/build", "success")
+
 	next, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.5.0\nfunc main() {}\n"}, "Release 1.5.0")
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 	if err != nil {
 		return nil, err
 	}
+	previousVersion := ""
 	if pr == nil {
 		// The pull request may have been merged and its branch deleted, or
 		// the files may already hold the version.
@@ -28,6 +29,7 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 		if err != nil || landed != nil {
 			return landed, err
 		}
+		previousVersion = previous
 		if err := gh.CreateBranch(ctx, repo, branch, sha); err != nil {
 			if !github.IsConflict(err) {
 				return nil, err
@@ -54,10 +56,26 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 			}
 		}
 	}
-	res := &Result{PullRequest: pr}
+	res := &Result{PullRequest: pr, PreviousVersion: previousVersion}
 	switch {
 	case pr.Merged:
 		res.Landed, res.Commit = true, pr.MergeCommitSHA
+		if res.PreviousVersion == "" {
+			// Opened by an earlier reconcile: the version it replaced is in
+			// the trailers of its commit on the pull request's branch.
+			found, err := gh.FindCommit(ctx, repo, pr.HeadSHA, req.Since.Add(-searchSlack), func(msg string) bool {
+				if req.Revert != nil {
+					return isRollbackOf(msg, req.ReleaseKey(), req.Stage)
+				}
+				return isPromotionOf(msg, req.ReleaseKey(), req.Stage)
+			})
+			if err != nil {
+				return nil, err
+			}
+			if found != nil {
+				res.PreviousVersion = Trailers(found.Message)[TrailerPreviousVersion]
+			}
+		}
 		return res, nil
 	case pr.State == "closed":
 		return nil, &PullRequestClosedError{PR: pr}

@@ -42,23 +42,37 @@ func Binary(t testing.TB) string {
 // and stops it when the test ends.
 func Start(t testing.TB, scrapeInterval time.Duration, targets ...string) *Server {
 	t.Helper()
-	bin := Binary(t)
-	dir := t.TempDir()
+	s, err := Run(Binary(t), t.TempDir(), "127.0.0.1:0", scrapeInterval, targets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Run starts Prometheus from bin with its data in dir, listening on addr
+// ("127.0.0.1:0" picks a port), and waits until it is ready.
+func Run(bin, dir, addr string, scrapeInterval time.Duration, targets ...string) (*Server, error) {
 	quoted := make([]string, len(targets))
 	for i, tg := range targets {
 		quoted[i] = fmt.Sprintf("%q", tg)
 	}
 	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: [%s]\n",
 		scrapeInterval, scrapeInterval, strings.Join(quoted, ", "))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if strings.HasSuffix(addr, ":0") {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		addr = ln.Addr().String()
+		ln.Close()
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	cmd := exec.Command(bin,
 		"--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
@@ -68,22 +82,22 @@ func Start(t testing.TB, scrapeInterval time.Duration, targets ...string) *Serve
 	logs, _ := os.Create(filepath.Join(dir, "prometheus.log"))
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting prometheus: %v", err)
+		return nil, fmt.Errorf("starting prometheus: %w", err)
 	}
 	s := &Server{URL: "http://" + addr, cmd: cmd}
-	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(s.URL + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return s, nil
 			}
 		}
 		if time.Now().After(deadline) {
+			s.Stop()
 			b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-			t.Fatalf("prometheus not ready after 30s: %v\n%s", err, b)
+			return nil, fmt.Errorf("prometheus not ready after 30s: %v\n%s", err, b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
