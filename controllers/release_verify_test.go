@@ -2,7 +2,9 @@ package controllers_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -292,4 +294,40 @@ func TestRolloutTimeoutRollsBack(t *testing.T) {
 	g.Expect(e.get("r").Status.StageStatus("prod").Message).To(ContainSubstring("was not seen serving within 1s"))
 	g.Expect(e.file("prod")).To(Equal(kustomization("1.4.1")))
 	g.Expect(rollbackCommits(e)).To(Equal(1))
+}
+
+func TestRestartBetweenRollbackAndStatusWrite(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("1.4.2")
+	defer target.Close()
+	target.Set("1.4.2", 0.30)
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	var updates atomic.Int32
+	var crashed atomic.Bool
+	rolledBack := make(chan struct{})
+	// The third ref update is the rollback (dev, prod, then prod's rollback):
+	// once it lands, GitHub hangs until the controller is stopped.
+	crashing := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if crashed.Load() {
+			<-r.Context().Done()
+			return nil, r.Context().Err()
+		}
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && isRefUpdate(r) && resp.StatusCode == http.StatusOK && updates.Add(1) == 3 && crashed.CompareAndSwap(false, true) {
+			close(rolledBack)
+		}
+		return resp, err
+	})
+	e := newEnv(t, withTransport(crashing))
+	e.verifiedPipeline(prom.URL, nil)
+	e.release("r", "1.4.2")
+	g.Eventually(rolledBack, timeout).Should(BeClosed())
+	e.stopController()
+	g.Expect(e.stagePhase("r", "prod")()).To(Equal(releasev1.StageVerifying), "the rollback was never recorded")
+
+	e.restart(nil)
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageRolledBack))
+	g.Expect(rollbackCommits(e)).To(Equal(1), "the restarted controller found its rollback commit")
+	g.Expect(e.file("prod")).To(Equal(kustomization("1.4.1")))
 }

@@ -13,10 +13,19 @@ import (
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/liftoff-dev/liftoff/internal/analysis"
 )
+
+var queriesTotal = prom.NewCounterVec(prom.CounterOpts{
+	Name: "liftoff_prometheus_queries_total",
+	Help: "Prometheus queries by outcome: ok, no_data, error, warning.",
+}, []string{"outcome"})
+
+func init() { metrics.Registry.MustRegister(queriesTotal) }
 
 // Client queries one Prometheus server.
 type Client struct {
@@ -58,9 +67,21 @@ func (h headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // Query runs an instant query at the given time.
-func (c *Client) Query(ctx context.Context, query string, at time.Time) (analysis.Value, error) {
+func (c *Client) Query(ctx context.Context, query string, at time.Time) (v analysis.Value, err error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	defer func() {
+		outcome := "ok"
+		switch {
+		case err != nil && strings.Contains(err.Error(), " warned: "):
+			outcome = "warning"
+		case err != nil:
+			outcome = "error"
+		case v.NoData():
+			outcome = "no_data"
+		}
+		queriesTotal.WithLabelValues(outcome).Inc()
+	}()
 	res, warnings, _, err := c.api.Query(ctx, query, at)
 	if err != nil {
 		return analysis.Value{}, fmt.Errorf("prometheus query %q: %w", query, err)
