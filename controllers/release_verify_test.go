@@ -331,3 +331,18 @@ func TestRestartBetweenRollbackAndStatusWrite(t *testing.T) {
 	g.Expect(rollbackCommits(e)).To(Equal(1), "the restarted controller found its rollback commit")
 	g.Expect(e.file("prod")).To(Equal(kustomization("1.4.1")))
 }
+
+func TestNoDataPassIsExplicit(t *testing.T) {
+	g := NewWithT(t)
+	target := promtest.NewTarget("0.0.0") // nothing reports the new version
+	defer target.Close()
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) { s.Verify.Analysis.Metrics[0].NoData = "Pass" })
+	e.release("r", "1.4.2")
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	m := e.get("r").Status.StageStatus("prod").Analysis.Metrics[0]
+	g.Expect(m.Successes).To(BeNumerically("==", 3))
+	g.Expect(m.Measurements[0].Message).To(Equal("no data (noData: Pass)"), "the pass is recorded as what it was")
+}
