@@ -50,11 +50,7 @@ func rollbackCommits(e *testEnv) int {
 
 func TestVerifiedReleaseReachesProd(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.2")
-	defer target.Close()
-	target.Set("1.4.2", 0.01)
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "1.4.2", 0.01)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, nil)
 	e.release("r", "1.4.2")
@@ -71,11 +67,7 @@ func TestVerifiedReleaseReachesProd(t *testing.T) {
 
 func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.2")
-	defer target.Close()
-	target.Set("1.4.2", 0.30)
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "1.4.2", 0.30)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
 		s.Postmortem = &releasev1.PostmortemSpec{Labels: []string{"postmortem", "prod"}}
@@ -118,10 +110,7 @@ func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 
 func TestHaltKeepsTheVersion(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.2")
-	defer target.Close()
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	target, prom := startPrometheus(t, "1.4.2", 0)
 	e := newEnv(t)
 	// No series for the version at all: noData Fail, never a silent pass.
 	target.Set("0.0.0", 0)
@@ -137,11 +126,7 @@ func TestHaltKeepsTheVersion(t *testing.T) {
 
 func TestPrometheusDownIsNeverSuccess(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.2")
-	defer target.Close()
-	target.Set("1.4.2", 0.01)
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "1.4.2", 0.01)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
 		s.Verify.Analysis.Count = 1000 // runs until Prometheus goes away
@@ -164,11 +149,7 @@ func TestPrometheusDownIsNeverSuccess(t *testing.T) {
 
 func TestVerificationResumesAfterRestart(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.2")
-	defer target.Close()
-	target.Set("1.4.2", 0.01)
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "1.4.2", 0.01)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
 		s.Verify.Analysis.Count = 6
@@ -205,10 +186,7 @@ func TestInvalidAnalysisStopsBeforePromoting(t *testing.T) {
 
 func TestInconclusiveWaitsForAPerson(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("0.0.0") // the new version reports nothing
-	defer target.Close()
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "0.0.0", 0)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) { s.Verify.Analysis.Metrics[0].NoData = "Inconclusive" })
 	e.release("r", "1.4.2")
@@ -228,11 +206,7 @@ func TestInconclusiveWaitsForAPerson(t *testing.T) {
 
 func TestMetricsGateHoldsUntilItHolds(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.1")
-	defer target.Close()
-	target.Set("1.4.1", 0.2) // what runs in prod now is burning its error budget
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	target, prom := startPrometheus(t, "1.4.1", 0.2)
 	e := newEnv(t)
 	p := e.newPipeline(e.stage("dev"), e.stage("prod", func(s *releasev1.Stage) {
 		s.Gates = &releasev1.Gates{Metrics: []releasev1.AnalysisMetric{{
@@ -255,10 +229,7 @@ func TestMetricsGateHoldsUntilItHolds(t *testing.T) {
 
 func TestRolloutGatesTheAnalysis(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.1")
-	defer target.Close()
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	target, prom := startPrometheus(t, "1.4.1", 0)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
 		s.Verify.Rollout = &releasev1.RolloutCheck{Query: `sum(demo_up{version="{{ .Version }}"}) > 0`}
@@ -281,10 +252,7 @@ func TestRolloutGatesTheAnalysis(t *testing.T) {
 
 func TestRolloutTimeoutRollsBack(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.1")
-	defer target.Close()
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "1.4.1", 0)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
 		s.Verify.Rollout = &releasev1.RolloutCheck{Query: `sum(demo_up{version="{{ .Version }}"}) > 0`, Timeout: &metav1.Duration{Duration: time.Second}}
@@ -298,11 +266,7 @@ func TestRolloutTimeoutRollsBack(t *testing.T) {
 
 func TestRestartBetweenRollbackAndStatusWrite(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("1.4.2")
-	defer target.Close()
-	target.Set("1.4.2", 0.30)
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "1.4.2", 0.30)
 	var updates atomic.Int32
 	var crashed atomic.Bool
 	rolledBack := make(chan struct{})
@@ -334,10 +298,7 @@ func TestRestartBetweenRollbackAndStatusWrite(t *testing.T) {
 
 func TestNoDataPassIsExplicit(t *testing.T) {
 	g := NewWithT(t)
-	target := promtest.NewTarget("0.0.0") // nothing reports the new version
-	defer target.Close()
-	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
-	prom.WaitForSeries(t, "demo_up")
+	_, prom := startPrometheus(t, "0.0.0", 0)
 	e := newEnv(t)
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) { s.Verify.Analysis.Metrics[0].NoData = "Pass" })
 	e.release("r", "1.4.2")
@@ -345,4 +306,15 @@ func TestNoDataPassIsExplicit(t *testing.T) {
 	m := e.get("r").Status.StageStatus("prod").Analysis.Metrics[0]
 	g.Expect(m.Successes).To(BeNumerically("==", 3))
 	g.Expect(m.Measurements[0].Message).To(Equal("no data (noData: Pass)"), "the pass is recorded as what it was")
+}
+
+// startPrometheus runs a target serving version with an error ratio and a real
+// Prometheus scraping it, and waits for the first sample.
+func startPrometheus(t *testing.T, version string, ratio float64) (*promtest.Target, *promtest.Server) {
+	target := promtest.NewTarget(version)
+	t.Cleanup(target.Close)
+	target.Set(version, ratio)
+	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
+	prom.WaitForSeries(t, "demo_up")
+	return target, prom
 }
