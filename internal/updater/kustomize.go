@@ -1,7 +1,9 @@
 package updater
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -10,175 +12,267 @@ import (
 // ImageRef is what a kustomization's images[] entry held for one image.
 type ImageRef struct{ NewName, NewTag, Digest string }
 
-// findImage returns the images[] entry named name in a kustomization.
-func findImage(src *source, name string) (*yaml.Node, error) {
-	var present []string
-	for _, doc := range src.docs {
-		if doc.Kind != yaml.MappingNode {
-			continue
-		}
-		_, images := mappingValue(doc, "images")
-		if images == nil {
-			continue
-		}
-		if images.Kind != yaml.SequenceNode {
-			return nil, &InvalidError{Msg: fmt.Sprintf("line %d: images is a %s, not a list", images.Line, kindName(images.Kind))}
-		}
-		for _, item := range images.Content {
-			if item.Kind != yaml.MappingNode {
-				continue
-			}
-			if _, n := mappingValue(item, "name"); n != nil {
-				if n.Value == name {
-					return item, nil
-				}
-				present = append(present, n.Value)
-			}
-		}
-	}
-	detail := "no images[] entry has that name"
-	if len(present) == 0 {
-		detail = "the kustomization has no images[] entries"
-	}
-	return nil, &NotFoundError{What: "image", Name: name, Detail: detail, Available: present}
-}
-
-func imageRef(item *yaml.Node) ImageRef {
-	get := func(k string) string {
-		if _, v := mappingValue(item, k); v != nil {
-			return v.Value
-		}
-		return ""
-	}
-	return ImageRef{NewName: get("newName"), NewTag: get("newTag"), Digest: get("digest")}
-}
-
 // GetKustomizeImage reads the images[] entry for name.
 func GetKustomizeImage(content []byte, name string) (ImageRef, error) {
 	src, err := parse(content)
 	if err != nil {
 		return ImageRef{}, err
 	}
-	item, err := findImage(src, name)
+	item, _, err := findImage(src, name)
 	if err != nil {
 		return ImageRef{}, err
 	}
 	return imageRef(item), nil
 }
 
-// SetKustomizeImage sets newTag (and digest when digest != "") of the images[]
-// entry whose name is name. Missing keys are added after the entry's last key
-// with its indentation. With digest == "", an existing digest line is removed:
-// a digest pins the image and would override the new tag.
-func SetKustomizeImage(content []byte, name, newTag, digest string) ([]byte, ImageRef, bool, error) {
+// SetKustomizeImage sets newTag (and digest when digest != "", removing
+// nothing else) of the images[] entry whose name is name in a
+// kustomization.yaml. It returns the new content, what the entry held before
+// (for rollback), and whether anything changed. Missing newTag or digest
+// keys are inserted right after the entry's last key, with the entry's
+// indentation. When digest == "" an existing digest line is removed: a digest
+// pins the image and kustomize would ignore the new tag.
+//
+// Only the first entry with that name is edited (kustomize uses the first
+// too). newTag must not be empty. Values are written like SetYAMLPath writes
+// them: in the existing quoting style, and quoted when plain text would not
+// read as a string ("1.10"). Entries in flow style ({name: app}) are refused.
+func SetKustomizeImage(content []byte, name, newTag, digest string) (out []byte, prev ImageRef, changed bool, err error) {
+	if newTag == "" {
+		return nil, prev, false, &InvalidError{Msg: fmt.Sprintf("image %q: the new tag is empty", name)}
+	}
 	for _, v := range []string{newTag, digest} {
 		if err := checkValue(v); err != nil {
-			return nil, ImageRef{}, false, err
+			return nil, prev, false, err
 		}
 	}
 	src, err := parse(content)
 	if err != nil {
-		return nil, ImageRef{}, false, err
+		return nil, prev, false, err
 	}
-	item, err := findImage(src, name)
+	if err := src.editable(); err != nil {
+		return nil, prev, false, err
+	}
+	item, flow, err := findImage(src, name)
 	if err != nil {
-		return nil, ImageRef{}, false, err
+		return nil, prev, false, err
 	}
-	prev := imageRef(item)
-	if item.Style&yaml.FlowStyle != 0 {
-		return nil, prev, false, &InvalidError{Msg: fmt.Sprintf("line %d: the images entry for %q is a flow mapping ({...}); write it as a block mapping", item.Line, name)}
-	}
+	prev = imageRef(item)
+	want := expect(src)
 	var edits []edit
 	var inserts []string
 	set := func(key, value string) error {
-		_, v := mappingValue(item, key)
-		if v == nil {
+		i := keyIndex(item, key)
+		if i < 0 {
 			inserts = append(inserts, key+": "+plainOrQuoted(value))
+			want.add(item, key, value)
 			return nil
 		}
-		if v.Value == value {
-			return nil
+		v := item.Content[i+1]
+		if r := resolve(v); r.Kind == yaml.ScalarNode && scalarValue(r) == value {
+			return nil // already reads as value
 		}
-		start, end, err := src.scalarSpan(v)
+		what := fmt.Sprintf("%s of image %q", key, name)
+		if v.Kind == yaml.AliasNode {
+			return invalidf(v.Line, "%s is the alias *%s; set the value under the anchor &%s (line %d) instead", what, v.Value, v.Value, resolve(v).Line)
+		}
+		if err := editableScalar(v, what, flow); err != nil {
+			return err
+		}
+		e, err := src.replace(v, value, what)
 		if err != nil {
 			return err
 		}
-		text := render(v, value)
-		if start == end && start > 0 && src.raw[start-1] == ':' { // "newTag:" with no value
-			text = " " + text
-		}
-		edits = append(edits, edit{start: start, end: end, text: text})
+		edits = append(edits, e)
+		want.set(v, value)
 		return nil
 	}
 	if err := set("newTag", newTag); err != nil {
 		return nil, prev, false, err
 	}
 	if digest != "" {
-		if err := set("digest", digest); err != nil {
-			return nil, prev, false, err
+		err = set("digest", digest)
+	} else if i := keyIndex(item, "digest"); i >= 0 {
+		var e edit
+		if e, err = src.removePair(item, i, flow); err == nil {
+			edits = append(edits, e)
+			want.remove(item, i)
 		}
-	} else if k, v := mappingValue(item, "digest"); k != nil {
-		e, err := src.removeLine(k, v)
-		if err != nil {
-			return nil, prev, false, err
-		}
-		edits = append(edits, e)
+	}
+	if err != nil {
+		return nil, prev, false, err
 	}
 	if len(inserts) > 0 {
-		e, err := src.insertAfterEntry(item, inserts)
-		if err != nil {
-			return nil, prev, false, err
+		if flow {
+			return nil, prev, false, invalidf(item.Line, "the images[] entry for %q is in flow style ({...}); write it as a block mapping, one key per line", name)
 		}
-		edits = append(edits, e)
+		edits = append(edits, src.insertAfter(item, inserts))
 	}
 	if len(edits) == 0 {
 		return content, prev, false, nil
 	}
-	return apply(content, edits), prev, true, nil
+	out = apply(content, edits)
+	if err := want.check(out); err != nil {
+		return nil, prev, false, err
+	}
+	return out, prev, true, nil
 }
 
-// removeLine deletes the line that holds a key and its one-line value.
-func (s *source) removeLine(k, v *yaml.Node) (edit, error) {
-	if v.Line != k.Line || v.Kind != yaml.ScalarNode {
-		return edit{}, &InvalidError{Msg: fmt.Sprintf("line %d: the digest value must sit on the key's line to be removed", k.Line)}
-	}
-	start := s.lines[k.Line-1]
-	keyStart := s.offset(k.Line, k.Column)
-	if strings.TrimSpace(string(s.raw[start:keyStart])) != "" {
-		return edit{}, &InvalidError{Msg: fmt.Sprintf("line %d: the digest shares its line with another key; put it on its own line", k.Line)}
-	}
-	end := len(s.raw)
-	if k.Line < len(s.lines) {
-		end = s.lines[k.Line]
-	}
-	return edit{start: start, end: end}, nil
-}
-
-// insertAfterEntry adds "key: value" lines after the last line of a
-// block-mapping list entry, indented like its keys.
-func (s *source) insertAfterEntry(item *yaml.Node, lines []string) (edit, error) {
-	last := item.Content[len(item.Content)-1]
-	if last.Kind != yaml.ScalarNode || last.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return edit{}, &InvalidError{Msg: fmt.Sprintf("line %d: cannot add keys after a nested value; add newTag to the images entry by hand once", item.Line)}
-	}
-	indent := strings.Repeat(" ", item.Content[0].Column-1)
-	nl := "\n"
-	if s.crlf {
-		nl = "\r\n"
-	}
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString(indent + l + nl)
-	}
-	at := len(s.raw)
-	if last.Line < len(s.lines) {
-		at = s.lines[last.Line]
-	} else {
-		// The entry ends the file without a newline.
-		b.Reset()
-		for _, l := range lines {
-			b.WriteString(nl + indent + l)
+// findImage returns the images[] entry named name, and whether it is
+// written in flow style.
+func findImage(src *source, name string) (item *yaml.Node, flow bool, err error) {
+	var present []string
+	lists := 0
+	for _, root := range src.roots() {
+		if root.Kind != yaml.MappingNode {
+			continue
+		}
+		i := keyIndex(root, "images")
+		if i < 0 {
+			continue
+		}
+		images := resolve(root.Content[i+1])
+		if images.Kind != yaml.SequenceNode {
+			if images.ShortTag() == "!!null" {
+				continue
+			}
+			return nil, false, invalidf(images.Line, "images is %s, not a list of entries with name, newName, newTag", describe(images))
+		}
+		lists++
+		for _, entry := range images.Content {
+			entry := resolve(entry)
+			if entry.Kind != yaml.MappingNode {
+				continue
+			}
+			if j := keyIndex(entry, "name"); j >= 0 {
+				n := scalarValue(entry.Content[j+1])
+				if n == name {
+					return entry, (images.Style|entry.Style)&yaml.FlowStyle != 0, nil
+				}
+				present = append(present, n)
+			}
 		}
 	}
-	return edit{start: at, end: at, text: b.String()}, nil
+	nf := &NotFoundError{What: "image", Name: name, Detail: "in images[] of the kustomization", Available: present}
+	switch {
+	case lists == 0:
+		nf.Detail = fmt.Sprintf("the kustomization has no images list; add one with an entry \"- name: %s\"", name)
+	case len(present) == 0:
+		nf.Detail = "images[] of the kustomization has no named entries"
+	}
+	return nil, false, nf
+}
+
+func imageRef(item *yaml.Node) ImageRef {
+	get := func(k string) string {
+		if i := keyIndex(item, k); i >= 0 {
+			return scalarValue(item.Content[i+1])
+		}
+		return ""
+	}
+	return ImageRef{NewName: get("newName"), NewTag: get("newTag"), Digest: get("digest")}
+}
+
+// keyIndex is the index in m.Content of key's key node, or -1.
+func keyIndex(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// dashPrefix matches what may precede the first key of a list entry.
+var dashPrefix = regexp.MustCompile(`^[ ]*-[ \t]+$`)
+
+// removePair deletes the pair at index i of the block mapping m, which must
+// be written "key: value" on one line. The line goes, with its comment. When
+// the key follows the entry's "- ", the next key moves up to take its place.
+func (s *source) removePair(m *yaml.Node, i int, flow bool) (edit, error) {
+	k, v := m.Content[i], m.Content[i+1]
+	what := fmt.Sprintf("the %s line", k.Value)
+	if flow {
+		return edit{}, invalidf(k.Line, "%s is in a flow collection ({...}); write the entry as a block mapping, one key per line", what)
+	}
+	if v.Kind != yaml.ScalarNode || v.Line != k.Line || v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return edit{}, invalidf(k.Line, "%s must be \"%s: value\" on one line to be removed", what, k.Value)
+	}
+	if _, _, err := s.scalarSpan(v, what); err != nil {
+		return edit{}, err
+	}
+	lineStart := s.lines[k.Line-1]
+	keyStart := s.offset(k.Line, k.Column)
+	if keyStart < 0 {
+		return edit{}, invalidf(k.Line, "cannot find %s in the file's bytes", what)
+	}
+	prefix := s.raw[lineStart:keyStart]
+	switch {
+	case len(bytes.Trim(prefix, " ")) == 0:
+		if k.Line < len(s.lines) {
+			return edit{start: lineStart, end: s.lines[k.Line]}, nil
+		}
+		if k.Line == 1 {
+			return edit{start: lineStart, end: len(s.raw)}, nil
+		}
+		// The last line, without a line break: take the previous line's break.
+		return edit{start: s.lineEnd(s.lines[k.Line-2]), end: len(s.raw)}, nil
+	case dashPrefix.Match(prefix) && i+2 < len(m.Content) && m.Content[i+2].Line == k.Line+1:
+		next := s.offset(m.Content[i+2].Line, m.Content[i+2].Column)
+		if next >= 0 {
+			return edit{start: keyStart, end: next}, nil
+		}
+	}
+	return edit{}, invalidf(k.Line, "%s shares its line with other keys; put it on a line of its own", what)
+}
+
+// insertAfter adds lines after the last line of the block mapping m (a list
+// entry), indented like m's keys, with the file's line breaks.
+func (s *source) insertAfter(m *yaml.Node, lines []string) edit {
+	indent := m.Content[0].Column - 1
+	value := m.Content[len(m.Content)-1]
+	last := max(m.Content[len(m.Content)-2].Line, value.Line)
+	// A list may sit at its key's indentation ("args:\n- a").
+	dashes := value.Kind == yaml.SequenceNode && value.Style&yaml.FlowStyle == 0 && value.Column-1 == indent
+	// Lines indented deeper than the keys still belong to the last value
+	// (a nested list, a block scalar); blank and comment lines at the keys'
+	// indentation or less belong to what follows.
+	for l := last + 1; l <= len(s.lines); l++ {
+		text := s.raw[s.lines[l-1]:s.lineEnd(s.lines[l-1])]
+		rest := bytes.TrimLeft(text, " ")
+		deeper := len(text)-len(rest) > indent ||
+			(dashes && len(text)-len(rest) == indent && len(rest) > 0 && rest[0] == '-' && (len(rest) == 1 || isBlank(rest[1])))
+		rest = bytes.TrimLeft(rest, " \t")
+		if len(rest) == 0 || (rest[0] == '#' && !deeper) {
+			continue
+		}
+		if !deeper {
+			break
+		}
+		last = l
+	}
+	nl := s.lineBreak(last)
+	var b strings.Builder
+	at := s.lineEnd(s.lines[last-1])
+	if at == len(s.raw) { // the entry ends the file, without a final line break
+		for _, l := range lines {
+			b.WriteString(nl + strings.Repeat(" ", indent) + l)
+		}
+		return edit{start: at, end: at, text: b.String()}
+	}
+	for _, l := range lines {
+		b.WriteString(strings.Repeat(" ", indent) + l + nl)
+	}
+	at = s.lines[last]
+	return edit{start: at, end: at, text: b.String()}
+}
+
+// lineBreak is the line break ending line l, or the file's first one, or "\n".
+func (s *source) lineBreak(l int) string {
+	for _, off := range []int{s.lineEnd(s.lines[l-1]), s.lineEnd(s.lines[0])} {
+		if n := breakLen(s.raw[off:]); n > 0 {
+			return string(s.raw[off : off+n])
+		}
+	}
+	return "\n"
 }

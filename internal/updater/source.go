@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -15,199 +17,201 @@ import (
 
 // source is a YAML file: its bytes, where each line starts, and its documents.
 type source struct {
-	raw   []byte
-	lines []int // byte offset of the start of each line (line 1 at index 0)
-	docs  []*yaml.Node
-	crlf  bool
+	raw []byte
+	// lines[i] is the byte offset where line i+1 starts. Lines are counted
+	// as yaml.v3 counts them (CRLF, CR, LF, NEL, LS and PS each end a line),
+	// so a node's Line and Column map to the right bytes.
+	lines []int
+	docs  []*yaml.Node // document nodes, comments about the whole document included
 }
 
-func parse(content []byte) (*source, error) {
-	s := &source{raw: content, lines: []int{0}, crlf: bytes.Contains(content, []byte("\r\n"))}
-	for i, b := range content {
-		if b == '\n' {
-			s.lines = append(s.lines, i+1)
+// roots returns the top node of each non-empty document.
+func (s *source) roots() []*yaml.Node {
+	var roots []*yaml.Node
+	for _, d := range s.docs {
+		if len(d.Content) > 0 {
+			roots = append(roots, d.Content[0])
 		}
 	}
+	return roots
+}
+
+var (
+	utf8BOM     = []byte("\xEF\xBB\xBF")
+	yamlErrLine = regexp.MustCompile(`^line (\d+):`)
+)
+
+// parse reads every document of content. yaml.v3 is not known to panic on
+// v3.0.1, but a panic on a user's file must not take the controller down.
+func parse(content []byte) (s *source, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, &InvalidError{Msg: fmt.Sprintf("not valid YAML: the parser failed: %v", r)}
+		}
+	}()
+	s = &source{raw: content}
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
+		var doc yaml.Node
+		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, &InvalidError{Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			line := 0
+			if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+				line, _ = strconv.Atoi(m[1])
+			}
+			return nil, &InvalidError{Msg: "not valid YAML: " + msg, Line: line, Err: err}
 		}
-		if len(n.Content) > 0 {
-			s.docs = append(s.docs, n.Content[0])
-		}
+		s.docs = append(s.docs, &doc)
 	}
+	s.lines = lineStarts(content)
 	return s, nil
 }
 
-// offset turns a 1-based line and character column into a byte offset.
+// editable refuses files whose bytes do not match yaml.v3's columns: only
+// UTF-8 files are spliced (yaml.v3 also reads UTF-16, converting it first).
+func (s *source) editable() error {
+	if bytes.HasPrefix(s.raw, []byte{0xFE, 0xFF}) || bytes.HasPrefix(s.raw, []byte{0xFF, 0xFE}) || !utf8.Valid(s.raw) {
+		return &InvalidError{Msg: "the file is not UTF-8 (UTF-16?); save it as UTF-8 to let Liftoff edit it"}
+	}
+	return nil
+}
+
+func lineStarts(raw []byte) []int {
+	first := 0
+	if bytes.HasPrefix(raw, utf8BOM) {
+		first = len(utf8BOM) // yaml.v3 drops a leading BOM before counting columns
+	}
+	lines := []int{first}
+	for i := first; i < len(raw); {
+		if n := breakLen(raw[i:]); n > 0 {
+			i += n
+			lines = append(lines, i)
+			continue
+		}
+		i++
+	}
+	return lines
+}
+
+// breakLen is the length of the line break at the start of b, or 0.
+func breakLen(b []byte) int {
+	switch {
+	case bytes.HasPrefix(b, []byte("\r\n")):
+		return 2
+	case len(b) > 0 && (b[0] == '\r' || b[0] == '\n'):
+		return 1
+	case bytes.HasPrefix(b, []byte("\u0085")):
+		return 2
+	case bytes.HasPrefix(b, []byte("\u2028")), bytes.HasPrefix(b, []byte("\u2029")):
+		return 3
+	}
+	return 0
+}
+
+// offset turns a node's 1-based line and column (counted in characters)
+// into a byte offset, or -1 when the position is not on that line.
 func (s *source) offset(line, column int) int {
 	if line < 1 || line > len(s.lines) {
-		return len(s.raw)
+		return -1
 	}
 	off := s.lines[line-1]
-	for c := 1; c < column && off < len(s.raw); c++ {
+	for c := 1; c < column; c++ {
+		if off >= len(s.raw) || breakLen(s.raw[off:]) > 0 {
+			return -1
+		}
 		_, w := utf8.DecodeRune(s.raw[off:])
 		off += w
 	}
 	return off
 }
 
-// lineEnd is the offset of the end of the line holding off (before "\r\n" or "\n").
+// lineEnd is the offset of the line break ending the line that holds off.
 func (s *source) lineEnd(off int) int {
-	end := bytes.IndexByte(s.raw[off:], '\n')
-	if end < 0 {
-		end = len(s.raw)
-	} else {
-		end += off
+	for ; off < len(s.raw); off++ {
+		if breakLen(s.raw[off:]) > 0 {
+			return off
+		}
 	}
-	if end > off && s.raw[end-1] == '\r' {
-		end--
-	}
-	return end
+	return len(s.raw)
 }
 
-// scalarSpan returns the byte range of a scalar node's text in the source,
-// without its anchor or tag.
-func (s *source) scalarSpan(n *yaml.Node) (int, int, error) {
-	if n.Kind == yaml.AliasNode {
-		return 0, 0, &InvalidError{Msg: fmt.Sprintf("line %d: the value is the alias *%s: set the anchor &%s (line %d) instead", n.Line, n.Value, n.Value, n.Alias.Line)}
+// lineOf is the 1-based line holding off.
+func (s *source) lineOf(off int) int {
+	return sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off })
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+// restIsComment reports whether only blanks and an optional comment follow
+// off on its line.
+func (s *source) restIsComment(off int) bool {
+	rest := s.raw[off:s.lineEnd(off)]
+	trimmed := bytes.TrimLeft(rest, " \t")
+	return len(trimmed) == 0 || (trimmed[0] == '#' && (len(trimmed) < len(rest) || off == 0 || isBlank(s.raw[off-1])))
+}
+
+// scalarSpan returns the byte range of a scalar's text, without its anchor
+// or tag, for a scalar written on one line. An empty plain scalar ("key:")
+// has an empty range right after its indicator.
+func (s *source) scalarSpan(n *yaml.Node, what string) (start, end int, err error) {
+	start = s.offset(n.Line, n.Column)
+	if start < 0 {
+		return 0, 0, invalidf(n.Line, "%s: cannot find the value in the file's bytes", what)
 	}
-	if n.Kind != yaml.ScalarNode {
-		return 0, 0, &InvalidError{Msg: fmt.Sprintf("line %d: the value is a %s, not a scalar", n.Line, kindName(n.Kind))}
-	}
-	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return 0, 0, &InvalidError{Msg: fmt.Sprintf("line %d: block scalars (| or >) cannot be set; use a plain or quoted value", n.Line)}
-	}
-	start := s.offset(n.Line, n.Column)
-	end := s.lineEnd(start)
-	// Skip the node's properties: &anchor and !tag.
-	for start < end && (s.raw[start] == '&' || s.raw[start] == '!') {
-		sp := bytes.IndexAny(s.raw[start:end], " \t")
-		if sp < 0 {
-			return 0, 0, &InvalidError{Msg: fmt.Sprintf("line %d: cannot find the value after its anchor or tag", n.Line)}
+	// Skip the node's properties: &anchor and !tag, in either order.
+	for start < len(s.raw) && (s.raw[start] == '&' || s.raw[start] == '!') {
+		for start < len(s.raw) && !isBlank(s.raw[start]) && breakLen(s.raw[start:]) == 0 {
+			start++
 		}
-		start += sp
-		for start < end && (s.raw[start] == ' ' || s.raw[start] == '\t') {
+		for start < len(s.raw) && isBlank(s.raw[start]) {
 			start++
 		}
 	}
-	line := s.raw[start:end]
+	lineEnd := s.lineEnd(start)
+	text := s.raw[start:lineEnd]
+	end = -1
 	switch {
+	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
+		return 0, 0, invalidf(n.Line, "%s is a block scalar (| or >), which Liftoff does not rewrite; write it as a plain or quoted value on one line", what)
 	case n.Style&yaml.DoubleQuotedStyle != 0:
-		for i := 1; i < len(line); i++ {
-			switch line[i] {
-			case '\\':
+		for i := 1; i < len(text) && text[0] == '"'; i++ {
+			if text[i] == '\\' {
 				i++
-			case '"':
-				return start, start + i + 1, nil
+			} else if text[i] == '"' {
+				end = start + i + 1
+				break
 			}
 		}
 	case n.Style&yaml.SingleQuotedStyle != 0:
-		for i := 1; i < len(line); i++ {
-			if line[i] == '\'' {
-				if i+1 < len(line) && line[i+1] == '\'' {
+		for i := 1; i < len(text) && text[0] == '\''; i++ {
+			if text[i] == '\'' {
+				if i+1 < len(text) && text[i+1] == '\'' {
 					i++
 					continue
 				}
-				return start, start + i + 1, nil
+				end = start + i + 1
+				break
 			}
 		}
-	default:
-		text := line
-		if i := bytes.Index(text, []byte(" #")); i >= 0 {
-			text = text[:i]
+	case n.Value == "":
+		// An empty value: yaml.v3 puts it right after "key:" or "-".
+		if len(bytes.TrimLeft(text, " \t")) == 0 || bytes.TrimLeft(text, " \t")[0] == '#' {
+			end = start
 		}
-		if i := bytes.Index(text, []byte("\t#")); i >= 0 {
-			text = text[:i]
-		}
-		text = bytes.TrimRight(text, " \t")
-		if string(text) == n.Value {
-			return start, start + len(text), nil
-		}
-		if n.Value == "" && len(text) == 0 { // "key:" with no value
-			return start, start, nil
+	case bytes.HasPrefix(text, []byte(n.Value)):
+		end = start + len(n.Value)
+		if end < lineEnd && !isBlank(s.raw[end]) {
+			end = -1
 		}
 	}
-	return 0, 0, &InvalidError{Msg: fmt.Sprintf("line %d: the value spans several lines or sits in a flow collection; write it as a plain or quoted scalar on one line", n.Line)}
-}
-
-func kindName(k yaml.Kind) string {
-	switch k {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "list"
-	case yaml.DocumentNode:
-		return "document"
+	if end < 0 || !s.restIsComment(end) {
+		return 0, 0, invalidf(n.Line, "%s spans several lines; write it as a plain or quoted value on one line", what)
 	}
-	return "scalar"
-}
-
-// checkValue refuses values YAML cannot hold as written.
-func checkValue(v string) error {
-	if !utf8.ValidString(v) {
-		return &InvalidError{Msg: fmt.Sprintf("value %q is not valid UTF-8", v)}
-	}
-	return nil
-}
-
-// render writes value in the style of the scalar it replaces.
-func render(old *yaml.Node, value string) string {
-	switch {
-	case old.Style&yaml.DoubleQuotedStyle != 0:
-		return doubleQuote(value)
-	case old.Style&yaml.SingleQuotedStyle != 0 && !strings.ContainsAny(value, "\n\r"):
-		return "'" + strings.ReplaceAll(value, "'", "''") + "'"
-	}
-	return plainOrQuoted(value)
-}
-
-// plainOrQuoted writes value plain when YAML reads it back as the same
-// string, and double-quoted otherwise (1.10, true, null, "a: b", ...).
-func plainOrQuoted(value string) string {
-	var back any
-	if value != "" && !strings.ContainsAny(value, "\n\r\t") && yaml.Unmarshal([]byte(value), &back) == nil {
-		if str, ok := back.(string); ok && str == value {
-			return value
-		}
-	}
-	return doubleQuote(value)
-}
-
-func doubleQuote(v string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range v {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			switch {
-			case unicode.IsPrint(r) || r == ' ':
-				b.WriteRune(r)
-			case r <= 0xFFFF:
-				fmt.Fprintf(&b, `\u%04x`, r)
-			default:
-				fmt.Fprintf(&b, `\U%08x`, r)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return start, end, nil
 }
 
 // edit replaces raw[start:end] with text.
@@ -216,30 +220,17 @@ type edit struct {
 	text       string
 }
 
-// apply performs edits from the end of the file backwards so offsets hold.
+// apply performs non-overlapping edits, from the end of the file backwards
+// so that earlier offsets stay valid. Edits at the same offset land in the
+// order they were planned (a value set at the end of the file, then lines
+// inserted after it).
 func apply(raw []byte, edits []edit) []byte {
-	sort.Slice(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
+	edits = slices.Clone(edits)
+	slices.Reverse(edits)
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
 	out := append([]byte(nil), raw...)
 	for _, e := range edits {
 		out = append(out[:e.start], append([]byte(e.text), out[e.end:]...)...)
 	}
 	return out
-}
-
-// mappingValue returns the value node of key in a mapping, and its key node.
-func mappingValue(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
-	}
-	return nil, nil
-}
-
-func mappingKeys(m *yaml.Node) []string {
-	var keys []string
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		keys = append(keys, m.Content[i].Value)
-	}
-	return keys
 }
