@@ -165,9 +165,10 @@ func (r *ReleaseReconciler) prometheusClient(ctx context.Context, pipe *releasev
 // startVerifying records a landed version whose stage has a verify spec.
 func (s *step) startVerifying(i int) {
 	ss := &s.rel.Status.Stages[i]
-	spec, _ := compileAnalysis(s.pipe.Spec.Stages[i].Verify) // checked before promoting
 	ss.Phase = releasev1.StageVerifying
-	ss.Analysis = toStatus(analysis.Start(spec, s.now))
+	if spec, err := compileAnalysis(s.pipe.Spec.Stages[i].Verify); err == nil {
+		ss.Analysis = toStatus(analysis.Start(spec, s.now))
+	} // else verify() reports the pipeline's error on the next step
 	ss.Message = fmt.Sprintf("%s landed in %s; verifying", s.rel.Spec.Version, ss.Name)
 	setConditions(s.rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
 }
@@ -176,6 +177,10 @@ func (s *step) startVerifying(i int) {
 func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
+	if stage.Verify == nil {
+		// Someone removed verify from the stage while it ran: nothing is left to wait for.
+		return s.verified(ctx, i, "verification removed from the pipeline")
+	}
 	spec, err := compileAnalysis(stage.Verify)
 	if err != nil {
 		s.stall(ReasonInvalidAnalysis, fmt.Sprintf("stage %s: %v", stage.Name, err))
@@ -183,6 +188,9 @@ func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 	}
 	if r := stage.Verify.Rollout; r != nil && ss.RolloutReadyAt == nil {
 		return s.waitForRollout(ctx, i, r, spec)
+	}
+	if ss.Analysis == nil {
+		ss.Analysis = toStatus(analysis.Start(spec, s.now))
 	}
 	st := fromStatus(ss.Analysis)
 	if st.Phase == analysis.Running {

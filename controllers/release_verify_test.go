@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
@@ -317,4 +318,23 @@ func startPrometheus(t *testing.T, version string, ratio float64) (*promtest.Tar
 	prom := promtest.Start(t, 100*time.Millisecond, target.Addr())
 	prom.WaitForSeries(t, "demo_up")
 	return target, prom
+}
+
+func TestVerifyRemovedWhileVerifying(t *testing.T) {
+	g := NewWithT(t)
+	_, prom := startPrometheus(t, "1.4.2", 0.01)
+	e := newEnv(t)
+	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) { s.Verify.Analysis.Count = 1000 })
+	e.release("r", "1.4.2")
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageVerifying))
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p := &releasev1.ReleasePipeline{}
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: e.ns, Name: "checkout"}, p); err != nil {
+			return err
+		}
+		p.Spec.Stages[1].Verify = nil
+		return k8s.Update(context.Background(), p)
+	})).To(Succeed())
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	g.Expect(e.get("r").Status.StageStatus("prod").Message).To(ContainSubstring("verification removed from the pipeline"))
 }
