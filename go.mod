@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0
+	github.com/arran4/golang-ical v0.3.4
 	github.com/google/cel-go v0.29.2
 	github.com/google/go-github/v60 v60.0.0
 	github.com/onsi/gomega v1.44.0
