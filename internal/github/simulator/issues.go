@@ -119,7 +119,8 @@ func (s *Server) handleCreateIssue(w http.ResponseWriter, req *http.Request) {
 	if r == nil {
 		return
 	}
-	is := &issue{number: len(r.issues) + len(r.pulls) + 1, title: body.Title, body: body.Body, state: "open", labels: body.Labels, createdAt: s.now()}
+	r.lastNumber++
+	is := &issue{number: r.lastNumber, title: body.Title, body: body.Body, state: "open", labels: body.Labels, createdAt: s.now()}
 	r.issues = append(r.issues, is)
 	writeJSON(w, http.StatusCreated, s.issueJSON(req, r, is))
 }

@@ -159,7 +159,8 @@ func (s *Server) handleCreatePull(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	p := &pull{number: len(r.pulls) + 1, title: body.Title, body: body.Body, head: head, base: body.Base, state: "open", createdAt: s.now()}
+	r.lastNumber++
+	p := &pull{number: r.lastNumber, title: body.Title, body: body.Body, head: head, base: body.Base, state: "open", createdAt: s.now()}
 	r.pulls = append(r.pulls, p)
 	writeJSON(w, http.StatusCreated, s.pullJSON(req, r, p))
 }
@@ -170,11 +171,13 @@ func (s *Server) findPull(w http.ResponseWriter, req *http.Request) (*repo, *pul
 		return nil, nil
 	}
 	n, _ := strconv.Atoi(req.PathValue("number"))
-	if n < 1 || n > len(r.pulls) {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return nil, nil
+	for _, p := range r.pulls {
+		if p.number == n {
+			return r, p
+		}
 	}
-	return r, r.pulls[n-1]
+	writeError(w, http.StatusNotFound, "Not Found")
+	return nil, nil
 }
 
 // GET /repos/{owner}/{repo}/pulls/{number}

@@ -61,7 +61,9 @@ type repo struct {
 	pulls         []*pull
 	deployments   []*deployment
 	issues        []*issue
-	id            int64
+	// lastNumber is shared by issues and pull requests, as on GitHub.
+	lastNumber int
+	id         int64
 }
 
 // New starts a simulator on a loopback port.

@@ -325,3 +325,28 @@ func TestAuthAndRateLimit(t *testing.T) {
 		t.Fatalf("exhausted: %v", err)
 	}
 }
+
+func TestIssuesAndPullRequestsShareNumbers(t *testing.T) {
+	s, c, _ := seeded(t)
+	is, _, err := c.Issues.Create(ctx, "acme", "gitops", &gh.IssueRequest{Title: gh.String("bug")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitFiles("acme/gitops", "feature", map[string]string{"x": "1"}, "x"); err != nil {
+		t.Fatal(err)
+	}
+	pr, _, err := c.PullRequests.Create(ctx, "acme", "gitops", &gh.NewPullRequest{Title: gh.String("feature"), Head: gh.String("feature"), Base: gh.String("main")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.GetNumber() == is.GetNumber() {
+		t.Fatalf("pull request and issue both numbered %d", pr.GetNumber())
+	}
+	got, _, err := c.PullRequests.Get(ctx, "acme", "gitops", pr.GetNumber())
+	if err != nil || got.GetTitle() != "feature" {
+		t.Fatalf("pull #%d: %v %v", pr.GetNumber(), got.GetTitle(), err)
+	}
+	if _, _, err := c.PullRequests.Get(ctx, "acme", "gitops", is.GetNumber()); statusOf(err) != 404 {
+		t.Fatalf("an issue's number is not a pull request: %v", err)
+	}
+}
