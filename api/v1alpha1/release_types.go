@@ -41,6 +41,19 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:MaxLength=63
 	TargetStage string `json:"targetStage,omitempty"`
 
+	// Plan is the planned promotion time per stage: no promotion into the
+	// stage before it; it is shown on the calendar and the slip is recorded.
+	// +optional
+	// +listType=map
+	// +listMapKey=stage
+	// +kubebuilder:validation:MaxItems=20
+	Plan []PlannedPromotion `json:"plan,omitempty"`
+
+	// Milestone names a Milestone in the namespace this Release belongs to.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Milestone string `json:"milestone,omitempty"`
+
 	// Approvals for Manual stages. Entries are appended, never edited.
 	// +optional
 	// +listType=atomic
@@ -51,6 +64,18 @@ type ReleaseSpec struct {
 	// A promotion already committed is completed.
 	// +optional
 	Paused bool `json:"paused,omitempty"`
+}
+
+// PlannedPromotion is when a stage is planned to receive the Release.
+type PlannedPromotion struct {
+	// Stage of the pipeline.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Stage string `json:"stage"`
+	// At: not before this time (RFC 3339).
+	// +required
+	At metav1.Time `json:"at"`
 }
 
 // Artifact is one build output of the release commit.
@@ -225,6 +250,12 @@ type ReleaseStageStatus struct {
 	// Promotion into the stage.
 	// +optional
 	Promotion *PromotionStatus `json:"promotion,omitempty"`
+	// PlannedAt is the stage's planned time from spec.plan.
+	// +optional
+	PlannedAt *metav1.Time `json:"plannedAt,omitempty"`
+	// Slip is how long after its planned time the version landed.
+	// +optional
+	Slip *metav1.Duration `json:"slip,omitempty"`
 	// RolloutReadyAt is when the new version was seen serving (verify.rollout).
 	// +optional
 	RolloutReadyAt *metav1.Time `json:"rolloutReadyAt,omitempty"`

@@ -23,6 +23,12 @@ type ReleasePipelineSpec struct {
 	// +required
 	Source SourceSpec `json:"source"`
 
+	// CalendarRef names a ReleaseCalendar in the same namespace whose windows
+	// gate promotion into the stages: no promotion into a closed stage,
+	// automatic or manual. Rollbacks are not held by the calendar.
+	// +optional
+	CalendarRef *LocalObjectReference `json:"calendarRef,omitempty"`
+
 	// Stages, in promotion order (for example dev, staging, prod).
 	// +required
 	// +listType=map
@@ -66,13 +72,72 @@ type PrometheusSpec struct {
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
-// SourceSpec names the application repository.
+// DiscoverySource is where new versions are discovered.
+// +kubebuilder:validation:Enum=Releases;Tags
+type DiscoverySource string
+
+// Discovery sources.
+const (
+	// DiscoverReleases: published GitHub releases (drafts are ignored).
+	DiscoverReleases DiscoverySource = "Releases"
+	// DiscoverTags: tags of the repository.
+	DiscoverTags DiscoverySource = "Tags"
+)
+
+// SourceSpec names the application repository and, optionally, how new
+// versions in it become Releases.
+// +kubebuilder:validation:XValidation:rule="has(self.from) || (!has(self.versionConstraint) && !has(self.interval) && !has(self.releaseTemplate))",message="versionConstraint, interval and releaseTemplate configure discovery: set from (Releases or Tags) too"
 type SourceSpec struct {
 	// Repository is owner/name of the application repository.
 	// +required
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`
 	Repository string `json:"repository"`
+
+	// From turns on automatic discovery: every new published GitHub release
+	// (Releases) or tag (Tags) whose version is in versionConstraint becomes a
+	// Release of this pipeline. Without it, Releases are created by hand.
+	// +optional
+	From DiscoverySource `json:"from,omitempty"`
+
+	// VersionConstraint is a semver range (">=1.4.0 <2.0.0", "~1.4", "^2").
+	// Pre-releases match only a range that names one. Defaults to every version.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	VersionConstraint string `json:"versionConstraint,omitempty"`
+
+	// Interval between polls of the repository (conditional requests, so an
+	// unchanged repository costs no rate limit). A signed webhook delivery to
+	// /hooks/github triggers discovery at once. Defaults to 5m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// ReleaseTemplate is copied into each discovered Release.
+	// +optional
+	ReleaseTemplate *ReleaseTemplate `json:"releaseTemplate,omitempty"`
+}
+
+// ReleaseTemplate is what a discovered Release gets besides its version and commit.
+type ReleaseTemplate struct {
+	// Labels of the Release (for example to match a Milestone's selector).
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// Artifacts of the Release; digests are left empty.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=50
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+	// TargetStage of the Release.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	TargetStage string `json:"targetStage,omitempty"`
+	// Milestone of the Release.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Milestone string `json:"milestone,omitempty"`
 }
 
 // PromotionMode says whether a stage is promoted into as soon as its gates pass.
@@ -352,6 +417,12 @@ type Gates struct {
 	// +optional
 	Approvals *ApprovalsGate `json:"approvals,omitempty"`
 
+	// Blockers holds the promotion while a GitHub issue search finds open
+	// issues. The Release's Milestone blockers hold its target stage whether or
+	// not this is set.
+	// +optional
+	Blockers *BlockersGate `json:"blockers,omitempty"`
+
 	// Metrics are Prometheus preconditions, measured once per evaluation (for
 	// example: the stage's error budget is not burning). A condition that
 	// does not hold blocks the promotion until it does.
@@ -373,6 +444,16 @@ type ChecksGate struct {
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=255
 	Required []string `json:"required,omitempty"`
+}
+
+// BlockersGate is a GitHub issue search that must find no open issue.
+type BlockersGate struct {
+	// Query in GitHub's issue search syntax, for example
+	// `repo:acme/checkout label:release-blocker`. is:issue and is:open are added.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Query string `json:"query"`
 }
 
 // ApprovalsGate requires approvals recorded in Release.spec.approvals.
@@ -401,11 +482,32 @@ type ReleasePipelineStatus struct {
 	// +listMapKey=name
 	Stages []PipelineStageStatus `json:"stages,omitempty"`
 
+	// Discovery is the record of automatic discovery.
+	// +optional
+	Discovery *DiscoveryStatus `json:"discovery,omitempty"`
+
 	// Conditions: Ready, Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// DiscoveryStatus records what discovery found, so a restart never creates a
+// Release twice.
+type DiscoveryStatus struct {
+	// LatestVersion is the newest version discovered; only newer ones become Releases.
+	// +optional
+	LatestVersion string `json:"latestVersion,omitempty"`
+	// LatestRelease is the Release created for it.
+	// +optional
+	LatestRelease string `json:"latestRelease,omitempty"`
+	// LastChecked is when the repository was last read.
+	// +optional
+	LastChecked *metav1.Time `json:"lastChecked,omitempty"`
+	// Message: what the last poll found, or why it failed.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // PipelineStageStatus is the state of one stage of the pipeline.
