@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -22,6 +23,13 @@ type Options struct {
 	StaleLockAfter time.Duration
 	// Concurrency is the number of Releases reconciled in parallel.
 	Concurrency int
+	// HTTP, when set, gets the manager's plain HTTP endpoints mounted:
+	// /hooks/github (the GitHub webhook receiver) and /calendars/ (iCalendar
+	// feeds). The caller serves it (internal/serve).
+	HTTP *http.ServeMux
+	// WebhookSecret verifies X-Hub-Signature-256 of GitHub webhook deliveries.
+	// Without it the receiver refuses every delivery.
+	WebhookSecret []byte
 }
 
 // Setup registers every Liftoff reconciler with the manager. The manager

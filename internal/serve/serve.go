@@ -1,0 +1,59 @@
+// Package serve runs the manager's plain HTTP endpoints (the GitHub webhook
+// receiver and the iCalendar feeds) as a manager runnable on every replica:
+// they read from the cache and only trigger reconciles, so they need no
+// leadership.
+package serve
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server serves Handler on Addr until the manager stops.
+type Server struct {
+	// Addr to listen on, for example :8082. "0" disables the server.
+	Addr    string
+	Handler http.Handler
+	// Listener, when set, is used instead of Addr (tests bind a free port first).
+	Listener net.Listener
+}
+
+// NeedLeaderElection is false: every replica serves.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Start serves until ctx is done, then shuts down gracefully.
+func (s *Server) Start(ctx context.Context) error {
+	if s.Addr == "0" && s.Listener == nil {
+		return nil
+	}
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.Addr); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
