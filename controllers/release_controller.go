@@ -48,6 +48,7 @@ type ReleaseReconciler struct {
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases/status;releasepipelines/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars;milestones,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
 
@@ -55,6 +56,14 @@ type ReleaseReconciler struct {
 func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &releasev1.Release{}, pipelineIndex, func(o client.Object) []string {
 		return []string{o.(*releasev1.Release).Spec.Pipeline}
+	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &releasev1.ReleasePipeline{}, calendarIndex, func(o client.Object) []string {
+		if ref := o.(*releasev1.ReleasePipeline).Spec.CalendarRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -70,6 +79,8 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfPipeline)).
+		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfMilestone)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("release").
 		Complete(r)

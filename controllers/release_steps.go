@@ -25,6 +25,8 @@ type step struct {
 	pipe *releasev1.ReleasePipeline
 	gh   *github.Client
 	now  time.Time
+	// target is the index of the Release's last stage.
+	target int
 }
 
 // retryTerminal is how often a Release stalled on something outside the
@@ -54,6 +56,7 @@ func (s *step) run(ctx context.Context) (ctrl.Result, error) {
 		}
 	}
 	syncStages(rel, s.pipe, target)
+	s.target = target
 
 	switch rel.Status.Phase {
 	case releasev1.PhaseFailed, releasev1.PhaseSuperseded:
@@ -296,6 +299,24 @@ func (s *step) evaluate(ctx context.Context, i int) (ctrl.Result, error) {
 		}
 		snap.Metrics = ms
 	}
+	recordSlip(rel, ss)
+	if ss.PlannedAt != nil {
+		t := ss.PlannedAt.Time
+		snap.Planned = &t
+	}
+	cal, err := s.calendarFacts(ctx, stage.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	snap.Calendar = cal
+	if !rel.Spec.Paused {
+		if snap.Blockers, err = s.blockerFacts(ctx, i, s.target); err != nil {
+			if github.KindOf(err) != "" {
+				return s.githubError(err)
+			}
+			return ctrl.Result{}, err
+		}
+	}
 	results := gates.Evaluate(snap)
 	state, holding := gates.Summary(results)
 	if state == releasev1.GatePassed {
@@ -435,6 +456,7 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 	}
 	done := metav1.NewTime(s.now)
 	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
+	recordSlip(rel, ss)
 	if verifying {
 		// The stage stays held until the analysis says the version is good.
 		s.startVerifying(i)

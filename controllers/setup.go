@@ -41,6 +41,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	if err := (&ReleaseCalendarReconciler{Client: mgr.GetClient(), Clock: o.Clock}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if o.HTTP != nil {
+		clk := o.Clock
+		if clk == nil {
+			clk = clock.RealClock{}
+		}
+		o.HTTP.Handle(CalendarFeedPath, &CalendarFeed{Client: mgr.GetClient(), Clock: clk})
+	}
 	return (&ReleaseReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
 		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,11 +31,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/serve"
+	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // The suite runs one real kube-apiserver and etcd (envtest) with the real
@@ -65,7 +69,10 @@ func TestMain(m *testing.M) {
 	if err := releasev1.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	env := &envtest.Environment{
+		CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "config", "webhook")}},
+	}
 	var err error
 	if restCfg, err = env.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
@@ -74,9 +81,41 @@ func TestMain(m *testing.M) {
 	if k8s, err = client.New(restCfg, client.Options{Scheme: scheme}); err != nil {
 		panic(err)
 	}
+	// One admission webhook server for the suite (the API server is
+	// configured with its address), apart from the per-test controllers.
+	stopWebhooks, err := startWebhooks(&env.WebhookInstallOptions)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the webhook server:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	stopWebhooks()
 	_ = env.Stop()
 	os.Exit(code)
+}
+
+// startWebhooks serves Liftoff's admission webhooks where envtest pointed the
+// API server, and waits until they answer.
+func startWebhooks(o *envtest.WebhookInstallOptions) (func(), error) {
+	srv := webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir})
+	webhooks.Register(srv, scheme)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "webhook server:", err)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.StartedChecker()(nil) != nil {
+		if time.Now().After(deadline) {
+			cancel()
+			return nil, fmt.Errorf("not serving on %s:%d after 30s", o.LocalServingHost, o.LocalServingPort)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return func() { cancel(); <-done }, nil
 }
 
 func zapLevel() zapcore.Level {
@@ -100,6 +139,10 @@ type testEnv struct {
 	transport http.RoundTripper
 	// appSHA is the tagged release commit of version 1.4.2.
 	appSHA string
+	// httpURL is where the controller's plain HTTP endpoints (feeds, hooks)
+	// answer, when the test asked for them with withHTTP.
+	httpURL string
+	withMux bool
 }
 
 const (
@@ -126,6 +169,9 @@ func withClock(c clock.PassiveClock) envOption { return func(e *testEnv) { e.clo
 func withTransport(rt http.RoundTripper) envOption {
 	return func(e *testEnv) { e.transport = rt }
 }
+
+// withHTTP serves the controller's plain HTTP endpoints on a free port (e.httpURL).
+func withHTTP() envOption { return func(e *testEnv) { e.withMux = true } }
 
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
@@ -182,9 +228,21 @@ func (e *testEnv) start() {
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second}
-	if err := controllers.Setup(e.ctx, mgr, controllers.Options{
+	opts := controllers.Options{
 		GitHub: factory, Clock: e.clock, PollInterval: 200 * time.Millisecond, StaleLockAfter: 5 * time.Second, Concurrency: 2,
-	}); err != nil {
+	}
+	if e.withMux {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.httpURL = "http://" + ln.Addr().String()
+		opts.HTTP = http.NewServeMux()
+		if err := mgr.Add(&serve.Server{Listener: ln, Handler: opts.HTTP}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := controllers.Setup(e.ctx, mgr, opts); err != nil {
 		e.t.Fatal(err)
 	}
 	e.done = make(chan struct{})

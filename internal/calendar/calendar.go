@@ -227,3 +227,6 @@ func (c *Calendar) NextChange(stage string, t time.Time) (time.Time, State, bool
 	}
 	return time.Time{}, State{}, false
 }
+
+// Location is the calendar's time zone.
+func (c *Calendar) Location() *time.Location { return c.loc }

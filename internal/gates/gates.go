@@ -49,6 +49,12 @@ type Snapshot struct {
 	Checks []github.CheckResult
 	// Metrics are the measurements of the stage's metrics gate, by name.
 	Metrics []NamedMeasurement
+	// Planned is the Release's planned time for the stage (spec.plan), if any.
+	Planned *time.Time
+	// Calendar is the stage on the pipeline's calendar, nil without calendarRef.
+	Calendar *CalendarFacts
+	// Blockers, nil when neither the stage nor the Release's milestone has any.
+	Blockers *BlockerFacts
 }
 
 // NamedMeasurement is one precondition's measurement.
@@ -63,6 +69,15 @@ func Evaluate(s Snapshot) []Result {
 	g := s.Stage.Gates
 	if g == nil {
 		g = &releasev1.Gates{}
+	}
+	if s.Planned != nil {
+		out = append(out, NotBefore(*s.Planned, s.Now))
+	}
+	if s.Calendar != nil {
+		out = append(out, Calendar(s.Calendar, s.Now))
+	}
+	if s.Blockers != nil {
+		out = append(out, Blockers(s.Blockers))
 	}
 	if g.Checks != nil {
 		out = append(out, Checks(g.Checks.Required, s.Checks, s.Commit))

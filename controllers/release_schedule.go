@@ -1,0 +1,197 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
+)
+
+// Indexes for the schedule's watches.
+const (
+	calendarIndex = "spec.calendarRef"
+)
+
+// plannedFor is the Release's planned time for the stage, if any.
+func plannedFor(rel *releasev1.Release, stage string) *metav1.Time {
+	for i := range rel.Spec.Plan {
+		if rel.Spec.Plan[i].Stage == stage {
+			return &rel.Spec.Plan[i].At
+		}
+	}
+	return nil
+}
+
+// calendarFacts reads the pipeline's calendar for the stage. Nil without calendarRef.
+func (s *step) calendarFacts(ctx context.Context, stage string) (*gates.CalendarFacts, error) {
+	ref := s.pipe.Spec.CalendarRef
+	if ref == nil {
+		return nil, nil
+	}
+	f := &gates.CalendarFacts{Name: ref.Name}
+	rc := &releasev1.ReleaseCalendar{}
+	if err := s.r.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		f.Problem = fmt.Sprintf("ReleaseCalendar %q not found in namespace %s: create it or fix the pipeline's calendarRef", ref.Name, s.pipe.Namespace)
+		return f, nil
+	}
+	cal, err := compileCalendar(rc)
+	if err != nil {
+		f.Problem = err.Error() + ": fix the calendar"
+		return f, nil
+	}
+	st := cal.At(stage, s.now)
+	f.Open, f.Reason, f.Location = st.Open, st.Reason, cal.Location()
+	if next, _, ok := cal.NextChange(stage, s.now); ok {
+		f.Next = next
+	}
+	return f, nil
+}
+
+// milestoneOf returns the Milestones the Release belongs to: the one its
+// spec.milestone names and those whose selector matches its labels.
+func milestonesOf(ctx context.Context, c client.Reader, rel *releasev1.Release) ([]releasev1.Milestone, []string, error) {
+	var list releasev1.MilestoneList
+	if err := c.List(ctx, &list, client.InNamespace(rel.Namespace)); err != nil {
+		return nil, nil, err
+	}
+	var out []releasev1.Milestone
+	found := rel.Spec.Milestone == ""
+	for _, m := range list.Items {
+		switch {
+		case m.Name == rel.Spec.Milestone:
+			found = true
+		case m.Spec.Selector != nil:
+			sel, err := metav1.LabelSelectorAsSelector(m.Spec.Selector)
+			if err != nil || !sel.Matches(labels.Set(rel.Labels)) {
+				continue
+			}
+		default:
+			continue
+		}
+		out = append(out, m)
+	}
+	var missing []string
+	if !found {
+		missing = append(missing, rel.Spec.Milestone)
+	}
+	return out, missing, nil
+}
+
+// blockerFacts gathers the stage's blockers: the stage's issue search, and the
+// open blockers of the Release's milestones whose target is this stage.
+func (s *step) blockerFacts(ctx context.Context, i, target int) (*gates.BlockerFacts, error) {
+	stage := &s.pipe.Spec.Stages[i]
+	f := &gates.BlockerFacts{}
+	if stage.Gates != nil && stage.Gates.Blockers != nil {
+		f.Query = stage.Gates.Blockers.Query
+		total, items, err := s.searchBlockers(ctx, blockerQuery(f.Query))
+		if err != nil {
+			return nil, err
+		}
+		f.SearchTotal, f.Search = total, items
+	}
+	ms, missing, err := milestonesOf(ctx, s.r, s.rel)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 && i == target {
+		f.Milestone = missing[0]
+		f.MilestoneProblem = fmt.Sprintf("Milestone %q not found in namespace %s: create it or fix spec.milestone", missing[0], s.rel.Namespace)
+		return f, nil
+	}
+	for _, m := range ms {
+		at := target
+		if m.Spec.TargetStage != "" {
+			at = s.pipe.StageIndex(m.Spec.TargetStage)
+		}
+		if at != i {
+			continue
+		}
+		if f.Milestone != "" {
+			f.Milestone += ", "
+		}
+		f.Milestone += m.Name
+		f.MilestoneTotal += int(m.Status.BlockerCount)
+		for _, b := range m.Status.Blockers {
+			f.MilestoneBlockers = append(f.MilestoneBlockers, gates.Blocker{Number: b.Number, Title: b.Title, URL: b.URL})
+		}
+	}
+	if f.Query == "" && f.Milestone == "" {
+		return nil, nil
+	}
+	return f, nil
+}
+
+// blockerQuery restricts a user's search to open issues.
+func blockerQuery(q string) string {
+	return q + " is:issue is:open"
+}
+
+// releasesOfCalendar maps a calendar change to the Releases of every pipeline
+// that uses it: a window that opens lets them go at once.
+func (r *ReleaseReconciler) releasesOfCalendar(ctx context.Context, o client.Object) []reconcile.Request {
+	var pipes releasev1.ReleasePipelineList
+	if err := r.List(ctx, &pipes, client.InNamespace(o.GetNamespace()), client.MatchingFields{calendarIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing pipelines of calendar", "calendar", klog.KObj(o))
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range pipes.Items {
+		out = append(out, r.releasesOfPipeline(ctx, &pipes.Items[i])...)
+	}
+	return out
+}
+
+// releasesOfMilestone maps a milestone change (its blockers) to its Releases.
+func (r *ReleaseReconciler) releasesOfMilestone(ctx context.Context, o client.Object) []reconcile.Request {
+	m := o.(*releasev1.Milestone)
+	var list releasev1.ReleaseList
+	if err := r.List(ctx, &list, client.InNamespace(m.Namespace)); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of milestone", "milestone", klog.KObj(o))
+		return nil
+	}
+	var sel labels.Selector
+	if m.Spec.Selector != nil {
+		sel, _ = metav1.LabelSelectorAsSelector(m.Spec.Selector)
+	}
+	var out []reconcile.Request
+	for _, rel := range list.Items {
+		if rel.Spec.Milestone == m.Name || sel != nil && sel.Matches(labels.Set(rel.Labels)) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
+		}
+	}
+	return out
+}
+
+// recordSlip notes the plan of stage i and, once the version landed, how
+// late it landed against it.
+func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
+	p := plannedFor(rel, ss.Name)
+	if p == nil {
+		ss.PlannedAt, ss.Slip = nil, nil
+		return
+	}
+	planned := *p
+	ss.PlannedAt = &planned
+	if ss.Promotion != nil && ss.Promotion.CompletedAt != nil {
+		slip := ss.Promotion.CompletedAt.Sub(p.Time).Round(time.Second)
+		if slip < 0 {
+			slip = 0
+		}
+		ss.Slip = &metav1.Duration{Duration: slip}
+	}
+}

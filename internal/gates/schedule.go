@@ -1,0 +1,159 @@
+package gates
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// Gate names of the schedule and blocker gates.
+const (
+	NameCalendar  = "calendar"
+	NameNotBefore = "notBefore"
+	NameBlockers  = "blockers"
+)
+
+// CalendarFacts is what the controller observed of the pipeline's calendar
+// for one stage.
+type CalendarFacts struct {
+	// Name of the ReleaseCalendar.
+	Name string
+	// Problem is set when the calendar cannot be used (missing, invalid): the
+	// gate then blocks, since promoting through an unknown freeze is worse
+	// than waiting.
+	Problem string
+	// Open and Reason: the stage's state now.
+	Open   bool
+	Reason string
+	// Next is when the state changes; zero when it does not within the lookahead.
+	Next time.Time
+	// Location renders times for people.
+	Location *time.Location
+}
+
+// Calendar holds a promotion while the stage is closed on the calendar.
+func Calendar(c *CalendarFacts, now time.Time) Result {
+	r := Result{Name: NameCalendar}
+	switch {
+	case c.Problem != "":
+		r.State, r.Reason = releasev1.GateFailed, "CalendarInvalid"
+		r.Message = fmt.Sprintf("calendar %s: %s", c.Name, c.Problem)
+	case c.Open:
+		r.State, r.Reason = releasev1.GatePassed, "WindowOpen"
+		r.Message = fmt.Sprintf("calendar %s: %s", c.Name, c.Reason)
+	default:
+		r.State, r.Reason = releasev1.GatePending, "WindowClosed"
+		r.Message = fmt.Sprintf("calendar %s: %s", c.Name, c.Reason)
+		if c.Next.IsZero() {
+			r.Message += "; no opening in the next 400 days"
+		} else {
+			r.Message += "; opens at " + c.Next.In(loc(c.Location)).Format("2006-01-02 15:04 MST")
+			r.RecheckAfter = c.Next.Sub(now)
+		}
+	}
+	return r
+}
+
+// NotBefore holds a promotion until the Release's planned time for the stage.
+func NotBefore(planned time.Time, now time.Time) Result {
+	r := Result{Name: NameNotBefore}
+	if !now.Before(planned) {
+		r.State, r.Reason = releasev1.GatePassed, "PlannedTimeReached"
+		r.Message = "planned for " + planned.UTC().Format(time.RFC3339)
+		return r
+	}
+	r.State, r.Reason = releasev1.GatePending, "PlannedLater"
+	left := planned.Sub(now)
+	r.Message = fmt.Sprintf("planned for %s (in %s): spec.plan holds it until then", planned.UTC().Format(time.RFC3339), left.Round(time.Second))
+	r.RecheckAfter = left
+	return r
+}
+
+// Blocker is an open issue that blocks.
+type Blocker struct {
+	Number int
+	Title  string
+	URL    string
+}
+
+// BlockerFacts is what the controller found of the stage's blockers.
+type BlockerFacts struct {
+	// Query of the stage's blockers gate, "" when it has none.
+	Query string
+	// SearchTotal and Search are the open issues the query finds.
+	SearchTotal int
+	Search      []Blocker
+	// Milestone of the Release whose blockers hold this stage, "" when none.
+	Milestone string
+	// MilestoneProblem is set when the Milestone cannot be read (not found).
+	MilestoneProblem string
+	// MilestoneTotal and MilestoneBlockers are its open blockers.
+	MilestoneTotal    int
+	MilestoneBlockers []Blocker
+}
+
+// maxListed bounds the blockers named in a message.
+const maxListed = 5
+
+// Blockers holds a promotion while open blocker issues exist. The gate is
+// Pending, not Failed: closing the issue lets the Release go on by itself.
+func Blockers(f *BlockerFacts) Result {
+	r := Result{Name: NameBlockers}
+	var parts []string
+	if f.Query != "" && f.SearchTotal > 0 {
+		parts = append(parts, fmt.Sprintf("%d open issue(s) match %q: %s", f.SearchTotal, f.Query, list(f.Search, f.SearchTotal)))
+		if r.URL == "" && len(f.Search) > 0 {
+			r.URL = f.Search[0].URL
+		}
+	}
+	if f.MilestoneProblem != "" {
+		r.State, r.Reason = releasev1.GateFailed, "MilestoneNotFound"
+		r.Message = fmt.Sprintf("milestone %s: %s", f.Milestone, f.MilestoneProblem)
+		return r
+	}
+	if f.Milestone != "" && f.MilestoneTotal > 0 {
+		parts = append(parts, fmt.Sprintf("milestone %s has %d open blocker(s): %s", f.Milestone, f.MilestoneTotal, list(f.MilestoneBlockers, f.MilestoneTotal)))
+		if r.URL == "" && len(f.MilestoneBlockers) > 0 {
+			r.URL = f.MilestoneBlockers[0].URL
+		}
+	}
+	if len(parts) > 0 {
+		r.State, r.Reason = releasev1.GatePending, "BlockersOpen"
+		r.Message = strings.Join(parts, "; ") + ": close them to go on"
+		return r
+	}
+	r.State, r.Reason = releasev1.GatePassed, "NoBlockers"
+	var what []string
+	if f.Query != "" {
+		what = append(what, fmt.Sprintf("no open issue matches %q", f.Query))
+	}
+	if f.Milestone != "" {
+		what = append(what, fmt.Sprintf("milestone %s has no open blocker", f.Milestone))
+	}
+	r.Message = strings.Join(what, "; ")
+	return r
+}
+
+func list(bs []Blocker, total int) string {
+	var out []string
+	for i, b := range bs {
+		if i == maxListed {
+			break
+		}
+		out = append(out, fmt.Sprintf("#%d %s", b.Number, b.Title))
+	}
+	s := strings.Join(out, ", ")
+	if total > len(out) {
+		s += fmt.Sprintf(" and %d more", total-len(out))
+	}
+	return s
+}
+
+func loc(l *time.Location) *time.Location {
+	if l == nil {
+		return time.UTC
+	}
+	return l
+}

@@ -1,0 +1,69 @@
+// Package webhooks holds Liftoff's admission webhooks: what the API server's
+// OpenAPI and CEL rules cannot check is checked here, with a message that
+// says what to fix.
+package webhooks
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/calendar"
+)
+
+// Paths of the webhooks, as the markers and config/webhook name them.
+const (
+	CalendarValidatePath = "/validate-release-liftoff-dev-v1alpha1-releasecalendar"
+)
+
+// Register adds every Liftoff webhook to the server.
+func Register(srv webhook.Server, scheme *runtime.Scheme) {
+	srv.Register(CalendarValidatePath, admission.WithValidator[*releasev1.ReleaseCalendar](scheme, CalendarValidator{}))
+}
+
+// +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-releasecalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releasecalendars,verbs=create;update,versions=v1alpha1,name=vreleasecalendar.liftoff.dev,admissionReviewVersions=v1
+
+// CalendarValidator refuses a ReleaseCalendar whose time zone or windows
+// cannot be evaluated: an unknown zone, an rrule that does not parse, a start
+// that is not a time, an end before its start. The controller would only be
+// able to block every promotion with it.
+type CalendarValidator struct{}
+
+// ValidateCreate checks a new calendar.
+func (CalendarValidator) ValidateCreate(_ context.Context, rc *releasev1.ReleaseCalendar) (admission.Warnings, error) {
+	return nil, validateCalendar(rc)
+}
+
+// ValidateUpdate checks a changed calendar.
+func (CalendarValidator) ValidateUpdate(_ context.Context, _, rc *releasev1.ReleaseCalendar) (admission.Warnings, error) {
+	return nil, validateCalendar(rc)
+}
+
+// ValidateDelete allows every deletion.
+func (CalendarValidator) ValidateDelete(context.Context, *releasev1.ReleaseCalendar) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// WindowSpecs converts the API's windows to the calendar package's.
+func WindowSpecs(ws []releasev1.CalendarWindow) []calendar.WindowSpec {
+	out := make([]calendar.WindowSpec, 0, len(ws))
+	for _, w := range ws {
+		s := calendar.WindowSpec{Name: w.Name, Kind: calendar.Kind(w.Kind), RRule: w.RRule, Start: w.Start, End: w.End, Stages: w.Stages, Reason: w.Reason}
+		if w.Duration != nil {
+			s.Duration = w.Duration.Duration
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func validateCalendar(rc *releasev1.ReleaseCalendar) error {
+	if _, err := calendar.New(rc.Spec.TimeZone, WindowSpecs(rc.Spec.Windows)); err != nil {
+		return fmt.Errorf("ReleaseCalendar %s: %v", rc.Name, err)
+	}
+	return nil
+}
