@@ -16,10 +16,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 func main() {
@@ -29,6 +31,8 @@ func main() {
 		leaderElect            bool
 		pollInterval, timeout  time.Duration
 		concurrency            int
+		webhooksOn             bool
+		webhookCertDir         string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
@@ -37,6 +41,8 @@ func main() {
 	flag.DurationVar(&pollInterval, "gate-poll-interval", 30*time.Second, "How often pending QA checks and pull requests are re-read.")
 	flag.DurationVar(&timeout, "github-timeout", 30*time.Second, "Timeout of one GitHub API request.")
 	flag.IntVar(&concurrency, "concurrency", 4, "Releases reconciled in parallel.")
+	flag.BoolVar(&webhooksOn, "enable-webhooks", true, "Serve the admission webhooks (port 9443). Off only where config/webhook is not installed.")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key of the webhook server (default: controller-runtime's).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -59,6 +65,7 @@ func main() {
 		LeaderElectionID:       "liftoff.release.liftoff.dev",
 		// Managed fields are never read: keep them out of memory.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		WebhookServer: webhook.NewServer(webhook.Options{CertDir: webhookCertDir}),
 		// Secrets are read on demand, never watched cluster-wide.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
@@ -72,6 +79,9 @@ func main() {
 	}); err != nil {
 		log.Error(err, "Setting up controllers")
 		os.Exit(1)
+	}
+	if webhooksOn {
+		webhooks.Register(mgr.GetWebhookServer(), scheme)
 	}
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))

@@ -24,6 +24,7 @@ func main() {
 	dir := flag.String("dir", filepath.Join(cache, "liftoff", "playground"), "Where the kubeconfig is written.")
 	metrics := flag.String("metrics-addr", envOr("LIFTOFF_METRICS_ADDR", "127.0.0.1:8080"), "Controller metrics endpoint, 0 to disable.")
 	promAddr := flag.String("prometheus-addr", envOr("LIFTOFF_PROMETHEUS_ADDR", "127.0.0.1:9091"), "Address of the playground's Prometheus.")
+	httpAddr := flag.String("http-addr", envOr("LIFTOFF_HTTP_ADDR", "127.0.0.1:8082"), "Where the calendar feeds and the GitHub webhook receiver answer.")
 	bad := flag.Bool("bad-release", true, "Once the sample release is out, ship a bad one (1.4.3) and let Liftoff roll it back.")
 	exitWhenReleased := flag.Bool("exit-when-released", false, "Exit 0 once the sample release reaches prod (for scripts).")
 	opts := zap.Options{}
@@ -35,7 +36,7 @@ func main() {
 	defer stop()
 	root, _ := os.Getwd()
 	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
-		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad})
+		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)
 		os.Exit(1)
@@ -49,6 +50,7 @@ Liftoff playground is running.
   GitHub simulator:  %[2]s   (token: %[3]s)
   controller metrics: http://%[4]s/metrics
   Prometheus:        %[5]s
+  release calendar:  %[6]s/calendars/default/releases.ics   (subscribe from Google Calendar or Outlook)
 
 Watch the sample release go dev -> staging -> prod (about a minute):
 
@@ -80,8 +82,14 @@ Release 1.5.0 is tagged but its QA check is still running; try it:
   YAML
   kubectl get release checkout-1-5-0 -o jsonpath='{.status.stages[0].gates}'
 
+The release calendar freezes prod over Christmas and the Q4 close; see what
+is open now, what comes and what happened, with the slip against plan:
+
+  kubectl get releasecalendar releases -o yaml
+  curl -s %[6]s/calendars/default/releases.ics
+
 Press Ctrl-C to stop.
-`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL)
+`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL)
 
 	if *exitWhenReleased {
 		if err := playground.WaitReleased(ctx, p, "default", "checkout-1-4-2", 3*time.Minute); err != nil {

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/yaml"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
@@ -33,6 +34,8 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
+	"github.com/liftoff-dev/liftoff/internal/serve"
+	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // SampleAPIURL is the simulator address the samples name; the playground
@@ -63,6 +66,9 @@ type Options struct {
 	PrometheusBin string
 	// BadRelease applies the bad sample release once the good one is released.
 	BadRelease bool
+	// HTTPAddr is where the controller serves the calendar feeds and the
+	// GitHub webhook receiver; "127.0.0.1:0" picks a port.
+	HTTPAddr string
 }
 
 // Playground is a running embedded default.
@@ -70,7 +76,9 @@ type Playground struct {
 	Kubeconfig    string
 	SimURL        string
 	PrometheusURL string
-	Client        client.Client
+	// HTTPURL is where the calendar feeds and /hooks/github answer.
+	HTTPURL string
+	Client  client.Client
 	Sim           *simulator.Server
 
 	env     *envtest.Environment
@@ -123,7 +131,10 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	}
 	p.PrometheusURL = p.prom.URL
 
-	p.env = &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(o.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	p.env = &envtest.Environment{
+		CRDDirectoryPaths: []string{filepath.Join(o.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(o.Root, "config", "webhook")}},
+	}
 	cfg, err := p.env.Start()
 	if err != nil {
 		p.Stop()
@@ -143,18 +154,36 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 
+	wo := &p.env.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress: "0",
+		WebhookServer:          webhook.NewServer(webhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir}),
 	})
 	if err != nil {
 		p.Stop()
 		return nil, err
 	}
+	webhooks.Register(mgr.GetWebhookServer(), scheme)
+	httpAddr := o.HTTPAddr
+	if httpAddr == "" {
+		httpAddr = "127.0.0.1:0"
+	}
+	httpLn, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("feeds and hooks cannot listen on %s: %w", httpAddr, err)
+	}
+	p.HTTPURL = "http://" + httpLn.Addr().String()
+	mux := http.NewServeMux()
+	if err := mgr.Add(&serve.Server{Listener: httpLn, Handler: mux}); err != nil {
+		p.Stop()
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	p.cancel = cancel
-	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval}); err != nil {
+	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval, HTTP: mux}); err != nil {
 		p.Stop()
 		return nil, err
 	}
@@ -164,6 +193,11 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 			ctrl.Log.Error(err, "Controller stopped")
 		}
 	}()
+	// The samples go through the admission webhooks: wait until they serve.
+	if err := waitFor(runCtx, 30*time.Second, func() bool { return mgr.GetWebhookServer().StartedChecker()(nil) == nil }); err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("admission webhooks not serving: %w", err)
+	}
 
 	if err := p.ApplyDir(ctx, filepath.Join(o.Root, "config", "samples")); err != nil {
 		p.Stop()

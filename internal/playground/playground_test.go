@@ -3,6 +3,7 @@ package playground
 import (
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,10 +11,14 @@ import (
 	"testing"
 	"time"
 
-	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/yaml"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/calendar"
+	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // The embedded default does what the README promises: the sample release
@@ -41,6 +46,12 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 
 	if _, err := os.Stat(p.Kubeconfig); err != nil {
 		t.Fatalf("kubeconfig not written: %v", err)
+	}
+	// The sample calendar freezes prod a few days a year. On those days the
+	// promise is the hold, not the release: check that instead.
+	if frozen := sampleFreeze(t, root); frozen != "" {
+		holdsAtCalendar(ctx, t, p, frozen)
+		return
 	}
 	if err := WaitReleased(ctx, p, "default", "checkout-1-4-2", 2*time.Minute); err != nil {
 		t.Fatal(err)
@@ -93,4 +104,66 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err != nil || rel.Status.Phase != releasev1.PhaseReleased {
 		t.Errorf("good release after the rollback: %s %v", rel.Status.Phase, err)
 	}
+
+	// The calendar's feed lists what happened.
+	feed := get(t, p.HTTPURL+"/calendars/default/releases.ics")
+	for _, want := range []string{"BEGIN:VCALENDAR", "SUMMARY:Promoted: checkout 1.4.2 -> prod", "SUMMARY:RolledBack: checkout 1.4.3 -> prod"} {
+		if !strings.Contains(feed, want) {
+			t.Errorf("feed lacks %q:\n%s", want, feed)
+		}
+	}
+}
+
+// sampleFreeze says which freeze of the sample calendar closes prod now, if any.
+func sampleFreeze(t *testing.T, root string) string {
+	raw, err := os.ReadFile(filepath.Join(root, "config", "samples", "release_v1alpha1_releasecalendar.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &releasev1.ReleaseCalendar{}
+	if err := yaml.Unmarshal(raw, rc); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := cal.At("prod", time.Now()); !st.Open {
+		return st.Window
+	}
+	return ""
+}
+
+func holdsAtCalendar(ctx context.Context, t *testing.T, p *Playground, freeze string) {
+	t.Logf("prod is frozen today by %s: checking that the sample release is held", freeze)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		rel := &releasev1.Release{}
+		if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err == nil {
+			if ss := rel.Status.StageStatus("prod"); ss != nil {
+				for _, g := range ss.Gates {
+					if g.Name == "calendar" && g.Status == releasev1.GatePending && strings.Contains(g.Message, freeze) {
+						return
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sample release is not held by %s", freeze)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s\n%s", url, resp.Status, b)
+	}
+	return string(b)
 }

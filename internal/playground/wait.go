@@ -28,3 +28,19 @@ func WaitReleased(ctx context.Context, p *Playground, ns, name string, timeout t
 		}
 	}
 }
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready after %s", timeout)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
