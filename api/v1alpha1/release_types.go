@@ -54,6 +54,12 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	Milestone string `json:"milestone,omitempty"`
 
+	// LaunchChecklist names a LaunchChecklist in the namespace; a stage with
+	// gates.launchChecklist waits until it is ready.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	LaunchChecklist string `json:"launchChecklist,omitempty"`
+
 	// Approvals for Manual stages. Entries are appended, never edited.
 	// +optional
 	// +listType=atomic

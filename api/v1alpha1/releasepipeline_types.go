@@ -417,6 +417,11 @@ type Gates struct {
 	// +optional
 	Approvals *ApprovalsGate `json:"approvals,omitempty"`
 
+	// LaunchChecklist holds the promotion until the Release's
+	// spec.launchChecklist is ready (every required item Done or Waived).
+	// +optional
+	LaunchChecklist bool `json:"launchChecklist,omitempty"`
+
 	// Blockers holds the promotion while a GitHub issue search finds open
 	// issues. The Release's Milestone blockers hold its target stage whether or
 	// not this is set.
