@@ -179,18 +179,13 @@ func TestManualStageWaitsForApproval(t *testing.T) {
 	g.Eventually(e.gate("r", "prod", "approvals"), timeout, interval).Should(ContainSubstring("0 of 2 approvals"))
 	g.Expect(e.stagePhase("r", "dev")()).To(Equal(releasev1.StagePromoted))
 
-	approve := func(by string) {
-		g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			rel := e.get("r")
-			rel.Spec.Approvals = append(rel.Spec.Approvals, releasev1.Approval{Stage: "prod", By: by})
-			return k8s.Update(context.Background(), rel)
-		})).To(Succeed())
-	}
-	approve("ann")
-	approve("ann") // the same person counts once
+	ann, bob := e.approver("ann"), e.approver("bob")
+	approve := func(c client.Client) { g.Expect(e.approveAs(c, "r", "prod")).To(Succeed()) }
+	approve(ann)
+	approve(ann) // the same person counts once
 	g.Eventually(e.gate("r", "prod", "approvals"), timeout, interval).Should(ContainSubstring("1 of 2 approvals"))
 	g.Consistently(e.stagePhase("r", "prod"), time.Second, 100*time.Millisecond).Should(Equal(releasev1.StageWaiting))
-	approve("bob")
+	approve(bob)
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
 	g.Expect(e.gate("r", "prod", "approvals")()).To(ContainSubstring("2 of 2 approvals (ann, bob)"))
 }

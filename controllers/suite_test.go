@@ -46,6 +46,7 @@ import (
 
 var (
 	restCfg *rest.Config
+	env     *envtest.Environment
 	k8s     client.Client
 	scheme  = runtime.NewScheme()
 	nsSeq   atomic.Int64
@@ -69,7 +70,7 @@ func TestMain(m *testing.M) {
 	if err := releasev1.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
-	env := &envtest.Environment{
+	env = &envtest.Environment{
 		CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "config", "webhook")}},
 	}
@@ -98,7 +99,11 @@ func TestMain(m *testing.M) {
 // API server, and waits until they answer.
 func startWebhooks(o *envtest.WebhookInstallOptions) (func(), error) {
 	srv := webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir})
-	webhooks.Register(srv, scheme)
+	c, err := client.New(restCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	webhooks.Register(srv, scheme, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

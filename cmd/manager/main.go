@@ -81,7 +81,7 @@ func main() {
 		os.Exit(1)
 	}
 	if webhooksOn {
-		webhooks.Register(mgr.GetWebhookServer(), scheme)
+		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
 	}
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))

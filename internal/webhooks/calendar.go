@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -17,12 +18,22 @@ import (
 
 // Paths of the webhooks, as the markers and config/webhook name them.
 const (
-	CalendarValidatePath = "/validate-release-liftoff-dev-v1alpha1-releasecalendar"
+	CalendarValidatePath  = "/validate-release-liftoff-dev-v1alpha1-releasecalendar"
+	ReleaseMutatePath     = "/mutate-release-liftoff-dev-v1alpha1-release"
+	ReleaseValidatePath   = "/validate-release-liftoff-dev-v1alpha1-release"
+	ChecklistMutatePath   = "/mutate-release-liftoff-dev-v1alpha1-launchchecklist"
+	ChecklistValidatePath = "/validate-release-liftoff-dev-v1alpha1-launchchecklist"
 )
 
-// Register adds every Liftoff webhook to the server.
-func Register(srv webhook.Server, scheme *runtime.Scheme) {
+// Register adds every Liftoff webhook to the server. c creates
+// SubjectAccessReviews (the manager's client).
+func Register(srv webhook.Server, scheme *runtime.Scheme, c client.Client) {
 	srv.Register(CalendarValidatePath, admission.WithValidator[*releasev1.ReleaseCalendar](scheme, CalendarValidator{}))
+	id := &Identity{Client: c, Decoder: admission.NewDecoder(scheme)}
+	srv.Register(ReleaseMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutateRelease)})
+	srv.Register(ReleaseValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidateRelease)})
+	srv.Register(ChecklistMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutateChecklist)})
+	srv.Register(ChecklistValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidateChecklist)})
 }
 
 // +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-releasecalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releasecalendars,verbs=create;update,versions=v1alpha1,name=vreleasecalendar.liftoff.dev,admissionReviewVersions=v1

@@ -1,0 +1,140 @@
+// Package checklist decides, from what was observed of each item's check and
+// the sign-offs people recorded, where a launch checklist stands. It is pure:
+// the controller observes GitHub, Prometheus and Releases; this package says
+// Done, Pending, Failed or Waived, and why.
+package checklist
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// Observation is what the controller saw of an automatic item's check.
+type Observation struct {
+	State   releasev1.ItemState
+	Message string
+	URL     string
+}
+
+// Evaluate computes the checklist's status. obs holds the observation of
+// each automatic item by name; since carries the previous status, so an
+// item's `at` stays the time it reached its state.
+func Evaluate(lc *releasev1.LaunchChecklist, obs map[string]Observation, previous []releasev1.ChecklistItemStatus, now time.Time) releasev1.LaunchChecklistStatus {
+	last := map[string]releasev1.SignOff{}
+	for _, so := range lc.Spec.SignOffs {
+		last[so.Item] = so // later entries win
+	}
+	prev := map[string]releasev1.ChecklistItemStatus{}
+	for _, p := range previous {
+		prev[p.Name] = p
+	}
+	st := releasev1.LaunchChecklistStatus{Ready: true}
+	progress := map[string]*releasev1.FunctionProgress{}
+	var functions []string
+	for _, it := range lc.Spec.Items {
+		is := item(it, obs[it.Name], last)
+		if p, ok := prev[it.Name]; ok && p.State == is.State && p.At != nil && is.At == nil {
+			is.At = p.At
+		}
+		if is.At == nil {
+			t := metav1.NewTime(now.Truncate(time.Second))
+			is.At = &t
+		}
+		st.Items = append(st.Items, is)
+		fp, ok := progress[it.Function]
+		if !ok {
+			fp = &releasev1.FunctionProgress{Function: it.Function}
+			progress[it.Function] = fp
+			functions = append(functions, it.Function)
+		}
+		fp.Total++
+		st.Total++
+		if is.State == releasev1.ItemDone || is.State == releasev1.ItemWaived {
+			fp.Done++
+			st.Done++
+		} else if is.Required {
+			st.Ready = false
+		}
+	}
+	sort.Strings(functions)
+	for _, f := range functions {
+		st.Functions = append(st.Functions, *progress[f])
+	}
+	return st
+}
+
+func item(it releasev1.ChecklistItem, o Observation, last map[string]releasev1.SignOff) releasev1.ChecklistItemStatus {
+	is := releasev1.ChecklistItemStatus{Name: it.Name, Function: it.Function, Required: it.Required == nil || *it.Required}
+	if so, ok := last[it.Name]; ok {
+		is.By, is.At = so.By, so.At
+		switch so.Decision {
+		case releasev1.DecisionWaive:
+			is.State, is.Message = releasev1.ItemWaived, signed("waived", so)
+			return is
+		case releasev1.DecisionReject:
+			is.State, is.Message = releasev1.ItemFailed, signed("rejected", so)
+			return is
+		case releasev1.DecisionApprove:
+			if it.Check.Manual != nil {
+				is.State, is.Message = releasev1.ItemDone, signed("approved", so)
+				return is
+			}
+		}
+		is.By, is.At = "", nil
+	}
+	if it.Check.Manual != nil {
+		is.State, is.Message = releasev1.ItemPending, "waiting for a sign-off by "+OwnersText(it.Owners)
+		return is
+	}
+	if o.State == "" {
+		o = Observation{State: releasev1.ItemPending, Message: "not checked yet"}
+	}
+	is.State, is.Message, is.URL = o.State, o.Message, o.URL
+	return is
+}
+
+func signed(verb string, so releasev1.SignOff) string {
+	msg := verb + " by " + so.By
+	if so.Comment != "" {
+		msg += ": " + so.Comment
+	}
+	return msg
+}
+
+// OwnersText renders an item's owners for people.
+func OwnersText(o releasev1.Owners) string {
+	var parts []string
+	if len(o.Users) > 0 {
+		parts = append(parts, strings.Join(o.Users, ", "))
+	}
+	if len(o.Groups) > 0 {
+		parts = append(parts, "group "+strings.Join(o.Groups, ", group "))
+	}
+	if len(parts) == 0 {
+		return "its owners (none set)"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Open describes the required items still open, with their owners, for the
+// Release's launchChecklist gate.
+func Open(lc *releasev1.LaunchChecklist) string {
+	owners := map[string]releasev1.Owners{}
+	for _, it := range lc.Spec.Items {
+		owners[it.Name] = it.Owners
+	}
+	var open []string
+	for _, is := range lc.Status.Items {
+		if !is.Required || is.State == releasev1.ItemDone || is.State == releasev1.ItemWaived {
+			continue
+		}
+		open = append(open, fmt.Sprintf("%s (%s, %s; owners %s)", is.Name, is.Function, strings.ToLower(string(is.State)), OwnersText(owners[is.Name])))
+	}
+	return strings.Join(open, ", ")
+}

@@ -1,0 +1,284 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// CreatedByAnnotation records who created a Release, stamped at admission:
+// that person may not approve it.
+const CreatedByAnnotation = "release.liftoff.dev/created-by"
+
+// Custom RBAC verbs checked with a SubjectAccessReview.
+const (
+	VerbApprove = "approve"
+	VerbSignOff = "signoff"
+)
+
+// +kubebuilder:webhook:path=/mutate-release-liftoff-dev-v1alpha1-release,mutating=true,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releases,verbs=create;update,versions=v1alpha1,name=mrelease.liftoff.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-release,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releases,verbs=create;update,versions=v1alpha1,name=vrelease.liftoff.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/mutate-release-liftoff-dev-v1alpha1-launchchecklist,mutating=true,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=launchchecklists,verbs=create;update,versions=v1alpha1,name=mlaunchchecklist.liftoff.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-launchchecklist,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=launchchecklists,verbs=create;update,versions=v1alpha1,name=vlaunchchecklist.liftoff.dev,admissionReviewVersions=v1
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// Identity stamps and checks who approves Releases and signs off checklist
+// items. The trail lives in the objects themselves, so it is as durable as
+// they are, and no client can write someone else's name into it.
+type Identity struct {
+	// Client creates SubjectAccessReviews.
+	Client  client.Client
+	Decoder admission.Decoder
+	// Now stamps `at`; time.Now when nil.
+	Now func() time.Time
+}
+
+func (id *Identity) now() metav1.Time {
+	if id.Now != nil {
+		return metav1.NewTime(id.Now().Truncate(time.Second))
+	}
+	return metav1.NewTime(time.Now().Truncate(time.Second))
+}
+
+func decodePair[T runtime.Object](d admission.Decoder, req admission.Request, obj, old T) error {
+	if err := d.DecodeRaw(req.Object, obj); err != nil {
+		return err
+	}
+	if req.Operation == admissionv1.Update {
+		return d.DecodeRaw(req.OldObject, old)
+	}
+	return nil
+}
+
+// MutateRelease stamps the creator and by/at of appended approvals.
+func (id *Identity) MutateRelease(_ context.Context, req admission.Request) admission.Response {
+	rel, old := &releasev1.Release{}, &releasev1.Release{}
+	if err := decodePair(id.Decoder, req, rel, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	ann := rel.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	if req.Operation == admissionv1.Create {
+		ann[CreatedByAnnotation] = req.UserInfo.Username
+	} else if was, ok := old.Annotations[CreatedByAnnotation]; ok {
+		ann[CreatedByAnnotation] = was
+	}
+	rel.SetAnnotations(ann)
+	now := id.now()
+	for i := len(old.Spec.Approvals); i < len(rel.Spec.Approvals); i++ {
+		stamp(&rel.Spec.Approvals[i].By, &rel.Spec.Approvals[i].At, req.UserInfo.Username, now)
+	}
+	return patched(req, rel)
+}
+
+// MutateChecklist stamps by/at of appended sign-offs.
+func (id *Identity) MutateChecklist(_ context.Context, req admission.Request) admission.Response {
+	lc, old := &releasev1.LaunchChecklist{}, &releasev1.LaunchChecklist{}
+	if err := decodePair(id.Decoder, req, lc, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	now := id.now()
+	for i := len(old.Spec.SignOffs); i < len(lc.Spec.SignOffs); i++ {
+		stamp(&lc.Spec.SignOffs[i].By, &lc.Spec.SignOffs[i].At, req.UserInfo.Username, now)
+	}
+	return patched(req, lc)
+}
+
+// stamp fills by (when empty: a name that is not the requester's is left for
+// the validating webhook to refuse, so a forgery is told, not hidden) and
+// always sets at: the time is the server's.
+func stamp(by *string, at **metav1.Time, user string, now metav1.Time) {
+	if *by == "" {
+		*by = user
+	}
+	*at = &now
+}
+
+func patched(req admission.Request, obj runtime.Object) admission.Response {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
+}
+
+// ValidateRelease refuses edits of recorded approvals, a forged creator or
+// approver, self-approval and approvers without the approve verb.
+func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) admission.Response {
+	rel, old := &releasev1.Release{}, &releasev1.Release{}
+	if err := decodePair(id.Decoder, req, rel, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	user := req.UserInfo
+	creator := rel.Annotations[CreatedByAnnotation]
+	switch req.Operation {
+	case admissionv1.Create:
+		if creator != user.Username {
+			return admission.Denied(fmt.Sprintf("annotation %s must name the creator %q; leave it out, it is stamped", CreatedByAnnotation, user.Username))
+		}
+	case admissionv1.Update:
+		if creator != old.Annotations[CreatedByAnnotation] {
+			return admission.Denied(fmt.Sprintf("annotation %s records who created the Release and cannot change", CreatedByAnnotation))
+		}
+	}
+	if msg := appendOnly("spec.approvals", len(old.Spec.Approvals), func(i int) bool {
+		return i < len(rel.Spec.Approvals) && equality.Semantic.DeepEqual(old.Spec.Approvals[i], rel.Spec.Approvals[i])
+	}); msg != "" {
+		return admission.Denied(msg)
+	}
+	for i := len(old.Spec.Approvals); i < len(rel.Spec.Approvals); i++ {
+		a := rel.Spec.Approvals[i]
+		if a.By != user.Username {
+			return admission.Denied(fmt.Sprintf("spec.approvals[%d].by is %q but you are %q: leave by and at out, they are stamped", i, a.By, user.Username))
+		}
+		if creator != "" && creator == user.Username {
+			return admission.Denied(fmt.Sprintf("%s created this Release and cannot approve it: another person must approve stage %s", user.Username, a.Stage))
+		}
+		if err := id.allowed(ctx, user, VerbApprove, "releases", rel.Namespace, rel.Name); err != nil {
+			return admission.Denied(err.Error())
+		}
+	}
+	return admission.Allowed("")
+}
+
+// ValidateChecklist refuses edits of recorded sign-offs, forged signers,
+// sign-offs by people outside the item's owners or without the signoff verb,
+// and an Approve on an item that is checked automatically.
+func (id *Identity) ValidateChecklist(ctx context.Context, req admission.Request) admission.Response {
+	lc, old := &releasev1.LaunchChecklist{}, &releasev1.LaunchChecklist{}
+	if err := decodePair(id.Decoder, req, lc, old); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if msg := appendOnly("spec.signOffs", len(old.Spec.SignOffs), func(i int) bool {
+		return i < len(lc.Spec.SignOffs) && equality.Semantic.DeepEqual(old.Spec.SignOffs[i], lc.Spec.SignOffs[i])
+	}); msg != "" {
+		return admission.Denied(msg)
+	}
+	user := req.UserInfo
+	for i := len(old.Spec.SignOffs); i < len(lc.Spec.SignOffs); i++ {
+		so := lc.Spec.SignOffs[i]
+		if so.By != user.Username {
+			return admission.Denied(fmt.Sprintf("spec.signOffs[%d].by is %q but you are %q: leave by and at out, they are stamped", i, so.By, user.Username))
+		}
+		item := findItem(lc, so.Item)
+		if item == nil {
+			return admission.Denied(fmt.Sprintf("spec.signOffs[%d]: no item %q in this checklist (items: %s)", i, so.Item, itemNames(lc)))
+		}
+		if !isOwner(item.Owners, user) {
+			return admission.Denied(fmt.Sprintf("%s is not an owner of item %s (%s): owners are %s", user.Username, item.Name, item.Function, ownersText(item.Owners)))
+		}
+		if so.Decision == releasev1.DecisionApprove && item.Check.Manual == nil {
+			return admission.Denied(fmt.Sprintf("item %s is checked automatically (%s): sign it off with Waive or Reject, or let the check pass", item.Name, checkKind(item.Check)))
+		}
+		if err := id.allowed(ctx, user, VerbSignOff, "launchchecklists", lc.Namespace, lc.Name); err != nil {
+			return admission.Denied(err.Error())
+		}
+	}
+	return admission.Allowed("")
+}
+
+// appendOnly says which recorded entry was edited or removed, if any.
+func appendOnly(field string, recorded int, same func(i int) bool) string {
+	for i := 0; i < recorded; i++ {
+		if !same(i) {
+			return fmt.Sprintf("%s[%d] was edited or removed: recorded entries are append-only; add a new entry instead", field, i)
+		}
+	}
+	return ""
+}
+
+// allowed asks the API server whether user holds the custom verb on the object.
+func (id *Identity) allowed(ctx context.Context, user authenticationv1.UserInfo, verb, resource, ns, name string) error {
+	extra := map[string]authorizationv1.ExtraValue{}
+	for k, v := range user.Extra {
+		extra[k] = authorizationv1.ExtraValue(v)
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user.Username, Groups: user.Groups, UID: user.UID, Extra: extra,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: releasev1.GroupVersion.Group, Resource: resource, Name: name},
+	}}
+	if err := id.Client.Create(ctx, sar); err != nil {
+		return fmt.Errorf("checking whether %s may %s %s: %v", user.Username, verb, resource, err)
+	}
+	if !sar.Status.Allowed {
+		return fmt.Errorf("%s may not %s %s/%s in namespace %s: an admin must grant the verb %q on %s.%s (RBAC)",
+			user.Username, verb, resource, name, ns, verb, resource, releasev1.GroupVersion.Group)
+	}
+	return nil
+}
+
+func findItem(lc *releasev1.LaunchChecklist, name string) *releasev1.ChecklistItem {
+	for i := range lc.Spec.Items {
+		if lc.Spec.Items[i].Name == name {
+			return &lc.Spec.Items[i]
+		}
+	}
+	return nil
+}
+
+func itemNames(lc *releasev1.LaunchChecklist) string {
+	names := make([]string, 0, len(lc.Spec.Items))
+	for _, it := range lc.Spec.Items {
+		names = append(names, it.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func isOwner(o releasev1.Owners, user authenticationv1.UserInfo) bool {
+	if slices.Contains(o.Users, user.Username) {
+		return true
+	}
+	for _, g := range user.Groups {
+		if slices.Contains(o.Groups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+func ownersText(o releasev1.Owners) string {
+	var parts []string
+	if len(o.Users) > 0 {
+		parts = append(parts, "users "+strings.Join(o.Users, ", "))
+	}
+	if len(o.Groups) > 0 {
+		parts = append(parts, "groups "+strings.Join(o.Groups, ", "))
+	}
+	if len(parts) == 0 {
+		return "nobody (set the item's owners)"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func checkKind(c releasev1.ItemCheck) string {
+	switch {
+	case c.GitHubIssue != nil:
+		return "githubIssue"
+	case c.GitHubPullRequest != nil:
+		return "githubPullRequest"
+	case c.GitHubChecks != nil:
+		return "githubChecks"
+	case c.Prometheus != nil:
+		return "prometheus"
+	case c.Release != nil:
+		return "release"
+	}
+	return "manual"
+}
