@@ -64,7 +64,7 @@ func main() {
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "liftoff.release.liftoff.dev",
 		// Managed fields are never read: keep them out of memory.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		WebhookServer: webhook.NewServer(webhook.Options{CertDir: webhookCertDir}),
 		// Secrets are read on demand, never watched cluster-wide.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},

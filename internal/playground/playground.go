@@ -79,7 +79,7 @@ type Playground struct {
 	// HTTPURL is where the calendar feeds and /hooks/github answer.
 	HTTPURL string
 	Client  client.Client
-	Sim           *simulator.Server
+	Sim     *simulator.Server
 
 	env     *envtest.Environment
 	server  *http.Server
