@@ -30,13 +30,20 @@ func (r *ReleaseReconciler) githubClient(ctx context.Context, pipe *releasev1.Re
 }
 
 func clientFor(ctx context.Context, reader client.Reader, factory *github.Factory, pipe *releasev1.ReleasePipeline) (*github.Client, error) {
+	return clientWith(ctx, reader, factory, pipe.Namespace, pipe.Spec.GitHub.APIURL, pipe.Spec.GitHub.SecretRef, "pipeline "+pipe.Name)
+}
+
+// clientWith returns the shared client for apiURL and the token in the
+// Secret ref (none when nil) of namespace. owner names the object whose
+// spec.github holds them, for messages ("pipeline checkout").
+func clientWith(ctx context.Context, reader client.Reader, factory *github.Factory, namespace, apiURL string, ref *releasev1.LocalObjectReference, owner string) (*github.Client, error) {
 	token := ""
-	if ref := pipe.Spec.GitHub.SecretRef; ref != nil {
+	if ref != nil {
 		secret := &corev1.Secret{}
-		if err := reader.Get(ctx, types.NamespacedName{Namespace: pipe.Namespace, Name: ref.Name}, secret); err != nil {
+		if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, secret); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil, &credentialError{reason: releasev1.ReasonSecretNotFound,
-					msg: fmt.Sprintf("Secret %q (spec.github.secretRef of pipeline %s) not found in namespace %s: create it with a `token` key", ref.Name, pipe.Name, pipe.Namespace)}
+					msg: fmt.Sprintf("Secret %q (spec.github.secretRef of %s) not found in namespace %s: create it with a `token` key", ref.Name, owner, namespace)}
 			}
 			return nil, err
 		}
@@ -47,7 +54,7 @@ func clientFor(ctx context.Context, reader client.Reader, factory *github.Factor
 		}
 		token = string(raw)
 	}
-	c, err := factory.For(pipe.Spec.GitHub.APIURL, token)
+	c, err := factory.For(apiURL, token)
 	if err != nil {
 		return nil, &credentialError{reason: releasev1.ReasonInvalidSpec, msg: err.Error()}
 	}

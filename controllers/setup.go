@@ -51,6 +51,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		}
 		o.HTTP.Handle(CalendarFeedPath, &CalendarFeed{Client: mgr.GetClient(), Clock: clk})
 	}
+	if err := (&MilestoneReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"), GitHub: o.GitHub, Clock: o.Clock}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	return (&ReleaseReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
 		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,

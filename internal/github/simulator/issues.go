@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -15,6 +16,7 @@ type issue struct {
 	labels      []string
 	createdAt   time.Time
 	closedAt    time.Time
+	milestone   int
 }
 
 // Issue is an issue as the test helpers see it.
@@ -50,6 +52,7 @@ func (s *Server) issueJSON(req *http.Request, r *repo, is *issue) map[string]any
 		"html_url":   fmt.Sprintf("%s/issues/%d", r.htmlURL(), is.number),
 		"url":        fmt.Sprintf("%s/repos/%s/issues/%d", s.baseURL(req), r.fullName(), is.number),
 		"created_at": ts(is.createdAt),
+		"milestone":  s.milestoneRef(req, r, is.milestone),
 	}
 	if is.state == "closed" {
 		m["closed_at"] = ts(is.closedAt)
@@ -57,7 +60,8 @@ func (s *Server) issueJSON(req *http.Request, r *repo, is *issue) map[string]any
 	return m
 }
 
-// GET /repos/{owner}/{repo}/issues (newest first; filters state, labels)
+// GET /repos/{owner}/{repo}/issues (newest first; filters state, labels,
+// milestone). Pull requests are listed too, as on GitHub.
 func (s *Server) handleListIssues(w http.ResponseWriter, req *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -74,13 +78,19 @@ func (s *Server) handleListIssues(w http.ResponseWriter, req *http.Request) {
 	if l := q.Get("labels"); l != "" {
 		want = strings.Split(l, ",")
 	}
+	inMilestone, ok := milestoneFilter(q.Get("milestone"))
+	if !ok {
+		writeValidation(w, "Validation Failed", "Issue", "milestone", "invalid")
+		return
+	}
 	var items []any
-	for i := len(r.issues) - 1; i >= 0; i-- {
-		is := r.issues[i]
-		if state != "all" && is.state != state || !hasLabels(is.labels, want) {
+	views := r.issueViews()
+	for i := len(views) - 1; i >= 0; i-- {
+		v := views[i]
+		if state != "all" && v.state != state || !hasLabels(v.labels, want) || !inMilestone(v.milestone) {
 			continue
 		}
-		items = append(items, s.issueJSON(req, r, is))
+		items = append(items, s.viewJSON(req, r, v))
 	}
 	writePage(w, req, items)
 }
@@ -105,6 +115,7 @@ func (s *Server) handleCreateIssue(w http.ResponseWriter, req *http.Request) {
 	var body struct {
 		Title, Body string
 		Labels      []string
+		Milestone   int
 	}
 	if !decode(w, req, &body) {
 		return
@@ -119,8 +130,12 @@ func (s *Server) handleCreateIssue(w http.ResponseWriter, req *http.Request) {
 	if r == nil {
 		return
 	}
+	if body.Milestone != 0 && r.milestones.find(body.Milestone) == nil {
+		writeValidation(w, "Validation Failed", "Issue", "milestone", "invalid")
+		return
+	}
 	r.lastNumber++
-	is := &issue{number: r.lastNumber, title: body.Title, body: body.Body, state: "open", labels: body.Labels, createdAt: s.now()}
+	is := &issue{number: r.lastNumber, title: body.Title, body: body.Body, state: "open", labels: body.Labels, milestone: body.Milestone, createdAt: s.now()}
 	r.issues = append(r.issues, is)
 	writeJSON(w, http.StatusCreated, s.issueJSON(req, r, is))
 }
@@ -154,6 +169,8 @@ func (s *Server) handleUpdateIssue(w http.ResponseWriter, req *http.Request) {
 	var body struct {
 		Title, Body, State *string
 		Labels             []string
+		// Milestone is a number; JSON null removes the milestone.
+		Milestone json.RawMessage
 	}
 	if !decode(w, req, &body) {
 		return
@@ -163,6 +180,16 @@ func (s *Server) handleUpdateIssue(w http.ResponseWriter, req *http.Request) {
 	r, is := s.findIssue(w, req)
 	if is == nil {
 		return
+	}
+	if len(body.Milestone) > 0 {
+		n := 0
+		if string(body.Milestone) != "null" {
+			if err := json.Unmarshal(body.Milestone, &n); err != nil || r.milestones.find(n) == nil {
+				writeValidation(w, "Validation Failed", "Issue", "milestone", "invalid")
+				return
+			}
+		}
+		is.milestone = n
 	}
 	if body.Title != nil {
 		is.title = *body.Title

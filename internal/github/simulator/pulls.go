@@ -18,6 +18,8 @@ type pull struct {
 	mergeCommitSHA string
 	headSHA        string // frozen once closed
 	createdAt      time.Time
+	closedAt       time.Time // closed without merging
+	milestone      int
 }
 
 // PullRequest is a pull request as the test helpers see it.
@@ -213,7 +215,7 @@ func (s *Server) handleUpdatePull(w http.ResponseWriter, req *http.Request) {
 		switch *body.State {
 		case "closed":
 			if p.state == "open" {
-				p.headSHA = r.refs["heads/"+p.head]
+				p.headSHA, p.closedAt = r.refs["heads/"+p.head], s.now()
 			}
 			p.state = "closed"
 		case "open":

@@ -61,6 +61,7 @@ type repo struct {
 	pulls         []*pull
 	deployments   []*deployment
 	issues        []*issue
+	milestones    milestones
 	// lastNumber is shared by issues and pull requests, as on GitHub.
 	lastNumber int
 	id         int64
