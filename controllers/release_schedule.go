@@ -16,6 +16,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/gates"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // Indexes for the schedule's watches.
@@ -99,7 +100,10 @@ func (s *step) blockerFacts(ctx context.Context, i, target int) (*gates.BlockerF
 	if stage.Gates != nil && stage.Gates.Blockers != nil {
 		f.Query = stage.Gates.Blockers.Query
 		total, items, err := s.searchBlockers(ctx, blockerQuery(f.Query))
-		if err != nil {
+		switch {
+		case github.KindOf(err) == github.KindInvalid:
+			f.QueryProblem = err.Error()
+		case err != nil:
 			return nil, err
 		}
 		f.SearchTotal, f.Search = total, items

@@ -82,6 +82,8 @@ type Blocker struct {
 type BlockerFacts struct {
 	// Query of the stage's blockers gate, "" when it has none.
 	Query string
+	// QueryProblem is GitHub's refusal of the query, if it refused it.
+	QueryProblem string
 	// SearchTotal and Search are the open issues the query finds.
 	SearchTotal int
 	Search      []Blocker
@@ -101,6 +103,11 @@ const maxListed = 5
 // Pending, not Failed: closing the issue lets the Release go on by itself.
 func Blockers(f *BlockerFacts) Result {
 	r := Result{Name: NameBlockers}
+	if f.QueryProblem != "" {
+		r.State, r.Reason = releasev1.GateFailed, "BlockersQueryInvalid"
+		r.Message = fmt.Sprintf("GitHub refused the search %q: %s: fix gates.blockers.query", f.Query, f.QueryProblem)
+		return r
+	}
 	var parts []string
 	if f.Query != "" && f.SearchTotal > 0 {
 		parts = append(parts, fmt.Sprintf("%d open issue(s) match %q: %s", f.SearchTotal, f.Query, list(f.Search, f.SearchTotal)))
