@@ -127,6 +127,10 @@ func TestPlannedPromotionWaitsAndRecordsSlip(t *testing.T) {
 		r.Spec.Plan = []releasev1.PlannedPromotion{{Stage: "prod", At: planned}}
 	})
 
+	e.milestone("q4", func(m *releasev1.Milestone) { m.Spec.DueDate = metav1.NewTime(start.Add(10 * 24 * time.Hour)) })
+	g.Eventually(func() []releasev1.CalendarEntry { return e.getCalendar().Status.Upcoming }, timeout, interval).Should(ContainElement(And(
+		HaveField("Type", releasev1.EntryMilestoneDue), HaveField("Title", "milestone q4 due"),
+		HaveField("Start.Time", BeTemporally("==", start.Add(10*24*time.Hour))))))
 	g.Eventually(e.gate("r", "prod", "notBefore"), timeout, interval).Should(Equal(
 		"Pending/PlannedLater: planned for 2026-11-23T11:00:00Z (in 2h0m0s): spec.plan holds it until then"))
 	g.Eventually(func() []releasev1.CalendarEntry { return e.getCalendar().Status.Upcoming }, timeout, interval).Should(ContainElement(And(
@@ -142,7 +146,7 @@ func TestPlannedPromotionWaitsAndRecordsSlip(t *testing.T) {
 	g.Expect(ss.Slip.Duration).To(Equal(90 * time.Minute))
 	g.Eventually(func() []releasev1.CalendarEntry { return e.getCalendar().Status.Recent }, timeout, interval).Should(ContainElement(
 		And(HaveField("Title", "checkout 1.4.2 -> prod"), HaveField("Slip", "1h30m0s"), HaveField("Outcome", "Promoted"))))
-	g.Expect(e.getCalendar().Status.Upcoming).To(BeEmpty())
+	g.Expect(e.getCalendar().Status.Upcoming).To(HaveExactElements(HaveField("Type", releasev1.EntryMilestoneDue)))
 }
 
 // Windows that cannot be evaluated are refused at admission with the reason.
