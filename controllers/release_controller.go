@@ -48,7 +48,7 @@ type ReleaseReconciler struct {
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases/status;releasepipelines/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars;milestones,verbs=get;list;watch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars;milestones;launchchecklists,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
 
@@ -62,6 +62,14 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &releasev1.ReleasePipeline{}, calendarIndex, func(o client.Object) []string {
 		if ref := o.(*releasev1.ReleasePipeline).Spec.CalendarRef; ref != nil {
 			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &releasev1.Release{}, checklistIndex, func(o client.Object) []string {
+		if n := o.(*releasev1.Release).Spec.LaunchChecklist; n != "" {
+			return []string{n}
 		}
 		return nil
 	}); err != nil {
@@ -81,6 +89,7 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfPipeline)).
 		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfMilestone)).
+		Watches(&releasev1.LaunchChecklist{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfChecklist)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("release").
 		Complete(r)

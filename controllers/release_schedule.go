@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/checklist"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
@@ -198,4 +199,45 @@ func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
 		}
 		ss.Slip = &metav1.Duration{Duration: slip}
 	}
+}
+
+// checklistFacts reads the Release's launch checklist for a stage with gates.launchChecklist.
+func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gates.ChecklistFacts, error) {
+	if stage.Gates == nil || !stage.Gates.LaunchChecklist {
+		return nil, nil
+	}
+	f := &gates.ChecklistFacts{Name: s.rel.Spec.LaunchChecklist}
+	if f.Name == "" {
+		return f, nil
+	}
+	lc := &releasev1.LaunchChecklist{}
+	if err := s.r.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		f.Problem = fmt.Sprintf("LaunchChecklist %q not found in namespace %s: create it or fix spec.launchChecklist", f.Name, s.rel.Namespace)
+		return f, nil
+	}
+	// Only a status that describes the current spec counts: a sign-off just
+	// added is not ready until the checklist controller has seen it.
+	f.Ready = lc.Status.Ready && lc.Status.ObservedGeneration == lc.Generation
+	f.Done, f.Total, f.Open = lc.Status.Done, lc.Status.Total, checklist.Open(lc)
+	if f.Open == "" && !f.Ready {
+		f.Open = "not evaluated yet"
+	}
+	return f, nil
+}
+
+// releasesOfChecklist maps a checklist change to the Releases that use it.
+func (r *ReleaseReconciler) releasesOfChecklist(ctx context.Context, o client.Object) []reconcile.Request {
+	var list releasev1.ReleaseList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{checklistIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of checklist", "checklist", klog.KObj(o))
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, rel := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
+	}
+	return out
 }

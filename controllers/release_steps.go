@@ -317,6 +317,9 @@ func (s *step) evaluate(ctx context.Context, i int) (ctrl.Result, error) {
 			return ctrl.Result{}, err
 		}
 	}
+	if snap.Checklist, err = s.checklistFacts(ctx, stage); err != nil {
+		return ctrl.Result{}, err
+	}
 	results := gates.Evaluate(snap)
 	state, holding := gates.Summary(results)
 	if state == releasev1.GatePassed {

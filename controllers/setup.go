@@ -54,6 +54,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&MilestoneReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"), GitHub: o.GitHub, Clock: o.Clock}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	return (&ReleaseReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
 		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,

@@ -55,6 +55,8 @@ type Snapshot struct {
 	Calendar *CalendarFacts
 	// Blockers, nil when neither the stage nor the Release's milestone has any.
 	Blockers *BlockerFacts
+	// Checklist, read when the stage has gates.launchChecklist.
+	Checklist *ChecklistFacts
 }
 
 // NamedMeasurement is one precondition's measurement.
@@ -78,6 +80,9 @@ func Evaluate(s Snapshot) []Result {
 	}
 	if s.Blockers != nil {
 		out = append(out, Blockers(s.Blockers))
+	}
+	if g.LaunchChecklist && s.Checklist != nil {
+		out = append(out, LaunchChecklist(s.Checklist))
 	}
 	if g.Checks != nil {
 		out = append(out, Checks(g.Checks.Required, s.Checks, s.Commit))

@@ -164,3 +164,37 @@ func loc(l *time.Location) *time.Location {
 	}
 	return l
 }
+
+// NameLaunchChecklist is the launch checklist gate.
+const NameLaunchChecklist = "launchChecklist"
+
+// ChecklistFacts is the Release's launch checklist as observed.
+type ChecklistFacts struct {
+	// Name of the LaunchChecklist, "" when the Release names none.
+	Name string
+	// Problem: the checklist is missing.
+	Problem     string
+	Ready       bool
+	Done, Total int32
+	// Open names the required items still open and their owners.
+	Open string
+}
+
+// LaunchChecklist holds a promotion until the Release's checklist is ready.
+func LaunchChecklist(f *ChecklistFacts) Result {
+	r := Result{Name: NameLaunchChecklist}
+	switch {
+	case f.Name == "":
+		r.State, r.Reason = releasev1.GateFailed, "NoChecklist"
+		r.Message = "the stage needs a launch checklist: set the Release's spec.launchChecklist"
+	case f.Problem != "":
+		r.State, r.Reason, r.Message = releasev1.GateFailed, "ChecklistNotFound", f.Problem
+	case f.Ready:
+		r.State, r.Reason = releasev1.GatePassed, "ChecklistReady"
+		r.Message = fmt.Sprintf("checklist %s ready: %d of %d done or waived", f.Name, f.Done, f.Total)
+	default:
+		r.State, r.Reason = releasev1.GatePending, "ChecklistOpen"
+		r.Message = fmt.Sprintf("checklist %s: %d of %d done; open: %s", f.Name, f.Done, f.Total, f.Open)
+	}
+	return r
+}

@@ -181,11 +181,11 @@ func (id *Identity) ValidateChecklist(ctx context.Context, req admission.Request
 		if item == nil {
 			return admission.Denied(fmt.Sprintf("spec.signOffs[%d]: no item %q in this checklist (items: %s)", i, so.Item, itemNames(lc)))
 		}
-		if !isOwner(item.Owners, user) {
-			return admission.Denied(fmt.Sprintf("%s is not an owner of item %s (%s): owners are %s", user.Username, item.Name, item.Function, ownersText(item.Owners)))
-		}
 		if so.Decision == releasev1.DecisionApprove && item.Check.Manual == nil {
 			return admission.Denied(fmt.Sprintf("item %s is checked automatically (%s): sign it off with Waive or Reject, or let the check pass", item.Name, checkKind(item.Check)))
+		}
+		if !isOwner(item.Owners, user) {
+			return admission.Denied(fmt.Sprintf("%s is not an owner of item %s (%s): owners are %s", user.Username, item.Name, item.Function, ownersText(item.Owners)))
 		}
 		if err := id.allowed(ctx, user, VerbSignOff, "launchchecklists", lc.Namespace, lc.Name); err != nil {
 			return admission.Denied(err.Error())

@@ -1,0 +1,299 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/analysis"
+	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/gates"
+	"github.com/liftoff-dev/liftoff/internal/github"
+)
+
+// checklistIndex indexes Releases by spec.launchChecklist.
+const checklistIndex = "spec.launchChecklist"
+
+// LaunchChecklistReconciler observes each automatic item of a checklist,
+// folds in the sign-offs and writes where the launch stands.
+type LaunchChecklistReconciler struct {
+	client.Client
+	APIReader client.Reader
+	GitHub    *github.Factory
+	Clock     clock.PassiveClock
+	// PollInterval for automatic items (conditional requests to GitHub).
+	PollInterval time.Duration
+}
+
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=launchchecklists,verbs=get;list;watch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=launchchecklists/status,verbs=get;update;patch
+
+// SetupWithManager registers the reconciler.
+func (r *LaunchChecklistReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.PollInterval == 0 {
+		r.PollInterval = time.Minute
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&releasev1.LaunchChecklist{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A release check turns done when its Release lands in the stage.
+		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.checklistsOfRelease)).
+		Named("launchchecklist").
+		Complete(r)
+}
+
+func (r *LaunchChecklistReconciler) checklistsOfRelease(ctx context.Context, o client.Object) []reconcile.Request {
+	var list releasev1.LaunchChecklistList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, lc := range list.Items {
+		if lc.Name == o.(*releasev1.Release).Spec.LaunchChecklist || refersTo(&lc, o.GetName()) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: lc.Namespace, Name: lc.Name}})
+		}
+	}
+	return out
+}
+
+func refersTo(lc *releasev1.LaunchChecklist, release string) bool {
+	for _, it := range lc.Spec.Items {
+		if it.Check.Release != nil && it.Check.Release.Name == release {
+			return true
+		}
+	}
+	return false
+}
+
+// Reconcile observes, evaluates and writes the status once.
+func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	lc := &releasev1.LaunchChecklist{}
+	if err := r.Get(ctx, req.NamespacedName, lc); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !lc.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	orig := lc.DeepCopy()
+	now := r.Clock.Now()
+	obs, err := r.observe(ctx, lc, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st := checklist.Evaluate(lc, obs, lc.Status.Items, now)
+	st.Conditions = lc.Status.Conditions
+	st.ObservedGeneration = lc.Generation
+	cond := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready",
+		Message: fmt.Sprintf("%d of %d items done or waived; every required item is", st.Done, st.Total), ObservedGeneration: lc.Generation}
+	if !st.Ready {
+		lc.Status = st
+		cond.Status, cond.Reason = metav1.ConditionFalse, "ItemsOpen"
+		cond.Message = fmt.Sprintf("%d of %d done; open: %s", st.Done, st.Total, checklist.Open(lc))
+	}
+	meta.SetStatusCondition(&st.Conditions, cond)
+	lc.Status = st
+	if !equality.Semantic.DeepEqual(orig.Status, lc.Status) {
+		if err := r.Status().Patch(ctx, lc, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+		}
+	}
+	if automatic(lc) {
+		return ctrl.Result{RequeueAfter: r.PollInterval}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+func automatic(lc *releasev1.LaunchChecklist) bool {
+	for _, it := range lc.Spec.Items {
+		if it.Check.Manual == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// observe reads every automatic item's check. A failure to read one item
+// leaves it Pending with the reason; it never counts as done.
+func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.LaunchChecklist, now time.Time) (map[string]checklist.Observation, error) {
+	obs := map[string]checklist.Observation{}
+	pipe, err := r.pipelineOf(ctx, lc)
+	if err != nil {
+		return nil, err
+	}
+	var gh *github.Client
+	ghProblem := ""
+	ghClient := func() *github.Client {
+		if gh != nil || ghProblem != "" {
+			return gh
+		}
+		if pipe == nil {
+			ghProblem = "no Release names this checklist in spec.launchChecklist yet: the GitHub credential of its pipeline is used"
+			return nil
+		}
+		c, err := clientFor(ctx, r.APIReader, r.GitHub, pipe)
+		if err != nil {
+			ghProblem = err.Error()
+			return nil
+		}
+		gh = c
+		return gh
+	}
+	for _, it := range lc.Spec.Items {
+		c := it.Check
+		var o checklist.Observation
+		switch {
+		case c.Manual != nil:
+			continue
+		case c.Release != nil:
+			o = r.observeRelease(ctx, lc.Namespace, c.Release)
+		case c.Prometheus != nil:
+			o = r.observePrometheus(ctx, pipe, c.Prometheus, now)
+		default:
+			if g := ghClient(); g == nil {
+				o = checklist.Observation{State: releasev1.ItemPending, Message: ghProblem}
+			} else {
+				o = observeGitHub(ctx, g, c)
+			}
+		}
+		obs[it.Name] = o
+	}
+	return obs, nil
+}
+
+// pipelineOf is the pipeline of the first Release (by name) using the checklist.
+func (r *LaunchChecklistReconciler) pipelineOf(ctx context.Context, lc *releasev1.LaunchChecklist) (*releasev1.ReleasePipeline, error) {
+	var rels releasev1.ReleaseList
+	if err := r.List(ctx, &rels, client.InNamespace(lc.Namespace), client.MatchingFields{checklistIndex: lc.Name}); err != nil {
+		return nil, err
+	}
+	sort.Slice(rels.Items, func(i, j int) bool { return rels.Items[i].Name < rels.Items[j].Name })
+	for _, rel := range rels.Items {
+		pipe := &releasev1.ReleasePipeline{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: lc.Namespace, Name: rel.Spec.Pipeline}, pipe); err == nil {
+			return pipe, nil
+		}
+	}
+	return nil, nil
+}
+
+func (r *LaunchChecklistReconciler) observeRelease(ctx context.Context, ns string, c *releasev1.ReleaseCheck) checklist.Observation {
+	rel := &releasev1.Release{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: c.Name}, rel); err != nil {
+		return checklist.Observation{State: releasev1.ItemPending, Message: fmt.Sprintf("Release %s not found", c.Name)}
+	}
+	ss := rel.Status.StageStatus(c.Stage)
+	switch {
+	case ss != nil && ss.Phase == releasev1.StagePromoted:
+		return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("%s %s is live in %s", c.Name, rel.Spec.Version, c.Stage)}
+	case ss != nil && (ss.Phase == releasev1.StageFailed || ss.Phase == releasev1.StageRolledBack):
+		return checklist.Observation{State: releasev1.ItemFailed, Message: fmt.Sprintf("%s %s %s in %s", c.Name, rel.Spec.Version, ss.Phase, c.Stage)}
+	}
+	where := "not there yet"
+	if ss != nil {
+		where = string(ss.Phase)
+	}
+	return checklist.Observation{State: releasev1.ItemPending, Message: fmt.Sprintf("waiting for %s %s to reach %s (%s)", c.Name, rel.Spec.Version, c.Stage, where)}
+}
+
+func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, pipe *releasev1.ReleasePipeline, c *releasev1.PrometheusCheck, now time.Time) checklist.Observation {
+	pending := func(msg string) checklist.Observation {
+		return checklist.Observation{State: releasev1.ItemPending, Message: msg}
+	}
+	cond, err := analysis.CompileCondition(c.Condition)
+	if err != nil {
+		return checklist.Observation{State: releasev1.ItemFailed, Message: fmt.Sprintf("condition %q: %v: fix the item", c.Condition, err)}
+	}
+	var p *releasev1.ReleasePipeline
+	switch {
+	case c.Address != "":
+		p = &releasev1.ReleasePipeline{Spec: releasev1.ReleasePipelineSpec{Prometheus: &releasev1.PrometheusSpec{Address: c.Address}}}
+		if pipe != nil {
+			p.Namespace = pipe.Namespace
+		}
+	case pipe != nil && pipe.Spec.Prometheus != nil:
+		p = pipe
+	default:
+		return pending("no Prometheus: set the item's address, or use the checklist from a pipeline with spec.prometheus")
+	}
+	prom, err := (&ReleaseReconciler{APIReader: r.APIReader}).prometheusClient(ctx, p)
+	if err != nil {
+		return pending(err.Error())
+	}
+	v, err := prom.Query(ctx, c.Query, now)
+	if err != nil {
+		return pending("query failed: " + err.Error())
+	}
+	if v.NoData() {
+		return pending("the query returned no data")
+	}
+	ok, err := cond.Eval(v)
+	if err != nil {
+		return pending(err.Error())
+	}
+	if !ok {
+		return pending(fmt.Sprintf("%s is false (value %s)", c.Condition, v))
+	}
+	return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("%s holds (value %s)", c.Condition, v)}
+}
+
+func observeGitHub(ctx context.Context, gh *github.Client, c releasev1.ItemCheck) checklist.Observation {
+	fail := func(err error) checklist.Observation {
+		return checklist.Observation{State: releasev1.ItemPending, Message: "reading GitHub failed: " + err.Error()}
+	}
+	switch {
+	case c.GitHubIssue != nil:
+		is, err := gh.GetIssueState(ctx, c.GitHubIssue.Repository, c.GitHubIssue.Number)
+		if err != nil {
+			return fail(err)
+		}
+		if is.State == "closed" {
+			return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("issue #%d closed: %s", is.Number, is.Title), URL: is.URL}
+		}
+		return checklist.Observation{State: releasev1.ItemPending, Message: fmt.Sprintf("issue #%d open: %s", is.Number, is.Title), URL: is.URL}
+	case c.GitHubPullRequest != nil:
+		pr, err := gh.GetPullRequestState(ctx, c.GitHubPullRequest.Repository, c.GitHubPullRequest.Number)
+		if err != nil {
+			return fail(err)
+		}
+		switch {
+		case pr.Merged:
+			return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("pull request #%d merged: %s", pr.Number, pr.Title), URL: pr.URL}
+		case pr.State == "closed":
+			return checklist.Observation{State: releasev1.ItemFailed, Message: fmt.Sprintf("pull request #%d closed without merge: %s", pr.Number, pr.Title), URL: pr.URL}
+		}
+		return checklist.Observation{State: releasev1.ItemPending, Message: fmt.Sprintf("pull request #%d open: %s", pr.Number, pr.Title), URL: pr.URL}
+	case c.GitHubChecks != nil:
+		sha, err := gh.ResolveCommit(ctx, c.GitHubChecks.Repository, c.GitHubChecks.Ref)
+		if err != nil {
+			return fail(err)
+		}
+		results, err := gh.Checks(ctx, c.GitHubChecks.Repository, sha)
+		if err != nil {
+			return fail(err)
+		}
+		g := gates.Checks(c.GitHubChecks.Required, results, sha)
+		state := map[releasev1.GateState]releasev1.ItemState{releasev1.GatePassed: releasev1.ItemDone, releasev1.GatePending: releasev1.ItemPending, releasev1.GateFailed: releasev1.ItemFailed}[g.State]
+		return checklist.Observation{State: state, Message: "checks on " + c.GitHubChecks.Ref + ": " + g.Message, URL: g.URL}
+	}
+	return checklist.Observation{State: releasev1.ItemPending, Message: "unknown check"}
+}
