@@ -115,7 +115,8 @@ type MilestoneStatus struct {
 	Blockers []BlockerIssue `json:"blockers,omitempty"`
 	// BlockerCount is the number of open blockers (blockers lists at most 50).
 	// +optional
-	BlockerCount int32 `json:"blockerCount,omitempty"`
+	// +kubebuilder:default=0
+	BlockerCount int32 `json:"blockerCount"`
 	// ClosingRate is issues closed per week, over the last four weeks.
 	// +optional
 	ClosingRate string `json:"closingRate,omitempty"`
