@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from the Go module proxy into a cache outside
+# Builds kube-apiserver, etcd and kubectl (the plugin tests run it) from the Go module proxy into a cache outside
 # the checkout, once per version, and prints the directory that holds them
 # (the value for KUBEBUILDER_ASSETS). Release binaries cannot be downloaded
 # here; the module proxy is the only source.
@@ -10,7 +10,7 @@ ETCD_VERSION="${ETCD_VERSION:-3.7.0}"
 CACHE="${LIFTOFF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/liftoff}"
 OUT="$CACHE/control-plane/k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}"
 
-if [[ -x "$OUT/kube-apiserver" && -x "$OUT/etcd" ]]; then
+if [[ -x "$OUT/kube-apiserver" && -x "$OUT/etcd" && -x "$OUT/kubectl" ]]; then
   echo "$OUT"
   exit 0
 fi
@@ -48,6 +48,8 @@ GO
 go get "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" >&2
 go build -trimpath -ldflags="-s -w" -o "$OUT/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver >&2
 go build -trimpath -ldflags="-s -w" -o "$OUT/etcd.tmp" go.etcd.io/etcd/server/v3 >&2
+go build -trimpath -ldflags="-s -w" -o "$OUT/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl >&2
 mv "$OUT/kube-apiserver.tmp" "$OUT/kube-apiserver"
+mv "$OUT/kubectl.tmp" "$OUT/kubectl"
 mv "$OUT/etcd.tmp" "$OUT/etcd"
 echo "$OUT"

@@ -1,0 +1,269 @@
+// Command kubectl-liftoff is Liftoff's kubectl plugin. On PATH it runs as
+// `kubectl liftoff`:
+//
+//	kubectl liftoff status release/NAME [--watch]
+//	kubectl liftoff approve release/NAME --stage prod [--comment TEXT]
+//	kubectl liftoff signoff launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
+//	kubectl liftoff verdict release/NAME continue|rollback
+//
+// Who approves or signs off is never sent: the admission webhook stamps it
+// from the authenticated request.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+const usage = `kubectl liftoff: release management from kubectl
+
+Commands:
+  status   release/NAME [--watch]        stages, gates and the launch checklist as a tree
+  approve  release/NAME --stage STAGE    approve a Manual stage [--comment TEXT]
+  signoff  launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
+  verdict  release/NAME continue|rollback
+                                         decide an Inconclusive analysis
+
+Flags of every command: -n/--namespace NS, --kubeconfig FILE, --context NAME.
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+type cli struct {
+	c  client.Client
+	ns string
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet("kubectl liftoff "+cmd, flag.ContinueOnError)
+	ns := fs.String("namespace", "", "namespace (default: the kubeconfig context's)")
+	fs.StringVar(ns, "n", "", "namespace (shorthand)")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file")
+	kctx := fs.String("context", "", "kubeconfig context")
+	stage := fs.String("stage", "", "stage to approve")
+	item := fs.String("item", "", "checklist item to sign off")
+	comment := fs.String("comment", "", "why")
+	waive := fs.Bool("waive", false, "waive the item instead of approving it")
+	reject := fs.Bool("reject", false, "reject the item")
+	watch := fs.Bool("watch", false, "keep printing the status as it changes")
+	fs.BoolVar(watch, "w", false, "watch (shorthand)")
+	// Flags may follow the positional arguments, as with kubectl.
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			pos, args = append(pos, args[0]), args[1:]
+		}
+	}
+	cl, err := connect(*kubeconfig, *kctx, *ns)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "status":
+		name, err := object(pos, "release")
+		if err != nil {
+			return err
+		}
+		return cl.status(ctx, name, *watch, out)
+	case "approve":
+		name, err := object(pos, "release")
+		if err != nil {
+			return err
+		}
+		if *stage == "" {
+			return errors.New("approve needs --stage: the stage to approve, for example --stage prod")
+		}
+		return cl.approve(ctx, name, *stage, *comment, out)
+	case "signoff":
+		name, err := object(pos, "launchchecklist")
+		if err != nil {
+			return err
+		}
+		if *item == "" {
+			return errors.New("signoff needs --item: the checklist item, for example --item security-review")
+		}
+		decision := releasev1.DecisionApprove
+		switch {
+		case *waive && *reject:
+			return errors.New("--waive and --reject exclude each other")
+		case *waive:
+			decision = releasev1.DecisionWaive
+		case *reject:
+			decision = releasev1.DecisionReject
+		}
+		return cl.signOff(ctx, name, *item, decision, *comment, out)
+	case "verdict":
+		if len(pos) != 2 || (pos[1] != "continue" && pos[1] != "rollback") {
+			return errors.New("usage: kubectl liftoff verdict release/NAME continue|rollback")
+		}
+		name, err := object(pos[:1], "release")
+		if err != nil {
+			return err
+		}
+		return cl.verdict(ctx, name, pos[1], out)
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+// object parses KIND/NAME (or NAME) of the expected kind.
+func object(pos []string, kind string) (string, error) {
+	if len(pos) != 1 {
+		return "", fmt.Errorf("name one %s: %s/NAME", kind, kind)
+	}
+	k, name, found := strings.Cut(pos[0], "/")
+	if !found {
+		return pos[0], nil
+	}
+	aliases := map[string][]string{
+		"release":         {"release", "releases", "rel", "release.release.liftoff.dev"},
+		"launchchecklist": {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
+	}
+	for _, a := range aliases[kind] {
+		if strings.EqualFold(k, a) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not a %s: write %s/NAME", pos[0], kind, kind)
+}
+
+func connect(kubeconfig, kctx, ns string) (*cli, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kctx})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	if ns == "" {
+		if ns, _, err = cc.Namespace(); err != nil {
+			return nil, err
+		}
+	}
+	scheme := runtime.NewScheme()
+	if err := releasev1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	return &cli{c: c, ns: ns}, nil
+}
+
+func (cl *cli) key(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: cl.ns, Name: name}
+}
+
+func (cl *cli) approve(ctx context.Context, name, stage, comment string, out io.Writer) error {
+	rel := &releasev1.Release{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := cl.c.Get(ctx, cl.key(name), rel); err != nil {
+			return err
+		}
+		rel.Spec.Approvals = append(rel.Spec.Approvals, releasev1.Approval{Stage: stage, Comment: comment})
+		return cl.c.Update(ctx, rel)
+	})
+	if err != nil {
+		return err
+	}
+	a := rel.Spec.Approvals[len(rel.Spec.Approvals)-1]
+	fmt.Fprintf(out, "release/%s approved for %s by %s\n", name, stage, a.By)
+	return nil
+}
+
+func (cl *cli) signOff(ctx context.Context, name, item string, decision releasev1.SignOffDecision, comment string, out io.Writer) error {
+	lc := &releasev1.LaunchChecklist{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := cl.c.Get(ctx, cl.key(name), lc); err != nil {
+			return err
+		}
+		lc.Spec.SignOffs = append(lc.Spec.SignOffs, releasev1.SignOff{Item: item, Decision: decision, Comment: comment})
+		return cl.c.Update(ctx, lc)
+	})
+	if err != nil {
+		return err
+	}
+	so := lc.Spec.SignOffs[len(lc.Spec.SignOffs)-1]
+	fmt.Fprintf(out, "launchchecklist/%s item %s: %s by %s\n", name, item, strings.ToLower(string(decision))+"d", so.By)
+	return nil
+}
+
+func (cl *cli) verdict(ctx context.Context, name, verdict string, out io.Writer) error {
+	rel := &releasev1.Release{}
+	if err := cl.c.Get(ctx, cl.key(name), rel); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(rel.DeepCopy())
+	if rel.Annotations == nil {
+		rel.Annotations = map[string]string{}
+	}
+	rel.Annotations["release.liftoff.dev/verdict"] = verdict
+	if err := cl.c.Patch(ctx, rel, patch); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "release/%s verdict: %s\n", name, verdict)
+	return nil
+}
+
+func (cl *cli) status(ctx context.Context, name string, watch bool, out io.Writer) error {
+	if !watch {
+		text, err := cl.render(ctx, name)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(out, text)
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	last := ""
+	for {
+		text, err := cl.render(ctx, name)
+		if err != nil {
+			return err
+		}
+		if text != last {
+			if last != "" {
+				fmt.Fprintln(out)
+			}
+			fmt.Fprint(out, text)
+			last = text
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// render draws a Release as a tree: its stages in order, each stage's gates
+// (or its promotion and analysis once it moved), and its launch checklist.
+func (cl *cli) render(ctx context.Context, name string) (string, error) {
+	rel := &releasev1.Release{}
+	if err := cl.c.Get(ctx, cl.key(name), rel); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Name:       %s\n", rel.Name)
+	fmt.Fprintf(&b, "Namespace:  %s\n", rel.Namespace)
+	fmt.Fprintf(&b, "Pipeline:   %s\n", rel.Spec.Pipeline)
+	fmt.Fprintf(&b, "Version:    %s\n", rel.Spec.Version)
+	fmt.Fprintf(&b, "Phase:      %s %s\n", symbol(string(rel.Status.Phase)), rel.Status.Phase)
+	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
+		fmt.Fprintf(&b, "Message:    %s\n", c.Message)
+	}
+	b.WriteString("\nSTAGE\n")
+	for i, ss := range rel.Status.Stages {
+		last := i == len(rel.Status.Stages)-1
+		fmt.Fprintf(&b, "%s %s %s %s\n", branch(last), pad(ss.Name, 10), symbol(string(ss.Phase)), ss.Phase)
+		var lines []string
+		if ss.PlannedAt != nil {
+			l := "planned " + ss.PlannedAt.UTC().Format(time.RFC3339)
+			if ss.Slip != nil {
+				l += ", slip " + ss.Slip.Duration.String()
+			}
+			lines = append(lines, l)
+		}
+		if p := ss.Promotion; p != nil && (p.Commit != "" || p.PullRequest != nil) {
+			l := "promotion"
+			if p.Commit != "" {
+				l += " commit " + short(p.Commit)
+			}
+			if p.PullRequest != nil {
+				l += fmt.Sprintf(" pull request #%d %s", p.PullRequest.Number, p.PullRequest.URL)
+			}
+			lines = append(lines, l)
+		}
+		if a := ss.Analysis; a != nil {
+			lines = append(lines, fmt.Sprintf("analysis %s %s %s", symbol(a.Phase), a.Phase, a.Message))
+		}
+		if rb := ss.Rollback; rb != nil {
+			lines = append(lines, fmt.Sprintf("rollback to %s commit %s", rb.Version, short(rb.Commit)))
+		}
+		if ss.Postmortem != nil {
+			lines = append(lines, "postmortem "+ss.Postmortem.URL)
+		}
+		for _, g := range ss.Gates {
+			lines = append(lines, fmt.Sprintf("%s %s %s", pad(g.Name, 16), symbol(string(g.Status)), g.Message))
+		}
+		for j, l := range lines {
+			fmt.Fprintf(&b, "%s %s %s\n", indent(last), branch(j == len(lines)-1), l)
+		}
+	}
+	if rel.Spec.LaunchChecklist != "" {
+		lc := &releasev1.LaunchChecklist{}
+		err := cl.c.Get(ctx, cl.key(rel.Spec.LaunchChecklist), lc)
+		switch {
+		case apierrors.IsNotFound(err):
+			fmt.Fprintf(&b, "\nCHECKLIST  %s not found\n", rel.Spec.LaunchChecklist)
+		case err != nil:
+			return "", err
+		default:
+			ready := "not ready"
+			if lc.Status.Ready {
+				ready = "ready"
+			}
+			fmt.Fprintf(&b, "\nCHECKLIST  %s: %s, %d/%d done\n", lc.Name, ready, lc.Status.Done, lc.Status.Total)
+			for i, is := range lc.Status.Items {
+				opt := ""
+				if !is.Required {
+					opt = " (optional)"
+				}
+				fmt.Fprintf(&b, "%s %s %s %s %s %s%s\n", branch(i == len(lc.Status.Items)-1), pad(is.Function, 12), pad(is.Name, 20),
+					symbol(string(is.State)), pad(string(is.State), 8), is.Message, opt)
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+func symbol(state string) string {
+	switch state {
+	case "Passed", "Promoted", "Released", "Done", "Succeeded":
+		return "✔"
+	case "Failed", "RolledBack", "Blocked", "Error":
+		return "✖"
+	case "Waived", "Skipped", "Superseded":
+		return "-"
+	case "Promoting", "Verifying", "Running", "AwaitingMerge", "Progressing":
+		return "◌"
+	}
+	return "⧗"
+}
+
+func branch(last bool) string {
+	if last {
+		return "└─"
+	}
+	return "├─"
+}
+
+func indent(last bool) string {
+	if last {
+		return "  "
+	}
+	return "│ "
+}
+
+func pad(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-len(s))
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
