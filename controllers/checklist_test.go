@@ -120,3 +120,25 @@ func TestLaunchChecklistGatesProd(t *testing.T) {
 	g.Expect(st.Functions).To(ContainElement(releasev1.FunctionProgress{Function: "Security", Done: 1, Total: 1}))
 	g.Expect(e.gate("r", "prod", "launchChecklist")()).To(Equal("Passed/ChecklistReady: checklist launch ready: 5 of 5 done or waived"))
 }
+
+// A prometheus item follows a real Prometheus: done while its condition holds,
+// pending with the measured value while it does not.
+func TestLaunchChecklistPrometheusItem(t *testing.T) {
+	g := NewWithT(t)
+	target, prom := startPrometheus(t, "1.4.2", 0.2)
+	e := newEnv(t)
+	g.Expect(k8s.Create(context.Background(), &releasev1.LaunchChecklist{
+		ObjectMeta: metav1.ObjectMeta{Name: "launch", Namespace: e.ns},
+		Spec: releasev1.LaunchChecklistSpec{Items: []releasev1.ChecklistItem{{
+			Name: "error-budget", Function: "SRE",
+			Check: releasev1.ItemCheck{Prometheus: &releasev1.PrometheusCheck{Address: prom.URL,
+				Query: `max(demo_error_ratio)`, Condition: "result < 0.05"}},
+		}}},
+	})).To(Succeed())
+	g.Eventually(e.itemState("error-budget"), timeout, interval).Should(Equal("Pending: result < 0.05 is false (value 0.2)"))
+	g.Expect(e.getChecklist().Status.Ready).To(BeFalse())
+
+	target.Set("1.4.2", 0.01)
+	g.Eventually(e.itemState("error-budget"), timeout, interval).Should(Equal("Done: result < 0.05 holds (value 0.01)"))
+	g.Expect(e.getChecklist().Status.Ready).To(BeTrue())
+}
