@@ -205,6 +205,9 @@ func (r *LaunchChecklistReconciler) observeRelease(ctx context.Context, ns strin
 	switch {
 	case ss != nil && ss.Phase == releasev1.StagePromoted:
 		return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("%s %s is live in %s", c.Name, rel.Spec.Version, c.Stage)}
+	case ss != nil && ss.Phase == releasev1.StageSuperseded && ss.Promotion != nil && ss.Promotion.CompletedAt != nil:
+		// It reached the stage; a newer version followed it there.
+		return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("%s %s reached %s (since superseded)", c.Name, rel.Spec.Version, c.Stage)}
 	case ss != nil && (ss.Phase == releasev1.StageFailed || ss.Phase == releasev1.StageRolledBack):
 		return checklist.Observation{State: releasev1.ItemFailed, Message: fmt.Sprintf("%s %s %s in %s", c.Name, rel.Spec.Version, ss.Phase, c.Stage)}
 	}

@@ -72,15 +72,22 @@ postmortem issue:
   kubectl get release checkout-1-4-3 -o jsonpath='{.status.stages[2].analysis}'
   curl -s -H 'Authorization: Bearer %[3]s' %[2]srepos/acme/checkout/issues
 
-Release 1.5.0 is tagged but its QA check is still running; try it:
+Release 1.5.0 is tagged but its QA check is still running, it belongs to the
+1.5 milestone (one release blocker open) and its launch needs Security and
+Legal to sign off. Try it (the plugin: go build -o bin/kubectl-liftoff ./cmd/kubectl-liftoff
+and put bin/ on PATH):
 
   kubectl apply -f - <<YAML
   apiVersion: release.liftoff.dev/v1alpha1
   kind: Release
-  metadata: {name: checkout-1-5-0, namespace: default}
-  spec: {pipeline: checkout, version: 1.5.0}
+  metadata: {name: checkout-1-5-0, namespace: default, labels: {train: "1.5"}}
+  spec: {pipeline: checkout, version: 1.5.0, launchChecklist: checkout-1-5-launch}
   YAML
-  kubectl get release checkout-1-5-0 -o jsonpath='{.status.stages[0].gates}'
+  kubectl get milestones; kubectl get launchchecklists
+  kubectl liftoff status release/checkout-1-5-0
+  KUBECONFIG=%[7]s kubectl liftoff signoff launchchecklist/checkout-1-5-launch --item security-review --comment "pen test passed"
+  KUBECONFIG=%[8]s kubectl liftoff signoff launchchecklist/checkout-1-5-launch --item legal-review --waive --comment "no new terms"
+  KUBECONFIG=%[8]s kubectl liftoff signoff launchchecklist/checkout-1-5-launch --item security-review   # refused: lee is not in group security
 
 The release calendar freezes prod over Christmas and the Q4 close; see what
 is open now, what comes and what happened, with the slip against plan:
@@ -89,7 +96,7 @@ is open now, what comes and what happened, with the slip against plan:
   curl -s %[6]s/calendars/default/releases.ics
 
 Press Ctrl-C to stop.
-`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL)
+`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"])
 
 	if *exitWhenReleased {
 		if err := playground.WaitReleased(ctx, p, "default", "checkout-1-4-2", 3*time.Minute); err != nil {

@@ -78,6 +78,9 @@ type Playground struct {
 	PrometheusURL string
 	// HTTPURL is where the calendar feeds and /hooks/github answer.
 	HTTPURL string
+	// Users maps the sample users (sue of group security, lee) to their
+	// kubeconfig files, to sign off and approve as them.
+	Users map[string]string
 	Client  client.Client
 	Sim     *simulator.Server
 
@@ -148,6 +151,24 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	if err := os.WriteFile(p.Kubeconfig, p.env.KubeConfig, 0o600); err != nil {
 		p.Stop()
 		return nil, err
+	}
+	p.Users = map[string]string{}
+	for user, groups := range map[string][]string{"sue": {"security"}, "lee": nil, "ann": {"release-managers"}} {
+		u, err := p.env.AddUser(envtest.User{Name: user, Groups: groups}, cfg)
+		if err != nil {
+			p.Stop()
+			return nil, err
+		}
+		kc, err := u.KubeConfig()
+		if err != nil {
+			p.Stop()
+			return nil, err
+		}
+		p.Users[user] = filepath.Join(o.Dir, user+".kubeconfig")
+		if err := os.WriteFile(p.Users[user], kc, 0o600); err != nil {
+			p.Stop()
+			return nil, err
+		}
 	}
 	if p.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		p.Stop()
@@ -229,7 +250,7 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 		switch {
 		case strings.Contains(path, "token") || strings.Contains(path, "secret"):
 			return 0
-		case strings.Contains(path, "pipeline"):
+		case strings.Contains(path, "pipeline") || strings.Contains(path, "calendar"):
 			return 1
 		}
 		return 2

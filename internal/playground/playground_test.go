@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,12 +98,30 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
 		t.Errorf("prod after the rollback:\n%s", content)
 	}
-	if issues := p.Sim.Issues(AppRepo); len(issues) != 1 {
-		t.Errorf("postmortem issues: %+v", issues)
+	postmortems := 0
+	for _, is := range p.Sim.Issues(AppRepo) {
+		if slices.Contains(is.Labels, "postmortem") {
+			postmortems++
+		}
+	}
+	if postmortems != 1 {
+		t.Errorf("postmortem issues: %+v", p.Sim.Issues(AppRepo))
 	}
 	// The good release is live again in prod, not superseded.
 	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err != nil || rel.Status.Phase != releasev1.PhaseReleased {
 		t.Errorf("good release after the rollback: %s %v", rel.Status.Phase, err)
+	}
+
+	// The 1.4.2 launch checklist was ready by itself; the 1.5 milestone reads
+	// its GitHub milestone and its open blocker.
+	lc := &releasev1.LaunchChecklist{}
+	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2-launch"}, lc); err != nil || !lc.Status.Ready {
+		t.Errorf("checklist checkout-1-4-2-launch: %+v %v", lc.Status, err)
+	}
+	ms := &releasev1.Milestone{}
+	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-5"}, ms); err != nil ||
+		ms.Status.BlockerCount != 1 || ms.Status.Progress != "2/4 (50%)" {
+		t.Errorf("milestone checkout-1-5: %+v %v", ms.Status, err)
 	}
 
 	// The calendar's feed lists what happened.

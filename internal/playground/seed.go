@@ -2,6 +2,7 @@ package playground
 
 import (
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"time"
 )
 
 // Repositories of the playground.
@@ -65,6 +66,15 @@ func Seed(sim *simulator.Server) error {
 		return err
 	}
 	sim.SetCheckRun(AppRepo, next, "qa", "in_progress", "")
+
+	// The 1.5 milestone: its FAQ issue is #1 (the 1.5 launch checklist
+	// names it), two issues closed, one release blocker open.
+	now := time.Now()
+	ms := sim.CreateMilestone(AppRepo, "1.5", now.Add(21*24*time.Hour))
+	sim.CreateIssue(AppRepo, "Write the Checkout 1.5 FAQ", []string{"docs"}, ms)
+	sim.CloseIssue(AppRepo, sim.CreateIssue(AppRepo, "New payment flow", nil, ms), now.Add(-5*24*time.Hour))
+	sim.CloseIssue(AppRepo, sim.CreateIssue(AppRepo, "Receipt redesign", nil, ms), now.Add(-12*24*time.Hour))
+	sim.CreateIssue(AppRepo, "3-D Secure fails on Safari", []string{"release-blocker"}, ms)
 
 	if err := sim.CreateRepo(GitOpsRepo, "main"); err != nil {
 		return err
