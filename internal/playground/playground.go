@@ -80,9 +80,9 @@ type Playground struct {
 	HTTPURL string
 	// Users maps the sample users (sue of group security, lee) to their
 	// kubeconfig files, to sign off and approve as them.
-	Users map[string]string
-	Client  client.Client
-	Sim     *simulator.Server
+	Users  map[string]string
+	Client client.Client
+	Sim    *simulator.Server
 
 	env     *envtest.Environment
 	server  *http.Server
