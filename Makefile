@@ -54,8 +54,9 @@ dev: ## Start the playground: control plane, GitHub simulator, Prometheus, contr
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager.
+build: ## Build the manager and the kubectl plugin.
 	go build -o bin/manager ./cmd/manager
+	go build -o bin/kubectl-liftoff ./cmd/kubectl-liftoff
 
 .PHONY: docker-build
 docker-build: ## Build the manager image $(IMG) (needs a container engine).
