@@ -104,8 +104,8 @@ func TestLaunchChecklistGatesProd(t *testing.T) {
 	g.Expect(lc.Spec.SignOffs).To(HaveLen(2))
 	g.Expect(lc.Spec.SignOffs[0].By).To(Equal("sue"))
 	g.Expect(lc.Spec.SignOffs[0].At).NotTo(BeNil())
-	lc.Spec.SignOffs[0].Decision = releasev1.DecisionReject
-	g.Expect(k8s.Update(context.Background(), lc)).To(MatchError(ContainSubstring("spec.signOffs[0] was edited or removed")))
+	g.Expect(updateFresh(lc, func(l *releasev1.LaunchChecklist) { l.Spec.SignOffs[0].Decision = releasev1.DecisionReject })).To(MatchError(ContainSubstring(
+		"spec.signOffs[0] was edited or removed")))
 	g.Eventually(e.itemState("security-review"), timeout, interval).Should(Equal("Done: approved by sue: reviewed"))
 	g.Eventually(e.itemState("legal-review"), timeout, interval).Should(Equal("Waived: waived by lee: no new terms"))
 	g.Consistently(e.stagePhase("r", "prod"), "500ms", interval).Should(Equal(releasev1.StageWaiting))

@@ -110,13 +110,21 @@ func TestApprovalsRecordWhoReallyApproved(t *testing.T) {
 
 	// The record cannot be edited or removed, nor the creator rewritten, even by an admin.
 	rel := e.get("r")
-	rel.Spec.Approvals[0].Comment = "edited"
-	g.Expect(k8s.Update(context.Background(), rel)).To(MatchError(ContainSubstring("spec.approvals[0] was edited or removed: recorded entries are append-only")))
-	rel = e.get("r")
-	rel.Spec.Approvals = nil
-	g.Expect(k8s.Update(context.Background(), rel)).To(MatchError(ContainSubstring("spec.approvals[0] was edited or removed")))
-	rel = e.get("r")
-	rel.Annotations[webhooks.CreatedByAnnotation] = "someone-else"
-	g.Expect(k8s.Update(context.Background(), rel)).To(Succeed()) // the mutating webhook keeps the recorded creator
+	g.Expect(updateFresh(rel, func(r *releasev1.Release) { r.Spec.Approvals[0].Comment = "edited" })).To(MatchError(ContainSubstring(
+		"spec.approvals[0] was edited or removed: recorded entries are append-only")))
+	g.Expect(updateFresh(rel, func(r *releasev1.Release) { r.Spec.Approvals = nil })).To(MatchError(ContainSubstring("spec.approvals[0] was edited or removed")))
+	g.Expect(updateFresh(rel, func(r *releasev1.Release) { r.Annotations[webhooks.CreatedByAnnotation] = "someone-else" })).To(Succeed()) // the mutating webhook keeps the recorded creator
 	g.Expect(e.get("r").Annotations).To(HaveKeyWithValue(webhooks.CreatedByAnnotation, "carol"))
+}
+
+// updateFresh reads obj, applies mutate and updates it, again on a conflict
+// (the controller writes status meanwhile), so the error is the webhook's.
+func updateFresh[T client.Object](obj T, mutate func(T)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mutate(obj)
+		return k8s.Update(context.Background(), obj)
+	})
 }
