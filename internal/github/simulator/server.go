@@ -43,6 +43,7 @@ type Server struct {
 	repos   map[string]*repo
 	faults  []*faultState
 	nextID  int64
+	hooks   webhooks
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -61,6 +62,7 @@ type repo struct {
 	pulls         []*pull
 	deployments   []*deployment
 	issues        []*issue
+	releases      []*release
 	// lastNumber is shared by issues and pull requests, as on GitHub.
 	lastNumber int
 	id         int64
