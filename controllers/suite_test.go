@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,6 +36,7 @@ import (
 	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/serve"
 )
 
 // The suite runs one real kube-apiserver and etcd (envtest) with the real
@@ -100,6 +102,12 @@ type testEnv struct {
 	transport http.RoundTripper
 	// appSHA is the tagged release commit of version 1.4.2.
 	appSHA string
+	// pollInterval of the controller (200ms unless withPollInterval).
+	pollInterval time.Duration
+	// hooks serves the manager's HTTP mux (withHooks) at hooksURL.
+	hooks      bool
+	hookSecret []byte
+	hooksURL   string
 }
 
 const (
@@ -125,6 +133,14 @@ type envOption func(*testEnv)
 func withClock(c clock.PassiveClock) envOption { return func(e *testEnv) { e.clock = c } }
 func withTransport(rt http.RoundTripper) envOption {
 	return func(e *testEnv) { e.transport = rt }
+}
+
+func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.pollInterval = d } }
+
+// withHooks serves the manager's HTTP mux on a free port, with the webhook
+// receiver at e.hooksURL verifying with secret.
+func withHooks(secret []byte) envOption {
+	return func(e *testEnv) { e.hooks, e.hookSecret = true, secret }
 }
 
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
@@ -182,8 +198,25 @@ func (e *testEnv) start() {
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second}
+	poll := 200 * time.Millisecond
+	if e.pollInterval > 0 {
+		poll = e.pollInterval
+	}
+	var mux *http.ServeMux
+	if e.hooks {
+		mux = http.NewServeMux()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.hooksURL = "http://" + ln.Addr().String() + "/hooks/github"
+		if err := mgr.Add(&serve.Server{Listener: ln, Handler: mux}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 	if err := controllers.Setup(e.ctx, mgr, controllers.Options{
-		GitHub: factory, Clock: e.clock, PollInterval: 200 * time.Millisecond, StaleLockAfter: 5 * time.Second, Concurrency: 2,
+		GitHub: factory, Clock: e.clock, PollInterval: poll, StaleLockAfter: 5 * time.Second, Concurrency: 2,
+		HTTP: mux, WebhookSecret: e.hookSecret,
 	}); err != nil {
 		e.t.Fatal(err)
 	}
