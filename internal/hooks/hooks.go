@@ -73,11 +73,6 @@ var deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 
 func init() { metrics.Registry.MustRegister(deliveries) }
 
-// Deliveries is the delivery counter, for tests.
-func Deliveries(event, outcome string) prometheus.Counter {
-	return deliveries.WithLabelValues(event, outcome)
-}
-
 // knownEvents bound the metric's event label: anything else is "other".
 var knownEvents = map[string]bool{"ping": true, "release": true, "create": true, "push": true,
 	"check_run": true, "check_suite": true, "status": true}
