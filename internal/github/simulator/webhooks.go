@@ -25,7 +25,9 @@ type webhooks struct {
 	hooks      []*webhook
 	deliveries []*delivery
 	client     *http.Client
-	pending    sync.WaitGroup
+	// inflight deliveries; idle is closed when the last one is answered.
+	inflight int
+	idle     chan struct{}
 }
 
 type webhook struct {
@@ -130,7 +132,19 @@ func (s *Server) Redeliver(id string) (Delivery, error) {
 }
 
 // WaitDeliveries waits until every delivery so far was answered.
-func (s *Server) WaitDeliveries() { s.hooks.pending.Wait() }
+func (s *Server) WaitDeliveries() {
+	s.hooks.mu.Lock()
+	if s.hooks.inflight == 0 {
+		s.hooks.mu.Unlock()
+		return
+	}
+	if s.hooks.idle == nil {
+		s.hooks.idle = make(chan struct{})
+	}
+	idle := s.hooks.idle
+	s.hooks.mu.Unlock()
+	<-idle
+}
 
 var sender = map[string]any{"login": "octocat", "id": 1, "type": "User"}
 
@@ -179,11 +193,16 @@ func (s *Server) sendTo(h *webhook, event string, payload map[string]any) {
 	d := &delivery{Delivery: Delivery{ID: id, HookID: h.id, Event: event, Action: action, Body: body}, header: header, url: h.url}
 	s.hooks.mu.Lock()
 	s.hooks.deliveries = append(s.hooks.deliveries, d)
-	s.hooks.pending.Add(1)
+	s.hooks.inflight++
 	s.hooks.mu.Unlock()
 	go func() {
-		defer s.hooks.pending.Done()
 		s.post(d)
+		s.hooks.mu.Lock()
+		defer s.hooks.mu.Unlock()
+		if s.hooks.inflight--; s.hooks.inflight == 0 && s.hooks.idle != nil {
+			close(s.hooks.idle)
+			s.hooks.idle = nil
+		}
 	}()
 }
 
