@@ -19,15 +19,18 @@ import (
 )
 
 // discoveringPipeline creates the test pipeline with discovery on.
-func (e *testEnv) discoveringPipeline(from releasev1.DiscoverySource, constraint string, every time.Duration, stages ...releasev1.Stage) *releasev1.ReleasePipeline {
+func (e *testEnv) discoveringPipeline(from releasev1.DiscoverySource, constraint string, every time.Duration, mods ...func(*releasev1.ReleasePipeline)) *releasev1.ReleasePipeline {
 	e.t.Helper()
-	p := e.newPipeline(stages...)
+	p := e.newPipeline()
 	p.Spec.Source.From = from
 	p.Spec.Source.VersionConstraint = constraint
 	p.Spec.Source.Interval = &metav1Duration{Duration: every}
 	p.Spec.Source.ReleaseTemplate = &releasev1.ReleaseTemplate{
 		Labels:    map[string]string{"team": "payments"},
 		Artifacts: []releasev1.Artifact{{Name: "checkout", Image: "ghcr.io/acme/checkout"}},
+	}
+	for _, m := range mods {
+		m(p)
 	}
 	NewWithT(e.t).Expect(k8s.Create(context.Background(), p)).To(Succeed())
 	return p
@@ -270,7 +273,8 @@ func TestWebhookTriggersDiscovery(t *testing.T) {
 	g := NewWithT(t)
 	secret := []byte("webhook-secret")
 	e := webhookEnv(t, secret)
-	e.discoveringPipeline(releasev1.DiscoverReleases, "", time.Hour)
+	// GitHub names are case-insensitive: the payload says acme/checkout.
+	e.discoveringPipeline(releasev1.DiscoverReleases, "", time.Hour, func(p *releasev1.ReleasePipeline) { p.Spec.Source.Repository = "ACME/Checkout" })
 	g.Eventually(e.lastChecked, timeout, interval).ShouldNot(BeZero())
 	g.Expect(e.releaseNames()).To(BeEmpty()) // v1.4.2 is only a tag, not a release
 	polled := e.polls(releasev1.DiscoverReleases)()

@@ -25,6 +25,8 @@ func sign(key, body []byte) string {
 type delivery struct {
 	method, event, id, sig string
 	body                   []byte
+	// chunked sends the body without a Content-Length.
+	chunked bool
 }
 
 func post(t *testing.T, url string, d delivery) (int, string) {
@@ -32,7 +34,11 @@ func post(t *testing.T, url string, d delivery) (int, string) {
 	if d.method == "" {
 		d.method = http.MethodPost
 	}
-	req, err := http.NewRequest(d.method, url, bytes.NewReader(d.body))
+	var body io.Reader = bytes.NewReader(d.body)
+	if d.chunked {
+		body = io.MultiReader(body) // hides the length
+	}
+	req, err := http.NewRequest(d.method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +84,7 @@ func TestRefused(t *testing.T) {
 		{"sha1 only", delivery{event: "release", id: "4", body: body, sig: "sha1=0123"}, http.StatusUnauthorized, "does not match"},
 		{"body changed after signing", delivery{event: "release", id: "5", body: append([]byte(" "), body...), sig: sign(secret, body)}, http.StatusUnauthorized, "does not match"},
 		{"oversized", delivery{event: "push", id: "6", body: big, sig: sign(secret, big)}, http.StatusRequestEntityTooLarge, "1 MiB"},
+		{"oversized without a length", delivery{event: "push", id: "6b", body: big, sig: sign(secret, big), chunked: true}, http.StatusRequestEntityTooLarge, "1 MiB"},
 		{"not JSON", delivery{event: "release", id: "7", body: []byte("{"), sig: sign(secret, []byte("{"))}, http.StatusBadRequest, "not JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
