@@ -10,13 +10,19 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/hooks"
 )
 
 // ReleasePipelineReconciler keeps a pipeline's status in step with its spec and
@@ -26,14 +32,26 @@ type ReleasePipelineReconciler struct {
 	client.Client
 	APIReader client.Reader
 	GitHub    *github.Factory
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	// Discover triggers discovery of a repository's pipelines at once (the
+	// webhook receiver sends to it).
+	Discover <-chan event.TypedGenericEvent[hooks.Event]
 }
 
-// SetupWithManager registers the reconciler.
+// SetupWithManager registers the reconciler. Status changes do not trigger
+// it: discovery polls at spec.source.interval, or at once on a webhook.
 func (r *ReleasePipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Named("releasepipeline").
-		Complete(r)
+		Named("releasepipeline")
+	if r.Discover != nil {
+		b = b.WatchesRawSource(source.Channel(r.Discover, handler.TypedEnqueueRequestsFromMapFunc(r.discoverRequests)))
+	}
+	return b.Complete(r)
 }
 
 // Reconcile checks the credential, mirrors the stage list and sets Ready.
@@ -57,17 +75,27 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	pipe.Status.ObservedGeneration = pipe.Generation
 
 	requeue := time.Duration(0)
+	var stalled *discoveryStall
+	var discoverErr error
 	cond := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: releasev1.ReasonReconciled,
 		Message: fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), stageNames(pipe)), ObservedGeneration: pipe.Generation}
-	if _, err := clientFor(ctx, r.APIReader, r.GitHub, pipe); err != nil {
+	gh, err := clientFor(ctx, r.APIReader, r.GitHub, pipe)
+	if err != nil {
 		var ce *credentialError
 		if !errors.As(err, &ce) {
 			return ctrl.Result{}, err
 		}
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ce.reason, ce.Error()
-		meta.SetStatusCondition(&pipe.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: ce.reason, Message: ce.Error(), ObservedGeneration: pipe.Generation})
+		stalled = &discoveryStall{ce.reason, ce.Error()}
 		requeue = retryTerminal // no Secret watch: look again later
+	} else if pipe.Spec.Source.From != "" {
+		requeue, stalled, discoverErr = r.discover(ctx, pipe, gh)
+	} else {
+		pipe.Status.Discovery = nil
+	}
+	if stalled != nil {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, stalled.reason, stalled.message
+		meta.SetStatusCondition(&pipe.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
+			Reason: stalled.reason, Message: stalled.message, ObservedGeneration: pipe.Generation})
 	} else {
 		meta.RemoveStatusCondition(&pipe.Status.Conditions, releasev1.ConditionStalled)
 	}
@@ -81,5 +109,5 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			return ctrl.Result{}, err
 		}
 	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	return ctrl.Result{RequeueAfter: requeue}, discoverErr
 }

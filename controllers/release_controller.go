@@ -16,12 +16,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/hooks"
 )
 
 // pipelineIndex indexes Releases by spec.pipeline.
@@ -44,6 +47,9 @@ type ReleaseReconciler struct {
 	StaleLockAfter time.Duration
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
+	// Recheck triggers a re-evaluation of the gates of the Releases of a
+	// commit at once (the webhook receiver sends to it on QA results).
+	Recheck <-chan event.TypedGenericEvent[hooks.Event]
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines,verbs=get;list;watch;update;patch
@@ -84,15 +90,18 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	if r.StaleLockAfter == 0 {
 		r.StaleLockAfter = time.Minute
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfPipeline)).
 		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfMilestone)).
 		Watches(&releasev1.LaunchChecklist{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfChecklist)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
-		Named("release").
-		Complete(r)
+		Named("release")
+	if r.Recheck != nil {
+		b = b.WatchesRawSource(source.Channel(r.Recheck, handler.TypedEnqueueRequestsFromMapFunc(r.recheckRequests)))
+	}
+	return b.Complete(r)
 }
 
 // releasesOfPipeline maps a pipeline change (spec, or a stage's live version

@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/hooks"
 )
 
 // Options configure every Liftoff reconciler.
@@ -38,7 +39,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.GitHub == nil {
 		o.GitHub = &github.Factory{}
 	}
-	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub}).SetupWithManager(mgr); err != nil {
+	// Webhook deliveries become triggers on these channels; the controllers
+	// consume them. A full channel drops a trigger: polling is the fallback.
+	triggers := hooks.NewTriggers(triggerBuffer)
+	if err := indexSourceRepository(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub,
+		Recorder: mgr.GetEventRecorder("liftoff"), Clock: o.Clock, Discover: triggers.Discover}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&ReleaseCalendarReconciler{Client: mgr.GetClient(), Clock: o.Clock}).SetupWithManager(mgr); err != nil {
@@ -57,9 +65,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&ReleaseReconciler{
+	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
 		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,
-		MaxConcurrentReconciles: o.Concurrency,
-	}).SetupWithManager(ctx, mgr)
+		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck,
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if o.HTTP != nil {
+		o.HTTP.Handle(hooks.Path, hooks.NewHandler(o.WebhookSecret, triggers))
+	}
+	return nil
 }
+
+// triggerBuffer is how many webhook triggers of each kind wait for the
+// controllers before more are dropped.
+const triggerBuffer = 256

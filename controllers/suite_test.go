@@ -144,10 +144,14 @@ type testEnv struct {
 	transport http.RoundTripper
 	// appSHA is the tagged release commit of version 1.4.2.
 	appSHA string
-	// httpURL is where the controller's plain HTTP endpoints (feeds, hooks)
-	// answer, when the test asked for them with withHTTP.
+	// pollInterval of the controller (200ms unless withPollInterval).
+	pollInterval time.Duration
+	// hooks serves the manager's HTTP mux (withHooks) at hooksURL.
+	hooks      bool
+	hookSecret []byte
+	hooksURL   string
+	// httpURL is the base URL of the mux (withHTTP or withHooks).
 	httpURL string
-	withMux bool
 }
 
 const (
@@ -175,8 +179,17 @@ func withTransport(rt http.RoundTripper) envOption {
 	return func(e *testEnv) { e.transport = rt }
 }
 
-// withHTTP serves the controller's plain HTTP endpoints on a free port (e.httpURL).
-func withHTTP() envOption { return func(e *testEnv) { e.withMux = true } }
+func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.pollInterval = d } }
+
+// withHooks serves the manager's HTTP mux on a free port, with the webhook
+// receiver at e.hooksURL verifying with secret.
+func withHooks(secret []byte) envOption {
+	return func(e *testEnv) { e.hooks, e.hookSecret = true, secret }
+}
+
+// withHTTP serves the controller's plain HTTP endpoints (feeds, hooks) on a
+// free port (e.httpURL).
+func withHTTP() envOption { return func(e *testEnv) { e.hooks = true } }
 
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
@@ -233,21 +246,27 @@ func (e *testEnv) start() {
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second}
-	opts := controllers.Options{
-		GitHub: factory, Clock: e.clock, PollInterval: 200 * time.Millisecond, StaleLockAfter: 5 * time.Second, Concurrency: 2,
+	poll := 200 * time.Millisecond
+	if e.pollInterval > 0 {
+		poll = e.pollInterval
 	}
-	if e.withMux {
+	var mux *http.ServeMux
+	if e.hooks {
+		mux = http.NewServeMux()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			e.t.Fatal(err)
 		}
 		e.httpURL = "http://" + ln.Addr().String()
-		opts.HTTP = http.NewServeMux()
-		if err := mgr.Add(&serve.Server{Listener: ln, Handler: opts.HTTP}); err != nil {
+		e.hooksURL = e.httpURL + "/hooks/github"
+		if err := mgr.Add(&serve.Server{Listener: ln, Handler: mux}); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if err := controllers.Setup(e.ctx, mgr, opts); err != nil {
+	if err := controllers.Setup(e.ctx, mgr, controllers.Options{
+		GitHub: factory, Clock: e.clock, PollInterval: poll, StaleLockAfter: 5 * time.Second, Concurrency: 2,
+		HTTP: mux, WebhookSecret: e.hookSecret,
+	}); err != nil {
 		e.t.Fatal(err)
 	}
 	e.done = make(chan struct{})

@@ -2,8 +2,12 @@
 package main
 
 import (
+	"bytes"
 	"flag"
+	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,12 +25,14 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/serve"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 func main() {
 	var (
 		metricsAddr, probeAddr string
+		httpAddr, secretFile   string
 		secureMetrics          bool
 		leaderElect            bool
 		pollInterval, timeout  time.Duration
@@ -43,6 +49,8 @@ func main() {
 	flag.IntVar(&concurrency, "concurrency", 4, "Releases reconciled in parallel.")
 	flag.BoolVar(&webhooksOn, "enable-webhooks", true, "Serve the admission webhooks (port 9443). Off only where config/webhook is not installed.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key of the webhook server (default: controller-runtime's).")
+	flag.StringVar(&httpAddr, "http-bind-address", ":8082", "Address of the plain HTTP endpoints (/hooks/github); 0 disables them.")
+	flag.StringVar(&secretFile, "github-webhook-secret-file", "", "File holding the secret of the GitHub webhook (default: the LIFTOFF_GITHUB_WEBHOOK_SECRET environment variable). Without one, every delivery is refused.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -73,9 +81,20 @@ func main() {
 		log.Error(err, "Creating manager")
 		os.Exit(1)
 	}
+	secret, err := webhookSecret(secretFile)
+	if err != nil {
+		log.Error(err, "Reading the GitHub webhook secret")
+		os.Exit(1)
+	}
+	if len(secret) == 0 {
+		log.Info("No GitHub webhook secret: /hooks/github refuses every delivery; discovery and gates rely on polling",
+			"fix", "set --github-webhook-secret-file or LIFTOFF_GITHUB_WEBHOOK_SECRET")
+	}
+	mux := http.NewServeMux()
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		GitHub: &github.Factory{Timeout: timeout}, PollInterval: pollInterval, Concurrency: concurrency,
+		HTTP: mux, WebhookSecret: secret,
 	}); err != nil {
 		log.Error(err, "Setting up controllers")
 		os.Exit(1)
@@ -83,6 +102,7 @@ func main() {
 	if webhooksOn {
 		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
 	}
+	must(mgr.Add(&serve.Server{Addr: httpAddr, Handler: mux}))
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 	log.Info("Starting manager")
@@ -90,6 +110,23 @@ func main() {
 		log.Error(err, "Running manager")
 		os.Exit(1)
 	}
+}
+
+// webhookSecret reads the secret from file, or else from the environment.
+// Surrounding whitespace (a trailing newline) is not part of it.
+func webhookSecret(file string) ([]byte, error) {
+	if file == "" {
+		return []byte(strings.TrimSpace(os.Getenv("LIFTOFF_GITHUB_WEBHOOK_SECRET"))), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--github-webhook-secret-file: %w", err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("--github-webhook-secret-file %s is empty: put the webhook's secret in it", file)
+	}
+	return b, nil
 }
 
 func must(err error) {

@@ -38,14 +38,19 @@ func (s *Server) SetCheckRun(fullName, sha, name, status, conclusion string) int
 			run = c
 		}
 	}
-	if run == nil || (run.status == "completed" && status != "completed") {
+	created := run == nil || (run.status == "completed" && status != "completed")
+	if created {
 		// A re-run is a new check run with the same name.
 		run = &checkRun{id: s.id(), headSHA: sha, name: name, startedAt: now}
 		r.checkRuns = append(r.checkRuns, run)
 	}
+	action := checkRunAction(created, run.status == "completed", status)
 	run.status, run.conclusion = status, conclusion
 	if status == "completed" {
 		run.completedAt = now
+	}
+	if action != "" {
+		s.emitCheckRun(r, run, action)
 	}
 	return run.id
 }
@@ -58,8 +63,10 @@ func (s *Server) SetStatus(fullName, sha, context, state string) {
 	if err != nil {
 		panic(err)
 	}
-	r.statuses = append(r.statuses, &commitStatus{id: s.id(), sha: sha, context: context, state: state, createdAt: s.now(),
-		targetURL: fmt.Sprintf("https://ci.example.com/%s/%s", context, sha[:7])})
+	st := &commitStatus{id: s.id(), sha: sha, context: context, state: state, createdAt: s.now(),
+		targetURL: fmt.Sprintf("https://ci.example.com/%s/%s", context, sha[:7])}
+	r.statuses = append(r.statuses, st)
+	s.emitStatus(r, st)
 }
 
 func (r *repo) checkRunJSON(c *checkRun) map[string]any {
@@ -159,6 +166,7 @@ func (s *Server) handleCreateCheckRun(w http.ResponseWriter, req *http.Request) 
 		c.completedAt = now
 	}
 	r.checkRuns = append(r.checkRuns, c)
+	s.emitCheckRun(r, c, "created")
 	writeJSON(w, http.StatusCreated, r.checkRunJSON(c))
 }
 
@@ -198,11 +206,15 @@ func (s *Server) handleUpdateCheckRun(w http.ResponseWriter, req *http.Request) 
 	if c == nil {
 		return
 	}
+	wasCompleted := c.status == "completed"
 	if body.Status != "" {
 		c.status = body.Status
 	}
 	if body.Conclusion != "" {
 		c.status, c.conclusion, c.completedAt = "completed", body.Conclusion, s.now()
+	}
+	if action := checkRunAction(false, wasCompleted, c.status); action != "" {
+		s.emitCheckRun(r, c, action)
 	}
 	writeJSON(w, http.StatusOK, r.checkRunJSON(c))
 }
@@ -242,6 +254,7 @@ func (s *Server) handleCreateStatus(w http.ResponseWriter, req *http.Request) {
 	}
 	st := &commitStatus{id: s.id(), sha: req.PathValue("sha"), context: body.Context, state: body.State, targetURL: body.TargetURL, description: body.Description, createdAt: s.now()}
 	r.statuses = append(r.statuses, st)
+	s.emitStatus(r, st)
 	writeJSON(w, http.StatusCreated, statusJSON(st))
 }
 

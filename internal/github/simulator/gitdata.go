@@ -82,6 +82,9 @@ func (s *Server) handleCreateRef(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.refs[name] = body.SHA
+	if tag, ok := strings.CutPrefix(name, "tags/"); ok {
+		s.emitTagCreated(r, tag, body.SHA)
+	}
 	writeJSON(w, http.StatusCreated, s.refJSON(req, r, name, body.SHA))
 }
 

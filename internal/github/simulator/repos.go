@@ -77,7 +77,11 @@ func (s *Server) CreateTag(fullName, tag, sha string) error {
 	if _, ok := r.commitAt(sha); !ok {
 		return fmt.Errorf("no commit %s", sha)
 	}
+	_, existed := r.refs["tags/"+tag]
 	r.refs["tags/"+tag] = sha
+	if !existed {
+		s.emitTagCreated(r, tag, sha)
+	}
 	return nil
 }
 

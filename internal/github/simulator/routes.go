@@ -59,5 +59,6 @@ func (s *Server) routes() {
 		s.mux.HandleFunc(pattern, h)
 	}
 	s.milestoneRoutes()
+	s.releaseRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 }

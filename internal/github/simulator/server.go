@@ -43,6 +43,7 @@ type Server struct {
 	repos   map[string]*repo
 	faults  []*faultState
 	nextID  int64
+	hooks   webhooks
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -62,6 +63,7 @@ type repo struct {
 	deployments   []*deployment
 	issues        []*issue
 	milestones    milestones
+	releases      []*release
 	// lastNumber is shared by issues and pull requests, as on GitHub.
 	lastNumber int
 	id         int64

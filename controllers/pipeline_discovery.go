@@ -1,0 +1,294 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/discovery"
+	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/hooks"
+)
+
+// Discovery turns new GitHub releases or tags of a pipeline's source
+// repository into Releases. Nothing is kept in memory: what was discovered is
+// status.discovery and the Releases themselves (labelled with the pipeline),
+// so a restart, a lost status write or a replayed webhook never creates a
+// Release twice.
+
+const (
+	// LabelPipeline marks a Release created by discovery with its pipeline.
+	LabelPipeline = "release.liftoff.dev/pipeline"
+	// AnnotationDiscoveredFrom is the tag a discovered Release came from.
+	AnnotationDiscoveredFrom = "release.liftoff.dev/discovered-from"
+	// ReasonDiscovered is the event reason of a Release created by discovery.
+	ReasonDiscovered = "Discovered"
+	// defaultDiscoveryInterval is spec.source.interval's default.
+	defaultDiscoveryInterval = 5 * time.Minute
+	// sourceRepoIndex indexes pipelines by lowercased spec.source.repository.
+	sourceRepoIndex = "spec.source.repository"
+)
+
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases,verbs=create
+
+// indexSourceRepository lets webhook triggers find the pipelines of a repository.
+func indexSourceRepository(ctx context.Context, mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(ctx, &releasev1.ReleasePipeline{}, sourceRepoIndex, func(o client.Object) []string {
+		return []string{strings.ToLower(o.(*releasev1.ReleasePipeline).Spec.Source.Repository)}
+	})
+}
+
+// pipelinesOfRepository lists the pipelines whose source repository is repo
+// (GitHub names are case-insensitive).
+func pipelinesOfRepository(ctx context.Context, c client.Reader, repo string) []releasev1.ReleasePipeline {
+	var list releasev1.ReleasePipelineList
+	if err := c.List(ctx, &list, client.MatchingFields{sourceRepoIndex: strings.ToLower(repo)}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing pipelines of repository", "repository", repo)
+		return nil
+	}
+	return list.Items
+}
+
+// discoverRequests maps a webhook discovery trigger to the pipelines that
+// discover from the repository.
+func (r *ReleasePipelineReconciler) discoverRequests(ctx context.Context, ev hooks.Event) []reconcile.Request {
+	var out []reconcile.Request
+	for _, p := range pipelinesOfRepository(ctx, r.Client, ev.Repository) {
+		if p.Spec.Source.From != "" {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+		}
+	}
+	return out
+}
+
+// recheckRequests maps a webhook QA trigger (check run, check suite or
+// commit status) to the Releases of the repository's pipelines whose
+// release commit it is: their gates are evaluated again at once.
+func (r *ReleaseReconciler) recheckRequests(ctx context.Context, ev hooks.Event) []reconcile.Request {
+	var out []reconcile.Request
+	for _, p := range pipelinesOfRepository(ctx, r.Client, ev.Repository) {
+		var list releasev1.ReleaseList
+		if err := r.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingFields{pipelineIndex: p.Name}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing releases of pipeline", "pipeline", klog.KObj(&p))
+			continue
+		}
+		for _, rel := range list.Items {
+			if rel.Status.Commit != "" && strings.EqualFold(rel.Status.Commit, ev.SHA) {
+				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
+			}
+		}
+	}
+	return out
+}
+
+// discoveryStall is a spec error that stops discovery until the spec changes.
+type discoveryStall struct{ reason, message string }
+
+// discover creates a Release for each new version in range and records what
+// it found in status.discovery. It returns when to poll again.
+func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client) (time.Duration, *discoveryStall, error) {
+	src := pipe.Spec.Source
+	st := pipe.Status.Discovery
+	if st == nil {
+		st = &releasev1.DiscoveryStatus{}
+		pipe.Status.Discovery = st
+	}
+	interval := defaultDiscoveryInterval
+	if src.Interval != nil && src.Interval.Duration > 0 {
+		interval = src.Interval.Duration
+	}
+	constraint, err := discovery.Constraint(src.VersionConstraint)
+	if err != nil {
+		st.Message = "spec.source." + err.Error()
+		return 0, &discoveryStall{releasev1.ReasonInvalidSpec, st.Message}, nil
+	}
+
+	var cands []discovery.Candidate
+	var truncated bool
+	switch src.From {
+	case releasev1.DiscoverTags:
+		var tags []github.Tag
+		tags, truncated, err = gh.ListTags(ctx, src.Repository)
+		for _, t := range tags {
+			cands = append(cands, discovery.Candidate{Tag: t.Name, Commit: t.Commit})
+		}
+	default:
+		var rels []github.PublishedRelease
+		rels, truncated, err = gh.ListPublishedReleases(ctx, src.Repository)
+		for _, p := range rels {
+			cands = append(cands, discovery.Candidate{Tag: p.Tag})
+		}
+	}
+	if err != nil {
+		return r.discoveryFailed(st, interval, err)
+	}
+	now := metav1.NewTime(r.Clock.Now())
+	st.LastChecked = &now
+
+	found := discovery.InRange(cands, constraint)
+	known, discovered, err := r.knownVersions(ctx, pipe)
+	if err != nil {
+		return 0, nil, err
+	}
+	latest := discovery.Latest(append(discovered, st.LatestVersion)...)
+	fresh := discovery.New(found, latest, known)
+
+	var created []string
+	for _, f := range fresh {
+		name, stall, err := r.createDiscovered(ctx, pipe, gh, f)
+		if stall != nil {
+			st.Message = stall.message
+			return 0, stall, nil
+		}
+		if err != nil {
+			st.Message = fmt.Sprintf("creating the Release of %s: %v", f.Tag, err)
+			if len(created) > 0 {
+				st.Message = fmt.Sprintf("created %s; ", strings.Join(created, ", ")) + st.Message
+			}
+			return r.discoveryFailed(st, interval, err)
+		}
+		created = append(created, name)
+		st.LatestVersion, st.LatestRelease = f.VersionString(), name
+	}
+	if v := discovery.Latest(st.LatestVersion, latest); v != st.LatestVersion {
+		// A discovered Release the status did not record (a crash between
+		// the create and the status write).
+		st.LatestVersion, st.LatestRelease = v, discovery.Name(pipe.Name, v)
+	}
+	if st.LatestVersion == "" && len(found) > 0 {
+		// The newest version in range has a Release made by hand: later
+		// polls create what is newer.
+		st.LatestVersion = found[len(found)-1].VersionString()
+	}
+
+	what := "tags"
+	if src.From != releasev1.DiscoverTags {
+		what = "published releases"
+	}
+	switch {
+	case len(created) > 0:
+		st.Message = fmt.Sprintf("created %s", strings.Join(created, ", "))
+	case len(found) == 0:
+		st.Message = fmt.Sprintf("none of %d %s of %s is a version in range %q", len(cands), what, src.Repository, orAll(src.VersionConstraint))
+	default:
+		st.Message = fmt.Sprintf("no new version: newest in range is %s", found[len(found)-1].VersionString())
+	}
+	if truncated {
+		st.Message += fmt.Sprintf(" (only the first %d %s were read)", len(cands), what)
+	}
+	return interval, nil, nil
+}
+
+func orAll(c string) string {
+	if c == "" {
+		return "*"
+	}
+	return c
+}
+
+// discoveryFailed records a GitHub failure; polling goes on.
+func (r *ReleasePipelineReconciler) discoveryFailed(st *releasev1.DiscoveryStatus, interval time.Duration, err error) (time.Duration, *discoveryStall, error) {
+	if st.Message == "" || !strings.Contains(st.Message, err.Error()) {
+		st.Message = err.Error()
+	}
+	switch github.KindOf(err) {
+	case github.KindRateLimited:
+		st.Message += "; retrying when the rate limit resets"
+		return github.RetryAfterOf(err), nil, nil
+	case github.KindUnauthorized:
+		st.Message += ": check the token in spec.github.secretRef and that it can read the repository"
+		return min(interval, retryTerminal), nil, nil
+	case github.KindNotFound:
+		st.Message += ": check spec.source.repository and that the token can read it"
+		return min(interval, retryTerminal), nil, nil
+	}
+	return 0, nil, err
+}
+
+// knownVersions returns the versions that already have a Release in the
+// pipeline (made by hand or by discovery), and those made by discovery.
+func (r *ReleasePipelineReconciler) knownVersions(ctx context.Context, pipe *releasev1.ReleasePipeline) (map[string]bool, []string, error) {
+	var list releasev1.ReleaseList
+	if err := r.List(ctx, &list, client.InNamespace(pipe.Namespace), client.MatchingFields{pipelineIndex: pipe.Name}); err != nil {
+		return nil, nil, err
+	}
+	known := map[string]bool{}
+	var discovered []string
+	for _, rel := range list.Items {
+		v, ok := discovery.Version(rel.Spec.Version)
+		if !ok {
+			continue
+		}
+		known[v.String()] = true
+		if rel.Labels[LabelPipeline] == pipe.Name {
+			discovered = append(discovered, v.String())
+		}
+	}
+	return known, discovered, nil
+}
+
+// createDiscovered creates the Release of one discovered version. A Release
+// of that name and version that exists already (created before a crash or a
+// lost status write) counts as created.
+func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client, f discovery.Found) (string, *discoveryStall, error) {
+	commit := f.Commit
+	if commit == "" {
+		sha, err := gh.ResolveCommit(ctx, pipe.Spec.Source.Repository, "refs/tags/"+f.Tag)
+		if err != nil {
+			return "", nil, err
+		}
+		commit = sha
+	}
+	name := discovery.Name(pipe.Name, f.VersionString())
+	rel := &releasev1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: pipe.Namespace,
+			Labels:      map[string]string{},
+			Annotations: map[string]string{AnnotationDiscoveredFrom: f.Tag}},
+		Spec: releasev1.ReleaseSpec{Pipeline: pipe.Name, Version: f.VersionString(), Commit: strings.ToLower(commit)},
+	}
+	if t := pipe.Spec.Source.ReleaseTemplate; t != nil {
+		for k, v := range t.Labels {
+			rel.Labels[k] = v
+		}
+		for _, a := range t.Artifacts {
+			rel.Spec.Artifacts = append(rel.Spec.Artifacts, releasev1.Artifact{Name: a.Name, Image: a.Image})
+		}
+		rel.Spec.TargetStage, rel.Spec.Milestone = t.TargetStage, t.Milestone
+	}
+	rel.Labels[LabelPipeline] = pipe.Name
+	err := r.Create(ctx, rel)
+	switch {
+	case err == nil:
+		ctrl.LoggerFrom(ctx).Info("Discovered a new version", "release", klog.KObj(rel), "tag", f.Tag, "commit", commit)
+		if r.Recorder != nil {
+			r.Recorder.Eventf(pipe, rel, corev1.EventTypeNormal, ReasonDiscovered, "Discover",
+				"Created Release %s for %s %s (%s)", name, pipe.Spec.Source.Repository, f.Tag, short(commit))
+		}
+		return name, nil, nil
+	case apierrors.IsAlreadyExists(err):
+		existing := &releasev1.Release{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rel), existing); err != nil {
+			return "", nil, err
+		}
+		if v, ok := discovery.Version(existing.Spec.Version); ok && v.Equal(f.Version) && existing.Spec.Pipeline == pipe.Name {
+			return name, nil, nil
+		}
+		return "", &discoveryStall{releasev1.ReasonInvalidSpec, fmt.Sprintf(
+			"discovered %s, but Release %s exists for %s %s: rename or delete it so discovery can create %s",
+			f.Tag, name, existing.Spec.Pipeline, existing.Spec.Version, name)}, nil
+	case apierrors.IsInvalid(err) || apierrors.IsForbidden(err):
+		return "", &discoveryStall{releasev1.ReasonInvalidSpec, fmt.Sprintf("creating Release %s for %s: %v: fix spec.source.releaseTemplate", name, f.Tag, err)}, nil
+	}
+	return "", nil, err
+}

@@ -1,0 +1,244 @@
+package hooks
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var secret = []byte("s3cret")
+
+func sign(key, body []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+type delivery struct {
+	method, event, id, sig string
+	body                   []byte
+	// chunked sends the body without a Content-Length.
+	chunked bool
+}
+
+func post(t *testing.T, url string, d delivery) (int, string) {
+	t.Helper()
+	if d.method == "" {
+		d.method = http.MethodPost
+	}
+	var body io.Reader = bytes.NewReader(d.body)
+	if d.chunked {
+		body = io.MultiReader(body) // hides the length
+	}
+	req, err := http.NewRequest(d.method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range map[string]string{"X-GitHub-Event": d.event, "X-GitHub-Delivery": d.id, "X-Hub-Signature-256": d.sig} {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func serve(t *testing.T, key []byte, size int) (*Triggers, string) {
+	t.Helper()
+	tr := NewTriggers(size)
+	srv := httptest.NewServer(NewHandler(key, tr))
+	t.Cleanup(srv.Close)
+	return tr, srv.URL + Path
+}
+
+const releasePublished = `{"action":"published","release":{"tag_name":"v1.5.0","draft":false},"repository":{"full_name":"Acme/Checkout"}}`
+
+func TestRefused(t *testing.T) {
+	tr, url := serve(t, secret, 8)
+	body := []byte(releasePublished)
+	big := bytes.Repeat([]byte("x"), MaxBody+1)
+	for _, tc := range []struct {
+		name string
+		d    delivery
+		code int
+		msg  string
+	}{
+		{"GET", delivery{method: http.MethodGet, event: "release", sig: sign(secret, body)}, http.StatusMethodNotAllowed, "POST"},
+		{"unsigned", delivery{event: "release", id: "1", body: body}, http.StatusUnauthorized, "missing X-Hub-Signature-256"},
+		{"wrong secret", delivery{event: "release", id: "2", body: body, sig: sign([]byte("other"), body)}, http.StatusUnauthorized, "secret on the GitHub webhook differs"},
+		{"not hex", delivery{event: "release", id: "3", body: body, sig: "sha256=zz"}, http.StatusUnauthorized, "does not match"},
+		{"sha1 only", delivery{event: "release", id: "4", body: body, sig: "sha1=0123"}, http.StatusUnauthorized, "does not match"},
+		{"body changed after signing", delivery{event: "release", id: "5", body: append([]byte(" "), body...), sig: sign(secret, body)}, http.StatusUnauthorized, "does not match"},
+		{"oversized", delivery{event: "push", id: "6", body: big, sig: sign(secret, big)}, http.StatusRequestEntityTooLarge, "1 MiB"},
+		{"oversized without a length", delivery{event: "push", id: "6b", body: big, sig: sign(secret, big), chunked: true}, http.StatusRequestEntityTooLarge, "1 MiB"},
+		{"not JSON", delivery{event: "release", id: "7", body: []byte("{"), sig: sign(secret, []byte("{"))}, http.StatusBadRequest, "not JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, msg := post(t, url, tc.d)
+			if code != tc.code || !strings.Contains(msg, tc.msg) {
+				t.Errorf("got %d %q, want %d with %q", code, msg, tc.code, tc.msg)
+			}
+		})
+	}
+	if len(tr.Discover) != 0 || len(tr.Recheck) != 0 {
+		t.Fatalf("refused deliveries triggered: %d discover, %d recheck", len(tr.Discover), len(tr.Recheck))
+	}
+}
+
+func TestNoSecretRefusesEverything(t *testing.T) {
+	tr, url := serve(t, nil, 8)
+	body := []byte(releasePublished)
+	before := counted("release", "unconfigured")
+	code, msg := post(t, url, delivery{event: "release", id: "a", body: body, sig: sign(nil, body)})
+	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "--github-webhook-secret-file") {
+		t.Fatalf("got %d %q", code, msg)
+	}
+	if len(tr.Discover) != 0 {
+		t.Fatal("triggered without a secret")
+	}
+	if got := counted("release", "unconfigured") - before; got != 1 {
+		t.Fatalf("counted %v unconfigured deliveries", got)
+	}
+}
+
+func TestRouting(t *testing.T) {
+	tr, url := serve(t, secret, 16)
+	for i, tc := range []struct {
+		event, body string
+		code        int
+		discover    string // repository of the expected discovery trigger
+		recheck     string // SHA of the expected re-check trigger
+	}{
+		{"ping", `{"zen":"hi","hook_id":1}`, http.StatusOK, "", ""},
+		{"release", releasePublished, http.StatusAccepted, "Acme/Checkout", ""},
+		{"release", `{"action":"deleted","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", ""},
+		{"create", `{"ref":"v1.5.0","ref_type":"tag","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "acme/checkout", ""},
+		{"create", `{"ref":"feature","ref_type":"branch","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", ""},
+		{"push", `{"ref":"refs/tags/v1.5.0","after":"abc","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "acme/checkout", ""},
+		{"push", `{"ref":"refs/tags/v1.5.0","deleted":true,"repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", ""},
+		{"push", `{"ref":"refs/heads/main","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", ""},
+		{"check_run", `{"action":"completed","check_run":{"head_sha":"aaa","status":"completed","conclusion":"success"},"repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", "aaa"},
+		{"check_suite", `{"action":"completed","check_suite":{"head_sha":"bbb"},"repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", "bbb"},
+		{"status", `{"sha":"ccc","state":"success","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", "ccc"},
+		{"issues", `{"action":"opened","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", ""},
+	} {
+		body := []byte(tc.body)
+		code, msg := post(t, url, delivery{event: tc.event, id: "r" + string(rune('a'+i)), body: body, sig: sign(secret, body)})
+		if code != tc.code {
+			t.Errorf("%s %s: got %d %q, want %d", tc.event, tc.body, code, msg, tc.code)
+		}
+		gotDiscover, gotRecheck := "", ""
+		select {
+		case ev := <-tr.Discover:
+			gotDiscover = ev.Object.Repository
+		default:
+		}
+		select {
+		case ev := <-tr.Recheck:
+			gotRecheck = ev.Object.SHA
+			if ev.Object.Repository != "acme/checkout" {
+				t.Errorf("%s: re-check of %q", tc.event, ev.Object.Repository)
+			}
+		default:
+		}
+		if gotDiscover != tc.discover || gotRecheck != tc.recheck {
+			t.Errorf("%s %s: discover %q recheck %q, want %q %q (%s)", tc.event, tc.body, gotDiscover, gotRecheck, tc.discover, tc.recheck, msg)
+		}
+	}
+}
+
+func TestReplayTriggersOnce(t *testing.T) {
+	tr, url := serve(t, secret, 8)
+	body := []byte(releasePublished)
+	d := delivery{event: "release", id: "72d3162e-cc78-11e3-81ab-4c9367dc0958", body: body, sig: sign(secret, body)}
+	if code, msg := post(t, url, d); code != http.StatusAccepted {
+		t.Fatalf("first: %d %q", code, msg)
+	}
+	code, msg := post(t, url, d)
+	if code != http.StatusOK || !strings.Contains(msg, "duplicate") {
+		t.Fatalf("replay: %d %q", code, msg)
+	}
+	if len(tr.Discover) != 1 {
+		t.Fatalf("%d triggers, want 1", len(tr.Discover))
+	}
+	// A replay with a forged body under the same id is refused, not "duplicate".
+	forged := delivery{event: "release", id: d.id, body: []byte(`{}`), sig: sign([]byte("x"), []byte(`{}`))}
+	if code, _ := post(t, url, forged); code != http.StatusUnauthorized {
+		t.Fatalf("forged replay: %d", code)
+	}
+}
+
+// Nobody reads the channels: the handler still answers every delivery, drops
+// what does not fit, counts it, and lets a redelivery of a dropped one in.
+func TestFullChannelDoesNotBlock(t *testing.T) {
+	tr, url := serve(t, secret, 1)
+	body := []byte(releasePublished)
+	dropped := counted("release", "dropped")
+	for _, id := range []string{"d1", "d2", "d3"} {
+		if code, msg := post(t, url, delivery{event: "release", id: id, body: body, sig: sign(secret, body)}); code != http.StatusAccepted {
+			t.Fatalf("%s: %d %q", id, code, msg)
+		}
+	}
+	if got := counted("release", "dropped") - dropped; got != 2 {
+		t.Fatalf("%v dropped, want 2", got)
+	}
+	<-tr.Discover
+	code, msg := post(t, url, delivery{event: "release", id: "d3", body: body, sig: sign(secret, body)})
+	if code != http.StatusAccepted || !strings.Contains(msg, "triggered") {
+		t.Fatalf("redelivery of a dropped delivery: %d %q", code, msg)
+	}
+}
+
+func TestRecentIsBounded(t *testing.T) {
+	r := newRecent(2)
+	for _, id := range []string{"a", "b", "c"} {
+		if !r.add(id) {
+			t.Fatalf("%s seen", id)
+		}
+	}
+	if len(r.ids) != 2 || !r.add("a") || r.add("c") {
+		t.Fatalf("ids %v", r.ids)
+	}
+	r.forget("c")
+	if !r.add("c") {
+		t.Fatal("forgotten id still seen")
+	}
+}
+
+// counted reads liftoff_github_webhook_deliveries_total{event,outcome} from
+// controller-runtime's registry, as the metrics endpoint serves it.
+func counted(event, outcome string) float64 {
+	mfs, err := metrics.Registry.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "liftoff_github_webhook_deliveries_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["event"] == event && labels["outcome"] == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
