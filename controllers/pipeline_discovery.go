@@ -264,7 +264,7 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 		for _, a := range t.Artifacts {
 			rel.Spec.Artifacts = append(rel.Spec.Artifacts, releasev1.Artifact{Name: a.Name, Image: a.Image})
 		}
-		rel.Spec.TargetStage, rel.Spec.Milestone = t.TargetStage, t.Milestone
+		rel.Spec.TargetStage, rel.Spec.Milestone, rel.Spec.LaunchChecklist = t.TargetStage, t.Milestone, t.LaunchChecklist
 	}
 	rel.Labels[LabelPipeline] = pipe.Name
 	err := r.Create(ctx, rel)

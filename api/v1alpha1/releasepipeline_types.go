@@ -138,6 +138,10 @@ type ReleaseTemplate struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	Milestone string `json:"milestone,omitempty"`
+	// LaunchChecklist of the Release.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	LaunchChecklist string `json:"launchChecklist,omitempty"`
 }
 
 // PromotionMode says whether a stage is promoted into as soon as its gates pass.

@@ -72,22 +72,22 @@ postmortem issue:
   kubectl get release checkout-1-4-3 -o jsonpath='{.status.stages[2].analysis}'
   curl -s -H 'Authorization: Bearer %[3]s' %[2]srepos/acme/checkout/issues
 
-Release 1.5.0 is tagged but its QA check is still running, it belongs to the
+Liftoff discovered tag v1.5.0 (the pipeline's source has from: Tags) and made
+it Release checkout-1-5-0. Its QA check is still running, it belongs to the
 1.5 milestone (one release blocker open) and its launch needs Security and
-Legal to sign off. Try it (the plugin: go build -o bin/kubectl-liftoff ./cmd/kubectl-liftoff
-and put bin/ on PATH):
+Legal to sign off (the plugin: make build; export PATH=$PWD/bin:$PATH):
 
-  kubectl apply -f - <<YAML
-  apiVersion: release.liftoff.dev/v1alpha1
-  kind: Release
-  metadata: {name: checkout-1-5-0, namespace: default, labels: {train: "1.5"}}
-  spec: {pipeline: checkout, version: 1.5.0, launchChecklist: checkout-1-5-launch}
-  YAML
-  kubectl get milestones; kubectl get launchchecklists
+  kubectl get milestones,launchchecklists
   kubectl liftoff status release/checkout-1-5-0
   KUBECONFIG=%[7]s kubectl liftoff signoff launchchecklist/checkout-1-5-launch --item security-review --comment "pen test passed"
   KUBECONFIG=%[8]s kubectl liftoff signoff launchchecklist/checkout-1-5-launch --item legal-review --waive --comment "no new terms"
   KUBECONFIG=%[8]s kubectl liftoff signoff launchchecklist/checkout-1-5-launch --item security-review   # refused: lee is not in group security
+
+Publish a release in the simulated GitHub: its signed webhook delivery makes
+Liftoff discover it at once:
+
+  curl -s -H 'Authorization: Bearer %[3]s' -d '{"tag_name":"v1.5.1","target_commitish":"main"}' %[2]srepos/acme/checkout/releases
+  kubectl get releases
 
 The release calendar freezes prod over Christmas and the Q4 close; see what
 is open now, what comes and what happened, with the slip against plan:

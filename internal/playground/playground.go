@@ -48,6 +48,9 @@ const SamplePrometheusURL = "http://127.0.0.1:9091"
 // Token is the token the simulator accepts (config/samples/github-token.yaml).
 const Token = "liftoff-playground-token"
 
+// WebhookSecret signs the simulator's webhook deliveries to the controller.
+const WebhookSecret = "liftoff-playground-webhook-secret"
+
 // Options configure the playground.
 type Options struct {
 	// SimAddr is where the GitHub simulator listens; "127.0.0.1:0" picks a port.
@@ -204,7 +207,8 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	p.cancel = cancel
-	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval, HTTP: mux}); err != nil {
+	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval, HTTP: mux,
+		WebhookSecret: []byte(WebhookSecret)}); err != nil {
 		p.Stop()
 		return nil, err
 	}
@@ -220,6 +224,8 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, fmt.Errorf("admission webhooks not serving: %w", err)
 	}
 
+	// GitHub tells the controller about new tags and check runs at once.
+	p.Sim.AddWebhook(p.HTTPURL+"/hooks/github", []byte(WebhookSecret))
 	if err := p.ApplyDir(ctx, filepath.Join(o.Root, "config", "samples")); err != nil {
 		p.Stop()
 		return nil, fmt.Errorf("applying the samples: %w", err)

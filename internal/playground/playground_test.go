@@ -124,6 +124,25 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		t.Errorf("milestone checkout-1-5: %+v %v", ms.Status, err)
 	}
 
+	// Discovery made a Release of the newest tag in range, in the 1.5
+	// milestone; a new tag becomes a Release through the signed webhook.
+	discovered := &releasev1.Release{}
+	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-5-0"}, discovered); err != nil ||
+		discovered.Spec.Milestone != "checkout-1-5" || discovered.Spec.LaunchChecklist != "checkout-1-5-launch" {
+		t.Errorf("discovered release checkout-1-5-0: %+v %v", discovered.Spec, err)
+	}
+	head := p.Sim.Commits(AppRepo, "main")[0].SHA
+	if _, err := p.Sim.CreateRelease(AppRepo, "v1.5.1", head, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-5-1"}, discovered) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("tag v1.5.1 not discovered; deliveries: %+v", p.Sim.Deliveries())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// The calendar's feed lists what happened.
 	feed := get(t, p.HTTPURL+"/calendars/default/releases.ics")
 	for _, want := range []string{"BEGIN:VCALENDAR", "SUMMARY:Promoted: checkout 1.4.2 -> prod", "SUMMARY:RolledBack: checkout 1.4.3 -> prod"} {
