@@ -2,9 +2,11 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	gogithub "github.com/google/go-github/v60/github"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -142,3 +144,50 @@ func TestLaunchChecklistPrometheusItem(t *testing.T) {
 	g.Eventually(e.itemState("error-budget"), timeout, interval).Should(Equal("Done: result < 0.05 holds (value 0.01)"))
 	g.Expect(e.getChecklist().Status.Ready).To(BeTrue())
 }
+
+// A githubPullRequest item is pending while the pull request is open, done
+// once it is merged; one closed without merge fails the item.
+func TestLaunchChecklistPullRequestItems(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	gh := e.githubClient()
+	pr := func(branch, title string) int {
+		_, _, err := gh.Git.CreateRef(ctx, "acme", "checkout", &ghRef{Ref: ghString("refs/heads/" + branch), Object: &ghObject{SHA: ghString(e.appSHA)}})
+		g.Expect(err).NotTo(HaveOccurred())
+		_, err = e.sim.CommitFiles(appRepo, branch, map[string]string{branch + ".md": title + "\n"}, title)
+		g.Expect(err).NotTo(HaveOccurred())
+		p, _, err := gh.PullRequests.Create(ctx, "acme", "checkout", &ghNewPull{Title: ghString(title), Head: ghString(branch), Base: ghString("main")})
+		g.Expect(err).NotTo(HaveOccurred())
+		return p.GetNumber()
+	}
+	docs, abandoned := pr("docs", "Launch docs"), pr("old-docs", "Old launch docs")
+	e.pipeline(e.stage("dev"))
+	e.release("r", "1.4.2", func(r *releasev1.Release) { r.Spec.LaunchChecklist = "launch" })
+	g.Expect(k8s.Create(ctx, &releasev1.LaunchChecklist{
+		ObjectMeta: metav1.ObjectMeta{Name: "launch", Namespace: e.ns},
+		Spec: releasev1.LaunchChecklistSpec{Items: []releasev1.ChecklistItem{
+			{Name: "docs", Function: "Support", Check: releasev1.ItemCheck{GitHubPullRequest: &releasev1.GitHubItemRef{Repository: appRepo, Number: docs}}},
+			{Name: "old-docs", Function: "Support", Required: ptrTo(false), Check: releasev1.ItemCheck{GitHubPullRequest: &releasev1.GitHubItemRef{Repository: appRepo, Number: abandoned}}},
+		}},
+	})).To(Succeed())
+	g.Eventually(e.itemState("docs"), timeout, interval).Should(Equal(fmt.Sprintf("Pending: pull request #%d open: Launch docs", docs)))
+
+	_, err := e.sim.MergePull(appRepo, docs)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, _, err = gh.PullRequests.Edit(ctx, "acme", "checkout", abandoned, &ghPull{State: ghString("closed")})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Eventually(e.itemState("docs"), timeout, interval).Should(Equal(fmt.Sprintf("Done: pull request #%d merged: Launch docs", docs)))
+	g.Eventually(e.itemState("old-docs"), timeout, interval).Should(Equal(fmt.Sprintf("Failed: pull request #%d closed without merge: Old launch docs", abandoned)))
+	g.Expect(e.getChecklist().Status.Ready).To(BeTrue()) // the failed item is optional
+}
+
+type (
+	ghRef     = gogithub.Reference
+	ghObject  = gogithub.GitObject
+	ghNewPull = gogithub.NewPullRequest
+	ghPull    = gogithub.PullRequest
+)
+
+func ghString(s string) *string { return &s }
+func ptrTo[T any](v T) *T       { return &v }

@@ -27,6 +27,13 @@ var (
 // returns its combined output and whether it succeeded.
 func (e *testEnv) kubectlAs(user string, groups []string, args ...string) (string, bool) {
 	e.t.Helper()
+	out, err := e.kubectlCmd(user, groups, args...).CombinedOutput()
+	return string(out), err == nil
+}
+
+// kubectlCmd prepares `kubectl ARGS...` as user, with the plugin on PATH.
+func (e *testEnv) kubectlCmd(user string, groups []string, args ...string) *exec.Cmd {
+	e.t.Helper()
 	pluginOnce.Do(func() {
 		if pluginDir, pluginErr = os.MkdirTemp("", "liftoff-plugin"); pluginErr != nil {
 			return
@@ -58,8 +65,25 @@ func (e *testEnv) kubectlAs(user string, groups []string, args ...string) (strin
 	}
 	cmd := exec.Command(kubectl, args...)
 	cmd.Env = append(os.Environ(), "PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+cfgFile)
-	out, err := cmd.CombinedOutput()
-	return string(out), err == nil
+	return cmd
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // The plugin, run by kubectl as a real plugin: approve, sign off, read the
@@ -87,6 +111,14 @@ func TestKubectlPlugin(t *testing.T) {
 	e.grant("ann", []string{"launchchecklists"}, "get")
 	e.grant("sue", []string{"launchchecklists"}, "get", "update", webhooks.VerbSignOff)
 
+	// Someone watches the status while the others approve and sign off.
+	watch := e.kubectlCmd("ann", nil, "liftoff", "status", "release/r", "--watch", "-n", e.ns)
+	watched := &syncBuffer{}
+	watch.Stdout, watch.Stderr = watched, watched
+	g.Expect(watch.Start()).To(Succeed())
+	defer func() { _ = watch.Process.Kill() }()
+	g.Eventually(watched.String, timeout, interval).Should(ContainSubstring("approvals        ⧗ 0 of 1 approvals"))
+
 	out, ok := e.kubectlAs("carol", nil, "liftoff", "approve", "release/r", "--stage", "prod", "-n", e.ns)
 	g.Expect(ok).To(BeFalse())
 	g.Expect(out).To(ContainSubstring("carol created this Release and cannot approve it"))
@@ -103,6 +135,12 @@ func TestKubectlPlugin(t *testing.T) {
 	g.Expect(out).To(ContainSubstring(`no item "nope" in this checklist (items: security-review)`))
 
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	// The watch printed each change, down to the release; Ctrl-C ends it cleanly.
+	g.Eventually(watched.String, timeout, interval).Should(ContainSubstring("Phase:      ✔ Released"))
+	g.Expect(watched.String()).To(ContainSubstring("CHECKLIST  launch: not ready, 0/1 done"))
+	g.Expect(watch.Process.Signal(os.Interrupt)).To(Succeed())
+	g.Expect(watch.Wait()).To(Succeed())
+
 	out, ok = e.kubectlAs("ann", nil, "liftoff", "status", "release/r", "-n", e.ns)
 	g.Expect(ok).To(BeTrue(), out)
 	for _, want := range []string{
