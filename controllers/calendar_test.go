@@ -179,3 +179,28 @@ func TestCalendarRefusedAtAdmission(t *testing.T) {
 		})
 	}
 }
+
+// An approved Manual stage is held by the calendar like an automatic one:
+// outside the release train it waits, and goes once the train opens.
+func TestCalendarHoldsApprovedManualStage(t *testing.T) {
+	g := NewWithT(t)
+	clk := clocktesting.NewFakeClock(berlin(t, "2026-11-27T18:00")) // a Friday evening
+	e := newEnv(t, withClock(clk))
+	e.calendar(releasev1.CalendarWindow{Name: "train", Kind: releasev1.WindowAllow, RRule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH",
+		Start: "2026-11-23T09:00", Duration: &metav1Duration{Duration: 7 * time.Hour}, Stages: []string{"prod"}})
+	g.Expect(k8s.Create(context.Background(), withCalendar(e.newPipeline(e.stage("dev"), e.stage("prod", func(s *releasev1.Stage) {
+		s.Promotion = releasev1.PromotionManual
+		s.Gates = &releasev1.Gates{Approvals: &releasev1.ApprovalsGate{Count: 1}}
+	}))))).To(Succeed())
+	e.release("r", "1.4.2")
+	g.Expect(e.approveAs(e.approver("ann"), "r", "prod")).To(Succeed())
+
+	g.Eventually(e.gate("r", "prod", "calendar"), timeout, interval).Should(Equal(
+		"Pending/WindowClosed: calendar releases: outside every allow window; opens at 2026-11-30 09:00 CET"))
+	g.Expect(e.gate("r", "prod", "approvals")()).To(HavePrefix("Passed/"))
+	g.Consistently(func() int { return len(e.liftoffCommits("r", "prod")) }, time.Second, 100*time.Millisecond).Should(BeZero())
+
+	clk.SetTime(berlin(t, "2026-11-30T09:00"))
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	g.Expect(e.gate("r", "prod", "calendar")()).To(Equal("Passed/WindowOpen: calendar releases: inside allow window train"))
+}
