@@ -3,7 +3,6 @@ package simulator
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -171,18 +170,7 @@ func (s *Server) handleCreateCheckRun(w http.ResponseWriter, req *http.Request) 
 }
 
 func (s *Server) findCheckRun(w http.ResponseWriter, req *http.Request) (*repo, *checkRun) {
-	r := s.repoOf(w, req)
-	if r == nil {
-		return nil, nil
-	}
-	id, _ := strconv.ParseInt(req.PathValue("id"), 10, 64)
-	for _, c := range r.checkRuns {
-		if c.id == id {
-			return r, c
-		}
-	}
-	writeError(w, http.StatusNotFound, "Not Found")
-	return nil, nil
+	return findIn(s, w, req, "id", func(r *repo) []*checkRun { return r.checkRuns }, func(c *checkRun) int64 { return c.id })
 }
 
 // GET /repos/{owner}/{repo}/check-runs/{id}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -127,18 +126,7 @@ func (s *Server) handleCreateDeployment(w http.ResponseWriter, req *http.Request
 }
 
 func (s *Server) findDeployment(w http.ResponseWriter, req *http.Request) (*repo, *deployment) {
-	r := s.repoOf(w, req)
-	if r == nil {
-		return nil, nil
-	}
-	id, _ := strconv.ParseInt(req.PathValue("id"), 10, 64)
-	for _, d := range r.deployments {
-		if d.id == id {
-			return r, d
-		}
-	}
-	writeError(w, http.StatusNotFound, "Not Found")
-	return nil, nil
+	return findIn(s, w, req, "id", func(r *repo) []*deployment { return r.deployments }, func(d *deployment) int64 { return d.id })
 }
 
 // GET /repos/{owner}/{repo}/deployments/{id}

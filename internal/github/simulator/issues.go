@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -141,18 +140,7 @@ func (s *Server) handleCreateIssue(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s *Server) findIssue(w http.ResponseWriter, req *http.Request) (*repo, *issue) {
-	r := s.repoOf(w, req)
-	if r == nil {
-		return nil, nil
-	}
-	n, _ := strconv.Atoi(req.PathValue("number"))
-	for _, is := range r.issues {
-		if is.number == n {
-			return r, is
-		}
-	}
-	writeError(w, http.StatusNotFound, "Not Found")
-	return nil, nil
+	return findIn(s, w, req, "number", func(r *repo) []*issue { return r.issues }, func(is *issue) int64 { return int64(is.number) })
 }
 
 // GET /repos/{owner}/{repo}/issues/{number}

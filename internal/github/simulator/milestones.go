@@ -271,16 +271,7 @@ func (s *Server) handleCreateMilestone(w http.ResponseWriter, req *http.Request)
 }
 
 func (s *Server) findMilestone(w http.ResponseWriter, req *http.Request) (*repo, *milestone) {
-	r := s.repoOf(w, req)
-	if r == nil {
-		return nil, nil
-	}
-	n, _ := strconv.Atoi(req.PathValue("number"))
-	if ms := r.milestones.find(n); ms != nil {
-		return r, ms
-	}
-	writeError(w, http.StatusNotFound, "Not Found")
-	return nil, nil
+	return findIn(s, w, req, "number", func(r *repo) []*milestone { return r.milestones.items }, func(ms *milestone) int64 { return int64(ms.number) })
 }
 
 // GET /repos/{owner}/{repo}/milestones/{number}

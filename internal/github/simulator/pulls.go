@@ -3,7 +3,6 @@ package simulator
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -168,18 +167,7 @@ func (s *Server) handleCreatePull(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s *Server) findPull(w http.ResponseWriter, req *http.Request) (*repo, *pull) {
-	r := s.repoOf(w, req)
-	if r == nil {
-		return nil, nil
-	}
-	n, _ := strconv.Atoi(req.PathValue("number"))
-	for _, p := range r.pulls {
-		if p.number == n {
-			return r, p
-		}
-	}
-	writeError(w, http.StatusNotFound, "Not Found")
-	return nil, nil
+	return findIn(s, w, req, "number", func(r *repo) []*pull { return r.pulls }, func(p *pull) int64 { return int64(p.number) })
 }
 
 // GET /repos/{owner}/{repo}/pulls/{number}

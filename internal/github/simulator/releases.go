@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -164,19 +163,8 @@ func (s *Server) handleUpdateRelease(w http.ResponseWriter, req *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.repoOf(w, req)
-	if r == nil {
-		return
-	}
-	id, _ := strconv.ParseInt(req.PathValue("id"), 10, 64)
-	var rel *release
-	for _, x := range r.releases {
-		if x.id == id {
-			rel = x
-		}
-	}
+	r, rel := findIn(s, w, req, "id", func(r *repo) []*release { return r.releases }, func(x *release) int64 { return x.id })
 	if rel == nil {
-		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	if body.Name != nil {

@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
@@ -61,4 +62,22 @@ func (s *Server) routes() {
 	s.milestoneRoutes()
 	s.releaseRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
+}
+
+// findIn answers 404 unless the repository of the request holds an item whose
+// key equals the path value param (a number or an id); the caller holds s.mu.
+func findIn[T any](s *Server, w http.ResponseWriter, req *http.Request, param string, items func(*repo) []T, key func(T) int64) (*repo, T) {
+	var zero T
+	r := s.repoOf(w, req)
+	if r == nil {
+		return nil, zero
+	}
+	want, _ := strconv.ParseInt(req.PathValue(param), 10, 64)
+	for _, it := range items(r) {
+		if key(it) == want {
+			return r, it
+		}
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
+	return nil, zero
 }
