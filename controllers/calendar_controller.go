@@ -107,11 +107,12 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	rc.Status.ObservedGeneration = rc.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, rc.Status) {
-		if err := r.Status().Patch(ctx, rc, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-			}
-			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+		conflict, err := patchStatus(ctx, r.Client, orig, rc)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if conflict {
+			return requeueNow, nil
 		}
 	}
 	return res, nil

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -97,24 +96,24 @@ func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	st := checklist.Evaluate(lc, obs, lc.Status.Items, now)
-	st.Conditions = lc.Status.Conditions
-	st.ObservedGeneration = lc.Generation
+	conditions := lc.Status.Conditions
+	lc.Status = checklist.Evaluate(lc, obs, lc.Status.Items, now)
+	lc.Status.Conditions, lc.Status.ObservedGeneration = conditions, lc.Generation
+	st := &lc.Status
 	cond := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready",
 		Message: fmt.Sprintf("%d of %d items done or waived; every required item is", st.Done, st.Total), ObservedGeneration: lc.Generation}
 	if !st.Ready {
-		lc.Status = st
 		cond.Status, cond.Reason = metav1.ConditionFalse, "ItemsOpen"
 		cond.Message = fmt.Sprintf("%d of %d done; open: %s", st.Done, st.Total, checklist.Open(lc))
 	}
 	meta.SetStatusCondition(&st.Conditions, cond)
-	lc.Status = st
 	if !equality.Semantic.DeepEqual(orig.Status, lc.Status) {
-		if err := r.Status().Patch(ctx, lc, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-			}
-			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+		conflict, err := patchStatus(ctx, r.Client, orig, lc)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if conflict {
+			return requeueNow, nil
 		}
 	}
 	if automatic(lc) {

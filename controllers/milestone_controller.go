@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -112,13 +111,11 @@ func (r *MilestoneReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if equality.Semantic.DeepEqual(orig.Status, ms.Status) {
 			return
 		}
-		if err := r.Status().Patch(ctx, ms, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			if apierrors.IsConflict(err) {
-				res, retErr = ctrl.Result{RequeueAfter: time.Millisecond}, nil
-				return
-			}
-			if retErr == nil {
-				retErr = fmt.Errorf("writing status: %w", err)
+		if conflict, err := patchStatus(ctx, r.Client, orig, ms); conflict || err != nil {
+			if conflict {
+				res, retErr = requeueNow, nil
+			} else if retErr == nil {
+				retErr = err
 			}
 			return
 		}

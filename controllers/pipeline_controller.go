@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -102,11 +101,12 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	meta.SetStatusCondition(&pipe.Status.Conditions, cond)
 
 	if !equality.Semantic.DeepEqual(orig.Status, pipe.Status) {
-		if err := r.Status().Patch(ctx, pipe, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-			}
+		conflict, err := patchStatus(ctx, r.Client, orig, pipe)
+		if err != nil {
 			return ctrl.Result{}, err
+		}
+		if conflict {
+			return requeueNow, nil
 		}
 	}
 	return ctrl.Result{RequeueAfter: requeue}, discoverErr

@@ -3,7 +3,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -137,14 +136,12 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		if equality.Semantic.DeepEqual(orig.Status, rel.Status) {
 			return
 		}
-		if err := r.Status().Patch(ctx, rel, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			if apierrors.IsConflict(err) {
+		if conflict, err := patchStatus(ctx, r.Client, orig, rel); conflict || err != nil {
+			if conflict {
 				// Someone changed the Release meanwhile: start over from it.
-				res, retErr = ctrl.Result{RequeueAfter: time.Millisecond}, nil
-				return
-			}
-			if retErr == nil {
-				retErr = fmt.Errorf("writing status: %w", err)
+				res, retErr = requeueNow, nil
+			} else if retErr == nil {
+				retErr = err
 			}
 			return
 		}
