@@ -91,13 +91,10 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	rc := &releasev1.ReleaseCalendar{}
 	if err := r.Get(ctx, req.NamespacedName, rc); err != nil {
 		if apierrors.IsNotFound(err) {
+			forgetCalendar(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
-	}
-	if !rc.DeletionTimestamp.IsZero() {
-		forgetCalendar(rc.UID)
-		return ctrl.Result{}, nil
 	}
 	orig := rc.DeepCopy()
 	now := r.Clock.Now()

@@ -11,13 +11,15 @@ import (
 )
 
 // compiledCalendars keeps each ReleaseCalendar compiled once per generation:
-// every Release evaluation, the calendar's status and its feed read it.
+// every Release evaluation, the calendar's status and its feed read it. The
+// calendar controller forgets a calendar once it is gone.
 var compiledCalendars = struct {
 	sync.Mutex
-	m map[types.UID]compiledCalendar
-}{m: map[types.UID]compiledCalendar{}}
+	m map[types.NamespacedName]compiledCalendar
+}{m: map[types.NamespacedName]compiledCalendar{}}
 
 type compiledCalendar struct {
+	uid        types.UID
 	generation int64
 	cal        *calendar.Calendar
 	err        error
@@ -27,18 +29,19 @@ type compiledCalendar struct {
 func compileCalendar(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
 	compiledCalendars.Lock()
 	defer compiledCalendars.Unlock()
-	if c, ok := compiledCalendars.m[rc.UID]; ok && c.generation == rc.Generation && rc.UID != "" {
+	key := types.NamespacedName{Namespace: rc.Namespace, Name: rc.Name}
+	if c, ok := compiledCalendars.m[key]; ok && c.uid == rc.UID && c.generation == rc.Generation && rc.UID != "" {
 		return c.cal, c.err
 	}
 	cal, err := calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
 	if rc.UID != "" {
-		compiledCalendars.m[rc.UID] = compiledCalendar{generation: rc.Generation, cal: cal, err: err}
+		compiledCalendars.m[key] = compiledCalendar{uid: rc.UID, generation: rc.Generation, cal: cal, err: err}
 	}
 	return cal, err
 }
 
-func forgetCalendar(uid types.UID) {
+func forgetCalendar(key types.NamespacedName) {
 	compiledCalendars.Lock()
 	defer compiledCalendars.Unlock()
-	delete(compiledCalendars.m, uid)
+	delete(compiledCalendars.m, key)
 }

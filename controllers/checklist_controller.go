@@ -166,7 +166,7 @@ func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.L
 		case c.Release != nil:
 			o = r.observeRelease(ctx, lc.Namespace, c.Release)
 		case c.Prometheus != nil:
-			o = r.observePrometheus(ctx, pipe, c.Prometheus, now)
+			o = r.observePrometheus(ctx, lc.Namespace, pipe, c.Prometheus, now)
 		default:
 			if g := ghClient(); g == nil {
 				o = checklist.Observation{State: releasev1.ItemPending, Message: ghProblem}
@@ -217,7 +217,7 @@ func (r *LaunchChecklistReconciler) observeRelease(ctx context.Context, ns strin
 	return checklist.Observation{State: releasev1.ItemPending, Message: fmt.Sprintf("waiting for %s %s to reach %s (%s)", c.Name, rel.Spec.Version, c.Stage, where)}
 }
 
-func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, pipe *releasev1.ReleasePipeline, c *releasev1.PrometheusCheck, now time.Time) checklist.Observation {
+func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, ns string, pipe *releasev1.ReleasePipeline, c *releasev1.PrometheusCheck, now time.Time) checklist.Observation {
 	pending := func(msg string) checklist.Observation {
 		return checklist.Observation{State: releasev1.ItemPending, Message: msg}
 	}
@@ -225,19 +225,16 @@ func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, pipe 
 	if err != nil {
 		return checklist.Observation{State: releasev1.ItemFailed, Message: fmt.Sprintf("condition %q: %v: fix the item", c.Condition, err)}
 	}
-	var p *releasev1.ReleasePipeline
+	var spec *releasev1.PrometheusSpec
 	switch {
 	case c.Address != "":
-		p = &releasev1.ReleasePipeline{Spec: releasev1.ReleasePipelineSpec{Prometheus: &releasev1.PrometheusSpec{Address: c.Address}}}
-		if pipe != nil {
-			p.Namespace = pipe.Namespace
-		}
+		spec = &releasev1.PrometheusSpec{Address: c.Address}
 	case pipe != nil && pipe.Spec.Prometheus != nil:
-		p = pipe
+		spec = pipe.Spec.Prometheus
 	default:
 		return pending("no Prometheus: set the item's address, or use the checklist from a pipeline with spec.prometheus")
 	}
-	prom, err := (&ReleaseReconciler{APIReader: r.APIReader}).prometheusClient(ctx, p)
+	prom, err := prometheusFor(ctx, r.APIReader, ns, spec)
 	if err != nil {
 		return pending(err.Error())
 	}

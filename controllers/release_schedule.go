@@ -63,7 +63,7 @@ func (s *step) calendarFacts(ctx context.Context, stage string) (*gates.Calendar
 	return f, nil
 }
 
-// milestoneOf returns the Milestones the Release belongs to: the one its
+// milestonesOf returns the Milestones the Release belongs to: the one its
 // spec.milestone names and those whose selector matches its labels.
 func milestonesOf(ctx context.Context, c client.Reader, rel *releasev1.Release) ([]releasev1.Milestone, []string, error) {
 	var list releasev1.MilestoneList

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/analysis"
@@ -134,16 +135,21 @@ func toStatus(st *analysis.State) *releasev1.AnalysisStatus {
 // prometheusClient builds the client of the pipeline's Prometheus; header
 // values come from its Secret, read without a cache.
 func (r *ReleaseReconciler) prometheusClient(ctx context.Context, pipe *releasev1.ReleasePipeline) (*prometheus.Client, error) {
-	p := pipe.Spec.Prometheus
-	if p == nil {
+	if pipe.Spec.Prometheus == nil {
 		return nil, &credentialError{reason: ReasonPrometheusSetup, msg: "the pipeline has stages with verify but no spec.prometheus"}
 	}
+	return prometheusFor(ctx, r.APIReader, pipe.Namespace, pipe.Spec.Prometheus)
+}
+
+// prometheusFor returns a client for p; its Secret (headers) is read from
+// namespace on demand.
+func prometheusFor(ctx context.Context, reader client.Reader, namespace string, p *releasev1.PrometheusSpec) (*prometheus.Client, error) {
 	headers := map[string]string{}
 	if p.SecretRef != nil {
 		secret := &corev1.Secret{}
-		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: pipe.Namespace, Name: p.SecretRef.Name}, secret); err != nil {
+		if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: p.SecretRef.Name}, secret); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, &credentialError{reason: releasev1.ReasonSecretNotFound, msg: fmt.Sprintf("Secret %q (spec.prometheus.secretRef) not found in namespace %s", p.SecretRef.Name, pipe.Namespace)}
+				return nil, &credentialError{reason: releasev1.ReasonSecretNotFound, msg: fmt.Sprintf("Secret %q (spec.prometheus.secretRef) not found in namespace %s", p.SecretRef.Name, namespace)}
 			}
 			return nil, err
 		}
