@@ -38,6 +38,8 @@ const (
 // and what happened in the last 30.
 type ReleaseCalendarReconciler struct {
 	client.Client
+	// Shard is the shard this controller serves (see ShardLabel).
+	Shard Shard
 	Clock clock.PassiveClock
 }
 
@@ -50,7 +52,7 @@ func (r *ReleaseCalendarReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Clock = clock.RealClock{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleaseCalendar{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&releasev1.ReleaseCalendar{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(calendarOfPipeline)).
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.calendarOfRelease)).
 		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.calendarsInNamespace), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -95,6 +97,9 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if !r.Shard.Owns(rc) {
+		return ctrl.Result{}, nil
 	}
 	orig := rc.DeepCopy()
 	now := r.Clock.Now()

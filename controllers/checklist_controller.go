@@ -32,6 +32,8 @@ const checklistIndex = "spec.launchChecklist"
 // folds in the sign-offs and writes where the launch stands.
 type LaunchChecklistReconciler struct {
 	client.Client
+	// Shard is the shard this controller serves (see ShardLabel).
+	Shard Shard
 	APIReader client.Reader
 	GitHub    *github.Factory
 	Clock     clock.PassiveClock
@@ -51,7 +53,7 @@ func (r *LaunchChecklistReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.PollInterval = time.Minute
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.LaunchChecklist{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&releasev1.LaunchChecklist{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
 		// A release check turns done when its Release lands in the stage.
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.checklistsOfRelease)).
 		Named("launchchecklist").
@@ -87,7 +89,7 @@ func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Get(ctx, req.NamespacedName, lc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !lc.DeletionTimestamp.IsZero() {
+	if !lc.DeletionTimestamp.IsZero() || !r.Shard.Owns(lc) {
 		return ctrl.Result{}, nil
 	}
 	orig := lc.DeepCopy()

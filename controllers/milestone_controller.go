@@ -34,6 +34,8 @@ const defaultMilestonePoll = 5 * time.Minute
 // health in step with its GitHub milestone and its Releases.
 type MilestoneReconciler struct {
 	client.Client
+	// Shard is the shard this controller serves (see ShardLabel).
+	Shard Shard
 	// APIReader reads Secrets live: the controller keeps no Secret watch.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
@@ -54,7 +56,7 @@ func (r *MilestoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Clock = clock.RealClock{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.Milestone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&releasev1.Milestone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.milestonesOfRelease)).
 		Named("milestone").
 		Complete(r)
@@ -103,7 +105,7 @@ func (r *MilestoneReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, ms); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !ms.DeletionTimestamp.IsZero() {
+	if !ms.DeletionTimestamp.IsZero() || !r.Shard.Owns(ms) {
 		return ctrl.Result{}, nil
 	}
 	orig := ms.DeepCopy()

@@ -29,6 +29,8 @@ import (
 // written by the Release reconciler.
 type ReleasePipelineReconciler struct {
 	client.Client
+	// Shard is the shard this controller serves (see ShardLabel).
+	Shard Shard
 	APIReader client.Reader
 	GitHub    *github.Factory
 	Recorder  events.EventRecorder
@@ -45,7 +47,7 @@ func (r *ReleasePipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Clock = clock.RealClock{}
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
 		Named("releasepipeline")
 	if r.Discover != nil {
 		b = b.WatchesRawSource(source.Channel(r.Discover, handler.TypedEnqueueRequestsFromMapFunc(r.discoverRequests)))
@@ -58,6 +60,9 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	pipe := &releasev1.ReleasePipeline{}
 	if err := r.Get(ctx, req.NamespacedName, pipe); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Shard.Owns(pipe) {
+		return ctrl.Result{}, nil
 	}
 	orig := pipe.DeepCopy()
 

@@ -267,6 +267,10 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 		rel.Spec.TargetStage, rel.Spec.Milestone, rel.Spec.LaunchChecklist = t.TargetStage, t.Milestone, t.LaunchChecklist
 	}
 	rel.Labels[LabelPipeline] = pipe.Name
+	if shard, ok := pipe.Labels[ShardLabel]; ok {
+		// The Release goes to the shard of its pipeline.
+		rel.Labels[ShardLabel] = shard
+	}
 	err := r.Create(ctx, rel)
 	switch {
 	case err == nil:

@@ -44,6 +44,8 @@ type ReleaseReconciler struct {
 	// StaleLockAfter is how long a stage lock may be held by a Release that
 	// is not promoting before another Release may take it.
 	StaleLockAfter time.Duration
+	// Shard is the shard this controller serves (see ShardLabel).
+	Shard Shard
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
 	// Recheck triggers a re-evaluation of the gates of the Releases of a
@@ -90,7 +92,7 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		r.StaleLockAfter = time.Minute
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.predicate())).
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfPipeline)).
 		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfMilestone)).
@@ -128,7 +130,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !rel.DeletionTimestamp.IsZero() {
+	if !rel.DeletionTimestamp.IsZero() || !r.Shard.Owns(rel) {
 		return ctrl.Result{}, nil
 	}
 	orig := rel.DeepCopy()

@@ -42,7 +42,7 @@ func (s *step) run(ctx context.Context) (ctrl.Result, error) {
 			return ctrl.Result{}, err
 		}
 		// The pipeline watch brings us back once it exists.
-		s.stall(releasev1.ReasonPipelineNotFound, fmt.Sprintf("ReleasePipeline %q not found in namespace %s: create it or fix spec.pipeline", rel.Spec.Pipeline, rel.Namespace))
+		s.stall(releasev1.ReasonPipelineNotFound, s.r.pipelineNotFound(ctx, rel))
 		return ctrl.Result{}, nil
 	}
 	rel.Status.ObservedGeneration = rel.Generation
@@ -127,6 +127,18 @@ func syncStages(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, target 
 		}
 	}
 	rel.Status.Stages = out
+}
+
+// pipelineNotFound says why the pipeline is not in the cache: missing, or in
+// another shard than the Release (the cache holds only this shard's).
+func (r *ReleaseReconciler) pipelineNotFound(ctx context.Context, rel *releasev1.Release) string {
+	msg := fmt.Sprintf("ReleasePipeline %q not found in namespace %s: create it or fix spec.pipeline", rel.Spec.Pipeline, rel.Namespace)
+	live := &releasev1.ReleasePipeline{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, live); err != nil || r.Shard.Owns(live) {
+		return msg
+	}
+	return fmt.Sprintf("ReleasePipeline %q is in shard %s, this Release in shard %s: give the Release the pipeline's %s label",
+		rel.Spec.Pipeline, Shard(live.Labels[ShardLabel]), r.Shard, ShardLabel)
 }
 
 func stageNames(pipe *releasev1.ReleasePipeline) string {

@@ -28,6 +28,11 @@ type Options struct {
 	// /hooks/github (the GitHub webhook receiver) and /calendars/ (iCalendar
 	// feeds). The caller serves it (internal/serve).
 	HTTP *http.ServeMux
+	// Shard is the shard this controller serves: Releases, pipelines,
+	// calendars, milestones and checklists labelled ShardLabel=Shard, or the
+	// unlabelled ones when empty. The manager's cache should hold only the
+	// shard's Releases and pipelines (Shard.CacheByObject).
+	Shard Shard
 	// WebhookSecret verifies X-Hub-Signature-256 of GitHub webhook deliveries.
 	// Without it the receiver refuses every delivery.
 	WebhookSecret []byte
@@ -46,10 +51,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub,
-		Recorder: mgr.GetEventRecorder("liftoff"), Clock: o.Clock, Discover: triggers.Discover}).SetupWithManager(mgr); err != nil {
+		Recorder: mgr.GetEventRecorder("liftoff"), Clock: o.Clock, Discover: triggers.Discover, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&ReleaseCalendarReconciler{Client: mgr.GetClient(), Clock: o.Clock}).SetupWithManager(mgr); err != nil {
+	if err := (&ReleaseCalendarReconciler{Client: mgr.GetClient(), Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if o.HTTP != nil {
@@ -59,16 +64,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		}
 		o.HTTP.Handle(CalendarFeedPath, &CalendarFeed{Client: mgr.GetClient(), Clock: clk})
 	}
-	if err := (&MilestoneReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"), GitHub: o.GitHub, Clock: o.Clock}).SetupWithManager(mgr); err != nil {
+	if err := (&MilestoneReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"), GitHub: o.GitHub, Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval}).SetupWithManager(mgr); err != nil {
+	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
 		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,
-		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck,
+		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Shard: o.Shard,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

@@ -39,11 +39,19 @@ func main() {
 		concurrency            int
 		webhooksOn             bool
 		webhookCertDir         string
+		shardName, pprofAddr   string
+		leaseDuration          time.Duration
+		renewDeadline, retry   time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica (of each shard) reconciles.")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits after the leader's last renewal before it takes over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leading.")
+	flag.DurationVar(&retry, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take or renew the lease.")
+	flag.StringVar(&shardName, "shard", "", "Serve only the objects labelled release.liftoff.dev/shard=NAME (empty: the default shard, the unlabelled objects). Each shard elects its own leader.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoints (/debug/pprof/); 0 disables them.")
 	flag.DurationVar(&pollInterval, "gate-poll-interval", 30*time.Second, "How often pending QA checks and pull requests are re-read.")
 	flag.DurationVar(&timeout, "github-timeout", 30*time.Second, "Timeout of one GitHub API request.")
 	flag.IntVar(&concurrency, "concurrency", 4, "Releases reconciled in parallel.")
@@ -57,6 +65,12 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
+	shard, err := controllers.ParseShard(shardName)
+	if err != nil {
+		log.Error(err, "Invalid flag")
+		os.Exit(2)
+	}
+
 	scheme := runtime.NewScheme()
 	must(clientgoscheme.AddToScheme(scheme))
 	must(releasev1.AddToScheme(scheme))
@@ -66,13 +80,18 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		PprofBindAddress:       pprofAddr,
 		Scheme:                 scheme,
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
-		LeaderElectionID:       "liftoff.release.liftoff.dev",
-		// Managed fields are never read: keep them out of memory.
-		Cache:         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		LeaderElectionID:       shard.LeaderElectionID(),
+		LeaseDuration:          &leaseDuration,
+		RenewDeadline:          &renewDeadline,
+		RetryPeriod:            &retry,
+		// Managed fields are never read: keep them out of memory. Releases
+		// and pipelines of other shards are not cached at all.
+		Cache:         cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: shard.CacheByObject()},
 		WebhookServer: webhook.NewServer(webhook.Options{CertDir: webhookCertDir}),
 		// Secrets are read on demand, never watched cluster-wide.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
@@ -94,7 +113,7 @@ func main() {
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		GitHub: &github.Factory{Timeout: timeout}, PollInterval: pollInterval, Concurrency: concurrency,
-		HTTP: mux, WebhookSecret: secret,
+		HTTP: mux, WebhookSecret: secret, Shard: shard,
 	}); err != nil {
 		log.Error(err, "Setting up controllers")
 		os.Exit(1)
@@ -105,7 +124,7 @@ func main() {
 	must(mgr.Add(&serve.Server{Addr: httpAddr, Handler: mux}))
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))
-	log.Info("Starting manager")
+	log.Info("Starting manager", "shard", shard.String())
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "Running manager")
 		os.Exit(1)

@@ -82,6 +82,9 @@ func (s *Server) handleCreateRef(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.refs[name] = body.SHA
+	if branch, ok := strings.CutPrefix(name, "heads/"); ok {
+		s.branchMoved(w, r, branch, body.SHA)
+	}
 	if tag, ok := strings.CutPrefix(name, "tags/"); ok {
 		s.emitTagCreated(r, tag, body.SHA)
 	}
@@ -118,6 +121,9 @@ func (s *Server) handleUpdateRef(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.refs[name] = body.SHA
+	if branch, ok := strings.CutPrefix(name, "heads/"); ok {
+		s.branchMoved(w, r, branch, body.SHA)
+	}
 	writeJSON(w, http.StatusOK, s.refJSON(req, r, name, body.SHA))
 }
 

@@ -249,6 +249,7 @@ func (s *Server) handleMergePull(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, err.Error())
 		return
 	}
+	s.branchMoved(w, r, p.base, sha)
 	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
 }
 

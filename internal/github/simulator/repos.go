@@ -436,6 +436,7 @@ func (s *Server) handlePutContents(w http.ResponseWriter, req *http.Request) {
 	sig.Date = s.now()
 	sha := r.putCommit(&commit{tree: r.writeTree(files), parents: parents, message: body.Message, author: sig, committer: sig})
 	r.refs["heads/"+branch] = sha
+	s.branchMoved(w, r, branch, sha)
 	writeJSON(w, status, map[string]any{
 		"content": s.contentJSON(req, r, p, blobSHA, r.objects[blobSHA].(*blob)),
 		"commit":  map[string]any{"sha": sha, "message": body.Message},

@@ -44,6 +44,8 @@ type Server struct {
 	faults  []*faultState
 	nextID  int64
 	hooks   webhooks
+	// onBranch: see WithBranchHook.
+	onBranch func(BranchUpdate)
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -109,6 +111,8 @@ type recorder struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	// moved are the branches the request moved (see WithBranchHook).
+	moved []BranchUpdate
 }
 
 func (r *recorder) Header() http.Header         { return r.header }
@@ -129,6 +133,9 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	defer func() {
+		for _, m := range rec.moved {
+			s.onBranch(m)
+		}
 		for k, v := range rec.header {
 			w.Header()[k] = v
 		}
