@@ -33,7 +33,7 @@ const checklistIndex = "spec.launchChecklist"
 type LaunchChecklistReconciler struct {
 	client.Client
 	// Shard is the shard this controller serves (see ShardLabel).
-	Shard Shard
+	Shard     Shard
 	APIReader client.Reader
 	GitHub    *github.Factory
 	Clock     clock.PassiveClock

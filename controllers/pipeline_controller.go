@@ -30,7 +30,7 @@ import (
 type ReleasePipelineReconciler struct {
 	client.Client
 	// Shard is the shard this controller serves (see ShardLabel).
-	Shard Shard
+	Shard     Shard
 	APIReader client.Reader
 	GitHub    *github.Factory
 	Recorder  events.EventRecorder
