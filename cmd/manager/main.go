@@ -40,6 +40,7 @@ func main() {
 		webhooksOn             bool
 		webhookCertDir         string
 		shardName, pprofAddr   string
+		leaseNamespace         string
 		leaseDuration          time.Duration
 		renewDeadline, retry   time.Duration
 	)
@@ -50,6 +51,7 @@ func main() {
 	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits after the leader's last renewal before it takes over.")
 	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leading.")
 	flag.DurationVar(&retry, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take or renew the lease.")
+	flag.StringVar(&leaseNamespace, "leader-elect-namespace", "", "Namespace of the leader election lease (default: the pod's namespace; required outside a cluster).")
 	flag.StringVar(&shardName, "shard", "", "Serve only the objects labelled release.liftoff.dev/shard=NAME (empty: the default shard, the unlabelled objects). Each shard elects its own leader.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoints (/debug/pprof/); 0 disables them.")
 	flag.DurationVar(&pollInterval, "gate-poll-interval", 30*time.Second, "How often pending QA checks and pull requests are re-read.")
@@ -80,15 +82,16 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		PprofBindAddress:       pprofAddr,
-		Scheme:                 scheme,
-		Metrics:                metricsOpts,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       shard.LeaderElectionID(),
-		LeaseDuration:          &leaseDuration,
-		RenewDeadline:          &renewDeadline,
-		RetryPeriod:            &retry,
+		PprofBindAddress:        pprofAddr,
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        shard.LeaderElectionID(),
+		LeaderElectionNamespace: leaseNamespace,
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retry,
 		// Managed fields are never read: keep them out of memory. Releases
 		// and pipelines of other shards are not cached at all.
 		Cache:         cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: shard.CacheByObject()},
