@@ -3,12 +3,14 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -48,6 +50,11 @@ type ReleaseReconciler struct {
 	Shard Shard
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
+	// replaced remembers, per Release, the resourceVersion the last status
+	// write replaced: a cached copy still at it is older than what this
+	// controller wrote, and acting on it would redo a step (and its GitHub
+	// requests) only to lose the write to a conflict.
+	replaced sync.Map
 	// Recheck triggers a re-evaluation of the gates of the Releases of a
 	// commit at once (the webhook receiver sends to it on QA results).
 	Recheck <-chan event.TypedGenericEvent[hooks.Event]
@@ -93,9 +100,12 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.predicate())).
-		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfPipeline)).
+		Watches(&releasev1.ReleasePipeline{}, r.pipelineEvents()).
 		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfMilestone)).
+		// A milestone writes its status at every poll; only its spec and its
+		// blockers matter to the gates.
+		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfMilestone),
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, blockersChanged))).
 		Watches(&releasev1.LaunchChecklist{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfChecklist)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("release")
@@ -105,20 +115,67 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	return b.Complete(r)
 }
 
-// releasesOfPipeline maps a pipeline change (spec, or a stage's live version
-// and lock) to every Release of the pipeline.
-func (r *ReleaseReconciler) releasesOfPipeline(ctx context.Context, o client.Object) []reconcile.Request {
+// pipelineEvents maps a pipeline change to its Releases. A new, deleted or
+// respecified pipeline concerns all of them. A status change (a stage taken,
+// landed in or freed) concerns only those that may still act on it: a Failed
+// or Superseded Release never moves again, and a pipeline collects many of
+// them over time, so they are left alone.
+func (r *ReleaseReconciler) pipelineEvents() handler.EventHandler {
+	all := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		r.enqueueReleasesOf(ctx, o, true, q)
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			all(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.enqueueReleasesOf(ctx, e.ObjectNew, e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration(), q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			all(ctx, e.Object, q)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			all(ctx, e.Object, q)
+		},
+	}
+}
+
+func (r *ReleaseReconciler) enqueueReleasesOf(ctx context.Context, pipe client.Object, all bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	for _, req := range r.releasesOf(ctx, pipe, all) {
+		q.Add(req)
+	}
+}
+
+// releasesOf lists the Releases of a pipeline: all of them, or only those
+// that may still act (neither Failed nor Superseded).
+func (r *ReleaseReconciler) releasesOf(ctx context.Context, pipe client.Object, all bool) []reconcile.Request {
 	var list releasev1.ReleaseList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{pipelineIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of pipeline", "pipeline", klog.KObj(o))
+	if err := r.List(ctx, &list, client.InNamespace(pipe.GetNamespace()), client.MatchingFields{pipelineIndex: pipe.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of pipeline", "pipeline", klog.KObj(pipe))
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, rel := range list.Items {
+	for i := range list.Items {
+		rel := &list.Items[i]
+		if !all && (rel.Status.Phase == releasev1.PhaseFailed || rel.Status.Phase == releasev1.PhaseSuperseded) {
+			continue
+		}
 		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
 	}
 	return out
 }
+
+// cacheLag is how long a reconcile that read an older copy than the
+// controller wrote waits for the cache to catch up.
+const cacheLag = 5 * time.Millisecond
+
+// blockersChanged passes a Milestone update whose open blockers changed.
+var blockersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	old, okOld := e.ObjectOld.(*releasev1.Milestone)
+	cur, okNew := e.ObjectNew.(*releasev1.Milestone)
+	return !okOld || !okNew || old.Status.BlockerCount != cur.Status.BlockerCount ||
+		!equality.Semantic.DeepEqual(old.Status.Blockers, cur.Status.Blockers)
+}}
 
 // Reconcile fetches the Release, runs one step of its promotion and writes the
 // status once, with optimistic locking, whatever the step returned.
@@ -127,11 +184,18 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetRelease(req.Namespace, req.Name)
+			r.replaced.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !rel.DeletionTimestamp.IsZero() || !r.Shard.Owns(rel) {
 		return ctrl.Result{}, nil
+	}
+	if rv, ok := r.replaced.Load(req.NamespacedName); ok {
+		if rv == rel.ResourceVersion {
+			return ctrl.Result{RequeueAfter: cacheLag}, nil
+		}
+		r.replaced.Delete(req.NamespacedName)
 	}
 	orig := rel.DeepCopy()
 	defer func() {
@@ -147,6 +211,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			}
 			return
 		}
+		r.replaced.Store(req.NamespacedName, orig.ResourceVersion)
 		// Only what was recorded is announced: a lost write is redone, not told twice.
 		r.emitEvents(orig, rel)
 		recordMetrics(orig, rel)

@@ -18,8 +18,12 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 )
 
+// isRefUpdate reports whether r lands a commit on main: a file written
+// through the contents API (a promotion of one file) or a ref update (a
+// commit of several files, a rollback).
 func isRefUpdate(r *http.Request) bool {
-	return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/git/refs/heads/main")
+	return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/git/refs/heads/main") ||
+		r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/contents/")
 }
 
 func TestRestartBetweenCommitAndStatusWrite(t *testing.T) {
@@ -61,11 +65,17 @@ func TestConcurrentCommitOnBranch(t *testing.T) {
 	g := NewWithT(t)
 	var once sync.Once
 	var e *testEnv
-	// Someone pushes to the branch between Liftoff's read and its ref update.
+	// Someone pushes to the branch between Liftoff's read and its write,
+	// changing another file and the very file Liftoff writes.
 	racing := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if isRefUpdate(r) {
 			once.Do(func() {
-				_, err := e.sim.CommitFiles(gitopsRepo, "main", map[string]string{"README.md": "hand-made change\n"}, "Someone else's commit")
+				dev, ok := e.sim.FileAt(gitopsRepo, "main", "envs/dev/kustomization.yaml")
+				g.Expect(ok).To(BeTrue())
+				_, err := e.sim.CommitFiles(gitopsRepo, "main", map[string]string{
+					"README.md":                   "hand-made change\n",
+					"envs/dev/kustomization.yaml": "# reviewed by ann\n" + dev,
+				}, "Someone else's commit")
 				g.Expect(err).NotTo(HaveOccurred())
 			})
 		}
@@ -78,6 +88,7 @@ func TestConcurrentCommitOnBranch(t *testing.T) {
 	readme, ok := e.sim.FileAt(gitopsRepo, "main", "README.md")
 	g.Expect(ok).To(BeTrue(), "the other commit is kept: ref updates are fast-forward only")
 	g.Expect(readme).To(Equal("hand-made change\n"))
+	g.Expect(e.file("dev")).To(HavePrefix("# reviewed by ann\n"), "GitHub refused the write over a file that changed; Liftoff read it again")
 	g.Expect(e.liftoffCommits("", "")).To(HaveLen(3))
 	for _, st := range []string{"dev", "staging", "prod"} {
 		g.Expect(e.file(st)).To(ContainSubstring(`newTag: "1.4.2"`))
@@ -139,11 +150,13 @@ func TestGitHubFaultsBackOffAndLoseNothing(t *testing.T) {
 		fault  simulator.Fault
 		reason string
 	}{
-		{"server errors", simulator.Fault{Method: "GET", Path: `/git/ref/heads/main$`, Status: 502, Times: 3}, releasev1.ReasonGitHubUnavailable},
+		{"server errors", simulator.Fault{Method: "PUT", Path: `/contents/`, Status: 502, Times: 3}, releasev1.ReasonGitHubUnavailable},
 		{"primary rate limit", simulator.Fault{Method: "GET", Path: `/contents/`, Status: 403, RateLimitReset: time.Now().Add(2 * time.Second), Times: 1}, releasev1.ReasonGitHubRateLimited},
-		{"secondary rate limit", simulator.Fault{Method: "POST", Path: `/git/trees$`, Status: 403, Secondary: true, RetryAfter: time.Second, Times: 1}, releasev1.ReasonGitHubRateLimited},
-		{"429 with Retry-After", simulator.Fault{Method: "POST", Path: `/git/commits$`, Status: 429, RetryAfter: time.Second, Times: 2}, releasev1.ReasonGitHubRateLimited},
-		{"timeouts", simulator.Fault{Method: "PATCH", Path: `/git/refs/heads/main$`, Delay: 3 * time.Second, Times: 2}, releasev1.ReasonGitHubUnavailable},
+		{"secondary rate limit", simulator.Fault{Method: "PUT", Path: `/contents/`, Status: 403, Secondary: true, RetryAfter: time.Second, Times: 1}, releasev1.ReasonGitHubRateLimited},
+		{"429 with Retry-After", simulator.Fault{Method: "GET", Path: `/commits/refs/tags/`, Status: 429, RetryAfter: time.Second, Times: 2}, releasev1.ReasonGitHubRateLimited},
+		// A write that times out on the client but is made: the retry finds
+		// the file holding the version and the commit by its trailers.
+		{"timeouts", simulator.Fault{Method: "PUT", Path: `/contents/`, Delay: 3 * time.Second, Times: 2}, releasev1.ReasonGitHubUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -161,7 +161,7 @@ func blockerQuery(q string) string {
 }
 
 // releasesOfCalendar maps a calendar change to the Releases of every pipeline
-// that uses it: a window that opens lets them go at once.
+// that uses it and may still move: a window that opens lets them go at once.
 func (r *ReleaseReconciler) releasesOfCalendar(ctx context.Context, o client.Object) []reconcile.Request {
 	var pipes releasev1.ReleasePipelineList
 	if err := r.List(ctx, &pipes, client.InNamespace(o.GetNamespace()), client.MatchingFields{calendarIndex: o.GetName()}); err != nil {
@@ -170,7 +170,7 @@ func (r *ReleaseReconciler) releasesOfCalendar(ctx context.Context, o client.Obj
 	}
 	var out []reconcile.Request
 	for i := range pipes.Items {
-		out = append(out, r.releasesOfPipeline(ctx, &pipes.Items[i])...)
+		out = append(out, r.releasesOf(ctx, &pipes.Items[i], false)...)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -28,6 +29,10 @@ type step struct {
 	// target is the index of the Release's last stage.
 	target int
 }
+
+// ReasonDeploymentNotRecorded: a GitHub deployment status could not be
+// written; the promotion went on.
+const ReasonDeploymentNotRecorded = "DeploymentNotRecorded"
 
 // retryTerminal is how often a Release stalled on something outside the
 // cluster (a missing file or repository) is tried again: a person may fix it
@@ -200,6 +205,7 @@ func (s *step) githubError(err error) (ctrl.Result, error) {
 			message: fmt.Sprintf("%s; retrying in %s", msg, wait)})
 		return ctrl.Result{RequeueAfter: wait}, nil
 	case github.KindUnauthorized:
+		forgetToken(s.pipe.Namespace, s.pipe.Spec.GitHub.SecretRef)
 		setConditions(s.rel, outcome{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonGitHubUnauthorized, blocked: true, stalled: true,
 			message: msg + ": check the token in the pipeline's secretRef and its permissions"})
 		return ctrl.Result{RequeueAfter: retryTerminal}, nil
@@ -433,13 +439,6 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 		setConditions(rel, outcome{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonStageBusy, message: ss.Message})
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
-	if ss.Promotion.DeploymentID == 0 {
-		id, err := s.startDeployment(ctx, stage, i == len(s.pipe.Spec.Stages)-1)
-		if err != nil {
-			return s.githubError(err)
-		}
-		ss.Promotion.DeploymentID = id
-	}
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
 		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Target: stage.Target,
@@ -472,6 +471,7 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 	done := metav1.NewTime(s.now)
 	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
 	recordSlip(rel, ss)
+	s.recordDeployment(ctx, i, res.Resumed, verifying)
 	if verifying {
 		// The stage stays held until the analysis says the version is good.
 		s.startVerifying(i)
@@ -486,22 +486,48 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 	return ctrl.Result{RequeueAfter: time.Millisecond}, nil
 }
 
-// startDeployment finds or creates the GitHub deployment of this stage and
-// marks it in progress.
-func (s *step) startDeployment(ctx context.Context, stage *releasev1.Stage, production bool) (int64, error) {
+// recordDeployment records the promotion into stage i, which landed, as a
+// GitHub deployment of the release commit to the stage's environment: in
+// progress while it is verified, else successful (succeedDeployment). A
+// resumed promotion may have created it before its status was written, so
+// only then is it looked up first. Deployments report what Liftoff did: a
+// failure to write one is logged and announced as an event, never holds the
+// promotion.
+func (s *step) recordDeployment(ctx context.Context, i int, resumed, verifying bool) {
+	stage, ss := &s.pipe.Spec.Stages[i], &s.rel.Status.Stages[i]
+	if s.pipe.Spec.GitHub.Deployments == releasev1.DeploymentsDisabled || ss.Promotion.DeploymentID != 0 {
+		return
+	}
 	repo, key := s.pipe.Spec.Source.Repository, s.rel.Namespace+"/"+s.rel.Name
 	env := stage.EnvironmentName()
-	id, err := s.gh.FindDeployment(ctx, repo, s.rel.Status.Commit, env, key)
-	if err != nil {
-		return 0, err
+	var id int64
+	var err error
+	if resumed {
+		id, err = s.gh.FindDeployment(ctx, repo, s.rel.Status.Commit, env, key)
 	}
-	if id == 0 {
+	if err == nil && id == 0 {
 		desc := trim(fmt.Sprintf("Liftoff promotes %s %s to %s", s.pipe.Name, s.rel.Spec.Version, stage.Name), 140)
-		if id, err = s.gh.CreateDeployment(ctx, repo, s.rel.Status.Commit, env, key, s.rel.Spec.Version, desc, production); err != nil {
-			return 0, err
+		id, err = s.gh.CreateDeployment(ctx, repo, s.rel.Status.Commit, env, key, s.rel.Spec.Version, desc, i == len(s.pipe.Spec.Stages)-1)
+	}
+	if err == nil {
+		ss.Promotion.DeploymentID = id
+		if verifying {
+			err = s.gh.SetDeploymentStatus(ctx, repo, id, github.DeploymentInProgress, "verifying", "")
 		}
 	}
-	return id, s.gh.SetDeploymentStatus(ctx, repo, id, github.DeploymentInProgress, "promotion in progress", "")
+	if err != nil {
+		s.deploymentNotRecorded(ctx, ss, err)
+	}
+}
+
+// deploymentNotRecorded logs and announces a GitHub deployment that could
+// not be written.
+func (s *step) deploymentNotRecorded(ctx context.Context, ss *releasev1.ReleaseStageStatus, err error) {
+	ctrl.LoggerFrom(ctx).Error(err, "Recording the GitHub deployment", "stage", ss.Name)
+	if s.r.Recorder != nil {
+		s.r.Recorder.Eventf(s.rel, nil, corev1.EventTypeWarning, ReasonDeploymentNotRecorded, "RecordDeployment",
+			"stage %s: the GitHub deployment was not recorded: %v", ss.Name, err)
+	}
 }
 
 // promotionFailed handles an error of the GitOps change.
@@ -553,7 +579,7 @@ func (s *step) failDeployment(ctx context.Context, ss *releasev1.ReleaseStageSta
 		return
 	}
 	if err := s.gh.SetDeploymentStatus(ctx, s.pipe.Spec.Source.Repository, ss.Promotion.DeploymentID, github.DeploymentFailure, why, ""); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Recording deployment failure", "stage", ss.Name)
+		s.deploymentNotRecorded(ctx, ss, err)
 	}
 }
 

@@ -385,7 +385,7 @@ func (s *step) succeedDeployment(ctx context.Context, ss *releasev1.ReleaseStage
 		return
 	}
 	if err := s.gh.SetDeploymentStatus(ctx, s.pipe.Spec.Source.Repository, ss.Promotion.DeploymentID, github.DeploymentSuccess, trim(ss.Message, 140), ""); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Recording deployment success", "stage", ss.Name)
+		s.deploymentNotRecorded(ctx, ss, err)
 	}
 }
 

@@ -52,7 +52,26 @@ type GitHubSpec struct {
 	// permissions on the repositories. Without it, requests are anonymous.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// Deployments: Enabled (the default) records each promotion as a GitHub
+	// deployment of the release commit to the stage's environment, with its
+	// outcome; it costs two requests per promotion (three with verify).
+	// Disabled leaves GitHub deployments alone, for repositories whose
+	// environments something else reports, or to save rate limit.
+	// +optional
+	// +kubebuilder:validation:Enum=Enabled;Disabled
+	// +kubebuilder:default=Enabled
+	Deployments DeploymentsMode `json:"deployments,omitempty"`
 }
+
+// DeploymentsMode says whether promotions are recorded as GitHub deployments.
+type DeploymentsMode string
+
+// Deployment modes.
+const (
+	DeploymentsEnabled  DeploymentsMode = "Enabled"
+	DeploymentsDisabled DeploymentsMode = "Disabled"
+)
 
 // PrometheusSpec says how to reach Prometheus.
 type PrometheusSpec struct {

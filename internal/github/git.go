@@ -25,8 +25,24 @@ func (c *Client) BranchHead(ctx context.Context, repo, branch string) (string, e
 	return ref.GetObject().GetSHA(), nil
 }
 
+// File is a file's content at a ref and the SHA of its blob.
+type File struct {
+	Content []byte
+	SHA     string
+}
+
 // GetFile returns the content of path at ref (a branch or SHA).
 func (c *Client) GetFile(ctx context.Context, repo, path, ref string) ([]byte, error) {
+	f, err := c.ReadFile(ctx, repo, path, ref)
+	if err != nil {
+		return nil, err
+	}
+	return f.Content, nil
+}
+
+// ReadFile returns path at ref (a branch or SHA) with its blob SHA, which
+// PutFile needs to replace it.
+func (c *Client) ReadFile(ctx context.Context, repo, path, ref string) (*File, error) {
 	op := "read " + path
 	if err := c.guard(op); err != nil {
 		return nil, err
@@ -46,7 +62,30 @@ func (c *Client) GetFile(ctx context.Context, repo, path, ref string) ([]byte, e
 	if err != nil {
 		return nil, errorf(KindTransient, op, "decoding content: %v", err)
 	}
-	return []byte(content), nil
+	return &File{Content: []byte(content), SHA: file.GetSHA()}, nil
+}
+
+// PutFile commits content to path on branch through the contents API: one
+// request makes the commit on the branch head and moves the branch. blobSHA
+// is the blob the content replaces; when the file changed since it was read,
+// GitHub refuses the write (KindConflict) and nothing is overwritten. It
+// returns the new commit's SHA.
+func (c *Client) PutFile(ctx context.Context, repo, branch, path string, content []byte, blobSHA, message string) (string, error) {
+	op := "commit " + path
+	if err := c.guard(op); err != nil {
+		return "", err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", err
+	}
+	res, _, err := c.gh.Repositories.UpdateFile(ctx, owner, name, path, &gh.RepositoryContentFileOptions{
+		Message: gh.String(message), Content: content, SHA: gh.String(blobSHA), Branch: gh.String(branch),
+	})
+	if err != nil {
+		return "", c.done(op, err)
+	}
+	return res.Commit.GetSHA(), nil
 }
 
 // CommitFiles writes files (path -> content) in one commit on top of parent and

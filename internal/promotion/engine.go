@@ -17,6 +17,8 @@ import (
 type GitHub interface {
 	BranchHead(ctx context.Context, repo, branch string) (string, error)
 	GetFile(ctx context.Context, repo, path, ref string) ([]byte, error)
+	ReadFile(ctx context.Context, repo, path, ref string) (*github.File, error)
+	PutFile(ctx context.Context, repo, branch, path string, content []byte, blobSHA, message string) (string, error)
 	CommitParent(ctx context.Context, repo, sha string) (string, error)
 	CommitFiles(ctx context.Context, repo, parent string, files map[string][]byte, message string) (string, error)
 	UpdateBranch(ctx context.Context, repo, branch, sha string) error
@@ -79,6 +81,11 @@ type Result struct {
 	Commit string
 	// NoChange: the files already held the version.
 	NoChange bool
+	// Resumed: the files held the version when this call began, written by
+	// an earlier attempt of this promotion (Commit is that attempt's commit)
+	// or by someone else (NoChange). What the earlier attempt recorded
+	// elsewhere, such as a GitHub deployment, may exist already.
+	Resumed bool
 	// PreviousVersion the files held before.
 	PreviousVersion string
 	// PullRequest of a PullRequest promotion.
@@ -110,17 +117,35 @@ func (r *Request) findOwnCommit(ctx context.Context, gh GitHub) (*github.FoundCo
 	})
 }
 
+// landedBefore is the Result when the files already hold what this
+// promotion writes: its own commit from an earlier attempt (a crash or a lost
+// answer after GitHub made the commit), found by its trailers, or else the
+// head, which someone else made hold it. Only this path searches the
+// history, so a first attempt costs no search.
+func landedBefore(ctx context.Context, gh GitHub, req *Request, head, previous string) (*Result, error) {
+	found, err := req.findOwnCommit(ctx, gh)
+	if err != nil {
+		return nil, err
+	}
+	if found != nil {
+		return &Result{Landed: true, Resumed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, nil
+	}
+	if head == "" {
+		if head, err = gh.BranchHead(ctx, req.Target.Repository, req.Target.Branch); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Landed: true, Resumed: true, Commit: head, NoChange: true, PreviousVersion: previous}, nil
+}
+
 // prepare finds the promotion already on the target branch (a Result that
 // has landed), or writes the promotion commit on top of the branch head and
 // returns it without moving any branch. A Result without a commit SHA never
-// comes back: either landed, or a commit to publish.
+// comes back: either landed, or a commit to publish. The commit and the
+// branch update are one step for the files together, so files that hold the
+// version already mean the promotion landed before.
 func prepare(ctx context.Context, gh GitHub, req *Request) (landed *Result, commit, previous string, err error) {
 	repo := req.Target.Repository
-	if found, err := req.findOwnCommit(ctx, gh); err != nil {
-		return nil, "", "", err
-	} else if found != nil {
-		return &Result{Landed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, "", "", nil
-	}
 	head, err := gh.BranchHead(ctx, repo, req.Target.Branch)
 	if err != nil {
 		return nil, "", "", err
@@ -130,7 +155,8 @@ func prepare(ctx context.Context, gh GitHub, req *Request) (landed *Result, comm
 		return nil, "", "", err
 	}
 	if len(files) == 0 {
-		return &Result{Landed: true, Commit: head, NoChange: true, PreviousVersion: previous}, "", "", nil
+		landed, err := landedBefore(ctx, gh, req, head, previous)
+		return landed, "", "", err
 	}
 	msg := commitMessage(req, previous)
 	if req.Revert != nil {
@@ -141,6 +167,9 @@ func prepare(ctx context.Context, gh GitHub, req *Request) (landed *Result, comm
 }
 
 func promoteByCommit(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
+	if len(req.Target.Files) == 1 && req.Revert == nil {
+		return promoteOneFile(ctx, gh, req)
+	}
 	for attempt := 0; ; attempt++ {
 		landed, sha, previous, err := prepare(ctx, gh, req)
 		if err != nil || landed != nil {
@@ -155,6 +184,45 @@ func promoteByCommit(ctx context.Context, gh GitHub, req *Request) (*Result, err
 		}
 		// Someone committed to the branch meanwhile: our commit is orphaned
 		// (on no branch); start again from the new head.
+	}
+}
+
+// promoteOneFile makes the common promotion, one target file, in two
+// requests: read the file from the branch, and write it back through the
+// contents API, which commits on the branch head and moves the branch at
+// once. GitHub refuses the write when the file changed after the read, so
+// nothing is overwritten unseen; commits to other files in between do not
+// matter, unlike a fast-forward of the whole branch.
+func promoteOneFile(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
+	f, repo, branch := req.Target.Files[0], req.Target.Repository, req.Target.Branch
+	for attempt := 0; ; attempt++ {
+		file, err := gh.ReadFile(ctx, repo, f.Path, branch)
+		if err != nil {
+			if github.IsNotFound(err) {
+				// GitHub says the same for a missing repository, branch or
+				// file: only a missing file is the target's fault.
+				if _, herr := gh.BranchHead(ctx, repo, branch); herr != nil {
+					return nil, herr
+				}
+				return nil, &TargetError{Path: f.Path, Err: fmt.Errorf("file not found on %s of %s", branch, repo)}
+			}
+			return nil, err
+		}
+		out, previous, changed, err := apply(f, file.Content, req.Version, req.Artifacts)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			return landedBefore(ctx, gh, req, "", previous)
+		}
+		sha, err := gh.PutFile(ctx, repo, branch, f.Path, out, file.SHA, commitMessage(req, previous))
+		if err == nil {
+			return &Result{Landed: true, Commit: sha, PreviousVersion: previous}, nil
+		}
+		if !github.IsConflict(err) || attempt+1 >= maxRaces {
+			return nil, err
+		}
+		// The file changed between the read and the write: read it again.
 	}
 }
 

@@ -59,7 +59,8 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 	res := &Result{PullRequest: pr, PreviousVersion: previousVersion}
 	switch {
 	case pr.Merged:
-		res.Landed, res.Commit = true, pr.MergeCommitSHA
+		// Merged before this call: by a person, or by an earlier attempt.
+		res.Landed, res.Commit, res.Resumed = true, pr.MergeCommitSHA, true
 		if res.PreviousVersion == "" {
 			// Opened by an earlier reconcile: the version it replaced is in
 			// the trailers of its commit on the pull request's branch.
