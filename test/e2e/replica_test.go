@@ -22,7 +22,7 @@ const (
 	leaseDuration = 4 * time.Second
 	renewDeadline = 3 * time.Second
 	retryPeriod   = 500 * time.Millisecond
-	pollInterval  = 3 * time.Second
+	pollInterval  = 4 * time.Second
 )
 
 // replica is one manager process.
