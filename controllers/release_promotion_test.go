@@ -85,6 +85,20 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 
 	st := e.sim.Requests()
 	t.Logf("GitHub requests for 3 promotions: %d counted, %d answered 304; by operation: %v", st.Counted, st.NotModified, st.ByOperation)
+	// The request budget of a Commit promotion of one file: read the file,
+	// write it (the contents API commits and moves the branch at once), and
+	// the deployment with its one status. A first attempt searches no history
+	// and looks for no earlier deployment.
+	for op, n := range map[string]int{
+		"GET /repos/{owner}/{repo}/contents/{path...}":         3,
+		"PUT /repos/{owner}/{repo}/contents/{path...}":         3,
+		"POST /repos/{owner}/{repo}/deployments":               3,
+		"POST /repos/{owner}/{repo}/deployments/{id}/statuses": 3,
+	} {
+		g.Expect(st.ByOperation[op]).To(Equal(n), op)
+	}
+	g.Expect(st.ByOperation).NotTo(HaveKey("GET /repos/{owner}/{repo}/commits"))
+	g.Expect(st.ByOperation).NotTo(HaveKey("GET /repos/{owner}/{repo}/deployments"))
 
 	// The controller's metrics count the promotions.
 	g.Expect(promotionCount(e.ns, "prod", "promoted")).To(BeNumerically("==", 1))

@@ -170,7 +170,8 @@ func (s *step) resolveCommit(ctx context.Context) (ctrl.Result, bool, error) {
 	}
 	repo := s.pipe.Spec.Source.Repository
 	v := rel.Spec.Version
-	candidates := []string{v, "v" + v}
+	// Most projects tag v1.2.3: that is tried first, and costs one request.
+	candidates := []string{"v" + v, v}
 	if strings.HasPrefix(v, "v") {
 		candidates = []string{v, strings.TrimPrefix(v, "v")}
 	}
