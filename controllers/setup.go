@@ -78,9 +78,25 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	if o.HTTP != nil {
-		o.HTTP.Handle(hooks.Path, hooks.NewHandler(o.WebhookSecret, triggers))
+		h := hooks.NewHandler(o.WebhookSecret, triggers)
+		h.Leading = leading(mgr)
+		o.HTTP.Handle(hooks.Path, h)
 	}
 	return nil
+}
+
+// leading tells whether the manager's leader-election controllers run: always
+// without leader election, once elected with it.
+func leading(mgr ctrl.Manager) func() bool {
+	elected := mgr.Elected()
+	return func() bool {
+		select {
+		case <-elected:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // triggerBuffer is how many webhook triggers of each kind wait for the

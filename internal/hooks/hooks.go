@@ -82,6 +82,10 @@ type Handler struct {
 	secret   []byte
 	triggers *Triggers
 	seen     *recent
+	// Leading, when set, tells whether this replica runs the controllers
+	// that consume the triggers. A standby refuses deliveries (503) rather
+	// than accept what nobody would act on.
+	Leading func() bool
 }
 
 // NewHandler verifies deliveries with secret (without one it refuses every
@@ -105,6 +109,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		answer(http.StatusMethodNotAllowed, "method_not_allowed", "GitHub webhook deliveries are POSTed; %s is not allowed", req.Method)
+		return
+	}
+	if h.Leading != nil && !h.Leading() {
+		answer(http.StatusServiceUnavailable, "standby", "this replica is on standby, not the leader: route deliveries to the leader (polling picks up what is missed)")
 		return
 	}
 	if len(h.secret) == 0 {

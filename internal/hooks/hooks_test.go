@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -241,4 +242,31 @@ func counted(event, outcome string) float64 {
 		}
 	}
 	return 0
+}
+
+// A standby replica runs no controller to act on a delivery: it refuses it
+// so GitHub's delivery log shows the failure, and accepts once it leads.
+func TestStandbyRefusesUntilLeading(t *testing.T) {
+	tr := NewTriggers(8)
+	h := NewHandler(secret, tr)
+	var lead atomic.Bool
+	h.Leading = lead.Load
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	body := []byte(releasePublished)
+	d := delivery{event: "release", id: "standby-1", body: body, sig: sign(secret, body)}
+	code, msg := post(t, srv.URL+Path, d)
+	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "standby") {
+		t.Fatalf("standby: %d %q", code, msg)
+	}
+	if len(tr.Discover) != 0 {
+		t.Fatal("a standby queued a trigger")
+	}
+	lead.Store(true)
+	if code, msg := post(t, srv.URL+Path, d); code != http.StatusAccepted {
+		t.Fatalf("leader, same delivery redelivered: %d %q", code, msg)
+	}
+	if len(tr.Discover) != 1 {
+		t.Fatalf("%d triggers, want 1", len(tr.Discover))
+	}
 }
