@@ -74,7 +74,10 @@ func (r *ReleasePipelineReconciler) discoverRequests(ctx context.Context, ev hoo
 
 // recheckRequests maps a webhook QA trigger (check run, check suite or
 // commit status) to the Releases of the repository's pipelines whose
-// release commit it is: their gates are evaluated again at once.
+// release commit it is: their gates are evaluated again at once. A Release
+// whose commit the cache does not show yet (resolved by a status write the
+// cache has not caught up with, or named only in spec.commit) is rechecked
+// too: a trigger dropped there would wait for the next poll.
 func (r *ReleaseReconciler) recheckRequests(ctx context.Context, ev hooks.Event) []reconcile.Request {
 	var out []reconcile.Request
 	for _, p := range pipelinesOfRepository(ctx, r.Client, ev.Repository) {
@@ -84,7 +87,15 @@ func (r *ReleaseReconciler) recheckRequests(ctx context.Context, ev hooks.Event)
 			continue
 		}
 		for _, rel := range list.Items {
-			if rel.Status.Commit != "" && strings.EqualFold(rel.Status.Commit, ev.SHA) {
+			switch rel.Status.Phase {
+			case releasev1.PhaseReleased, releasev1.PhaseFailed, releasev1.PhaseSuperseded:
+				continue
+			}
+			commit := rel.Status.Commit
+			if commit == "" {
+				commit = rel.Spec.Commit
+			}
+			if commit == "" || strings.EqualFold(commit, ev.SHA) {
 				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
 			}
 		}
