@@ -288,7 +288,7 @@ func observeGitHub(ctx context.Context, gh *github.Client, c releasev1.ItemCheck
 		if err != nil {
 			return fail(err)
 		}
-		results, err := gh.Checks(ctx, c.GitHubChecks.Repository, sha)
+		results, err := gh.Checks(ctx, c.GitHubChecks.Repository, sha, c.GitHubChecks.Required)
 		if err != nil {
 			return fail(err)
 		}

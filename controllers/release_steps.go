@@ -297,7 +297,7 @@ func (s *step) evaluate(ctx context.Context, i int) (ctrl.Result, error) {
 		}
 	}
 	if stage.Gates != nil && stage.Gates.Checks != nil && !rel.Spec.Paused {
-		checks, err := s.gh.Checks(ctx, s.pipe.Spec.Source.Repository, rel.Status.Commit)
+		checks, err := s.gh.Checks(ctx, s.pipe.Spec.Source.Repository, rel.Status.Commit, stage.Gates.Checks.Required)
 		if err != nil {
 			return s.githubError(err)
 		}

@@ -55,8 +55,10 @@ func (c *Client) ResolveCommit(ctx context.Context, repo, ref string) (string, e
 }
 
 // Checks lists the latest check run per name and the latest status per context
-// on a commit.
-func (c *Client) Checks(ctx context.Context, repo, sha string) ([]CheckResult, error) {
+// on a commit. With required names, commit statuses are read only when a
+// name is not among the check runs: a required name a check run reports is
+// decided by the check runs, and the request for statuses is saved.
+func (c *Client) Checks(ctx context.Context, repo, sha string, required []string) ([]CheckResult, error) {
 	op := "list checks of " + short(sha)
 	if err := c.guard(op); err != nil {
 		return nil, err
@@ -80,6 +82,9 @@ func (c *Client) Checks(ctx context.Context, repo, sha string) ([]CheckResult, e
 		}
 		opts.Page = resp.NextPage
 	}
+	if len(required) > 0 && allReported(required, out) {
+		return out, nil
+	}
 	combined, _, err := c.gh.Repositories.GetCombinedStatus(ctx, owner, name, sha, &gh.ListOptions{PerPage: 100})
 	if err != nil {
 		if ge, ok := err.(*gh.ErrorResponse); ok && ge.Response != nil && ge.Response.StatusCode == http.StatusNotFound {
@@ -91,6 +96,19 @@ func (c *Client) Checks(ctx context.Context, repo, sha string) ([]CheckResult, e
 		out = append(out, statusResult(st))
 	}
 	return out, nil
+}
+
+func allReported(names []string, results []CheckResult) bool {
+	seen := make(map[string]bool, len(results))
+	for _, r := range results {
+		seen[r.Name] = true
+	}
+	for _, n := range names {
+		if !seen[n] {
+			return false
+		}
+	}
+	return true
 }
 
 func checkRunResult(run *gh.CheckRun) CheckResult {
