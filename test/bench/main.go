@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,8 @@ type options struct {
 	phases              map[string]bool
 	out                 string
 	timeout             time.Duration
+	cpuProfile          string
+	qaDelay             time.Duration
 }
 
 var allPhases = []string{"throughput", "raw", "shards", "idle", "memory"}
@@ -52,6 +55,8 @@ func main() {
 	flag.StringVar(&phases, "phases", strings.Join(allPhases, ","), "Phases to run, comma-separated: "+strings.Join(allPhases, ", ")+". raw needs throughput.")
 	flag.StringVar(&o.out, "out", "bench-results.json", "Where the JSON results go; the heap profile goes next to it.")
 	flag.DurationVar(&o.timeout, "wait-timeout", 10*time.Minute, "How long to wait for one Release to move before giving up.")
+	flag.DurationVar(&o.qaDelay, "qa-delay", 0, "How long QA stays running after a Release shows it waits on it (0: turn it green at once).")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write a CPU profile of the benchmark process (the GitHub simulator runs in it) to this file.")
 	flag.Parse()
 
 	o.phases = map[string]bool{}
@@ -89,6 +94,16 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	rep := newReport(o)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	w, err := startWorld(ctx, o)
 	if err != nil {
 		return err

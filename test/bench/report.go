@@ -35,6 +35,7 @@ type settings struct {
 	LatencyMs        float64 `json:"latencyMs"`
 	Concurrency      int     `json:"concurrency"`
 	GatePollInterval string  `json:"gatePollInterval"`
+	QADelayMs        float64 `json:"qaDelayMs"`
 }
 
 type phases struct {
@@ -58,7 +59,7 @@ func newReport(o options) *report {
 		Date:      time.Now().UTC(),
 		Command:   os.Args,
 		Settings: settings{LatencyMs: float64(o.latency) / float64(time.Millisecond), Concurrency: o.concurrency,
-			GatePollInterval: o.pollInterval.String()},
+			GatePollInterval: o.pollInterval.String(), QADelayMs: float64(o.qaDelay) / float64(time.Millisecond)},
 	}
 }
 

@@ -143,6 +143,9 @@ func runThroughput(ctx context.Context, w *world, o options, spec throughputSpec
 			if sha == "" {
 				return fmt.Errorf("release %s waits on QA without a resolved commit", rel.Name)
 			}
+			if o.qaDelay > 0 {
+				time.Sleep(o.qaDelay)
+			}
 			mu.Lock()
 			green[a.ns+"/"+rel.Name] = time.Now()
 			mu.Unlock()
