@@ -141,7 +141,7 @@ func (s *Server) Commits(fullName, ref string) []Commit {
 	var out []Commit
 	for _, h := range r.history(sha) {
 		c, _ := r.commitAt(h)
-		out = append(out, Commit{SHA: h, Message: c.message, Parents: append([]string(nil), c.parents...), Files: r.changedFiles(h)})
+		out = append(out, Commit{SHA: h, Message: c.message, Parents: append([]string(nil), c.parents...), Files: append([]string(nil), r.changedFiles(h)...)})
 	}
 	return out
 }
