@@ -19,7 +19,8 @@ type idleResult struct {
 	NotModifiedAfter int            `json:"githubNotModifiedAfterFirstFetch"`
 	ByOperationAfter map[string]int `json:"githubByOperationAfterFirstFetch"`
 	// APIWritesAfter: the controller's API-server writes while idle.
-	APIWritesAfter float64 `json:"apiWritesAfterFirstFetch"`
+	APIWritesAfter   float64            `json:"apiWritesAfterFirstFetch"`
+	APIByMethodAfter map[string]float64 `json:"apiRequestsByMethodAfterFirstFetch"`
 	// CPUSecondsAfter: the controller's CPU while idle.
 	CPUSecondsAfter float64   `json:"cpuSecondsAfterFirstFetch"`
 	Controller      procStats `json:"controller"`
@@ -102,7 +103,7 @@ func runIdle(ctx context.Context, w *world, o options) (*idleResult, error) {
 	res.WatchedSeconds = o.idle.Seconds()
 	res.CountedAfter, res.NotModifiedAfter, res.ByOperationAfter = st.Counted, st.NotModified, st.ByOperation
 	res.CountedWhole = first.Counted + st.Counted
-	_, res.APIWritesAfter = apiWrites(before, after)
+	res.APIByMethodAfter, res.APIWritesAfter = apiWrites(before, after)
 	res.CPUSecondsAfter = cpu1.CPUSeconds - cpu0.CPUSeconds
 	if err := w.stopController(ctx, c); err != nil {
 		return nil, err

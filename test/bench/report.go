@@ -19,10 +19,13 @@ type report struct {
 	Machine   machine   `json:"machine"`
 	GoVersion string    `json:"goVersion"`
 	Date      time.Time `json:"date"`
-	Command   []string  `json:"command"`
-	Settings  settings  `json:"settings"`
-	Phases    phases    `json:"phases"`
-	Rows      []row     `json:"rows"`
+	// Command is how the benchmark was started (`make bench` runs it with
+	// go run); Executable is the binary that ran.
+	Command    string   `json:"command"`
+	Executable string   `json:"executable"`
+	Settings   settings `json:"settings"`
+	Phases     phases   `json:"phases"`
+	Rows       []row    `json:"rows"`
 }
 
 type machine struct {
@@ -54,10 +57,11 @@ type row struct {
 
 func newReport(o options) *report {
 	return &report{
-		Machine:   readMachine(),
-		GoVersion: runtime.Version(),
-		Date:      time.Now().UTC(),
-		Command:   os.Args,
+		Machine:    readMachine(),
+		GoVersion:  runtime.Version(),
+		Date:       time.Now().UTC(),
+		Command:    strings.Join(append([]string{"go", "run", "./test/bench"}, os.Args[1:]...), " "),
+		Executable: os.Args[0],
 		Settings: settings{LatencyMs: float64(o.latency) / float64(time.Millisecond), Concurrency: o.concurrency,
 			GatePollInterval: o.pollInterval.String(), QADelayMs: float64(o.qaDelay) / float64(time.Millisecond)},
 	}
@@ -169,7 +173,7 @@ func (r *report) idle(x *idleResult) {
 	r.add("idle", "until all waiting (first fetch)", "%.1f s", x.FirstFetchSecs)
 	r.add("idle", "GitHub counted, whole phase", "%d", x.CountedWhole)
 	r.add("idle", "GitHub counted after first fetch", "%d (+%d 304s)", x.CountedAfter, x.NotModifiedAfter)
-	r.add("idle", "API-server writes after first fetch", "%.0f", x.APIWritesAfter)
+	r.add("idle", "API-server writes after first fetch", "%.0f (%s)", x.APIWritesAfter, methods(x.APIByMethodAfter))
 	r.add("idle", "controller", "CPU %.1f s while idle, RSS %.0f MiB, peak %.0f MiB", x.CPUSecondsAfter, x.Controller.RSSMiB, x.Controller.PeakRSSMiB)
 }
 
