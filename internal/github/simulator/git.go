@@ -222,8 +222,25 @@ func (r *repo) mergeBase(a, b string) string {
 	return ""
 }
 
-// changedFiles lists the paths that differ between a commit and its first parent.
+// changedFiles lists the paths that differ between a commit and its first
+// parent. Commits never change, so the answer is kept: listing a long
+// history would otherwise diff two whole trees per commit.
 func (r *repo) changedFiles(sha string) []string {
+	if out, ok := r.changed[sha]; ok {
+		return out
+	}
+	if _, ok := r.commitAt(sha); !ok {
+		return nil
+	}
+	out := r.diffParent(sha)
+	if r.changed == nil {
+		r.changed = map[string][]string{}
+	}
+	r.changed[sha] = out
+	return out
+}
+
+func (r *repo) diffParent(sha string) []string {
 	c, ok := r.commitAt(sha)
 	if !ok {
 		return nil

@@ -141,7 +141,7 @@ func (s *Server) Commits(fullName, ref string) []Commit {
 	var out []Commit
 	for _, h := range r.history(sha) {
 		c, _ := r.commitAt(h)
-		out = append(out, Commit{SHA: h, Message: c.message, Parents: append([]string(nil), c.parents...), Files: r.changedFiles(h)})
+		out = append(out, Commit{SHA: h, Message: c.message, Parents: append([]string(nil), c.parents...), Files: append([]string(nil), r.changedFiles(h)...)})
 	}
 	return out
 }
@@ -243,7 +243,7 @@ func (s *Server) handleListCommits(w http.ResponseWriter, req *http.Request) {
 	if v := q.Get("until"); v != "" {
 		until, _ = time.Parse(time.RFC3339, v)
 	}
-	var items []any
+	var shas []string
 	for _, sha := range r.history(head) {
 		c, _ := r.commitAt(sha)
 		if !since.IsZero() && c.committer.Date.Before(since) {
@@ -255,9 +255,11 @@ func (s *Server) handleListCommits(w http.ResponseWriter, req *http.Request) {
 		if p := q.Get("path"); p != "" && !touches(r.changedFiles(sha), p) {
 			continue
 		}
-		items = append(items, s.commitJSON(req, r, sha))
+		shas = append(shas, sha)
 	}
-	writePage(w, req, items)
+	// Only the page served is rendered: a commit's JSON diffs its tree
+	// against its parent's, too slow to do for a long history.
+	writePageOf(w, req, len(shas), func(i int) any { return s.commitJSON(req, r, shas[i]) })
 }
 
 func touches(files []string, p string) bool {
@@ -271,6 +273,11 @@ func touches(files []string, p string) bool {
 
 // writePage answers one page of items with GitHub's Link header.
 func writePage(w http.ResponseWriter, req *http.Request, items []any) {
+	writePageOf(w, req, len(items), func(i int) any { return items[i] })
+}
+
+// writePageOf is writePage over n items rendered by item, only for the page.
+func writePageOf(w http.ResponseWriter, req *http.Request, n int, item func(i int) any) {
 	q := req.URL.Query()
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 {
@@ -283,12 +290,12 @@ func writePage(w http.ResponseWriter, req *http.Request, items []any) {
 	if page <= 0 {
 		page = 1
 	}
-	last := (len(items) + per - 1) / per
+	last := (n + per - 1) / per
 	if last == 0 {
 		last = 1
 	}
-	start := min((page-1)*per, len(items))
-	end := min(start+per, len(items))
+	start := min((page-1)*per, n)
+	end := min(start+per, n)
 	link := func(p int, rel string) string {
 		u := *req.URL
 		v := u.Query()
@@ -308,9 +315,9 @@ func writePage(w http.ResponseWriter, req *http.Request, items []any) {
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	out := items[start:end]
-	if out == nil {
-		out = []any{}
+	out := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		out = append(out, item(i))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

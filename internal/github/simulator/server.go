@@ -66,6 +66,8 @@ type repo struct {
 	issues        []*issue
 	milestones    milestones
 	releases      []*release
+	// changed caches changedFiles by commit.
+	changed map[string][]string
 	// lastNumber is shared by issues and pull requests, as on GitHub.
 	lastNumber int
 	id         int64

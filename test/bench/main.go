@@ -1,0 +1,159 @@
+// Command bench measures Liftoff on one machine: a real kube-apiserver and
+// etcd (envtest), the GitHub API simulator in-process, and the controller as
+// a separate process, built from ./cmd/manager. It prints one table and
+// writes the figures as JSON. Run it from the repository root: `make bench`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+// options are the command-line flags.
+type options struct {
+	pipelines, releases int
+	shardReleases       int
+	idleReleases        int
+	idle                time.Duration
+	memoryReleases      int
+	latency             time.Duration
+	concurrency         int
+	pollInterval        time.Duration
+	phases              map[string]bool
+	out                 string
+	timeout             time.Duration
+	cpuProfile          string
+	qaDelay             time.Duration
+}
+
+var allPhases = []string{"throughput", "raw", "shards", "idle", "memory"}
+
+func main() {
+	var o options
+	var phases string
+	flag.IntVar(&o.pipelines, "pipelines", 100, "Pipelines of the throughput phase (each with its own source repository).")
+	flag.IntVar(&o.releases, "releases", 10, "Releases per pipeline in the throughput phase, created one after the other.")
+	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")
+	flag.IntVar(&o.idleReleases, "idle-releases", 1000, "Releases waiting on a running QA check in the idle phase.")
+	flag.DurationVar(&o.idle, "idle", 10*time.Minute, "How long the idle phase watches the waiting Releases.")
+	flag.IntVar(&o.memoryReleases, "memory-releases", 10000, "Released Releases the controller loads in the memory phase.")
+	flag.DurationVar(&o.latency, "latency", 0, "Simulated GitHub latency per request.")
+	flag.IntVar(&o.concurrency, "concurrency", 4, "The controller's --concurrency (Releases reconciled in parallel); also the raw baseline's parallelism.")
+	flag.DurationVar(&o.pollInterval, "gate-poll-interval", 30*time.Second, "The controller's --gate-poll-interval.")
+	flag.StringVar(&phases, "phases", strings.Join(allPhases, ","), "Phases to run, comma-separated: "+strings.Join(allPhases, ", ")+". raw needs throughput.")
+	flag.StringVar(&o.out, "out", "bench-results.json", "Where the JSON results go; the heap profile goes next to it.")
+	flag.DurationVar(&o.timeout, "wait-timeout", 10*time.Minute, "How long to wait for one Release to move before giving up.")
+	flag.DurationVar(&o.qaDelay, "qa-delay", 0, "How long QA stays running after a Release shows it waits on it (0: turn it green at once).")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "Write a CPU profile of the benchmark process (the GitHub simulator runs in it) to this file.")
+	flag.Parse()
+
+	o.phases = map[string]bool{}
+	for _, p := range strings.Split(phases, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		known := false
+		for _, k := range allPhases {
+			known = known || k == p
+		}
+		if !known {
+			fmt.Fprintf(os.Stderr, "bench: unknown phase %q (known: %s)\n", p, strings.Join(allPhases, ", "))
+			os.Exit(2)
+		}
+		o.phases[p] = true
+	}
+	if o.phases["raw"] && !o.phases["throughput"] {
+		fmt.Fprintln(os.Stderr, "bench: phase raw replays what the throughput phase measured: add throughput to -phases")
+		os.Exit(2)
+	}
+
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	rep := newReport(o)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+	w, err := startWorld(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer w.stop()
+
+	var tp *throughputResult
+	if o.phases["throughput"] {
+		if tp, err = runThroughput(ctx, w, o, throughputSpec{phase: "throughput", ns: "bench-throughput", pipelines: o.pipelines, releases: o.releases}); err != nil {
+			return fmt.Errorf("throughput: %w", err)
+		}
+		rep.throughput(tp)
+	}
+	if o.phases["raw"] {
+		r, err := runRaw(ctx, w, o, tp)
+		if err != nil {
+			return fmt.Errorf("raw: %w", err)
+		}
+		rep.raw(r, tp)
+	}
+	if o.phases["shards"] {
+		r, err := runThroughput(ctx, w, o, throughputSpec{phase: "shards", ns: "bench-shards", pipelines: o.pipelines, releases: o.shardReleases, shards: true})
+		if err != nil {
+			return fmt.Errorf("shards: %w", err)
+		}
+		rep.shards(r)
+	}
+	if o.phases["idle"] {
+		r, err := runIdle(ctx, w, o)
+		if err != nil {
+			return fmt.Errorf("idle: %w", err)
+		}
+		rep.idle(r)
+	}
+	if o.phases["memory"] {
+		r, err := runMemory(ctx, w, o)
+		if err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+		rep.memory(r)
+	}
+	rep.print(os.Stdout)
+	if err := rep.write(o.out); err != nil {
+		return err
+	}
+	progress("results written to %s", o.out)
+	return nil
+}
+
+// progress prints a line to stderr, stamped with the time.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

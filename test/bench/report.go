@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// report collects the rows of the table and the figures of the JSON.
+type report struct {
+	Machine   machine   `json:"machine"`
+	GoVersion string    `json:"goVersion"`
+	Date      time.Time `json:"date"`
+	// Command is how the benchmark was started (`make bench` runs it with
+	// go run); Executable is the binary that ran.
+	Command    string   `json:"command"`
+	Executable string   `json:"executable"`
+	Settings   settings `json:"settings"`
+	Phases     phases   `json:"phases"`
+	Rows       []row    `json:"rows"`
+}
+
+type machine struct {
+	NProc    int     `json:"nproc"`
+	CPUModel string  `json:"cpuModel"`
+	MemGiB   float64 `json:"memGiB"`
+}
+
+type settings struct {
+	LatencyMs        float64 `json:"latencyMs"`
+	Concurrency      int     `json:"concurrency"`
+	GatePollInterval string  `json:"gatePollInterval"`
+	QADelayMs        float64 `json:"qaDelayMs"`
+}
+
+type phases struct {
+	Throughput *throughputResult `json:"throughput,omitempty"`
+	Raw        *rawResult        `json:"raw,omitempty"`
+	Shards     *throughputResult `json:"shards,omitempty"`
+	Idle       *idleResult       `json:"idle,omitempty"`
+	Memory     *memoryResult     `json:"memory,omitempty"`
+}
+
+type row struct {
+	Phase  string `json:"phase"`
+	Metric string `json:"metric"`
+	Value  string `json:"value"`
+}
+
+func newReport(o options) *report {
+	return &report{
+		Machine:    readMachine(),
+		GoVersion:  runtime.Version(),
+		Date:       time.Now().UTC(),
+		Command:    strings.Join(append([]string{"go", "run", "./test/bench"}, os.Args[1:]...), " "),
+		Executable: os.Args[0],
+		Settings: settings{LatencyMs: float64(o.latency) / float64(time.Millisecond), Concurrency: o.concurrency,
+			GatePollInterval: o.pollInterval.String(), QADelayMs: float64(o.qaDelay) / float64(time.Millisecond)},
+	}
+}
+
+func (r *report) add(phase, metric, format string, args ...any) {
+	r.Rows = append(r.Rows, row{Phase: phase, Metric: metric, Value: fmt.Sprintf(format, args...)})
+}
+
+func (r *report) throughput(t *throughputResult) {
+	r.Phases.Throughput = t
+	r.addThroughput("throughput", t)
+}
+
+func (r *report) addThroughput(phase string, t *throughputResult) {
+	r.add(phase, "promotions", "%d (%d pipelines x %d releases x 3 stages)", t.Promotions, t.Pipelines, t.ReleasesPerPipeline)
+	r.add(phase, "wall time until all Released", "%.1f s", t.WallSeconds)
+	r.add(phase, "promotions/s", "%.2f", t.PromotionsPerSecond)
+	r.add(phase, "GitHub requests per promotion", "%.2f counted (+%.2f 304s)", t.GitHubRequestsPerPromotion, float64(t.GitHubNotModified)/float64(t.Promotions))
+	r.add(phase, "API-server writes per promotion", "%.2f (%s)", t.APIWritesPerPromotion, methods(t.APIRequestsByMethod))
+	r.add(phase, "QA green -> dev commit", "p50 %.0f ms, p99 %.0f ms, max %.0f ms; %d of %d over 1 s",
+		t.GateToCommitP50Ms, t.GateToCommitP99Ms, t.GateToCommitMaxMs, t.GateToCommitOver1s, t.Pipelines*t.ReleasesPerPipeline)
+	names := make([]string, 0, len(t.Controllers))
+	for n := range t.Controllers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := t.Controllers[n]
+		r.add(phase, "controller "+n, "peak RSS %.0f MiB, CPU %.1f s (%d pipelines)", c.PeakRSSMiB, c.CPUSeconds, c.Pipelines)
+	}
+}
+
+func (r *report) shards(t *throughputResult) {
+	r.Phases.Shards = t
+	r.addThroughput("shards", t)
+}
+
+// methods lists the request counts by method, GET first.
+func methods(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (r *report) print(out io.Writer) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PHASE\tMETRIC\tVALUE")
+	for _, row := range r.Rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", row.Phase, row.Metric, row.Value)
+	}
+	_ = tw.Flush()
+}
+
+func (r *report) write(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func readMachine() machine {
+	m := machine{NProc: runtime.NumCPU()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		_ = f.Close()
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				m.MemGiB = kb / (1 << 20)
+			}
+		}
+	}
+	return m
+}
+
+func (r *report) raw(x *rawResult, t *throughputResult) {
+	r.Phases.Raw = x
+	r.add("raw", "promotions", "%d, %d workers, no controller", x.Promotions, x.Workers)
+	r.add("raw", "wall time", "%.1f s", x.WallSeconds)
+	r.add("raw", "promotions/s", "%.2f", x.PromotionsPerSecond)
+	r.add("raw", "GitHub requests per promotion", "%.2f counted (Liftoff: %.2f counted + %.2f 304s, replayed as plain GETs)", x.GitHubRequestsPerPromotion, t.GitHubRequestsPerPromotion, float64(t.GitHubNotModified)/float64(t.Promotions))
+	r.add("raw", "API-server writes per promotion", "%.2f", x.APIWritesPerPromotion)
+	r.add("raw", "Liftoff rate / raw rate", "%.2f", x.LiftoffRatio)
+	if len(x.NotReplayed) > 0 {
+		r.add("raw", "not replayed", "%s", strings.Join(sortedKeys(x.NotReplayed), "; "))
+	}
+}
+
+func (r *report) idle(x *idleResult) {
+	r.Phases.Idle = x
+	r.add("idle", "releases waiting on QA", "%d, polled every %s, watched %.0f s", x.Releases, x.PollInterval, x.WatchedSeconds)
+	r.add("idle", "until all waiting (first fetch)", "%.1f s", x.FirstFetchSecs)
+	r.add("idle", "GitHub counted, whole phase", "%d", x.CountedWhole)
+	r.add("idle", "GitHub counted after first fetch", "%d (+%d 304s)", x.CountedAfter, x.NotModifiedAfter)
+	r.add("idle", "API-server writes after first fetch", "%.0f (%s)", x.APIWritesAfter, methods(x.APIByMethodAfter))
+	r.add("idle", "controller", "CPU %.1f s while idle, RSS %.0f MiB, peak %.0f MiB", x.CPUSecondsAfter, x.Controller.RSSMiB, x.Controller.PeakRSSMiB)
+}
+
+func (r *report) memory(x *memoryResult) {
+	r.Phases.Memory = x
+	r.add("memory", "released Releases", "%d over %d pipelines (created in %.1f s)", x.Releases, x.Pipelines, x.CreateSecs)
+	r.add("memory", "start to worked through", "%.1f s (%.0f reconciles, CPU %.1f s)", x.WorkSecs, x.Reconciles, x.CPUSeconds)
+	r.add("memory", "controller RSS", "%.0f MiB (%.1f KiB per Release), peak %.0f MiB", x.RSSMiB, x.KiBPerRelease, x.PeakRSSMiB)
+	r.add("memory", "GitHub counted / API writes", "%d / %.0f", x.GitHubCounted, x.APIWrites)
+	r.add("memory", "heap profile", "%s", x.HeapProfile)
+}
