@@ -177,9 +177,9 @@ var blockersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool
 		!equality.Semantic.DeepEqual(old.Status.Blockers, cur.Status.Blockers)
 }}
 
-// Reconcile fetches the Release, runs one step of its promotion and writes the
-// status once, with optimistic locking, whatever the step returned.
-func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+// Reconcile fetches the Release and runs steps of its promotion, writing the
+// status after each, with optimistic locking, whatever the step returned.
+func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rel := &releasev1.Release{}
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -197,25 +197,55 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		}
 		r.replaced.Delete(req.NamespacedName)
 	}
+	// A step ends with a status write. A step that asks to go on at once (a
+	// promotion's intent recorded) goes on here from the object the write
+	// returned, rather than from a new reconcile whose cached copy may not
+	// show that write yet. A step whose outcome needs no write of its own
+	// before the next (a stage landed: the pipeline holds that already) goes
+	// on without one, and the next step's write records both.
 	orig := rel.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(orig.Status, rel.Status) {
-			return
+	for steps := 1; ; steps++ {
+		st := &step{r: r, rel: rel, now: r.Clock.Now()}
+		res, err := st.run(ctx)
+		if err == nil && res == goOn && steps < maxSteps {
+			continue
 		}
-		if conflict, err := patchStatus(ctx, r.Client, orig, rel); conflict || err != nil {
+		if !equality.Semantic.DeepEqual(orig.Status, rel.Status) {
+			conflict, werr := patchStatus(ctx, r.Client, orig, rel)
 			if conflict {
 				// Someone changed the Release meanwhile: start over from it.
-				res, retErr = requeueNow, nil
-			} else if retErr == nil {
-				retErr = err
+				return requeueNow, nil
 			}
-			return
+			if werr != nil {
+				if err == nil {
+					err = werr
+				}
+				return res, err
+			}
+			r.replaced.Store(req.NamespacedName, orig.ResourceVersion)
+			// Only what was recorded is announced: a lost write is redone, not told twice.
+			r.emitEvents(orig, rel)
+			recordMetrics(orig, rel)
+			orig = rel.DeepCopy()
 		}
-		r.replaced.Store(req.NamespacedName, orig.ResourceVersion)
-		// Only what was recorded is announced: a lost write is redone, not told twice.
-		r.emitEvents(orig, rel)
-		recordMetrics(orig, rel)
-	}()
-	st := &step{r: r, rel: rel, now: r.Clock.Now()}
-	return st.run(ctx)
+		if res == goOn {
+			res = continueNow
+		}
+		if err != nil || res != continueNow || steps == maxSteps {
+			return res, err
+		}
+	}
 }
+
+// continueNow is what a step returns to be followed at once by the next,
+// once its status is written; goOn, to be followed at once, its status
+// written with the next step's.
+var (
+	continueNow = ctrl.Result{RequeueAfter: time.Millisecond}
+	goOn        = ctrl.Result{RequeueAfter: 2 * time.Millisecond}
+)
+
+// maxSteps bounds the steps of one reconcile (a Release's whole way through
+// a pipeline without gates that wait is a few steps per stage), so one
+// Release cannot hold a worker for long.
+const maxSteps = 16

@@ -383,7 +383,7 @@ func (s *step) evaluate(ctx context.Context, i int) (ctrl.Result, error) {
 	started := metav1.NewTime(s.now)
 	ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	setConditions(rel, outcome{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
-	return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	return continueNow, nil
 }
 
 // gateStatuses turns gate results into status, keeping lastChecked of a gate
@@ -476,7 +476,7 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 	if verifying {
 		// The stage stays held until the analysis says the version is good.
 		s.startVerifying(i)
-		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+		return continueNow, nil
 	}
 	ss.Message = fmt.Sprintf("%s live in %s: commit %s on %s@%s", rel.Spec.Version, stage.Name, short(res.Commit), stage.Target.Repository, stage.Target.Branch)
 	if res.NoChange {
@@ -484,7 +484,9 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 	}
 	s.succeedDeployment(ctx, ss)
 	setConditions(rel, outcome{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoted, message: ss.Message})
-	return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	// The pipeline records the landing: a crash before the Release's status
+	// says so finds the commit again.
+	return goOn, nil
 }
 
 // recordDeployment records the promotion into stage i, which landed, as a

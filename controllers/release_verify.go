@@ -268,7 +268,7 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 		ss.Analysis = toStatus(analysis.Start(spec, s.now))
 		ss.Message = fmt.Sprintf("%s serves in %s; analysis started", rel.Spec.Version, stage.Name)
 		setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
-		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+		return continueNow, nil
 	}
 	last := "no data"
 	if err != nil {
@@ -323,7 +323,7 @@ func (s *step) verified(ctx context.Context, i int, msg string) (ctrl.Result, er
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s, %s", s.rel.Spec.Version, ss.Name, msg)
 	s.succeedDeployment(ctx, ss)
 	setConditions(s.rel, outcome{phase: releasev1.PhaseProgressing, reason: ReasonVerified, message: ss.Message})
-	return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	return continueNow, nil
 }
 
 // verificationFailed halts or rolls back, as the stage says.

@@ -35,10 +35,15 @@ func runIdle(ctx context.Context, w *world, o options) (*idleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range apps {
-		if _, err := w.tagRelease(a, 1); err != nil {
+	// The Releases name their commit, as discovery's do: the phase measures
+	// the checks, not the tag lookup.
+	commits := make([]string, n)
+	for i, a := range apps {
+		sha, err := w.tagRelease(a, 1)
+		if err != nil {
 			return nil, err
 		}
+		commits[i] = sha
 	}
 	wt, err := w.watch(ctx, ns)
 	if err != nil {
@@ -53,7 +58,11 @@ func runIdle(ctx context.Context, w *world, o options) (*idleResult, error) {
 
 	w.sim.ResetStats()
 	start := time.Now()
-	if err := parallel(ctx, n, 16, func(i int) error { return w.k8s.Create(ctx, apps[i].release(1)) }); err != nil {
+	if err := parallel(ctx, n, 16, func(i int) error {
+		rel := apps[i].release(1)
+		rel.Spec.Commit = commits[i]
+		return w.k8s.Create(ctx, rel)
+	}); err != nil {
 		return nil, err
 	}
 	for {
