@@ -204,8 +204,9 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	// before the next (a stage landed: the pipeline holds that already) goes
 	// on without one, and the next step's write records both.
 	orig := rel.DeepCopy()
+	locked := map[string]bool{}
 	for steps := 1; ; steps++ {
-		st := &step{r: r, rel: rel, now: r.Clock.Now()}
+		st := &step{r: r, rel: rel, now: r.Clock.Now(), locked: locked}
 		res, err := st.run(ctx)
 		if err == nil && res == goOn && steps < maxSteps {
 			continue

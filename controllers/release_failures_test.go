@@ -199,7 +199,7 @@ func TestMissingThingsBlockAndPromoteNothing(t *testing.T) {
 		{"tag", func(e *testEnv) {
 			e.pipeline()
 			e.release("r2", "9.9.9")
-		}, releasev1.ReasonCommitNotFound, "no tag 9.9.9 or v9.9.9 in acme/checkout"},
+		}, releasev1.ReasonCommitNotFound, "no tag v9.9.9 or 9.9.9 in acme/checkout"},
 		{"repository", func(e *testEnv) {
 			s := e.stage("dev")
 			s.Target.Repository = "acme/missing"

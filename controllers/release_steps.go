@@ -28,6 +28,10 @@ type step struct {
 	now  time.Time
 	// target is the index of the Release's last stage.
 	target int
+	// locked names the stages this reconcile took (shared by its steps):
+	// while the Release records that it promotes there, no one else may take
+	// them, so a promotion that follows at once needs not read the lock back.
+	locked map[string]bool
 }
 
 // ReasonDeploymentNotRecorded: a GitHub deployment status could not be
@@ -346,6 +350,9 @@ func (s *step) evaluate(ctx context.Context, i int) (ctrl.Result, error) {
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		if ok && s.locked != nil {
+			s.locked[stage.Name] = true
+		}
 		if !ok {
 			results = append(results, gates.Result{Name: "stage", State: releasev1.GatePending, Reason: releasev1.ReasonStageBusy,
 				Message: fmt.Sprintf("%s is busy: release %s is being promoted into it", stage.Name, holder)})
@@ -429,9 +436,12 @@ func (s *step) promote(ctx context.Context, i int) (ctrl.Result, error) {
 		started := metav1.NewTime(s.now)
 		ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	}
-	held, err := s.r.holdsStage(ctx, s.pipe, rel, stage.Name)
-	if err != nil {
-		return ctrl.Result{}, err
+	held := s.locked[stage.Name]
+	if !held {
+		var err error
+		if held, err = s.r.holdsStage(ctx, s.pipe, rel, stage.Name); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if !held {
 		// Lost the stage (taken over as stale): nothing was committed by us

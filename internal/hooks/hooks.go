@@ -111,12 +111,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		answer(http.StatusMethodNotAllowed, "method_not_allowed", "GitHub webhook deliveries are POSTed; %s is not allowed", req.Method)
 		return
 	}
-	if h.Leading != nil && !h.Leading() {
-		answer(http.StatusServiceUnavailable, "standby", "this replica is on standby, not the leader: route deliveries to the leader (polling picks up what is missed)")
-		return
-	}
 	if len(h.secret) == 0 {
 		answer(http.StatusServiceUnavailable, "unconfigured", "no webhook secret is configured, so no delivery can be verified: start the manager with --github-webhook-secret-file (or LIFTOFF_GITHUB_WEBHOOK_SECRET) holding the secret set on the GitHub webhook")
+		return
+	}
+	if h.Leading != nil && !h.Leading() {
+		answer(http.StatusServiceUnavailable, "standby", "this replica is on standby, not the leader: route deliveries to the leader (polling picks up what is missed)")
 		return
 	}
 	if req.ContentLength > MaxBody {

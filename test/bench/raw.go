@@ -21,7 +21,7 @@ import (
 
 // The raw baseline does, without a controller, what Liftoff did per
 // promotion in the throughput phase: the same GitHub requests by operation
-// (a real fast-forward commit of the file, the deployment and its statuses,
+// (the same commit of the file through the contents API, the deployment and its statuses,
 // the reads at the same rates) and as many API-server writes (status patches
 // of the Release), for the same promotions, with the controller's
 // parallelism. Its rate is what the machine allows; Liftoff's is measured
@@ -47,6 +47,7 @@ type rawResult struct {
 // The commit itself: these operations are made by the commit loop (with its
 // own retries on a moved branch), not replayed by count.
 var commitOps = map[string]bool{
+	"PUT /repos/{owner}/{repo}/contents/{path...}":  true,
 	"GET /repos/{owner}/{repo}/git/ref/{ref...}":    true,
 	"GET /repos/{owner}/{repo}/git/commits/{sha}":   true,
 	"GET /repos/{owner}/{repo}/contents/{path...}":  true,
@@ -227,21 +228,13 @@ func sortedKeys[V any](m map[string]V) []string {
 
 var newTagLine = regexp.MustCompile(`newTag: "[^"]*"`)
 
-// rawCommit writes the version into the stage's file with one commit on
-// top of the branch, starting over when another commit moved it.
+// rawCommit writes the version into the stage's file as Liftoff does: read
+// it from the branch and write it back through the contents API with the
+// blob it replaces, reading again when the file changed meanwhile.
 func rawCommit(ctx context.Context, p *rawPromotion) error {
 	c, repo, path := p.gh, repoName(p.a.gitops), p.a.path(p.stage)
 	for attempt := 0; ; attempt++ {
-		ref, _, err := c.Git.GetRef(ctx, "bench", repo, "heads/main")
-		if err != nil {
-			return fmt.Errorf("get ref: %w", err)
-		}
-		head := ref.GetObject().GetSHA()
-		parent, _, err := c.Git.GetCommit(ctx, "bench", repo, head)
-		if err != nil {
-			return fmt.Errorf("get commit: %w", err)
-		}
-		file, _, _, err := c.Repositories.GetContents(ctx, "bench", repo, path, &gh.RepositoryContentGetOptions{Ref: head})
+		file, _, _, err := c.Repositories.GetContents(ctx, "bench", repo, path, &gh.RepositoryContentGetOptions{Ref: "main"})
 		if err != nil {
 			return fmt.Errorf("get contents: %w", err)
 		}
@@ -250,24 +243,15 @@ func rawCommit(ctx context.Context, p *rawPromotion) error {
 			return err
 		}
 		content = newTagLine.ReplaceAllString(content, `newTag: "`+version(p.k)+`"`)
-		tree, _, err := c.Git.CreateTree(ctx, "bench", repo, parent.GetTree().GetSHA(),
-			[]*gh.TreeEntry{{Path: gh.String(path), Mode: gh.String("100644"), Type: gh.String("blob"), Content: gh.String(content)}})
-		if err != nil {
-			return fmt.Errorf("create tree: %w", err)
-		}
-		commit, _, err := c.Git.CreateCommit(ctx, "bench", repo, &gh.Commit{
+		_, resp, err := c.Repositories.UpdateFile(ctx, "bench", repo, path, &gh.RepositoryContentFileOptions{
 			Message: gh.String(fmt.Sprintf("Promote %s %s to %s", p.a.name, version(p.k), p.stage)),
-			Tree:    tree, Parents: []*gh.Commit{{SHA: gh.String(head)}},
-		}, nil)
-		if err != nil {
-			return fmt.Errorf("create commit: %w", err)
-		}
-		_, resp, err := c.Git.UpdateRef(ctx, "bench", repo, &gh.Reference{Ref: gh.String("refs/heads/main"), Object: &gh.GitObject{SHA: commit.SHA}}, false)
+			Content: []byte(content), SHA: file.SHA, Branch: gh.String("main"),
+		})
 		if err == nil {
 			return nil
 		}
-		if resp == nil || resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusConflict || attempt > 50 {
-			return fmt.Errorf("update ref: %w", err)
+		if resp == nil || resp.StatusCode != http.StatusConflict || attempt > 50 {
+			return fmt.Errorf("update file: %w", err)
 		}
 	}
 }
