@@ -129,7 +129,16 @@ func (r *ReleaseReconciler) pipelineEvents() handler.EventHandler {
 			all(ctx, e.Object, q)
 		},
 		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			r.enqueueReleasesOf(ctx, e.ObjectNew, e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration(), q)
+			if e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() {
+				all(ctx, e.ObjectNew, q)
+				return
+			}
+			writers := pipelineWriters(e.ObjectOld, e.ObjectNew)
+			for _, req := range r.releasesOf(ctx, e.ObjectNew, false) {
+				if !writers[req.Name] {
+					q.Add(req)
+				}
+			}
 		},
 		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			all(ctx, e.Object, q)
@@ -138,6 +147,28 @@ func (r *ReleaseReconciler) pipelineEvents() handler.EventHandler {
 			all(ctx, e.Object, q)
 		},
 	}
+}
+
+// pipelineWriters names the Releases that made a pipeline status change: the
+// one that took a stage, and the one that landed in the stage it held. They
+// go on in their own reconcile; waking them again would only repeat it.
+func pipelineWriters(oldObj, newObj client.Object) map[string]bool {
+	old, okOld := oldObj.(*releasev1.ReleasePipeline)
+	cur, okNew := newObj.(*releasev1.ReleasePipeline)
+	writers := map[string]bool{}
+	if !okOld || !okNew {
+		return writers
+	}
+	for _, ps := range cur.Status.Stages {
+		was := old.Status.StageStatus(ps.Name)
+		if ps.InFlight != nil && (was == nil || was.InFlight == nil || was.InFlight.Release != ps.InFlight.Release) {
+			writers[ps.InFlight.Release] = true
+		}
+		if was != nil && was.InFlight != nil && was.InFlight.Release == ps.Release && was.Release != ps.Release {
+			writers[ps.Release] = true
+		}
+	}
+	return writers
 }
 
 func (r *ReleaseReconciler) enqueueReleasesOf(ctx context.Context, pipe client.Object, all bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {

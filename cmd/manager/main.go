@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoints (/debug/pprof/); 0 disables them.")
 	flag.DurationVar(&pollInterval, "gate-poll-interval", 30*time.Second, "How often pending QA checks and pull requests are re-read.")
 	flag.DurationVar(&timeout, "github-timeout", 30*time.Second, "Timeout of one GitHub API request.")
-	flag.IntVar(&concurrency, "concurrency", 4, "Releases reconciled in parallel.")
+	flag.IntVar(&concurrency, "concurrency", 8, "Releases reconciled in parallel (a reconcile mostly waits on the API server and GitHub).")
 	flag.BoolVar(&webhooksOn, "enable-webhooks", true, "Serve the admission webhooks (port 9443). Off only where config/webhook is not installed.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key of the webhook server (default: controller-runtime's).")
 	flag.StringVar(&httpAddr, "http-bind-address", ":8082", "Address of the plain HTTP endpoints (/hooks/github); 0 disables them.")

@@ -50,7 +50,7 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", 10*time.Minute, "How long the idle phase watches the waiting Releases.")
 	flag.IntVar(&o.memoryReleases, "memory-releases", 10000, "Released Releases the controller loads in the memory phase.")
 	flag.DurationVar(&o.latency, "latency", 0, "Simulated GitHub latency per request.")
-	flag.IntVar(&o.concurrency, "concurrency", 4, "The controller's --concurrency (Releases reconciled in parallel); also the raw baseline's parallelism.")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "The controller's --concurrency (Releases reconciled in parallel); also the raw baseline's parallelism.")
 	flag.DurationVar(&o.pollInterval, "gate-poll-interval", 30*time.Second, "The controller's --gate-poll-interval.")
 	flag.StringVar(&phases, "phases", strings.Join(allPhases, ","), "Phases to run, comma-separated: "+strings.Join(allPhases, ", ")+". raw needs throughput.")
 	flag.StringVar(&o.out, "out", "bench-results.json", "Where the JSON results go; the heap profile goes next to it.")

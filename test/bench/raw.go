@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -256,12 +257,24 @@ func rawCommit(ctx context.Context, p *rawPromotion) error {
 	}
 }
 
-// rawStatusWrite patches the Release's status, as a reconciler does.
+// rawStatusWrite patches the Release's status as a reconciler does: the
+// whole status (stages with their gates and promotions, conditions), as big
+// as the one Liftoff writes, with the current stage in phase.
 func rawStatusWrite(ctx context.Context, w *world, p *rawPromotion, phase string) error {
 	rel := &releasev1.Release{}
 	rel.Namespace, rel.Name = p.rel.Namespace, p.rel.Name
-	patch := fmt.Sprintf(`{"status":{"phase":"Progressing","currentStage":%q,"stages":[{"name":%q,"phase":%q}]}}`, p.stage, p.stage, phase)
-	if err := w.k8s.Status().Patch(ctx, rel, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+	st := finishedStatus(p.rel, p.k)
+	st.Phase, st.CurrentStage = releasev1.PhaseProgressing, p.stage
+	for i := range st.Stages {
+		if st.Stages[i].Name == p.stage {
+			st.Stages[i].Phase = releasev1.StagePhase(phase)
+		}
+	}
+	patch, err := json.Marshal(map[string]any{"status": st})
+	if err != nil {
+		return err
+	}
+	if err := w.k8s.Status().Patch(ctx, rel, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("status patch of %s: %w", p.rel.Name, err)
 	}
 	p.writes.Add(1)
