@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
 
 // options are the command-line flags.
@@ -36,6 +38,7 @@ type options struct {
 	timeout             time.Duration
 	cpuProfile          string
 	qaDelay             time.Duration
+	deployments         string
 }
 
 var allPhases = []string{"throughput", "raw", "shards", "idle", "memory"}
@@ -43,6 +46,7 @@ var allPhases = []string{"throughput", "raw", "shards", "idle", "memory"}
 func main() {
 	var o options
 	var phases string
+	flag.StringVar(&o.deployments, "deployments", "Enabled", "The pipelines' spec.github.deployments: Enabled records each promotion as a GitHub deployment (two requests), Disabled does not.")
 	flag.IntVar(&o.pipelines, "pipelines", 100, "Pipelines of the throughput phase (each with its own source repository).")
 	flag.IntVar(&o.releases, "releases", 10, "Releases per pipeline in the throughput phase, created one after the other.")
 	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")
@@ -103,6 +107,10 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+	if o.deployments != string(releasev1.DeploymentsEnabled) && o.deployments != string(releasev1.DeploymentsDisabled) {
+		fmt.Fprintf(os.Stderr, "-deployments %q: use Enabled or Disabled\n", o.deployments)
+		os.Exit(2)
 	}
 	w, err := startWorld(ctx, o)
 	if err != nil {

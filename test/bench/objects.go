@@ -121,7 +121,11 @@ func (w *world) setupApps(ctx context.Context, ns, prefix string, n int, shard f
 	if _, err := w.sim.CommitFiles(gitops, "main", files, "Initial environments"); err != nil {
 		return nil, err
 	}
-	err := parallel(ctx, n, 16, func(i int) error { return w.k8s.Create(ctx, apps[i].pipeline(w.sim.URL()+"/")) })
+	err := parallel(ctx, n, 16, func(i int) error {
+		p := apps[i].pipeline(w.sim.URL() + "/")
+		p.Spec.GitHub.Deployments = w.deployments
+		return w.k8s.Create(ctx, p)
+	})
 	return apps, err
 }
 

@@ -40,6 +40,8 @@ type world struct {
 	kubeconfig string
 	manager    string // the manager binary
 	secretFile string
+	// deployments is the pipelines' spec.github.deployments.
+	deployments releasev1.DeploymentsMode
 	// hookPorts are the receivers' ports, one per controller slot, kept
 	// across restarts so each is subscribed to the simulator once.
 	hookPorts map[int]int
@@ -58,7 +60,8 @@ func startWorld(ctx context.Context, o options) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &world{dir: dir, hookPorts: map[int]int{}, commits: commitLog{at: map[string]time.Time{}}}
+	w := &world{dir: dir, hookPorts: map[int]int{}, commits: commitLog{at: map[string]time.Time{}},
+		deployments: releasev1.DeploymentsMode(o.deployments)}
 	ok := false
 	defer func() {
 		if !ok {
