@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// window is one token's rate-limit hour.
+// window is one credential's rate-limit hour (a token's, or an App
+// installation's, shared by its tokens).
 type window struct {
 	limit int
 	used  int
@@ -15,15 +16,16 @@ type window struct {
 
 func (w *window) remaining() int { return w.limit - w.used }
 
-// window returns the token's current window, opening a new one on reset.
-func (s *Server) window(token string) *window {
+// window returns the current window of key, opening a new one of limit
+// requests on reset.
+func (s *Server) window(key string, limit int) *window {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	w := s.windows[token]
+	w := s.windows[key]
 	if w == nil || !now.Before(w.reset) {
-		w = &window{limit: s.limit, reset: now.Add(time.Hour).Truncate(time.Second)}
-		s.windows[token] = w
+		w = &window{limit: limit, reset: now.Add(time.Hour).Truncate(time.Second)}
+		s.windows[key] = w
 	}
 	return w
 }
@@ -40,7 +42,8 @@ func (s *Server) rateHeaders(w http.ResponseWriter, win *window) {
 }
 
 func (s *Server) handleRateLimit(w http.ResponseWriter, req *http.Request) {
-	win := s.window(bearer(req))
+	who := callerOf(req)
+	win := s.window(who.rateKey, who.limit)
 	s.mu.Lock()
 	core := map[string]any{"limit": win.limit, "remaining": max(0, win.remaining()), "used": win.used, "reset": win.reset.Unix()}
 	s.mu.Unlock()

@@ -278,6 +278,17 @@ func writePage(w http.ResponseWriter, req *http.Request, items []any) {
 
 // writePageOf is writePage over n items rendered by item, only for the page.
 func writePageOf(w http.ResponseWriter, req *http.Request, n int, item func(i int) any) {
+	start, end := pageOf(w, req, n)
+	out := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		out = append(out, item(i))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pageOf sets GitHub's Link header for the page the request asks of n items
+// (page, per_page) and returns the page's bounds.
+func pageOf(w http.ResponseWriter, req *http.Request, n int) (int, int) {
 	q := req.URL.Query()
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 {
@@ -315,11 +326,7 @@ func writePageOf(w http.ResponseWriter, req *http.Request, n int, item func(i in
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	out := make([]any, 0, end-start)
-	for i := start; i < end; i++ {
-		out = append(out, item(i))
-	}
-	writeJSON(w, http.StatusOK, out)
+	return start, end
 }
 
 // GET /repos/{owner}/{repo}/contents/{path...}

@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	}
 	s.milestoneRoutes()
 	s.releaseRoutes()
+	s.appRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 }
 

@@ -118,9 +118,10 @@ func (s *Server) handleSearchIssues(w http.ResponseWriter, req *http.Request) {
 		writeValidation(w, "Validation Failed: "+err.Error(), "Search", "q", "invalid")
 		return
 	}
+	who := callerOf(req)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q.repo != "" && s.repos[q.repo] == nil {
+	if q.repo != "" && (s.repos[q.repo] == nil || !who.sees(s.repos[q.repo])) {
 		writeValidation(w, "Validation Failed: the listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.", "Search", "q", "invalid")
 		return
 	}
@@ -136,6 +137,9 @@ func (s *Server) handleSearchIssues(w http.ResponseWriter, req *http.Request) {
 	sort.Strings(names)
 	for _, name := range names {
 		r := s.repos[name]
+		if !who.sees(r) {
+			continue
+		}
 		for _, v := range r.issueViews() {
 			if q.matches(r, v) {
 				hits = append(hits, hit{r, v})

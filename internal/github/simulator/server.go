@@ -39,6 +39,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	tokens  map[string]bool
+	apps    appRegistry
 	windows map[string]*window
 	repos   map[string]*repo
 	faults  []*faultState
@@ -77,6 +78,7 @@ type repo struct {
 func New(opts ...Option) *Server {
 	s := &Server{now: time.Now, limit: 5000, tokens: map[string]bool{}, windows: map[string]*window{}, repos: map[string]*repo{}, nextID: 1000}
 	s.stats.init()
+	s.apps.init()
 	for _, o := range opts {
 		o(s)
 	}
@@ -95,8 +97,8 @@ func (s *Server) URL() string { return s.ts.URL }
 // Handler serves the API; it can be mounted on another listener.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
-// AddToken makes token valid. Once a token is added, every request must carry
-// a valid one.
+// AddToken makes token valid. Once a token or an App is added, every request
+// must carry a valid token (or, on /app routes, an App's JWT).
 func (s *Server) AddToken(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,15 +150,13 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		s.statsMu.Unlock()
 	}()
 
-	token := bearer(req)
-	s.mu.Lock()
-	needAuth := len(s.tokens) > 0
-	known := s.tokens[token]
-	s.mu.Unlock()
-	if needAuth && !known {
-		writeError(rec, http.StatusUnauthorized, "Bad credentials")
+	rec.header.Set("Date", s.now().UTC().Format(http.TimeFormat))
+	who, refused := s.authenticate(req)
+	if refused != "" {
+		writeError(rec, http.StatusUnauthorized, refused)
 		return
 	}
+	req = withCaller(req, who)
 	if f := s.matchFault(req); f != nil {
 		if f.Delay > 0 {
 			select {
@@ -171,14 +171,18 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		// A slow answer that still does the work, as GitHub does when the
 		// client has already given up.
 	}
-	win := s.window(token)
+	win := s.window(who.rateKey, who.limit)
 	s.rateHeaders(rec, win)
 	if win.remaining() <= 0 {
 		rec.header.Set("X-RateLimit-Remaining", "0")
-		writeErrorDoc(rec, http.StatusForbidden, "API rate limit exceeded for user ID 1.", "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting")
+		writeErrorDoc(rec, http.StatusForbidden, who.limitMessage(), "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting")
 		return
 	}
-	s.mux.ServeHTTP(rec, req)
+	if s.hiddenFrom(who, req) {
+		writeError(rec, http.StatusNotFound, "Not Found")
+	} else {
+		s.mux.ServeHTTP(rec, req)
+	}
 
 	if req.Method == http.MethodGet && rec.status == http.StatusOK {
 		sum := sha1.Sum(rec.body.Bytes())
