@@ -20,22 +20,35 @@ import (
 // DefaultAPIURL is the public GitHub API.
 const DefaultAPIURL = "https://api.github.com/"
 
-// Factory hands out one Client per API URL and credential, so the rate-limit
-// state and the ETag cache are shared by every object that uses it.
+// Factory hands out one Client per credential (CredentialKey), so the
+// rate-limit state and the ETag cache are shared by every object that uses it.
 type Factory struct {
 	// Transport is the base transport; http.DefaultTransport when nil.
 	Transport http.RoundTripper
 	// Timeout bounds one request; 30s when zero.
 	Timeout time.Duration
-	// Clock is used for rate-limit resets; the real clock when nil.
+	// Clock is used for rate-limit resets and App token lifetimes; the real
+	// clock when nil.
 	Clock clock.PassiveClock
 
 	mu      sync.Mutex
-	clients map[string]*Client
+	clients map[CredentialKey]*Client
 }
 
 // For returns the shared client for apiURL and token.
 func (f *Factory) For(apiURL, token string) (*Client, error) {
+	base, err := parseAPIURL(apiURL)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(token))
+	key := CredentialKey{APIURL: base.String(), Token: hex.EncodeToString(sum[:6])}
+	return f.shared(key, base, func(next http.RoundTripper) (http.RoundTripper, *appAuth) {
+		return &authTransport{token: token, next: next}, nil
+	}), nil
+}
+
+func parseAPIURL(apiURL string) (*url.URL, error) {
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
 	}
@@ -46,47 +59,62 @@ func (f *Factory) For(apiURL, token string) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("github API URL %q is not an http(s) URL", apiURL)
 	}
-	sum := sha256.Sum256([]byte(token))
-	credential := hex.EncodeToString(sum[:6])
-	key := apiURL + "|" + credential
+	return base, nil
+}
 
+// shared returns the client of key, made on first use: auth wraps the
+// ETag cache (above the instrumented base transport) with the credential.
+func (f *Factory) shared(key CredentialKey, base *url.URL, auth func(next http.RoundTripper) (http.RoundTripper, *appAuth)) *Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.clients[key]; ok {
-		return c, nil
+		return c
 	}
 	next := f.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	timeout := f.Timeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
-	var clk clock.PassiveClock = clock.RealClock{}
-	if f.Clock != nil {
-		clk = f.Clock
-	}
-	rt := &authTransport{token: token, next: newETagCache(&instrumented{next: next, credential: credential}, 4096)}
-	gc := gh.NewClient(&http.Client{Transport: rt, Timeout: timeout})
+	rt, app := auth(newETagCache(&instrumented{next: next, credential: key.label()}, 4096))
+	gc := gh.NewClient(&http.Client{Transport: rt, Timeout: f.timeout()})
 	gc.BaseURL = base
 	gc.UploadURL = base
-	c := &Client{gh: gc, clock: clk}
+	c := &Client{gh: gc, clock: f.clock(), key: key, app: app}
 	if f.clients == nil {
-		f.clients = map[string]*Client{}
+		f.clients = map[CredentialKey]*Client{}
 	}
 	f.clients[key] = c
-	return c, nil
+	return c
+}
+
+func (f *Factory) timeout() time.Duration {
+	if f.Timeout == 0 {
+		return 30 * time.Second
+	}
+	return f.Timeout
+}
+
+func (f *Factory) clock() clock.PassiveClock {
+	if f.Clock == nil {
+		return clock.RealClock{}
+	}
+	return f.Clock
 }
 
 // Client is a GitHub API client for one credential.
 type Client struct {
 	gh    *gh.Client
 	clock clock.PassiveClock
+	key   CredentialKey
+	// app authenticates as a GitHub App installation; nil for a token.
+	app *appAuth
 
 	mu           sync.Mutex
 	blockedUntil time.Time
 }
+
+// Key names the client's credential: per-credential state (the write
+// budget) hangs on it.
+func (c *Client) Key() CredentialKey { return c.key }
 
 // split turns owner/name into its parts.
 func split(repo string) (string, string, error) {
@@ -115,6 +143,9 @@ func (c *Client) done(op string, err error) error {
 		return nil
 	}
 	err = classify(op, err, c.clock.Now())
+	if c.app != nil && KindOf(err) == KindNotFound {
+		err = c.outsideInstallation(err)
+	}
 	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 {
 		c.mu.Lock()
 		if until := c.clock.Now().Add(e.RetryAfter); until.After(c.blockedUntil) {

@@ -44,6 +44,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Message is GitHub's message.
 	Message string
+	// Problem, when set, says what is wrong with the credential (a GitHub
+	// App's key, installation or clock) for a person to fix.
+	Problem Problem
 	err     error
 }
 
@@ -88,7 +91,7 @@ func classify(op string, err error, now time.Time) error {
 	}
 	var already *Error
 	if errors.As(err, &already) {
-		return err
+		return already // made by a transport (a GitHub App's token exchange)
 	}
 	out := &Error{Op: op, err: err, Kind: KindTransient, Message: err.Error()}
 

@@ -3,6 +3,7 @@ package github
 import (
 	"bytes"
 	"container/list"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -67,7 +68,9 @@ func (t *instrumented) RoundTrip(req *http.Request) (*http.Response, error) {
 	code := "error"
 	if resp != nil {
 		code = strconv.Itoa(resp.StatusCode)
-		if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" {
+		// A GitHub App's JWT requests (token exchanges) have the App's own
+		// limit, not the installation's this gauge shows.
+		if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" && !strings.Contains(req.URL.Path, "/app/") {
 			if n, perr := strconv.ParseFloat(v, 64); perr == nil {
 				rateLimitRemaining.WithLabelValues(req.URL.Host, t.credential).Set(n)
 			}
@@ -109,9 +112,31 @@ func newETagCache(next http.RoundTripper, maxEntries int) *etagCache {
 	return &etagCache{next: next, max: maxEntries, entries: map[string]*list.Element{}, order: list.New()}
 }
 
+// cacheKey keys an answer by who asked, what and how. Who is the credential
+// the request names (credentialFrom): an App installation is one credential
+// whose token changes every hour, and each new token must find the answers
+// of the last. Otherwise it is a hash of the Authorization header. Either
+// way no token is kept in the cache, and credentials never share an answer.
 func cacheKey(req *http.Request) string {
-	h := sha256.Sum256([]byte(req.Header.Get("Authorization")))
-	return fmt.Sprintf("%s|%s|%s", hex.EncodeToString(h[:8]), req.Header.Get("Accept"), req.URL.String())
+	who := credentialFrom(req.Context())
+	if who == "" {
+		h := sha256.Sum256([]byte(req.Header.Get("Authorization")))
+		who = hex.EncodeToString(h[:8])
+	}
+	return fmt.Sprintf("%s|%s|%s", who, req.Header.Get("Accept"), req.URL.String())
+}
+
+type credentialCtxKey struct{}
+
+// withCredential names the credential of the requests made with ctx, for
+// the ETag cache.
+func withCredential(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, credentialCtxKey{}, name)
+}
+
+func credentialFrom(ctx context.Context) string {
+	s, _ := ctx.Value(credentialCtxKey{}).(string)
+	return s
 }
 
 func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -183,7 +208,7 @@ func (c *etagCache) store(e *cachedResponse) {
 
 // authTransport adds the token. It sits above the cache, which keys entries by
 // a hash of the Authorization header, so credentials never share answers and
-// the token itself is never stored.
+// the token itself is never stored. (A GitHub App's appAuth sits in its place.)
 type authTransport struct {
 	next  http.RoundTripper
 	token string

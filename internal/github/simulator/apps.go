@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"math"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	jwt "github.com/golang-jwt/jwt/v4"
@@ -85,6 +88,43 @@ type installToken struct {
 func (a *appRegistry) init() {
 	a.tokenTTL, a.limit = time.Hour, 5000
 	a.byID, a.inst, a.tokens = map[int64]*app{}, map[int64]*installation{}, map[string]*installToken{}
+}
+
+// NewAppKey makes a private key as a GitHub App's settings do ("Generate a
+// private key"): RSA 2048 bits, PEM-encoded (PKCS #1). Register its public
+// half with AddApp or AddAppKey.
+func NewAppKey() (*rsa.PrivateKey, []byte, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}), nil
+}
+
+var sharedKeys struct {
+	sync.Mutex
+	keys []sharedKey
+}
+
+type sharedKey struct {
+	key *rsa.PrivateKey
+	pem []byte
+}
+
+// SharedAppKey returns the i-th of the App keys made once per process (with
+// NewAppKey): RSA key generation is slow, and tests want distinct keys, not
+// fresh ones.
+func SharedAppKey(i int) (*rsa.PrivateKey, []byte) {
+	sharedKeys.Lock()
+	defer sharedKeys.Unlock()
+	for len(sharedKeys.keys) <= i {
+		k, p, err := NewAppKey()
+		if err != nil {
+			panic(err) // only a broken crypto/rand fails
+		}
+		sharedKeys.keys = append(sharedKeys.keys, sharedKey{k, p})
+	}
+	return sharedKeys.keys[i].key, sharedKeys.keys[i].pem
 }
 
 // AddApp registers a GitHub App whose JWTs verify with key (the public half

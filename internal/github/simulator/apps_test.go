@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,24 +22,11 @@ import (
 
 const appID = 42
 
-var (
-	keysOnce sync.Once
-	keys     [2]*rsa.PrivateKey
-)
-
-// testKeys are two App private keys, made once (RSA key generation is slow).
+// testKeys are two App private keys.
 func testKeys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey) {
-	t.Helper()
-	keysOnce.Do(func() {
-		for i := range keys {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			keys[i] = k
-		}
-	})
-	return keys[0], keys[1]
+	a, _ := SharedAppKey(0)
+	b, _ := SharedAppKey(1)
+	return a, b
 }
 
 func pemOf(k *rsa.PrivateKey) []byte {
