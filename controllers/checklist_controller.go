@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -94,7 +95,7 @@ func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	orig := lc.DeepCopy()
 	now := r.Clock.Now()
-	obs, err := r.observe(ctx, lc, now)
+	obs, stalled, err := r.observe(ctx, lc, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -109,6 +110,7 @@ func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		cond.Message = fmt.Sprintf("%d of %d done; open: %s", st.Done, st.Total, checklist.Open(lc))
 	}
 	meta.SetStatusCondition(&st.Conditions, cond)
+	setCredentialStall(&st.Conditions, stalled, lc.Generation)
 	if !equality.Semantic.DeepEqual(orig.Status, lc.Status) {
 		conflict, err := patchStatus(ctx, r.Client, orig, lc)
 		if err != nil {
@@ -134,13 +136,15 @@ func automatic(lc *releasev1.LaunchChecklist) bool {
 }
 
 // observe reads every automatic item's check. A failure to read one item
-// leaves it Pending with the reason; it never counts as done.
-func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.LaunchChecklist, now time.Time) (map[string]checklist.Observation, error) {
+// leaves it Pending with the reason; it never counts as done. A GitHub
+// credential that cannot be used is returned too: the checklist is Stalled.
+func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.LaunchChecklist, now time.Time) (map[string]checklist.Observation, *credentialError, error) {
 	obs := map[string]checklist.Observation{}
 	pipe, err := r.pipelineOf(ctx, lc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var stalled *credentialError
 	var gh *github.Client
 	ghProblem := ""
 	ghClient := func() *github.Client {
@@ -154,6 +158,7 @@ func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.L
 		c, err := clientFor(ctx, r.APIReader, r.GitHub, pipe)
 		if err != nil {
 			ghProblem = err.Error()
+			errors.As(err, &stalled)
 			return nil
 		}
 		gh = c
@@ -173,12 +178,25 @@ func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.L
 			if g := ghClient(); g == nil {
 				o = checklist.Observation{State: releasev1.ItemPending, Message: ghProblem}
 			} else {
-				o = observeGitHub(ctx, g, c)
+				var failed error
+				if o = observeGitHub(ctx, g, c, &failed); stalled == nil {
+					stalled = credentialProblem(failed)
+				}
 			}
 		}
 		obs[it.Name] = o
 	}
-	return obs, nil
+	return obs, stalled, nil
+}
+
+// setCredentialStall sets Stalled with the credential's reason, or removes it.
+func setCredentialStall(conds *[]metav1.Condition, ce *credentialError, generation int64) {
+	if ce == nil {
+		meta.RemoveStatusCondition(conds, releasev1.ConditionStalled)
+		return
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
+		Reason: ce.reason, Message: ce.msg, ObservedGeneration: generation})
 }
 
 // pipelineOf is the pipeline of the first Release (by name) using the checklist.
@@ -257,8 +275,10 @@ func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, ns st
 	return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("%s holds (value %s)", c.Condition, v)}
 }
 
-func observeGitHub(ctx context.Context, gh *github.Client, c releasev1.ItemCheck) checklist.Observation {
+// observeGitHub reads a GitHub check; failed is set to a reading's error.
+func observeGitHub(ctx context.Context, gh *github.Client, c releasev1.ItemCheck, failed *error) checklist.Observation {
 	fail := func(err error) checklist.Observation {
+		*failed = err
 		return checklist.Observation{State: releasev1.ItemPending, Message: "reading GitHub failed: " + err.Error()}
 	}
 	switch {

@@ -1,8 +1,11 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +19,7 @@ import (
 )
 
 // credentialError: the pipeline's GitHub credential cannot be used. Its
-// message says what to fix and never holds the token.
+// message says what to fix and never holds the token or the key.
 type credentialError struct {
 	reason string
 	msg    string
@@ -24,9 +27,30 @@ type credentialError struct {
 
 func (e *credentialError) Error() string { return e.msg }
 
+// problemReasons are the reasons of the credential problems GitHub reports.
+var problemReasons = map[github.Problem]string{
+	github.ProblemKeyInvalid:           releasev1.ReasonGitHubAppKeyInvalid,
+	github.ProblemKeyRefused:           releasev1.ReasonGitHubAppKeyRefused,
+	github.ProblemInstallationNotFound: releasev1.ReasonGitHubAppInstallationNotFound,
+	github.ProblemNotInstalled:         releasev1.ReasonGitHubAppNotInstalled,
+	github.ProblemClockSkew:            releasev1.ReasonGitHubAppClockSkew,
+}
+
+// credentialProblem returns the credentialError of a GitHub error that says
+// the credential cannot be used (a GitHub App's key, installation or clock,
+// a repository outside the installation), nil for any other error. A person
+// must fix it: a step that meets one stalls with its reason.
+func credentialProblem(err error) *credentialError {
+	reason, ok := problemReasons[github.ProblemOf(err)]
+	if !ok {
+		return nil
+	}
+	return &credentialError{reason: reason, msg: err.Error()}
+}
+
 // githubClient returns the shared client for the pipeline's API URL and
-// token. The Secret is read straight from the API server: the controller
-// keeps no cluster-wide Secret watch or cache.
+// credential. The Secret is read straight from the API server: the
+// controller keeps no cluster-wide Secret watch or cache.
 func (r *ReleaseReconciler) githubClient(ctx context.Context, pipe *releasev1.ReleasePipeline) (*github.Client, error) {
 	return clientFor(ctx, r.APIReader, r.GitHub, pipe)
 }
@@ -35,91 +59,175 @@ func clientFor(ctx context.Context, reader client.Reader, factory *github.Factor
 	return clientWith(ctx, reader, factory, pipe.Namespace, pipe.Spec.GitHub.APIURL, pipe.Spec.GitHub.SecretRef, "pipeline "+pipe.Name)
 }
 
-// clientWith returns the shared client for apiURL and the token in the
-// Secret ref (none when nil) of namespace. owner names the object whose
-// spec.github holds them, for messages ("pipeline checkout").
+// clientWith returns the shared client for apiURL and the credential in the
+// Secret ref (anonymous when nil) of namespace. owner names the object whose
+// spec.github holds them, for messages ("pipeline checkout"). A GitHub App's
+// client holds a live installation token when it is returned; when GitHub
+// refuses the App's credential as it was cached, the Secret is read again
+// at once (it may have been rotated).
 func clientWith(ctx context.Context, reader client.Reader, factory *github.Factory, namespace, apiURL string, ref *releasev1.LocalObjectReference, owner string) (*github.Client, error) {
-	token := ""
-	key := types.NamespacedName{Namespace: namespace, Name: ""}
+	key := types.NamespacedName{Namespace: namespace}
 	if ref != nil {
 		key.Name = ref.Name
 	}
-	if t, ok := tokens.get(key); ok {
-		token = t
-	} else if ref != nil {
-		secret := &corev1.Secret{}
-		if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, &credentialError{reason: releasev1.ReasonSecretNotFound,
-					msg: fmt.Sprintf("Secret %q (spec.github.secretRef of %s) not found in namespace %s: create it with a `token` key", ref.Name, owner, namespace)}
+	cred, cached := credentials.get(key)
+	for {
+		if !cached && ref != nil {
+			var err error
+			if cred, err = readCredential(ctx, reader, namespace, ref, owner); err != nil {
+				return nil, err
 			}
-			return nil, err
+			credentials.put(key, cred)
 		}
-		raw, ok := secret.Data["token"]
-		if !ok || len(raw) == 0 {
-			return nil, &credentialError{reason: releasev1.ReasonSecretInvalid,
-				msg: fmt.Sprintf("Secret %q has no `token` key: add the GitHub token under the key `token`", ref.Name)}
+		c, err := cred.client(factory, apiURL)
+		if err != nil && github.ProblemOf(err) == "" {
+			return nil, &credentialError{reason: releasev1.ReasonInvalidSpec, msg: err.Error()}
 		}
-		token = string(raw)
-		tokens.put(key, token)
+		if err == nil {
+			if err = c.Authenticate(ctx); err == nil {
+				return c, nil
+			}
+		}
+		ce := credentialProblem(err)
+		if ce == nil {
+			return nil, err // GitHub unavailable: retried with backoff
+		}
+		credentials.forget(key)
+		if cached {
+			cached = false
+			continue
+		}
+		ce.msg = fmt.Sprintf("GitHub App credential in Secret %q (spec.github.secretRef of %s): %s", ref.Name, owner, ce.msg)
+		return nil, ce
 	}
-	c, err := factory.For(apiURL, token)
-	if err != nil {
-		return nil, &credentialError{reason: releasev1.ReasonInvalidSpec, msg: err.Error()}
-	}
-	return c, nil
 }
 
-// tokenTTL is how long a token read from a Secret is used before the Secret
-// is read again.
+// credential is what a Secret holds: a token, or a GitHub App installation.
+type credential struct {
+	token string
+	app   *github.AppCredential
+}
+
+func (c credential) client(f *github.Factory, apiURL string) (*github.Client, error) {
+	if c.app != nil {
+		return f.ForApp(apiURL, *c.app)
+	}
+	return f.For(apiURL, c.token)
+}
+
+// appKeys are the keys of a GitHub App credential.
+var appKeys = []string{"appID", "installationID", "privateKey"}
+
+// readCredential reads the Secret ref: `token`, or a GitHub App's `appID`,
+// `installationID` and `privateKey`.
+func readCredential(ctx context.Context, reader client.Reader, namespace string, ref *releasev1.LocalObjectReference, owner string) (credential, error) {
+	secret := &corev1.Secret{}
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return credential{}, &credentialError{reason: releasev1.ReasonSecretNotFound,
+				msg: fmt.Sprintf("Secret %q (spec.github.secretRef of %s) not found in namespace %s: create it with a `token` key, or a GitHub App's `appID`, `installationID` and `privateKey`", ref.Name, owner, namespace)}
+		}
+		return credential{}, err
+	}
+	return parseCredential(secret)
+}
+
+// parseCredential reads a Secret's credential. Its errors name keys, never
+// their values.
+func parseCredential(secret *corev1.Secret) (credential, error) {
+	value := func(k string) []byte { return bytes.TrimSpace(secret.Data[k]) }
+	invalid := func(format string, args ...any) error {
+		return &credentialError{reason: releasev1.ReasonSecretInvalid, msg: fmt.Sprintf("Secret %q ", secret.Name) + fmt.Sprintf(format, args...)}
+	}
+	var present, missing []string
+	for _, k := range appKeys {
+		if len(value(k)) > 0 {
+			present = append(present, k)
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	token := string(value("token"))
+	switch {
+	case token != "" && len(present) > 0:
+		return credential{}, invalid("has both `token` and GitHub App keys (%s): keep one kind of credential", strings.Join(present, ", "))
+	case token != "":
+		return credential{token: token}, nil
+	case len(present) == 0:
+		return credential{}, invalid("has no `token` key: add the GitHub token under the key `token`, or a GitHub App's `appID`, `installationID` and `privateKey`")
+	case len(missing) > 0:
+		return credential{}, invalid("has no %s: a GitHub App credential needs appID, installationID and privateKey", strings.Join(missing, ", "))
+	}
+	app := &github.AppCredential{PrivateKey: secret.Data["privateKey"]}
+	for _, id := range []struct {
+		key, fix string
+		to       *int64
+	}{
+		{"appID", "the App ID on the App's settings page (not its client ID or name)", &app.AppID},
+		{"installationID", "the number at the end of the installation's page (…/settings/installations/NUMBER)", &app.InstallationID},
+	} {
+		n, err := strconv.ParseInt(string(value(id.key)), 10, 64)
+		if err != nil || n <= 0 {
+			return credential{}, invalid("`%s` is not a number: use %s", id.key, id.fix)
+		}
+		*id.to = n
+	}
+	return credential{app: app}, nil
+}
+
+// tokenTTL is how long a credential read from a Secret is used before the
+// Secret is read again.
 const tokenTTL = 30 * time.Second
 
-// tokens keeps the tokens read from Secrets for tokenTTL: every reconcile
-// needs its pipeline's token, and reading the Secret from the API server
+// credentials keeps the credentials read from Secrets for tokenTTL: every
+// reconcile needs its pipeline's, and reading the Secret from the API server
 // each time costs a request per reconcile (the controller keeps no Secret
-// watch). Only usable tokens are kept, so a missing Secret or key is seen
-// again at once when fixed; a token GitHub refuses is forgotten
+// watch). Only usable credentials are kept, so a missing Secret or key is
+// seen again at once when fixed; one GitHub refuses is forgotten
 // (forgetToken), so a rotated one is read at the next reconcile. A process
 // talks to one cluster, so namespace/name is a whole key.
-var tokens = &tokenCache{m: map[types.NamespacedName]cachedToken{}, now: time.Now}
+var credentials = &credentialCache{m: map[types.NamespacedName]cachedCredential{}, now: time.Now}
 
-type tokenCache struct {
+type credentialCache struct {
 	mu  sync.Mutex
-	m   map[types.NamespacedName]cachedToken
+	m   map[types.NamespacedName]cachedCredential
 	now func() time.Time
 }
 
-type cachedToken struct {
-	token string
-	at    time.Time
+type cachedCredential struct {
+	credential
+	at time.Time
 }
 
-func (c *tokenCache) get(key types.NamespacedName) (string, bool) {
+func (c *credentialCache) get(key types.NamespacedName) (credential, bool) {
 	if key.Name == "" {
-		return "", false
+		return credential{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.m[key]
 	if !ok || c.now().Sub(t.at) >= tokenTTL {
 		delete(c.m, key)
-		return "", false
+		return credential{}, false
 	}
-	return t.token, true
+	return t.credential, true
 }
 
-func (c *tokenCache) put(key types.NamespacedName, token string) {
+func (c *credentialCache) put(key types.NamespacedName, cred credential) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m[key] = cachedToken{token: token, at: c.now()}
+	c.m[key] = cachedCredential{credential: cred, at: c.now()}
 }
 
-// forgetToken drops the cached token of a Secret GitHub refused.
+func (c *credentialCache) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
+}
+
+// forgetToken drops the cached credential of a Secret GitHub refused.
 func forgetToken(namespace string, ref *releasev1.LocalObjectReference) {
-	if ref == nil {
-		return
+	if ref != nil {
+		credentials.forget(types.NamespacedName{Namespace: namespace, Name: ref.Name})
 	}
-	tokens.mu.Lock()
-	defer tokens.mu.Unlock()
-	delete(tokens.m, types.NamespacedName{Namespace: namespace, Name: ref.Name})
 }

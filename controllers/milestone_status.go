@@ -95,6 +95,9 @@ func (s *milestoneSync) githubClient(ctx context.Context, releases []releasev1.R
 // githubFailure classifies a GitHub error; fix says what a person should do
 // when the milestone or repository is not found.
 func githubFailure(err error, fix string) *syncFailure {
+	if ce := credentialProblem(err); ce != nil {
+		return &syncFailure{stalled: true, reason: ce.reason, message: ce.msg}
+	}
 	switch github.KindOf(err) {
 	case github.KindNotFound:
 		return &syncFailure{stalled: true, reason: ReasonMilestoneNotFound, message: fmt.Sprintf("%v: %s", err, fix)}

@@ -213,6 +213,9 @@ func (r *ReleasePipelineReconciler) discoveryFailed(st *releasev1.DiscoveryStatu
 	if st.Message == "" || !strings.Contains(st.Message, err.Error()) {
 		st.Message = err.Error()
 	}
+	if ce := credentialProblem(err); ce != nil {
+		return min(interval, retryTerminal), &discoveryStall{ce.reason, ce.msg}, nil
+	}
 	switch github.KindOf(err) {
 	case github.KindRateLimited:
 		st.Message += "; retrying when the rate limit resets"

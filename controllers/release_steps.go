@@ -203,6 +203,11 @@ func (s *step) githubError(err error) (ctrl.Result, error) {
 	if phase == "" {
 		phase = releasev1.PhasePending
 	}
+	if ce := credentialProblem(err); ce != nil {
+		forgetToken(s.pipe.Namespace, s.pipe.Spec.GitHub.SecretRef)
+		s.stall(ce.reason, ce.msg)
+		return ctrl.Result{RequeueAfter: retryTerminal}, nil
+	}
 	switch github.KindOf(err) {
 	case github.KindRateLimited:
 		wait := github.RetryAfterOf(err)

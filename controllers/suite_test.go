@@ -152,6 +152,12 @@ type testEnv struct {
 	hooksURL   string
 	// httpURL is the base URL of the mux (withHTTP or withHooks).
 	httpURL string
+	// simOpts are added to the simulator's options (after its clock);
+	// onSim run once it is seeded, before the Secret "github" is written
+	// with secret (the token when nil).
+	simOpts []simulator.Option
+	onSim   []func(*testEnv)
+	secret  map[string][]byte
 }
 
 const (
@@ -177,6 +183,10 @@ type envOption func(*testEnv)
 func withClock(c clock.PassiveClock) envOption { return func(e *testEnv) { e.clock = c } }
 func withTransport(rt http.RoundTripper) envOption {
 	return func(e *testEnv) { e.transport = rt }
+}
+
+func withSimOptions(opts ...simulator.Option) envOption {
+	return func(e *testEnv) { e.simOpts = append(e.simOpts, opts...) }
 }
 
 func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.pollInterval = d } }
@@ -205,7 +215,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	if e.clock == nil {
 		e.clock = clock.RealClock{}
 	}
-	e.sim = simulator.New(simulator.WithClock(e.clock.Now))
+	e.sim = simulator.New(append([]simulator.Option{simulator.WithClock(e.clock.Now)}, e.simOpts...)...)
 	t.Cleanup(e.sim.Close)
 	e.sim.AddToken(token)
 	g.Expect(e.sim.CreateRepo(appRepo, "main")).To(Succeed())
@@ -221,10 +231,16 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	_, err = e.sim.CommitFiles(gitopsRepo, "main", files, "Initial environments")
 	g.Expect(err).NotTo(HaveOccurred())
 
+	for _, f := range e.onSim {
+		f(e)
+	}
+	if e.secret == nil {
+		e.secret = map[string][]byte{"token": []byte(token)}
+	}
 	g.Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}})).To(Succeed())
 	g.Expect(k8s.Create(context.Background(), &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "github", Namespace: e.ns},
-		Data:       map[string][]byte{"token": []byte(token)},
+		Data:       e.secret,
 	})).To(Succeed())
 	e.start()
 	t.Cleanup(e.stopController)

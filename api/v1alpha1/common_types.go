@@ -43,6 +43,30 @@ const (
 	ReasonNewerVersionPresent = "NewerVersionPresent"
 )
 
+// Reasons of a GitHub App credential (spec.github.secretRef with appID,
+// installationID and privateKey) that cannot be used. The condition's message
+// says what to fix; it never holds the key. A Secret with both or neither
+// kinds of keys, or an appID or installationID that is not a number, is
+// ReasonSecretInvalid.
+const (
+	// ReasonGitHubAppKeyInvalid: privateKey is not a PEM-encoded RSA private
+	// key. Put the .pem file the App's settings generate.
+	ReasonGitHubAppKeyInvalid = "GitHubAppKeyInvalid"
+	// ReasonGitHubAppKeyRefused: GitHub refused the JWT signed with privateKey:
+	// the key is not (or no longer) one of the App's, or appID is another App's.
+	ReasonGitHubAppKeyRefused = "GitHubAppKeyRefused"
+	// ReasonGitHubAppInstallationNotFound: the App has no installation
+	// installationID (a wrong number, or the App was uninstalled).
+	ReasonGitHubAppInstallationNotFound = "GitHubAppInstallationNotFound"
+	// ReasonGitHubAppNotInstalled: a repository the object uses is not among
+	// the repositories of the App's installation (GitHub answers 404): add it
+	// to the installation's repository access.
+	ReasonGitHubAppNotInstalled = "GitHubAppNotInstalled"
+	// ReasonGitHubAppClockSkew: GitHub refused the JWT's issued-at or expiry
+	// time: the controller's clock differs from GitHub's by over a minute.
+	ReasonGitHubAppClockSkew = "GitHubAppClockSkew"
+)
+
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {
 	// Name of the referent.

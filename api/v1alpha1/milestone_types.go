@@ -65,7 +65,8 @@ type MilestoneGitHub struct {
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:Pattern=`^https?://`
 	APIURL string `json:"apiURL,omitempty"`
-	// SecretRef names a Secret with a `token` key that can read the repository's issues.
+	// SecretRef names a Secret with a `token`, or a GitHub App's `appID`,
+	// `installationID` and `privateKey`, that can read the repository's issues.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 }

@@ -47,9 +47,13 @@ type GitHubSpec struct {
 	// +kubebuilder:validation:Pattern=`^https?://`
 	APIURL string `json:"apiURL,omitempty"`
 
-	// SecretRef names a Secret in the pipeline's namespace whose `token` key holds
-	// a GitHub token with contents, pull requests, checks (read) and deployments
-	// permissions on the repositories. Without it, requests are anonymous.
+	// SecretRef names a Secret in the pipeline's namespace with either a
+	// `token` (a GitHub token), or a GitHub App's `appID`, `installationID`
+	// and `privateKey` (the PEM the App's settings generate). It needs contents,
+	// pull requests, deployments and issues (read/write), checks and statuses
+	// (read) on the repositories. Pipelines using the same App installation
+	// share one client: its cache, rate limit and write budget. Without it,
+	// requests are anonymous.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 
