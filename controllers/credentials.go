@@ -66,7 +66,7 @@ func clientFor(ctx context.Context, reader client.Reader, factory *github.Factor
 // refuses the App's credential as it was cached, the Secret is read again
 // at once (it may have been rotated).
 func clientWith(ctx context.Context, reader client.Reader, factory *github.Factory, namespace, apiURL string, ref *releasev1.LocalObjectReference, owner string) (*github.Client, error) {
-	key := types.NamespacedName{Namespace: namespace}
+	key := credentialKey{factory: factory, NamespacedName: types.NamespacedName{Namespace: namespace}}
 	if ref != nil {
 		key.Name = ref.Name
 	}
@@ -92,7 +92,7 @@ func clientWith(ctx context.Context, reader client.Reader, factory *github.Facto
 		if ce == nil {
 			return nil, err // GitHub unavailable: retried with backoff
 		}
-		credentials.forget(key)
+		credentials.forget(key.NamespacedName)
 		if cached {
 			cached = false
 			continue
@@ -184,13 +184,19 @@ const tokenTTL = 30 * time.Second
 // each time costs a request per reconcile (the controller keeps no Secret
 // watch). Only usable credentials are kept, so a missing Secret or key is
 // seen again at once when fixed; one GitHub refuses is forgotten
-// (forgetToken), so a rotated one is read at the next reconcile. A process
-// talks to one cluster, so namespace/name is a whole key.
-var credentials = &credentialCache{m: map[types.NamespacedName]cachedCredential{}, now: time.Now}
+// (forgetToken), so a rotated one is read at the next reconcile.
+var credentials = &credentialCache{m: map[credentialKey]cachedCredential{}, now: time.Now}
+
+// credentialKey is a Secret of the cluster a Factory's controllers serve (a
+// process serves one, but tests and the playground run several in one).
+type credentialKey struct {
+	factory *github.Factory
+	types.NamespacedName
+}
 
 type credentialCache struct {
 	mu  sync.Mutex
-	m   map[types.NamespacedName]cachedCredential
+	m   map[credentialKey]cachedCredential
 	now func() time.Time
 }
 
@@ -199,7 +205,7 @@ type cachedCredential struct {
 	at time.Time
 }
 
-func (c *credentialCache) get(key types.NamespacedName) (credential, bool) {
+func (c *credentialCache) get(key credentialKey) (credential, bool) {
 	if key.Name == "" {
 		return credential{}, false
 	}
@@ -213,16 +219,21 @@ func (c *credentialCache) get(key types.NamespacedName) (credential, bool) {
 	return t.credential, true
 }
 
-func (c *credentialCache) put(key types.NamespacedName, cred credential) {
+func (c *credentialCache) put(key credentialKey, cred credential) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m[key] = cachedCredential{credential: cred, at: c.now()}
 }
 
-func (c *credentialCache) forget(key types.NamespacedName) {
+// forget drops the Secret's credential, for every Factory.
+func (c *credentialCache) forget(secret types.NamespacedName) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, key)
+	for k := range c.m {
+		if k.NamespacedName == secret {
+			delete(c.m, k)
+		}
+	}
 }
 
 // forgetToken drops the cached credential of a Secret GitHub refused.
