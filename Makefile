@@ -52,8 +52,8 @@ bench: ## Benchmark the controller (a separate process) against a real control p
 	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" go run ./test/bench $(BENCH_ARGS)
 
 .PHONY: dev
-dev: ## Start the playground: control plane, GitHub simulator, Prometheus, controller, samples.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" go run ./hack/dev
+dev: ## Start the playground: control plane, GitHub simulator, Prometheus, controller, samples; DEV_ARGS=-github-app authenticates as a GitHub App.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" go run ./hack/dev $(DEV_ARGS)
 
 ##@ Build
 

@@ -26,6 +26,7 @@ func main() {
 	promAddr := flag.String("prometheus-addr", envOr("LIFTOFF_PROMETHEUS_ADDR", "127.0.0.1:9091"), "Address of the playground's Prometheus.")
 	httpAddr := flag.String("http-addr", envOr("LIFTOFF_HTTP_ADDR", "127.0.0.1:8082"), "Where the calendar feeds and the GitHub webhook receiver answer.")
 	bad := flag.Bool("bad-release", true, "Once the sample release is out, ship a bad one (1.4.3) and let Liftoff roll it back.")
+	app := flag.Bool("github-app", os.Getenv("LIFTOFF_GITHUB_APP") != "", "Authenticate to the simulated GitHub as a GitHub App (appID, installationID, privateKey in the Secret) instead of a token.")
 	exitWhenReleased := flag.Bool("exit-when-released", false, "Exit 0 once the sample release reaches prod (for scripts).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -36,7 +37,7 @@ func main() {
 	defer stop()
 	root, _ := os.Getwd()
 	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
-		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr})
+		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, GitHubApp: *app})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)
 		os.Exit(1)
@@ -97,6 +98,17 @@ is open now, what comes and what happened, with the slip against plan:
 
 Press Ctrl-C to stop.
 `, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"])
+	if a := p.App; a != nil {
+		fmt.Printf(`
+Liftoff authenticates as GitHub App %[1]d (installation %[2]d on acme's
+repositories): it signs a JWT with the App's key, exchanges it for an
+installation token and renews the token before it expires. The Secret:
+
+  kubectl get secret %[4]s -o jsonpath='{.data.appID}' | base64 -d
+  # made as: kubectl create secret generic %[4]s --from-literal=appID=%[1]d \
+  #   --from-literal=installationID=%[2]d --from-file=privateKey=%[3]s
+`, a.ID, a.InstallationID, a.KeyFile, playground.TokenSecret)
+	}
 
 	if *exitWhenReleased {
 		if err := playground.WaitReleased(ctx, p, "default", "checkout-1-4-2", 3*time.Minute); err != nil {

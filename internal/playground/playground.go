@@ -15,15 +15,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -51,6 +56,13 @@ const Token = "liftoff-playground-token"
 // WebhookSecret signs the simulator's webhook deliveries to the controller.
 const WebhookSecret = "liftoff-playground-webhook-secret"
 
+// AppID is the GitHub App the simulator knows with Options.GitHubApp.
+const AppID = 1001
+
+// TokenSecret is the Secret of the samples' spec.github.secretRef
+// (config/samples/github-token.yaml).
+const TokenSecret = "github-token"
+
 // Options configure the playground.
 type Options struct {
 	// SimAddr is where the GitHub simulator listens; "127.0.0.1:0" picks a port.
@@ -72,6 +84,19 @@ type Options struct {
 	// HTTPAddr is where the controller serves the calendar feeds and the
 	// GitHub webhook receiver; "127.0.0.1:0" picks a port.
 	HTTPAddr string
+	// GitHubApp makes Liftoff authenticate as a GitHub App: the simulator
+	// registers App AppID with a new key and installs it on acme's
+	// repositories, and the Secret TokenSecret holds appID, installationID
+	// and privateKey instead of the token.
+	GitHubApp bool
+}
+
+// App is the playground's GitHub App (Options.GitHubApp).
+type App struct {
+	ID, InstallationID int64
+	// KeyFile is the App's private key (PEM), as its settings would give it.
+	KeyFile string
+	pem     []byte
 }
 
 // Playground is a running embedded default.
@@ -83,7 +108,9 @@ type Playground struct {
 	HTTPURL string
 	// Users maps the sample users (sue of group security, lee) to their
 	// kubeconfig files, to sign off and approve as them.
-	Users  map[string]string
+	Users map[string]string
+	// App is the GitHub App Liftoff authenticates as, nil with a token.
+	App    *App
 	Client client.Client
 	Sim    *simulator.Server
 
@@ -150,6 +177,12 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		p.Stop()
 		return nil, err
 	}
+	if o.GitHubApp {
+		if p.App, err = registerApp(p.Sim, o.Dir); err != nil {
+			p.Stop()
+			return nil, err
+		}
+	}
 	p.Kubeconfig = filepath.Join(o.Dir, "kubeconfig")
 	if err := os.WriteFile(p.Kubeconfig, p.env.KubeConfig, 0o600); err != nil {
 		p.Stop()
@@ -183,7 +216,9 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress: "0",
-		WebhookServer:          webhook.NewServer(webhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir}),
+		// Tests start a playground more than once in a process.
+		Controller:    config.Controller{SkipNameValidation: ptr.To(true)},
+		WebhookServer: webhook.NewServer(webhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir}),
 	})
 	if err != nil {
 		p.Stop()
@@ -206,12 +241,13 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	p.cancel = cancel
 	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval, HTTP: mux,
 		WebhookSecret: []byte(WebhookSecret)}); err != nil {
-		p.Stop()
+		cancel()
+		p.Stop() // the manager never started: nothing to wait for
 		return nil, err
 	}
+	p.cancel = cancel
 	go func() {
 		defer close(p.stopped)
 		if err := mgr.Start(runCtx); err != nil {
@@ -264,6 +300,12 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 	for rank := 0; rank < 3; rank++ {
 		for _, f := range files {
 			if filepath.Base(f) == "kustomization.yaml" || order(f) != rank {
+				continue
+			}
+			if filepath.Base(f) == "github-token.yaml" && p.App != nil {
+				if err := p.Client.Create(ctx, p.App.secret()); err != nil {
+					return fmt.Errorf("the GitHub App's Secret: %w", err)
+				}
 				continue
 			}
 			raw, err := os.ReadFile(f)
@@ -324,5 +366,38 @@ func (p *Playground) Stop() {
 	}
 	if p.Sim != nil {
 		p.Sim.Close()
+	}
+}
+
+// registerApp registers the playground's GitHub App in the simulator with a
+// new key (written to dir, as the App's settings would let you download it)
+// and installs it on every repository of acme.
+func registerApp(sim *simulator.Server, dir string) (*App, error) {
+	key, keyPEM, err := simulator.NewAppKey()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{ID: AppID, KeyFile: filepath.Join(dir, "github-app.pem"), pem: keyPEM}
+	if err := os.WriteFile(a.KeyFile, keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	sim.AddApp(AppID, "liftoff-playground", &key.PublicKey)
+	if a.InstallationID, err = sim.InstallApp(AppID, "acme"); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// secret is the App's credential in the samples' Secret, as
+// `kubectl create secret generic github-token --from-literal=appID=...
+// --from-literal=installationID=... --from-file=privateKey=github-app.pem` makes it.
+func (a *App) secret() *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: TokenSecret, Namespace: "default"},
+		Data: map[string][]byte{
+			"appID":          []byte(strconv.FormatInt(a.ID, 10)),
+			"installationID": []byte(strconv.FormatInt(a.InstallationID, 10)),
+			"privateKey":     a.pem,
+		},
 	}
 }

@@ -3,15 +3,18 @@ package playground
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -25,25 +28,8 @@ import (
 // The embedded default does what the README promises: the sample release
 // reaches prod through dev and staging, with one commit per stage.
 func TestSampleReleaseReachesProd(t *testing.T) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		out, err := exec.Command("../../hack/build-control-plane.sh").Output()
-		if err != nil {
-			t.Fatalf("building the control plane: %v", err)
-		}
-		t.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	p, err := Start(ctx, Options{SimAddr: "127.0.0.1:0", PrometheusAddr: "127.0.0.1:0", Dir: t.TempDir(), Root: root,
-		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
+	p, root := start(t, Options{BadRelease: true})
 
 	if _, err := os.Stat(p.Kubeconfig); err != nil {
 		t.Fatalf("kubeconfig not written: %v", err)
@@ -150,6 +136,58 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 			t.Errorf("feed lacks %q:\n%s", want, feed)
 		}
 	}
+}
+
+// With -github-app the playground authenticates as a GitHub App: the sample
+// Secret holds the App's credential, and the release reaches prod.
+func TestSampleReleaseReachesProdAsAGitHubApp(t *testing.T) {
+	ctx := context.Background()
+	p, root := start(t, Options{GitHubApp: true})
+
+	secret := &corev1.Secret{}
+	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: TokenSecret}, secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := secret.Data["token"]; ok || string(secret.Data["appID"]) != strconv.Itoa(AppID) || len(secret.Data["privateKey"]) == 0 {
+		t.Fatalf("the sample Secret holds %v, want the App's appID, installationID and privateKey", slices.Sorted(maps.Keys(secret.Data)))
+	}
+	if key, err := os.ReadFile(p.App.KeyFile); err != nil || !strings.Contains(string(key), "BEGIN RSA PRIVATE KEY") {
+		t.Fatalf("the App's key file: %v", err)
+	}
+	if frozen := sampleFreeze(t, root); frozen != "" {
+		holdsAtCalendar(ctx, t, p, frozen)
+		return
+	}
+	if err := WaitReleased(ctx, p, "default", "checkout-1-4-2", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Sim.Requests(); st.ByOperation["POST /app/installations/{installation_id}/access_tokens"] == 0 || st.ByStatus[http.StatusUnauthorized] != 0 {
+		t.Fatalf("GitHub requests: %+v", st)
+	}
+}
+
+// start runs the playground on free ports with o's choices; it stops with
+// the test. It returns the repository root.
+func start(t *testing.T, o Options) (*Playground, string) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		out, err := exec.Command("../../hack/build-control-plane.sh").Output()
+		if err != nil {
+			t.Fatalf("building the control plane: %v", err)
+		}
+		t.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.SimAddr, o.PrometheusAddr, o.Dir, o.Root, o.PollInterval, o.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0", t.TempDir(), root, time.Second, "0"
+	p, err := Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p, root
 }
 
 // sampleFreeze says which freeze of the sample calendar closes prod now, if any.
