@@ -189,6 +189,9 @@ func (a *appAuth) transport(ctx context.Context, stale *ghinstallation.Transport
 	ctx, cancel := context.WithTimeout(withCredential(ctx, a.key.label()), a.timeout)
 	defer cancel()
 	if _, err := tr.Token(ctx); err != nil {
+		if a.tr == stale {
+			a.tr = nil // refused by GitHub: not to be used again
+		}
 		return nil, a.exchangeError(err)
 	}
 	_, renewAt, err := tr.Expiry()
