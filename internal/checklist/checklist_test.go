@@ -50,7 +50,7 @@ func TestEvaluate(t *testing.T) {
 			states: map[string]releasev1.ItemState{"security-review": "Failed", "legal-review": "Done", "docs": "Done"},
 			open:   "security-review (Security, failed: rejected by sue: CVE-2026-1234 open; owners group security)"},
 		{name: "an automatic item says what it waits on", done: 0,
-			obs: map[string]Observation{"docs": {State: releasev1.ItemPending, Message: "issue #7 open: Write the FAQ"}},
+			obs:    map[string]Observation{"docs": {State: releasev1.ItemPending, Message: "issue #7 open: Write the FAQ"}},
 			states: map[string]releasev1.ItemState{"docs": "Pending"},
 			open: "security-review (Security, pending; owners group security), legal-review (Legal, pending; owners lee), " +
 				"docs (Support, pending: issue #7 open: Write the FAQ)"},
