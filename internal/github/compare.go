@@ -16,8 +16,9 @@ var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // commit has deployed it too.
 //
 // Commits never change, so the answer for two full SHAs is kept in memory
-// per client: asking again costs no request. Other refs (branches, tags)
-// are asked each time, conditionally (ETag).
+// per client, a NotFound (a commit the repository does not have) too:
+// asking again costs no request. Other refs (branches, tags) are asked each
+// time, conditionally (ETag).
 func (c *Client) Contains(ctx context.Context, repo, base, head string) (bool, error) {
 	if base == head {
 		return true, nil
@@ -26,7 +27,7 @@ func (c *Client) Contains(ctx context.Context, repo, base, head string) (bool, e
 	immutable := fullSHA.MatchString(base) && fullSHA.MatchString(head)
 	if immutable {
 		if v, ok := c.compared.get(key); ok {
-			return v, nil
+			return v.contains, v.err
 		}
 	}
 	op := "compare " + short(base) + "..." + short(head)
@@ -40,7 +41,11 @@ func (c *Client) Contains(ctx context.Context, repo, base, head string) (bool, e
 	// One commit per page: only the status is needed, not the commit list.
 	cmp, _, err := c.gh.Repositories.CompareCommits(ctx, owner, name, base, head, &gh.ListOptions{PerPage: 1})
 	if err != nil {
-		return false, c.done(op, err)
+		err = c.done(op, err)
+		if immutable && IsNotFound(err) {
+			c.compared.put(key, compared{err: err})
+		}
+		return false, err
 	}
 	var contains bool
 	switch cmp.GetStatus() {
@@ -52,7 +57,7 @@ func (c *Client) Contains(ctx context.Context, repo, base, head string) (bool, e
 		return false, errorf(KindTransient, op, "unexpected comparison status %q", cmp.GetStatus())
 	}
 	if immutable {
-		c.compared.put(key, contains)
+		c.compared.put(key, compared{contains: contains})
 	}
 	return contains, nil
 }
@@ -64,21 +69,26 @@ const maxCompared = 4096
 // is ready. When full it starts over: a dropped answer costs one request.
 type containsMemo struct {
 	mu sync.Mutex
-	m  map[string]bool
+	m  map[string]compared
 }
 
-func (m *containsMemo) get(key string) (bool, bool) {
+type compared struct {
+	contains bool
+	err      error
+}
+
+func (m *containsMemo) get(key string) (compared, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	v, ok := m.m[key]
 	return v, ok
 }
 
-func (m *containsMemo) put(key string, v bool) {
+func (m *containsMemo) put(key string, v compared) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil || len(m.m) >= maxCompared {
-		m.m = map[string]bool{}
+		m.m = map[string]compared{}
 	}
 	m.m[key] = v
 }

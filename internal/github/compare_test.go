@@ -58,7 +58,15 @@ func TestContainsAsksOncePerPairOfCommits(t *testing.T) {
 		t.Fatalf("a branch asked twice: %d comparisons, %d of them 304, want 2 and 1", st.ByOperation[compareOp], st.NotModified)
 	}
 
-	if _, err := c.Contains(ctx, "acme/gitops", ours, "0000000000000000000000000000000000000000"); !github.IsNotFound(err) {
-		t.Fatalf("an unknown commit: %v, want a NotFound error", err)
+	// A commit the repository does not have (another repository's, in a
+	// multi-source Application) is asked once too.
+	sim.ResetStats()
+	for i := 0; i < 2; i++ {
+		if _, err := c.Contains(ctx, "acme/gitops", ours, "0000000000000000000000000000000000000000"); !github.IsNotFound(err) {
+			t.Fatalf("an unknown commit: %v, want a NotFound error", err)
+		}
+	}
+	if got := sim.Requests().ByOperation[compareOp]; got != 1 {
+		t.Fatalf("an unknown commit asked twice: %d comparisons, want 1", got)
 	}
 }
