@@ -5,9 +5,23 @@
 // deployed, watches only the agent objects pipelines reference, and wakes
 // the Releases waiting on them when those objects change.
 //
-// The Release engine's "wait for deployed" step calls Watcher.Observe, then
-// Decide, and maps the Decision to its outcome; Watcher.Source wakes the
-// Release controller.
+// The Release engine's "wait for deployed" step, between the commit landing
+// and soak/verify, reads the agent and decides:
+//
+//	obs, err := watcher.Observe(ctx, agents.Request{
+//		Release: releaseKey, Namespace: pipe.Namespace, Stage: stage.Name, Spec: stage.Deployment,
+//		Commits: agents.CommitsFor(pipe, stage.Name, commit), GitHub: gh,
+//	})
+//	// err: transient, retry with backoff.
+//	d := agents.Decide(obs, stage.Deployment, committedAt, now, poll)
+//	status.Deployment = obs.Status(now)
+//	// d.Next: NextDeployed (deployedAt = now, go on), NextWait (requeue at
+//	// d.RecheckAt), NextFail (d.Reason DeployFailed or DeployTimeout:
+//	// onFailure), NextBlocked (Blocked condition with d.Reason, d.Message).
+//
+// The manager runs the Watcher (mgr.Add) and the Release controller watches
+// Watcher.Source; the engine calls Watcher.Forget when a Release stops
+// waiting. A stage without deployment keeps "committed = live".
 package agents
 
 import (

@@ -90,7 +90,7 @@ func revisions(obj map[string]any, path ...string) []string {
 // operation; revision is the one shown.
 //
 // Deployed: the sync revision is the commit or a later one containing it,
-// Synced and Healthy. Degraded or Missing health once synced there, a
+// Synced and Healthy, and no sync operation running. Degraded or Missing health once synced there, a
 // failed sync of it, or an error condition (its manifests do not render):
 // a failure with Argo CD's own message. OutOfSync, a running operation,
 // Progressing health: waiting.
@@ -112,10 +112,12 @@ func DecideArgoCD(app ArgoApplication, rel, opRel Relation, revision string) Obj
 		}
 		return set(releasev1.DeploymentPending, "Application %s is on %s (%s, %s), which does not contain the commit yet", app.Object, shortSHA(revision), orUnknown(app.SyncStatus), orUnknown(app.Health))
 	}
+	if app.OperationPhase == "Running" || app.OperationPhase == "Terminating" {
+		// Synced and Healthy may be said before the sync's hooks ran.
+		return set(releasev1.DeploymentProgressing, "Argo CD is syncing %s: %s", shortSHA(revision), orDefault(app.OperationMessage, "sync operation "+strings.ToLower(app.OperationPhase)))
+	}
 	if app.SyncStatus != "Synced" {
 		switch {
-		case app.OperationPhase == "Running" || app.OperationPhase == "Terminating":
-			return set(releasev1.DeploymentProgressing, "Argo CD is syncing %s: %s", shortSHA(revision), orDefault(app.OperationMessage, "sync operation "+strings.ToLower(app.OperationPhase)))
 		case opFailed && opRel.Reached():
 			return set(releasev1.DeploymentFailed, "Argo CD failed to sync %s: %s", shortSHA(revision), joinMessages(app.OperationMessage, strings.Join(app.ErrorConditions, "; ")))
 		case len(app.ErrorConditions) > 0:

@@ -118,6 +118,9 @@ func TestDecideArgoCD(t *testing.T) {
 		{"syncing", with(func(a *ArgoApplication) {
 			a.SyncStatus, a.OperationPhase, a.OperationMessage = "OutOfSync", "Running", "waiting for healthy state of apps/Deployment/web"
 		}), RevisionAt, RevisionAt, releasev1.DeploymentProgressing, "waiting for healthy state"},
+		{"post-sync hooks still running", with(func(a *ArgoApplication) {
+			a.OperationPhase, a.OperationMessage = "Running", "running PostSync hooks"
+		}), RevisionAt, RevisionAt, releasev1.DeploymentProgressing, "running PostSync hooks"},
 		{"progressing after sync", with(func(a *ArgoApplication) { a.Health = "Progressing" }), RevisionAt, RevisionAt, releasev1.DeploymentProgressing, "health Progressing"},
 		{"degraded with the resource's message", with(func(a *ArgoApplication) {
 			a.Health, a.ResourceMessages = "Degraded", []string{`Deployment shop/web: Deployment "web" exceeded its progress deadline`}
@@ -365,3 +368,38 @@ func parse(t *testing.T, doc string) *unstructured.Unstructured {
 	}
 	return u
 }
+
+// The commits Liftoff recorded on the stage's branch, by any stage that
+// writes there, are placed around the promotion commit without GitHub.
+func TestCommitsForReadsThePipelineHistory(t *testing.T) {
+	at := func(min int) metav1.Time { return metav1.NewTime(time.Date(2026, 11, 23, 10, min, 0, 0, time.UTC)) }
+	target := func(repo, branch string) releasev1.Target { return releasev1.Target{Repository: repo, Branch: branch} }
+	pipe := &releasev1.ReleasePipeline{
+		Spec: releasev1.ReleasePipelineSpec{Stages: []releasev1.Stage{
+			{Name: "dev", Target: target("acme/gitops", "main")},
+			{Name: "staging", Target: target("acme/gitops", "")}, // main by default
+			{Name: "prod", Target: target("acme/gitops-prod", "main")},
+		}},
+		Status: releasev1.ReleasePipelineStatus{Stages: []releasev1.PipelineStageStatus{
+			{Name: "dev", Commit: later, PromotedAt: ptr(at(30)), History: []releasev1.PromotionRecord{
+				{Commit: later, At: at(30)}, {Commit: ours, At: at(20)}, {Commit: earlier, At: at(10)},
+			}},
+			{Name: "staging", Commit: "5555555555555555555555555555555555555555", PromotedAt: ptr(at(25))},
+			{Name: "prod", Commit: other, PromotedAt: ptr(at(40))},
+		}},
+	}
+	got := CommitsFor(pipe, "staging", ours)
+	if got.Repository != "acme/gitops" || got.Commit != ours ||
+		strings.Join(got.Earlier, ",") != earlier || strings.Join(got.Later, ",") != "5555555555555555555555555555555555555555,"+later {
+		t.Fatalf("CommitsFor = %+v", got)
+	}
+	// A commit the history no longer holds places nothing.
+	if got := CommitsFor(pipe, "dev", "9999999999999999999999999999999999999999"); len(got.Earlier)+len(got.Later) != 0 || got.Repository != "acme/gitops" {
+		t.Fatalf("unrecorded commit: %+v", got)
+	}
+	if got := CommitsFor(pipe, "nope", ours); got.Repository != "" {
+		t.Fatalf("unknown stage: %+v", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -49,11 +49,11 @@ func (w *Watcher) clusterFor(ctx context.Context, namespace string, ref *release
 	}
 	name := namespace + "/" + ref.Name
 	w.mu.Lock()
-	r := w.remotes[name]
-	w.mu.Unlock()
-	if r != nil && w.now().Sub(r.readAt) < kubeConfigTTL {
+	if r := w.remotes[name]; r != nil && w.now().Sub(r.readAt) < kubeConfigTTL {
+		w.mu.Unlock()
 		return r.cluster, nil
 	}
+	w.mu.Unlock()
 
 	secret := &corev1.Secret{}
 	if err := w.secrets.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, secret); err != nil {

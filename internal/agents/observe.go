@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
@@ -161,7 +160,8 @@ func decideObject(ctx context.Context, commits Commits, cmp Comparer, u *unstruc
 		}
 		opRel := RevisionNone
 		if app.OperationPhase == "Failed" || app.OperationPhase == "Error" {
-			// Only a failed sync needs its revision placed.
+			// Only a failed sync needs its revision placed (a running one
+			// is waited for whatever it syncs).
 			if opRel, _, err = commits.RelateAll(ctx, cmp, app.OperationRevisions); err != nil {
 				return ObjectObservation{}, err
 			}
@@ -263,9 +263,4 @@ func observeCommitStatus(ctx context.Context, req Request) (Observation, error) 
 		}
 	}
 	return Summarize(base, []ObjectObservation{*found}), nil
-}
-
-// GVR returns the kind's group/version/resource, for RBAC and tests.
-func GVR(gvk schema.GroupVersionKind) schema.GroupVersionResource {
-	return gvk.GroupVersion().WithResource(resourceOf(gvk))
 }

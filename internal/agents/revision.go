@@ -3,8 +3,13 @@ package agents
 import (
 	"context"
 	"regexp"
+	"sort"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
@@ -158,4 +163,72 @@ func (c Commits) RelateAll(ctx context.Context, cmp Comparer, revisions []string
 		}
 	}
 	return best, bestRev, nil
+}
+
+// CommitsFor gathers what the pipeline's status knows of the branch of a
+// stage's target around commit: the commits its stages (every stage whose
+// target is the same repository and branch) recorded before it are Earlier,
+// those after it Later. When commit is not in the records (the history
+// keeps the last ten per stage), none is placed: a comparison answers
+// instead, once per pair of commits.
+func CommitsFor(pipe *releasev1.ReleasePipeline, stage, commit string) Commits {
+	out := Commits{Commit: commit}
+	i := pipe.StageIndex(stage)
+	if i < 0 {
+		return out
+	}
+	target := pipe.Spec.Stages[i].Target
+	out.Repository = target.Repository
+	type record struct {
+		sha string
+		at  time.Time
+	}
+	var records []record
+	seen := map[string]bool{}
+	add := func(sha string, at *metav1.Time) {
+		if sha == "" || at == nil || seen[sha] {
+			return
+		}
+		seen[sha] = true
+		records = append(records, record{sha: sha, at: at.Time})
+	}
+	for _, st := range pipe.Spec.Stages {
+		if st.Target.Repository != target.Repository || branchOf(st.Target) != branchOf(target) {
+			continue
+		}
+		ps := pipe.Status.StageStatus(st.Name)
+		if ps == nil {
+			continue
+		}
+		add(ps.Commit, ps.PromotedAt)
+		for _, h := range ps.History {
+			add(h.Commit, &h.At)
+		}
+	}
+	var at *time.Time
+	for _, r := range records {
+		if r.sha == commit {
+			at = &r.at
+		}
+	}
+	if at == nil {
+		return out
+	}
+	sort.Slice(records, func(i, j int) bool { return records[i].at.Before(records[j].at) })
+	for _, r := range records {
+		switch {
+		case r.at.Before(*at):
+			out.Earlier = append(out.Earlier, r.sha)
+		case r.at.After(*at):
+			out.Later = append(out.Later, r.sha)
+		}
+	}
+	return out
+}
+
+func branchOf(t releasev1.Target) string {
+	if t.Branch == "" {
+		return "main"
+	}
+	return t.Branch
 }
