@@ -77,7 +77,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := m.Run()
-	_ = env.Stop()
+	if err := env.Stop(); err != nil {
+		// Say so: a control plane that did not stop is left running.
+		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+	}
 	os.Exit(code)
 }
 
