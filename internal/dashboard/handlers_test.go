@@ -110,6 +110,7 @@ func TestReleaseJSONHasTimelineGatesOwnersChartAndActions(t *testing.T) {
 		{Label: "deployed", State: "done", At: "2026-12-14 09:35 UTC", Detail: "serving (rollout check)"},
 		{Label: "verified", State: "pending", Detail: "analysis Inconclusive"},
 	}))
+	g.Expect(v.Stages[0].Timeline[1]).To(Equal(Point{Label: "deployed", State: "untracked", Detail: "not tracked: the stage has no rollout check"}))
 	g.Expect(v.Stages[1].Timeline).To(ContainElement(Point{Label: "soaked", State: "done", At: "2026-12-14 09:00 UTC", Detail: "1h0m0s before prod"}))
 	g.Expect(p.Gates[1].Owners).To(ContainSubstring("but carol (the creator)"))
 	g.Expect(p.Charts).To(HaveLen(1))

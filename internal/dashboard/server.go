@@ -148,6 +148,7 @@ func New(o Options) (*Server, error) {
 	m.HandleFunc("GET /api/releases/{ns}/{name}", jsonOf(s, s.releaseView))
 	m.HandleFunc("GET /api/calendars/{ns}/{name}", jsonOf(s, func(r *http.Request) (*CalendarView, error) { return s.calendarView(r, r.PathValue("name")) }))
 	m.HandleFunc("GET /api/milestones", jsonOf(s, s.milestonesView))
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
 	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {

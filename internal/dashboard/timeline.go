@@ -15,11 +15,14 @@ const (
 	pointPending = "pending"
 	pointFailed  = "failed"
 	pointWaiting = "waiting"
+	// pointUntracked: nothing tells when this point is reached.
+	pointUntracked = "untracked"
 )
 
 // timeline is a stage's path: committed, deployed, soaked (when the next
 // stage asks for a soak), verified (when the stage verifies), and a
-// rollback when there was one. A point not reached yet is "waiting".
+// rollback when there was one. A point not reached yet is "waiting", one
+// nothing reports is "untracked".
 func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web, repo string, now time.Time, loc *time.Location) []Point {
 	var pts []Point
 	at := func(t *metav1.Time) string {
@@ -51,9 +54,13 @@ func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web
 
 	// Deployed: the stage's agent applied the version and it is healthy.
 	deployed := Point{Label: "deployed", State: pointWaiting}
-	if t, detail, ok := deployedAt(ss); ok {
+	tracked := spec != nil && spec.Verify != nil && spec.Verify.Rollout != nil
+	switch t, detail, ok := deployedAt(ss); {
+	case ok:
 		deployed.State, deployed.At, deployed.Detail = pointDone, at(t), detail
-	} else if landed != nil {
+	case !tracked:
+		deployed.State, deployed.Detail = pointUntracked, "not tracked: the stage has no rollout check"
+	case landed != nil:
 		deployed.State = pointPending
 	}
 	pts = append(pts, deployed)
