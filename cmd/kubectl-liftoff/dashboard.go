@@ -65,6 +65,7 @@ func runDashboard(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("cannot listen on %s:%d (--port to choose another): %w", *address, *port, err)
 	}
 	fmt.Fprintln(out, "Reading releases, pipelines, calendars, milestones and checklists...")
+	dashboard.PreferPagedLists()
 	l, err := dashboard.StartLocal(ctx, cfg, dashboard.LocalOptions{Namespace: *ns, Listener: ln})
 	if err != nil {
 		_ = ln.Close()

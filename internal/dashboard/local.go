@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	clientfeatures "k8s.io/client-go/features"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -92,6 +94,23 @@ func StartLocal(ctx context.Context, cfg *rest.Config, o LocalOptions) (*Local, 
 	l.URL = "http://" + o.Listener.Addr().String() + "/"
 	go func() { l.done <- (&serve.Server{Listener: o.Listener, Handler: l.Server}).Start(ctx) }()
 	return l, nil
+}
+
+// PreferPagedLists makes client-go list objects in pages rather than stream
+// them as a watch (the WatchListClient feature), unless the environment sets
+// KUBE_FEATURE_WatchListClient: 5,000 Releases took 3.1 s to list and watch
+// paged and 6.6 s streamed (make bench BENCH_ARGS="-phases dashboard"). It
+// is process-wide: the plugin calls it; the manager, whose dashboard shares
+// the controller's cache, does not.
+func PreferPagedLists() {
+	if _, set := os.LookupEnv("KUBE_FEATURE_" + string(clientfeatures.WatchListClient)); set {
+		return
+	}
+	if g, ok := clientfeatures.FeatureGates().(interface {
+		Set(clientfeatures.Feature, bool) error
+	}); ok {
+		_ = g.Set(clientfeatures.WatchListClient, false)
+	}
 }
 
 // Wait returns once the server stopped.
