@@ -22,13 +22,15 @@ func fixturePipeline(ns, name string) *releasev1.ReleasePipeline {
 	prod := st("prod")
 	prod.Promotion = releasev1.PromotionManual
 	prod.Gates = &releasev1.Gates{Approvals: &releasev1.ApprovalsGate{Count: 1}, Soak: &metav1.Duration{Duration: time.Hour}}
-	prod.Verify = &releasev1.Verify{Analysis: releasev1.AnalysisSpec{Metrics: []releasev1.AnalysisMetric{{Name: "error-ratio", Query: "q", SuccessCondition: "result < 0.05"}}}}
+	prod.Verify = &releasev1.Verify{Rollout: &releasev1.RolloutCheck{Query: "up"}, Analysis: releasev1.AnalysisSpec{Metrics: []releasev1.AnalysisMetric{{Name: "error-ratio", Query: "q", SuccessCondition: "result < 0.05"}}}}
+	staging := st("staging")
+	staging.Deployment = &releasev1.DeploymentSpec{ArgoCD: &releasev1.ArgoCDDeployment{Name: name + "-staging"}}
 	return &releasev1.ReleasePipeline{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: releasev1.ReleasePipelineSpec{
 			GitHub: releasev1.GitHubSpec{APIURL: "https://api.github.com/"},
 			Source: releasev1.SourceSpec{Repository: "acme/" + name},
-			Stages: []releasev1.Stage{st("dev"), st("staging"), prod},
+			Stages: []releasev1.Stage{st("dev"), staging, prod},
 		},
 		Status: releasev1.ReleasePipelineStatus{
 			Conditions: []metav1.Condition{{Type: "Ready", Status: "True"}},

@@ -82,6 +82,9 @@ func TestReleaseJSONHasTimelineGatesOwnersChartAndActions(t *testing.T) {
 	prod.Promotion = &releasev1.PromotionStatus{PullRequest: &releasev1.PullRequestRef{Number: 7, URL: "https://github.com/acme/gitops/pull/7", State: "merged"},
 		Commit: "ccccccc3333", StartedAt: mt(t0.Add(-40 * time.Minute)), CompletedAt: mt(t0.Add(-30 * time.Minute))}
 	prod.RolloutReadyAt = mt(t0.Add(-25 * time.Minute))
+	staging := &rel.Status.Stages[1]
+	staging.DeployedAt = mt(t0.Add(-100 * time.Minute))
+	staging.Deployment = &releasev1.DeploymentStatus{Agent: "ArgoCD", Kind: "Application", Object: "argocd/app-000-staging", State: releasev1.DeploymentDeployed}
 	prod.Analysis = &releasev1.AnalysisStatus{Phase: "Inconclusive", StartedAt: metav1.NewTime(t0.Add(-20 * time.Minute)), Metrics: []releasev1.MetricStatus{{
 		Name: "error-ratio", Phase: "Inconclusive", Count: 2, Successes: 1, Inconclusives: 1,
 		Measurements: []releasev1.MeasurementStatus{
@@ -110,8 +113,14 @@ func TestReleaseJSONHasTimelineGatesOwnersChartAndActions(t *testing.T) {
 		{Label: "deployed", State: "done", At: "2026-12-14 09:35 UTC", Detail: "serving (rollout check)"},
 		{Label: "verified", State: "pending", Detail: "analysis Inconclusive"},
 	}))
-	g.Expect(v.Stages[0].Timeline[1]).To(Equal(Point{Label: "deployed", State: "untracked", Detail: "not tracked: the stage has no rollout check"}))
-	g.Expect(v.Stages[1].Timeline).To(ContainElement(Point{Label: "soaked", State: "done", At: "2026-12-14 09:00 UTC", Detail: "1h0m0s before prod"}))
+	g.Expect(v.Stages[0].Timeline[1]).To(Equal(Point{Label: "deployed", State: "done", At: "2026-12-14 07:00 UTC", Detail: "no deployment agent: committed counts as deployed"}))
+	// staging is deployed by Argo CD: deployed when the agent said so, and
+	// the soak before prod counts from then.
+	g.Expect(v.Stages[1].Timeline).To(Equal([]Point{
+		{Label: "committed", State: "done", At: "2026-12-14 08:00 UTC", Detail: "commit bbbbbbb", URL: "https://github.com/acme/gitops/commit/bbbbbbb2222"},
+		{Label: "deployed", State: "done", At: "2026-12-14 08:20 UTC", Detail: "ArgoCD Application argocd/app-000-staging: Deployed"},
+		{Label: "soaked", State: "done", At: "2026-12-14 09:20 UTC", Detail: "1h0m0s before prod"},
+	}))
 	g.Expect(p.Gates[1].Owners).To(ContainSubstring("but carol (the creator)"))
 	g.Expect(p.Charts).To(HaveLen(1))
 	g.Expect(p.Charts[0].Condition).To(Equal("success when result < 0.05"))

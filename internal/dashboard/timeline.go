@@ -15,14 +15,11 @@ const (
 	pointPending = "pending"
 	pointFailed  = "failed"
 	pointWaiting = "waiting"
-	// pointUntracked: nothing tells when this point is reached.
-	pointUntracked = "untracked"
 )
 
 // timeline is a stage's path: committed, deployed, soaked (when the next
 // stage asks for a soak), verified (when the stage verifies), and a
-// rollback when there was one. A point not reached yet is "waiting", one
-// nothing reports is "untracked".
+// rollback when there was one. A point not reached yet is "waiting".
 func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web, repo string, now time.Time, loc *time.Location) []Point {
 	var pts []Point
 	at := func(t *metav1.Time) string {
@@ -36,6 +33,8 @@ func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web
 	var landed *metav1.Time
 	if p := ss.Promotion; p != nil {
 		switch {
+		case ss.CommittedAt != nil:
+			committed.State, committed.At, landed = pointDone, at(ss.CommittedAt), ss.CommittedAt
 		case p.CompletedAt != nil:
 			committed.State, committed.At, landed = pointDone, at(p.CompletedAt), p.CompletedAt
 		case p.StartedAt != nil:
@@ -53,20 +52,12 @@ func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web
 	pts = append(pts, committed)
 
 	// Deployed: the stage's agent applied the version and it is healthy.
-	deployed := Point{Label: "deployed", State: pointWaiting}
-	tracked := spec != nil && spec.Verify != nil && spec.Verify.Rollout != nil
-	switch t, detail, ok := deployedAt(ss); {
-	case ok:
-		deployed.State, deployed.At, deployed.Detail = pointDone, at(t), detail
-	case !tracked:
-		deployed.State, deployed.Detail = pointUntracked, "not tracked: the stage has no rollout check"
-	case landed != nil:
-		deployed.State = pointPending
-	}
-	pts = append(pts, deployed)
+	deployed := deployedPoint(ss, spec, landed)
+	deployed.At = at(deployed.when)
+	pts = append(pts, deployed.Point)
 	base := landed
-	if t, _, ok := deployedAt(ss); ok {
-		base = t
+	if deployed.when != nil {
+		base = deployed.when
 	}
 
 	// Verified: the stage's analysis succeeded.
@@ -116,16 +107,52 @@ func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web
 	return pts
 }
 
-// deployedAt is when the version was seen deployed in the stage. Today that
-// is the rollout check (verify.rollout: the new version serves); once
-// Release status records deployment truth (the stage's Argo CD, Flux or
-// commit-status agent reporting the version applied and healthy), read it
-// here first: the timeline, the soak and the JSON take it from this one place.
-func deployedAt(ss *releasev1.ReleaseStageStatus) (*metav1.Time, string, bool) {
-	if ss.RolloutReadyAt != nil {
-		return ss.RolloutReadyAt, "serving (rollout check)", true
+// deployment is the deployed point and when it was reached.
+type deployment struct {
+	Point
+	when *metav1.Time
+}
+
+// deployedPoint says whether the version is deployed in the stage: what the
+// stage's GitOps agent (spec.deployment) reported, else the rollout check
+// (verify.rollout: the new version serves), else, as the controller counts
+// it, the commit itself.
+func deployedPoint(ss *releasev1.ReleaseStageStatus, spec *releasev1.Stage, landed *metav1.Time) deployment {
+	d := deployment{Point: Point{Label: "deployed", State: pointWaiting}}
+	switch {
+	case spec != nil && spec.Deployment != nil:
+		if dep := ss.Deployment; dep != nil {
+			d.Detail = fmt.Sprintf("%s %s %s: %s", dep.Agent, dep.Kind, dep.Object, dep.State)
+			if dep.Message != "" {
+				d.Detail += ": " + dep.Message
+			}
+			switch dep.State {
+			case releasev1.DeploymentDeployed:
+				d.State = pointDone
+			case releasev1.DeploymentFailed, releasev1.DeploymentDegraded, releasev1.DeploymentMissing, releasev1.DeploymentForbidden:
+				d.State = pointFailed
+			default:
+				d.State = pointPending
+			}
+		} else if landed != nil {
+			d.State = pointPending
+		}
+		if ss.DeployedAt != nil {
+			d.State, d.when = pointDone, ss.DeployedAt
+		}
+	case spec != nil && spec.Verify != nil && spec.Verify.Rollout != nil:
+		if ss.RolloutReadyAt != nil {
+			d.State, d.when, d.Detail = pointDone, ss.RolloutReadyAt, "serving (rollout check)"
+		} else if landed != nil {
+			d.State = pointPending
+		}
+	case landed != nil:
+		d.State, d.when, d.Detail = pointDone, landed, "no deployment agent: committed counts as deployed"
+		if ss.DeployedAt != nil {
+			d.when = ss.DeployedAt
+		}
 	}
-	return nil, "", false
+	return d
 }
 
 func lastMeasurement(a *releasev1.AnalysisStatus) *metav1.Time {
