@@ -30,19 +30,14 @@ type ReleaseView struct {
 	CreatedBy    string `json:"createdBy,omitempty"`
 	Paused       bool   `json:"paused"`
 	// Done: the Release has nothing more to do (no pause, no approval).
-	Done      bool             `json:"done"`
-	Stages    []StageView      `json:"stages"`
-	Approvals []ApprovalView   `json:"approvals,omitempty"`
-	Checklist *ChecklistView   `json:"checklist,omitempty"`
-	Milestone string           `json:"milestone,omitempty"`
-	Approve   []string         `json:"canApprove,omitempty"`
-	Verdict   []string         `json:"awaitingVerdict,omitempty"`
-	Location  *time.Location   `json:"-"`
-	Pipe      *PipelineSummary `json:"-"`
+	Done      bool           `json:"done"`
+	Stages    []StageView    `json:"stages"`
+	Approvals []ApprovalView `json:"approvals,omitempty"`
+	Checklist *ChecklistView `json:"checklist,omitempty"`
+	Milestone string         `json:"milestone,omitempty"`
+	Approve   []string       `json:"canApprove,omitempty"`
+	Verdict   []string       `json:"awaitingVerdict,omitempty"`
 }
-
-// PipelineSummary names the pipeline of a Release, for the page's links.
-type PipelineSummary struct{ Namespace, Name string }
 
 // StageView is one stage of a Release.
 type StageView struct {
@@ -150,7 +145,7 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 	v := &ReleaseView{Namespace: rel.Namespace, Name: rel.Name, Pipeline: rel.Spec.Pipeline, Version: rel.Spec.Version,
 		Phase: phaseOr(rel.Status.Phase), CurrentStage: rel.Status.CurrentStage, Commit: rel.Status.Commit, Paused: rel.Spec.Paused,
 		Done: done(rel.Status.Phase), CreatedBy: rel.Annotations[webhooks.CreatedByAnnotation], Milestone: rel.Spec.Milestone,
-		Location: loc, Pipe: &PipelineSummary{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}}
+	}
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
 		v.Message = c.Message
 	}

@@ -109,8 +109,7 @@ func New(o Options) (*Server, error) {
 			}
 			return base + "?" + q.Encode()
 		},
-		"add":  func(a, b int) int { return a + b },
-		"join": strings.Join,
+		"add": func(a, b int) int { return a + b },
 	}
 	base, err := template.New("base").Funcs(funcs).ParseFS(assets, "assets/templates/layout.html")
 	if err != nil {
