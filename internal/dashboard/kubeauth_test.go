@@ -15,7 +15,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
@@ -56,16 +58,18 @@ func TestKubernetesAuthActsAsTheTokensUser(t *testing.T) {
 	g.Expect(k8s.Create(ctx, &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "checkout-2-0-0", Namespace: ns},
 		Spec: releasev1.ReleaseSpec{Pipeline: "checkout", Version: "2.0.0"}})).To(Succeed())
 
-	// The manager's dashboard reads the manager's cache; here the admin's.
+	// The dashboard as the manager serves it (--dashboard-auth=kubernetes),
+	// from the manager's own cache.
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cache, err := dashboard.NewCache(restCfg, scheme, "")
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	g.Expect(err).NotTo(HaveOccurred())
-	go func() { _ = cache.Start(cctx) }()
-	g.Expect(cache.WaitForCacheSync(cctx)).To(BeTrue())
-	srv, err := dashboard.New(dashboard.Options{Store: dashboard.CacheStore{Reader: cache},
-		Access: &dashboard.KubernetesAuth{Config: restCfg, Scheme: scheme, Reviewer: k8s}})
+	srv, err := dashboard.ForManager(cctx, mgr, dashboard.AuthKubernetes)
 	g.Expect(err).NotTo(HaveOccurred())
+	go func() { _ = mgr.Start(cctx) }()
+	g.Expect(mgr.GetCache().WaitForCacheSync(cctx)).To(BeTrue())
+	_, err = dashboard.ForManager(cctx, mgr, "oidc")
+	g.Expect(err).To(MatchError(ContainSubstring(`--dashboard-auth "oidc": use none (read-only) or kubernetes`)))
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 
