@@ -22,6 +22,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // Calendar horizons and bounds.
@@ -41,6 +42,9 @@ type ReleaseCalendarReconciler struct {
 	// Shard is the shard this controller serves (see ShardLabel).
 	Shard Shard
 	Clock clock.PassiveClock
+	// calendars keeps the calendars compiled; Setup shares it with the
+	// Release engine.
+	calendars *calendars
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars,verbs=get;list;watch
@@ -51,8 +55,11 @@ func (r *ReleaseCalendarReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	if r.calendars == nil {
+		r.calendars = newCalendars()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleaseCalendar{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.ReleaseCalendar{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(calendarOfPipeline)).
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.calendarOfRelease)).
 		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.calendarsInNamespace), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -93,7 +100,7 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	rc := &releasev1.ReleaseCalendar{}
 	if err := r.Get(ctx, req.NamespacedName, rc); err != nil {
 		if apierrors.IsNotFound(err) {
-			forgetCalendar(req.NamespacedName)
+			r.calendars.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -121,7 +128,7 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 }
 
 func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.ReleaseCalendar, now time.Time) (ctrl.Result, error) {
-	cal, err := compileCalendar(rc)
+	cal, err := r.calendars.compile(rc)
 	if err != nil {
 		msg := err.Error() + ": fix the calendar's spec"
 		meta.SetStatusCondition(&rc.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
@@ -279,7 +286,7 @@ func recent(releases []releasev1.Release, now time.Time) []releasev1.CalendarEnt
 				e.Slip = ss.Slip.Duration.String()
 			}
 			if p.Commit != "" {
-				e.Detail = "commit " + short(p.Commit)
+				e.Detail = "commit " + github.ShortSHA(p.Commit)
 			}
 			out = append(out, e)
 		}

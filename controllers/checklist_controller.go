@@ -21,6 +21,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/analysis"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
@@ -33,10 +34,10 @@ const checklistIndex = "spec.launchChecklist"
 type LaunchChecklistReconciler struct {
 	client.Client
 	// Shard is the shard this controller serves (see ShardLabel).
-	Shard     Shard
-	APIReader client.Reader
-	GitHub    *github.Factory
-	Clock     clock.PassiveClock
+	Shard Shard
+	// Credentials gives the GitHub and Prometheus clients of the checks.
+	Credentials *credentials.Store
+	Clock       clock.PassiveClock
 	// PollInterval for automatic items (conditional requests to GitHub).
 	PollInterval time.Duration
 }
@@ -53,7 +54,7 @@ func (r *LaunchChecklistReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.PollInterval = time.Minute
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.LaunchChecklist{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.LaunchChecklist{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		// A release check turns done when its Release lands in the stage.
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.checklistsOfRelease)).
 		Named("launchchecklist").
@@ -151,7 +152,7 @@ func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.L
 			ghProblem = "no Release names this checklist in spec.launchChecklist yet: the GitHub credential of its pipeline is used"
 			return nil
 		}
-		c, err := clientFor(ctx, r.APIReader, r.GitHub, pipe)
+		c, err := r.Credentials.ForPipeline(ctx, pipe)
 		if err != nil {
 			ghProblem = err.Error()
 			return nil
@@ -236,7 +237,7 @@ func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, ns st
 	default:
 		return pending("no Prometheus: set the item's address, or use the checklist from a pipeline with spec.prometheus")
 	}
-	prom, err := prometheusFor(ctx, r.APIReader, ns, spec)
+	prom, err := r.Credentials.Prometheus(ctx, ns, spec)
 	if err != nil {
 		return pending(err.Error())
 	}

@@ -15,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/milestone"
 )
@@ -66,7 +67,7 @@ func (s *milestoneSync) githubClient(ctx context.Context, releases []releasev1.R
 	var err error
 	switch {
 	case spec.SecretRef != nil || spec.APIURL != "":
-		c, err = clientWith(ctx, s.r.APIReader, s.r.GitHub, ms.Namespace, spec.APIURL, spec.SecretRef, "milestone "+ms.Name)
+		c, err = s.r.Credentials.GitHub(ctx, ms.Namespace, spec.APIURL, spec.SecretRef, "milestone "+ms.Name)
 	case len(releases) == 0:
 		return nil, &syncFailure{stalled: true, reason: releasev1.ReasonWaitingForRelease,
 			message: "no GitHub credential: set spec.github.secretRef (and apiURL for GitHub Enterprise), or name this milestone in a Release's spec.milestone to use its pipeline's credential"}
@@ -80,12 +81,12 @@ func (s *milestoneSync) githubClient(ctx context.Context, releases []releasev1.R
 			}
 			return nil, &syncFailure{reason: releasev1.ReasonGitHubUnavailable, message: err.Error(), err: err}
 		}
-		c, err = clientFor(ctx, s.r.APIReader, s.r.GitHub, pipe)
+		c, err = s.r.Credentials.ForPipeline(ctx, pipe)
 	}
 	if err != nil {
-		var ce *credentialError
+		var ce *credentials.Error
 		if errors.As(err, &ce) {
-			return nil, &syncFailure{stalled: true, reason: ce.reason, message: ce.Error()}
+			return nil, &syncFailure{stalled: true, reason: ce.Reason, message: ce.Error()}
 		}
 		return nil, &syncFailure{reason: releasev1.ReasonGitHubUnavailable, message: "reading the credential: " + err.Error(), err: err}
 	}

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
 )
 
@@ -30,11 +30,13 @@ import (
 type ReleasePipelineReconciler struct {
 	client.Client
 	// Shard is the shard this controller serves (see ShardLabel).
-	Shard     Shard
+	Shard Shard
+	// APIReader reads a Release that exists under a discovered name.
 	APIReader client.Reader
-	GitHub    *github.Factory
-	Recorder  events.EventRecorder
-	Clock     clock.PassiveClock
+	// Credentials gives the pipeline's GitHub client.
+	Credentials *credentials.Store
+	Recorder    events.EventRecorder
+	Clock       clock.PassiveClock
 	// Discover triggers discovery of a repository's pipelines at once (the
 	// webhook receiver sends to it).
 	Discover <-chan event.TypedGenericEvent[hooks.Event]
@@ -47,7 +49,7 @@ func (r *ReleasePipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Clock = clock.RealClock{}
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		Named("releasepipeline")
 	if r.Discover != nil {
 		b = b.WatchesRawSource(source.Channel(r.Discover, handler.TypedEnqueueRequestsFromMapFunc(r.discoverRequests)))
@@ -82,14 +84,14 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	var stalled *discoveryStall
 	var discoverErr error
 	cond := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: releasev1.ReasonReconciled,
-		Message: fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), stageNames(pipe)), ObservedGeneration: pipe.Generation}
-	gh, err := clientFor(ctx, r.APIReader, r.GitHub, pipe)
+		Message: fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), pipe.StageNames()), ObservedGeneration: pipe.Generation}
+	gh, err := r.Credentials.ForPipeline(ctx, pipe)
 	if err != nil {
-		var ce *credentialError
+		var ce *credentials.Error
 		if !errors.As(err, &ce) {
 			return ctrl.Result{}, err
 		}
-		stalled = &discoveryStall{ce.reason, ce.Error()}
+		stalled = &discoveryStall{ce.Reason, ce.Error()}
 		requeue = retryTerminal // no Secret watch: look again later
 	} else if pipe.Spec.Source.From != "" {
 		requeue, stalled, discoverErr = r.discover(ctx, pipe, gh)

@@ -288,7 +288,7 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 		ctrl.LoggerFrom(ctx).Info("Discovered a new version", "release", klog.KObj(rel), "tag", f.Tag, "commit", commit)
 		if r.Recorder != nil {
 			r.Recorder.Eventf(pipe, rel, corev1.EventTypeNormal, ReasonDiscovered, "Discover",
-				"Created Release %s for %s %s (%s)", name, pipe.Spec.Source.Repository, f.Tag, short(commit))
+				"Created Release %s for %s %s (%s)", name, pipe.Spec.Source.Repository, f.Tag, github.ShortSHA(commit))
 		}
 		return name, nil, nil
 	case apierrors.IsAlreadyExists(err):

@@ -41,7 +41,20 @@ const (
 	ReasonInvalidSpec         = "InvalidSpec"
 	ReasonWaitingForRelease   = "WaitingForRelease"
 	ReasonNewerVersionPresent = "NewerVersionPresent"
+
+	ReasonVerifying               = "Verifying"
+	ReasonVerified                = "Verified"
+	ReasonVerificationFailed      = "VerificationFailed"
+	ReasonRolledBack              = "RolledBack"
+	ReasonAnalysisInconclusive    = "AnalysisInconclusive"
+	ReasonInvalidAnalysis         = "InvalidAnalysis"
+	ReasonPrometheusNotConfigured = "PrometheusNotConfigured"
+	ReasonDeploymentNotRecorded   = "DeploymentNotRecorded"
 )
+
+// AnnotationVerdict lets a person settle an Inconclusive analysis on a
+// Release: "continue" accepts the version, "rollback" rolls it back.
+const AnnotationVerdict = "release.liftoff.dev/verdict"
 
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {

@@ -634,6 +634,18 @@ func (p *ReleasePipeline) StageIndex(name string) int {
 	return -1
 }
 
+// StageNames lists the stages' names, in order, for messages ("dev, staging, prod").
+func (p *ReleasePipeline) StageNames() string {
+	out := ""
+	for i, st := range p.Spec.Stages {
+		if i > 0 {
+			out += ", "
+		}
+		out += st.Name
+	}
+	return out
+}
+
 // StageStatus returns the status entry of the named stage, or nil.
 func (s *ReleasePipelineStatus) StageStatus(name string) *PipelineStageStatus {
 	for i := range s.Stages {

@@ -147,7 +147,7 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 		sort.Strings(names)
 		if len(names) == 0 {
 			r.State, r.Reason = releasev1.GatePending, "ChecksNotReported"
-			r.Message = fmt.Sprintf("no check run or commit status reported on %s yet", short(commit))
+			r.Message = fmt.Sprintf("no check run or commit status reported on %s yet", github.ShortSHA(commit))
 			return r
 		}
 	}
@@ -173,7 +173,7 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 	switch {
 	case len(failed) > 0:
 		r.State, r.Reason = releasev1.GateFailed, "ChecksFailed"
-		r.Message = "failed on " + short(commit) + ": " + strings.Join(failed, ", ")
+		r.Message = "failed on " + github.ShortSHA(commit) + ": " + strings.Join(failed, ", ")
 		if r.URL != "" {
 			r.Message += " " + r.URL
 		}
@@ -186,10 +186,10 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 		if len(missing) > 0 {
 			parts = append(parts, "not reported yet: "+strings.Join(missing, ", "))
 		}
-		r.Message = "waiting on " + short(commit) + ": " + strings.Join(parts, "; ")
+		r.Message = "waiting on " + github.ShortSHA(commit) + ": " + strings.Join(parts, "; ")
 	default:
 		r.State, r.Reason = releasev1.GatePassed, "ChecksPassed"
-		r.Message = fmt.Sprintf("%d passed on %s: %s", len(names), short(commit), strings.Join(names, ", "))
+		r.Message = fmt.Sprintf("%d passed on %s: %s", len(names), github.ShortSHA(commit), strings.Join(names, ", "))
 	}
 	return r
 }
@@ -279,11 +279,4 @@ func Approvals(stage string, count int32, approvals []releasev1.Approval) Result
 	r.State, r.Reason = releasev1.GatePending, "AwaitingApproval"
 	r.Message = fmt.Sprintf("%d of %d approvals for %s: add an entry with stage %q to spec.approvals", got, count, stage, stage)
 	return r
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

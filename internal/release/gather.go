@@ -1,4 +1,4 @@
-package controllers
+package release
 
 import (
 	"context"
@@ -9,20 +9,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
-)
-
-// Indexes for the schedule's watches.
-const (
-	calendarIndex = "spec.calendarRef"
 )
 
 // plannedFor is the Release's planned time for the stage, if any.
@@ -43,14 +35,14 @@ func (s *step) calendarFacts(ctx context.Context, stage string) (*gates.Calendar
 	}
 	f := &gates.CalendarFacts{Name: ref.Name}
 	rc := &releasev1.ReleaseCalendar{}
-	if err := s.r.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
+	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
 		f.Problem = fmt.Sprintf("ReleaseCalendar %q not found in namespace %s: create it or fix the pipeline's calendarRef", ref.Name, s.pipe.Namespace)
 		return f, nil
 	}
-	cal, err := compileCalendar(rc)
+	cal, err := s.Calendar(rc)
 	if err != nil {
 		f.Problem = err.Error() + ": fix the calendar"
 		return f, nil
@@ -109,7 +101,7 @@ func (s *step) blockerFacts(ctx context.Context, i, target int) (*gates.BlockerF
 		}
 		f.SearchTotal, f.Search = total, items
 	}
-	ms, missing, err := milestonesOf(ctx, s.r, s.rel)
+	ms, missing, err := milestonesOf(ctx, s.Client, s.rel)
 	if err != nil {
 		return nil, err
 	}
@@ -160,42 +152,6 @@ func blockerQuery(q string) string {
 	return q + " is:issue is:open"
 }
 
-// releasesOfCalendar maps a calendar change to the Releases of every pipeline
-// that uses it and may still move: a window that opens lets them go at once.
-func (r *ReleaseReconciler) releasesOfCalendar(ctx context.Context, o client.Object) []reconcile.Request {
-	var pipes releasev1.ReleasePipelineList
-	if err := r.List(ctx, &pipes, client.InNamespace(o.GetNamespace()), client.MatchingFields{calendarIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing pipelines of calendar", "calendar", klog.KObj(o))
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range pipes.Items {
-		out = append(out, r.releasesOf(ctx, &pipes.Items[i], false)...)
-	}
-	return out
-}
-
-// releasesOfMilestone maps a milestone change (its blockers) to its Releases.
-func (r *ReleaseReconciler) releasesOfMilestone(ctx context.Context, o client.Object) []reconcile.Request {
-	m := o.(*releasev1.Milestone)
-	var list releasev1.ReleaseList
-	if err := r.List(ctx, &list, client.InNamespace(m.Namespace)); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of milestone", "milestone", klog.KObj(o))
-		return nil
-	}
-	var sel labels.Selector
-	if m.Spec.Selector != nil {
-		sel, _ = metav1.LabelSelectorAsSelector(m.Spec.Selector)
-	}
-	var out []reconcile.Request
-	for _, rel := range list.Items {
-		if rel.Spec.Milestone == m.Name || sel != nil && sel.Matches(labels.Set(rel.Labels)) {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
-		}
-	}
-	return out
-}
-
 // recordSlip notes the plan of stage i and, once the version landed, how
 // late it landed against it.
 func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
@@ -225,7 +181,7 @@ func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gat
 		return f, nil
 	}
 	lc := &releasev1.LaunchChecklist{}
-	if err := s.r.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
+	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
@@ -240,18 +196,4 @@ func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gat
 		f.Open = "not evaluated yet"
 	}
 	return f, nil
-}
-
-// releasesOfChecklist maps a checklist change to the Releases that use it.
-func (r *ReleaseReconciler) releasesOfChecklist(ctx context.Context, o client.Object) []reconcile.Request {
-	var list releasev1.ReleaseList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{checklistIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of checklist", "checklist", klog.KObj(o))
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, rel := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
-	}
-	return out
 }

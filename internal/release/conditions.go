@@ -1,4 +1,4 @@
-package controllers
+package release
 
 import (
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -7,10 +7,10 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
 
-// outcome is what one reconcile concluded about a Release, before it is
+// conclusion is what one step concluded about a Release, before it is
 // written as phase and conditions. One small function turns it into status so
 // the rules are in one place and table-tested.
-type outcome struct {
+type conclusion struct {
 	phase releasev1.ReleasePhase
 	// reason and message explain the phase (UpperCamelCase reason).
 	reason, message string
@@ -21,7 +21,7 @@ type outcome struct {
 }
 
 // setConditions writes Ready, Progressing, Blocked and Stalled from o.
-func setConditions(rel *releasev1.Release, o outcome) {
+func setConditions(rel *releasev1.Release, o conclusion) {
 	gen := rel.Generation
 	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&rel.Status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})

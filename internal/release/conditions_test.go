@@ -1,4 +1,4 @@
-package controllers
+package release
 
 import (
 	"testing"
@@ -14,14 +14,14 @@ func TestSetConditions(t *testing.T) {
 	const absent = metav1.ConditionStatus("")
 	tests := []struct {
 		name string
-		o    outcome
+		o    conclusion
 		want want
 	}{
-		{"released", outcome{phase: releasev1.PhaseReleased, reason: releasev1.ReasonReleased}, want{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionFalse, absent}},
-		{"waiting on checks", outcome{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonGatesPending}, want{metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionFalse, absent}},
-		{"failed check", outcome{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonGateFailed, blocked: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, absent}},
-		{"missing secret", outcome{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonSecretNotFound, blocked: true, stalled: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionTrue}},
-		{"superseded", outcome{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionFalse, absent}},
+		{"released", conclusion{phase: releasev1.PhaseReleased, reason: releasev1.ReasonReleased}, want{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionFalse, absent}},
+		{"waiting on checks", conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonGatesPending}, want{metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionFalse, absent}},
+		{"failed check", conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonGateFailed, blocked: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, absent}},
+		{"missing secret", conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonSecretNotFound, blocked: true, stalled: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionTrue}},
+		{"superseded", conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionFalse, absent}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

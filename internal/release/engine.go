@@ -1,0 +1,88 @@
+// Package release is the engine of a Release: the state machine that takes a
+// version through its pipeline's stages. The controller only adapts it: it
+// fetches the Release, calls Step, writes the status the step computed (with
+// optimistic locking), and announces what changed.
+//
+// # Steps
+//
+// One call of Step runs the checks every step needs (the pipeline exists, the
+// target stage is valid, the Release is not done or overtaken, the GitHub
+// credential works, the release commit is known), then the step of the
+// current stage, chosen by the stage's phase in stageSteps:
+//
+//	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
+//	Promoting,         promote: write the version into Git (or find it written), record
+//	AwaitingMerge        the landing and the GitHub deployment
+//	Verifying          verify: the rollout, then the analysis; on failure roll back
+//	                     (or halt) and open the postmortem
+//
+// Each step changes the Release's status in memory and returns an Outcome:
+// Stop, WriteThenContinue, ContinueWithoutWrite, WaitFor or WaitUntil. It
+// never writes the Release itself; what must hold across Releases (the stage
+// locks, what is live where) is written to the pipeline's status by
+// StageLocks before the step returns.
+//
+// To add a step, say waiting for the GitOps agent to report the version
+// deployed between the landing and the verification: give the stage a phase
+// of its own (api/v1alpha1 StagePhase), make the step that lands the version
+// move the stage into it, write the step (a method of step returning an
+// Outcome), and name it in stageSteps. To add a kind of wait, add a Wait
+// constant (and its floor in floors if it has one), and return WaitFor or
+// WaitUntil with it.
+package release
+
+import (
+	"context"
+	"time"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// Engine runs the steps of Releases. It holds no state of its own between
+// calls: everything it knows is in the Release's and the pipeline's status.
+type Engine struct {
+	Deps
+}
+
+// New returns an engine with deps.
+func New(deps Deps) *Engine {
+	if deps.PollInterval == 0 {
+		deps.PollInterval = 30 * time.Second
+	}
+	return &Engine{Deps: deps}
+}
+
+// Run is one reconcile of one Release: the steps it runs one after another
+// share what they hold.
+type Run struct {
+	e *Engine
+	// locked names the stages this run took: while the Release records that
+	// it promotes there, no one else may take them, so a promotion that
+	// follows at once needs not read the lock back.
+	locked map[string]bool
+}
+
+// Start begins a reconcile.
+func (e *Engine) Start() *Run {
+	return &Run{e: e, locked: map[string]bool{}}
+}
+
+// Step runs one step of rel, changing its status in memory. An error is a
+// transient failure: the status says what happened, and the caller writes it
+// and retries with backoff.
+func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (Outcome, error) {
+	s := &step{Engine: r.e, locked: r.locked, rel: rel, now: r.e.Clock.Now()}
+	return s.run(ctx)
+}
+
+// stageStep moves the current stage (index i) on.
+type stageStep func(s *step, ctx context.Context, i int) (Outcome, error)
+
+// stageSteps is the step of each phase of the current stage.
+var stageSteps = map[releasev1.StagePhase]stageStep{
+	releasev1.StagePending:       (*step).evaluate,
+	releasev1.StageWaiting:       (*step).evaluate,
+	releasev1.StagePromoting:     (*step).promote,
+	releasev1.StageAwaitingMerge: (*step).promote,
+	releasev1.StageVerifying:     (*step).verify,
+}
