@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -22,6 +21,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
@@ -130,11 +130,7 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.ReleaseCalendar, now time.Time) (ctrl.Result, error) {
 	cal, err := r.calendars.compile(rc)
 	if err != nil {
-		msg := err.Error() + ": fix the calendar's spec"
-		meta.SetStatusCondition(&rc.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: releasev1.ReasonInvalidSpec, Message: msg, ObservedGeneration: rc.Generation})
-		meta.SetStatusCondition(&rc.Status.Conditions, metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionFalse,
-			Reason: releasev1.ReasonInvalidSpec, Message: msg, ObservedGeneration: rc.Generation})
+		conditions.Set(&rc.Status.Conditions, rc.Generation, conditions.Stalled(releasev1.ReasonInvalidSpec, err.Error()+": fix the calendar's spec"))
 		rc.Status.Stages, rc.Status.ActiveFreezes, rc.Status.NextChange, rc.Status.Upcoming = nil, nil, nil, nil
 		return ctrl.Result{}, nil
 	}
@@ -180,10 +176,8 @@ func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.R
 	}
 	rc.Status.Upcoming = upcoming(cal, releases, milestones.Items, now)
 	rc.Status.Recent = recent(releases, now)
-	meta.RemoveStatusCondition(&rc.Status.Conditions, releasev1.ConditionStalled)
-	msg := fmt.Sprintf("%d window(s); %d freeze(s) in force", len(rc.Spec.Windows), len(rc.Status.ActiveFreezes))
-	meta.SetStatusCondition(&rc.Status.Conditions, metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue,
-		Reason: releasev1.ReasonReconciled, Message: msg, ObservedGeneration: rc.Generation})
+	conditions.Set(&rc.Status.Conditions, rc.Generation, conditions.Ready(releasev1.ReasonReconciled,
+		fmt.Sprintf("%d window(s); %d freeze(s) in force", len(rc.Spec.Windows), len(rc.Status.ActiveFreezes))))
 
 	wait := calendarRefresh
 	if next != nil && next.Sub(now) < wait {
@@ -244,7 +238,7 @@ func upcoming(cal *calendar.Calendar, releases []releasev1.Release, milestones [
 				continue // done: it is in recent[]
 			}
 			switch rel.Status.Phase {
-			case releasev1.PhaseFailed, releasev1.PhaseRolledBack, releasev1.PhaseSuperseded:
+			case releasev1.PhaseFailed, releasev1.PhaseSuperseded:
 				continue
 			}
 			out = append(out, releasev1.CalendarEntry{Type: releasev1.EntryPlannedPromotion,

@@ -131,6 +131,9 @@ type milestoneSync struct {
 	r   *MilestoneReconciler
 	ms  *releasev1.Milestone
 	now time.Time
+	// secretRef is the Secret of the GitHub credential in use, forgotten
+	// when GitHub refuses it.
+	secretRef *releasev1.LocalObjectReference
 }
 
 func (s *milestoneSync) run(ctx context.Context) (ctrl.Result, error) {

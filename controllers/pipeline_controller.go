@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
 )
@@ -81,31 +80,26 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	pipe.Status.ObservedGeneration = pipe.Generation
 
 	requeue := time.Duration(0)
-	var stalled *discoveryStall
+	var problem *conditions.Summary
 	var discoverErr error
-	cond := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: releasev1.ReasonReconciled,
-		Message: fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), pipe.StageNames()), ObservedGeneration: pipe.Generation}
 	gh, err := r.Credentials.ForPipeline(ctx, pipe)
 	if err != nil {
 		var ce *credentials.Error
 		if !errors.As(err, &ce) {
 			return ctrl.Result{}, err
 		}
-		stalled = &discoveryStall{ce.Reason, ce.Error()}
-		requeue = retryTerminal // no Secret watch: look again later
+		problem = stalled(ce.Reason, ce.Error())
+		requeue = conditions.RetryStalled // no Secret watch: look again later
 	} else if pipe.Spec.Source.From != "" {
-		requeue, stalled, discoverErr = r.discover(ctx, pipe, gh)
+		requeue, problem, discoverErr = r.discover(ctx, pipe, gh)
 	} else {
 		pipe.Status.Discovery = nil
 	}
-	if stalled != nil {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, stalled.reason, stalled.message
-		meta.SetStatusCondition(&pipe.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: stalled.reason, Message: stalled.message, ObservedGeneration: pipe.Generation})
-	} else {
-		meta.RemoveStatusCondition(&pipe.Status.Conditions, releasev1.ConditionStalled)
+	summary := conditions.Ready(releasev1.ReasonReconciled, fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), pipe.StageNames()))
+	if problem != nil {
+		summary = *problem
 	}
-	meta.SetStatusCondition(&pipe.Status.Conditions, cond)
+	conditions.Set(&pipe.Status.Conditions, pipe.Generation, summary)
 
 	if !equality.Semantic.DeepEqual(orig.Status, pipe.Status) {
 		conflict, err := patchStatus(ctx, r.Client, orig, pipe)

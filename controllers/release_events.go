@@ -38,7 +38,7 @@ func (r *ReleaseReconciler) emitEvents(before, after *releasev1.Release) {
 		case releasev1.StageRolledBack:
 			emit(corev1.EventTypeWarning, releasev1.ReasonRolledBack, "Rollback", "Stage %s: %s", ss.Name, ss.Message)
 		case releasev1.StageFailed:
-			emit(corev1.EventTypeWarning, "PromotionFailed", "Promote", "Stage %s: %s", ss.Name, ss.Message)
+			emit(corev1.EventTypeWarning, releasev1.ReasonPromotionFailed, "Promote", "Stage %s: %s", ss.Name, ss.Message)
 		}
 	}
 	was := meta.FindStatusCondition(before.Status.Conditions, releasev1.ConditionReady)
@@ -50,7 +50,7 @@ func (r *ReleaseReconciler) emitEvents(before, after *releasev1.Release) {
 	case releasev1.ReasonReleased, releasev1.ReasonSuperseded:
 		emit(corev1.EventTypeNormal, now.Reason, "Release", "%s", now.Message)
 	case releasev1.ReasonGateFailed, releasev1.ReasonPaused, releasev1.ReasonCommitNotFound:
-		emit(corev1.EventTypeWarning, "Blocked", "Gate", "%s", now.Message)
+		emit(corev1.EventTypeWarning, releasev1.ReasonBlocked, "Gate", "%s", now.Message)
 	case releasev1.ReasonPipelineNotFound, releasev1.ReasonStageNotFound, releasev1.ReasonSecretNotFound, releasev1.ReasonSecretInvalid,
 		releasev1.ReasonTargetInvalid, releasev1.ReasonRepositoryNotFound, releasev1.ReasonGitHubUnauthorized, releasev1.ReasonInvalidSpec,
 		releasev1.ReasonPullRequestClosed, releasev1.ReasonInvalidAnalysis:

@@ -25,8 +25,3 @@ func patchStatus(ctx context.Context, c client.Client, orig, obj client.Object) 
 	}
 	return false, nil
 }
-
-// retryTerminal is how often an object stalled on something outside the
-// cluster (a missing repository, a refused token) is tried again: a person
-// may fix it in GitHub, which no watch tells us about.
-const retryTerminal = time.Minute

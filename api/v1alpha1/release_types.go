@@ -122,8 +122,10 @@ type Approval struct {
 	Comment string `json:"comment,omitempty"`
 }
 
-// ReleasePhase summarises where a Release stands.
-// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;RolledBack;Superseded
+// ReleasePhase summarises where a Release stands. A Release whose target
+// stage was rolled back is Failed: the stage says RolledBack, the Ready
+// condition's reason too.
+// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;Superseded
 type ReleasePhase string
 
 // Release phases.
@@ -134,7 +136,6 @@ const (
 	PhaseBlocked     ReleasePhase = "Blocked"
 	PhaseReleased    ReleasePhase = "Released"
 	PhaseFailed      ReleasePhase = "Failed"
-	PhaseRolledBack  ReleasePhase = "RolledBack"
 	PhaseSuperseded  ReleasePhase = "Superseded"
 )
 
@@ -367,7 +368,7 @@ type ReleaseStatus struct {
 	// change to the pipeline retries a stage whose target was invalid at once.
 	// +optional
 	PipelineGeneration int64 `json:"pipelineGeneration,omitempty"`
-	// Conditions: Ready, Progressing, Blocked, Stalled.
+	// Conditions: Ready, Reconciling, Stalled, Progressing, Blocked.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

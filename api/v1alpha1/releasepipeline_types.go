@@ -514,7 +514,7 @@ type ReleasePipelineStatus struct {
 	// +optional
 	Discovery *DiscoveryStatus `json:"discovery,omitempty"`
 
-	// Conditions: Ready, Stalled.
+	// Conditions: Ready, Reconciling (discovery retries GitHub), Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -126,9 +126,9 @@ func Summary(results []Result) (releasev1.GateState, []Result) {
 // Paused holds every promotion while the Release is paused.
 func Paused(paused bool) Result {
 	if paused {
-		return Result{Name: NamePaused, State: releasev1.GateFailed, Reason: "Paused", Message: "the Release is paused: set spec.paused to false to go on"}
+		return Result{Name: NamePaused, State: releasev1.GateFailed, Reason: releasev1.ReasonPaused, Message: "the Release is paused: set spec.paused to false to go on"}
 	}
-	return Result{Name: NamePaused, State: releasev1.GatePassed, Reason: "NotPaused", Message: "not paused"}
+	return Result{Name: NamePaused, State: releasev1.GatePassed, Reason: releasev1.ReasonNotPaused, Message: "not paused"}
 }
 
 // Checks requires the named check runs and statuses (or, with no names, every
@@ -146,7 +146,7 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 		}
 		sort.Strings(names)
 		if len(names) == 0 {
-			r.State, r.Reason = releasev1.GatePending, "ChecksNotReported"
+			r.State, r.Reason = releasev1.GatePending, releasev1.ReasonChecksNotReported
 			r.Message = fmt.Sprintf("no check run or commit status reported on %s yet", github.ShortSHA(commit))
 			return r
 		}
@@ -172,13 +172,13 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 	}
 	switch {
 	case len(failed) > 0:
-		r.State, r.Reason = releasev1.GateFailed, "ChecksFailed"
+		r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonChecksFailed
 		r.Message = "failed on " + github.ShortSHA(commit) + ": " + strings.Join(failed, ", ")
 		if r.URL != "" {
 			r.Message += " " + r.URL
 		}
 	case len(pending)+len(missing) > 0:
-		r.State, r.Reason = releasev1.GatePending, "ChecksPending"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonChecksPending
 		var parts []string
 		if len(pending) > 0 {
 			parts = append(parts, "running: "+strings.Join(pending, ", "))
@@ -188,7 +188,7 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 		}
 		r.Message = "waiting on " + github.ShortSHA(commit) + ": " + strings.Join(parts, "; ")
 	default:
-		r.State, r.Reason = releasev1.GatePassed, "ChecksPassed"
+		r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonChecksPassed
 		r.Message = fmt.Sprintf("%d passed on %s: %s", len(names), github.ShortSHA(commit), strings.Join(names, ", "))
 	}
 	return r
@@ -215,11 +215,11 @@ func Metrics(ms []NamedMeasurement) Result {
 	}
 	switch {
 	case len(failed) > 0:
-		r.State, r.Reason, r.Message = releasev1.GateFailed, "MetricsFailed", "precondition not met: "+strings.Join(failed, ", ")
+		r.State, r.Reason, r.Message = releasev1.GateFailed, releasev1.ReasonMetricsFailed, "precondition not met: "+strings.Join(failed, ", ")
 	case len(waiting) > 0:
-		r.State, r.Reason, r.Message = releasev1.GatePending, "MetricsPending", "cannot tell yet: "+strings.Join(waiting, ", ")
+		r.State, r.Reason, r.Message = releasev1.GatePending, releasev1.ReasonMetricsPending, "cannot tell yet: "+strings.Join(waiting, ", ")
 	default:
-		r.State, r.Reason, r.Message = releasev1.GatePassed, "MetricsPassed", strings.Join(ok, ", ")
+		r.State, r.Reason, r.Message = releasev1.GatePassed, releasev1.ReasonMetricsPassed, strings.Join(ok, ", ")
 	}
 	return r
 }
@@ -229,18 +229,18 @@ func Soak(d time.Duration, previous *string, landedAt *time.Time, now time.Time)
 	r := Result{Name: NameSoak}
 	switch {
 	case previous == nil:
-		r.State, r.Reason, r.Message = releasev1.GatePassed, "FirstStage", "first stage: nothing to soak in"
+		r.State, r.Reason, r.Message = releasev1.GatePassed, releasev1.ReasonFirstStage, "first stage: nothing to soak in"
 	case landedAt == nil:
-		r.State, r.Reason = releasev1.GatePending, "NotLanded"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonNotLanded
 		r.Message = fmt.Sprintf("waiting for the Release to land in %s", *previous)
 	default:
 		left := landedAt.Add(d).Sub(now)
 		if left <= 0 {
-			r.State, r.Reason = releasev1.GatePassed, "Soaked"
+			r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonSoaked
 			r.Message = fmt.Sprintf("live in %s for %s (soak %s)", *previous, now.Sub(*landedAt).Round(time.Second), d)
 			return r
 		}
-		r.State, r.Reason = releasev1.GatePending, "Soaking"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonSoaking
 		r.Message = fmt.Sprintf("soaking in %s: %s left of %s, until %s", *previous, left.Round(time.Second), d, landedAt.Add(d).UTC().Format(time.RFC3339))
 		r.RecheckAfter = left
 	}
@@ -269,14 +269,14 @@ func Approvals(stage string, count int32, approvals []releasev1.Approval) Result
 	}
 	got := int32(len(who) + anonymous)
 	if got >= count {
-		r.State, r.Reason = releasev1.GatePassed, "Approved"
+		r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonApproved
 		r.Message = fmt.Sprintf("%d of %d approvals", got, count)
 		if len(who) > 0 {
 			r.Message += " (" + strings.Join(who, ", ") + ")"
 		}
 		return r
 	}
-	r.State, r.Reason = releasev1.GatePending, "AwaitingApproval"
+	r.State, r.Reason = releasev1.GatePending, releasev1.ReasonAwaitingApproval
 	r.Message = fmt.Sprintf("%d of %d approvals for %s: add an entry with stage %q to spec.approvals", got, count, stage, stage)
 	return r
 }

@@ -5,6 +5,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 )
 
 // conclusion is what one step concluded about a Release, before it is
@@ -20,34 +21,37 @@ type conclusion struct {
 	stalled bool
 }
 
-// setConditions writes Ready, Progressing, Blocked and Stalled from o.
+// setConditions writes the phase and the conditions from o: Ready,
+// Reconciling and Stalled the way every kind writes them (internal/conditions),
+// and the Release's own Progressing and Blocked. Reconciling is True exactly
+// while Progressing is.
 func setConditions(rel *releasev1.Release, o conclusion) {
-	gen := rel.Generation
-	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&rel.Status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
-	}
 	rel.Status.Phase = o.phase
 	terminal := o.phase == releasev1.PhaseReleased || o.phase == releasev1.PhaseSuperseded || o.phase == releasev1.PhaseFailed
+	progressing := !terminal && !o.blocked && !o.stalled
 
-	switch o.phase {
-	case releasev1.PhaseReleased:
-		set(releasev1.ConditionReady, metav1.ConditionTrue, o.reason, o.message)
-	default:
-		set(releasev1.ConditionReady, metav1.ConditionFalse, o.reason, o.message)
+	summary := conditions.NotReady(o.reason, o.message)
+	switch {
+	case o.phase == releasev1.PhaseReleased:
+		summary = conditions.Ready(o.reason, o.message)
+	case o.stalled:
+		summary = conditions.Stalled(o.reason, o.message)
+	case progressing:
+		summary = conditions.Reconciling(o.reason, o.message)
 	}
-	if terminal || o.blocked || o.stalled {
-		set(releasev1.ConditionProgressing, metav1.ConditionFalse, o.reason, o.message)
-	} else {
+	conditions.Set(&rel.Status.Conditions, rel.Generation, summary)
+
+	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&rel.Status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: rel.Generation})
+	}
+	if progressing {
 		set(releasev1.ConditionProgressing, metav1.ConditionTrue, o.reason, o.message)
+	} else {
+		set(releasev1.ConditionProgressing, metav1.ConditionFalse, o.reason, o.message)
 	}
 	if o.blocked {
 		set(releasev1.ConditionBlocked, metav1.ConditionTrue, o.reason, o.message)
 	} else {
-		set(releasev1.ConditionBlocked, metav1.ConditionFalse, "NotBlocked", "no gate blocks the Release")
-	}
-	if o.stalled {
-		set(releasev1.ConditionStalled, metav1.ConditionTrue, o.reason, o.message)
-	} else {
-		meta.RemoveStatusCondition(&rel.Status.Conditions, releasev1.ConditionStalled)
+		set(releasev1.ConditionBlocked, metav1.ConditionFalse, releasev1.ReasonNotBlocked, "no gate blocks the Release")
 	}
 }

@@ -10,18 +10,18 @@ import (
 )
 
 func TestSetConditions(t *testing.T) {
-	type want struct{ ready, progressing, blocked, stalled metav1.ConditionStatus }
+	type want struct{ ready, progressing, blocked, stalled, reconciling metav1.ConditionStatus }
 	const absent = metav1.ConditionStatus("")
 	tests := []struct {
 		name string
 		o    conclusion
 		want want
 	}{
-		{"released", conclusion{phase: releasev1.PhaseReleased, reason: releasev1.ReasonReleased}, want{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionFalse, absent}},
-		{"waiting on checks", conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonGatesPending}, want{metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionFalse, absent}},
-		{"failed check", conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonGateFailed, blocked: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, absent}},
-		{"missing secret", conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonSecretNotFound, blocked: true, stalled: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionTrue}},
-		{"superseded", conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionFalse, absent}},
+		{"released", conclusion{phase: releasev1.PhaseReleased, reason: releasev1.ReasonReleased}, want{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionFalse, absent, absent}},
+		{"waiting on checks", conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonGatesPending}, want{metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionFalse, absent, metav1.ConditionTrue}},
+		{"failed check", conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonGateFailed, blocked: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, absent, absent}},
+		{"missing secret", conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonSecretNotFound, blocked: true, stalled: true}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionTrue, metav1.ConditionTrue, absent}},
+		{"superseded", conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded}, want{metav1.ConditionFalse, metav1.ConditionFalse, metav1.ConditionFalse, absent, absent}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,7 +35,7 @@ func TestSetConditions(t *testing.T) {
 				}
 				return absent
 			}
-			got := want{get(releasev1.ConditionReady), get(releasev1.ConditionProgressing), get(releasev1.ConditionBlocked), get(releasev1.ConditionStalled)}
+			got := want{get(releasev1.ConditionReady), get(releasev1.ConditionProgressing), get(releasev1.ConditionBlocked), get(releasev1.ConditionStalled), get(releasev1.ConditionReconciling)}
 			if got != tt.want {
 				t.Fatalf("conditions %+v, want %+v", got, tt.want)
 			}

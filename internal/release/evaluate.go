@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
@@ -17,7 +18,7 @@ import (
 const gateTarget = "target"
 
 // targetHeld keeps a stage whose target was found invalid from being retried
-// before retryTerminal has passed, unless the pipeline changed: otherwise
+// before conditions.RetryStalled has passed, unless the pipeline changed: otherwise
 // every pipeline status change would start a doomed promotion again.
 func (s *step) targetHeld(i int) time.Duration {
 	ss := &s.rel.Status.Stages[i]
@@ -25,7 +26,7 @@ func (s *step) targetHeld(i int) time.Duration {
 		if g.Name != gateTarget || g.Status != releasev1.GateFailed || g.LastChecked == nil || s.pipelineChanged {
 			continue
 		}
-		if left := g.LastChecked.Add(retryTerminal).Sub(s.now); left > 0 {
+		if left := g.LastChecked.Add(conditions.RetryStalled).Sub(s.now); left > 0 {
 			s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", ss.Name, g.Message))
 			return left
 		}
@@ -60,14 +61,14 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 		// A verification that cannot run must stop the promotion before it starts.
 		if _, err := compileAnalysis(stage.Verify); err != nil {
 			s.stall(releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: verify: %v: fix the pipeline", stage.Name, err))
-			return WaitFor(retryTerminal, WaitFix), nil
+			return WaitFor(conditions.RetryStalled, WaitFix), nil
 		}
 	}
 	if stage.Gates != nil && len(stage.Gates.Metrics) > 0 && !rel.Spec.Paused {
 		ms, err := s.measureGate(ctx, stage)
 		if err != nil {
 			s.stall(releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: gates.metrics: %v: fix the pipeline", stage.Name, err))
-			return WaitFor(retryTerminal, WaitFix), nil
+			return WaitFor(conditions.RetryStalled, WaitFix), nil
 		}
 		snap.Metrics = ms
 	}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
@@ -111,7 +112,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (Outcome, 
 		ss.Gates = append(kept, releasev1.GateStatus{Name: gateTarget, Status: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid,
 			Message: te.Error(), LastChecked: &checked})
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
-		return WaitFor(retryTerminal, WaitFix), nil
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
 	case errors.As(err, &closed):
 		if uerr := s.Locks.Free(ctx, s.pipe, rel); uerr != nil {
 			return Stop(), uerr

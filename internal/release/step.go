@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/shard"
@@ -30,11 +31,6 @@ type step struct {
 	// pipelineChanged: the pipeline's spec changed since the last step.
 	pipelineChanged bool
 }
-
-// retryTerminal is how often a Release stalled on something outside the
-// cluster (a missing file or repository) is tried again: a person may fix it
-// in GitHub, which no watch tells us about.
-const retryTerminal = time.Minute
 
 func (s *step) run(ctx context.Context) (Outcome, error) {
 	rel := s.rel
@@ -76,7 +72,7 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 		var ce *credentials.Error
 		if errors.As(err, &ce) {
 			s.stall(ce.Reason, ce.Error())
-			return WaitFor(retryTerminal, WaitFix), nil
+			return WaitFor(conditions.RetryStalled, WaitFix), nil
 		}
 		return Stop(), err
 	}
@@ -176,31 +172,38 @@ func (s *step) resolveCommit(ctx context.Context) (out Outcome, done bool, err e
 	return WaitFor(s.PollInterval, WaitPoll), true, nil
 }
 
-// githubError turns a GitHub failure into conditions and a retry. Nothing
-// recorded is lost: the step is retried from the status as written.
+// githubFixes say what to fix after a 404 or a refused token, in a
+// pipeline's terms.
+var githubFixes = github.Fixes{
+	NotFound:     "check the repository and branch names and that the token can read them",
+	Unauthorized: "check the token in the pipeline's secretRef and its permissions",
+}
+
+// githubError turns a GitHub failure into conditions and a retry, as
+// github.Dispose says. Nothing recorded is lost: the step is retried from
+// the status as written.
 func (s *step) githubError(err error) (Outcome, error) {
-	msg := err.Error()
+	d, ok := github.Dispose(err, githubFixes)
+	if !ok {
+		// Not GitHub's answer (the request never went out, a promotion's own
+		// failure): retried with backoff like an outage.
+		d = github.Disposition{Reason: releasev1.ReasonGitHubUnavailable, Fix: "retrying with backoff"}
+	}
+	if d.Refused {
+		s.Credentials.Refused(s.pipe)
+	}
+	if d.Stalled {
+		s.stall(d.Reason, d.Message(err))
+		return WaitFor(d.RetryAfter, WaitFix), nil
+	}
 	phase := s.rel.Status.Phase
 	if phase == "" {
 		phase = releasev1.PhasePending
 	}
-	switch github.KindOf(err) {
-	case github.KindRateLimited:
-		wait := github.RetryAfterOf(err)
-		setConditions(s.rel, conclusion{phase: phase, reason: releasev1.ReasonGitHubRateLimited,
-			message: fmt.Sprintf("%s; retrying in %s", msg, wait)})
-		return WaitFor(wait, WaitGitHub), nil
-	case github.KindUnauthorized:
-		s.Credentials.Refused(s.pipe)
-		setConditions(s.rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonGitHubUnauthorized, blocked: true, stalled: true,
-			message: msg + ": check the token in the pipeline's secretRef and its permissions"})
-		return WaitFor(retryTerminal, WaitFix), nil
-	case github.KindNotFound:
-		setConditions(s.rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonRepositoryNotFound, blocked: true, stalled: true,
-			message: msg + ": check the repository and branch names and that the token can read them"})
-		return WaitFor(retryTerminal, WaitFix), nil
+	setConditions(s.rel, conclusion{phase: phase, reason: d.Reason, message: d.Message(err)})
+	if d.RetryAfter > 0 {
+		return WaitFor(d.RetryAfter, WaitGitHub), nil
 	}
-	setConditions(s.rel, conclusion{phase: phase, reason: releasev1.ReasonGitHubUnavailable, message: msg + "; retrying with backoff"})
 	return Stop(), err
 }
 

@@ -10,6 +10,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/analysis"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 )
@@ -141,7 +142,7 @@ func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
 	spec, err := compileAnalysis(stage.Verify)
 	if err != nil {
 		s.stall(releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: %v", stage.Name, err))
-		return WaitFor(retryTerminal, WaitFix), nil
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
 	}
 	if r := stage.Verify.Rollout; r != nil && ss.RolloutReadyAt == nil {
 		return s.waitForRollout(ctx, i, r, spec)
@@ -156,7 +157,7 @@ func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
 			prom, err := s.prometheusClient(ctx)
 			if err != nil {
 				s.stall(releasev1.ReasonInvalidSpec, err.Error())
-				return WaitFor(retryTerminal, WaitFix), nil
+				return WaitFor(conditions.RetryStalled, WaitFix), nil
 			}
 			vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name}
 			if ss.Promotion != nil {
@@ -205,7 +206,7 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 	prom, err := s.prometheusClient(ctx)
 	if err != nil {
 		s.stall(releasev1.ReasonInvalidSpec, err.Error())
-		return WaitFor(retryTerminal, WaitFix), nil
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
 	}
 	vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name, PreviousVersion: ss.Promotion.PreviousVersion}
 	q, err := analysis.RenderQuery(r.Query, vars)
