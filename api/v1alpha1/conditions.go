@@ -208,6 +208,12 @@ const (
 	ReasonAwaitingApproval = "AwaitingApproval"
 	// ReasonApproved: `approvals` passes.
 	ReasonApproved = "Approved"
+	// ReasonStageFree: the `stage` gate passes (not shown: the gate shows
+	// only while another Release holds the stage).
+	ReasonStageFree = "StageFree"
+	// ReasonRetryingTarget: the `target` gate lets a stage whose target was
+	// invalid be tried again (not shown: the gate shows only while it holds).
+	ReasonRetryingTarget = "RetryingTarget"
 )
 
 // AnnotationVerdict lets a person settle an Inconclusive analysis on a

@@ -180,7 +180,10 @@ const (
 
 // GateStatus is the last evaluation of one gate of a stage.
 type GateStatus struct {
-	// Name of the gate: checks, soak, approvals, paused, stage.
+	// Name of the gate: target (a target found invalid, until it is tried
+	// again), paused, notBefore (spec.plan), calendar, blockers,
+	// launchChecklist, checks, soak, metrics, approvals, and stage (another
+	// Release is being promoted into the stage).
 	Name string `json:"name"`
 	// Status: Passed, Pending or Failed.
 	Status GateState `json:"status"`

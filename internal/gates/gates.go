@@ -1,6 +1,6 @@
 // Package gates decides, from a snapshot of what was observed, whether a
-// Release may be promoted into a stage. Every function is pure: the controller
-// gathers the facts, these functions say yes, wait or no, and why.
+// Release may be promoted into a stage. Every function is pure: the release
+// engine gathers the facts, these functions say yes, wait or no, and why.
 package gates
 
 import (
@@ -14,13 +14,31 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
-// Gate names as shown in status.
+// Gate names, as GateStatus.Name shows them, in the order Evaluate runs
+// them. The doc comment of GateStatus.Name (api/v1alpha1) lists them too.
 const (
-	NamePaused    = "paused"
-	NameChecks    = "checks"
-	NameSoak      = "soak"
+	// NameTarget holds a stage whose target was found invalid (TargetRetry).
+	NameTarget = "target"
+	// NamePaused holds a paused Release (Paused).
+	NamePaused = "paused"
+	// NameNotBefore holds a stage until its planned time (NotBefore).
+	NameNotBefore = "notBefore"
+	// NameCalendar holds a stage closed on the pipeline's calendar (Calendar).
+	NameCalendar = "calendar"
+	// NameBlockers holds a stage while blocker issues are open (Blockers).
+	NameBlockers = "blockers"
+	// NameLaunchChecklist holds a stage until the checklist is ready (LaunchChecklist).
+	NameLaunchChecklist = "launchChecklist"
+	// NameChecks holds a stage until the QA checks passed (Checks).
+	NameChecks = "checks"
+	// NameSoak holds a stage until the version soaked in the previous one (Soak).
+	NameSoak = "soak"
+	// NameMetrics holds a stage until its Prometheus preconditions hold (Metrics).
+	NameMetrics = "metrics"
+	// NameApprovals holds a stage until it is approved (Approvals).
 	NameApprovals = "approvals"
-	NameMetrics   = "metrics"
+	// NameStage holds a stage another Release is being promoted into (StageBusy).
+	NameStage = "stage"
 )
 
 // Result is the outcome of one gate.
@@ -57,6 +75,11 @@ type Snapshot struct {
 	Blockers *BlockerFacts
 	// Checklist, read when the stage has gates.launchChecklist.
 	Checklist *ChecklistFacts
+	// Lock is the stage's lock when another Release holds it, nil when free.
+	Lock *LockFacts
+	// Target is the stage's last failed attempt to write its target, nil
+	// when there was none.
+	Target *TargetFacts
 }
 
 // NamedMeasurement is one precondition's measurement.
@@ -65,8 +88,16 @@ type NamedMeasurement struct {
 	analysis.Measurement
 }
 
-// Evaluate runs every gate of the stage, in a fixed order.
+// Evaluate runs every gate of the stage, in a fixed order. A target found
+// invalid holds the stage alone until it may be tried again. The stage's
+// lock counts once every other gate lets the Release go, and shows only
+// while it holds: a waiting Release need not say who promotes meanwhile.
 func Evaluate(s Snapshot) []Result {
+	if s.Target != nil {
+		if r := TargetRetry(*s.Target, s.Now); r.State != releasev1.GatePassed {
+			return []Result{r}
+		}
+	}
 	out := []Result{Paused(s.Release.Spec.Paused)}
 	g := s.Stage.Gates
 	if g == nil {
@@ -99,6 +130,13 @@ func Evaluate(s Snapshot) []Result {
 			count = g.Approvals.Count
 		}
 		out = append(out, Approvals(s.Stage.Name, count, s.Release.Spec.Approvals))
+	}
+	if s.Lock != nil {
+		if state, _ := Summary(out); state == releasev1.GatePassed {
+			if r := StageBusy(*s.Lock, s.Now); r.State != releasev1.GatePassed {
+				out = append(out, r)
+			}
+		}
 	}
 	return out
 }

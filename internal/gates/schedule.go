@@ -8,13 +8,6 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
 
-// Gate names of the schedule and blocker gates.
-const (
-	NameCalendar  = "calendar"
-	NameNotBefore = "notBefore"
-	NameBlockers  = "blockers"
-)
-
 // CalendarFacts is what the controller observed of the pipeline's calendar
 // for one stage.
 type CalendarFacts struct {
@@ -164,9 +157,6 @@ func loc(l *time.Location) *time.Location {
 	}
 	return l
 }
-
-// NameLaunchChecklist is the launch checklist gate.
-const NameLaunchChecklist = "launchChecklist"
 
 // ChecklistFacts is the Release's launch checklist as observed.
 type ChecklistFacts struct {

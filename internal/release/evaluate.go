@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,101 +15,38 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
-// gateTarget is the pseudo-gate that records an invalid target.
-const gateTarget = "target"
-
-// targetHeld keeps a stage whose target was found invalid from being retried
-// before conditions.RetryStalled has passed, unless the pipeline changed: otherwise
-// every pipeline status change would start a doomed promotion again.
-func (s *step) targetHeld(i int) time.Duration {
-	ss := &s.rel.Status.Stages[i]
-	for _, g := range ss.Gates {
-		if g.Name != gateTarget || g.Status != releasev1.GateFailed || g.LastChecked == nil || s.pipelineChanged {
-			continue
-		}
-		if left := g.LastChecked.Add(conditions.RetryStalled).Sub(s.now); left > 0 {
-			s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", ss.Name, g.Message))
-			return left
-		}
-	}
-	return 0
-}
-
-// evaluate runs the gates of stage i and takes the stage when they pass.
+// evaluate lets the gates of stage i decide on what gather found, and takes
+// the stage when they pass.
 func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
-	if wait := s.targetHeld(i); wait > 0 {
-		return WaitFor(wait, WaitFix), nil
-	}
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	snap := gates.Snapshot{Now: s.now, Release: rel, Stage: stage, Commit: rel.Status.Commit}
-	if i > 0 {
-		prev := s.pipe.Spec.Stages[i-1].Name
-		snap.PreviousStage = &prev
-		if p := rel.Status.Stages[i-1].Promotion; p != nil && p.CompletedAt != nil {
-			t := p.CompletedAt.Time
-			snap.PreviousLandedAt = &t
-		}
-	}
-	if stage.Gates != nil && stage.Gates.Checks != nil && !rel.Spec.Paused {
-		checks, err := s.gh.Checks(ctx, s.pipe.Spec.Source.Repository, rel.Status.Commit, stage.Gates.Checks.Required)
-		if err != nil {
-			return s.githubError(err)
-		}
-		snap.Checks = checks
-	}
-	if stage.Verify != nil {
-		// A verification that cannot run must stop the promotion before it starts.
-		if _, err := compileAnalysis(stage.Verify); err != nil {
-			s.stall(releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: verify: %v: fix the pipeline", stage.Name, err))
-			return WaitFor(conditions.RetryStalled, WaitFix), nil
-		}
-	}
-	if stage.Gates != nil && len(stage.Gates.Metrics) > 0 && !rel.Spec.Paused {
-		ms, err := s.measureGate(ctx, stage)
-		if err != nil {
-			s.stall(releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: gates.metrics: %v: fix the pipeline", stage.Name, err))
-			return WaitFor(conditions.RetryStalled, WaitFix), nil
-		}
-		snap.Metrics = ms
-	}
-	recordSlip(rel, ss)
-	if ss.PlannedAt != nil {
-		t := ss.PlannedAt.Time
-		snap.Planned = &t
-	}
-	cal, err := s.calendarFacts(ctx, stage.Name)
+	snap, err := s.gather(ctx, i)
 	if err != nil {
-		return Stop(), err
-	}
-	snap.Calendar = cal
-	if !rel.Spec.Paused {
-		if snap.Blockers, err = s.blockerFacts(ctx, i, s.target); err != nil {
-			if github.KindOf(err) != "" {
-				return s.githubError(err)
-			}
-			return Stop(), err
-		}
-	}
-	if snap.Checklist, err = s.checklistFacts(ctx, stage); err != nil {
-		return Stop(), err
+		return s.gatherFailed(err)
 	}
 	results := gates.Evaluate(snap)
-	state, holding := gates.Summary(results)
-	if state == releasev1.GatePassed {
-		ok, holder, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
+	if held := results[0]; held.Name == gates.NameTarget {
+		// The gates stay as last evaluated: the target gate among them
+		// says when the target was found invalid.
+		s.stall(held.Reason, held.Message)
+		return WaitFor(held.RecheckAfter, WaitFix), nil
+	}
+	recordSlip(rel, ss)
+	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
+		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
 		if err != nil {
 			return Stop(), err
 		}
 		if ok {
 			s.locked[stage.Name] = true
-		}
-		if !ok {
-			results = append(results, gates.Result{Name: "stage", State: releasev1.GatePending, Reason: releasev1.ReasonStageBusy,
-				Message: fmt.Sprintf("%s is busy: release %s is being promoted into it", stage.Name, holder)})
-			state, holding = gates.Summary(results)
+		} else {
+			// Another Release took the stage since the cache showed it:
+			// decide again on the lock as it is.
+			snap.Lock = held
+			results = gates.Evaluate(snap)
 		}
 	}
+	state, holding := gates.Summary(results)
 	ss.Gates = gateStatuses(ss.Gates, results, s.now)
 	if state != releasev1.GatePassed {
 		msgs := make([]string, 0, len(holding))
@@ -141,6 +79,20 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 	ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
 	return WriteThenContinue(), nil
+}
+
+// gatherFailed turns a failure to gather the facts into a stall (the
+// pipeline must be fixed), a GitHub disposition, or a transient error.
+func (s *step) gatherFailed(err error) (Outcome, error) {
+	var st *stallError
+	switch {
+	case errors.As(err, &st):
+		s.stall(st.reason, st.message)
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
+	case github.KindOf(err) != "":
+		return s.githubError(err)
+	}
+	return Stop(), err
 }
 
 // gateStatuses turns gate results into status, keeping lastChecked of a gate

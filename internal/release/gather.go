@@ -13,9 +13,101 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
+
+// stallError is a fact that cannot be gathered until a person fixes the
+// pipeline (a verify spec or a metrics gate that does not compile).
+type stallError struct{ reason, message string }
+
+func (e *stallError) Error() string { return e.message }
+
+// gather collects what the gates of stage i decide on: the target's last
+// failure, the QA checks, the metrics gate's measurements, the plan, the
+// calendar, the blockers, the checklist, and the stage's lock. A target
+// still held ends the gathering: nothing else could change that decision,
+// and nothing is read from GitHub for a stage that cannot go. An error is a
+// *stallError, a GitHub error, or a transient one.
+func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	snap := gates.Snapshot{Now: s.now, Release: rel, Stage: stage, Commit: rel.Status.Commit}
+	if snap.Target = s.targetFacts(i); snap.Target != nil && gates.TargetRetry(*snap.Target, s.now).State != releasev1.GatePassed {
+		return snap, nil
+	}
+	if i > 0 {
+		prev := s.pipe.Spec.Stages[i-1].Name
+		snap.PreviousStage = &prev
+		if p := rel.Status.Stages[i-1].Promotion; p != nil && p.CompletedAt != nil {
+			t := p.CompletedAt.Time
+			snap.PreviousLandedAt = &t
+		}
+	}
+	paused := rel.Spec.Paused
+	if stage.Gates != nil && stage.Gates.Checks != nil && !paused {
+		checks, err := s.gh.Checks(ctx, s.pipe.Spec.Source.Repository, rel.Status.Commit, stage.Gates.Checks.Required)
+		if err != nil {
+			return snap, err
+		}
+		snap.Checks = checks
+	}
+	if stage.Verify != nil {
+		// A verification that cannot run must stop the promotion before it starts.
+		if _, err := compileAnalysis(stage.Verify); err != nil {
+			return snap, &stallError{releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: verify: %v: fix the pipeline", stage.Name, err)}
+		}
+	}
+	if stage.Gates != nil && len(stage.Gates.Metrics) > 0 && !paused {
+		ms, err := s.measureGate(ctx, stage)
+		if err != nil {
+			return snap, &stallError{releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: gates.metrics: %v: fix the pipeline", stage.Name, err)}
+		}
+		snap.Metrics = ms
+	}
+	if p := plannedFor(rel, stage.Name); p != nil {
+		t := p.Time
+		snap.Planned = &t
+	}
+	var err error
+	if snap.Calendar, err = s.calendarFacts(ctx, stage.Name); err != nil {
+		return snap, err
+	}
+	if !paused {
+		if snap.Blockers, err = s.blockerFacts(ctx, i, s.target); err != nil {
+			return snap, err
+		}
+	}
+	if snap.Checklist, err = s.checklistFacts(ctx, stage); err != nil {
+		return snap, err
+	}
+	snap.Lock, err = s.lockFacts(ctx, stage.Name)
+	return snap, err
+}
+
+// targetFacts is stage i's last failure to write its target, recorded as
+// its target gate, or nil.
+func (s *step) targetFacts(i int) *gates.TargetFacts {
+	ss := &s.rel.Status.Stages[i]
+	for _, g := range ss.Gates {
+		if g.Name == gates.NameTarget && g.Status == releasev1.GateFailed && g.LastChecked != nil {
+			return &gates.TargetFacts{Stage: ss.Name, Message: g.Message, FailedAt: g.LastChecked.Time,
+				PipelineChanged: s.pipelineChanged, RetryAfter: conditions.RetryStalled}
+		}
+	}
+	return nil
+}
+
+// lockFacts is the stage's lock as the cache shows it when another Release
+// holds it, nil when it is free or ours. The cache may lag: taking the lock
+// reads it again from the API server.
+func (s *step) lockFacts(ctx context.Context, stage string) (*gates.LockFacts, error) {
+	ps := s.pipe.Status.StageStatus(stage)
+	if ps == nil || ps.InFlight == nil || ps.InFlight.Release == s.rel.Name {
+		return nil, nil
+	}
+	return s.Locks.Facts(ctx, s.Client, s.pipe.Namespace, ps.InFlight, stage)
+}
 
 // plannedFor is the Release's planned time for the stage, if any.
 func plannedFor(rel *releasev1.Release, stage string) *metav1.Time {

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 // StageLocks keeps one promotion in flight per stage: a Release takes a
@@ -69,50 +70,53 @@ func (l *StageLocks) patchPipelineStatus(ctx context.Context, pipe *releasev1.Re
 	})
 }
 
-// Take takes stage for rel. It returns false and the holder when another
-// Release is promoting into it.
-func (l *StageLocks) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, string, error) {
-	holder := ""
+// Take takes stage for rel. When another Release is promoting into it, it
+// returns false and what was found of that lock (fresh from the API server),
+// for the stage gate to say so.
+func (l *StageLocks) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, *gates.LockFacts, error) {
+	var held *gates.LockFacts
 	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		held = nil
 		ps := stageEntry(p, stage)
 		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
 			return false, nil
 		}
 		if ps.InFlight != nil {
-			stale, err := l.staleLock(ctx, p.Namespace, ps.InFlight, stage, now)
+			facts, err := l.Facts(ctx, l.Reader, p.Namespace, ps.InFlight, stage)
 			if err != nil {
 				return false, err
 			}
-			if !stale {
-				holder = ps.InFlight.Release
+			if !facts.Stale(now) {
+				held = facts
 				return false, nil
 			}
 		}
 		ps.InFlight = &releasev1.InFlightPromotion{Release: rel.Name, Version: rel.Spec.Version, Since: metav1.NewTime(now)}
 		return true, nil
 	})
-	return holder == "" && err == nil, holder, err
+	return held == nil && err == nil, held, err
 }
 
-// staleLock reports whether the holder of a stage lock no longer promotes:
-// deleted, finished, or not promoting for longer than StaleAfter (it took
-// the lock and crashed before recording that it was promoting).
-func (l *StageLocks) staleLock(ctx context.Context, ns string, lock *releasev1.InFlightPromotion, stage string, now time.Time) (bool, error) {
+// Facts reads, with reader, what the stage gate decides a lock on: who holds
+// it since when, and whether that Release still promotes into the stage.
+func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string, lock *releasev1.InFlightPromotion, stage string) (*gates.LockFacts, error) {
+	f := &gates.LockFacts{Stage: stage, Holder: lock.Release, Since: lock.Since.Time, StaleAfter: l.StaleAfter}
 	holder := &releasev1.Release{}
-	if err := l.Reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: lock.Release}, holder); err != nil {
-		if apierrors.IsNotFound(err) {
-			return true, nil
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: lock.Release}, holder); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, err
 		}
-		return false, err
+		f.HolderGone = true
+		return f, nil
 	}
 	switch holder.Status.Phase {
 	case releasev1.PhaseFailed, releasev1.PhaseSuperseded, releasev1.PhaseReleased:
-		return true, nil
+		f.HolderDone = true
 	}
 	if ss := holder.Status.StageStatus(stage); ss != nil && (ss.Phase == releasev1.StagePromoting || ss.Phase == releasev1.StageAwaitingMerge) {
-		return false, nil
+		f.HolderPromoting = true
 	}
-	return now.Sub(lock.Since.Time) > l.StaleAfter, nil
+	return f, nil
 }
 
 // Holds reports whether rel may go on promoting into stage: it holds the

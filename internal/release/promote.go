@@ -10,6 +10,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
@@ -105,11 +106,11 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (Outcome, 
 		checked := metav1.NewTime(s.now)
 		kept := ss.Gates[:0]
 		for _, g := range ss.Gates {
-			if g.Name != gateTarget {
+			if g.Name != gates.NameTarget {
 				kept = append(kept, g)
 			}
 		}
-		ss.Gates = append(kept, releasev1.GateStatus{Name: gateTarget, Status: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid,
+		ss.Gates = append(kept, releasev1.GateStatus{Name: gates.NameTarget, Status: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid,
 			Message: te.Error(), LastChecked: &checked})
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
 		return WaitFor(conditions.RetryStalled, WaitFix), nil
