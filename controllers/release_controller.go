@@ -203,9 +203,9 @@ var blockersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool
 		!equality.Semantic.DeepEqual(old.Status.Blockers, cur.Status.Blockers)
 }}
 
-// Reconcile fetches the Release and runs the engine's steps, writing the
-// status after each step that asks for it, with optimistic locking, whatever
-// the step returned.
+// Reconcile fetches the Release and lets the engine run its steps; it writes
+// the status after each step that asks for it, with optimistic locking,
+// whatever the step returned, then announces what was recorded.
 func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rel := &releasev1.Release{}
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
@@ -224,47 +224,19 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		}
 		r.replaced.Delete(req.NamespacedName)
 	}
-	// A step that asks to go on at once (a promotion's intent recorded) goes
-	// on here from the object its write returned, rather than from a new
-	// reconcile whose cached copy may not show that write yet. A step whose
-	// outcome needs no write of its own before the next (a stage landed: the
-	// pipeline holds that already) goes on without one, and the next step's
-	// write records both.
-	orig := rel.DeepCopy()
-	run := r.Engine.Start()
-	for steps := 1; ; steps++ {
-		out, err := run.Step(ctx, rel)
-		if err == nil && !out.Writes() && steps < maxSteps {
-			continue
+	out, err := r.Engine.Reconcile(ctx, rel, func(ctx context.Context, before, after *releasev1.Release) (bool, error) {
+		conflict, err := patchStatus(ctx, r.Client, before, after)
+		if conflict || err != nil {
+			return conflict, err
 		}
-		if !equality.Semantic.DeepEqual(orig.Status, rel.Status) {
-			conflict, werr := patchStatus(ctx, r.Client, orig, rel)
-			if conflict {
-				// Someone changed the Release meanwhile: start over from it.
-				return requeueNow, nil
-			}
-			if werr != nil {
-				if err == nil {
-					err = werr
-				}
-				return ctrl.Result{}, err
-			}
-			r.replaced.Store(req.NamespacedName, orig.ResourceVersion)
-			// Only what was recorded is announced: a lost write is redone, not told twice.
-			r.emitEvents(orig, rel)
-			r.metrics.recorded(orig, rel)
-			orig = rel.DeepCopy()
-		}
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if !out.Continues() || steps == maxSteps {
-			return out.Result(r.Clock.Now()), nil
-		}
+		r.replaced.Store(req.NamespacedName, before.ResourceVersion)
+		// Only what was recorded is announced: a lost write is redone, not told twice.
+		r.emitEvents(before, after)
+		r.metrics.recorded(before, after)
+		return false, nil
+	})
+	if err != nil {
+		return ctrl.Result{}, err
 	}
+	return out.Result(r.Clock.Now()), nil
 }
-
-// maxSteps bounds the steps of one reconcile (a Release's whole way through
-// a pipeline without gates that wait is a few steps per stage), so one
-// Release cannot hold a worker for long.
-const maxSteps = 16

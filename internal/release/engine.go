@@ -1,7 +1,7 @@
 // Package release is the engine of a Release: the state machine that takes a
 // version through its pipeline's stages. The controller only adapts it: it
-// fetches the Release, calls Step, writes the status the step computed (with
-// optimistic locking), and announces what changed.
+// fetches the Release, calls Reconcile, writes the status each step computed
+// (with optimistic locking) when Reconcile asks, and announces what changed.
 //
 // # Steps
 //
@@ -35,6 +35,8 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
+
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
 
@@ -65,6 +67,53 @@ type Run struct {
 // Start begins a reconcile.
 func (e *Engine) Start() *Run {
 	return &Run{e: e, locked: map[string]bool{}}
+}
+
+// StatusWriter writes the status a step computed, with optimistic locking:
+// before is the Release as last written (or read), after as the step left
+// it. conflict is true when the Release changed meanwhile: the reconcile
+// starts over from it rather than overwrite.
+type StatusWriter func(ctx context.Context, before, after *releasev1.Release) (conflict bool, err error)
+
+// maxSteps bounds the steps of one reconcile (a Release's whole way through
+// a pipeline without gates that wait is a few steps per stage), so one
+// Release cannot hold a worker for long.
+const maxSteps = 16
+
+// Reconcile runs rel's steps one after another while they ask to go on, and
+// writes the status with write after each step that asks for it and changed
+// it. A step that asks to go on at once (a promotion's intent recorded)
+// goes on from the object the write returned, rather than from a new
+// reconcile whose cached copy may not show that write yet; a step whose
+// changes need no write of their own (a landing the pipeline records
+// already) goes on without one, and the next write records both. It returns
+// the last step's outcome, or Requeue after a conflict, and the error of a
+// step or a write.
+func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write StatusWriter) (Outcome, error) {
+	before := rel.DeepCopy()
+	run := e.Start()
+	for steps := 1; ; steps++ {
+		out, err := run.Step(ctx, rel)
+		if err == nil && !out.Writes() && steps < maxSteps {
+			continue
+		}
+		if !equality.Semantic.DeepEqual(before.Status, rel.Status) {
+			conflict, werr := write(ctx, before, rel)
+			if conflict {
+				return Requeue(), nil
+			}
+			if werr != nil {
+				if err == nil {
+					err = werr
+				}
+				return out, err
+			}
+			before = rel.DeepCopy()
+		}
+		if err != nil || !out.Continues() || steps == maxSteps {
+			return out, err
+		}
+	}
 }
 
 // Step runs one step of rel, changing its status in memory. An error is a

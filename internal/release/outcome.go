@@ -30,6 +30,8 @@ const (
 	proceedUnwritten
 	// wait: write the status, then run again later.
 	wait
+	// again: run again at once, from a fresh read.
+	again
 )
 
 // Wait names what a waiting step waits for. Each kind has its floor in
@@ -85,6 +87,10 @@ func WriteThenContinue() Outcome { return Outcome{next: proceed} }
 // already, such as a landing in the pipeline's status).
 func ContinueWithoutWrite() Outcome { return Outcome{next: proceedUnwritten} }
 
+// Requeue runs the Release again at once from a fresh read: its status write
+// lost to someone else's change.
+func Requeue() Outcome { return Outcome{next: again} }
+
 // WaitFor writes the status and runs the Release again after d.
 func WaitFor(d time.Duration, why Wait) Outcome {
 	return Outcome{next: wait, wait: why, after: d}
@@ -109,7 +115,7 @@ func (o Outcome) Waits() Wait { return o.wait }
 // to controller-runtime (a reconcile ran its most steps), runs again at once.
 func (o Outcome) Result(now time.Time) ctrl.Result {
 	switch o.next {
-	case proceed, proceedUnwritten:
+	case proceed, proceedUnwritten, again:
 		return ctrl.Result{RequeueAfter: minRequeue}
 	case wait:
 		d := o.after
@@ -127,6 +133,8 @@ func (o Outcome) String() string {
 		return "WriteThenContinue"
 	case proceedUnwritten:
 		return "ContinueWithoutWrite"
+	case again:
+		return "Requeue"
 	case wait:
 		if !o.until.IsZero() {
 			return fmt.Sprintf("WaitUntil(%s, %s)", o.until.Format(time.RFC3339Nano), o.wait)
