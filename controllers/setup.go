@@ -64,7 +64,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	// kept a while), the calendars compiled once per generation.
 	creds := credentials.NewStore(mgr.GetAPIReader(), o.GitHub, o.Clock)
 	cals := newCalendars()
-	recorder := mgr.GetEventRecorder("liftoff")
+	// Every event's message fits what the API server accepts.
+	recorder := shortEvents{mgr.GetEventRecorder("liftoff")}
 	// Webhook deliveries become triggers on these channels; the controllers
 	// consume them. A full channel drops a trigger: polling is the fallback.
 	triggers := hooks.NewTriggers(triggerBuffer)
