@@ -17,8 +17,10 @@
 //	                     (or halt) and open the postmortem
 //
 // Each step changes the Release's status in memory and returns an Outcome:
-// Stop, WriteThenContinue, ContinueWithoutWrite, WaitFor or WaitUntil. It
-// never writes the Release itself; what must hold across Releases (the stage
+// Stop, WriteThenContinue, ContinueWithoutWrite, WaitFor or WaitUntil (and
+// Reconcile returns Requeue when a write lost to a conflict); Outcome.Result
+// is the one place that turns it into a ctrl.Result. A step never writes
+// the Release itself; what must hold across Releases (the stage
 // locks, what is live where) is written to the pipeline's status by
 // StageLocks before the step returns.
 //
