@@ -46,8 +46,14 @@ type Coalescers struct {
 	// expired, or after a restart, finds its promotion in the files and its
 	// commit by its trailers.
 	ResultTTL time.Duration
-	// Clock dates the outcomes; the real clock when nil.
-	Clock clock.PassiveClock
+	// Clock dates the outcomes and spaces the commits; the real clock when
+	// nil.
+	Clock clock.Clock
+	// MinInterval spaces the commits to one branch: a batch is taken at
+	// least this long after the last commit, and what arrives meanwhile
+	// joins it. GitHub advises a second between writes of one user; one
+	// second when zero. The first commit after a quiet second goes at once.
+	MinInterval time.Duration
 
 	mu    sync.Mutex
 	byKey map[coalescerKey]*Coalescer
@@ -76,11 +82,15 @@ func (cs *Coalescers) For(gh CommitGitHub, repo, branch string) *Coalescer {
 		if ttl <= 0 {
 			ttl = 10 * time.Minute
 		}
-		var clk clock.PassiveClock = clock.RealClock{}
+		var clk clock.Clock = clock.RealClock{}
 		if cs.Clock != nil {
 			clk = cs.Clock
 		}
-		c = &Coalescer{ctx: cs.ctx, gh: gh, repo: repo, branch: branch, onDone: cs.onDone, ttl: ttl, clock: clk,
+		interval := cs.MinInterval
+		if interval <= 0 {
+			interval = time.Second
+		}
+		c = &Coalescer{ctx: cs.ctx, gh: gh, repo: repo, branch: branch, onDone: cs.onDone, ttl: ttl, clock: clk, interval: interval,
 			inBatch: map[string]bool{}, outcomes: map[string]dated{}}
 		cs.byKey[k] = c
 	}
@@ -106,7 +116,10 @@ type Coalescer struct {
 	repo, branch string
 	onDone       func(*Request)
 	ttl          time.Duration
-	clock        clock.PassiveClock
+	clock        clock.Clock
+	interval     time.Duration
+	// last is when the last batch was committed (run's goroutine only).
+	last time.Time
 
 	mu       sync.Mutex
 	pending  []*Request
@@ -188,7 +201,17 @@ func (c *Coalescer) expire() {
 func (c *Coalescer) run() {
 	ctx := github.WithWriteWait(github.WithPriority(c.ctx, github.PriorityCommit), 24*time.Hour)
 	for {
-		err := c.gh.AwaitWriteSlot(ctx, github.PriorityCommit)
+		var err error
+		if wait := c.interval - c.clock.Since(c.last); wait > 0 {
+			select {
+			case <-c.clock.After(wait):
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err == nil {
+			err = c.gh.AwaitWriteSlot(ctx, github.PriorityCommit)
+		}
 		c.mu.Lock()
 		batch := c.pending
 		c.pending = nil
@@ -203,6 +226,7 @@ func (c *Coalescer) run() {
 		c.mu.Unlock()
 
 		outcomes := c.commit(ctx, batch)
+		c.last = c.clock.Now()
 
 		c.mu.Lock()
 		now := c.clock.Now()
