@@ -109,7 +109,7 @@ func TestWriteBudgetKeepsConcurrentWritersUnderGitHubsLimits(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	l.drive(2*time.Second, done)
+	l.drive(5*time.Second, done)
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -194,4 +194,22 @@ func TestSecondaryRefusalBlocksEveryWriter(t *testing.T) {
 	_, err = l.c.CommitOnBranch(ctx, "acme/app", "main", l.head, map[string][]byte{"x": []byte("y")}, "Roll back", "")
 	g.Expect(KindOf(err)).To(Equal(KindRateLimited), "even a rollback waits as long as GitHub said")
 	g.Expect(l.sim.Requests().ContentGenerating).To(BeZero(), "nothing more was sent")
+}
+
+func TestWriteFurtherThanItMayWaitReturnsAtOnce(t *testing.T) {
+	g := NewWithT(t)
+	l := newLimitedGitHub(t)
+	for i := range 64 {
+		g.Expect(l.record(PriorityRecord, fmt.Sprint("fill", i))).To(Succeed())
+	}
+	// A reconcile's write: it may wait 2 s, the next slot is a minute away.
+	_, err := l.c.CreateDeployment(context.Background(), "acme/app", l.head, "prod", "late", "1.0.0", "late", true)
+	g.Expect(IsWriteBudget(err)).To(BeTrue(), "%v", err)
+	g.Expect(KindOf(err)).To(Equal(KindRateLimited))
+	g.Expect(RetryAfterOf(err)).To(Equal(61 * time.Second))
+	g.Expect(err.Error()).To(Equal("github: create deployment: waiting for GitHub's write budget, next slot at 2026-03-02T09:01:00Z"))
+	g.Expect(l.sim.Requests().ContentGenerating).To(Equal(64), "nothing was sent")
+	_, err = l.c.BranchHead(context.Background(), "acme/app", "main")
+	g.Expect(err).NotTo(HaveOccurred(), "reads go on")
+	g.Expect(l.c.RateLimitedUntil()).To(BeZero(), "the credential is not blocked")
 }

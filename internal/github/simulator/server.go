@@ -189,7 +189,10 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	win := s.window(token, resource)
 	s.rateHeaders(rec, win)
-	if win.remaining() <= 0 {
+	s.mu.Lock()
+	exhausted := win.remaining() <= 0
+	s.mu.Unlock()
+	if exhausted {
 		rec.header.Set("X-RateLimit-Remaining", "0")
 		writeErrorDoc(rec, http.StatusForbidden, "API rate limit exceeded for user ID 1.", "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting")
 		return
