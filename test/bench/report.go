@@ -202,7 +202,7 @@ func (r *report) train(x *trainResult) {
 		r.add("train", name, "%d content-generating requests, %.2f per promotion: %.0f promotions an hour per token", run.ContentGenerating, run.ContentPerPromotion, run.PromotionsPerHourPerToken)
 		r.add("train", name, "%d secondary-limit refusals, %d after the first minute", run.SecondaryRefusals, run.RefusalsAfterFirstMinute)
 		if run.Deployments {
-			r.add("train", name, "rollback: analysis failed -> revert commit %.1f s (the token's minute at %d of 80); deployment writes %d of %d; all written after %.1f s",
+			r.add("train", name, "rollback: analysis failed -> revert commit %.2f s (the token's minute at %d of 80); deployment writes %d of %d; all written after %.1f s",
 				run.RollbackSeconds, run.RollbackMinuteUse, run.DeploymentRecordsWritten, run.DeploymentRecordsExpected, run.WallSeconds)
 		}
 		r.add("train", name, "promotions in no commit %d, in several %d", run.PromotionsInNoCommit, run.PromotionsInSeveralCommits)
