@@ -19,11 +19,6 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
-const (
-	token  = "gitops-token"
-	gitops = "acme/gitops"
-)
-
 // env is a GitOps repository in the simulator, with GitHub's secondary
 // limits on, and a client whose write budget shares the simulator's clock.
 type env struct {
@@ -42,7 +37,7 @@ func service(i int) string { return fmt.Sprintf("svc%d", i) }
 
 func path(svc, stage string) string { return "envs/" + svc + "/" + stage + "/kustomization.yaml" }
 
-func kustomization(image, tag string) string {
+func kustomizationOf(image, tag string) string {
 	return "# the images entry is promoted by Liftoff\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: " +
 		image + "\n    newTag: \"" + tag + "\" # current\n"
 }
@@ -61,7 +56,7 @@ func newEnv(t *testing.T, services int) *env {
 	files := map[string]string{"README.md": "environments\n"}
 	for i := range services {
 		for _, st := range []string{"dev", "prod"} {
-			files[path(service(i), st)] = kustomization(image(service(i)), "1.0.0")
+			files[path(service(i), st)] = kustomizationOf(image(service(i)), "1.0.0")
 		}
 	}
 	if _, err := e.sim.CommitFiles(gitops, "main", files, "Initial environments"); err != nil {
@@ -83,10 +78,6 @@ func newEnv(t *testing.T, services int) *env {
 	e.cs = promotion.NewCoalescers(ctx, func(r *promotion.Request) { e.done <- r })
 	return e
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // request promotes service svc's release to version into stage.
 func (e *env) request(svc, stage, version string) *promotion.Request {
