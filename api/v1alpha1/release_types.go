@@ -122,8 +122,10 @@ type Approval struct {
 	Comment string `json:"comment,omitempty"`
 }
 
-// ReleasePhase summarises where a Release stands.
-// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;RolledBack;Superseded
+// ReleasePhase summarises where a Release stands. A Release whose target
+// stage was rolled back is Failed: the stage says RolledBack, the Ready
+// condition's reason too.
+// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;Superseded
 type ReleasePhase string
 
 // Release phases.
@@ -134,7 +136,6 @@ const (
 	PhaseBlocked     ReleasePhase = "Blocked"
 	PhaseReleased    ReleasePhase = "Released"
 	PhaseFailed      ReleasePhase = "Failed"
-	PhaseRolledBack  ReleasePhase = "RolledBack"
 	PhaseSuperseded  ReleasePhase = "Superseded"
 )
 
@@ -179,7 +180,10 @@ const (
 
 // GateStatus is the last evaluation of one gate of a stage.
 type GateStatus struct {
-	// Name of the gate: checks, soak, approvals, paused, stage.
+	// Name of the gate: target (a target found invalid, until it is tried
+	// again), paused, notBefore (spec.plan), calendar, blockers,
+	// launchChecklist, checks, soak, metrics, approvals, and stage (another
+	// Release is being promoted into the stage).
 	Name string `json:"name"`
 	// Status: Passed, Pending or Failed.
 	Status GateState `json:"status"`
@@ -231,7 +235,9 @@ type PromotionStatus struct {
 	// StartedAt is when the promotion began.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
-	// CompletedAt is when the version landed.
+	// CompletedAt is when the version landed: when the promotion commit (for
+	// a pull request, its merge) was on the target branch. It is the commit
+	// time, not the deployment's: see the stage's committedAt and deployedAt.
 	// +optional
 	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
 	// NoChange is true when the files already held the version: nothing was committed.
@@ -256,6 +262,19 @@ type ReleaseStageStatus struct {
 	// Promotion into the stage.
 	// +optional
 	Promotion *PromotionStatus `json:"promotion,omitempty"`
+	// CommittedAt is when the promotion commit landed on the target branch
+	// (the same instant as promotion.completedAt).
+	// +optional
+	CommittedAt *metav1.Time `json:"committedAt,omitempty"`
+	// DeployedAt is when the stage's GitOps agent (spec.stages[].deployment)
+	// reported the promotion commit applied and healthy. Without a
+	// deployment it equals committedAt: committed counts as live.
+	// +optional
+	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
+	// Deployment is what the stage's GitOps agent last said about the
+	// promotion commit, or about the rollback commit after a rollback.
+	// +optional
+	Deployment *DeploymentStatus `json:"deployment,omitempty"`
 	// PlannedAt is the stage's planned time from spec.plan.
 	// +optional
 	PlannedAt *metav1.Time `json:"plannedAt,omitempty"`
@@ -367,7 +386,7 @@ type ReleaseStatus struct {
 	// change to the pipeline retries a stage whose target was invalid at once.
 	// +optional
 	PipelineGeneration int64 `json:"pipelineGeneration,omitempty"`
-	// Conditions: Ready, Progressing, Blocked, Stalled.
+	// Conditions: Ready, Reconciling, Stalled, Progressing, Blocked.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -208,6 +208,13 @@ type Stage struct {
 	// +optional
 	Gates *Gates `json:"gates,omitempty"`
 
+	// Deployment names what deploys the stage (a GitOps agent), so that the
+	// stage counts as live once the agent applied the promotion commit and the
+	// application is healthy, not when the commit landed. Without it a
+	// committed version counts as live.
+	// +optional
+	Deployment *DeploymentSpec `json:"deployment,omitempty"`
+
 	// Verify watches the stage through Prometheus once the version landed;
 	// the promotion counts as done only when the analysis succeeds.
 	// +optional
@@ -518,7 +525,7 @@ type ReleasePipelineStatus struct {
 	// +optional
 	Discovery *DiscoveryStatus `json:"discovery,omitempty"`
 
-	// Conditions: Ready, Stalled.
+	// Conditions: Ready, Reconciling (discovery retries GitHub), Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -636,6 +643,18 @@ func (p *ReleasePipeline) StageIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// StageNames lists the stages' names, in order, for messages ("dev, staging, prod").
+func (p *ReleasePipeline) StageNames() string {
+	out := ""
+	for i, st := range p.Spec.Stages {
+		if i > 0 {
+			out += ", "
+		}
+		out += st.Name
+	}
+	return out
 }
 
 // StageStatus returns the status entry of the named stage, or nil.

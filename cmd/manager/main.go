@@ -25,6 +25,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/serve"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
@@ -38,12 +39,14 @@ func main() {
 		leaderElect            bool
 		pollInterval, timeout  time.Duration
 		concurrency            int
+		writesMin, writesHour  int
 		webhooksOn             bool
 		webhookCertDir         string
 		shardName, pprofAddr   string
 		leaseNamespace         string
 		leaseDuration          time.Duration
 		renewDeadline, retry   time.Duration
+		dashboardAddr, dbAuth  string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
@@ -57,11 +60,15 @@ func main() {
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoints (/debug/pprof/); 0 disables them.")
 	flag.DurationVar(&pollInterval, "gate-poll-interval", 30*time.Second, "How often pending QA checks and pull requests are re-read.")
 	flag.DurationVar(&timeout, "github-timeout", 30*time.Second, "Timeout of one GitHub API request.")
+	flag.IntVar(&writesMin, "github-writes-per-minute", github.GitHubWriteBudget.PerMinute, "Content-generating GitHub requests (commits, pull requests, merges, deployments, issues) one credential makes in any minute: GitHub.com's secondary limit. On GitHub Enterprise Server, the limit its administrator set; 0 with --github-writes-per-hour=0 leaves writes unpaced.")
+	flag.IntVar(&writesHour, "github-writes-per-hour", github.GitHubWriteBudget.PerHour, "Content-generating GitHub requests one credential makes in any hour (GitHub.com: 500).")
 	flag.IntVar(&concurrency, "concurrency", 8, "Releases reconciled in parallel (a reconcile mostly waits on the API server and GitHub).")
 	flag.BoolVar(&webhooksOn, "enable-webhooks", true, "Serve the admission webhooks (port 9443). Off only where config/webhook is not installed.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key of the webhook server (default: controller-runtime's).")
 	flag.StringVar(&httpAddr, "http-bind-address", ":8082", "Address of the plain HTTP endpoints (/hooks/github); 0 disables them.")
 	flag.StringVar(&secretFile, "github-webhook-secret-file", "", "File holding the secret of the GitHub webhook (default: the LIFTOFF_GITHUB_WEBHOOK_SECRET environment variable). Without one, every delivery is refused.")
+	flag.StringVar(&dashboardAddr, "dashboard-bind-address", "0", "Address of the release dashboard (web UI); 0 disables it.")
+	flag.StringVar(&dbAuth, "dashboard-auth", dashboard.AuthNone, "none: the dashboard is read-only and asks nobody who they are (expose it only where everyone may read); kubernetes: bearer tokens checked by TokenReview, actions by SubjectAccessReview and made by impersonation (needs config/rbac/dashboard_auth_role.yaml).")
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly the informer cache, which lives as long as the
 		// process: collecting at half its size again rather than twice keeps
@@ -122,7 +129,7 @@ func main() {
 	mux := http.NewServeMux()
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		GitHub: &github.Factory{Timeout: timeout}, PollInterval: pollInterval, Concurrency: concurrency,
+		GitHub: &github.Factory{Timeout: timeout, WriteBudget: writeBudget(writesMin, writesHour)}, PollInterval: pollInterval, Concurrency: concurrency,
 		HTTP: mux, WebhookSecret: secret, Shard: shard,
 	}); err != nil {
 		log.Error(err, "Setting up controllers")
@@ -132,6 +139,14 @@ func main() {
 		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
 	}
 	must(mgr.Add(&serve.Server{Addr: httpAddr, Handler: mux}))
+	if dashboardAddr != "0" {
+		h, err := dashboard.ForManager(ctx, mgr, dbAuth)
+		if err != nil {
+			log.Error(err, "Setting up the dashboard")
+			os.Exit(2)
+		}
+		must(mgr.Add(&serve.Server{Addr: dashboardAddr, Handler: h}))
+	}
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 	log.Info("Starting manager", "shard", shard.String())
@@ -139,6 +154,14 @@ func main() {
 		log.Error(err, "Running manager")
 		os.Exit(1)
 	}
+}
+
+// writeBudget is the write budget of every credential, nil for none.
+func writeBudget(perMinute, perHour int) *github.WriteBudget {
+	if perMinute <= 0 && perHour <= 0 {
+		return nil
+	}
+	return &github.WriteBudget{PerMinute: max(0, perMinute), PerHour: max(0, perHour)}
 }
 
 // webhookSecret reads the secret from file, or else from the environment.

@@ -25,6 +25,7 @@ func main() {
 	metrics := flag.String("metrics-addr", envOr("LIFTOFF_METRICS_ADDR", "127.0.0.1:8080"), "Controller metrics endpoint, 0 to disable.")
 	promAddr := flag.String("prometheus-addr", envOr("LIFTOFF_PROMETHEUS_ADDR", "127.0.0.1:9091"), "Address of the playground's Prometheus.")
 	httpAddr := flag.String("http-addr", envOr("LIFTOFF_HTTP_ADDR", "127.0.0.1:8082"), "Where the calendar feeds and the GitHub webhook receiver answer.")
+	dashAddr := flag.String("dashboard-addr", envOr("LIFTOFF_DASHBOARD_ADDR", "127.0.0.1:8787"), "Where the dashboard serves (acting as ann); 0 disables it.")
 	bad := flag.Bool("bad-release", true, "Once the sample release is out, ship a bad one (1.4.3) and let Liftoff roll it back.")
 	app := flag.Bool("github-app", os.Getenv("LIFTOFF_GITHUB_APP") != "", "Authenticate to the simulated GitHub as a GitHub App (appID, installationID, privateKey in the Secret) instead of a token.")
 	exitWhenReleased := flag.Bool("exit-when-released", false, "Exit 0 once the sample release reaches prod (for scripts).")
@@ -37,15 +38,22 @@ func main() {
 	defer stop()
 	root, _ := os.Getwd()
 	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
-		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, GitHubApp: *app})
+		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, DashboardAddr: *dashAddr, GitHubApp: *app})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)
 		os.Exit(1)
 	}
 	defer p.Stop()
 
+	story := "(disabled)"
+	if p.DashboardURL != "" {
+		story = p.DashboardURL + "?ns=default&q=checkout"
+	}
 	fmt.Printf(`
 Liftoff playground is running.
+
+  dashboard:         %[9]s
+                     (acting as ann; the rolled-back release: %[10]sreleases/default/checkout-1-4-3)
 
   kubeconfig:        %[1]s
   GitHub simulator:  %[2]s   (token: %[3]s)
@@ -96,8 +104,14 @@ is open now, what comes and what happened, with the slip against plan:
   kubectl get releasecalendar releases -o yaml
   curl -s %[6]s/calendars/default/releases.ics
 
+The dashboard as sue or lee (sign off from the release's page; lee is refused
+for Security's item with the webhook's message):
+
+  KUBECONFIG=%[7]s kubectl liftoff dashboard --port 8788
+  KUBECONFIG=%[8]s kubectl liftoff dashboard --port 8789
+
 Press Ctrl-C to stop.
-`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"])
+`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"], story, p.DashboardURL)
 	if a := p.App; a != nil {
 		fmt.Printf(`
 Liftoff authenticates as GitHub App %[1]d (installation %[2]d on acme's

@@ -117,24 +117,40 @@ func OwnersText(o releasev1.Owners) string {
 		parts = append(parts, "group "+strings.Join(o.Groups, ", group "))
 	}
 	if len(parts) == 0 {
-		return "its owners (none set)"
+		return "nobody (set the item's owners)"
 	}
 	return strings.Join(parts, ", ")
 }
 
-// Open describes the required items still open, with their owners, for the
-// Release's launchChecklist gate.
+// Open describes the required items still open for the Release's
+// launchChecklist gate: what each waits on (the observation of an automatic
+// item, such as the issue that is still open) and who can move it (its
+// owners; a manual item without owners cannot be signed off at all).
 func Open(lc *releasev1.LaunchChecklist) string {
-	owners := map[string]releasev1.Owners{}
+	items := map[string]releasev1.ChecklistItem{}
 	for _, it := range lc.Spec.Items {
-		owners[it.Name] = it.Owners
+		items[it.Name] = it
 	}
 	var open []string
 	for _, is := range lc.Status.Items {
 		if !is.Required || is.State == releasev1.ItemDone || is.State == releasev1.ItemWaived {
 			continue
 		}
-		open = append(open, fmt.Sprintf("%s (%s, %s; owners %s)", is.Name, is.Function, strings.ToLower(string(is.State)), OwnersText(owners[is.Name])))
+		open = append(open, fmt.Sprintf("%s (%s)", is.Name, openDetail(items[is.Name], is)))
 	}
 	return strings.Join(open, ", ")
+}
+
+func openDetail(it releasev1.ChecklistItem, is releasev1.ChecklistItemStatus) string {
+	d := is.Function + ", " + strings.ToLower(string(is.State))
+	owned := len(it.Owners.Users)+len(it.Owners.Groups) > 0
+	if it.Check.Manual == nil || is.State == releasev1.ItemFailed {
+		if is.Message != "" {
+			d += ": " + is.Message
+		}
+		if !owned {
+			return d
+		}
+	}
+	return d + "; owners " + OwnersText(it.Owners)
 }

@@ -4,6 +4,7 @@
 package github
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -28,8 +29,11 @@ type Factory struct {
 	// Timeout bounds one request; 30s when zero.
 	Timeout time.Duration
 	// Clock is used for rate-limit resets and App token lifetimes; the real
-	// clock when nil.
+	// clock when nil. The write budgets wait on it when it is a clock.Clock.
 	Clock clock.PassiveClock
+	// WriteBudget paces each credential's content-generating requests under
+	// GitHub's secondary rate limits (see Budget); nil leaves them unpaced.
+	WriteBudget *WriteBudget
 
 	mu      sync.Mutex
 	clients map[CredentialKey]*Client
@@ -62,8 +66,10 @@ func parseAPIURL(apiURL string) (*url.URL, error) {
 	return base, nil
 }
 
-// shared returns the client of key, made on first use: auth wraps the
-// ETag cache (above the instrumented base transport) with the credential.
+// shared returns the client of key, made on first use: auth puts the
+// credential on requests above the credential's write budget, which sits
+// above the per-request timeout, the ETag cache and the instrumented base
+// transport. A GitHub App's token exchanges take the same way.
 func (f *Factory) shared(key CredentialKey, base *url.URL, auth func(next http.RoundTripper) (http.RoundTripper, *appAuth)) *Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -74,11 +80,21 @@ func (f *Factory) shared(key CredentialKey, base *url.URL, auth func(next http.R
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	rt, app := auth(newETagCache(&instrumented{next: next, credential: key.label()}, 4096))
-	gc := gh.NewClient(&http.Client{Transport: rt, Timeout: f.timeout()})
+	clk := f.clock()
+	var inner http.RoundTripper = &timeoutTransport{next: newETagCache(&instrumented{next: next, credential: key.label()}, 4096), timeout: f.timeout()}
+	var budget *Budget
+	if f.WriteBudget != nil {
+		waiting, _ := clk.(clock.Clock)
+		budget = NewBudget(*f.WriteBudget, waiting, key.label())
+		inner = &budgetTransport{budget: budget, next: inner}
+	}
+	rt, app := auth(inner)
+	// No http.Client Timeout: timeoutTransport bounds each request, not a
+	// write's wait for its slot.
+	gc := gh.NewClient(&http.Client{Transport: rt})
 	gc.BaseURL = base
 	gc.UploadURL = base
-	c := &Client{gh: gc, clock: f.clock(), key: key, app: app}
+	c := &Client{gh: gc, clock: clk, key: key, app: app, budget: budget}
 	if f.clients == nil {
 		f.clients = map[CredentialKey]*Client{}
 	}
@@ -107,9 +123,14 @@ type Client struct {
 	key   CredentialKey
 	// app authenticates as a GitHub App installation; nil for a token.
 	app *appAuth
+	// budget paces the credential's writes; nil when unpaced.
+	budget *Budget
 
 	mu           sync.Mutex
 	blockedUntil time.Time
+
+	// compared keeps Contains answers for pairs of commits.
+	compared containsMemo
 }
 
 // Key names the client's credential: per-credential state (the write
@@ -146,7 +167,8 @@ func (c *Client) done(op string, err error) error {
 	if c.app != nil && KindOf(err) == KindNotFound {
 		err = c.outsideInstallation(err)
 	}
-	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 {
+	// The write budget's own refusals hold back only the writes.
+	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 && !IsWriteBudget(e) {
 		c.mu.Lock()
 		if until := c.clock.Now().Add(e.RetryAfter); until.After(c.blockedUntil) {
 			c.blockedUntil = until
@@ -161,4 +183,13 @@ func (c *Client) RateLimitedUntil() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.blockedUntil
+}
+
+// WriteBudget is the credential's write budget, nil when writes are unpaced.
+func (c *Client) WriteBudget() *Budget { return c.budget }
+
+// AwaitWriteSlot blocks until a write of priority p would get its slot in the
+// write budget at once (at once when writes are unpaced).
+func (c *Client) AwaitWriteSlot(ctx context.Context, p Priority) error {
+	return c.budget.AwaitSlot(ctx, p)
 }

@@ -91,7 +91,15 @@ func classify(op string, err error, now time.Time) error {
 	}
 	var already *Error
 	if errors.As(err, &already) {
-		return already // made by a transport (a GitHub App's token exchange)
+		// Made by a transport: refused before any request was sent (the
+		// write budget: the operation is the caller's), or a GitHub App's
+		// token exchange, which names its own.
+		if already.Op == "" {
+			out := *already
+			out.Op = op
+			return &out
+		}
+		return already
 	}
 	out := &Error{Op: op, err: err, Kind: KindTransient, Message: err.Error()}
 

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,6 +37,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
@@ -84,6 +86,9 @@ type Options struct {
 	// HTTPAddr is where the controller serves the calendar feeds and the
 	// GitHub webhook receiver; "127.0.0.1:0" picks a port.
 	HTTPAddr string
+	// DashboardAddr is where the dashboard serves, acting as ann (group
+	// release-managers), as `kubectl liftoff dashboard` would; "" or "0": none.
+	DashboardAddr string
 	// GitHubApp makes Liftoff authenticate as a GitHub App: the simulator
 	// registers App AppID with a new key and installs it on acme's
 	// repositories, and the Secret TokenSecret holds appID, installationID
@@ -106,6 +111,8 @@ type Playground struct {
 	PrometheusURL string
 	// HTTPURL is where the calendar feeds and /hooks/github answer.
 	HTTPURL string
+	// DashboardURL is the dashboard's address (with a trailing slash), when served.
+	DashboardURL string
 	// Users maps the sample users (sue of group security, lee) to their
 	// kubeconfig files, to sign off and approve as them.
 	Users map[string]string
@@ -133,7 +140,9 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 
-	p.Sim = simulator.New()
+	// GitHub's secondary limits, as on github.com: the controller paces its
+	// writes under them.
+	p.Sim = simulator.New(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))
 	p.Sim.AddToken(Token)
 	if err := Seed(p.Sim); err != nil {
 		p.Sim.Close()
@@ -241,7 +250,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval, HTTP: mux,
+	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{WriteBudget: &github.GitHubWriteBudget}, PollInterval: o.PollInterval, HTTP: mux,
 		WebhookSecret: []byte(WebhookSecret)}); err != nil {
 		cancel()
 		p.Stop() // the manager never started: nothing to wait for
@@ -266,6 +275,12 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		p.Stop()
 		return nil, fmt.Errorf("applying the samples: %w", err)
 	}
+	if o.DashboardAddr != "" && o.DashboardAddr != "0" {
+		if err := p.startDashboard(runCtx, o.DashboardAddr); err != nil {
+			p.Stop()
+			return nil, err
+		}
+	}
 	if o.BadRelease {
 		go func() {
 			// Once the good release is out, ship a bad one and watch it roll back.
@@ -278,6 +293,24 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		}()
 	}
 	return p, nil
+}
+
+// startDashboard serves the dashboard as ann, in the samples' namespace.
+func (p *Playground) startDashboard(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the dashboard cannot listen on %s (set LIFTOFF_DASHBOARD_ADDR): %w", addr, err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", p.Users["ann"])
+	if err != nil {
+		return err
+	}
+	d, err := dashboard.StartLocal(ctx, cfg, dashboard.LocalOptions{Namespace: "default", Listener: ln})
+	if err != nil {
+		return err
+	}
+	p.DashboardURL = d.URL
+	return nil
 }
 
 // ApplyDir creates every object of the YAML files in dir (but kustomization.yaml),

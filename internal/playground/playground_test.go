@@ -29,7 +29,7 @@ import (
 // reaches prod through dev and staging, with one commit per stage.
 func TestSampleReleaseReachesProd(t *testing.T) {
 	ctx := context.Background()
-	p, root := start(t, Options{BadRelease: true})
+	p, root := start(t, Options{BadRelease: true, DashboardAddr: "127.0.0.1:0"})
 
 	if _, err := os.Stat(p.Kubeconfig); err != nil {
 		t.Fatalf("kubeconfig not written: %v", err)
@@ -136,6 +136,14 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 			t.Errorf("feed lacks %q:\n%s", want, feed)
 		}
 	}
+
+	// The dashboard that `make dev` prints tells the same story, as ann.
+	story := get(t, p.DashboardURL+"api/releases/default/checkout-1-4-3")
+	for _, want := range []string{`"phase": "Failed"`, `"text": "rolled back to 1.4.2`, `"label": "rolled back"`} {
+		if !strings.Contains(story, want) {
+			t.Errorf("the dashboard's checkout-1-4-3 lacks %q:\n%s", want, story)
+		}
+	}
 }
 
 // With -github-app the playground authenticates as a GitHub App: the sample
@@ -169,6 +177,9 @@ func TestSampleReleaseReachesProdAsAGitHubApp(t *testing.T) {
 // start runs the playground on free ports with o's choices; it stops with
 // the test. It returns the repository root.
 func start(t *testing.T, o Options) (*Playground, string) {
+	if testing.Short() {
+		t.Skip("runs the whole playground (control plane, Prometheus): not in -short")
+	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		out, err := exec.Command("../../hack/build-control-plane.sh").Output()

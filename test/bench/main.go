@@ -39,19 +39,27 @@ type options struct {
 	cpuProfile          string
 	qaDelay             time.Duration
 	deployments         string
+	dashboardReleases   int
+	dashboardPipelines  int
+	trainPipelines      int
+	trainJitter         time.Duration
 }
 
-var allPhases = []string{"throughput", "raw", "shards", "idle", "memory"}
+var allPhases = []string{"throughput", "raw", "shards", "idle", "memory", "dashboard", "train"}
 
 func main() {
 	var o options
 	var phases string
 	flag.StringVar(&o.deployments, "deployments", "Enabled", "The pipelines' spec.github.deployments: Enabled records each promotion as a GitHub deployment (two requests), Disabled does not.")
+	flag.IntVar(&o.trainPipelines, "train-pipelines", 50, "Services of the train phase, sharing one GitOps repository, that go dev -> staging -> prod together under GitHub's secondary limits.")
+	flag.DurationVar(&o.trainJitter, "train-jitter", 500*time.Millisecond, "In the train phase, the longest a service takes between one promotion landing and the next being ready (random, the same every run).")
 	flag.IntVar(&o.pipelines, "pipelines", 100, "Pipelines of the throughput phase (each with its own source repository).")
 	flag.IntVar(&o.releases, "releases", 10, "Releases per pipeline in the throughput phase, created one after the other.")
 	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")
 	flag.IntVar(&o.idleReleases, "idle-releases", 1000, "Releases waiting on a running QA check in the idle phase.")
 	flag.DurationVar(&o.idle, "idle", 10*time.Minute, "How long the idle phase watches the waiting Releases.")
+	flag.IntVar(&o.dashboardReleases, "dashboard-releases", 5000, "Releases the dashboard phase shows.")
+	flag.IntVar(&o.dashboardPipelines, "dashboard-pipelines", 200, "Pipelines of the dashboard phase.")
 	flag.IntVar(&o.memoryReleases, "memory-releases", 10000, "Released Releases the controller loads in the memory phase.")
 	flag.DurationVar(&o.latency, "latency", 0, "Simulated GitHub latency per request.")
 	flag.IntVar(&o.concurrency, "concurrency", 8, "The controller's --concurrency (Releases reconciled in parallel); also the raw baseline's parallelism.")
@@ -112,11 +120,16 @@ func run(ctx context.Context, o options) error {
 		fmt.Fprintf(os.Stderr, "-deployments %q: use Enabled or Disabled\n", o.deployments)
 		os.Exit(2)
 	}
-	w, err := startWorld(ctx, o)
-	if err != nil {
-		return err
+	// The train phase brings its own simulator and needs no control plane.
+	var w *world
+	if len(o.phases) > 1 || !o.phases["train"] {
+		var err error
+		if w, err = startWorld(ctx, o); err != nil {
+			return err
+		}
+		defer w.stop()
 	}
-	defer w.stop()
+	var err error
 
 	var tp *throughputResult
 	if o.phases["throughput"] {
@@ -152,6 +165,20 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("memory: %w", err)
 		}
 		rep.memory(r)
+	}
+	if o.phases["dashboard"] {
+		r, err := runDashboard(ctx, w, o)
+		if err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		rep.dashboard(r)
+	}
+	if o.phases["train"] {
+		r, err := runTrain(ctx, o)
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		rep.train(r)
 	}
 	rep.print(os.Stdout)
 	if err := rep.write(o.out); err != nil {

@@ -275,8 +275,22 @@ func released(r *releasev1.Release) bool { return r.Status.Phase == releasev1.Ph
 // finished: a phase from which the Release will not be Released.
 func finished(r *releasev1.Release) bool {
 	switch r.Status.Phase {
-	case releasev1.PhaseFailed, releasev1.PhaseRolledBack, releasev1.PhaseSuperseded:
+	case releasev1.PhaseFailed, releasev1.PhaseSuperseded:
 		return true
 	}
 	return false
+}
+
+// createReleases creates n Releases spread over apps (Release k of each in
+// turn) and writes the status that status gives each.
+func (w *world) createReleases(ctx context.Context, apps []app, n int, status func(rel *releasev1.Release, k int) releasev1.ReleaseStatus) error {
+	return parallel(ctx, n, 32, func(j int) error {
+		a, k := apps[j%len(apps)], j/len(apps)+1
+		rel := a.release(k)
+		if err := w.k8s.Create(ctx, rel); err != nil {
+			return err
+		}
+		rel.Status = status(rel, k)
+		return w.k8s.Status().Update(ctx, rel)
+	})
 }

@@ -226,6 +226,9 @@ type caller struct {
 
 type callerKey struct{}
 
+// installationKey is the rate-limit key of an App installation's tokens.
+func installationKey(id int64) string { return "installation/" + strconv.FormatInt(id, 10) }
+
 func callerOf(req *http.Request) caller {
 	c, _ := req.Context().Value(callerKey{}).(caller)
 	return c
@@ -251,7 +254,7 @@ func (s *Server) authenticate(req *http.Request) (caller, string) {
 		if !s.now().Before(it.expires) {
 			return caller{}, "Bad credentials"
 		}
-		return caller{rateKey: "installation/" + strconv.FormatInt(it.inst.id, 10), limit: s.apps.limit, inst: it.inst}, ""
+		return caller{rateKey: installationKey(it.inst.id), limit: s.apps.limit, inst: it.inst}, ""
 	}
 	if len(s.tokens) > 0 || len(s.apps.byID) > 0 {
 		return caller{}, "Bad credentials"

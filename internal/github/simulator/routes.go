@@ -14,12 +14,14 @@ func (s *Server) routes() {
 	for pattern, h := range map[string]http.HandlerFunc{
 		"GET /rate_limit": s.handleRateLimit,
 		"GET " + repo:     s.handleGetRepo,
+		"POST /graphql":   s.handleGraphQL,
 
 		"GET " + repo + "/commits":                    s.handleListCommits,
 		"GET " + repo + "/commits/{ref...}":           s.handleGetCommit,
 		"GET " + repo + "/commits/{ref}/check-runs":   s.handleListCheckRuns,
 		"GET " + repo + "/commits/{ref}/status":       s.handleCombinedStatus,
 		"GET " + repo + "/commits/{ref}/statuses":     s.handleListStatuses,
+		"GET " + repo + "/compare/{basehead...}":      s.handleCompare,
 		"GET " + repo + "/contents/{path...}":         s.handleGetContents,
 		"PUT " + repo + "/contents/{path...}":         s.handlePutContents,
 		"GET " + repo + "/git/ref/{ref...}":           s.handleGetRef,
