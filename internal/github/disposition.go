@@ -25,7 +25,8 @@ type Disposition struct {
 	// transient failure, which the reconciler returns as its error so that
 	// controller-runtime retries with backoff.
 	RetryAfter time.Duration
-	// Fix says what a person should do, or how it is retried.
+	// Fix says what a person should do, or how it is retried; empty when
+	// the error's own message says it (a GitHub App's Problem).
 	Fix string
 	// Refused: GitHub refused the credential; a token kept in memory must
 	// be read again.
@@ -58,6 +59,13 @@ func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
 		return Disposition{}, false
 	}
 	d = Disposition{Kind: e.Kind}
+	if reason, ok := problemReasons[e.Problem]; ok {
+		// A GitHub App's key, installation or clock, or a repository
+		// outside the installation: the error's message says what to fix
+		// in the App's settings or the Secret, which is read again.
+		d.Reason, d.Stalled, d.RetryAfter, d.Refused = reason, true, conditions.RetryStalled, true
+		return d, true
+	}
 	switch e.Kind {
 	case KindRateLimited:
 		d.Reason, d.RetryAfter = releasev1.ReasonGitHubRateLimited, max(e.RetryAfter, minRetry)
@@ -77,12 +85,25 @@ func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
 	return d, true
 }
 
+// problemReasons are the reasons of the credential problems a GitHub App
+// meets (Error.Problem).
+var problemReasons = map[Problem]string{
+	ProblemKeyInvalid:           releasev1.ReasonGitHubAppKeyInvalid,
+	ProblemKeyRefused:           releasev1.ReasonGitHubAppKeyRefused,
+	ProblemInstallationNotFound: releasev1.ReasonGitHubAppInstallationNotFound,
+	ProblemNotInstalled:         releasev1.ReasonGitHubAppNotInstalled,
+	ProblemClockSkew:            releasev1.ReasonGitHubAppClockSkew,
+}
+
 // Message is err's message followed by what to do about it.
 func (d Disposition) Message(err error) string { return d.Explain(err.Error()) }
 
 // Explain follows msg, which tells of the failure, with what to do about it.
 func (d Disposition) Explain(msg string) string {
-	if d.Stalled {
+	switch {
+	case d.Fix == "": // the message says it (a GitHub App's problem)
+		return msg
+	case d.Stalled:
 		return msg + ": " + d.Fix
 	}
 	return msg + "; " + d.Fix

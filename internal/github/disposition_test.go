@@ -53,6 +53,16 @@ func TestDispose(t *testing.T) {
 			releasev1.ReasonGitHubUnavailable, false, 0, false, "502 Bad Gateway; retrying with backoff"},
 		{"no answer", classify("get contents", errors.New("dial tcp: connection refused"), now), fixes,
 			releasev1.ReasonGitHubUnavailable, false, 0, false, "connection refused; retrying with backoff"},
+		{"a GitHub App's refused key, whatever the caller's fixes", &Error{Kind: KindUnauthorized, Problem: ProblemKeyRefused, Op: "create an installation token", Status: 401, Message: "A JSON web token could not be decoded: generate a private key"}, fixes,
+			releasev1.ReasonGitHubAppKeyRefused, true, conditions.RetryStalled, true, "401 A JSON web token could not be decoded: generate a private key"},
+		{"a GitHub App's invalid key", &Error{Kind: KindUnauthorized, Problem: ProblemKeyInvalid, Op: "read the key", Message: "privateKey is not PEM"}, fixes,
+			releasev1.ReasonGitHubAppKeyInvalid, true, conditions.RetryStalled, true, "privateKey is not PEM"},
+		{"an unknown installation", &Error{Kind: KindUnauthorized, Problem: ProblemInstallationNotFound, Message: "no installation 7"}, fixes,
+			releasev1.ReasonGitHubAppInstallationNotFound, true, conditions.RetryStalled, true, "no installation 7"},
+		{"a repository outside the installation", fmt.Errorf("reading the target: %w", &Error{Kind: KindUnauthorized, Problem: ProblemNotInstalled, Status: 404, Message: "add it to the installation"}), fixes,
+			releasev1.ReasonGitHubAppNotInstalled, true, conditions.RetryStalled, true, "add it to the installation"},
+		{"a clock GitHub refuses", &Error{Kind: KindUnauthorized, Problem: ProblemClockSkew, Status: 401, Message: "synchronise the node's clock (NTP)"}, fixes,
+			releasev1.ReasonGitHubAppClockSkew, true, conditions.RetryStalled, true, "synchronise the node's clock (NTP)"},
 		{"wrapped", fmt.Errorf("reading the target: %w", status(http.StatusBadGateway, nil)), fixes,
 			releasev1.ReasonGitHubUnavailable, false, 0, false, "reading the target: github: get contents: 502"},
 	} {
@@ -70,6 +80,8 @@ func TestDispose(t *testing.T) {
 			}
 			if msg := d.Message(tt.err); !strings.Contains(msg, tt.message) {
 				t.Errorf("message %q does not say %q", msg, tt.message)
+			} else if ProblemOf(tt.err) != "" && strings.Contains(msg, fixes.Unauthorized) {
+				t.Errorf("message %q of a GitHub App's problem says to check a token", msg)
 			}
 		})
 	}
