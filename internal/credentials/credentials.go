@@ -1,8 +1,9 @@
 // Package credentials reads the Secrets that hold Liftoff's credentials, a
-// GitHub token or Prometheus headers, when a reconciler needs them. The
-// controller keeps no cluster-wide Secret watch: Secrets are read from the API
-// server, and a token is kept for a short while so that every reconcile does
-// not cost a read. Credentials never appear in errors, logs or status.
+// GitHub token or GitHub App, or Prometheus headers, when a reconciler needs
+// them. The controller keeps no cluster-wide Secret watch: Secrets are read
+// from the API server, and a credential is kept for a short while so that
+// every reconcile does not cost a read. Credentials never appear in errors,
+// logs or status.
 package credentials
 
 import (
@@ -33,30 +34,31 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// TokenTTL is how long a token read from a Secret is used before the Secret
-// is read again.
+// TokenTTL is how long a credential read from a Secret is used before the
+// Secret is read again.
 const TokenTTL = 30 * time.Second
 
 // Store hands out GitHub and Prometheus clients for the credentials Secrets
-// name. It keeps tokens for TokenTTL: every reconcile needs its pipeline's
-// token, and reading the Secret from the API server each time costs a
-// request per reconcile. Only usable tokens are kept, so a missing Secret or
-// key is seen again at once when fixed; a token GitHub refuses is forgotten
-// (Forget), so a rotated one is read at the next reconcile. A process talks
-// to one cluster, so namespace/name is a whole key. One Store serves every
-// reconciler of a manager.
+// name. It keeps GitHub credentials for TokenTTL: every reconcile needs its
+// pipeline's, and reading the Secret from the API server each time costs a
+// request per reconcile. Only usable credentials are kept, so a missing
+// Secret or key is seen again at once when fixed; a credential GitHub
+// refuses is forgotten (Forget), so a rotated one is read at the next
+// reconcile, or at once when the Store itself finds it refused. A process
+// talks to one cluster, so namespace/name is a whole key. One Store serves
+// every reconciler of a manager.
 type Store struct {
 	reader  client.Reader
 	factory *github.Factory
 	clock   clock.PassiveClock
 
-	mu     sync.Mutex
-	tokens map[types.NamespacedName]cachedToken
+	mu          sync.Mutex
+	credentials map[types.NamespacedName]cachedCredential
 }
 
-type cachedToken struct {
-	token string
-	at    time.Time
+type cachedCredential struct {
+	credential
+	at time.Time
 }
 
 // NewStore returns a Store that reads Secrets with reader (the API server,
@@ -69,78 +71,92 @@ func NewStore(reader client.Reader, factory *github.Factory, clk clock.PassiveCl
 	if factory == nil {
 		factory = &github.Factory{}
 	}
-	return &Store{reader: reader, factory: factory, clock: clk, tokens: map[types.NamespacedName]cachedToken{}}
+	return &Store{reader: reader, factory: factory, clock: clk, credentials: map[types.NamespacedName]cachedCredential{}}
 }
 
 // ForPipeline returns the shared GitHub client for the pipeline's API URL
-// and token.
+// and credential.
 func (s *Store) ForPipeline(ctx context.Context, pipe *releasev1.ReleasePipeline) (*github.Client, error) {
 	return s.GitHub(ctx, pipe.Namespace, pipe.Spec.GitHub.APIURL, pipe.Spec.GitHub.SecretRef, "pipeline "+pipe.Name)
 }
 
-// GitHub returns the shared client for apiURL and the token in the Secret
-// ref (none when nil) of namespace. owner names the object whose
-// spec.github holds them, for messages ("pipeline checkout").
+// GitHub returns the shared client for apiURL and the credential in the
+// Secret ref (anonymous when nil) of namespace. owner names the object whose
+// spec.github holds them, for messages ("pipeline checkout"). A GitHub App's
+// client holds a live installation token when it is returned; when GitHub
+// refuses the App's credential as it was cached, the Secret is read again at
+// once (it may have been rotated). A credential that cannot work is an
+// *Error with the reason github.Dispose gives; GitHub failing is returned as
+// it is.
 func (s *Store) GitHub(ctx context.Context, namespace, apiURL string, ref *releasev1.LocalObjectReference, owner string) (*github.Client, error) {
-	token := ""
 	key := types.NamespacedName{Namespace: namespace}
 	if ref != nil {
 		key.Name = ref.Name
 	}
-	if t, ok := s.cached(key); ok {
-		token = t
-	} else if ref != nil {
-		secret := &corev1.Secret{}
-		if err := s.reader.Get(ctx, key, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, &Error{Reason: releasev1.ReasonSecretNotFound,
-					Message: fmt.Sprintf("Secret %q (spec.github.secretRef of %s) not found in namespace %s: create it with a `token` key", ref.Name, owner, namespace)}
+	cred, cached := s.cached(key)
+	for {
+		if !cached && ref != nil {
+			var err error
+			if cred, err = s.read(ctx, key, owner); err != nil {
+				return nil, err
 			}
-			return nil, err
+			s.keep(key, cred)
 		}
-		raw, ok := secret.Data["token"]
-		if !ok || len(raw) == 0 {
-			return nil, &Error{Reason: releasev1.ReasonSecretInvalid,
-				Message: fmt.Sprintf("Secret %q has no `token` key: add the GitHub token under the key `token`", ref.Name)}
+		c, err := cred.client(s.factory, apiURL)
+		if err != nil && github.KindOf(err) == "" {
+			return nil, &Error{Reason: releasev1.ReasonInvalidSpec, Message: err.Error()}
 		}
-		token = string(raw)
-		s.keep(key, token)
+		if err == nil {
+			if err = c.Authenticate(ctx); err == nil {
+				return c, nil
+			}
+		}
+		d, ok := github.Dispose(err, appFixes)
+		if !ok || !d.Stalled {
+			return nil, err // GitHub unavailable or rate limited: retried
+		}
+		s.Forget(namespace, ref)
+		if cached {
+			cached = false
+			continue
+		}
+		return nil, &Error{Reason: d.Reason,
+			Message: fmt.Sprintf("GitHub App credential in Secret %q (spec.github.secretRef of %s): %s", ref.Name, owner, d.Message(err))}
 	}
-	c, err := s.factory.For(apiURL, token)
-	if err != nil {
-		return nil, &Error{Reason: releasev1.ReasonInvalidSpec, Message: err.Error()}
-	}
-	return c, nil
 }
 
-// Forget drops the cached token of a Secret GitHub refused.
+// appFixes say what to fix when GitHub refuses a GitHub App for no reason
+// of its own (a suspended App).
+var appFixes = github.Fixes{Unauthorized: "check the App's appID, installationID and privateKey, and that the App is not suspended"}
+
+// Forget drops the cached credential of a Secret GitHub refused.
 func (s *Store) Forget(namespace string, ref *releasev1.LocalObjectReference) {
 	if ref == nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.tokens, types.NamespacedName{Namespace: namespace, Name: ref.Name})
+	delete(s.credentials, types.NamespacedName{Namespace: namespace, Name: ref.Name})
 }
 
-func (s *Store) cached(key types.NamespacedName) (string, bool) {
+func (s *Store) cached(key types.NamespacedName) (credential, bool) {
 	if key.Name == "" {
-		return "", false
+		return credential{}, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.tokens[key]
-	if !ok || s.clock.Since(t.at) >= TokenTTL {
-		delete(s.tokens, key)
-		return "", false
+	c, ok := s.credentials[key]
+	if !ok || s.clock.Since(c.at) >= TokenTTL {
+		delete(s.credentials, key)
+		return credential{}, false
 	}
-	return t.token, true
+	return c.credential, true
 }
 
-func (s *Store) keep(key types.NamespacedName, token string) {
+func (s *Store) keep(key types.NamespacedName, cred credential) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokens[key] = cachedToken{token: token, at: s.clock.Now()}
+	s.credentials[key] = cachedCredential{credential: cred, at: s.clock.Now()}
 }
 
 // Prometheus returns a client for p; its Secret (headers) is read from
