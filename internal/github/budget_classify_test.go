@@ -20,6 +20,7 @@ func TestContentGeneratingRequests(t *testing.T) {
 		{"POST", "https://ghe.example.com/api/v3/repos/acme/app/issues", "", true},
 		{"GET", "https://api.github.com/repos/acme/gitops/contents/envs/prod.yaml", "", false},
 		{"POST", "https://api.github.com/app/installations/1/access_tokens", "", false},
+		{"POST", "https://ghe.example.com/api/v3/app/installations/1/access_tokens", "", false},
 		{"POST", "https://api.github.com/graphql", `{"query":"mutation($input: CreateCommitOnBranchInput!) { x }"}`, true},
 		{"POST", "https://ghe.example.com/api/graphql", `{"query":"  query { viewer { login } }"}`, false},
 	} {

@@ -286,3 +286,61 @@ func TestAppOnGitHubEnterpriseServerPath(t *testing.T) {
 		t.Fatalf("%d token exchanges at /api/v3, want 1", n)
 	}
 }
+
+// The pipelines of one App installation share its write budget, as they
+// share its client; another installation has its own, as GitHub counts
+// them. The token exchange is no content-generating request: it takes no
+// slot, and a budget that GitHub's refusal blocked lets it through, so the
+// reads go on with a renewed token while the writes wait.
+func TestAppWriteBudgetPerInstallationLetsTheTokenExchangeThrough(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+	s, inst := appSim(t, simulator.WithClock(clk.Now), simulator.WithInstallationTokenTTL(10*time.Minute))
+	other, err := s.InstallApp(testAppID, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, keyPEM := appKey(t, 0)
+	f := &Factory{Clock: clk, WriteBudget: &WriteBudget{PerMinute: 20, PerHour: 100}}
+	a, b, c := forApp(t, f, s.URL(), inst, keyPEM), forApp(t, f, s.URL(), inst, keyPEM), forApp(t, f, s.URL(), other, keyPEM)
+	if a.WriteBudget() == nil || b.WriteBudget() != a.WriteBudget() || c.WriteBudget() == a.WriteBudget() {
+		t.Fatal("want one write budget per installation")
+	}
+	if tc, _ := f.For(s.URL(), "ghp_secret"); tc.WriteBudget() == a.WriteBudget() {
+		t.Fatal("a token shares an installation's write budget")
+	}
+	ctx := context.Background()
+	bump := func(c *Client, tag string) error {
+		f, err := c.ReadFile(ctx, "acme/gitops", "envs/dev/app.yaml", "main")
+		if err != nil {
+			return err
+		}
+		_, err = c.PutFile(ctx, "acme/gitops", "main", "envs/dev/app.yaml", []byte("tag: "+tag+"\n"), f.SHA, "bump")
+		return err
+	}
+	if err := a.Authenticate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if free, _ := a.WriteBudget().snapshot(); free["minute"] != 20 || free["hour"] != 100 {
+		t.Fatalf("after a token exchange the budget has %v slots left, want all", free)
+	}
+
+	a.WriteBudget().Block(time.Hour) // as GitHub's secondary-limit refusal would
+	if err := bump(b, "2"); !IsWriteBudget(err) {
+		t.Fatalf("a write of the installation: %v, want it held by the budget", err)
+	}
+	if err := bump(c, "2"); err != nil {
+		t.Fatalf("another installation: %v", err)
+	}
+	clk.Step(11 * time.Minute) // the token expired
+	if _, err := a.BranchHead(ctx, "acme/gitops", "main"); err != nil {
+		t.Fatalf("a read with a new token while the writes are blocked: %v", err)
+	}
+	if err := bump(a, "3"); !IsWriteBudget(err) {
+		t.Fatalf("a write: %v, want it held by the budget", err)
+	}
+	st := s.Requests()
+	if st.ByOperation[exchangeRoute] != 3 || st.ContentGenerating != 1 {
+		t.Fatalf("%d token exchanges, %d content-generating requests; want 3 (two installations, one renewal) and 1",
+			st.ByOperation[exchangeRoute], st.ContentGenerating)
+	}
+}

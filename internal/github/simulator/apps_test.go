@@ -307,3 +307,48 @@ func TestGhinstallationTransportAgainstTheSimulator(t *testing.T) {
 		t.Fatalf("%d token exchanges", n)
 	}
 }
+
+// The secondary limits count an installation's requests, whichever of its
+// tokens makes them (a new token every hour starts no new window), apart
+// from a person's token; the token exchange itself creates no content.
+func TestInstallationTokensShareTheSecondaryLimits(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second)) // the JWTs are signed on the wall clock
+	s, key, inst := appWorld(t, WithClock(clk.Now), WithSecondaryLimits(SecondaryLimits{ContentPerMinute: 3}))
+	sha, _ := s.BranchHead("acme/gitops", "main")
+	app := jwtClient(t, s, key)
+	var tokens []string
+	for range 2 {
+		tok, _, err := app.Apps.CreateInstallationToken(ctx, inst, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, tok.GetToken())
+	}
+	if st := s.Requests(); st.ContentGenerating != 0 {
+		t.Fatalf("%d content-generating requests after two token exchanges, want 0", st.ContentGenerating)
+	}
+	write := func(c *gh.Client) error {
+		_, _, err := c.Repositories.CreateStatus(ctx, "acme", "gitops", sha, &gh.RepoStatus{State: gh.String("success"), Context: gh.String("qa")})
+		return err
+	}
+	for i, tok := range []string{tokens[0], tokens[0], tokens[1]} {
+		if err := write(tokenClient(s, tok)); err != nil {
+			t.Fatalf("write %d: %v", i+1, err)
+		}
+	}
+	if u := s.InstallationUsage(inst); u.ContentLastMinute != 3 || s.Usage(tokens[0]) != u || s.Usage(tokens[1]) != u {
+		t.Fatalf("installation %+v, tokens %+v and %+v: want 3 each, the installation's", u, s.Usage(tokens[0]), s.Usage(tokens[1]))
+	}
+	var abuse *gh.AbuseRateLimitError
+	if err := write(tokenClient(s, tokens[1])); !errors.As(err, &abuse) {
+		t.Fatalf("the installation's fourth write within a minute: %v, want a secondary-limit refusal", err)
+	}
+	// A person's token has its own.
+	if err := write(client(t, s)); err != nil {
+		t.Fatalf("PAT: %v", err)
+	}
+	clk.Step(time.Minute)
+	if err := write(tokenClient(s, tokens[1])); err != nil {
+		t.Fatalf("a minute later: %v", err)
+	}
+}
