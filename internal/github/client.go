@@ -165,7 +165,7 @@ func (c *Client) done(op string, err error) error {
 	}
 	err = classify(op, err, c.clock.Now())
 	if c.app != nil && KindOf(err) == KindNotFound {
-		err = c.outsideInstallation(err)
+		err = c.outsideInstallation(c.requestRepo(err), err)
 	}
 	// The write budget's own refusals hold back only the writes.
 	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 && !IsWriteBudget(e) {

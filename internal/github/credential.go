@@ -325,22 +325,15 @@ func parseAppKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	return nil, invalid(fmt.Sprintf("privateKey is %s key; GitHub Apps sign with RSA keys: put the .pem file the App's settings generate", kind))
 }
 
-// outsideInstallation: GitHub answers 404 for a repository outside the App's
-// installation. Read as a 404 it would say "no such tag" or "no such file";
-// it is a credential problem, fixed in the App's installation settings.
-func (c *Client) outsideInstallation(err error) error {
-	var er *gh.ErrorResponse
+// outsideInstallation: GitHub answers 404 (GraphQL: NOT_FOUND) for a
+// repository outside the App's installation. Read as a 404 it would say "no
+// such tag" or "no such file"; it is a credential problem, fixed in the App's
+// installation settings. err is a KindNotFound error of a request to repo.
+func (c *Client) outsideInstallation(repo string, err error) error {
 	var e *Error
-	if !errors.As(err, &er) || !errors.As(err, &e) || er.Response == nil || er.Response.Request == nil {
+	if !errors.As(err, &e) || repo == "" {
 		return err
 	}
-	path := strings.TrimPrefix(er.Response.Request.URL.Path, c.gh.BaseURL.Path)
-	rest, ok := strings.CutPrefix(path, "repos/")
-	parts := strings.SplitN(rest, "/", 3)
-	if !ok || len(parts) < 2 {
-		return err
-	}
-	repo := parts[0] + "/" + parts[1]
 	// The request's context may end with its answer: list on a fresh one.
 	ctx, cancel := context.WithTimeout(context.Background(), c.app.timeout)
 	defer cancel()
@@ -349,6 +342,22 @@ func (c *Client) outsideInstallation(err error) error {
 	}
 	return &Error{Kind: KindUnauthorized, Problem: ProblemNotInstalled, Op: e.Op, Status: e.Status, err: err,
 		Message: fmt.Sprintf("repository %s is not among the repositories of GitHub App installation %d (GitHub answers 404): add it to the installation's repository access in the App's settings, or fix the repository's name", repo, c.key.InstallationID)}
+}
+
+// requestRepo is the owner/name of the repository a REST error's request
+// named, "" for another request.
+func (c *Client) requestRepo(err error) string {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.Request == nil {
+		return ""
+	}
+	path := strings.TrimPrefix(er.Response.Request.URL.Path, c.gh.BaseURL.Path)
+	rest, ok := strings.CutPrefix(path, "repos/")
+	parts := strings.SplitN(rest, "/", 3)
+	if !ok || len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "/" + parts[1]
 }
 
 // installationHas reports whether the installation's repositories include

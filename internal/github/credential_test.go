@@ -263,6 +263,19 @@ func TestRepositoryOutsideTheInstallation(t *testing.T) {
 	if _, err := c.ResolveCommit(ctx, "acme/gitops", "refs/tags/v9.9.9"); !IsNotFound(err) {
 		t.Fatalf("missing tag inside: %v", err)
 	}
+	// GraphQL says NOT_FOUND where REST says 404: the same problem.
+	head, _ := s.BranchHead("acme/checkout", "main")
+	files := map[string][]byte{"envs/dev/app.yaml": []byte("tag: 2\n")}
+	if _, err := c.CommitOnBranch(ctx, "acme/checkout", "main", head, files, "bump", ""); ProblemOf(err) != ProblemNotInstalled {
+		t.Fatalf("a commit outside through GraphQL: %v (problem %q)", err, ProblemOf(err))
+	}
+	head, _ = s.BranchHead("acme/gitops", "main")
+	if _, err := c.CommitOnBranch(ctx, "acme/gitops", "release", head, files, "bump", ""); !IsNotFound(err) || ProblemOf(err) != "" {
+		t.Fatalf("a commit to a missing branch inside: %v", err)
+	}
+	if _, err := c.CommitOnBranch(ctx, "acme/gitops", "main", head, files, "bump", ""); err != nil {
+		t.Fatalf("a commit inside: %v", err)
+	}
 }
 
 // The token exchange goes to the pipeline's API URL: a GitHub Enterprise
@@ -342,5 +355,20 @@ func TestAppWriteBudgetPerInstallationLetsTheTokenExchangeThrough(t *testing.T) 
 	if st.ByOperation[exchangeRoute] != 3 || st.ContentGenerating != 1 {
 		t.Fatalf("%d token exchanges, %d content-generating requests; want 3 (two installations, one renewal) and 1",
 			st.ByOperation[exchangeRoute], st.ContentGenerating)
+	}
+}
+
+func TestAppRoutes(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/app":                                        true,
+		"/app/installations/7/access_tokens":          true,
+		"/api/v3/app/installations/7":                 true,
+		"/installation/repositories":                  false,
+		"/repos/acme/app/contents/envs/dev/app.yaml":  false,
+		"/api/v3/repos/acme/app/git/refs/heads/app/x": false,
+	} {
+		if got := appRoute(path); got != want {
+			t.Errorf("%s: %v, want %v", path, got, want)
+		}
 	}
 }

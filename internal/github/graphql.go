@@ -77,7 +77,11 @@ func (c *Client) CommitOnBranch(ctx context.Context, repo, branch, expectedHead 
 	}
 	if len(out.Errors) > 0 {
 		e := out.Errors[0]
-		return "", errorf(graphQLKind(e.Type), op, "%s", e.Message)
+		err := errorf(graphQLKind(e.Type), op, "%s", e.Message)
+		if c.app != nil && IsNotFound(err) {
+			return "", c.outsideInstallation(repo, err)
+		}
+		return "", err
 	}
 	if out.Data.CreateCommitOnBranch == nil || out.Data.CreateCommitOnBranch.Commit.Oid == "" {
 		return "", errorf(KindTransient, op, "GitHub answered without the commit")

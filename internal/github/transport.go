@@ -74,7 +74,7 @@ func (t *instrumented) RoundTrip(req *http.Request) (*http.Response, error) {
 		code = strconv.Itoa(resp.StatusCode)
 		// A GitHub App's JWT requests (token exchanges) have the App's own
 		// limit, not the installation's this gauge shows.
-		if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" && !strings.Contains(req.URL.Path, "/app/") {
+		if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" && !appRoute(req.URL.Path) {
 			if n, perr := strconv.ParseFloat(v, 64); perr == nil {
 				rateLimitRemaining.WithLabelValues(req.URL.Host, t.credential).Set(n)
 			}
@@ -83,6 +83,12 @@ func (t *instrumented) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	requestsTotal.WithLabelValues(req.URL.Host, operationOf(req.Method, req.URL.Path), code).Inc()
 	return resp, err
+}
+
+// appRoute reports whether path is one of a GitHub App's own routes (GET
+// /app, /app/installations/...), which its JWT authenticates.
+func appRoute(path string) bool {
+	return !strings.Contains(path, "/repos/") && (strings.HasSuffix(path, "/app") || strings.Contains(path, "/app/"))
 }
 
 type cappedBody struct {

@@ -83,13 +83,14 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, req *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	data, e := s.createCommitOnBranch(w, &in)
+	data, e := s.createCommitOnBranch(w, callerOf(req), &in)
 	answer(data, e)
 }
 
 // createCommitOnBranch makes the commit on the branch head when the head is
-// still the expected one; the caller holds s.mu.
-func (s *Server) createCommitOnBranch(w http.ResponseWriter, in *createCommitInput) (map[string]any, *gqlError) {
+// still the expected one; the caller holds s.mu. A repository outside the
+// installation of who's token cannot be resolved, as GitHub answers.
+func (s *Server) createCommitOnBranch(w http.ResponseWriter, who caller, in *createCommitInput) (map[string]any, *gqlError) {
 	switch {
 	case in.Branch.ID != "":
 		return nil, &gqlError{typ: "NOT_FOUND", message: fmt.Sprintf("Could not resolve to a node with the global id of '%s'", in.Branch.ID)}
@@ -99,7 +100,7 @@ func (s *Server) createCommitOnBranch(w http.ResponseWriter, in *createCommitInp
 		return nil, &gqlError{message: "Variable $input of type CreateCommitOnBranchInput! was provided invalid value for expectedHeadOid (Expected value to not be null)"}
 	}
 	r, err := s.repo(in.Branch.RepositoryNameWithOwner)
-	if err != nil {
+	if err != nil || !who.sees(r) {
 		return nil, &gqlError{typ: "NOT_FOUND", message: fmt.Sprintf("Could not resolve to a Repository with the name '%s'.", in.Branch.RepositoryNameWithOwner)}
 	}
 	branch := strings.TrimPrefix(in.Branch.BranchName, "refs/heads/")
