@@ -147,10 +147,11 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 }
 
 // With -github-app the playground authenticates as a GitHub App: the sample
-// Secret holds the App's credential, and the release reaches prod.
+// Secret holds the App's credential, the release reaches prod with the
+// installation's writes paced by its write budget, and the dashboard shows it.
 func TestSampleReleaseReachesProdAsAGitHubApp(t *testing.T) {
 	ctx := context.Background()
-	p, root := start(t, Options{GitHubApp: true})
+	p, root := start(t, Options{GitHubApp: true, DashboardAddr: "127.0.0.1:0"})
 
 	secret := &corev1.Secret{}
 	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: TokenSecret}, secret); err != nil {
@@ -169,8 +170,15 @@ func TestSampleReleaseReachesProdAsAGitHubApp(t *testing.T) {
 	if err := WaitReleased(ctx, p, "default", "checkout-1-4-2", 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if st := p.Sim.Requests(); st.ByOperation["POST /app/installations/{installation_id}/access_tokens"] == 0 || st.ByStatus[http.StatusUnauthorized] != 0 {
+	st := p.Sim.Requests()
+	if st.ByOperation["POST /app/installations/{installation_id}/access_tokens"] == 0 || st.ByStatus[http.StatusUnauthorized] != 0 || st.SecondaryRefusals != 0 {
 		t.Fatalf("GitHub requests: %+v", st)
+	}
+	if u := p.Sim.InstallationUsage(p.App.InstallationID); u.ContentLastHour == 0 {
+		t.Fatal("no content-generating request counted for the App's installation")
+	}
+	if story := get(t, p.DashboardURL+"api/releases/default/checkout-1-4-2"); !strings.Contains(story, `"phase": "Released"`) {
+		t.Errorf("the dashboard's checkout-1-4-2 is not Released:\n%s", story)
 	}
 }
 
