@@ -68,16 +68,19 @@ type AppCredential struct {
 type Problem string
 
 const (
-	// ProblemKeyInvalid: the App's private key is not a PEM-encoded RSA key.
+	// ProblemKeyInvalid means the App's private key is not a PEM-encoded
+	// RSA key.
 	ProblemKeyInvalid Problem = "KeyInvalid"
-	// ProblemKeyRefused: GitHub refused the JWT: the key is not (or no
+	// ProblemKeyRefused means GitHub refused the JWT: the key is not (or no
 	// longer) one of the App's, or the App ID is wrong.
 	ProblemKeyRefused Problem = "KeyRefused"
-	// ProblemInstallationNotFound: the App has no such installation.
+	// ProblemInstallationNotFound means the App has no such installation.
 	ProblemInstallationNotFound Problem = "InstallationNotFound"
-	// ProblemClockSkew: GitHub refused the JWT's times: the clocks differ.
+	// ProblemClockSkew means GitHub refused the JWT's times: the clocks
+	// differ.
 	ProblemClockSkew Problem = "ClockSkew"
-	// ProblemNotInstalled: a repository is outside the App's installation.
+	// ProblemNotInstalled means a repository is outside the App's
+	// installation.
 	ProblemNotInstalled Problem = "NotInstalled"
 )
 
@@ -288,7 +291,7 @@ type clockSigner struct {
 
 func (s clockSigner) Sign(claims jwt.Claims) (string, error) {
 	rc, ok := claims.(*jwt.RegisteredClaims)
-	if d := s.clock.Now().Sub(time.Now()).Truncate(time.Second); ok && d != 0 && rc.IssuedAt != nil && rc.ExpiresAt != nil {
+	if d := time.Until(s.clock.Now()).Truncate(time.Second); ok && d != 0 && rc.IssuedAt != nil && rc.ExpiresAt != nil {
 		moved := *rc
 		moved.IssuedAt = jwt.NewNumericDate(rc.IssuedAt.Add(d))
 		moved.ExpiresAt = jwt.NewNumericDate(rc.ExpiresAt.Add(d))

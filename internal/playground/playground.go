@@ -140,23 +140,10 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 
-	// GitHub's secondary limits, as on github.com: the controller paces its
-	// writes under them.
-	p.Sim = simulator.New(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))
-	p.Sim.AddToken(Token)
-	if err := Seed(p.Sim); err != nil {
-		p.Sim.Close()
-		return nil, fmt.Errorf("seeding the GitHub simulator: %w", err)
+	if err := p.startGitHub(o); err != nil {
+		p.Stop()
+		return nil, err
 	}
-	ln, err := net.Listen("tcp", o.SimAddr)
-	if err != nil {
-		p.Sim.Close()
-		return nil, fmt.Errorf("GitHub simulator cannot listen on %s (set LIFTOFF_SIM_ADDR): %w", o.SimAddr, err)
-	}
-	p.SimURL = "http://" + ln.Addr().String() + "/"
-	p.server = &http.Server{Handler: p.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = p.server.Serve(ln) }()
-
 	p.demo = startDemoService(p.Sim)
 	bin := o.PrometheusBin
 	if bin == "" {
@@ -167,6 +154,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		}
 		bin = strings.TrimSpace(string(out))
 	}
+	var err error
 	if p.prom, err = promtest.Run(bin, filepath.Join(o.Dir, "prometheus"), o.PrometheusAddr, time.Second, p.demo.addr()); err != nil {
 		p.Stop()
 		return nil, err
@@ -185,12 +173,6 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		p.Stop()
 		return nil, err
-	}
-	if o.GitHubApp {
-		if p.App, err = registerApp(p.Sim, o.Dir); err != nil {
-			p.Stop()
-			return nil, err
-		}
 	}
 	p.Kubeconfig = filepath.Join(o.Dir, "kubeconfig")
 	if err := os.WriteFile(p.Kubeconfig, p.env.KubeConfig, 0o600); err != nil {
@@ -293,6 +275,34 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		}()
 	}
 	return p, nil
+}
+
+// startGitHub seeds and serves the GitHub simulator, with GitHub's secondary
+// limits as on github.com (the controller paces its writes under them), and
+// registers the playground's GitHub App when o asks for one.
+func (p *Playground) startGitHub(o Options) error {
+	p.Sim = simulator.New(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))
+	p.Sim.AddToken(Token)
+	if err := Seed(p.Sim); err != nil {
+		return fmt.Errorf("seeding the GitHub simulator: %w", err)
+	}
+	if o.GitHubApp {
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+			return err
+		}
+		var err error
+		if p.App, err = registerApp(p.Sim, o.Dir); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", o.SimAddr)
+	if err != nil {
+		return fmt.Errorf("GitHub simulator cannot listen on %s (set LIFTOFF_SIM_ADDR): %w", o.SimAddr, err)
+	}
+	p.SimURL = "http://" + ln.Addr().String() + "/"
+	p.server = &http.Server{Handler: p.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.server.Serve(ln) }()
+	return nil
 }
 
 // startDashboard serves the dashboard as ann, in the samples' namespace.

@@ -166,7 +166,7 @@ func (s *Server) RevokeAppKey(id int64, key *rsa.PublicKey) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("App %d has no such key", id)
+	return fmt.Errorf("no such key of App %d", id)
 }
 
 // app finds a registered App; the caller holds s.mu.
