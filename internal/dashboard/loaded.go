@@ -39,27 +39,29 @@ const loadingKind = "loading"
 
 // Loaded tells which kinds the dashboard's informers have listed. A
 // controller-runtime cache's List or Get of a kind blocks until its
-// informer has listed it, so CacheStore asks here first and returns a
-// *Loading error instead. A kind is listed once its informer has synced and
-// the broker was handed every object of the first list; the informer fills
-// its store in one go, so a kind is loading or loaded, never partly there.
+// informer has synced, so CacheStore asks the informer's HasSynced here
+// first and returns a *Loading error instead. The informer fills its store
+// in one go after its list, so a kind is loading or loaded, never partly
+// there. Once the broker was handed every object of the first list too (the
+// handler registration has synced), a loading change tells the open pages.
 // The zero value is ready to use.
 type Loaded struct {
 	mu      sync.Mutex
+	synced  map[string]func() bool
 	done    map[string]<-chan struct{}
 	lastErr map[string]string
 	broker  *Broker
 }
 
-// track follows kind's handler registration and publishes a loading change
-// when the kind is listed.
-func (l *Loaded) track(ctx context.Context, kind string, reg toolscache.ResourceEventHandlerRegistration, b *Broker) {
+// track follows kind's informer (synced) and handler registration, and
+// publishes a loading change once both have synced.
+func (l *Loaded) track(ctx context.Context, kind string, synced func() bool, reg toolscache.ResourceEventHandlerRegistration, b *Broker) {
 	done := reg.HasSyncedChecker().Done()
 	l.mu.Lock()
 	if l.done == nil {
-		l.done = map[string]<-chan struct{}{}
+		l.synced, l.done = map[string]func() bool{}, map[string]<-chan struct{}{}
 	}
-	l.done[kind], l.broker = done, b
+	l.synced[kind], l.done[kind], l.broker = synced, done, b
 	l.mu.Unlock()
 	go func() {
 		select {
@@ -70,8 +72,8 @@ func (l *Loaded) track(ctx context.Context, kind string, reg toolscache.Resource
 	}()
 }
 
-// Done is closed once kind is listed; it is closed already for a kind that
-// is not tracked.
+// Done is closed once kind is listed and its first list handed to the
+// broker; it is closed already for a kind that is not tracked.
 func (l *Loaded) Done(kind string) <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -95,18 +97,17 @@ func (l *Loaded) wait(ctx context.Context, kinds ...string) bool {
 	return true
 }
 
-// check returns a *Loading error while kind is not listed; nil on a nil Loaded.
+// check returns a *Loading error while kind's informer has not synced; nil
+// on a nil Loaded and for a kind that is not tracked.
 func (l *Loaded) check(kind string) error {
 	if l == nil {
 		return nil
 	}
-	select {
-	case <-l.Done(kind):
-		return nil
-	default:
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if synced, ok := l.synced[kind]; !ok || synced() {
+		return nil
+	}
 	return &Loading{Resource: resources[kind], LastError: l.lastErr[kind]}
 }
 

@@ -155,7 +155,7 @@ func TestTheStoreDoesNotReadAKindBeforeItIsListedAndSaysWhenItIs(t *testing.T) {
 	defer stop()
 	l := &Loaded{}
 	reg := registration{synced: make(chan struct{})}
-	l.track(ctx, "release", reg, b)
+	l.track(ctx, "release", reg.HasSynced, reg, b)
 	s := CacheStore{Reader: refusingReader{t}, Loaded: l}
 
 	_, err := s.Releases(ctx, "")

@@ -123,7 +123,7 @@ func Watch(ctx context.Context, c cache.Informers, b *Broker, loaded *Loaded) er
 		if err != nil {
 			return err
 		}
-		loaded.track(ctx, kind, reg, b)
+		loaded.track(ctx, kind, inf.HasSynced, reg, b)
 	}
 	return nil
 }
