@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -278,43 +277,7 @@ func writePage(w http.ResponseWriter, req *http.Request, items []any) {
 
 // writePageOf is writePage over n items rendered by item, only for the page.
 func writePageOf(w http.ResponseWriter, req *http.Request, n int, item func(i int) any) {
-	q := req.URL.Query()
-	per, _ := strconv.Atoi(q.Get("per_page"))
-	if per <= 0 {
-		per = 30
-	}
-	if per > 100 {
-		per = 100
-	}
-	page, _ := strconv.Atoi(q.Get("page"))
-	if page <= 0 {
-		page = 1
-	}
-	last := (n + per - 1) / per
-	if last == 0 {
-		last = 1
-	}
-	start := min((page-1)*per, n)
-	end := min(start+per, n)
-	link := func(p int, rel string) string {
-		u := *req.URL
-		v := u.Query()
-		v.Set("page", strconv.Itoa(p))
-		v.Set("per_page", strconv.Itoa(per))
-		u.RawQuery = v.Encode()
-		scheme := "http"
-		return fmt.Sprintf(`<%s://%s%s>; rel="%s"`, scheme, req.Host, u.RequestURI(), rel)
-	}
-	var links []string
-	if page < last {
-		links = append(links, link(page+1, "next"), link(last, "last"))
-	}
-	if page > 1 {
-		links = append(links, link(1, "first"), link(page-1, "prev"))
-	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
-	}
+	start, end := pageBounds(w, req, n)
 	out := make([]any, 0, end-start)
 	for i := start; i < end; i++ {
 		out = append(out, item(i))

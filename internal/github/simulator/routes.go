@@ -20,6 +20,7 @@ func (s *Server) routes() {
 		"GET " + repo + "/commits/{ref}/check-runs":   s.handleListCheckRuns,
 		"GET " + repo + "/commits/{ref}/status":       s.handleCombinedStatus,
 		"GET " + repo + "/commits/{ref}/statuses":     s.handleListStatuses,
+		"GET " + repo + "/compare/{basehead...}":      s.handleCompare,
 		"GET " + repo + "/contents/{path...}":         s.handleGetContents,
 		"PUT " + repo + "/contents/{path...}":         s.handlePutContents,
 		"GET " + repo + "/git/ref/{ref...}":           s.handleGetRef,
