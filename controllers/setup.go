@@ -36,6 +36,9 @@ type Options struct {
 	// WebhookSecret verifies X-Hub-Signature-256 of GitHub webhook deliveries.
 	// Without it the receiver refuses every delivery.
 	WebhookSecret []byte
+	// NotifyBackoff is the first wait after a failed notification delivery
+	// (doubled per failure, at most 5m); 5s when zero.
+	NotifyBackoff time.Duration
 }
 
 // Setup registers every Liftoff reconciler with the manager. The manager
@@ -75,6 +78,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,
 		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Shard: o.Shard,
 	}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&ReleaseNotificationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
+		Clock: o.Clock, Shard: o.Shard, Backoff: o.NotifyBackoff}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if o.HTTP != nil {

@@ -125,16 +125,31 @@ func OwnersText(o releasev1.Owners) string {
 // Open describes the required items still open, with their owners, for the
 // Release's launchChecklist gate.
 func Open(lc *releasev1.LaunchChecklist) string {
+	var open []string
+	for _, it := range OpenItems(lc) {
+		open = append(open, fmt.Sprintf("%s (%s, %s; owners %s)", it.Name, it.Function, strings.ToLower(string(it.State)), OwnersText(it.Owners)))
+	}
+	return strings.Join(open, ", ")
+}
+
+// OpenItem is a required item neither done nor waived, with its owners.
+type OpenItem struct {
+	releasev1.ChecklistItemStatus
+	Owners releasev1.Owners
+}
+
+// OpenItems lists the required items neither done nor waived, in order.
+func OpenItems(lc *releasev1.LaunchChecklist) []OpenItem {
 	owners := map[string]releasev1.Owners{}
 	for _, it := range lc.Spec.Items {
 		owners[it.Name] = it.Owners
 	}
-	var open []string
+	var out []OpenItem
 	for _, is := range lc.Status.Items {
 		if !is.Required || is.State == releasev1.ItemDone || is.State == releasev1.ItemWaived {
 			continue
 		}
-		open = append(open, fmt.Sprintf("%s (%s, %s; owners %s)", is.Name, is.Function, strings.ToLower(string(is.State)), OwnersText(owners[is.Name])))
+		out = append(out, OpenItem{ChecklistItemStatus: is, Owners: owners[is.Name]})
 	}
-	return strings.Join(open, ", ")
+	return out
 }

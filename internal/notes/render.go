@@ -26,9 +26,9 @@ func (n *Notes) Status() *releasev1.ReleaseNotes {
 // Summary is one line for people, at most MaxSummary characters: how many
 // pull requests since which version, then as many of them as fit.
 func (n *Notes) Summary() string {
-	head := fmt.Sprintf("%s since %s", plural(len(n.Changes), "pull request"), n.From)
+	head := fmt.Sprintf("%s since %s", Count(len(n.Changes), "pull request"), n.From)
 	if len(n.Changes) == 0 {
-		return head + fmt.Sprintf(" (%s)", plural(n.Commits, "commit"))
+		return head + fmt.Sprintf(" (%s)", Count(n.Commits, "commit"))
 	}
 	items := make([]string, 0, len(n.Changes))
 	for _, c := range n.Changes {
@@ -40,9 +40,9 @@ func (n *Notes) Summary() string {
 // DeploymentDescription is the GitHub deployment's description (at most 140
 // characters): the version, the count and the first pull request numbers.
 func (n *Notes) DeploymentDescription() string {
-	head := fmt.Sprintf("%s: %s since %s", n.To, plural(len(n.Changes), "PR"), n.From)
+	head := fmt.Sprintf("%s: %s since %s", n.To, Count(len(n.Changes), "PR"), n.From)
 	if len(n.Changes) == 0 {
-		return truncate(head, MaxDeploymentDescription)
+		return Truncate(head, MaxDeploymentDescription)
 	}
 	items := make([]string, 0, len(n.Changes))
 	for _, c := range n.Changes {
@@ -76,7 +76,7 @@ func (n *Notes) PostmortemSection() string {
 // comparison. Authors are named without @, so nobody is notified by it.
 func (n *Notes) writeList(b *strings.Builder, merged bool) {
 	if len(n.Changes) == 0 {
-		fmt.Fprintf(b, "No pull request was merged between %s and %s (%s).\n", n.From, n.To, plural(n.Commits, "commit"))
+		fmt.Fprintf(b, "No pull request was merged between %s and %s (%s).\n", n.From, n.To, Count(n.Commits, "commit"))
 	}
 	for i, c := range n.Changes {
 		if i == maxListed {
@@ -100,7 +100,7 @@ func (n *Notes) writeList(b *strings.Builder, merged bool) {
 // Text is the notes for a terminal.
 func (n *Notes) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s -> %s: %s, %s\n", n.Repository, n.From, n.To, plural(len(n.Changes), "pull request"), plural(n.Commits, "commit"))
+	fmt.Fprintf(&b, "%s %s -> %s: %s, %s\n", n.Repository, n.From, n.To, Count(len(n.Changes), "pull request"), Count(n.Commits, "commit"))
 	for _, c := range n.Changes {
 		fmt.Fprintf(&b, "  #%-6d %s (%s, merged %s)\n         %s\n", c.Number, oneLine(c.Title), c.Author, c.MergedAt.UTC().Format(time.DateOnly), c.URL)
 	}
@@ -129,14 +129,15 @@ func fitList(head string, items []string, max int) string {
 		}
 		// Room for this item and, if needed, the count of the others.
 		if len([]rune(out+sep+it+more)) > max {
-			return truncate(out+fmt.Sprintf("%sand %d more", sep, len(items)-i), max)
+			return Truncate(out+fmt.Sprintf("%sand %d more", sep, len(items)-i), max)
 		}
 		out += sep + it
 	}
 	return out
 }
 
-func truncate(s string, max int) string {
+// Truncate cuts s to max characters, ending with … when cut.
+func Truncate(s string, max int) string {
 	r := []rune(s)
 	if len(r) <= max {
 		return s
@@ -144,7 +145,8 @@ func truncate(s string, max int) string {
 	return string(r[:max-1]) + "…"
 }
 
-func plural(n int, what string) string {
+// Count is n things in English: "1 commit", "3 commits".
+func Count(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
