@@ -265,7 +265,7 @@ func (e *testEnv) start() {
 	}
 	if err := controllers.Setup(e.ctx, mgr, controllers.Options{
 		GitHub: factory, Clock: e.clock, PollInterval: poll, StaleLockAfter: 5 * time.Second, Concurrency: 2,
-		HTTP: mux, WebhookSecret: e.hookSecret,
+		HTTP: mux, WebhookSecret: e.hookSecret, NotifyBackoff: 100 * time.Millisecond,
 	}); err != nil {
 		e.t.Fatal(err)
 	}

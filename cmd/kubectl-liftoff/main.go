@@ -5,6 +5,8 @@
 //	kubectl liftoff approve release/NAME --stage prod [--comment TEXT]
 //	kubectl liftoff signoff launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
 //	kubectl liftoff verdict release/NAME continue|rollback
+//	kubectl liftoff notes release/NAME [--stage STAGE]
+//	kubectl liftoff report releasenotification/NAME
 //
 // Who approves or signs off is never sent: the admission webhook stamps it
 // from the authenticated request.
@@ -21,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
@@ -38,6 +41,9 @@ Commands:
   signoff  launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
   verdict  release/NAME continue|rollback
                                          decide an Inconclusive analysis
+  notes    release/NAME [--stage STAGE]  the pull requests merged since the stage's previous version
+                                         (GitHub, with the pipeline's token or $GITHUB_TOKEN)
+  report   releasenotification/NAME      the latest release report (Markdown)
 
 Flags of every command: -n/--namespace NS, --kubeconfig FILE, --context NAME.
 `
@@ -65,7 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(ns, "n", "", "namespace (shorthand)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file")
 	kctx := fs.String("context", "", "kubeconfig context")
-	stage := fs.String("stage", "", "stage to approve")
+	stage := fs.String("stage", "", "stage to approve, or of the notes (default: the current stage)")
 	item := fs.String("item", "", "checklist item to sign off")
 	comment := fs.String("comment", "", "why")
 	waive := fs.Bool("waive", false, "waive the item instead of approving it")
@@ -121,6 +127,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			decision = releasev1.DecisionReject
 		}
 		return cl.signOff(ctx, name, *item, decision, *comment, out)
+	case "notes":
+		name, err := object(pos, "release")
+		if err != nil {
+			return err
+		}
+		return cl.notes(ctx, name, *stage, out)
+	case "report":
+		name, err := object(pos, "releasenotification")
+		if err != nil {
+			return err
+		}
+		return cl.report(ctx, name, out)
 	case "verdict":
 		if len(pos) != 2 || (pos[1] != "continue" && pos[1] != "rollback") {
 			return errors.New("usage: kubectl liftoff verdict release/NAME continue|rollback")
@@ -144,8 +162,9 @@ func object(pos []string, kind string) (string, error) {
 		return pos[0], nil
 	}
 	aliases := map[string][]string{
-		"release":         {"release", "releases", "rel", "release.release.liftoff.dev"},
-		"launchchecklist": {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
+		"release":             {"release", "releases", "rel", "release.release.liftoff.dev"},
+		"launchchecklist":     {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
+		"releasenotification": {"releasenotification", "releasenotifications", "rnotif", "notification", "releasenotification.release.liftoff.dev"},
 	}
 	for _, a := range aliases[kind] {
 		if strings.EqualFold(k, a) {
@@ -172,6 +191,9 @@ func connect(kubeconfig, kctx, ns string) (*cli, error) {
 	}
 	scheme := runtime.NewScheme()
 	if err := releasev1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := corev1.AddToScheme(scheme); err != nil { // the pipeline's token for notes
 		return nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
