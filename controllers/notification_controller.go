@@ -34,6 +34,10 @@ const (
 	ReasonReportWritten     = "ReportWritten"
 )
 
+// ReportAnnotation asks for a release report now: a new value (any, for
+// example the time) makes the controller write and send one at once.
+const ReportAnnotation = "release.liftoff.dev/report"
+
 // defaultNotifyBackoff is the first wait after a failed delivery.
 const defaultNotifyBackoff = 5 * time.Second
 
@@ -85,7 +89,8 @@ func (r *ReleaseNotificationReconciler) SetupWithManager(mgr ctrl.Manager) error
 	}
 	wake := handler.EnqueueRequestsFromMapFunc(r.notificationsOf)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleaseNotification{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.ReleaseNotification{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.predicate())).
 		Watches(&releasev1.Release{}, wake).
 		Watches(&releasev1.ReleasePipeline{}, wake).
 		Watches(&releasev1.ReleaseCalendar{}, wake).

@@ -192,7 +192,16 @@ func (r *ReleaseNotificationReconciler) report(n *releasev1.ReleaseNotification,
 	}
 	o, ok := sched.Last(now)
 	since := n.Status.Since
-	if !ok || (since != nil && o.Before(since.Time)) || (n.Status.Report != nil && !o.After(n.Status.Report.Occurrence.Time)) {
+	due := ok && !o.Before(since.Time) && (n.Status.Report == nil || o.After(n.Status.Report.Occurrence.Time))
+	request, key := "", fmt.Sprintf("report/%d", o.Unix())
+	if n.Status.Report != nil {
+		request = n.Status.Report.Request
+	}
+	if asked := n.Annotations[ReportAnnotation]; asked != "" && asked != request {
+		// Asked for now: this report stands for the schedule's until the next occurrence.
+		due, o, request, key = true, now.Truncate(time.Second), asked, "report/request/"+asked
+	}
+	if !due {
 		return nil, wake, nil
 	}
 	start := since.Time
@@ -208,8 +217,8 @@ func (r *ReleaseNotificationReconciler) report(n *releasev1.ReleaseNotification,
 	}
 	md, truncated := notify.BuildReport(in)
 	n.Status.Report = &releasev1.ReportStatus{Occurrence: metav1.NewTime(o), GeneratedAt: metav1.NewTime(now), PeriodStart: metav1.NewTime(start),
-		Markdown: md, Truncated: truncated}
-	e := &notify.Event{ID: notify.Key(fmt.Sprintf("report/%d", o.Unix())), Type: notify.TypeReport, Severity: notify.SeverityInfo, At: o,
+		Markdown: md, Truncated: truncated, Request: request}
+	e := &notify.Event{ID: notify.Key(key), Type: notify.TypeReport, Severity: notify.SeverityInfo, At: o,
 		Title: "Release report, " + notify.FormatTime(o, sched.Location()), Namespace: n.Namespace, Notification: n.Name,
 		Report: &notify.Report{PeriodStart: start, Occurrence: o, Markdown: md}}
 	return e, wake, nil

@@ -368,10 +368,9 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	hook := newTestReceiver(t)
 	e.receiverSecret("hook", hook.url(), "whsec-test")
 	e.pipeline(e.stage("dev"))
-	start := time.Now().UTC().Add(2 * time.Second).Truncate(time.Second)
 	e.notification("weekly", func(s *releasev1.ReleaseNotificationSpec) {
 		s.Receivers = []releasev1.NotificationReceiver{{Name: "hook", Type: releasev1.ReceiverWebhook, SecretRef: releasev1.LocalObjectReference{Name: "hook"}}}
-		s.Report = &releasev1.ReportSchedule{RRule: "FREQ=SECONDLY;INTERVAL=5", Start: start.Format(time.RFC3339)}
+		s.Report = &releasev1.ReportSchedule{RRule: "FREQ=WEEKLY;BYDAY=MO", Start: "2026-11-23T09:00:00", TimeZone: "Europe/Berlin"}
 	})
 	e.release("r142", "1.4.2")
 	g.Eventually(e.phase("r142"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
@@ -393,13 +392,20 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	g.Expect(ok).To(BeFalse())
 	g.Expect(out).To(ContainSubstring("you may not read Secret github (the pipeline's GitHub token); set GITHUB_TOKEN to a token that can read acme/checkout"))
 
-	// The report: kept in status, sent to the receivers, printed by the plugin.
-	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(ContainElement("Report"))
+	// The report: not due before Monday; asked for now, written, kept in
+	// status, sent to the receivers and printed by the plugin.
 	out, ok = e.kubectlAs("viv", nil, "liftoff", "report", "releasenotification/weekly", "-n", e.ns)
 	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(HavePrefix("No report yet; the next is due at "))
+	out, ok = e.kubectlAs("admin", admin, "liftoff", "report", "releasenotification/weekly", "--send", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
 	g.Expect(out).To(HavePrefix("# Release report, "))
-	g.Expect(out).To(ContainSubstring("## Shipped"))
+	g.Expect(out).To(MatchRegexp(`## Shipped\n\n- \*\*checkout\*\* \(dev=1.4.3\)\n  - dev: 1.4.2, .*\n  - dev: 1.4.3, `))
 	g.Expect(out).To(ContainSubstring("## Milestones"))
+	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"Report"}))
+	again, ok := e.kubectlAs("viv", nil, "liftoff", "report", "rnotif/weekly", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), again)
+	g.Expect(again).To(Equal(out))
 	var rep struct {
 		Report struct{ Markdown string }
 	}

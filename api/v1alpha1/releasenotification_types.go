@@ -284,6 +284,11 @@ type ReportStatus struct {
 	// Truncated is true when the report was longer and was cut.
 	// +optional
 	Truncated bool `json:"truncated,omitempty"`
+	// Request is the value of the annotation release.liftoff.dev/report last
+	// answered: setting it to a new value (`kubectl liftoff report --send`)
+	// writes and sends a report at once.
+	// +optional
+	Request string `json:"request,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -6,7 +6,7 @@
 //	kubectl liftoff signoff launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
 //	kubectl liftoff verdict release/NAME continue|rollback
 //	kubectl liftoff notes release/NAME [--stage STAGE]
-//	kubectl liftoff report releasenotification/NAME
+//	kubectl liftoff report releasenotification/NAME [--send]
 //
 // Who approves or signs off is never sent: the admission webhook stamps it
 // from the authenticated request.
@@ -43,7 +43,8 @@ Commands:
                                          decide an Inconclusive analysis
   notes    release/NAME [--stage STAGE]  the pull requests merged since the stage's previous version
                                          (GitHub, with the pipeline's token or $GITHUB_TOKEN)
-  report   releasenotification/NAME      the latest release report (Markdown)
+  report   releasenotification/NAME [--send]
+                                         the latest release report (Markdown); --send: one now
 
 Flags of every command: -n/--namespace NS, --kubeconfig FILE, --context NAME.
 `
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	waive := fs.Bool("waive", false, "waive the item instead of approving it")
 	reject := fs.Bool("reject", false, "reject the item")
 	watch := fs.Bool("watch", false, "keep printing the status as it changes")
+	send := fs.Bool("send", false, "report: write and send a report now, then print it")
 	fs.BoolVar(watch, "w", false, "watch (shorthand)")
 	// Flags may follow the positional arguments, as with kubectl.
 	var pos []string
@@ -138,7 +140,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return cl.report(ctx, name, out)
+		return cl.report(ctx, name, *send, out)
 	case "verdict":
 		if len(pos) != 2 || (pos[1] != "continue" && pos[1] != "rollback") {
 			return errors.New("usage: kubectl liftoff verdict release/NAME continue|rollback")

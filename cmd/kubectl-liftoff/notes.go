@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/notes"
@@ -109,14 +111,43 @@ func (cl *cli) githubToken(ctx context.Context, pipe *releasev1.ReleasePipeline)
 	return "", fmt.Sprintf("Secret %s has no `token`", ref.Name)
 }
 
-// report prints the latest release report of a ReleaseNotification.
-func (cl *cli) report(ctx context.Context, name string, out io.Writer) error {
+// reportAnnotation asks the controller for a report now (see controllers.ReportAnnotation).
+const reportAnnotation = "release.liftoff.dev/report"
+
+// report prints the latest release report of a ReleaseNotification. With
+// send, it asks the controller to write and send one now and waits for it.
+func (cl *cli) report(ctx context.Context, name string, send bool, out io.Writer) error {
 	n := &releasev1.ReleaseNotification{}
 	if err := cl.c.Get(ctx, cl.key(name), n); err != nil {
 		return err
 	}
 	if n.Spec.Report == nil {
 		return fmt.Errorf("releasenotification/%s has no report: set spec.report (rrule, start, timeZone)", name)
+	}
+	if send {
+		asked := time.Now().UTC().Format(time.RFC3339Nano)
+		patch := client.MergeFrom(n.DeepCopy())
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		n.Annotations[reportAnnotation] = asked
+		if err := cl.c.Patch(ctx, n, patch); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(time.Minute)
+		for n.Status.Report == nil || n.Status.Report.Request != asked {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("no report from the controller within a minute: is it running? (kubectl get releasenotification %s)", name)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+			if err := cl.c.Get(ctx, cl.key(name), n); err != nil {
+				return err
+			}
+		}
 	}
 	if n.Status.Report == nil {
 		next := "not scheduled"

@@ -11,6 +11,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
 	"github.com/liftoff-dev/liftoff/internal/notes"
+	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // Defaults of the spec.
@@ -296,7 +297,7 @@ func (d *deriver) unblockers(rel *releasev1.Release, ss *releasev1.ReleaseStageS
 		case "approvals":
 			who := "anyone granted the verb approve on releases"
 			if d.in.Approvers != nil {
-				if list := exclude(d.in.Approvers(), approvedBy(rel, ss.Name, rel.Annotations["release.liftoff.dev/created-by"])); len(list) > 0 {
+				if list := exclude(d.in.Approvers(), approvedBy(rel, ss.Name, rel.Annotations[webhooks.CreatedByAnnotation])); len(list) > 0 {
 					who = strings.Join(list, ", ")
 				}
 			}
