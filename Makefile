@@ -45,7 +45,7 @@ envtest: ## Build kube-apiserver and etcd (cached) and print their directory.
 
 .PHONY: test
 test: fmt vet verify-generated ## Run every test against a real kube-apiserver, etcd and Prometheus.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
 
 .PHONY: bench
 bench: ## Benchmark the controller (a separate process) against a real control plane and the GitHub simulator; BENCH_ARGS="-h" lists the flags.

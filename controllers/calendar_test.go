@@ -81,6 +81,11 @@ func TestFreezeHoldsPromotionUntilWindowOpens(t *testing.T) {
 	g.Expect(rc.Status.ActiveFreezes).To(HaveExactElements(And(HaveField("Window", "year-end"), HaveField("Reason", "year-end freeze: reduced on-call"),
 		HaveField("Stages", []string{"prod"}), HaveField("Until.Time", BeTemporally("==", berlin(t, "2027-01-04T08:00"))))))
 	g.Expect(rc.Status.NextChange.Time).To(BeTemporally("==", berlin(t, "2027-01-04T08:00")))
+	// kubectl shows the next change as a time, not as "<invalid>" (what a
+	// date column makes of a time in the future).
+	out, ok := e.kubectlAs("admin", []string{"system:masters"}, "get", "releasecalendars", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(MatchRegexp(`(?m)^NAME\s+ZONE\s+NEXT-CHANGE\s+READY\s+AGE\n` + `releases\s+Europe/Berlin\s+2027-01-04T07:00:00Z\s+True\s+`))
 	g.Expect(rc.Status.Upcoming).To(HaveLen(1))
 	g.Expect(rc.Status.Upcoming[0].Type).To(Equal(releasev1.EntryFreeze))
 	g.Expect(rc.Status.Recent).To(ConsistOf(

@@ -43,6 +43,37 @@ const (
 	ReasonNewerVersionPresent = "NewerVersionPresent"
 )
 
+// Reasons of a stage's deployment (spec.stages[].deployment): what the
+// GitOps agent says of the promotion commit. Events use the same reasons.
+const (
+	// ReasonDeployed: the agent applied the promotion commit (or a later
+	// commit containing it) and the application is healthy.
+	ReasonDeployed = "Deployed"
+	// ReasonDeploying: the commit landed and the agent has not yet applied
+	// it, or applies it and waits for the workloads to become healthy.
+	ReasonDeploying = "Deploying"
+	// ReasonDeployFailed: the agent failed to apply the commit or the
+	// application is unhealthy (Argo CD Degraded, Flux Ready=False with a
+	// failure reason, a failed commit status); onFailure applies.
+	ReasonDeployFailed = "DeployFailed"
+	// ReasonDeployTimeout: the agent did not report the commit deployed
+	// within deployment.timeout; onFailure applies.
+	ReasonDeployTimeout = "DeployTimeout"
+	// ReasonAgentNotFound: the agent's object (or its kind: Argo CD or Flux
+	// is not installed) does not exist; nothing is promoted further.
+	ReasonAgentNotFound = "AgentNotFound"
+	// ReasonAgentForbidden: Liftoff may not read the agent's objects; the
+	// message names the RBAC rule to add.
+	ReasonAgentForbidden = "AgentForbidden"
+	// ReasonKubeConfigInvalid: the deployment's kubeConfigSecretRef is
+	// missing, has no kubeconfig under its key, or uses credentials Liftoff
+	// refuses (exec plugins, auth providers, file paths).
+	ReasonKubeConfigInvalid = "KubeConfigInvalid"
+	// ReasonAgentRevisionUnknown: the agent's status names no commit, so
+	// Liftoff cannot tell whether the promotion is deployed.
+	ReasonAgentRevisionUnknown = "AgentRevisionUnknown"
+)
+
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {
 	// Name of the referent.

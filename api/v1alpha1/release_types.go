@@ -231,7 +231,9 @@ type PromotionStatus struct {
 	// StartedAt is when the promotion began.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
-	// CompletedAt is when the version landed.
+	// CompletedAt is when the version landed: when the promotion commit (for
+	// a pull request, its merge) was on the target branch. It is the commit
+	// time, not the deployment's: see the stage's committedAt and deployedAt.
 	// +optional
 	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
 	// NoChange is true when the files already held the version: nothing was committed.
@@ -256,6 +258,19 @@ type ReleaseStageStatus struct {
 	// Promotion into the stage.
 	// +optional
 	Promotion *PromotionStatus `json:"promotion,omitempty"`
+	// CommittedAt is when the promotion commit landed on the target branch
+	// (the same instant as promotion.completedAt).
+	// +optional
+	CommittedAt *metav1.Time `json:"committedAt,omitempty"`
+	// DeployedAt is when the stage's GitOps agent (spec.stages[].deployment)
+	// reported the promotion commit applied and healthy. Without a
+	// deployment it equals committedAt: committed counts as live.
+	// +optional
+	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
+	// Deployment is what the stage's GitOps agent last said about the
+	// promotion commit, or about the rollback commit after a rollback.
+	// +optional
+	Deployment *DeploymentStatus `json:"deployment,omitempty"`
 	// PlannedAt is the stage's planned time from spec.plan.
 	// +optional
 	PlannedAt *metav1.Time `json:"plannedAt,omitempty"`

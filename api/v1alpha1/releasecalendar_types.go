@@ -212,7 +212,7 @@ type CalendarEntry struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rcal;calendar,categories=liftoff
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.spec.timeZone`
-// +kubebuilder:printcolumn:name="Next-Change",type=date,JSONPath=`.status.nextChange`
+// +kubebuilder:printcolumn:name="Next-Change",type=string,JSONPath=`.status.nextChange`,description="When a stage next opens or closes (a time, since a date column shows a future time as <invalid>)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -204,6 +204,13 @@ type Stage struct {
 	// +optional
 	Gates *Gates `json:"gates,omitempty"`
 
+	// Deployment names what deploys the stage (a GitOps agent), so that the
+	// stage counts as live once the agent applied the promotion commit and the
+	// application is healthy, not when the commit landed. Without it a
+	// committed version counts as live.
+	// +optional
+	Deployment *DeploymentSpec `json:"deployment,omitempty"`
+
 	// Verify watches the stage through Prometheus once the version landed;
 	// the promotion counts as done only when the analysis succeeds.
 	// +optional

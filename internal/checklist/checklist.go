@@ -117,39 +117,55 @@ func OwnersText(o releasev1.Owners) string {
 		parts = append(parts, "group "+strings.Join(o.Groups, ", group "))
 	}
 	if len(parts) == 0 {
-		return "its owners (none set)"
+		return "nobody (set the item's owners)"
 	}
 	return strings.Join(parts, ", ")
 }
 
-// Open describes the required items still open, with their owners, for the
-// Release's launchChecklist gate.
+// Open describes the required items still open for the Release's
+// launchChecklist gate: what each waits on (the observation of an automatic
+// item, such as the issue that is still open) and who can move it (its
+// owners; a manual item without owners cannot be signed off at all).
 func Open(lc *releasev1.LaunchChecklist) string {
 	var open []string
 	for _, it := range OpenItems(lc) {
-		open = append(open, fmt.Sprintf("%s (%s, %s; owners %s)", it.Name, it.Function, strings.ToLower(string(it.State)), OwnersText(it.Owners)))
+		open = append(open, fmt.Sprintf("%s (%s)", it.Name, openDetail(it.Item, it.ChecklistItemStatus)))
 	}
 	return strings.Join(open, ", ")
 }
 
-// OpenItem is a required item neither done nor waived, with its owners.
+// OpenItem is a required item neither done nor waived: its status and spec.
 type OpenItem struct {
 	releasev1.ChecklistItemStatus
-	Owners releasev1.Owners
+	Item releasev1.ChecklistItem
 }
 
 // OpenItems lists the required items neither done nor waived, in order.
 func OpenItems(lc *releasev1.LaunchChecklist) []OpenItem {
-	owners := map[string]releasev1.Owners{}
+	items := map[string]releasev1.ChecklistItem{}
 	for _, it := range lc.Spec.Items {
-		owners[it.Name] = it.Owners
+		items[it.Name] = it
 	}
 	var out []OpenItem
 	for _, is := range lc.Status.Items {
 		if !is.Required || is.State == releasev1.ItemDone || is.State == releasev1.ItemWaived {
 			continue
 		}
-		out = append(out, OpenItem{ChecklistItemStatus: is, Owners: owners[is.Name]})
+		out = append(out, OpenItem{ChecklistItemStatus: is, Item: items[is.Name]})
 	}
 	return out
+}
+
+func openDetail(it releasev1.ChecklistItem, is releasev1.ChecklistItemStatus) string {
+	d := is.Function + ", " + strings.ToLower(string(is.State))
+	owned := len(it.Owners.Users)+len(it.Owners.Groups) > 0
+	if it.Check.Manual == nil || is.State == releasev1.ItemFailed {
+		if is.Message != "" {
+			d += ": " + is.Message
+		}
+		if !owned {
+			return d
+		}
+	}
+	return d + "; owners " + OwnersText(it.Owners)
 }

@@ -48,9 +48,16 @@ func TestEvaluate(t *testing.T) {
 				{Item: "legal-review", Decision: "Approve", By: "lee", At: &earlier},
 			},
 			states: map[string]releasev1.ItemState{"security-review": "Failed", "legal-review": "Done", "docs": "Done"},
-			open:   "security-review (Security, failed; owners group security)"},
+			open:   "security-review (Security, failed: rejected by sue: CVE-2026-1234 open; owners group security)"},
+		{name: "an automatic item says what it waits on", done: 0,
+			obs:    map[string]Observation{"docs": {State: releasev1.ItemPending, Message: "issue #7 open: Write the FAQ"}},
+			states: map[string]releasev1.ItemState{"docs": "Pending"},
+			open: "security-review (Security, pending; owners group security), legal-review (Legal, pending; owners lee), " +
+				"docs (Support, pending: issue #7 open: Write the FAQ)"},
 		{name: "automatic item not observed yet is pending", obs: nil, done: 0,
-			states: map[string]releasev1.ItemState{"docs": "Pending"}},
+			states: map[string]releasev1.ItemState{"docs": "Pending"},
+			open: "security-review (Security, pending; owners group security), legal-review (Legal, pending; owners lee), " +
+				"docs (Support, pending: not checked yet)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := lc.DeepCopy()

@@ -86,6 +86,9 @@ type Client struct {
 
 	mu           sync.Mutex
 	blockedUntil time.Time
+
+	// compared keeps Contains answers for pairs of commits.
+	compared containsMemo
 }
 
 // split turns owner/name into its parts.

@@ -2,97 +2,93 @@ package github
 
 import (
 	"context"
-	"time"
+	"regexp"
+	"sync"
 
 	gh "github.com/google/go-github/v60/github"
 )
 
-// Comparison is what Liftoff needs of a comparison of two refs: the commits
-// reachable from head and not from base.
-type Comparison struct {
-	// HTMLURL is the comparison's page on GitHub.
-	HTMLURL string
-	// TotalCommits in the range; Commits holds the newest 250 of them.
-	TotalCommits int
-	// Commits, oldest first.
-	Commits []ComparedCommit
-}
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// ComparedCommit is one commit of a comparison.
-type ComparedCommit struct {
-	SHA  string
-	Date time.Time // committer date
-}
-
-// CompareCommits compares base...head (tags, branches or SHAs) in one
-// request: GitHub answers up to 250 commits without paging, enough for
-// the changes between two releases. KindNotFound when either ref is unknown.
-func (c *Client) CompareCommits(ctx context.Context, repo, base, head string) (*Comparison, error) {
-	op := "compare commits"
+// Contains reports whether head contains base: base is head, or one of its
+// ancestors (GitHub's comparison of base...head is identical or ahead). A
+// GitOps agent on a later commit of the branch than Liftoff's promotion
+// commit has deployed it too.
+//
+// Commits never change, so the answer for two full SHAs is kept in memory
+// per client, a NotFound (a commit the repository does not have) too:
+// asking again costs no request. Other refs (branches, tags) are asked each
+// time, conditionally (ETag).
+func (c *Client) Contains(ctx context.Context, repo, base, head string) (bool, error) {
+	if base == head {
+		return true, nil
+	}
+	key := repo + "|" + base + "|" + head
+	immutable := fullSHA.MatchString(base) && fullSHA.MatchString(head)
+	if immutable {
+		if v, ok := c.compared.get(key); ok {
+			return v.contains, v.err
+		}
+	}
+	op := "compare " + short(base) + "..." + short(head)
 	if err := c.guard(op); err != nil {
-		return nil, err
+		return false, err
 	}
 	owner, name, err := split(repo)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	res, _, err := c.gh.Repositories.CompareCommits(ctx, owner, name, base, head, nil)
+	// One commit per page: only the status is needed, not the commit list.
+	cmp, _, err := c.gh.Repositories.CompareCommits(ctx, owner, name, base, head, &gh.ListOptions{PerPage: 1})
 	if err != nil {
-		return nil, c.done(op, err)
+		err = c.done(op, err)
+		if immutable && IsNotFound(err) {
+			c.compared.put(key, compared{err: err})
+		}
+		return false, err
 	}
-	out := &Comparison{HTMLURL: res.GetHTMLURL(), TotalCommits: res.GetTotalCommits()}
-	for _, rc := range res.Commits {
-		out.Commits = append(out.Commits, ComparedCommit{SHA: rc.GetSHA(), Date: rc.GetCommit().GetCommitter().GetDate().Time})
+	var contains bool
+	switch cmp.GetStatus() {
+	case "identical", "ahead":
+		contains = true
+	case "behind", "diverged":
+		contains = false
+	default:
+		return false, errorf(KindTransient, op, "unexpected comparison status %q", cmp.GetStatus())
 	}
-	return out, nil
+	if immutable {
+		c.compared.put(key, compared{contains: contains})
+	}
+	return contains, nil
 }
 
-// MergedPull is a merged pull request.
-type MergedPull struct {
-	Number         int
-	Title          string
-	Author         string // login of who opened it
-	URL            string
-	MergeCommitSHA string
-	MergedAt       time.Time
+// maxCompared bounds the comparisons kept per client.
+const maxCompared = 4096
+
+// containsMemo keeps comparison answers of immutable commits; its zero value
+// is ready. When full it starts over: a dropped answer costs one request.
+type containsMemo struct {
+	mu sync.Mutex
+	m  map[string]compared
 }
 
-// ListMergedPulls lists the pull requests merged into any branch, most
-// recently updated first, page by page until a page reaches back before
-// since (a pull request merged after since was updated after it too), at
-// most maxPages pages of 100. truncated is true when the pages ran out first.
-func (c *Client) ListMergedPulls(ctx context.Context, repo string, since time.Time, maxPages int) (out []MergedPull, truncated bool, err error) {
-	op := "list closed pull requests"
-	if err := c.guard(op); err != nil {
-		return nil, false, err
+type compared struct {
+	contains bool
+	err      error
+}
+
+func (m *containsMemo) get(key string) (compared, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.m[key]
+	return v, ok
+}
+
+func (m *containsMemo) put(key string, v compared) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= maxCompared {
+		m.m = map[string]compared{}
 	}
-	owner, name, err := split(repo)
-	if err != nil {
-		return nil, false, err
-	}
-	opts := &gh.PullRequestListOptions{State: "closed", Sort: "updated", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}}
-	for page := 0; ; page++ {
-		if page == maxPages {
-			return out, true, nil
-		}
-		pulls, resp, err := c.gh.PullRequests.List(ctx, owner, name, opts)
-		if err != nil {
-			return nil, false, c.done(op, err)
-		}
-		older := false
-		for _, p := range pulls {
-			if p.GetUpdatedAt().Time.Before(since) {
-				older = true
-			}
-			if p.MergedAt == nil {
-				continue
-			}
-			out = append(out, MergedPull{Number: p.GetNumber(), Title: p.GetTitle(), Author: p.GetUser().GetLogin(), URL: p.GetHTMLURL(),
-				MergeCommitSHA: p.GetMergeCommitSHA(), MergedAt: p.GetMergedAt().Time})
-		}
-		if older || resp.NextPage == 0 {
-			return out, false, nil
-		}
-		opts.Page = resp.NextPage
-	}
+	m.m[key] = v
 }

@@ -76,6 +76,7 @@ func TestOperationOf(t *testing.T) {
 		"/repos/acme/app/commits/refs/tags/v1.2.3":                                    "GET /repos/{owner}/{repo}/commits/{ref}",
 		"/repos/acme/app/deployments/42/statuses":                                     "GET /repos/{owner}/{repo}/deployments/{n}/statuses",
 		"/repos/acme/app/git/commits/0123456789abcdef0123456789abcdef01234567":        "GET /repos/{owner}/{repo}/git/commits/{sha}",
+		"/repos/acme/gitops/compare/0123456789abcdef0123456789abcdef01234567...main":  "GET /repos/{owner}/{repo}/compare/{basehead}",
 		"/rate_limit": "GET /rate_limit",
 	}
 	for path, want := range tests {

@@ -42,6 +42,7 @@ var (
 	reNumber  = regexp.MustCompile(`/[0-9]+(/|$)`)
 	reRefPath = regexp.MustCompile(`/git/(ref|refs|matching-refs)/.*$`)
 	reFile    = regexp.MustCompile(`/contents/.*$`)
+	reCompare = regexp.MustCompile(`/compare/.*$`)
 	reCommit  = regexp.MustCompile(`^(/repos/\{owner\}/\{repo\})/commits/.+?(/check-runs|/statuses|/status)?$`)
 )
 
@@ -50,6 +51,7 @@ func operationOf(method, path string) string {
 	p := reRepo.ReplaceAllString(path, "/repos/{owner}/{repo}")
 	p = reRefPath.ReplaceAllString(p, "/git/$1/{ref}")
 	p = reFile.ReplaceAllString(p, "/contents/{path}")
+	p = reCompare.ReplaceAllString(p, "/compare/{basehead}")
 	p = reCommit.ReplaceAllString(p, "$1/commits/{ref}$2")
 	p = reSHA.ReplaceAllString(p, "/{sha}$1")
 	p = reNumber.ReplaceAllString(p, "/{n}$1")

@@ -351,7 +351,7 @@ func (d *deriver) checklistOwners(name string) []string {
 		}
 		var out []string
 		for _, it := range checklist.OpenItems(lc) {
-			out = append(out, fmt.Sprintf("%s (%s, %s): %s", it.Name, it.Function, strings.ToLower(string(it.State)), checklist.OwnersText(it.Owners)))
+			out = append(out, fmt.Sprintf("%s (%s, %s): %s", it.Name, it.Function, strings.ToLower(string(it.State)), checklist.OwnersText(it.Item.Owners)))
 		}
 		return out
 	}

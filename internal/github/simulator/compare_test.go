@@ -2,93 +2,104 @@ package simulator
 
 import (
 	"net/http"
+	"strings"
 	"testing"
-	"time"
 
 	gh "github.com/google/go-github/v60/github"
 )
 
-// mergedPull puts a commit on a new branch, opens a pull request by author and
-// merges it, as a contributor and a maintainer do.
-func mergedPull(t *testing.T, s *Server, repo, branch, title, author string) (int, string) {
-	t.Helper()
-	if _, err := s.CommitFiles(repo, branch, map[string]string{branch + ".go": "package " + branch + "\n"}, title); err != nil {
-		t.Fatal(err)
-	}
-	n, err := s.CreatePullRequest(repo, branch, "main", title, author)
+// Comparing two commits answers as GitHub documents: identical, ahead,
+// behind or diverged, the commits HEAD has that BASE has not (oldest first),
+// the files changed since the merge base, 404 for an unknown ref, pages of
+// commits with a Link header, and 304 for an unchanged comparison.
+func TestCompareCommits(t *testing.T) {
+	s, c, base := seeded(t)
+	one, err := s.CommitFiles("acme/gitops", "main", map[string]string{"envs/dev/app.yaml": "tag: 2\n"}, "one")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sha, err := s.MergePull(repo, n)
+	two, err := s.CommitFiles("acme/gitops", "main", map[string]string{"envs/prod/app.yaml": "tag: 2\n"}, "two")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n, sha
-}
-
-func TestCompareListsTheCommitsBetweenTwoTags(t *testing.T) {
-	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	tick := func() time.Time { now = now.Add(time.Minute); return now }
-	s, c, v1 := seeded(t, WithClock(tick))
-	if err := s.CreateTag("acme/gitops", "v1.0.0", v1); err != nil {
+	if _, _, err := c.Git.CreateRef(ctx, "acme", "gitops", &gh.Reference{Ref: gh.String("refs/heads/side"), Object: &gh.GitObject{SHA: gh.String(base)}}); err != nil {
 		t.Fatal(err)
 	}
-	n1, m1 := mergedPull(t, s, "acme/gitops", "retry", "Retry payments", "alice")
-	n2, m2 := mergedPull(t, s, "acme/gitops", "receipts", "Receipt redesign", "bob")
-	head, _ := s.BranchHead("acme/gitops", "main")
-	if err := s.CreateTag("acme/gitops", "v1.1.0", head); err != nil {
-		t.Fatal(err)
-	}
-
-	cmp, _, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", "v1.0.0", "v1.1.0", nil)
+	side, err := s.CommitFiles("acme/gitops", "side", map[string]string{"side.txt": "x\n"}, "side")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two branch commits and two merge commits, oldest first, as `git log v1.0.0..v1.1.0` in chronological order.
-	if cmp.GetStatus() != "ahead" || cmp.GetAheadBy() != 4 || cmp.GetBehindBy() != 0 || cmp.GetTotalCommits() != 4 || len(cmp.Commits) != 4 {
-		t.Fatalf("status %s ahead %d behind %d total %d commits %d", cmp.GetStatus(), cmp.GetAheadBy(), cmp.GetBehindBy(), cmp.GetTotalCommits(), len(cmp.Commits))
+
+	cases := []struct {
+		name, base, head, status string
+		ahead, behind            int
+	}{
+		{"same commit", one, one, "identical", 0, 0},
+		{"head two commits later", base, two, "ahead", 2, 0},
+		{"head earlier", two, one, "behind", 0, 1},
+		{"different branches", one, side, "diverged", 1, 1},
+		{"branch names", "side", "main", "diverged", 2, 1},
 	}
-	if cmp.Commits[1].GetSHA() != m1 || cmp.Commits[3].GetSHA() != m2 {
-		t.Errorf("merge commits at 1 and 3: %s, %s; want %s, %s", cmp.Commits[1].GetSHA(), cmp.Commits[3].GetSHA(), m1, m2)
-	}
-	if cmp.GetBaseCommit().GetSHA() != v1 || cmp.GetMergeBaseCommit().GetSHA() != v1 {
-		t.Errorf("base %s merge base %s, want %s", cmp.GetBaseCommit().GetSHA(), cmp.GetMergeBaseCommit().GetSHA(), v1)
-	}
-	if cmp.GetHTMLURL() != "https://github.com/acme/gitops/compare/v1.0.0...v1.1.0" {
-		t.Errorf("html_url %s", cmp.GetHTMLURL())
-	}
-	if len(cmp.Files) != 2 || cmp.Files[0].GetFilename() != "receipts.go" || cmp.Files[0].GetStatus() != "added" {
-		t.Errorf("files %v", cmp.Files)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmp, _, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", tc.base, tc.head, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cmp.GetStatus() != tc.status || cmp.GetAheadBy() != tc.ahead || cmp.GetBehindBy() != tc.behind || cmp.GetTotalCommits() != tc.ahead || len(cmp.Commits) != tc.ahead {
+				t.Fatalf("status %s ahead %d behind %d total %d commits %d, want %s ahead %d behind %d",
+					cmp.GetStatus(), cmp.GetAheadBy(), cmp.GetBehindBy(), cmp.GetTotalCommits(), len(cmp.Commits), tc.status, tc.ahead, tc.behind)
+			}
+		})
 	}
 
-	// Backwards, the same range is "behind".
-	back, _, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", "v1.1.0", "v1.0.0", nil)
-	if err != nil || back.GetStatus() != "behind" || back.GetBehindBy() != 4 || len(back.Commits) != 0 {
-		t.Fatalf("reverse comparison: %v %s behind %d commits %d", err, back.GetStatus(), back.GetBehindBy(), len(back.Commits))
-	}
-	// Paged: two per page, the files on the first page only.
-	page2, resp, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", "v1.0.0", "v1.1.0", &gh.ListOptions{PerPage: 2, Page: 2})
-	if err != nil || len(page2.Commits) != 2 || page2.Commits[1].GetSHA() != m2 || page2.Files != nil || resp.PrevPage != 1 {
-		t.Fatalf("page 2: %v, %d commits, files %v, prev %d", err, len(page2.Commits), page2.Files, resp.PrevPage)
-	}
-	if _, _, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", "v0.9.0", "v1.1.0", nil); statusOf(err) != http.StatusNotFound {
-		t.Fatalf("unknown base: %v, want 404", err)
-	}
-
-	// The pull requests merged in the range, most recently updated first, with their authors.
-	pulls, _, err := c.PullRequests.List(ctx, "acme", "gitops", &gh.PullRequestListOptions{State: "closed", Sort: "updated", Direction: "desc"})
+	cmp, _, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", base, two, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pulls) != 2 || pulls[0].GetNumber() != n2 || pulls[1].GetNumber() != n1 {
-		t.Fatalf("closed pulls %v, want #%d then #%d", pulls, n2, n1)
+	if cmp.Commits[0].GetSHA() != one || cmp.Commits[1].GetSHA() != two {
+		t.Fatalf("commits %s %s, want oldest first %s %s", cmp.Commits[0].GetSHA(), cmp.Commits[1].GetSHA(), one, two)
 	}
-	p := pulls[1]
-	if p.GetUser().GetLogin() != "alice" || p.GetMergeCommitSHA() != m1 || p.MergedAt == nil || p.UpdatedAt == nil || p.GetHTMLURL() != "https://github.com/acme/gitops/pull/1" {
-		t.Fatalf("pull #%d: user %s merge %s merged_at %v updated_at %v url %s", p.GetNumber(), p.GetUser().GetLogin(), p.GetMergeCommitSHA(), p.MergedAt, p.UpdatedAt, p.GetHTMLURL())
+	if cmp.GetMergeBaseCommit().GetSHA() != base || cmp.GetBaseCommit().GetSHA() != base {
+		t.Fatalf("merge base %s, base %s, want %s", cmp.GetMergeBaseCommit().GetSHA(), cmp.GetBaseCommit().GetSHA(), base)
 	}
-	asc, _, err := c.PullRequests.List(ctx, "acme", "gitops", &gh.PullRequestListOptions{State: "all", Sort: "created", Direction: "asc"})
-	if err != nil || len(asc) != 2 || asc[0].GetNumber() != n1 {
-		t.Fatalf("oldest first: %v %v", err, asc)
+	var files []string
+	for _, f := range cmp.Files {
+		files = append(files, f.GetFilename()+":"+f.GetStatus())
 	}
+	if strings.Join(files, " ") != "envs/dev/app.yaml:modified envs/prod/app.yaml:added" {
+		t.Fatalf("files %v", files)
+	}
+
+	// One commit per page: the status and counts stay whole, the commits are paged.
+	page, resp, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", base, two, &gh.ListOptions{PerPage: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.GetAheadBy() != 2 || len(page.Commits) != 1 || page.Commits[0].GetSHA() != one || resp.NextPage != 2 {
+		t.Fatalf("page 1: ahead %d, %d commits, next page %d", page.GetAheadBy(), len(page.Commits), resp.NextPage)
+	}
+
+	_, _, err = c.Repositories.CompareCommits(ctx, "acme", "gitops", base, strings.Repeat("0", 40), nil)
+	if statusOf(err) != http.StatusNotFound {
+		t.Fatalf("unknown head: %v, want 404", err)
+	}
+	if _, _, err := c.Repositories.CompareCommits(ctx, "acme", "gitops", "octocat:main", "main", nil); statusOf(err) != http.StatusNotFound {
+		t.Fatalf("a fork's branch: %v, want 404", err)
+	}
+
+	// A conditional request for the same comparison is a free 304.
+	req, _ := c.NewRequest("GET", "repos/acme/gitops/compare/"+base+"..."+two, nil)
+	first, err := c.BareDo(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	req, _ = c.NewRequest("GET", "repos/acme/gitops/compare/"+base+"..."+two, nil)
+	req.Header.Set("If-None-Match", first.Header.Get("ETag"))
+	again, err := c.BareDo(ctx, req)
+	if again == nil || again.StatusCode != http.StatusNotModified {
+		t.Fatalf("conditional compare: %v %v, want 304", again, err)
+	}
+	again.Body.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -283,6 +284,41 @@ func writePageOf(w http.ResponseWriter, req *http.Request, n int, item func(i in
 		out = append(out, item(i))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pageBounds is the slice [start, end) of n items that the request's page
+// and per_page select (GitHub's defaults: 30 per page, at most 100), with
+// GitHub's Link header for the other pages.
+func pageBounds(w http.ResponseWriter, req *http.Request, n int) (int, int) {
+	q := req.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	last := max((n+per-1)/per, 1)
+	var links []string
+	link := func(p int, rel string) string {
+		u := *req.URL
+		v := u.Query()
+		v.Set("page", strconv.Itoa(p))
+		v.Set("per_page", strconv.Itoa(per))
+		u.RawQuery = v.Encode()
+		return "<http://" + req.Host + u.RequestURI() + `>; rel="` + rel + `"`
+	}
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"), link(page-1, "prev"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	start := min((page-1)*per, n)
+	return start, min(start+per, n)
 }
 
 // GET /repos/{owner}/{repo}/contents/{path...}
