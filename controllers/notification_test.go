@@ -412,3 +412,44 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	g.Expect(json.Unmarshal(hook.accepted()[0], &rep)).To(Succeed())
 	g.Expect(rep.Report.Markdown).To(HavePrefix("# Release report, "))
 }
+
+// The API server refuses a ReleaseNotification that cannot work, saying what to add or fix.
+func TestNotificationSpecIsCheckedAtTheAPIServer(t *testing.T) {
+	ns := fmt.Sprintf("validation-%d", nsSeq.Add(1))
+	NewWithT(t).Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	slack := releasev1.NotificationReceiver{Name: "slack", Type: releasev1.ReceiverSlack, SecretRef: releasev1.LocalObjectReference{Name: "slack"}}
+	for _, c := range []struct {
+		name string
+		mod  func(*releasev1.ReleaseNotificationSpec)
+		want string
+	}{
+		{"ok", func(*releasev1.ReleaseNotificationSpec) {}, ""},
+		{"a report alone", func(s *releasev1.ReleaseNotificationSpec) {
+			s.Events, s.Receivers = nil, nil
+			s.Report = &releasev1.ReportSchedule{RRule: "FREQ=WEEKLY;BYDAY=MO", Start: "2026-11-23T09:00:00"}
+		}, ""},
+		{"nothing to send", func(s *releasev1.ReleaseNotificationSpec) { s.Events = nil }, "set events (Promoted, Released, Blocked, Verifying, RolledBack, FreezeStarting, MilestoneAtRisk), a report, or both"},
+		{"events without receivers", func(s *releasev1.ReleaseNotificationSpec) { s.Receivers = nil }, "events need receivers: add one to receivers (Slack, Teams or Webhook)"},
+		{"names and selector", func(s *releasev1.ReleaseNotificationSpec) { s.Pipelines.Selector = &metav1.LabelSelector{} }, "set names or selector (an empty selector {} selects all), not both"},
+		{"neither names nor selector", func(s *releasev1.ReleaseNotificationSpec) { s.Pipelines.Names = nil }, "set names or selector"},
+		{"unknown event", func(s *releasev1.ReleaseNotificationSpec) { s.Events = []releasev1.NotificationEvent{"Deployed"} }, `supported values: "Promoted", "Released"`},
+		{"unknown receiver type", func(s *releasev1.ReleaseNotificationSpec) { s.Receivers[0].Type = "Email" }, `supported values: "Slack", "Teams", "Webhook"`},
+		{"two receivers of one name", func(s *releasev1.ReleaseNotificationSpec) { s.Receivers = append(s.Receivers, slack) }, "Duplicate value"},
+		{"a start that is not a time", func(s *releasev1.ReleaseNotificationSpec) {
+			s.Report = &releasev1.ReportSchedule{RRule: "FREQ=WEEKLY", Start: "next monday"}
+		}, "spec.report.start"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := &releasev1.ReleaseNotification{ObjectMeta: metav1.ObjectMeta{GenerateName: "n-", Namespace: ns},
+				Spec: releasev1.ReleaseNotificationSpec{Pipelines: releasev1.ObjectSelector{Names: []string{"checkout"}},
+					Events: []releasev1.NotificationEvent{releasev1.EventPromoted}, Receivers: []releasev1.NotificationReceiver{slack}}}
+			c.mod(&n.Spec)
+			err := k8s.Create(context.Background(), n)
+			if c.want == "" {
+				NewWithT(t).Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			NewWithT(t).Expect(err).To(MatchError(ContainSubstring(c.want)))
+		})
+	}
+}

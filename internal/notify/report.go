@@ -109,8 +109,7 @@ func (r *reporter) shipped() ([]string, int) {
 				line string
 			}
 			var ls []landing
-			for i := range r.in.Releases {
-				rel := &r.in.Releases[i]
+			for _, rel := range r.sortedReleases() {
 				ss := rel.Status.StageStatus(st.Name)
 				if rel.Spec.Pipeline != name || ss == nil || ss.Promotion == nil || ss.Promotion.CompletedAt == nil || !r.inPeriod(ss.Promotion.CompletedAt.Time) {
 					continue
