@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
@@ -305,6 +306,33 @@ func TestAFailingReceiverShowsTheErrorThenGetsTheMessageOnce(t *testing.T) {
 	g.Expect(webhookEvents(later)).To(Equal([]string{"Promoted dev"}))
 	verifySignature(t, later.deliveries()[0], "whsec-later")
 	g.Expect(ready()).To(HavePrefix("True/Delivering"))
+	// The same in the controller's metrics.
+	g.Expect(deliveryCount(e.ns, "hook", "delivered")).To(BeEquivalentTo(1))
+	g.Expect(deliveryCount(e.ns, "hook", "failed")).To(BeNumerically(">=", 1))
+	g.Expect(deliveryCount(e.ns, "later", "delivered")).To(BeEquivalentTo(1))
+}
+
+// deliveryCount reads liftoff_notification_deliveries_total from the controller's registry.
+func deliveryCount(ns, receiver, result string) float64 {
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "liftoff_notification_deliveries_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == ns && labels["receiver"] == receiver && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // The manager stops while a delivery hangs: the message was recorded before
