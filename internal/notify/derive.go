@@ -248,11 +248,11 @@ func (d *deriver) blocked(rel *releasev1.Release, pipe *releasev1.ReleasePipelin
 	e.Title = fmt.Sprintf("%s %s blocked before %s for %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name, Since(since, d.in.Now))
 	e.BlockedSince = &since
 	e.Gates = holding
-	parts := make([]string, 0, len(holding))
+	names := make([]string, 0, len(holding))
 	for _, g := range holding {
-		parts = append(parts, g.Name+": "+g.Message)
+		names = append(names, g.Name)
 	}
-	e.Text = strings.Join(parts, "; ")
+	e.Text = fmt.Sprintf("Waiting before %s since %s, held by %s.", ss.Name, FormatTime(since, time.UTC), strings.Join(names, ", "))
 	e.Unblockers = d.unblockers(rel, ss)
 	e.Facts = []Fact{{"Pipeline", rel.Spec.Pipeline}, {"Version", rel.Spec.Version}, {"Stage", ss.Name}, {"Waiting since", FormatTime(since, time.UTC)}}
 	for _, g := range holding {

@@ -180,6 +180,9 @@ func TestDeriveBlockedAfterTheThresholdNamesWhoCanUnblock(t *testing.T) {
 	if e.Title != "checkout 1.5.0 blocked before prod for 3h" || e.BlockedSince == nil || !e.BlockedSince.Equal(ready) || !e.At.Equal(ready.Add(2*time.Hour)) {
 		t.Errorf("blocked event %q since %v at %s", e.Title, e.BlockedSince, e.At)
 	}
+	if e.Text != "Waiting before prod since Mon 23 Nov 10:03 UTC, held by launchChecklist, approvals." {
+		t.Errorf("text %q", e.Text)
+	}
 	if len(e.Gates) != 2 || e.Gates[0].Name != "launchChecklist" || e.Gates[1].Name != "approvals" {
 		t.Errorf("gates %+v: want the two that hold, not the soak", e.Gates)
 	}
