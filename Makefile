@@ -44,8 +44,8 @@ envtest: ## Build kube-apiserver and etcd (cached) and print their directory.
 	@hack/build-control-plane.sh
 
 .PHONY: test
-test: fmt vet verify-generated ## Run every test against a real kube-apiserver, etcd and Prometheus.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
+test: fmt vet verify-generated ## Run every test against a real kube-apiserver, etcd and Prometheus; the dashboard's in headless Chromium.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
 
 .PHONY: bench
 bench: ## Benchmark the controller (a separate process) against a real control plane and the GitHub simulator; BENCH_ARGS="-h" lists the flags.
@@ -53,7 +53,7 @@ bench: ## Benchmark the controller (a separate process) against a real control p
 
 .PHONY: dev
 dev: ## Start the playground: control plane, GitHub simulator, Prometheus, controller, samples.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" go run ./hack/dev
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go run ./hack/dev
 
 ##@ Build
 

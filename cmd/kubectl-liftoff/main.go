@@ -7,6 +7,8 @@
 //	kubectl liftoff verdict release/NAME continue|rollback
 //	kubectl liftoff notes release/NAME [--stage STAGE]
 //	kubectl liftoff report releasenotification/NAME [--send]
+//	kubectl liftoff pause|resume release/NAME
+//	kubectl liftoff dashboard [--port 8787]
 //
 // Who approves or signs off is never sent: the admission webhook stamps it
 // from the authenticated request.
@@ -27,10 +29,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/actions"
 )
 
 const usage = `kubectl liftoff: release management from kubectl
@@ -45,6 +47,10 @@ Commands:
                                          (GitHub, with the pipeline's token or $GITHUB_TOKEN)
   report   releasenotification/NAME [--send]
                                          the latest release report (Markdown); --send: one now
+  pause    release/NAME                  hold every further promotion
+  resume   release/NAME                  let it go on
+  dashboard [--port 8787] [--address 127.0.0.1] [--open]
+                                         the web UI, acting as you (see --help)
 
 Flags of every command: -n/--namespace NS, --kubeconfig FILE, --context NAME.
 `
@@ -67,6 +73,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "dashboard" {
+		return runDashboard(ctx, args, out)
+	}
 	fs := flag.NewFlagSet("kubectl liftoff "+cmd, flag.ContinueOnError)
 	ns := fs.String("namespace", "", "namespace (default: the kubeconfig context's)")
 	fs.StringVar(ns, "n", "", "namespace (shorthand)")
@@ -150,6 +159,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return cl.verdict(ctx, name, pos[1], out)
+	case "pause", "resume":
+		name, err := object(pos, "release")
+		if err != nil {
+			return err
+		}
+		return cl.pause(ctx, name, cmd == "pause", out)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }
@@ -210,53 +225,40 @@ func (cl *cli) key(name string) types.NamespacedName {
 }
 
 func (cl *cli) approve(ctx context.Context, name, stage, comment string, out io.Writer) error {
-	rel := &releasev1.Release{}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := cl.c.Get(ctx, cl.key(name), rel); err != nil {
-			return err
-		}
-		rel.Spec.Approvals = append(rel.Spec.Approvals, releasev1.Approval{Stage: stage, Comment: comment})
-		return cl.c.Update(ctx, rel)
-	})
+	a, err := actions.Approve(ctx, cl.c, cl.key(name), stage, comment)
 	if err != nil {
 		return err
 	}
-	a := rel.Spec.Approvals[len(rel.Spec.Approvals)-1]
 	fmt.Fprintf(out, "release/%s approved for %s by %s\n", name, stage, a.By)
 	return nil
 }
 
 func (cl *cli) signOff(ctx context.Context, name, item string, decision releasev1.SignOffDecision, comment string, out io.Writer) error {
-	lc := &releasev1.LaunchChecklist{}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := cl.c.Get(ctx, cl.key(name), lc); err != nil {
-			return err
-		}
-		lc.Spec.SignOffs = append(lc.Spec.SignOffs, releasev1.SignOff{Item: item, Decision: decision, Comment: comment})
-		return cl.c.Update(ctx, lc)
-	})
+	so, err := actions.SignOff(ctx, cl.c, cl.key(name), item, decision, comment)
 	if err != nil {
 		return err
 	}
-	so := lc.Spec.SignOffs[len(lc.Spec.SignOffs)-1]
 	fmt.Fprintf(out, "launchchecklist/%s item %s: %s by %s\n", name, item, strings.ToLower(string(decision))+"d", so.By)
 	return nil
 }
 
 func (cl *cli) verdict(ctx context.Context, name, verdict string, out io.Writer) error {
-	rel := &releasev1.Release{}
-	if err := cl.c.Get(ctx, cl.key(name), rel); err != nil {
-		return err
-	}
-	patch := client.MergeFrom(rel.DeepCopy())
-	if rel.Annotations == nil {
-		rel.Annotations = map[string]string{}
-	}
-	rel.Annotations["release.liftoff.dev/verdict"] = verdict
-	if err := cl.c.Patch(ctx, rel, patch); err != nil {
+	if err := actions.Verdict(ctx, cl.c, cl.key(name), verdict); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "release/%s verdict: %s\n", name, verdict)
+	return nil
+}
+
+func (cl *cli) pause(ctx context.Context, name string, paused bool, out io.Writer) error {
+	if err := actions.SetPaused(ctx, cl.c, cl.key(name), paused); err != nil {
+		return err
+	}
+	word := "resumed"
+	if paused {
+		word = "paused"
+	}
+	fmt.Fprintf(out, "release/%s %s\n", name, word)
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/serve"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
@@ -44,6 +45,7 @@ func main() {
 		leaseNamespace         string
 		leaseDuration          time.Duration
 		renewDeadline, retry   time.Duration
+		dashboardAddr, dbAuth  string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
@@ -62,6 +64,8 @@ func main() {
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key of the webhook server (default: controller-runtime's).")
 	flag.StringVar(&httpAddr, "http-bind-address", ":8082", "Address of the plain HTTP endpoints (/hooks/github); 0 disables them.")
 	flag.StringVar(&secretFile, "github-webhook-secret-file", "", "File holding the secret of the GitHub webhook (default: the LIFTOFF_GITHUB_WEBHOOK_SECRET environment variable). Without one, every delivery is refused.")
+	flag.StringVar(&dashboardAddr, "dashboard-bind-address", "0", "Address of the release dashboard (web UI); 0 disables it.")
+	flag.StringVar(&dbAuth, "dashboard-auth", dashboard.AuthNone, "none: the dashboard is read-only and asks nobody who they are (expose it only where everyone may read); kubernetes: bearer tokens checked by TokenReview, actions by SubjectAccessReview and made by impersonation (needs config/rbac/dashboard_auth_role.yaml).")
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly the informer cache, which lives as long as the
 		// process: collecting at half its size again rather than twice keeps
@@ -132,6 +136,14 @@ func main() {
 		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
 	}
 	must(mgr.Add(&serve.Server{Addr: httpAddr, Handler: mux}))
+	if dashboardAddr != "0" {
+		h, err := dashboard.ForManager(ctx, mgr, dbAuth)
+		if err != nil {
+			log.Error(err, "Setting up the dashboard")
+			os.Exit(2)
+		}
+		must(mgr.Add(&serve.Server{Addr: dashboardAddr, Handler: h}))
+	}
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 	log.Info("Starting manager", "shard", shard.String())

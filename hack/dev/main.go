@@ -26,6 +26,7 @@ func main() {
 	promAddr := flag.String("prometheus-addr", envOr("LIFTOFF_PROMETHEUS_ADDR", "127.0.0.1:9091"), "Address of the playground's Prometheus.")
 	httpAddr := flag.String("http-addr", envOr("LIFTOFF_HTTP_ADDR", "127.0.0.1:8082"), "Where the calendar feeds and the GitHub webhook receiver answer.")
 	inboxAddr := flag.String("inbox-addr", envOr("LIFTOFF_INBOX_ADDR", "127.0.0.1:9092"), "Where the local inbox takes the sample notification's Slack, Teams and webhook messages.")
+	dashAddr := flag.String("dashboard-addr", envOr("LIFTOFF_DASHBOARD_ADDR", "127.0.0.1:8787"), "Where the dashboard serves (acting as ann); 0 disables it.")
 	bad := flag.Bool("bad-release", true, "Once the sample release is out, ship a bad one (1.4.3) and let Liftoff roll it back.")
 	exitWhenReleased := flag.Bool("exit-when-released", false, "Exit 0 once the sample release reaches prod (for scripts).")
 	opts := zap.Options{}
@@ -37,22 +38,30 @@ func main() {
 	defer stop()
 	root, _ := os.Getwd()
 	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
-		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, InboxAddr: *inboxAddr})
+		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, DashboardAddr: *dashAddr,
+		InboxAddr: *inboxAddr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)
 		os.Exit(1)
 	}
 	defer p.Stop()
 
+	story := "(disabled)"
+	if p.DashboardURL != "" {
+		story = p.DashboardURL + "?ns=default&q=checkout"
+	}
 	fmt.Printf(`
 Liftoff playground is running.
+
+  dashboard:         %[9]s
+                     (acting as ann; the rolled-back release: %[10]sreleases/default/checkout-1-4-3)
 
   kubeconfig:        %[1]s
   GitHub simulator:  %[2]s   (token: %[3]s)
   controller metrics: http://%[4]s/metrics
   Prometheus:        %[5]s
   release calendar:  %[6]s/calendars/default/releases.ics   (subscribe from Google Calendar or Outlook)
-  notifications:     %[9]s/   (what Slack, Teams and the signed webhook received; a log line each)
+  notifications:     %[11]s/   (what Slack, Teams and the signed webhook received; a log line each)
 
 Watch the sample release go dev -> staging -> prod (about a minute):
 
@@ -97,6 +106,12 @@ is open now, what comes and what happened, with the slip against plan:
   kubectl get releasecalendar releases -o yaml
   curl -s %[6]s/calendars/default/releases.ics
 
+The dashboard as sue or lee (sign off from the release's page; lee is refused
+for Security's item with the webhook's message):
+
+  KUBECONFIG=%[7]s kubectl liftoff dashboard --port 8788
+  KUBECONFIG=%[8]s kubectl liftoff dashboard --port 8789
+
 Every promotion, the release, the rollback, the waiting 1.5.0 and the 1.5
 milestone at risk are sent by the sample ReleaseNotification to the local
 inbox, as Slack blocks, a Teams card and a signed webhook. The release notes of
@@ -107,7 +122,7 @@ a promotion, the delivery state, and the release report (sent now on request):
   kubectl liftoff report releasenotification/releases --send
 
 Press Ctrl-C to stop.
-`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"], p.InboxURL)
+`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"], story, p.DashboardURL, p.InboxURL)
 
 	if *exitWhenReleased {
 		if err := playground.WaitReleased(ctx, p, "default", "checkout-1-4-2", 3*time.Minute); err != nil {

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -31,6 +32,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
@@ -75,6 +77,9 @@ type Options struct {
 	// InboxAddr is where the local receiver of notifications listens
 	// (SampleInboxURL by default); "127.0.0.1:0" picks a port.
 	InboxAddr string
+	// DashboardAddr is where the dashboard serves, acting as ann (group
+	// release-managers), as `kubectl liftoff dashboard` would; "" or "0": none.
+	DashboardAddr string
 }
 
 // Playground is a running embedded default.
@@ -87,6 +92,8 @@ type Playground struct {
 	// InboxURL is the page of the notifications received (Inbox).
 	InboxURL string
 	Inbox    *Inbox
+	// DashboardURL is the dashboard's address (with a trailing slash), when served.
+	DashboardURL string
 	// Users maps the sample users (sue of group security, lee) to their
 	// kubeconfig files, to sign off and approve as them.
 	Users  map[string]string
@@ -251,6 +258,12 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		p.Stop()
 		return nil, fmt.Errorf("applying the samples: %w", err)
 	}
+	if o.DashboardAddr != "" && o.DashboardAddr != "0" {
+		if err := p.startDashboard(runCtx, o.DashboardAddr); err != nil {
+			p.Stop()
+			return nil, err
+		}
+	}
 	if o.BadRelease {
 		go func() {
 			// Once the good release is out, ship a bad one and watch it roll back.
@@ -263,6 +276,24 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		}()
 	}
 	return p, nil
+}
+
+// startDashboard serves the dashboard as ann, in the samples' namespace.
+func (p *Playground) startDashboard(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the dashboard cannot listen on %s (set LIFTOFF_DASHBOARD_ADDR): %w", addr, err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", p.Users["ann"])
+	if err != nil {
+		return err
+	}
+	d, err := dashboard.StartLocal(ctx, cfg, dashboard.LocalOptions{Namespace: "default", Listener: ln})
+	if err != nil {
+		return err
+	}
+	p.DashboardURL = d.URL
+	return nil
 }
 
 // ApplyDir creates every object of the YAML files in dir (but kustomization.yaml),

@@ -39,7 +39,7 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	}
 	ctx := context.Background()
 	p, err := Start(ctx, Options{SimAddr: "127.0.0.1:0", PrometheusAddr: "127.0.0.1:0", Dir: t.TempDir(), Root: root,
-		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true, InboxAddr: "127.0.0.1:0"})
+		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true, DashboardAddr: "127.0.0.1:0", InboxAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +159,14 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	for _, want := range []string{"BEGIN:VCALENDAR", "SUMMARY:Promoted: checkout 1.4.2 -> prod", "SUMMARY:RolledBack: checkout 1.4.3 -> prod"} {
 		if !strings.Contains(feed, want) {
 			t.Errorf("feed lacks %q:\n%s", want, feed)
+		}
+	}
+
+	// The dashboard that `make dev` prints tells the same story, as ann.
+	story := get(t, p.DashboardURL+"api/releases/default/checkout-1-4-3")
+	for _, want := range []string{`"phase": "Failed"`, `"text": "rolled back to 1.4.2`, `"label": "rolled back"`} {
+		if !strings.Contains(story, want) {
+			t.Errorf("the dashboard's checkout-1-4-3 lacks %q:\n%s", want, story)
 		}
 	}
 }

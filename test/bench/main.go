@@ -39,9 +39,11 @@ type options struct {
 	cpuProfile          string
 	qaDelay             time.Duration
 	deployments         string
+	dashboardReleases   int
+	dashboardPipelines  int
 }
 
-var allPhases = []string{"throughput", "raw", "shards", "idle", "memory"}
+var allPhases = []string{"throughput", "raw", "shards", "idle", "memory", "dashboard"}
 
 func main() {
 	var o options
@@ -52,6 +54,8 @@ func main() {
 	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")
 	flag.IntVar(&o.idleReleases, "idle-releases", 1000, "Releases waiting on a running QA check in the idle phase.")
 	flag.DurationVar(&o.idle, "idle", 10*time.Minute, "How long the idle phase watches the waiting Releases.")
+	flag.IntVar(&o.dashboardReleases, "dashboard-releases", 5000, "Releases the dashboard phase shows.")
+	flag.IntVar(&o.dashboardPipelines, "dashboard-pipelines", 200, "Pipelines of the dashboard phase.")
 	flag.IntVar(&o.memoryReleases, "memory-releases", 10000, "Released Releases the controller loads in the memory phase.")
 	flag.DurationVar(&o.latency, "latency", 0, "Simulated GitHub latency per request.")
 	flag.IntVar(&o.concurrency, "concurrency", 8, "The controller's --concurrency (Releases reconciled in parallel); also the raw baseline's parallelism.")
@@ -152,6 +156,13 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("memory: %w", err)
 		}
 		rep.memory(r)
+	}
+	if o.phases["dashboard"] {
+		r, err := runDashboard(ctx, w, o)
+		if err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		rep.dashboard(r)
 	}
 	rep.print(os.Stdout)
 	if err := rep.write(o.out); err != nil {

@@ -40,16 +40,7 @@ func runMemory(ctx context.Context, w *world, o options) (*memoryResult, error) 
 		return nil, err
 	}
 	start := time.Now()
-	err = parallel(ctx, n, 32, func(j int) error {
-		a, k := apps[j%pipelines], j/pipelines+1
-		rel := a.release(k)
-		if err := w.k8s.Create(ctx, rel); err != nil {
-			return err
-		}
-		rel.Status = finishedStatus(rel, k)
-		return w.k8s.Status().Update(ctx, rel)
-	})
-	if err != nil {
+	if err := w.createReleases(ctx, apps, n, finishedStatus); err != nil {
 		return nil, err
 	}
 	res := &memoryResult{Releases: n, Pipelines: pipelines, CreateSecs: time.Since(start).Seconds()}

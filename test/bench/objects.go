@@ -280,3 +280,17 @@ func finished(r *releasev1.Release) bool {
 	}
 	return false
 }
+
+// createReleases creates n Releases spread over apps (Release k of each in
+// turn) and writes the status that status gives each.
+func (w *world) createReleases(ctx context.Context, apps []app, n int, status func(rel *releasev1.Release, k int) releasev1.ReleaseStatus) error {
+	return parallel(ctx, n, 32, func(j int) error {
+		a, k := apps[j%len(apps)], j/len(apps)+1
+		rel := a.release(k)
+		if err := w.k8s.Create(ctx, rel); err != nil {
+			return err
+		}
+		rel.Status = status(rel, k)
+		return w.k8s.Status().Update(ctx, rel)
+	})
+}

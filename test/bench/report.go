@@ -47,6 +47,7 @@ type phases struct {
 	Shards     *throughputResult `json:"shards,omitempty"`
 	Idle       *idleResult       `json:"idle,omitempty"`
 	Memory     *memoryResult     `json:"memory,omitempty"`
+	Dashboard  *dashboardResult  `json:"dashboard,omitempty"`
 }
 
 type row struct {

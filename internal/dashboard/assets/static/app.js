@@ -1,0 +1,129 @@
+// Liftoff dashboard: live updates and actions. Pages are rendered on the
+// server; this script only (1) listens to the server-sent event stream and,
+// when something the page shows changed, fetches the page's main element
+// again and swaps it in, and (2) submits action forms with fetch, showing
+// the answer (the API server's or the identity webhook's message) in place.
+(function () {
+  'use strict';
+  var main = document.getElementById('main');
+  var notice = document.getElementById('notice');
+  var liveState = document.getElementById('live-state');
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.getAttribute('content') : '';
+
+  function watched() {
+    return (main.getAttribute('data-live') || '').split(/\s+/).filter(Boolean);
+  }
+
+  // relevant tells whether a batch of changes touches what the page shows.
+  function relevant(changes) {
+    var w = watched();
+    return changes.some(function (c) {
+      if (c.kind === '*') { return true; }
+      return w.some(function (x) {
+        var i = x.indexOf(':');
+        var kind = i < 0 ? x : x.slice(0, i);
+        var ref = i < 0 ? '' : x.slice(i + 1);
+        return kind === c.kind && (ref === '' || ref === c.namespace + '/' + c.name);
+      });
+    });
+  }
+
+  var timer = null;
+  var last = 0;
+  var busy = false;
+  var again = false;
+
+  // schedule a refresh: at most one a second, never two at once.
+  function schedule() {
+    if (timer) { return; }
+    var wait = Math.max(100, 1000 - (Date.now() - last));
+    timer = setTimeout(refresh, wait);
+  }
+
+  function typing(el) {
+    if (!el || !main.contains(el)) { return false; }
+    var t = el.tagName;
+    return t === 'TEXTAREA' || t === 'SELECT' || (t === 'INPUT' && el.type !== 'hidden' && el.type !== 'submit');
+  }
+
+  function refresh() {
+    timer = null;
+    if (busy) { again = true; return; }
+    var active = document.activeElement;
+    if (typing(active)) {
+      // Do not pull the field from under the person typing in it.
+      active.addEventListener('blur', schedule, { once: true });
+      return;
+    }
+    busy = true;
+    last = Date.now();
+    var focusId = active && main.contains(active) ? active.id : '';
+    fetch(window.location.href, { headers: { 'X-Liftoff-Fragment': 'main' }, credentials: 'same-origin' })
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        main.innerHTML = html;
+        main.setAttribute('data-refreshed', String(Date.now()));
+        if (focusId) {
+          var el = document.getElementById(focusId);
+          if (el) { el.focus(); }
+        }
+      })
+      .catch(function () { /* the stream reconnects; the next change refreshes */ })
+      .then(function () {
+        busy = false;
+        if (again) { again = false; schedule(); }
+      });
+  }
+
+  function setState(s) {
+    liveState.setAttribute('data-state', s);
+    liveState.textContent = s;
+  }
+
+  function connect() {
+    if (!window.EventSource) { setState('not live'); return; }
+    var es = new EventSource('/events');
+    es.addEventListener('open', function () { setState('live'); });
+    es.addEventListener('error', function () { setState('reconnecting'); });
+    es.addEventListener('change', function (e) {
+      var changes;
+      try { changes = JSON.parse(e.data); } catch (err) { return; }
+      if (relevant(changes)) { schedule(); }
+    });
+  }
+
+  function show(msg, isError) {
+    notice.setAttribute('aria-live', isError ? 'assertive' : 'polite');
+    notice.className = 'notice ' + (isError ? 'notice-error' : 'notice-ok');
+    notice.textContent = msg;
+  }
+
+  document.addEventListener('submit', function (ev) {
+    var form = ev.target;
+    if (!form.classList || !form.classList.contains('action')) { return; }
+    ev.preventDefault();
+    var data = new URLSearchParams(new FormData(form));
+    if (ev.submitter && ev.submitter.name) { data.set(ev.submitter.name, ev.submitter.value); }
+    var buttons = form.querySelectorAll('button');
+    buttons.forEach(function (b) { b.disabled = true; });
+    fetch(form.action, {
+      method: 'POST',
+      body: data,
+      credentials: 'same-origin',
+      headers: { 'Accept': 'application/json', 'X-CSRF-Token': csrf }
+    }).then(function (res) {
+      return res.json().catch(function () { return { error: res.status + ' ' + res.statusText }; })
+        .then(function (body) {
+          if (res.ok) { show(body.message, false); schedule(); } else { show(body.error, true); }
+        });
+    }).catch(function (err) {
+      show('The dashboard did not answer: ' + err.message, true);
+    }).then(function () {
+      buttons.forEach(function (b) { b.disabled = false; });
+    });
+  });
+
+  connect();
+}());

@@ -1,0 +1,77 @@
+package dashboard
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// webBase is GitHub's web address for an API base URL: github.com for the
+// public API, the host of GitHub Enterprise Server (https://HOST/api/v3/),
+// and the API URL itself otherwise (the simulator serves both).
+func webBase(apiURL string) string {
+	u := strings.TrimSuffix(apiURL, "/")
+	switch {
+	case u == "" || u == "https://api.github.com":
+		return "https://github.com"
+	case strings.HasSuffix(u, "/api/v3"):
+		return strings.TrimSuffix(u, "/api/v3")
+	}
+	return u
+}
+
+func repoURL(web, repo string) string {
+	if repo == "" {
+		return ""
+	}
+	return web + "/" + repo
+}
+
+func commitURL(web, repo, sha string) string {
+	if repo == "" || sha == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/%s/commit/%s", web, repo, sha)
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// ago says how long before now t was, coarsely: "3m ago", "2h ago", "5d ago".
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		s = fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		s = fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		s = fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}
+
+// stamp formats a time for people, in loc.
+func stamp(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,35 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+)
+
+// Auth modes of the manager's dashboard (--dashboard-auth).
+const (
+	AuthNone       = "none"
+	AuthKubernetes = "kubernetes"
+)
+
+// ForManager is the dashboard the manager serves in the cluster: it reads
+// the manager's own informer cache (no second watch) and is read-only, or
+// with AuthKubernetes authenticates every request and acts as its user.
+func ForManager(ctx context.Context, mgr manager.Manager, auth string) (http.Handler, error) {
+	b := NewBroker(0)
+	if err := Watch(ctx, mgr.GetCache(), b); err != nil {
+		return nil, err
+	}
+	o := Options{Store: CacheStore{Reader: mgr.GetCache()}, Broker: b}
+	switch auth {
+	case AuthNone, "":
+		o.Access = ReadOnly{}
+	case AuthKubernetes:
+		o.Access = &KubernetesAuth{Config: mgr.GetConfig(), Scheme: mgr.GetScheme(), Reviewer: mgr.GetClient()}
+	default:
+		return nil, fmt.Errorf("--dashboard-auth %q: use %s (read-only) or %s (TokenReview, SubjectAccessReview, impersonation)", auth, AuthNone, AuthKubernetes)
+	}
+	return New(o)
+}

@@ -1,0 +1,219 @@
+package dashboard
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// PipelinesQuery filters and pages the pipelines page.
+type PipelinesQuery struct {
+	Namespace string
+	// Search matches pipeline names, source repositories, and the names and
+	// versions of their Releases, case-insensitively.
+	Search string
+	// Page, from 1.
+	Page int
+	// PerPage pipelines; 25 when zero.
+	PerPage int `json:"-"`
+	// allow, when set, hides the namespaces the requester may not see.
+	allow func(ns string) bool
+}
+
+// PipelinesView is the pipelines page: one row per pipeline.
+type PipelinesView struct {
+	Query      PipelinesQuery `json:"query"`
+	Namespaces []string       `json:"namespaces"`
+	Rows       []PipelineRow  `json:"pipelines"`
+	// Total pipelines that match the filter; Pages of PerPage.
+	Total int `json:"total"`
+	Pages int `json:"pages"`
+	// Releases counts every Release that matched, on every page.
+	Releases int `json:"releases"`
+}
+
+// PipelineRow is one pipeline: its stages in order and its waiting Releases.
+type PipelineRow struct {
+	Namespace string      `json:"namespace"`
+	Name      string      `json:"name"`
+	Source    string      `json:"source"`
+	SourceURL string      `json:"sourceURL,omitempty"`
+	Ready     string      `json:"ready"`
+	Problem   string      `json:"problem,omitempty"`
+	Stages    []StageCell `json:"stages"`
+	Waiting   []Waiting   `json:"waiting"`
+	// MoreWaiting are waiting Releases not listed (the row shows maxWaiting).
+	MoreWaiting int `json:"moreWaiting,omitempty"`
+}
+
+// StageCell is one stage of a pipeline: what is live and what is on its way.
+type StageCell struct {
+	Name       string `json:"name"`
+	Version    string `json:"version,omitempty"`
+	Release    string `json:"release,omitempty"`
+	PromotedAt string `json:"promotedAt,omitempty"`
+	// InFlight is the Release being promoted into the stage.
+	InFlight        string `json:"inFlight,omitempty"`
+	InFlightVersion string `json:"inFlightVersion,omitempty"`
+	Manual          bool   `json:"manual,omitempty"`
+}
+
+// Waiting is a Release on its way and the one gate that holds it.
+type Waiting struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Phase   string `json:"phase"`
+	Stage   string `json:"stage,omitempty"`
+	Gate    string `json:"gate,omitempty"`
+	Message string `json:"message,omitempty"`
+	Paused  bool   `json:"paused,omitempty"`
+}
+
+const maxWaiting = 5
+
+// done tells whether a Release has nothing more to do.
+func done(p releasev1.ReleasePhase) bool {
+	switch p {
+	case releasev1.PhaseReleased, releasev1.PhaseFailed, releasev1.PhaseRolledBack, releasev1.PhaseSuperseded:
+		return true
+	}
+	return false
+}
+
+// Holding returns the gate that holds a Release in its current stage and
+// why: the first gate that has not passed, or the stage's own message.
+func Holding(rel *releasev1.Release) (stage, gate, message string) {
+	stage = rel.Status.CurrentStage
+	if rel.Spec.Paused {
+		return stage, "paused", "paused: spec.paused holds every further promotion; resume to go on"
+	}
+	ss := rel.Status.StageStatus(stage)
+	if ss == nil {
+		if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
+			return stage, "", c.Message
+		}
+		return stage, "", "not evaluated yet"
+	}
+	for _, g := range ss.Gates {
+		if g.Status != releasev1.GatePassed {
+			return stage, g.Name, g.Message
+		}
+	}
+	return stage, "", ss.Message
+}
+
+// buildPipelines renders the pipelines page from the cache.
+func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Time) (*PipelinesView, error) {
+	if q.PerPage <= 0 {
+		q.PerPage = 25
+	}
+	if q.Page <= 0 {
+		q.Page = 1
+	}
+	pipes, err := s.Pipelines(ctx, q.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	rels, err := s.Releases(ctx, q.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	v := &PipelinesView{Query: q}
+	nsSeen := map[string]bool{}
+	type key struct{ ns, name string }
+	byPipe := map[key][]*releasev1.Release{}
+	search := strings.ToLower(strings.TrimSpace(q.Search))
+	releaseHit := map[key]bool{}
+	for _, r := range rels {
+		k := key{r.Namespace, r.Spec.Pipeline}
+		if search != "" && !releaseHit[k] && (strings.Contains(r.Name, search) || strings.Contains(strings.ToLower(r.Spec.Version), search)) {
+			releaseHit[k] = true
+		}
+		if !done(r.Status.Phase) {
+			byPipe[k] = append(byPipe[k], r)
+		}
+	}
+	sortByKey(pipes)
+	var match []*releasev1.ReleasePipeline
+	for _, p := range pipes {
+		if q.allow != nil && !q.allow(p.Namespace) {
+			continue
+		}
+		nsSeen[p.Namespace] = true
+		k := key{p.Namespace, p.Name}
+		if search != "" && !strings.Contains(strings.ToLower(p.Name), search) &&
+			!strings.Contains(strings.ToLower(p.Spec.Source.Repository), search) && !releaseHit[k] {
+			continue
+		}
+		match = append(match, p)
+		v.Releases += len(byPipe[k])
+	}
+	for ns := range nsSeen {
+		v.Namespaces = append(v.Namespaces, ns)
+	}
+	sortStrings(v.Namespaces)
+	v.Total = len(match)
+	v.Pages = (v.Total + q.PerPage - 1) / q.PerPage
+	if v.Pages == 0 {
+		v.Pages = 1
+	}
+	if q.Page > v.Pages {
+		q.Page, v.Query.Page = v.Pages, v.Pages
+	}
+	lo := (q.Page - 1) * q.PerPage
+	hi := min(lo+q.PerPage, len(match))
+	for _, p := range match[lo:hi] {
+		v.Rows = append(v.Rows, pipelineRow(p, byPipe[key{p.Namespace, p.Name}], now))
+	}
+	return v, nil
+}
+
+func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, now time.Time) PipelineRow {
+	row := PipelineRow{Namespace: p.Namespace, Name: p.Name, Source: p.Spec.Source.Repository, Ready: "Unknown"}
+	web := webBase(p.Spec.GitHub.APIURL)
+	row.SourceURL = repoURL(web, p.Spec.Source.Repository)
+	if c := meta.FindStatusCondition(p.Status.Conditions, releasev1.ConditionReady); c != nil {
+		row.Ready = string(c.Status)
+		if c.Status != "True" {
+			row.Problem = c.Message
+		}
+	}
+	for _, st := range p.Spec.Stages {
+		cell := StageCell{Name: st.Name, Manual: st.Promotion == releasev1.PromotionManual}
+		for _, ps := range p.Status.Stages {
+			if ps.Name != st.Name {
+				continue
+			}
+			cell.Version, cell.Release = ps.Version, ps.Release
+			if ps.PromotedAt != nil {
+				cell.PromotedAt = ago(now, ps.PromotedAt.Time)
+			}
+			if ps.InFlight != nil {
+				cell.InFlight, cell.InFlightVersion = ps.InFlight.Release, ps.InFlight.Version
+			}
+		}
+		row.Stages = append(row.Stages, cell)
+	}
+	sortByKey(waiting)
+	for i, r := range waiting {
+		if i == maxWaiting {
+			row.MoreWaiting = len(waiting) - maxWaiting
+			break
+		}
+		stage, gate, msg := Holding(r)
+		row.Waiting = append(row.Waiting, Waiting{Name: r.Name, Version: r.Spec.Version, Phase: phaseOr(r.Status.Phase),
+			Stage: stage, Gate: gate, Message: msg, Paused: r.Spec.Paused})
+	}
+	return row
+}
+
+func phaseOr(p releasev1.ReleasePhase) string {
+	if p == "" {
+		return string(releasev1.PhasePending)
+	}
+	return string(p)
+}

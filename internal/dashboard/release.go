@@ -1,0 +1,367 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/webhooks"
+)
+
+// ReleaseView is a Release's page.
+type ReleaseView struct {
+	Namespace    string `json:"namespace"`
+	Name         string `json:"name"`
+	Pipeline     string `json:"pipeline"`
+	Version      string `json:"version"`
+	Phase        string `json:"phase"`
+	Message      string `json:"message,omitempty"`
+	CurrentStage string `json:"currentStage,omitempty"`
+	Commit       string `json:"commit,omitempty"`
+	CommitURL    string `json:"commitURL,omitempty"`
+	CreatedBy    string `json:"createdBy,omitempty"`
+	Paused       bool   `json:"paused"`
+	// Done: the Release has nothing more to do (no pause, no approval).
+	Done      bool           `json:"done"`
+	Stages    []StageView    `json:"stages"`
+	Approvals []ApprovalView `json:"approvals,omitempty"`
+	Checklist *ChecklistView `json:"checklist,omitempty"`
+	Milestone string         `json:"milestone,omitempty"`
+	Approve   []string       `json:"canApprove,omitempty"`
+	Verdict   []string       `json:"awaitingVerdict,omitempty"`
+}
+
+// StageView is one stage of a Release.
+type StageView struct {
+	Name       string      `json:"name"`
+	Phase      string      `json:"phase"`
+	Message    string      `json:"message,omitempty"`
+	Manual     bool        `json:"manual,omitempty"`
+	Timeline   []Point     `json:"timeline"`
+	Gates      []GateView  `json:"gates,omitempty"`
+	Promotion  *Promotion  `json:"promotion,omitempty"`
+	Analysis   string      `json:"analysis,omitempty"`
+	AnalysisOf string      `json:"analysisMessage,omitempty"`
+	Charts     []Chart     `json:"charts,omitempty"`
+	Rollback   *LinkedItem `json:"rollback,omitempty"`
+	Postmortem *LinkedItem `json:"postmortem,omitempty"`
+	Planned    string      `json:"planned,omitempty"`
+	Slip       string      `json:"slip,omitempty"`
+}
+
+// Point is one step of a stage's timeline: committed, deployed, soaked, verified.
+type Point struct {
+	Label string `json:"label"`
+	// State: done, pending, failed or waiting (not reached).
+	State  string `json:"state"`
+	At     string `json:"at,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	URL    string `json:"url,omitempty"`
+}
+
+// GateView is one gate's last evaluation and who can move it.
+type GateView struct {
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Checked string `json:"lastChecked,omitempty"`
+	Owners  string `json:"owners,omitempty"`
+}
+
+// Promotion is the GitOps change of a stage, linked to GitHub.
+type Promotion struct {
+	Commit          string `json:"commit,omitempty"`
+	CommitURL       string `json:"commitURL,omitempty"`
+	PullRequest     int    `json:"pullRequest,omitempty"`
+	PullRequestURL  string `json:"pullRequestURL,omitempty"`
+	PullState       string `json:"pullRequestState,omitempty"`
+	PreviousVersion string `json:"previousVersion,omitempty"`
+}
+
+// LinkedItem is a rollback or a postmortem: what, and where on GitHub.
+type LinkedItem struct {
+	Text string `json:"text"`
+	URL  string `json:"url,omitempty"`
+}
+
+// ApprovalView is one recorded approval.
+type ApprovalView struct {
+	Stage, By, At, Comment string
+}
+
+// ChecklistView is a launch checklist with who signed what.
+type ChecklistView struct {
+	Namespace string          `json:"namespace"`
+	Name      string          `json:"name"`
+	Missing   bool            `json:"missing,omitempty"`
+	Ready     bool            `json:"ready"`
+	Done      int32           `json:"done"`
+	Total     int32           `json:"total"`
+	Items     []ChecklistItem `json:"items"`
+}
+
+// ChecklistItem is one item, its owners and its sign-offs.
+type ChecklistItem struct {
+	Name     string   `json:"name"`
+	Function string   `json:"function"`
+	State    string   `json:"state"`
+	Required bool     `json:"required"`
+	Owners   string   `json:"owners,omitempty"`
+	Manual   bool     `json:"manual,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	URL      string   `json:"url,omitempty"`
+	SignOffs []string `json:"signOffs,omitempty"`
+}
+
+// errNotFound is a page for an object the cache does not hold.
+var errNotFound = errors.New("not found")
+
+func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now time.Time) (*ReleaseView, error) {
+	rel := &releasev1.Release{}
+	if err := s.Get(ctx, key, rel); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, errNotFound
+		}
+		return nil, err
+	}
+	pipe := &releasev1.ReleasePipeline{}
+	if err := s.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, pipe); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		pipe = nil
+	}
+	loc := time.UTC
+	v := &ReleaseView{Namespace: rel.Namespace, Name: rel.Name, Pipeline: rel.Spec.Pipeline, Version: rel.Spec.Version,
+		Phase: phaseOr(rel.Status.Phase), CurrentStage: rel.Status.CurrentStage, Commit: rel.Status.Commit, Paused: rel.Spec.Paused,
+		Done: done(rel.Status.Phase), CreatedBy: rel.Annotations[webhooks.CreatedByAnnotation], Milestone: rel.Spec.Milestone,
+	}
+	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
+		v.Message = c.Message
+	}
+	web := webBase("")
+	var stages []releasev1.Stage
+	if pipe != nil {
+		web = webBase(pipe.Spec.GitHub.APIURL)
+		v.CommitURL = commitURL(web, pipe.Spec.Source.Repository, rel.Status.Commit)
+		stages = pipe.Spec.Stages
+	}
+	for _, a := range rel.Spec.Approvals {
+		at := ""
+		if a.At != nil {
+			at = stamp(a.At.Time, loc)
+		}
+		v.Approvals = append(v.Approvals, ApprovalView{Stage: a.Stage, By: a.By, At: at, Comment: a.Comment})
+	}
+	var lc *releasev1.LaunchChecklist
+	if rel.Spec.LaunchChecklist != "" {
+		lc = &releasev1.LaunchChecklist{}
+		if err := s.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.LaunchChecklist}, lc); err != nil {
+			if !apierrors.IsNotFound(err) {
+				return nil, err
+			}
+			lc = nil
+			v.Checklist = &ChecklistView{Namespace: rel.Namespace, Name: rel.Spec.LaunchChecklist, Missing: true}
+		} else {
+			v.Checklist = checklistView(lc, loc)
+		}
+	}
+	// Stages in pipeline order; a stage the status has not reached yet is Pending.
+	names := make([]string, 0, len(stages))
+	for _, st := range stages {
+		names = append(names, st.Name)
+	}
+	if len(names) == 0 {
+		for _, ss := range rel.Status.Stages {
+			names = append(names, ss.Name)
+		}
+	}
+	for i, name := range names {
+		var spec, next *releasev1.Stage
+		if i < len(stages) {
+			spec = &stages[i]
+		}
+		if i+1 < len(stages) {
+			next = &stages[i+1]
+		}
+		ss := rel.Status.StageStatus(name)
+		if ss == nil {
+			ss = &releasev1.ReleaseStageStatus{Name: name, Phase: releasev1.StagePending}
+		}
+		sv := stageView(rel, ss, spec, next, lc, web, now, loc)
+		if sv.Manual && !v.Done && !promotedOrLater(ss.Phase) {
+			v.Approve = append(v.Approve, name)
+		}
+		if ss.Analysis != nil && ss.Analysis.Phase == "Inconclusive" {
+			v.Verdict = append(v.Verdict, name)
+		}
+		v.Stages = append(v.Stages, sv)
+	}
+	return v, nil
+}
+
+func promotedOrLater(p releasev1.StagePhase) bool {
+	switch p {
+	case releasev1.StagePending, releasev1.StageWaiting, "":
+		return false
+	}
+	return true
+}
+
+func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, lc *releasev1.LaunchChecklist, web string, now time.Time, loc *time.Location) StageView {
+	sv := StageView{Name: ss.Name, Phase: string(ss.Phase), Message: ss.Message}
+	repo := ""
+	if spec != nil {
+		sv.Manual = spec.Promotion == releasev1.PromotionManual
+		repo = spec.Target.Repository
+	}
+	if p := ss.Promotion; p != nil && (p.Commit != "" || p.PullRequest != nil || p.NoChange) {
+		pv := &Promotion{Commit: p.Commit, CommitURL: commitURL(web, repo, p.Commit), PreviousVersion: p.PreviousVersion}
+		if pr := p.PullRequest; pr != nil {
+			pv.PullRequest, pv.PullRequestURL, pv.PullState = pr.Number, pr.URL, pr.State
+		}
+		sv.Promotion = pv
+	}
+	if ss.PlannedAt != nil {
+		sv.Planned = stamp(ss.PlannedAt.Time, loc)
+	}
+	if ss.Slip != nil {
+		sv.Slip = ss.Slip.Duration.String()
+	}
+	sv.Timeline = timeline(ss, spec, next, web, repo, now, loc)
+	for _, g := range ss.Gates {
+		gv := GateView{Name: g.Name, Status: string(g.Status), Reason: g.Reason, Message: g.Message, URL: g.URL}
+		if g.LastChecked != nil {
+			gv.Checked = ago(now, g.LastChecked.Time)
+		}
+		gv.Owners = gateOwners(rel, ss.Name, g.Name, lc)
+		sv.Gates = append(sv.Gates, gv)
+	}
+	if a := ss.Analysis; a != nil {
+		sv.Analysis, sv.AnalysisOf = a.Phase, a.Message
+		var metrics []releasev1.AnalysisMetric
+		if spec != nil && spec.Verify != nil {
+			metrics = spec.Verify.Analysis.Metrics
+		}
+		for _, m := range a.Metrics {
+			cond := ""
+			for _, sm := range metrics {
+				if sm.Name == m.Name {
+					cond = conditionText(sm)
+				}
+			}
+			sv.Charts = append(sv.Charts, Chart{Metric: m.Name, Phase: m.Phase, Condition: cond,
+				Summary: fmt.Sprintf("%d measured: %d successful, %d failed, %d inconclusive, %d errors", m.Count, m.Successes, m.Failures, m.Inconclusives, m.Errors),
+				SVG:     template.HTML(chartSVG(m, cond, loc)), Measurements: measurementRows(m, loc)}) // the SVG escapes every text it holds
+		}
+	}
+	if rb := ss.Rollback; rb != nil {
+		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, short(rb.Commit)), URL: commitURL(web, repo, rb.Commit)}
+		if rb.PullRequest != nil {
+			li.Text = fmt.Sprintf("rolled back to %s, pull request #%d", rb.Version, rb.PullRequest.Number)
+			li.URL = rb.PullRequest.URL
+		}
+		sv.Rollback = li
+	}
+	if pm := ss.Postmortem; pm != nil {
+		sv.Postmortem = &LinkedItem{Text: fmt.Sprintf("postmortem issue #%d", pm.Number), URL: pm.URL}
+	}
+	return sv
+}
+
+// gateOwners says who can move a gate: who approved so far, or the owners of
+// the checklist's open items.
+func gateOwners(rel *releasev1.Release, stage, gate string, lc *releasev1.LaunchChecklist) string {
+	switch gate {
+	case "approvals":
+		var by []string
+		for _, a := range rel.Spec.Approvals {
+			if a.Stage == stage {
+				by = append(by, a.By)
+			}
+		}
+		who := "anyone granted the verb approve on releases, but " + orSomeone(rel.Annotations[webhooks.CreatedByAnnotation]) + " (the creator)"
+		if len(by) > 0 {
+			return "approved by " + strings.Join(by, ", ") + "; " + who
+		}
+		return who
+	case "launchChecklist":
+		if lc == nil {
+			return ""
+		}
+		var open []string
+		state := map[string]releasev1.ItemState{}
+		for _, is := range lc.Status.Items {
+			state[is.Name] = is.State
+		}
+		for _, it := range lc.Spec.Items {
+			if s := state[it.Name]; s != releasev1.ItemDone && s != releasev1.ItemWaived {
+				open = append(open, it.Name+": "+owners(it.Owners))
+			}
+		}
+		return strings.Join(open, "; ")
+	}
+	return ""
+}
+
+func orSomeone(s string) string {
+	if s == "" {
+		return "the person who created it"
+	}
+	return s
+}
+
+func owners(o releasev1.Owners) string {
+	var parts []string
+	if len(o.Users) > 0 {
+		parts = append(parts, strings.Join(o.Users, ", "))
+	}
+	for _, g := range o.Groups {
+		parts = append(parts, "group "+g)
+	}
+	if len(parts) == 0 {
+		return "anyone with the verb signoff"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func checklistView(lc *releasev1.LaunchChecklist, loc *time.Location) *ChecklistView {
+	v := &ChecklistView{Namespace: lc.Namespace, Name: lc.Name, Ready: lc.Status.Ready, Done: lc.Status.Done, Total: lc.Status.Total}
+	status := map[string]releasev1.ChecklistItemStatus{}
+	for _, is := range lc.Status.Items {
+		status[is.Name] = is
+	}
+	for _, it := range lc.Spec.Items {
+		is := status[it.Name]
+		item := ChecklistItem{Name: it.Name, Function: it.Function, State: string(is.State), Required: it.Required == nil || *it.Required,
+			Owners: owners(it.Owners), Manual: it.Check.Manual != nil, Message: is.Message, URL: is.URL}
+		if item.State == "" {
+			item.State = string(releasev1.ItemPending)
+		}
+		for _, so := range lc.Spec.SignOffs {
+			if so.Item != it.Name {
+				continue
+			}
+			line := fmt.Sprintf("%s by %s", strings.ToLower(string(so.Decision))+"d", so.By)
+			if so.At != nil {
+				line += " at " + stamp(so.At.Time, loc)
+			}
+			if so.Comment != "" {
+				line += ": " + so.Comment
+			}
+			item.SignOffs = append(item.SignOffs, line)
+		}
+		v.Items = append(v.Items, item)
+	}
+	return v
+}
