@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -22,6 +21,8 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // Calendar horizons and bounds.
@@ -41,6 +42,9 @@ type ReleaseCalendarReconciler struct {
 	// Shard is the shard this controller serves (see ShardLabel).
 	Shard Shard
 	Clock clock.PassiveClock
+	// calendars keeps the calendars compiled; Setup shares it with the
+	// Release engine.
+	calendars *calendars
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars,verbs=get;list;watch
@@ -51,8 +55,11 @@ func (r *ReleaseCalendarReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	if r.calendars == nil {
+		r.calendars = newCalendars()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleaseCalendar{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.ReleaseCalendar{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(calendarOfPipeline)).
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.calendarOfRelease)).
 		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.calendarsInNamespace), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -93,7 +100,7 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	rc := &releasev1.ReleaseCalendar{}
 	if err := r.Get(ctx, req.NamespacedName, rc); err != nil {
 		if apierrors.IsNotFound(err) {
-			forgetCalendar(req.NamespacedName)
+			r.calendars.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -121,13 +128,9 @@ func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 }
 
 func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.ReleaseCalendar, now time.Time) (ctrl.Result, error) {
-	cal, err := compileCalendar(rc)
+	cal, err := r.calendars.compile(rc)
 	if err != nil {
-		msg := err.Error() + ": fix the calendar's spec"
-		meta.SetStatusCondition(&rc.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: releasev1.ReasonInvalidSpec, Message: msg, ObservedGeneration: rc.Generation})
-		meta.SetStatusCondition(&rc.Status.Conditions, metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionFalse,
-			Reason: releasev1.ReasonInvalidSpec, Message: msg, ObservedGeneration: rc.Generation})
+		conditions.Set(&rc.Status.Conditions, rc.Generation, conditions.Stalled(releasev1.ReasonInvalidSpec, err.Error()+": fix the calendar's spec"))
 		rc.Status.Stages, rc.Status.ActiveFreezes, rc.Status.NextChange, rc.Status.Upcoming = nil, nil, nil, nil
 		return ctrl.Result{}, nil
 	}
@@ -173,10 +176,8 @@ func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.R
 	}
 	rc.Status.Upcoming = upcoming(cal, releases, milestones.Items, now)
 	rc.Status.Recent = recent(releases, now)
-	meta.RemoveStatusCondition(&rc.Status.Conditions, releasev1.ConditionStalled)
-	msg := fmt.Sprintf("%d window(s); %d freeze(s) in force", len(rc.Spec.Windows), len(rc.Status.ActiveFreezes))
-	meta.SetStatusCondition(&rc.Status.Conditions, metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue,
-		Reason: releasev1.ReasonReconciled, Message: msg, ObservedGeneration: rc.Generation})
+	conditions.Set(&rc.Status.Conditions, rc.Generation, conditions.Ready(releasev1.ReasonReconciled,
+		fmt.Sprintf("%d window(s); %d freeze(s) in force", len(rc.Spec.Windows), len(rc.Status.ActiveFreezes))))
 
 	wait := calendarRefresh
 	if next != nil && next.Sub(now) < wait {
@@ -237,7 +238,7 @@ func upcoming(cal *calendar.Calendar, releases []releasev1.Release, milestones [
 				continue // done: it is in recent[]
 			}
 			switch rel.Status.Phase {
-			case releasev1.PhaseFailed, releasev1.PhaseRolledBack, releasev1.PhaseSuperseded:
+			case releasev1.PhaseFailed, releasev1.PhaseSuperseded:
 				continue
 			}
 			out = append(out, releasev1.CalendarEntry{Type: releasev1.EntryPlannedPromotion,
@@ -279,7 +280,7 @@ func recent(releases []releasev1.Release, now time.Time) []releasev1.CalendarEnt
 				e.Slip = ss.Slip.Duration.String()
 			}
 			if p.Commit != "" {
-				e.Detail = "commit " + short(p.Commit)
+				e.Detail = "commit " + github.ShortSHA(p.Commit)
 			}
 			out = append(out, e)
 		}

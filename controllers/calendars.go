@@ -10,13 +10,13 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
-// compiledCalendars keeps each ReleaseCalendar compiled once per generation:
-// every Release evaluation, the calendar's status and its feed read it. The
-// calendar controller forgets a calendar once it is gone.
-var compiledCalendars = struct {
-	sync.Mutex
-	m map[types.NamespacedName]compiledCalendar
-}{m: map[types.NamespacedName]compiledCalendar{}}
+// calendars keeps each ReleaseCalendar compiled once per generation: every
+// Release evaluation and the calendar's status read it. The calendar
+// controller forgets a calendar once it is gone. One manager has one.
+type calendars struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]compiledCalendar
+}
 
 type compiledCalendar struct {
 	uid        types.UID
@@ -25,23 +25,27 @@ type compiledCalendar struct {
 	err        error
 }
 
-// compileCalendar compiles the calendar's windows, or says what to fix.
-func compileCalendar(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
-	compiledCalendars.Lock()
-	defer compiledCalendars.Unlock()
+func newCalendars() *calendars {
+	return &calendars{m: map[types.NamespacedName]compiledCalendar{}}
+}
+
+// compile compiles the calendar's windows, or says what to fix.
+func (c *calendars) compile(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	key := types.NamespacedName{Namespace: rc.Namespace, Name: rc.Name}
-	if c, ok := compiledCalendars.m[key]; ok && c.uid == rc.UID && c.generation == rc.Generation && rc.UID != "" {
-		return c.cal, c.err
+	if cc, ok := c.m[key]; ok && cc.uid == rc.UID && cc.generation == rc.Generation && rc.UID != "" {
+		return cc.cal, cc.err
 	}
 	cal, err := calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
 	if rc.UID != "" {
-		compiledCalendars.m[key] = compiledCalendar{uid: rc.UID, generation: rc.Generation, cal: cal, err: err}
+		c.m[key] = compiledCalendar{uid: rc.UID, generation: rc.Generation, cal: cal, err: err}
 	}
 	return cal, err
 }
 
-func forgetCalendar(key types.NamespacedName) {
-	compiledCalendars.Lock()
-	defer compiledCalendars.Unlock()
-	delete(compiledCalendars.m, key)
+func (c *calendars) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }

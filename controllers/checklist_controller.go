@@ -2,13 +2,12 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,6 +20,8 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/analysis"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
@@ -33,10 +34,10 @@ const checklistIndex = "spec.launchChecklist"
 type LaunchChecklistReconciler struct {
 	client.Client
 	// Shard is the shard this controller serves (see ShardLabel).
-	Shard     Shard
-	APIReader client.Reader
-	GitHub    *github.Factory
-	Clock     clock.PassiveClock
+	Shard Shard
+	// Credentials gives the GitHub and Prometheus clients of the checks.
+	Credentials *credentials.Store
+	Clock       clock.PassiveClock
 	// PollInterval for automatic items (conditional requests to GitHub).
 	PollInterval time.Duration
 }
@@ -53,7 +54,7 @@ func (r *LaunchChecklistReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.PollInterval = time.Minute
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.LaunchChecklist{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.LaunchChecklist{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		// A release check turns done when its Release lands in the stage.
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.checklistsOfRelease)).
 		Named("launchchecklist").
@@ -94,21 +95,25 @@ func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	orig := lc.DeepCopy()
 	now := r.Clock.Now()
-	obs, err := r.observe(ctx, lc, now)
+	o := &observer{r: r, lc: lc, now: now}
+	obs, err := o.observe(ctx)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	conditions := lc.Status.Conditions
+	conds := lc.Status.Conditions
 	lc.Status = checklist.Evaluate(lc, obs, lc.Status.Items, now)
-	lc.Status.Conditions, lc.Status.ObservedGeneration = conditions, lc.Generation
+	lc.Status.Conditions, lc.Status.ObservedGeneration = conds, lc.Generation
 	st := &lc.Status
-	cond := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready",
-		Message: fmt.Sprintf("%d of %d items done or waived; every required item is", st.Done, st.Total), ObservedGeneration: lc.Generation}
-	if !st.Ready {
-		cond.Status, cond.Reason = metav1.ConditionFalse, "ItemsOpen"
-		cond.Message = fmt.Sprintf("%d of %d done; open: %s", st.Done, st.Total, checklist.Open(lc))
+	summary := conditions.Ready(releasev1.ReasonReady, fmt.Sprintf("%d of %d items done or waived; every required item is", st.Done, st.Total))
+	switch {
+	case st.Ready:
+	case o.trouble != nil:
+		// An item cannot be read: say why, rather than only that it is open.
+		summary = *o.trouble
+	default:
+		summary = conditions.NotReady(releasev1.ReasonItemsOpen, fmt.Sprintf("%d of %d done; open: %s", st.Done, st.Total, checklist.Open(lc)))
 	}
-	meta.SetStatusCondition(&st.Conditions, cond)
+	conditions.Set(&st.Conditions, lc.Generation, summary)
 	if !equality.Semantic.DeepEqual(orig.Status, lc.Status) {
 		conflict, err := patchStatus(ctx, r.Client, orig, lc)
 		if err != nil {
@@ -119,7 +124,7 @@ func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 	}
 	if automatic(lc) {
-		return ctrl.Result{RequeueAfter: r.PollInterval}, nil
+		return ctrl.Result{RequeueAfter: max(r.PollInterval, o.retryAfter)}, nil
 	}
 	return ctrl.Result{}, nil
 }
@@ -133,9 +138,59 @@ func automatic(lc *releasev1.LaunchChecklist) bool {
 	return false
 }
 
+// observer is one observation of a checklist's automatic items.
+type observer struct {
+	r   *LaunchChecklistReconciler
+	lc  *releasev1.LaunchChecklist
+	now time.Time
+	// trouble is the worst failure to read an item (a stall beats a
+	// retry), as the checklist's conditions say it; retryAfter is how long
+	// GitHub asked to wait.
+	trouble    *conditions.Summary
+	retryAfter time.Duration
+}
+
+// checklistFixes say what to fix when GitHub answers 404 or refuses the token.
+var checklistFixes = github.Fixes{
+	NotFound:     "check the item's repository and number (or ref) and that the token can read them",
+	Unauthorized: "check the token in the pipeline's spec.github.secretRef",
+}
+
+// failed notes why an item could not be read from GitHub, as github.Dispose
+// says, and returns the message the item shows.
+func (o *observer) failed(item string, pipe *releasev1.ReleasePipeline, err error) string {
+	var ce *credentials.Error
+	if errors.As(err, &ce) {
+		o.note(conditions.Stalled(ce.Reason, fmt.Sprintf("item %s: %s", item, ce.Error())), conditions.RetryStalled)
+		return ce.Error()
+	}
+	d, ok := github.Dispose(err, checklistFixes)
+	if !ok {
+		return "reading GitHub failed: " + err.Error()
+	}
+	if d.Refused && pipe != nil {
+		o.r.Credentials.Forget(pipe.Namespace, pipe.Spec.GitHub.SecretRef)
+	}
+	msg := d.Message(err)
+	if d.Stalled {
+		o.note(conditions.Stalled(d.Reason, fmt.Sprintf("item %s: %s", item, msg)), d.RetryAfter)
+	} else {
+		o.note(conditions.Reconciling(d.Reason, fmt.Sprintf("item %s: %s", item, msg)), d.RetryAfter)
+	}
+	return "reading GitHub failed: " + msg
+}
+
+func (o *observer) note(s conditions.Summary, retryAfter time.Duration) {
+	if o.trouble == nil || s.IsStalled() && !o.trouble.IsStalled() {
+		o.trouble = &s
+	}
+	o.retryAfter = max(o.retryAfter, retryAfter)
+}
+
 // observe reads every automatic item's check. A failure to read one item
 // leaves it Pending with the reason; it never counts as done.
-func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.LaunchChecklist, now time.Time) (map[string]checklist.Observation, error) {
+func (o *observer) observe(ctx context.Context) (map[string]checklist.Observation, error) {
+	r, lc, now := o.r, o.lc, o.now
 	obs := map[string]checklist.Observation{}
 	pipe, err := r.pipelineOf(ctx, lc)
 	if err != nil {
@@ -143,7 +198,7 @@ func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.L
 	}
 	var gh *github.Client
 	ghProblem := ""
-	ghClient := func() *github.Client {
+	ghClient := func(item string) *github.Client {
 		if gh != nil || ghProblem != "" {
 			return gh
 		}
@@ -151,9 +206,9 @@ func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.L
 			ghProblem = "no Release names this checklist in spec.launchChecklist yet: the GitHub credential of its pipeline is used"
 			return nil
 		}
-		c, err := clientFor(ctx, r.APIReader, r.GitHub, pipe)
+		c, err := r.Credentials.ForPipeline(ctx, pipe)
 		if err != nil {
-			ghProblem = err.Error()
+			ghProblem = o.failed(item, pipe, err)
 			return nil
 		}
 		gh = c
@@ -161,22 +216,22 @@ func (r *LaunchChecklistReconciler) observe(ctx context.Context, lc *releasev1.L
 	}
 	for _, it := range lc.Spec.Items {
 		c := it.Check
-		var o checklist.Observation
+		var ob checklist.Observation
 		switch {
 		case c.Manual != nil:
 			continue
 		case c.Release != nil:
-			o = r.observeRelease(ctx, lc.Namespace, c.Release)
+			ob = r.observeRelease(ctx, lc.Namespace, c.Release)
 		case c.Prometheus != nil:
-			o = r.observePrometheus(ctx, lc.Namespace, pipe, c.Prometheus, now)
+			ob = r.observePrometheus(ctx, lc.Namespace, pipe, c.Prometheus, now)
 		default:
-			if g := ghClient(); g == nil {
-				o = checklist.Observation{State: releasev1.ItemPending, Message: ghProblem}
+			if g := ghClient(it.Name); g == nil {
+				ob = checklist.Observation{State: releasev1.ItemPending, Message: ghProblem}
 			} else {
-				o = observeGitHub(ctx, g, c)
+				ob = observeGitHub(ctx, g, c, func(err error) string { return o.failed(it.Name, pipe, err) })
 			}
 		}
-		obs[it.Name] = o
+		obs[it.Name] = ob
 	}
 	return obs, nil
 }
@@ -236,7 +291,7 @@ func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, ns st
 	default:
 		return pending("no Prometheus: set the item's address, or use the checklist from a pipeline with spec.prometheus")
 	}
-	prom, err := prometheusFor(ctx, r.APIReader, ns, spec)
+	prom, err := r.Credentials.Prometheus(ctx, ns, spec)
 	if err != nil {
 		return pending(err.Error())
 	}
@@ -257,9 +312,11 @@ func (r *LaunchChecklistReconciler) observePrometheus(ctx context.Context, ns st
 	return checklist.Observation{State: releasev1.ItemDone, Message: fmt.Sprintf("%s holds (value %s)", c.Condition, v)}
 }
 
-func observeGitHub(ctx context.Context, gh *github.Client, c releasev1.ItemCheck) checklist.Observation {
+// observeGitHub reads an item's GitHub check; failed says what a failure to
+// read it means.
+func observeGitHub(ctx context.Context, gh *github.Client, c releasev1.ItemCheck, failed func(error) string) checklist.Observation {
 	fail := func(err error) checklist.Observation {
-		return checklist.Observation{State: releasev1.ItemPending, Message: "reading GitHub failed: " + err.Error()}
+		return checklist.Observation{State: releasev1.ItemPending, Message: failed(err)}
 	}
 	switch {
 	case c.GitHubIssue != nil:

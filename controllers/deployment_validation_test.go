@@ -15,6 +15,7 @@ import (
 // A stage's deployment names exactly one agent, with what to fix when not;
 // the API server fills in the documented defaults.
 func TestAPIValidatesStageDeployment(t *testing.T) {
+	needsControlPlane(t)
 	ctx := context.Background()
 	ns := fmt.Sprintf("deployment-validation-%d", nsSeq.Add(1))
 	NewWithT(t).Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())

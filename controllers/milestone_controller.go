@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/milestone"
 )
 
@@ -36,11 +36,10 @@ type MilestoneReconciler struct {
 	client.Client
 	// Shard is the shard this controller serves (see ShardLabel).
 	Shard Shard
-	// APIReader reads Secrets live: the controller keeps no Secret watch.
-	APIReader client.Reader
-	Recorder  events.EventRecorder
-	GitHub    *github.Factory
-	Clock     clock.PassiveClock
+	// Credentials gives the GitHub client of spec.github or of a Release's pipeline.
+	Credentials *credentials.Store
+	Recorder    events.EventRecorder
+	Clock       clock.PassiveClock
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=milestones,verbs=get;list;watch
@@ -56,7 +55,7 @@ func (r *MilestoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Clock = clock.RealClock{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.Milestone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.Milestone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.milestonesOfRelease)).
 		Named("milestone").
 		Complete(r)
@@ -132,6 +131,9 @@ type milestoneSync struct {
 	r   *MilestoneReconciler
 	ms  *releasev1.Milestone
 	now time.Time
+	// secretRef is the Secret of the GitHub credential in use, forgotten
+	// when GitHub refuses it.
+	secretRef *releasev1.LocalObjectReference
 }
 
 func (s *milestoneSync) run(ctx context.Context) (ctrl.Result, error) {

@@ -15,14 +15,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/milestone"
-)
-
-// Reasons of Milestones. Health changes are announced with ReasonHealthChanged.
-const (
-	ReasonMilestoneNotFound = "MilestoneNotFound"
-	ReasonHealthChanged     = "HealthChanged"
 )
 
 // syncFailure is why GitHub could not be read. stalled: a person must fix
@@ -44,11 +40,11 @@ func (s *milestoneSync) readGitHub(ctx context.Context, releases []releasev1.Rel
 	}
 	m, err := gh.GetMilestone(ctx, spec.Repository, spec.Milestone)
 	if err != nil {
-		return nil, githubFailure(err, fmt.Sprintf("fix spec.github.milestone (an exact title or a number) or create the milestone in %s", spec.Repository))
+		return nil, s.githubFailure(err, fmt.Sprintf("fix spec.github.milestone (an exact title or a number) or create the milestone in %s", spec.Repository))
 	}
 	issues, err := gh.MilestoneIssues(ctx, spec.Repository, m.Number)
 	if err != nil {
-		return nil, githubFailure(err, fmt.Sprintf("check spec.github.repository %s and its credential", spec.Repository))
+		return nil, s.githubFailure(err, fmt.Sprintf("check spec.github.repository %s and its credential", spec.Repository))
 	}
 	in := make([]milestone.Issue, 0, len(issues))
 	for _, is := range issues {
@@ -66,7 +62,8 @@ func (s *milestoneSync) githubClient(ctx context.Context, releases []releasev1.R
 	var err error
 	switch {
 	case spec.SecretRef != nil || spec.APIURL != "":
-		c, err = clientWith(ctx, s.r.APIReader, s.r.GitHub, ms.Namespace, spec.APIURL, spec.SecretRef, "milestone "+ms.Name)
+		s.secretRef = spec.SecretRef
+		c, err = s.r.Credentials.GitHub(ctx, ms.Namespace, spec.APIURL, spec.SecretRef, "milestone "+ms.Name)
 	case len(releases) == 0:
 		return nil, &syncFailure{stalled: true, reason: releasev1.ReasonWaitingForRelease,
 			message: "no GitHub credential: set spec.github.secretRef (and apiURL for GitHub Enterprise), or name this milestone in a Release's spec.milestone to use its pipeline's credential"}
@@ -80,32 +77,36 @@ func (s *milestoneSync) githubClient(ctx context.Context, releases []releasev1.R
 			}
 			return nil, &syncFailure{reason: releasev1.ReasonGitHubUnavailable, message: err.Error(), err: err}
 		}
-		c, err = clientFor(ctx, s.r.APIReader, s.r.GitHub, pipe)
+		s.secretRef = pipe.Spec.GitHub.SecretRef
+		c, err = s.r.Credentials.ForPipeline(ctx, pipe)
 	}
 	if err != nil {
-		var ce *credentialError
+		var ce *credentials.Error
 		if errors.As(err, &ce) {
-			return nil, &syncFailure{stalled: true, reason: ce.reason, message: ce.Error()}
+			return nil, &syncFailure{stalled: true, reason: ce.Reason, message: ce.Error()}
 		}
 		return nil, &syncFailure{reason: releasev1.ReasonGitHubUnavailable, message: "reading the credential: " + err.Error(), err: err}
 	}
 	return c, nil
 }
 
-// githubFailure classifies a GitHub error; fix says what a person should do
-// when the milestone or repository is not found.
-func githubFailure(err error, fix string) *syncFailure {
-	switch github.KindOf(err) {
-	case github.KindNotFound:
-		return &syncFailure{stalled: true, reason: ReasonMilestoneNotFound, message: fmt.Sprintf("%v: %s", err, fix)}
-	case github.KindUnauthorized:
-		return &syncFailure{stalled: true, reason: releasev1.ReasonGitHubUnauthorized, message: fmt.Sprintf("%v: the token cannot read the repository's issues; fix the Secret's `token`", err)}
-	case github.KindInvalid:
-		return &syncFailure{stalled: true, reason: releasev1.ReasonInvalidSpec, message: err.Error()}
-	case github.KindRateLimited:
-		return &syncFailure{reason: releasev1.ReasonGitHubRateLimited, message: err.Error(), retryAfter: max(github.RetryAfterOf(err), time.Second)}
+// githubFailure says why GitHub could not be read, as github.Dispose does;
+// notFound says what a person should do when the milestone or repository is
+// not found.
+func (s *milestoneSync) githubFailure(err error, notFound string) *syncFailure {
+	d, ok := github.Dispose(err, github.Fixes{NotFoundReason: releasev1.ReasonMilestoneNotFound, NotFound: notFound,
+		Unauthorized: "the token cannot read the repository's issues; fix the Secret's `token`"})
+	if !ok {
+		return &syncFailure{reason: releasev1.ReasonGitHubUnavailable, message: err.Error(), err: err}
 	}
-	return &syncFailure{reason: releasev1.ReasonGitHubUnavailable, message: err.Error(), err: err}
+	if d.Refused {
+		s.r.Credentials.Forget(s.ms.Namespace, s.secretRef)
+	}
+	f := &syncFailure{reason: d.Reason, message: d.Message(err), stalled: d.Stalled, retryAfter: d.RetryAfter}
+	if !d.Stalled && d.RetryAfter == 0 {
+		f.err = err // backoff
+	}
+	return f
 }
 
 // failed records why GitHub was not read; what was read before stays.
@@ -118,8 +119,7 @@ func (s *milestoneSync) failed(f *syncFailure) (ctrl.Result, error) {
 		s.stall(f.reason, msg)
 		return ctrl.Result{RequeueAfter: s.pollInterval()}, nil
 	}
-	meta.RemoveStatusCondition(&s.ms.Status.Conditions, releasev1.ConditionStalled)
-	s.setCondition(releasev1.ConditionReady, metav1.ConditionFalse, f.reason, msg)
+	conditions.Set(&s.ms.Status.Conditions, s.ms.Generation, conditions.Reconciling(f.reason, msg))
 	if f.err != nil {
 		return ctrl.Result{}, fmt.Errorf("reading GitHub milestone: %w", f.err) // backoff
 	}
@@ -127,17 +127,11 @@ func (s *milestoneSync) failed(f *syncFailure) (ctrl.Result, error) {
 }
 
 func (s *milestoneSync) stall(reason, message string) {
-	s.setCondition(releasev1.ConditionStalled, metav1.ConditionTrue, reason, message)
-	s.setCondition(releasev1.ConditionReady, metav1.ConditionFalse, reason, message)
+	conditions.Set(&s.ms.Status.Conditions, s.ms.Generation, conditions.Stalled(reason, message))
 }
 
 func (s *milestoneSync) ready(reason, message string) {
-	meta.RemoveStatusCondition(&s.ms.Status.Conditions, releasev1.ConditionStalled)
-	s.setCondition(releasev1.ConditionReady, metav1.ConditionTrue, reason, message)
-}
-
-func (s *milestoneSync) setCondition(t string, st metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(&s.ms.Status.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: message, ObservedGeneration: s.ms.Generation})
+	conditions.Set(&s.ms.Status.Conditions, s.ms.Generation, conditions.Ready(reason, message))
 }
 
 func readyCondition(st *releasev1.MilestoneStatus) *metav1.Condition {
@@ -187,5 +181,5 @@ func (r *MilestoneReconciler) emitHealthEvent(before, after *releasev1.Milestone
 	if from == "" {
 		from = "none"
 	}
-	r.Recorder.Eventf(after, nil, eventType, ReasonHealthChanged, "Track", "Health %s → %s: %s", from, after.Status.Health, msg)
+	r.Recorder.Eventf(after, nil, eventType, releasev1.ReasonHealthChanged, "Track", "Health %s → %s: %s", from, after.Status.Health, msg)
 }

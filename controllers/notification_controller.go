@@ -90,7 +90,7 @@ func (r *ReleaseNotificationReconciler) SetupWithManager(mgr ctrl.Manager) error
 	wake := handler.EnqueueRequestsFromMapFunc(r.notificationsOf)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&releasev1.ReleaseNotification{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.predicate())).
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.Predicate())).
 		Watches(&releasev1.Release{}, wake).
 		Watches(&releasev1.ReleasePipeline{}, wake).
 		Watches(&releasev1.ReleaseCalendar{}, wake).

@@ -443,6 +443,7 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 
 // The API server refuses a ReleaseNotification that cannot work, saying what to add or fix.
 func TestNotificationSpecIsCheckedAtTheAPIServer(t *testing.T) {
+	needsControlPlane(t)
 	ns := fmt.Sprintf("validation-%d", nsSeq.Add(1))
 	NewWithT(t).Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	slack := releasev1.NotificationReceiver{Name: "slack", Type: releasev1.ReceiverSlack, SecretRef: releasev1.LocalObjectReference{Name: "slack"}}

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,7 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
 )
 
@@ -30,11 +29,13 @@ import (
 type ReleasePipelineReconciler struct {
 	client.Client
 	// Shard is the shard this controller serves (see ShardLabel).
-	Shard     Shard
+	Shard Shard
+	// APIReader reads a Release that exists under a discovered name.
 	APIReader client.Reader
-	GitHub    *github.Factory
-	Recorder  events.EventRecorder
-	Clock     clock.PassiveClock
+	// Credentials gives the pipeline's GitHub client.
+	Credentials *credentials.Store
+	Recorder    events.EventRecorder
+	Clock       clock.PassiveClock
 	// Discover triggers discovery of a repository's pipelines at once (the
 	// webhook receiver sends to it).
 	Discover <-chan event.TypedGenericEvent[hooks.Event]
@@ -47,7 +48,7 @@ func (r *ReleasePipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Clock = clock.RealClock{}
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.predicate())).
+		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		Named("releasepipeline")
 	if r.Discover != nil {
 		b = b.WatchesRawSource(source.Channel(r.Discover, handler.TypedEnqueueRequestsFromMapFunc(r.discoverRequests)))
@@ -79,31 +80,26 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	pipe.Status.ObservedGeneration = pipe.Generation
 
 	requeue := time.Duration(0)
-	var stalled *discoveryStall
+	var problem *conditions.Summary
 	var discoverErr error
-	cond := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: releasev1.ReasonReconciled,
-		Message: fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), stageNames(pipe)), ObservedGeneration: pipe.Generation}
-	gh, err := clientFor(ctx, r.APIReader, r.GitHub, pipe)
+	gh, err := r.Credentials.ForPipeline(ctx, pipe)
 	if err != nil {
-		var ce *credentialError
+		var ce *credentials.Error
 		if !errors.As(err, &ce) {
 			return ctrl.Result{}, err
 		}
-		stalled = &discoveryStall{ce.reason, ce.Error()}
-		requeue = retryTerminal // no Secret watch: look again later
+		problem = stalled(ce.Reason, ce.Error())
+		requeue = conditions.RetryStalled // no Secret watch: look again later
 	} else if pipe.Spec.Source.From != "" {
-		requeue, stalled, discoverErr = r.discover(ctx, pipe, gh)
+		requeue, problem, discoverErr = r.discover(ctx, pipe, gh)
 	} else {
 		pipe.Status.Discovery = nil
 	}
-	if stalled != nil {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, stalled.reason, stalled.message
-		meta.SetStatusCondition(&pipe.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: stalled.reason, Message: stalled.message, ObservedGeneration: pipe.Generation})
-	} else {
-		meta.RemoveStatusCondition(&pipe.Status.Conditions, releasev1.ConditionStalled)
+	summary := conditions.Ready(releasev1.ReasonReconciled, fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), pipe.StageNames()))
+	if problem != nil {
+		summary = *problem
 	}
-	meta.SetStatusCondition(&pipe.Status.Conditions, cond)
+	conditions.Set(&pipe.Status.Conditions, pipe.Generation, summary)
 
 	if !equality.Semantic.DeepEqual(orig.Status, pipe.Status) {
 		conflict, err := patchStatus(ctx, r.Client, orig, pipe)

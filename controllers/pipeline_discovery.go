@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/discovery"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
@@ -32,8 +33,6 @@ const (
 	LabelPipeline = "release.liftoff.dev/pipeline"
 	// AnnotationDiscoveredFrom is the tag a discovered Release came from.
 	AnnotationDiscoveredFrom = "release.liftoff.dev/discovered-from"
-	// ReasonDiscovered is the event reason of a Release created by discovery.
-	ReasonDiscovered = "Discovered"
 	// defaultDiscoveryInterval is spec.source.interval's default.
 	defaultDiscoveryInterval = 5 * time.Minute
 	// sourceRepoIndex indexes pipelines by lowercased spec.source.repository.
@@ -103,12 +102,15 @@ func (r *ReleaseReconciler) recheckRequests(ctx context.Context, ev hooks.Event)
 	return out
 }
 
-// discoveryStall is a spec error that stops discovery until the spec changes.
-type discoveryStall struct{ reason, message string }
+// stalled is a problem that stops discovery until a person fixes it.
+func stalled(reason, message string) *conditions.Summary {
+	s := conditions.Stalled(reason, message)
+	return &s
+}
 
 // discover creates a Release for each new version in range and records what
 // it found in status.discovery. It returns when to poll again.
-func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client) (time.Duration, *discoveryStall, error) {
+func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client) (time.Duration, *conditions.Summary, error) {
 	src := pipe.Spec.Source
 	st := pipe.Status.Discovery
 	if st == nil {
@@ -122,7 +124,7 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 	constraint, err := discovery.Constraint(src.VersionConstraint)
 	if err != nil {
 		st.Message = "spec.source." + err.Error()
-		return 0, &discoveryStall{releasev1.ReasonInvalidSpec, st.Message}, nil
+		return 0, stalled(releasev1.ReasonInvalidSpec, st.Message), nil
 	}
 
 	var cands []discovery.Candidate
@@ -142,7 +144,7 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 		}
 	}
 	if err != nil {
-		return r.discoveryFailed(st, interval, err)
+		return r.discoveryFailed(pipe, interval, err)
 	}
 	now := metav1.NewTime(r.Clock.Now())
 	st.LastChecked = &now
@@ -159,7 +161,7 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 	for _, f := range fresh {
 		name, stall, err := r.createDiscovered(ctx, pipe, gh, f)
 		if stall != nil {
-			st.Message = stall.message
+			st.Message = stall.Message
 			return 0, stall, nil
 		}
 		if err != nil {
@@ -167,7 +169,7 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 			if len(created) > 0 {
 				st.Message = fmt.Sprintf("created %s; ", strings.Join(created, ", ")) + st.Message
 			}
-			return r.discoveryFailed(st, interval, err)
+			return r.discoveryFailed(pipe, interval, err)
 		}
 		created = append(created, name)
 		st.LatestVersion, st.LatestRelease = f.VersionString(), name
@@ -208,23 +210,36 @@ func orAll(c string) string {
 	return c
 }
 
-// discoveryFailed records a GitHub failure; polling goes on.
-func (r *ReleasePipelineReconciler) discoveryFailed(st *releasev1.DiscoveryStatus, interval time.Duration, err error) (time.Duration, *discoveryStall, error) {
+// discoveryFixes say what to fix after a 404 or a refused token.
+var discoveryFixes = github.Fixes{
+	NotFound:     "check spec.source.repository and that the token can read it",
+	Unauthorized: "check the token in spec.github.secretRef and that it can read the repository",
+}
+
+// discoveryFailed records a GitHub failure in status.discovery and says, as
+// github.Dispose does, whether it stalls the pipeline and when to poll again.
+func (r *ReleasePipelineReconciler) discoveryFailed(pipe *releasev1.ReleasePipeline, interval time.Duration, err error) (time.Duration, *conditions.Summary, error) {
+	st := pipe.Status.Discovery
+	d, ok := github.Dispose(err, discoveryFixes)
+	if !ok {
+		return 0, nil, err
+	}
 	if st.Message == "" || !strings.Contains(st.Message, err.Error()) {
 		st.Message = err.Error()
 	}
-	switch github.KindOf(err) {
-	case github.KindRateLimited:
-		st.Message += "; retrying when the rate limit resets"
-		return github.RetryAfterOf(err), nil, nil
-	case github.KindUnauthorized:
-		st.Message += ": check the token in spec.github.secretRef and that it can read the repository"
-		return min(interval, retryTerminal), nil, nil
-	case github.KindNotFound:
-		st.Message += ": check spec.source.repository and that the token can read it"
-		return min(interval, retryTerminal), nil, nil
+	st.Message = d.Explain(st.Message)
+	if d.Refused {
+		r.Credentials.Forget(pipe.Namespace, pipe.Spec.GitHub.SecretRef)
 	}
-	return 0, nil, err
+	switch {
+	case d.Stalled:
+		return min(interval, d.RetryAfter), stalled(d.Reason, st.Message), nil
+	case d.RetryAfter > 0:
+		s := conditions.Reconciling(d.Reason, st.Message)
+		return d.RetryAfter, &s, nil
+	}
+	s := conditions.Reconciling(d.Reason, st.Message)
+	return 0, &s, err
 }
 
 // knownVersions returns the versions that already have a Release in the
@@ -252,7 +267,7 @@ func (r *ReleasePipelineReconciler) knownVersions(ctx context.Context, pipe *rel
 // createDiscovered creates the Release of one discovered version. A Release
 // of that name and version that exists already (created before a crash or a
 // lost status write) counts as created.
-func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client, f discovery.Found) (string, *discoveryStall, error) {
+func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client, f discovery.Found) (string, *conditions.Summary, error) {
 	commit := f.Commit
 	if commit == "" {
 		sha, err := gh.ResolveCommit(ctx, pipe.Spec.Source.Repository, "refs/tags/"+f.Tag)
@@ -287,8 +302,8 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 	case err == nil:
 		ctrl.LoggerFrom(ctx).Info("Discovered a new version", "release", klog.KObj(rel), "tag", f.Tag, "commit", commit)
 		if r.Recorder != nil {
-			r.Recorder.Eventf(pipe, rel, corev1.EventTypeNormal, ReasonDiscovered, "Discover",
-				"Created Release %s for %s %s (%s)", name, pipe.Spec.Source.Repository, f.Tag, short(commit))
+			r.Recorder.Eventf(pipe, rel, corev1.EventTypeNormal, releasev1.ReasonDiscovered, "Discover",
+				"Created Release %s for %s %s (%s)", name, pipe.Spec.Source.Repository, f.Tag, github.ShortSHA(commit))
 		}
 		return name, nil, nil
 	case apierrors.IsAlreadyExists(err):
@@ -299,11 +314,11 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 		if v, ok := discovery.Version(existing.Spec.Version); ok && v.Equal(f.Version) && existing.Spec.Pipeline == pipe.Name {
 			return name, nil, nil
 		}
-		return "", &discoveryStall{releasev1.ReasonInvalidSpec, fmt.Sprintf(
+		return "", stalled(releasev1.ReasonInvalidSpec, fmt.Sprintf(
 			"discovered %s, but Release %s exists for %s %s: rename or delete it so discovery can create %s",
-			f.Tag, name, existing.Spec.Pipeline, existing.Spec.Version, name)}, nil
+			f.Tag, name, existing.Spec.Pipeline, existing.Spec.Version, name)), nil
 	case apierrors.IsInvalid(err) || apierrors.IsForbidden(err):
-		return "", &discoveryStall{releasev1.ReasonInvalidSpec, fmt.Sprintf("creating Release %s for %s: %v: fix spec.source.releaseTemplate", name, f.Tag, err)}, nil
+		return "", stalled(releasev1.ReasonInvalidSpec, fmt.Sprintf("creating Release %s for %s: %v: fix spec.source.releaseTemplate", name, f.Tag, err)), nil
 	}
 	return "", nil, err
 }

@@ -19,37 +19,35 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
 // pipelineIndex indexes Releases by spec.pipeline.
 const pipelineIndex = "spec.pipeline"
 
-// ReleaseReconciler promotes Releases through their pipeline's stages.
+// ReleaseReconciler adapts the release engine (internal/release) to
+// controller-runtime: it fetches a Release, runs the engine's steps, writes
+// the status each step computed with optimistic locking, and announces what
+// changed in events and metrics.
 type ReleaseReconciler struct {
 	client.Client
-	// APIReader reads without the cache: Secrets (no cluster-wide Secret
-	// watch) and the pipeline's stage locks (must be fresh).
-	APIReader client.Reader
-	Recorder  events.EventRecorder
-	GitHub    *github.Factory
-	Clock     clock.PassiveClock
-	// PollInterval is how often pending QA checks and pull requests are
-	// re-read (conditional requests: a 304 costs no rate limit).
-	PollInterval time.Duration
-	// StaleLockAfter is how long a stage lock may be held by a Release that
-	// is not promoting before another Release may take it.
-	StaleLockAfter time.Duration
+	// Engine runs the Release's steps.
+	Engine   *release.Engine
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
 	// Shard is the shard this controller serves (see ShardLabel).
 	Shard Shard
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
+	// metrics records the Release's phase, gates and promotions.
+	metrics *releaseMetrics
 	// replaced remembers, per Release, the resourceVersion the last status
 	// write replaced: a cached copy still at it is older than what this
 	// controller wrote, and acting on it would redo a step (and its GitHub
@@ -92,14 +90,11 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	if r.PollInterval == 0 {
-		r.PollInterval = 30 * time.Second
-	}
-	if r.StaleLockAfter == 0 {
-		r.StaleLockAfter = time.Minute
+	if r.metrics == nil {
+		r.metrics = newReleaseMetrics(metrics.Registry)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.predicate())).
+		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.Predicate())).
 		Watches(&releasev1.ReleasePipeline{}, r.pipelineEvents()).
 		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A milestone writes its status at every poll; only its spec and its
@@ -208,13 +203,14 @@ var blockersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool
 		!equality.Semantic.DeepEqual(old.Status.Blockers, cur.Status.Blockers)
 }}
 
-// Reconcile fetches the Release and runs steps of its promotion, writing the
-// status after each, with optimistic locking, whatever the step returned.
+// Reconcile fetches the Release and lets the engine run its steps; it writes
+// the status after each step that asks for it, with optimistic locking,
+// whatever the step returned, then announces what was recorded.
 func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rel := &releasev1.Release{}
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
 		if apierrors.IsNotFound(err) {
-			forgetRelease(req.Namespace, req.Name)
+			r.metrics.forget(req.Namespace, req.Name)
 			r.replaced.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -224,60 +220,23 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	if rv, ok := r.replaced.Load(req.NamespacedName); ok {
 		if rv == rel.ResourceVersion {
-			return ctrl.Result{RequeueAfter: cacheLag}, nil
+			return release.WaitFor(cacheLag, release.WaitCache).Result(r.Clock.Now()), nil
 		}
 		r.replaced.Delete(req.NamespacedName)
 	}
-	// A step ends with a status write. A step that asks to go on at once (a
-	// promotion's intent recorded) goes on here from the object the write
-	// returned, rather than from a new reconcile whose cached copy may not
-	// show that write yet. A step whose outcome needs no write of its own
-	// before the next (a stage landed: the pipeline holds that already) goes
-	// on without one, and the next step's write records both.
-	orig := rel.DeepCopy()
-	locked := map[string]bool{}
-	for steps := 1; ; steps++ {
-		st := &step{r: r, rel: rel, now: r.Clock.Now(), locked: locked}
-		res, err := st.run(ctx)
-		if err == nil && res == goOn && steps < maxSteps {
-			continue
+	out, err := r.Engine.Reconcile(ctx, rel, func(ctx context.Context, before, after *releasev1.Release) (bool, error) {
+		conflict, err := patchStatus(ctx, r.Client, before, after)
+		if conflict || err != nil {
+			return conflict, err
 		}
-		if !equality.Semantic.DeepEqual(orig.Status, rel.Status) {
-			conflict, werr := patchStatus(ctx, r.Client, orig, rel)
-			if conflict {
-				// Someone changed the Release meanwhile: start over from it.
-				return requeueNow, nil
-			}
-			if werr != nil {
-				if err == nil {
-					err = werr
-				}
-				return res, err
-			}
-			r.replaced.Store(req.NamespacedName, orig.ResourceVersion)
-			// Only what was recorded is announced: a lost write is redone, not told twice.
-			r.emitEvents(orig, rel)
-			recordMetrics(orig, rel)
-			orig = rel.DeepCopy()
-		}
-		if res == goOn {
-			res = continueNow
-		}
-		if err != nil || res != continueNow || steps == maxSteps {
-			return res, err
-		}
+		r.replaced.Store(req.NamespacedName, before.ResourceVersion)
+		// Only what was recorded is announced: a lost write is redone, not told twice.
+		r.emitEvents(before, after)
+		r.metrics.recorded(before, after)
+		return false, nil
+	})
+	if err != nil {
+		return ctrl.Result{}, err
 	}
+	return out.Result(r.Clock.Now()), nil
 }
-
-// continueNow is what a step returns to be followed at once by the next,
-// once its status is written; goOn, to be followed at once, its status
-// written with the next step's.
-var (
-	continueNow = ctrl.Result{RequeueAfter: time.Millisecond}
-	goOn        = ctrl.Result{RequeueAfter: 2 * time.Millisecond}
-)
-
-// maxSteps bounds the steps of one reconcile (a Release's whole way through
-// a pipeline without gates that wait is a few steps per stage), so one
-// Release cannot hold a worker for long.
-const maxSteps = 16

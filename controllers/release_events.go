@@ -34,11 +34,11 @@ func (r *ReleaseReconciler) emitEvents(before, after *releasev1.Release) {
 		case releasev1.StagePromoted:
 			emit(corev1.EventTypeNormal, releasev1.ReasonPromoted, "Promote", "Stage %s: %s", ss.Name, ss.Message)
 		case releasev1.StageVerifying:
-			emit(corev1.EventTypeNormal, ReasonVerifying, "Verify", "Stage %s: %s", ss.Name, ss.Message)
+			emit(corev1.EventTypeNormal, releasev1.ReasonVerifying, "Verify", "Stage %s: %s", ss.Name, ss.Message)
 		case releasev1.StageRolledBack:
-			emit(corev1.EventTypeWarning, ReasonRolledBack, "Rollback", "Stage %s: %s", ss.Name, ss.Message)
+			emit(corev1.EventTypeWarning, releasev1.ReasonRolledBack, "Rollback", "Stage %s: %s", ss.Name, ss.Message)
 		case releasev1.StageFailed:
-			emit(corev1.EventTypeWarning, "PromotionFailed", "Promote", "Stage %s: %s", ss.Name, ss.Message)
+			emit(corev1.EventTypeWarning, releasev1.ReasonPromotionFailed, "Promote", "Stage %s: %s", ss.Name, ss.Message)
 		}
 	}
 	was := meta.FindStatusCondition(before.Status.Conditions, releasev1.ConditionReady)
@@ -50,10 +50,10 @@ func (r *ReleaseReconciler) emitEvents(before, after *releasev1.Release) {
 	case releasev1.ReasonReleased, releasev1.ReasonSuperseded:
 		emit(corev1.EventTypeNormal, now.Reason, "Release", "%s", now.Message)
 	case releasev1.ReasonGateFailed, releasev1.ReasonPaused, releasev1.ReasonCommitNotFound:
-		emit(corev1.EventTypeWarning, "Blocked", "Gate", "%s", now.Message)
+		emit(corev1.EventTypeWarning, releasev1.ReasonBlocked, "Gate", "%s", now.Message)
 	case releasev1.ReasonPipelineNotFound, releasev1.ReasonStageNotFound, releasev1.ReasonSecretNotFound, releasev1.ReasonSecretInvalid,
 		releasev1.ReasonTargetInvalid, releasev1.ReasonRepositoryNotFound, releasev1.ReasonGitHubUnauthorized, releasev1.ReasonInvalidSpec,
-		releasev1.ReasonPullRequestClosed, ReasonInvalidAnalysis:
+		releasev1.ReasonPullRequestClosed, releasev1.ReasonInvalidAnalysis:
 		emit(corev1.EventTypeWarning, now.Reason, "Reconcile", "%s", now.Message)
 	case releasev1.ReasonGitHubRateLimited, releasev1.ReasonGitHubUnavailable:
 		if was == nil || was.Reason != now.Reason {

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 )
@@ -192,12 +191,12 @@ func TestInconclusiveWaitsForAPerson(t *testing.T) {
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) { s.Verify.Analysis.Metrics[0].NoData = "Inconclusive" })
 	e.release("r", "1.4.2")
 	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(
-		HavePrefix("True/AnalysisInconclusive"), ContainSubstring(controllers.VerdictAnnotation+"=continue")))
+		HavePrefix("True/AnalysisInconclusive"), ContainSubstring(releasev1.AnnotationVerdict+"=continue")))
 	g.Consistently(e.stagePhase("r", "prod"), time.Second, 100*time.Millisecond).Should(Equal(releasev1.StageVerifying))
 
 	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		rel := e.get("r")
-		rel.Annotations = map[string]string{controllers.VerdictAnnotation: "continue"}
+		rel.Annotations = map[string]string{releasev1.AnnotationVerdict: "continue"}
 		return k8s.Update(context.Background(), rel)
 	})).To(Succeed())
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))

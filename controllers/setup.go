@@ -5,11 +5,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
 // Options configure every Liftoff reconciler.
@@ -39,6 +43,9 @@ type Options struct {
 	// NotifyBackoff is the first wait after a failed notification delivery
 	// (doubled per failure, at most 5m); 5s when zero.
 	NotifyBackoff time.Duration
+	// Metrics registers the controller's metrics; controller-runtime's
+	// registry (served on the manager's metrics endpoint) when nil.
+	Metrics prometheus.Registerer
 }
 
 // Setup registers every Liftoff reconciler with the manager. The manager
@@ -47,36 +54,53 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.GitHub == nil {
 		o.GitHub = &github.Factory{}
 	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.StaleLockAfter == 0 {
+		o.StaleLockAfter = time.Minute
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.Registry
+	}
+	// What the reconcilers share: the credentials read from Secrets (tokens
+	// kept a while), the calendars compiled once per generation.
+	creds := credentials.NewStore(mgr.GetAPIReader(), o.GitHub, o.Clock)
+	cals := newCalendars()
+	// Every event's message fits what the API server accepts.
+	recorder := shortEvents{mgr.GetEventRecorder("liftoff")}
 	// Webhook deliveries become triggers on these channels; the controllers
 	// consume them. A full channel drops a trigger: polling is the fallback.
 	triggers := hooks.NewTriggers(triggerBuffer)
 	if err := indexSourceRepository(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub,
-		Recorder: mgr.GetEventRecorder("liftoff"), Clock: o.Clock, Discover: triggers.Discover, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
+	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: creds,
+		Recorder: recorder, Clock: o.Clock, Discover: triggers.Discover, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&ReleaseCalendarReconciler{Client: mgr.GetClient(), Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
+	if err := (&ReleaseCalendarReconciler{Client: mgr.GetClient(), Clock: o.Clock, Shard: o.Shard, calendars: cals}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if o.HTTP != nil {
-		clk := o.Clock
-		if clk == nil {
-			clk = clock.RealClock{}
-		}
-		o.HTTP.Handle(CalendarFeedPath, &CalendarFeed{Client: mgr.GetClient(), Clock: clk})
+		o.HTTP.Handle(CalendarFeedPath, &CalendarFeed{Client: mgr.GetClient(), Clock: o.Clock})
 	}
-	if err := (&MilestoneReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"), GitHub: o.GitHub, Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
+	if err := (&MilestoneReconciler{Client: mgr.GetClient(), Credentials: creds, Recorder: recorder, Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
+	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), Credentials: creds, Clock: o.Clock, PollInterval: o.PollInterval, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	engine := release.New(release.Deps{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Locks:       &release.StageLocks{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
+		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
+		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval,
+	})
 	if err := (&ReleaseReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
-		GitHub: o.GitHub, Clock: o.Clock, PollInterval: o.PollInterval, StaleLockAfter: o.StaleLockAfter,
+		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,
 		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Shard: o.Shard,
+		metrics: newReleaseMetrics(o.Metrics),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

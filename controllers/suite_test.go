@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -56,6 +57,12 @@ const token = "ghp_test-token-never-logged"
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	flag.Parse()
+	if testing.Short() {
+		// The fast tier runs without a control plane: the tests that need
+		// one skip (needsControlPlane).
+		os.Exit(m.Run())
+	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		out, err := exec.Command("../hack/build-control-plane.sh").Output()
 		if err != nil {
@@ -191,8 +198,18 @@ func withHooks(secret []byte) envOption {
 // free port (e.httpURL).
 func withHTTP() envOption { return func(e *testEnv) { e.hooks = true } }
 
+// needsControlPlane skips a test in the fast tier (go test -short): it runs
+// against the suite's kube-apiserver and etcd.
+func needsControlPlane(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the envtest control plane: not in -short")
+	}
+}
+
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
+	needsControlPlane(t)
 	g := NewWithT(t)
 	e := &testEnv{t: t, ns: fmt.Sprintf("t%d-%s", nsSeq.Add(1), strings.ToLower(strings.ReplaceAll(t.Name(), "_", "-")))}
 	if len(e.ns) > 60 {

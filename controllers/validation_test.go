@@ -16,6 +16,7 @@ import (
 
 // The API server refuses bad input with a message that says what to fix.
 func TestAPIRefusesBadInput(t *testing.T) {
+	needsControlPlane(t)
 	ns := fmt.Sprintf("validation-%d", nsSeq.Add(1))
 	NewWithT(t).Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	file := func() releasev1.TargetFile {

@@ -272,7 +272,9 @@ type LaunchChecklistStatus struct {
 	// +listType=map
 	// +listMapKey=function
 	Functions []FunctionProgress `json:"functions,omitempty"`
-	// Conditions: Ready, Stalled.
+	// Conditions: Ready (every required item done or waived), Reconciling
+	// (GitHub could not be read; retried), Stalled (an item or the credential
+	// needs a person).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -139,7 +139,8 @@ type MilestoneStatus struct {
 	// LastSynced is when GitHub was last read.
 	// +optional
 	LastSynced *metav1.Time `json:"lastSynced,omitempty"`
-	// Conditions: Ready, Stalled.
+	// Conditions: Ready (GitHub read; the health as reason), Reconciling
+	// (GitHub failed; retried, the last figures kept), Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

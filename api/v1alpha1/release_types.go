@@ -122,8 +122,10 @@ type Approval struct {
 	Comment string `json:"comment,omitempty"`
 }
 
-// ReleasePhase summarises where a Release stands.
-// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;RolledBack;Superseded
+// ReleasePhase summarises where a Release stands. A Release whose target
+// stage was rolled back is Failed: the stage says RolledBack, the Ready
+// condition's reason too.
+// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;Superseded
 type ReleasePhase string
 
 // Release phases.
@@ -134,7 +136,6 @@ const (
 	PhaseBlocked     ReleasePhase = "Blocked"
 	PhaseReleased    ReleasePhase = "Released"
 	PhaseFailed      ReleasePhase = "Failed"
-	PhaseRolledBack  ReleasePhase = "RolledBack"
 	PhaseSuperseded  ReleasePhase = "Superseded"
 )
 
@@ -179,7 +180,10 @@ const (
 
 // GateStatus is the last evaluation of one gate of a stage.
 type GateStatus struct {
-	// Name of the gate: checks, soak, approvals, paused, stage.
+	// Name of the gate: target (a target found invalid, until it is tried
+	// again), paused, notBefore (spec.plan), calendar, blockers,
+	// launchChecklist, checks, soak, metrics, approvals, and stage (another
+	// Release is being promoted into the stage).
 	Name string `json:"name"`
 	// Status: Passed, Pending or Failed.
 	Status GateState `json:"status"`
@@ -406,7 +410,7 @@ type ReleaseStatus struct {
 	// change to the pipeline retries a stage whose target was invalid at once.
 	// +optional
 	PipelineGeneration int64 `json:"pipelineGeneration,omitempty"`
-	// Conditions: Ready, Progressing, Blocked, Stalled.
+	// Conditions: Ready, Reconciling, Stalled, Progressing, Blocked.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

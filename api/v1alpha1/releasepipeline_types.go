@@ -521,7 +521,7 @@ type ReleasePipelineStatus struct {
 	// +optional
 	Discovery *DiscoveryStatus `json:"discovery,omitempty"`
 
-	// Conditions: Ready, Stalled.
+	// Conditions: Ready, Reconciling (discovery retries GitHub), Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -639,6 +639,18 @@ func (p *ReleasePipeline) StageIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// StageNames lists the stages' names, in order, for messages ("dev, staging, prod").
+func (p *ReleasePipeline) StageNames() string {
+	out := ""
+	for i, st := range p.Spec.Stages {
+		if i > 0 {
+			out += ", "
+		}
+		out += st.Name
+	}
+	return out
 }
 
 // StageStatus returns the status entry of the named stage, or nil.

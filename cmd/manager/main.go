@@ -39,6 +39,7 @@ func main() {
 		leaderElect            bool
 		pollInterval, timeout  time.Duration
 		concurrency            int
+		writesMin, writesHour  int
 		webhooksOn             bool
 		webhookCertDir         string
 		shardName, pprofAddr   string
@@ -59,6 +60,8 @@ func main() {
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of the pprof endpoints (/debug/pprof/); 0 disables them.")
 	flag.DurationVar(&pollInterval, "gate-poll-interval", 30*time.Second, "How often pending QA checks and pull requests are re-read.")
 	flag.DurationVar(&timeout, "github-timeout", 30*time.Second, "Timeout of one GitHub API request.")
+	flag.IntVar(&writesMin, "github-writes-per-minute", github.GitHubWriteBudget.PerMinute, "Content-generating GitHub requests (commits, pull requests, merges, deployments, issues) one credential makes in any minute: GitHub.com's secondary limit. On GitHub Enterprise Server, the limit its administrator set; 0 with --github-writes-per-hour=0 leaves writes unpaced.")
+	flag.IntVar(&writesHour, "github-writes-per-hour", github.GitHubWriteBudget.PerHour, "Content-generating GitHub requests one credential makes in any hour (GitHub.com: 500).")
 	flag.IntVar(&concurrency, "concurrency", 8, "Releases reconciled in parallel (a reconcile mostly waits on the API server and GitHub).")
 	flag.BoolVar(&webhooksOn, "enable-webhooks", true, "Serve the admission webhooks (port 9443). Off only where config/webhook is not installed.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key of the webhook server (default: controller-runtime's).")
@@ -126,7 +129,7 @@ func main() {
 	mux := http.NewServeMux()
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		GitHub: &github.Factory{Timeout: timeout}, PollInterval: pollInterval, Concurrency: concurrency,
+		GitHub: &github.Factory{Timeout: timeout, WriteBudget: writeBudget(writesMin, writesHour)}, PollInterval: pollInterval, Concurrency: concurrency,
 		HTTP: mux, WebhookSecret: secret, Shard: shard,
 	}); err != nil {
 		log.Error(err, "Setting up controllers")
@@ -151,6 +154,14 @@ func main() {
 		log.Error(err, "Running manager")
 		os.Exit(1)
 	}
+}
+
+// writeBudget is the write budget of every credential, nil for none.
+func writeBudget(perMinute, perHour int) *github.WriteBudget {
+	if perMinute <= 0 && perHour <= 0 {
+		return nil
+	}
+	return &github.WriteBudget{PerMinute: max(0, perMinute), PerHour: max(0, perHour)}
 }
 
 // webhookSecret reads the secret from file, or else from the environment.

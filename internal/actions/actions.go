@@ -18,7 +18,7 @@ import (
 )
 
 // VerdictAnnotation decides an Inconclusive analysis: continue or rollback.
-const VerdictAnnotation = "release.liftoff.dev/verdict"
+const VerdictAnnotation = releasev1.AnnotationVerdict
 
 // Verdicts a person may give.
 const (

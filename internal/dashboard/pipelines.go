@@ -78,7 +78,7 @@ const maxWaiting = 5
 // done tells whether a Release has nothing more to do.
 func done(p releasev1.ReleasePhase) bool {
 	switch p {
-	case releasev1.PhaseReleased, releasev1.PhaseFailed, releasev1.PhaseRolledBack, releasev1.PhaseSuperseded:
+	case releasev1.PhaseReleased, releasev1.PhaseFailed, releasev1.PhaseSuperseded:
 		return true
 	}
 	return false

@@ -1,6 +1,6 @@
 // Package gates decides, from a snapshot of what was observed, whether a
-// Release may be promoted into a stage. Every function is pure: the controller
-// gathers the facts, these functions say yes, wait or no, and why.
+// Release may be promoted into a stage. Every function is pure: the release
+// engine gathers the facts, these functions say yes, wait or no, and why.
 package gates
 
 import (
@@ -14,13 +14,31 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
-// Gate names as shown in status.
+// Gate names, as GateStatus.Name shows them, in the order Evaluate runs
+// them. The doc comment of GateStatus.Name (api/v1alpha1) lists them too.
 const (
-	NamePaused    = "paused"
-	NameChecks    = "checks"
-	NameSoak      = "soak"
+	// NameTarget holds a stage whose target was found invalid (TargetRetry).
+	NameTarget = "target"
+	// NamePaused holds a paused Release (Paused).
+	NamePaused = "paused"
+	// NameNotBefore holds a stage until its planned time (NotBefore).
+	NameNotBefore = "notBefore"
+	// NameCalendar holds a stage closed on the pipeline's calendar (Calendar).
+	NameCalendar = "calendar"
+	// NameBlockers holds a stage while blocker issues are open (Blockers).
+	NameBlockers = "blockers"
+	// NameLaunchChecklist holds a stage until the checklist is ready (LaunchChecklist).
+	NameLaunchChecklist = "launchChecklist"
+	// NameChecks holds a stage until the QA checks passed (Checks).
+	NameChecks = "checks"
+	// NameSoak holds a stage until the version soaked in the previous one (Soak).
+	NameSoak = "soak"
+	// NameMetrics holds a stage until its Prometheus preconditions hold (Metrics).
+	NameMetrics = "metrics"
+	// NameApprovals holds a stage until it is approved (Approvals).
 	NameApprovals = "approvals"
-	NameMetrics   = "metrics"
+	// NameStage holds a stage another Release is being promoted into (StageBusy).
+	NameStage = "stage"
 )
 
 // Result is the outcome of one gate.
@@ -57,6 +75,11 @@ type Snapshot struct {
 	Blockers *BlockerFacts
 	// Checklist, read when the stage has gates.launchChecklist.
 	Checklist *ChecklistFacts
+	// Lock is the stage's lock when another Release holds it, nil when free.
+	Lock *LockFacts
+	// Target is the stage's last failed attempt to write its target, nil
+	// when there was none.
+	Target *TargetFacts
 }
 
 // NamedMeasurement is one precondition's measurement.
@@ -65,8 +88,16 @@ type NamedMeasurement struct {
 	analysis.Measurement
 }
 
-// Evaluate runs every gate of the stage, in a fixed order.
+// Evaluate runs every gate of the stage, in a fixed order. A target found
+// invalid holds the stage alone until it may be tried again. The stage's
+// lock counts once every other gate lets the Release go, and shows only
+// while it holds: a waiting Release need not say who promotes meanwhile.
 func Evaluate(s Snapshot) []Result {
+	if s.Target != nil {
+		if r := TargetRetry(*s.Target, s.Now); r.State != releasev1.GatePassed {
+			return []Result{r}
+		}
+	}
 	out := []Result{Paused(s.Release.Spec.Paused)}
 	g := s.Stage.Gates
 	if g == nil {
@@ -100,6 +131,13 @@ func Evaluate(s Snapshot) []Result {
 		}
 		out = append(out, Approvals(s.Stage.Name, count, s.Release.Spec.Approvals))
 	}
+	if s.Lock != nil {
+		if state, _ := Summary(out); state == releasev1.GatePassed {
+			if r := StageBusy(*s.Lock, s.Now); r.State != releasev1.GatePassed {
+				out = append(out, r)
+			}
+		}
+	}
 	return out
 }
 
@@ -126,9 +164,9 @@ func Summary(results []Result) (releasev1.GateState, []Result) {
 // Paused holds every promotion while the Release is paused.
 func Paused(paused bool) Result {
 	if paused {
-		return Result{Name: NamePaused, State: releasev1.GateFailed, Reason: "Paused", Message: "the Release is paused: set spec.paused to false to go on"}
+		return Result{Name: NamePaused, State: releasev1.GateFailed, Reason: releasev1.ReasonPaused, Message: "the Release is paused: set spec.paused to false to go on"}
 	}
-	return Result{Name: NamePaused, State: releasev1.GatePassed, Reason: "NotPaused", Message: "not paused"}
+	return Result{Name: NamePaused, State: releasev1.GatePassed, Reason: releasev1.ReasonNotPaused, Message: "not paused"}
 }
 
 // Checks requires the named check runs and statuses (or, with no names, every
@@ -146,8 +184,8 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 		}
 		sort.Strings(names)
 		if len(names) == 0 {
-			r.State, r.Reason = releasev1.GatePending, "ChecksNotReported"
-			r.Message = fmt.Sprintf("no check run or commit status reported on %s yet", short(commit))
+			r.State, r.Reason = releasev1.GatePending, releasev1.ReasonChecksNotReported
+			r.Message = fmt.Sprintf("no check run or commit status reported on %s yet", github.ShortSHA(commit))
 			return r
 		}
 	}
@@ -172,13 +210,13 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 	}
 	switch {
 	case len(failed) > 0:
-		r.State, r.Reason = releasev1.GateFailed, "ChecksFailed"
-		r.Message = "failed on " + short(commit) + ": " + strings.Join(failed, ", ")
+		r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonChecksFailed
+		r.Message = "failed on " + github.ShortSHA(commit) + ": " + strings.Join(failed, ", ")
 		if r.URL != "" {
 			r.Message += " " + r.URL
 		}
 	case len(pending)+len(missing) > 0:
-		r.State, r.Reason = releasev1.GatePending, "ChecksPending"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonChecksPending
 		var parts []string
 		if len(pending) > 0 {
 			parts = append(parts, "running: "+strings.Join(pending, ", "))
@@ -186,10 +224,10 @@ func Checks(required []string, results []github.CheckResult, commit string) Resu
 		if len(missing) > 0 {
 			parts = append(parts, "not reported yet: "+strings.Join(missing, ", "))
 		}
-		r.Message = "waiting on " + short(commit) + ": " + strings.Join(parts, "; ")
+		r.Message = "waiting on " + github.ShortSHA(commit) + ": " + strings.Join(parts, "; ")
 	default:
-		r.State, r.Reason = releasev1.GatePassed, "ChecksPassed"
-		r.Message = fmt.Sprintf("%d passed on %s: %s", len(names), short(commit), strings.Join(names, ", "))
+		r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonChecksPassed
+		r.Message = fmt.Sprintf("%d passed on %s: %s", len(names), github.ShortSHA(commit), strings.Join(names, ", "))
 	}
 	return r
 }
@@ -215,11 +253,11 @@ func Metrics(ms []NamedMeasurement) Result {
 	}
 	switch {
 	case len(failed) > 0:
-		r.State, r.Reason, r.Message = releasev1.GateFailed, "MetricsFailed", "precondition not met: "+strings.Join(failed, ", ")
+		r.State, r.Reason, r.Message = releasev1.GateFailed, releasev1.ReasonMetricsFailed, "precondition not met: "+strings.Join(failed, ", ")
 	case len(waiting) > 0:
-		r.State, r.Reason, r.Message = releasev1.GatePending, "MetricsPending", "cannot tell yet: "+strings.Join(waiting, ", ")
+		r.State, r.Reason, r.Message = releasev1.GatePending, releasev1.ReasonMetricsPending, "cannot tell yet: "+strings.Join(waiting, ", ")
 	default:
-		r.State, r.Reason, r.Message = releasev1.GatePassed, "MetricsPassed", strings.Join(ok, ", ")
+		r.State, r.Reason, r.Message = releasev1.GatePassed, releasev1.ReasonMetricsPassed, strings.Join(ok, ", ")
 	}
 	return r
 }
@@ -229,18 +267,18 @@ func Soak(d time.Duration, previous *string, landedAt *time.Time, now time.Time)
 	r := Result{Name: NameSoak}
 	switch {
 	case previous == nil:
-		r.State, r.Reason, r.Message = releasev1.GatePassed, "FirstStage", "first stage: nothing to soak in"
+		r.State, r.Reason, r.Message = releasev1.GatePassed, releasev1.ReasonFirstStage, "first stage: nothing to soak in"
 	case landedAt == nil:
-		r.State, r.Reason = releasev1.GatePending, "NotLanded"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonNotLanded
 		r.Message = fmt.Sprintf("waiting for the Release to land in %s", *previous)
 	default:
 		left := landedAt.Add(d).Sub(now)
 		if left <= 0 {
-			r.State, r.Reason = releasev1.GatePassed, "Soaked"
+			r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonSoaked
 			r.Message = fmt.Sprintf("live in %s for %s (soak %s)", *previous, now.Sub(*landedAt).Round(time.Second), d)
 			return r
 		}
-		r.State, r.Reason = releasev1.GatePending, "Soaking"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonSoaking
 		r.Message = fmt.Sprintf("soaking in %s: %s left of %s, until %s", *previous, left.Round(time.Second), d, landedAt.Add(d).UTC().Format(time.RFC3339))
 		r.RecheckAfter = left
 	}
@@ -269,21 +307,14 @@ func Approvals(stage string, count int32, approvals []releasev1.Approval) Result
 	}
 	got := int32(len(who) + anonymous)
 	if got >= count {
-		r.State, r.Reason = releasev1.GatePassed, "Approved"
+		r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonApproved
 		r.Message = fmt.Sprintf("%d of %d approvals", got, count)
 		if len(who) > 0 {
 			r.Message += " (" + strings.Join(who, ", ") + ")"
 		}
 		return r
 	}
-	r.State, r.Reason = releasev1.GatePending, "AwaitingApproval"
+	r.State, r.Reason = releasev1.GatePending, releasev1.ReasonAwaitingApproval
 	r.Message = fmt.Sprintf("%d of %d approvals for %s: add an entry with stage %q to spec.approvals", got, count, stage, stage)
 	return r
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

@@ -8,13 +8,6 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
 
-// Gate names of the schedule and blocker gates.
-const (
-	NameCalendar  = "calendar"
-	NameNotBefore = "notBefore"
-	NameBlockers  = "blockers"
-)
-
 // CalendarFacts is what the controller observed of the pipeline's calendar
 // for one stage.
 type CalendarFacts struct {
@@ -38,13 +31,13 @@ func Calendar(c *CalendarFacts, now time.Time) Result {
 	r := Result{Name: NameCalendar}
 	switch {
 	case c.Problem != "":
-		r.State, r.Reason = releasev1.GateFailed, "CalendarInvalid"
+		r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonCalendarInvalid
 		r.Message = fmt.Sprintf("calendar %s: %s", c.Name, c.Problem)
 	case c.Open:
-		r.State, r.Reason = releasev1.GatePassed, "WindowOpen"
+		r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonWindowOpen
 		r.Message = fmt.Sprintf("calendar %s: %s", c.Name, c.Reason)
 	default:
-		r.State, r.Reason = releasev1.GatePending, "WindowClosed"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonWindowClosed
 		r.Message = fmt.Sprintf("calendar %s: %s", c.Name, c.Reason)
 		if c.Next.IsZero() {
 			r.Message += "; no opening in the next 400 days"
@@ -60,11 +53,11 @@ func Calendar(c *CalendarFacts, now time.Time) Result {
 func NotBefore(planned time.Time, now time.Time) Result {
 	r := Result{Name: NameNotBefore}
 	if !now.Before(planned) {
-		r.State, r.Reason = releasev1.GatePassed, "PlannedTimeReached"
+		r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonPlannedTimeReached
 		r.Message = "planned for " + planned.UTC().Format(time.RFC3339)
 		return r
 	}
-	r.State, r.Reason = releasev1.GatePending, "PlannedLater"
+	r.State, r.Reason = releasev1.GatePending, releasev1.ReasonPlannedLater
 	left := planned.Sub(now)
 	r.Message = fmt.Sprintf("planned for %s (in %s): spec.plan holds it until then", planned.UTC().Format(time.RFC3339), left.Round(time.Second))
 	r.RecheckAfter = left
@@ -104,7 +97,7 @@ const maxListed = 5
 func Blockers(f *BlockerFacts) Result {
 	r := Result{Name: NameBlockers}
 	if f.QueryProblem != "" {
-		r.State, r.Reason = releasev1.GateFailed, "BlockersQueryInvalid"
+		r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonBlockersQueryInvalid
 		r.Message = fmt.Sprintf("GitHub refused the search %q: %s: fix gates.blockers.query", f.Query, f.QueryProblem)
 		return r
 	}
@@ -116,7 +109,7 @@ func Blockers(f *BlockerFacts) Result {
 		}
 	}
 	if f.MilestoneProblem != "" {
-		r.State, r.Reason = releasev1.GateFailed, "MilestoneNotFound"
+		r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonMilestoneNotFound
 		r.Message = fmt.Sprintf("milestone %s: %s", f.Milestone, f.MilestoneProblem)
 		return r
 	}
@@ -127,11 +120,11 @@ func Blockers(f *BlockerFacts) Result {
 		}
 	}
 	if len(parts) > 0 {
-		r.State, r.Reason = releasev1.GatePending, "BlockersOpen"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonBlockersOpen
 		r.Message = strings.Join(parts, "; ") + ": close them to go on"
 		return r
 	}
-	r.State, r.Reason = releasev1.GatePassed, "NoBlockers"
+	r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonNoBlockers
 	var what []string
 	if f.Query != "" {
 		what = append(what, fmt.Sprintf("no open issue matches %q", f.Query))
@@ -165,9 +158,6 @@ func loc(l *time.Location) *time.Location {
 	return l
 }
 
-// NameLaunchChecklist is the launch checklist gate.
-const NameLaunchChecklist = "launchChecklist"
-
 // ChecklistFacts is the Release's launch checklist as observed.
 type ChecklistFacts struct {
 	// Name of the LaunchChecklist, "" when the Release names none.
@@ -185,15 +175,15 @@ func LaunchChecklist(f *ChecklistFacts) Result {
 	r := Result{Name: NameLaunchChecklist}
 	switch {
 	case f.Name == "":
-		r.State, r.Reason = releasev1.GateFailed, "NoChecklist"
+		r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonNoChecklist
 		r.Message = "the stage needs a launch checklist: set the Release's spec.launchChecklist"
 	case f.Problem != "":
-		r.State, r.Reason, r.Message = releasev1.GateFailed, "ChecklistNotFound", f.Problem
+		r.State, r.Reason, r.Message = releasev1.GateFailed, releasev1.ReasonChecklistNotFound, f.Problem
 	case f.Ready:
-		r.State, r.Reason = releasev1.GatePassed, "ChecklistReady"
+		r.State, r.Reason = releasev1.GatePassed, releasev1.ReasonChecklistReady
 		r.Message = fmt.Sprintf("checklist %s ready: %d of %d done or waived", f.Name, f.Done, f.Total)
 	default:
-		r.State, r.Reason = releasev1.GatePending, "ChecklistOpen"
+		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonChecklistOpen
 		r.Message = fmt.Sprintf("checklist %s: %d of %d done; open: %s", f.Name, f.Done, f.Total, f.Open)
 	}
 	return r

@@ -4,6 +4,7 @@
 package github
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -27,8 +28,12 @@ type Factory struct {
 	Transport http.RoundTripper
 	// Timeout bounds one request; 30s when zero.
 	Timeout time.Duration
-	// Clock is used for rate-limit resets; the real clock when nil.
+	// Clock is used for rate-limit resets; the real clock when nil. The
+	// write budgets wait on it when it is a clock.Clock.
 	Clock clock.PassiveClock
+	// WriteBudget paces each credential's content-generating requests under
+	// GitHub's secondary rate limits (see Budget); nil leaves them unpaced.
+	WriteBudget *WriteBudget
 
 	mu      sync.Mutex
 	clients map[string]*Client
@@ -67,11 +72,18 @@ func (f *Factory) For(apiURL, token string) (*Client, error) {
 	if f.Clock != nil {
 		clk = f.Clock
 	}
-	rt := &authTransport{token: token, next: newETagCache(&instrumented{next: next, credential: credential}, 4096)}
-	gc := gh.NewClient(&http.Client{Transport: rt, Timeout: timeout})
+	var inner http.RoundTripper = &timeoutTransport{next: newETagCache(&instrumented{next: next, credential: credential}, 4096), timeout: timeout}
+	var budget *Budget
+	if f.WriteBudget != nil {
+		waiting, _ := clk.(clock.Clock)
+		budget = NewBudget(*f.WriteBudget, waiting, credential)
+		inner = &budgetTransport{budget: budget, next: inner}
+	}
+	rt := &authTransport{token: token, next: inner}
+	gc := gh.NewClient(&http.Client{Transport: rt})
 	gc.BaseURL = base
 	gc.UploadURL = base
-	c := &Client{gh: gc, clock: clk}
+	c := &Client{gh: gc, clock: clk, budget: budget}
 	if f.clients == nil {
 		f.clients = map[string]*Client{}
 	}
@@ -83,6 +95,8 @@ func (f *Factory) For(apiURL, token string) (*Client, error) {
 type Client struct {
 	gh    *gh.Client
 	clock clock.PassiveClock
+	// budget paces the credential's writes; nil when unpaced.
+	budget *Budget
 
 	mu           sync.Mutex
 	blockedUntil time.Time
@@ -118,7 +132,8 @@ func (c *Client) done(op string, err error) error {
 		return nil
 	}
 	err = classify(op, err, c.clock.Now())
-	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 {
+	// The write budget's own refusals hold back only the writes.
+	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 && !IsWriteBudget(e) {
 		c.mu.Lock()
 		if until := c.clock.Now().Add(e.RetryAfter); until.After(c.blockedUntil) {
 			c.blockedUntil = until
@@ -133,4 +148,13 @@ func (c *Client) RateLimitedUntil() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.blockedUntil
+}
+
+// WriteBudget is the credential's write budget, nil when writes are unpaced.
+func (c *Client) WriteBudget() *Budget { return c.budget }
+
+// AwaitWriteSlot blocks until a write of priority p would get its slot in the
+// write budget at once (at once when writes are unpaced).
+func (c *Client) AwaitWriteSlot(ctx context.Context, p Priority) error {
+	return c.budget.AwaitSlot(ctx, p)
 }

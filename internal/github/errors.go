@@ -88,7 +88,14 @@ func classify(op string, err error, now time.Time) error {
 	}
 	var already *Error
 	if errors.As(err, &already) {
-		return err
+		// Refused before any request was sent (the write budget): the
+		// operation is the caller's.
+		if already.Op == "" {
+			out := *already
+			out.Op = op
+			return &out
+		}
+		return already
 	}
 	out := &Error{Op: op, err: err, Kind: KindTransient, Message: err.Error()}
 

@@ -228,3 +228,11 @@ func (c *Client) CommitParent(ctx context.Context, repo, sha string) (string, er
 	}
 	return commit.Parents[0].GetSHA(), nil
 }
+
+// ShortSHA is the seven-character form of a commit SHA people read.
+func ShortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

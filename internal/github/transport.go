@@ -3,8 +3,10 @@ package github
 import (
 	"bytes"
 	"container/list"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -198,4 +201,129 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.Header.Set("Authorization", "Bearer "+t.token)
 	return t.next.RoundTrip(req)
+}
+
+// budgetTransport makes every content-generating request wait for its slot in
+// the credential's write budget and bounds the requests in flight. When GitHub
+// refuses a request with a secondary rate limit all the same, every write of
+// the credential waits as long as GitHub says.
+type budgetTransport struct {
+	budget *Budget
+	next   http.RoundTripper
+}
+
+func (t *budgetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	prio := PriorityFrom(ctx)
+	if contentGenerating(req) {
+		wait := t.budget.cfg.MaxBlock
+		if d, ok := ctx.Value(writeWaitKey{}).(time.Duration); ok {
+			wait = d
+		}
+		done, err := t.budget.Acquire(ctx, prio, wait)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+	}
+	// A write waiting for its slot is not in flight: it takes no place
+	// among the concurrent requests until it goes.
+	leave, err := t.budget.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	resp, err := t.next.RoundTrip(req)
+	if err == nil {
+		if d, ok := secondaryRefusal(resp, t.budget.clock.Now()); ok {
+			t.budget.Block(d)
+			budgetRefusals.WithLabelValues(t.budget.credential, prio.String(), "github").Inc()
+		}
+	}
+	return resp, err
+}
+
+var reRepoWrite = regexp.MustCompile(`/repos/[^/]+/[^/]+/`)
+
+// contentGenerating reports whether GitHub's secondary limits count req as
+// content-generating: a POST, PUT, PATCH or DELETE of a repository's
+// resources (commits, refs, trees, blobs, pull requests, merges, issues,
+// comments, deployments and their statuses, releases), or a GraphQL mutation.
+func contentGenerating(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return false
+	}
+	if strings.HasSuffix(req.URL.Path, "/graphql") {
+		return req.Method == http.MethodPost && graphQLMutation(req)
+	}
+	return reRepoWrite.MatchString(req.URL.Path)
+}
+
+// graphQLMutation reads a copy of the request's body (GetBody, which
+// go-github's requests have) for a mutation.
+func graphQLMutation(req *http.Request) bool {
+	if req.GetBody == nil {
+		return true // cannot tell: count it
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return true
+	}
+	defer body.Close()
+	var q struct{ Query string }
+	if err := json.NewDecoder(io.LimitReader(body, maxBody)).Decode(&q); err != nil {
+		return true
+	}
+	return strings.HasPrefix(strings.TrimSpace(q.Query), "mutation")
+}
+
+// secondaryRefusal reports whether resp is GitHub refusing a request for a
+// secondary rate limit, and how long to wait: Retry-After, else until the
+// rate-limit reset when none is left, else a minute, as GitHub documents.
+func secondaryRefusal(resp *http.Response, now time.Time) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
+		return 0, false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil || !strings.Contains(strings.ToLower(string(body)), "secondary rate limit") {
+		return 0, false
+	}
+	if d := retryAfterHeader(resp, now); d > 0 {
+		return d, true
+	}
+	return time.Minute, true
+}
+
+// timeoutTransport bounds one request to GitHub, its answer's body included.
+// It sits below the write budget: a write waiting for its slot is not a
+// request yet.
+type timeoutTransport struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
+
+func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }

@@ -120,7 +120,9 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 
-	p.Sim = simulator.New()
+	// GitHub's secondary limits, as on github.com: the controller paces its
+	// writes under them.
+	p.Sim = simulator.New(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))
 	p.Sim.AddToken(Token)
 	if err := Seed(p.Sim); err != nil {
 		p.Sim.Close()
@@ -235,7 +237,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	p.cancel = cancel
-	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{}, PollInterval: o.PollInterval, HTTP: mux,
+	if err := controllers.Setup(runCtx, mgr, controllers.Options{GitHub: &github.Factory{WriteBudget: &github.GitHubWriteBudget}, PollInterval: o.PollInterval, HTTP: mux,
 		WebhookSecret: []byte(WebhookSecret)}); err != nil {
 		p.Stop()
 		return nil, err

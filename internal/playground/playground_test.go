@@ -25,6 +25,9 @@ import (
 // The embedded default does what the README promises: the sample release
 // reaches prod through dev and staging, with one commit per stage.
 func TestSampleReleaseReachesProd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole playground (control plane, Prometheus): not in -short")
+	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		out, err := exec.Command("../../hack/build-control-plane.sh").Output()

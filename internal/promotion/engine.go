@@ -100,21 +100,52 @@ const maxRaces = 5
 // controller and GitHub.
 const searchSlack = 24 * time.Hour
 
-// Promote makes the promotion, or finds that it was made.
+// Priority is the write budget's priority of the request's writes.
+func (r *Request) Priority() github.Priority {
+	switch {
+	case r.Revert != nil:
+		return github.PriorityRollback
+	case r.Target.Strategy == releasev1.StrategyPullRequest:
+		return github.PriorityMerge
+	}
+	return github.PriorityCommit
+}
+
+// Promote makes the promotion, or finds that it was made. Its writes go at
+// the request's Priority.
 func Promote(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
+	ctx = github.WithPriority(ctx, req.Priority())
 	if req.Target.Strategy == releasev1.StrategyPullRequest {
 		return promoteByPullRequest(ctx, gh, req)
 	}
 	return promoteByCommit(ctx, gh, req)
 }
 
-func (r *Request) findOwnCommit(ctx context.Context, gh GitHub) (*github.FoundCommit, error) {
-	return gh.FindCommit(ctx, r.Target.Repository, r.Target.Branch, r.Since.Add(-searchSlack), func(msg string) bool {
-		if r.Revert != nil {
-			return isRollbackOf(msg, r.ReleaseKey(), r.Stage)
-		}
-		return isPromotionOf(msg, r.ReleaseKey(), r.Stage)
+// history is what finding an earlier commit needs of GitHub.
+type history interface {
+	BranchHead(ctx context.Context, repo, branch string) (string, error)
+	FindCommit(ctx context.Context, repo, ref string, since time.Time, match func(string) bool) (*github.FoundCommit, error)
+}
+
+// action is the Liftoff-Action trailer of the request's commit.
+func (r *Request) action() string {
+	if r.Revert != nil {
+		return ActionRollback
+	}
+	return ""
+}
+
+// findOwnCommit looks through ref's history for the request's commit, and
+// returns it with the request's own trailers (a coalesced commit holds
+// several promotions').
+func (r *Request) findOwnCommit(ctx context.Context, gh history, ref string) (*github.FoundCommit, map[string]string, error) {
+	found, err := gh.FindCommit(ctx, r.Target.Repository, ref, r.Since.Add(-searchSlack), func(msg string) bool {
+		return groupOf(msg, r.ReleaseKey(), r.Stage, r.action()) != nil
 	})
+	if err != nil || found == nil {
+		return nil, nil, err
+	}
+	return found, groupOf(found.Message, r.ReleaseKey(), r.Stage, r.action()), nil
 }
 
 // landedBefore is the Result when the files already hold what this
@@ -122,13 +153,13 @@ func (r *Request) findOwnCommit(ctx context.Context, gh GitHub) (*github.FoundCo
 // answer after GitHub made the commit), found by its trailers, or else the
 // head, which someone else made hold it. Only this path searches the
 // history, so a first attempt costs no search.
-func landedBefore(ctx context.Context, gh GitHub, req *Request, head, previous string) (*Result, error) {
-	found, err := req.findOwnCommit(ctx, gh)
+func landedBefore(ctx context.Context, gh history, req *Request, head, previous string) (*Result, error) {
+	found, own, err := req.findOwnCommit(ctx, gh, req.Target.Branch)
 	if err != nil {
 		return nil, err
 	}
 	if found != nil {
-		return &Result{Landed: true, Resumed: true, Commit: found.SHA, PreviousVersion: Trailers(found.Message)[TrailerPreviousVersion]}, nil
+		return &Result{Landed: true, Resumed: true, Commit: found.SHA, PreviousVersion: own[TrailerPreviousVersion]}, nil
 	}
 	if head == "" {
 		if head, err = gh.BranchHead(ctx, req.Target.Repository, req.Target.Branch); err != nil {

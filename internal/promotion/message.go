@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -16,37 +17,59 @@ const (
 	TrailerAction          = "Liftoff-Action"
 )
 
-// Trailers parses the "Key: value" lines of a commit message's last paragraph.
+// Trailers parses the "Key: value" lines of a commit message's last
+// paragraph. A key that repeats (a coalesced commit) keeps its last value:
+// TrailerGroups tells the promotions apart.
 func Trailers(message string) map[string]string {
+	out := map[string]string{}
+	for _, g := range TrailerGroups(message) {
+		for k, v := range g {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TrailerGroups parses the trailers of a commit message's last paragraph into
+// one group per promotion: a coalesced commit holds several, each starting
+// with its Liftoff-Release line. Trailers before the first Liftoff-Release
+// form a group of their own.
+func TrailerGroups(message string) []map[string]string {
 	msg := strings.TrimRight(strings.ReplaceAll(message, "\r\n", "\n"), "\n")
 	paragraphs := strings.Split(msg, "\n\n")
 	last := paragraphs[len(paragraphs)-1]
-	out := map[string]string{}
+	var groups []map[string]string
 	for _, line := range strings.Split(last, "\n") {
 		k, v, ok := strings.Cut(line, ": ")
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
 			continue
 		}
-		out[k] = strings.TrimSpace(v)
+		if k == TrailerRelease || len(groups) == 0 {
+			groups = append(groups, map[string]string{})
+		}
+		groups[len(groups)-1][k] = strings.TrimSpace(v)
 	}
-	return out
-}
-
-// isPromotionOf reports whether message is Liftoff's promotion commit of
-// release (namespace/name) into stage.
-func isPromotionOf(message, release, stage string) bool {
-	t := Trailers(message)
-	return t[TrailerRelease] == release && t[TrailerStage] == stage && t[TrailerAction] == ""
+	return groups
 }
 
 // ActionRollback marks Liftoff's rollback commits.
 const ActionRollback = "rollback"
 
-// isRollbackOf reports whether message is Liftoff's rollback commit of
-// release's promotion into stage.
-func isRollbackOf(message, release, stage string) bool {
-	t := Trailers(message)
-	return t[TrailerRelease] == release && t[TrailerStage] == stage && t[TrailerAction] == ActionRollback
+// groupOf returns the trailers of release's promotion into stage (action ""
+// for a promotion, ActionRollback for its rollback) in message, or nil.
+func groupOf(message, release, stage, action string) map[string]string {
+	for _, t := range TrailerGroups(message) {
+		if t[TrailerRelease] == release && t[TrailerStage] == stage && t[TrailerAction] == action {
+			return t
+		}
+	}
+	return nil
+}
+
+// isPromotionOf reports whether message is (or, coalesced, holds) Liftoff's
+// promotion commit of release (namespace/name) into stage.
+func isPromotionOf(message, release, stage string) bool {
+	return groupOf(message, release, stage, "") != nil
 }
 
 // rollbackMessage is the message of a rollback commit. Version is what is
@@ -73,9 +96,43 @@ func commitMessage(req *Request, previous string) string {
 		fmt.Fprintf(&b, ", replacing %s", previous)
 	}
 	b.WriteString(".\n\n")
-	fmt.Fprintf(&b, "%s: %s\n%s: %s\n%s: %s\n", TrailerRelease, req.ReleaseKey(), TrailerStage, req.Stage, TrailerVersion, req.Version)
-	if previous != "" {
-		fmt.Fprintf(&b, "%s: %s\n", TrailerPreviousVersion, previous)
+	writeTrailers(&b, req, previous)
+	return b.String()
+}
+
+// batchMessage is the message of a commit of several promotions: a headline,
+// a line per promotion, and each promotion's trailers as in commitMessage.
+// One promotion alone gets commitMessage's.
+func batchMessage(promotions []planned) string {
+	if len(promotions) == 1 {
+		return commitMessage(promotions[0].req, promotions[0].previous)
+	}
+	var stages []string
+	for _, p := range promotions {
+		if !slices.Contains(stages, p.req.Stage) {
+			stages = append(stages, p.req.Stage)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Promote %d releases to %s\n\nLiftoff promoted:\n", len(promotions), strings.Join(stages, ", "))
+	for _, p := range promotions {
+		fmt.Fprintf(&b, "- %s %s to %s (release %s)", p.req.Application, p.req.Version, p.req.Stage, p.req.ReleaseKey())
+		if p.previous != "" {
+			fmt.Fprintf(&b, ", replacing %s", p.previous)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+	for _, p := range promotions {
+		writeTrailers(&b, p.req, p.previous)
 	}
 	return b.String()
+}
+
+// writeTrailers writes a promotion's trailer group.
+func writeTrailers(b *strings.Builder, req *Request, previous string) {
+	fmt.Fprintf(b, "%s: %s\n%s: %s\n%s: %s\n", TrailerRelease, req.ReleaseKey(), TrailerStage, req.Stage, TrailerVersion, req.Version)
+	if previous != "" {
+		fmt.Fprintf(b, "%s: %s\n", TrailerPreviousVersion, previous)
+	}
 }

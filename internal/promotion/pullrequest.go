@@ -64,17 +64,12 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 		if res.PreviousVersion == "" {
 			// Opened by an earlier reconcile: the version it replaced is in
 			// the trailers of its commit on the pull request's branch.
-			found, err := gh.FindCommit(ctx, repo, pr.HeadSHA, req.Since.Add(-searchSlack), func(msg string) bool {
-				if req.Revert != nil {
-					return isRollbackOf(msg, req.ReleaseKey(), req.Stage)
-				}
-				return isPromotionOf(msg, req.ReleaseKey(), req.Stage)
-			})
+			found, own, err := req.findOwnCommit(ctx, gh, pr.HeadSHA)
 			if err != nil {
 				return nil, err
 			}
 			if found != nil {
-				res.PreviousVersion = Trailers(found.Message)[TrailerPreviousVersion]
+				res.PreviousVersion = own[TrailerPreviousVersion]
 			}
 		}
 		return res, nil

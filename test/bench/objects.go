@@ -275,7 +275,7 @@ func released(r *releasev1.Release) bool { return r.Status.Phase == releasev1.Ph
 // finished: a phase from which the Release will not be Released.
 func finished(r *releasev1.Release) bool {
 	switch r.Status.Phase {
-	case releasev1.PhaseFailed, releasev1.PhaseRolledBack, releasev1.PhaseSuperseded:
+	case releasev1.PhaseFailed, releasev1.PhaseSuperseded:
 		return true
 	}
 	return false

@@ -48,6 +48,7 @@ type phases struct {
 	Idle       *idleResult       `json:"idle,omitempty"`
 	Memory     *memoryResult     `json:"memory,omitempty"`
 	Dashboard  *dashboardResult  `json:"dashboard,omitempty"`
+	Train      *trainResult      `json:"train,omitempty"`
 }
 
 type row struct {
@@ -185,4 +186,32 @@ func (r *report) memory(x *memoryResult) {
 	r.add("memory", "controller RSS", "%.0f MiB (%.1f KiB per Release), peak %.0f MiB", x.RSSMiB, x.KiBPerRelease, x.PeakRSSMiB)
 	r.add("memory", "GitHub counted / API writes", "%d / %.0f", x.GitHubCounted, x.APIWrites)
 	r.add("memory", "heap profile", "%s", x.HeapProfile)
+}
+
+func (r *report) train(x *trainResult) {
+	r.Phases.Train = x
+	r.add("train", "services", "%d x %d stages, one GitOps repository, GitHub's secondary limits enforced (jitter up to %.0f ms)", x.Pipelines, x.Stages, x.JitterMs)
+	byKey := map[string]*trainRun{}
+	for _, run := range x.Runs {
+		deployments := "deployments Disabled"
+		if run.Deployments {
+			deployments = "deployments Enabled"
+		}
+		byKey[run.Mode+" "+deployments] = run
+		name := deployments + ", " + run.Mode
+		r.add("train", name, "%d promotions in %d commits (%.1f per commit) in %.1f s", run.Promotions, run.Commits, run.PromotionsPerCommit, run.TrainSeconds)
+		r.add("train", name, "%d content-generating requests, %.2f per promotion: %.0f promotions an hour per token", run.ContentGenerating, run.ContentPerPromotion, run.PromotionsPerHourPerToken)
+		r.add("train", name, "%d secondary-limit refusals, %d after the first minute", run.SecondaryRefusals, run.RefusalsAfterFirstMinute)
+		if run.Deployments {
+			r.add("train", name, "rollback: analysis failed -> revert commit %.2f s (the token's minute at %d of 80); deployment writes %d of %d; all written after %.1f s",
+				run.RollbackSeconds, run.RollbackMinuteUse, run.DeploymentRecordsWritten, run.DeploymentRecordsExpected, run.WallSeconds)
+		}
+		r.add("train", name, "promotions in no commit %d, in several %d", run.PromotionsInNoCommit, run.PromotionsInSeveralCommits)
+	}
+	for _, d := range []string{"deployments Disabled", "deployments Enabled"} {
+		l, b := byKey["liftoff "+d], byKey["baseline "+d]
+		if l != nil && b != nil {
+			r.add("train", d+", liftoff / baseline", "%.1fx promotions an hour per token", l.PromotionsPerHourPerToken/b.PromotionsPerHourPerToken)
+		}
+	}
 }

@@ -179,16 +179,17 @@ type commitLog struct {
 
 func (l *commitLog) record(u simulator.BranchUpdate) {
 	now := time.Now()
-	t := promotion.Trailers(u.Message)
-	rel, stage := t[promotion.TrailerRelease], t[promotion.TrailerStage]
-	if rel == "" || stage == "" || t[promotion.TrailerAction] != "" {
-		return
-	}
-	key := rel + " " + stage
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.at[key]; !ok {
-		l.at[key] = now
+	// A coalesced commit holds several promotions: a trailer group each.
+	for _, t := range promotion.TrailerGroups(u.Message) {
+		rel, stage := t[promotion.TrailerRelease], t[promotion.TrailerStage]
+		if rel == "" || stage == "" || t[promotion.TrailerAction] != "" {
+			continue
+		}
+		if _, ok := l.at[rel+" "+stage]; !ok {
+			l.at[rel+" "+stage] = now
+		}
 	}
 }
 

@@ -86,9 +86,9 @@ func (s *Server) answerFault(w http.ResponseWriter, f *Fault) {
 		writeErrorDoc(w, f.Status, msg, "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting")
 	case f.Status == http.StatusForbidden && f.Secondary:
 		if msg == "" {
-			msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+			msg = msgSecondary
 		}
-		writeErrorDoc(w, f.Status, msg, "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
+		writeErrorDoc(w, f.Status, msg, docSecondary)
 	default:
 		if msg == "" {
 			msg = http.StatusText(f.Status)

@@ -293,12 +293,12 @@ func (s *Server) CreatePullRequest(fullName, head, base, title, author string) (
 	return p.number, nil
 }
 
-// refusal is GitHub's 422 answer to a pull request it does not open.
-type refusal struct{ field, code, message string }
+// pullRefusal is GitHub's 422 answer to a pull request it does not open.
+type pullRefusal struct{ field, code, message string }
 
 // openPull validates and records a new pull request; on failure it returns
 // why, as GitHub's 422 says it. The caller holds s.mu.
-func (s *Server) openPull(r *repo, head, base, title, body, author string) (*pull, *refusal) {
+func (s *Server) openPull(r *repo, head, base, title, body, author string) (*pull, *pullRefusal) {
 	if owner, branch, ok := strings.Cut(head, ":"); ok && strings.EqualFold(owner, r.owner) {
 		head = branch
 	}
@@ -306,17 +306,17 @@ func (s *Server) openPull(r *repo, head, base, title, body, author string) (*pul
 	baseSHA, okBase := r.refs["heads/"+base]
 	switch {
 	case title == "":
-		return nil, &refusal{"title", "missing_field", "Validation Failed"}
+		return nil, &pullRefusal{"title", "missing_field", "Validation Failed"}
 	case !okHead:
-		return nil, &refusal{"head", "invalid", "Validation Failed"}
+		return nil, &pullRefusal{"head", "invalid", "Validation Failed"}
 	case !okBase:
-		return nil, &refusal{"base", "invalid", "Validation Failed"}
+		return nil, &pullRefusal{"base", "invalid", "Validation Failed"}
 	case head == base || r.isAncestor(headSHA, baseSHA):
-		return nil, &refusal{"head", "custom", fmt.Sprintf("No commits between %s and %s", base, head)}
+		return nil, &pullRefusal{"head", "custom", fmt.Sprintf("No commits between %s and %s", base, head)}
 	}
 	for _, p := range r.pulls {
 		if p.state == "open" && p.head == head && p.base == base {
-			return nil, &refusal{"head", "custom", fmt.Sprintf("A pull request already exists for %s:%s.", r.owner, head)}
+			return nil, &pullRefusal{"head", "custom", fmt.Sprintf("A pull request already exists for %s:%s.", r.owner, head)}
 		}
 	}
 	r.lastNumber++

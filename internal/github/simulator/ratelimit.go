@@ -6,24 +6,27 @@ import (
 	"time"
 )
 
-// window is one token's rate-limit hour.
+// window is one token's rate-limit hour of one resource (core or graphql).
 type window struct {
-	limit int
-	used  int
-	reset time.Time
+	resource string
+	limit    int
+	used     int
+	reset    time.Time
 }
 
 func (w *window) remaining() int { return w.limit - w.used }
 
-// window returns the token's current window, opening a new one on reset.
-func (s *Server) window(token string) *window {
+// window returns the token's current window of resource, opening a new one
+// on reset.
+func (s *Server) window(token, resource string) *window {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	w := s.windows[token]
+	key := token + "\x00" + resource
+	w := s.windows[key]
 	if w == nil || !now.Before(w.reset) {
-		w = &window{limit: s.limit, reset: now.Add(time.Hour).Truncate(time.Second)}
-		s.windows[token] = w
+		w = &window{resource: resource, limit: s.limit, reset: now.Add(time.Hour).Truncate(time.Second)}
+		s.windows[key] = w
 	}
 	return w
 }
@@ -36,11 +39,11 @@ func (s *Server) rateHeaders(w http.ResponseWriter, win *window) {
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, win.remaining())))
 	h.Set("X-RateLimit-Used", strconv.Itoa(win.used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(win.reset.Unix(), 10))
-	h.Set("X-RateLimit-Resource", "core")
+	h.Set("X-RateLimit-Resource", win.resource)
 }
 
 func (s *Server) handleRateLimit(w http.ResponseWriter, req *http.Request) {
-	win := s.window(bearer(req))
+	win := s.window(bearer(req), "core")
 	s.mu.Lock()
 	core := map[string]any{"limit": win.limit, "remaining": max(0, win.remaining()), "used": win.used, "reset": win.reset.Unix()}
 	s.mu.Unlock()

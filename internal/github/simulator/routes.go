@@ -14,6 +14,7 @@ func (s *Server) routes() {
 	for pattern, h := range map[string]http.HandlerFunc{
 		"GET /rate_limit": s.handleRateLimit,
 		"GET " + repo:     s.handleGetRepo,
+		"POST /graphql":   s.handleGraphQL,
 
 		"GET " + repo + "/commits":                    s.handleListCommits,
 		"GET " + repo + "/commits/{ref...}":           s.handleGetCommit,

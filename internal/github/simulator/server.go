@@ -33,17 +33,20 @@ func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = 
 
 // Server is a running simulator.
 type Server struct {
-	now     func() time.Time
-	limit   int
-	latency time.Duration
+	now       func() time.Time
+	limit     int
+	latency   time.Duration
+	secondary SecondaryLimits
 
 	mu      sync.Mutex
 	tokens  map[string]bool
 	windows map[string]*window
-	repos   map[string]*repo
-	faults  []*faultState
-	nextID  int64
-	hooks   webhooks
+	// secondaryUse is each token's use of the secondary limits.
+	secondaryUse map[string]*secondaryState
+	repos        map[string]*repo
+	faults       []*faultState
+	nextID       int64
+	hooks        webhooks
 	// onBranch: see WithBranchHook.
 	onBranch func(BranchUpdate)
 
@@ -75,7 +78,7 @@ type repo struct {
 
 // New starts a simulator on a loopback port.
 func New(opts ...Option) *Server {
-	s := &Server{now: time.Now, limit: 5000, tokens: map[string]bool{}, windows: map[string]*window{}, repos: map[string]*repo{}, nextID: 1000}
+	s := &Server{now: time.Now, limit: 5000, tokens: map[string]bool{}, windows: map[string]*window{}, secondaryUse: map[string]*secondaryState{}, repos: map[string]*repo{}, nextID: 1000}
 	s.stats.init()
 	for _, o := range opts {
 		o(s)
@@ -122,18 +125,13 @@ func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(code int)        { r.status = code }
 
 func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
-	if s.latency > 0 {
-		select {
-		case <-time.After(s.latency):
-		case <-req.Context().Done():
-		}
-	}
 	_, pattern := s.mux.Handler(req)
 	op := req.Method + " " + strings.TrimPrefix(pattern, req.Method+" ")
 	if pattern == "" {
 		op = req.Method + " (unknown)"
 	}
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	var content, secondary bool
 	defer func() {
 		for _, m := range rec.moved {
 			s.onBranch(m)
@@ -144,11 +142,25 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body.Bytes())
 		s.statsMu.Lock()
-		s.stats.record(op, rec.status)
+		s.stats.record(op, rec.status, content, secondary)
 		s.statsMu.Unlock()
 	}()
 
 	token := bearer(req)
+	// The time a request takes counts toward the concurrency limit.
+	leave, refused := s.enter(token)
+	if refused != nil {
+		secondary = true
+		s.refuse(rec, s.secondary.Status, refused)
+		return
+	}
+	defer leave()
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-req.Context().Done():
+		}
+	}
 	s.mu.Lock()
 	needAuth := len(s.tokens) > 0
 	known := s.tokens[token]
@@ -171,13 +183,27 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		// A slow answer that still does the work, as GitHub does when the
 		// client has already given up.
 	}
-	win := s.window(token)
+	resource := "core"
+	if op == graphQLEndpoint {
+		resource = "graphql"
+	}
+	win := s.window(token, resource)
 	s.rateHeaders(rec, win)
-	if win.remaining() <= 0 {
+	s.mu.Lock()
+	exhausted := win.remaining() <= 0
+	s.mu.Unlock()
+	if exhausted {
 		rec.header.Set("X-RateLimit-Remaining", "0")
 		writeErrorDoc(rec, http.StatusForbidden, "API rate limit exceeded for user ID 1.", "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting")
 		return
 	}
+	isContent := contentGenerating(op, req)
+	if r := s.admit(token, op, req, isContent); r != nil {
+		secondary = true
+		s.refuse(rec, s.secondary.Status, r)
+		return
+	}
+	content = isContent
 	s.mux.ServeHTTP(rec, req)
 
 	if req.Method == http.MethodGet && rec.status == http.StatusOK {

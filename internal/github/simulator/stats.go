@@ -12,6 +12,11 @@ type Stats struct {
 	ByOperation map[string]int
 	// ByStatus counts requests by status code.
 	ByStatus map[int]int
+	// ContentGenerating counts the content-generating requests GitHub's
+	// secondary limits charge (see SecondaryLimits), whatever their answer.
+	ContentGenerating int
+	// SecondaryRefusals counts the requests refused by a secondary limit.
+	SecondaryRefusals int
 }
 
 func (st *Stats) init() {
@@ -19,8 +24,14 @@ func (st *Stats) init() {
 	st.ByStatus = map[int]int{}
 }
 
-func (st *Stats) record(op string, status int) {
+func (st *Stats) record(op string, status int, content, secondary bool) {
 	st.Total++
+	if content {
+		st.ContentGenerating++
+	}
+	if secondary {
+		st.SecondaryRefusals++
+	}
 	if status == 304 {
 		st.NotModified++
 	} else {
@@ -34,7 +45,8 @@ func (st *Stats) record(op string, status int) {
 func (s *Server) Requests() Stats {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
-	out := Stats{Total: s.stats.Total, NotModified: s.stats.NotModified, Counted: s.stats.Counted}
+	out := Stats{Total: s.stats.Total, NotModified: s.stats.NotModified, Counted: s.stats.Counted,
+		ContentGenerating: s.stats.ContentGenerating, SecondaryRefusals: s.stats.SecondaryRefusals}
 	out.init()
 	for k, v := range s.stats.ByOperation {
 		out.ByOperation[k] = v
@@ -50,5 +62,6 @@ func (s *Server) ResetStats() {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
 	s.stats.Total, s.stats.NotModified, s.stats.Counted = 0, 0, 0
+	s.stats.ContentGenerating, s.stats.SecondaryRefusals = 0, 0
 	s.stats.init()
 }

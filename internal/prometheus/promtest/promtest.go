@@ -42,6 +42,9 @@ func Binary(t testing.TB) string {
 // and stops it when the test ends.
 func Start(t testing.TB, scrapeInterval time.Duration, targets ...string) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a real Prometheus: not in -short")
+	}
 	s, err := Run(Binary(t), t.TempDir(), "127.0.0.1:0", scrapeInterval, targets...)
 	if err != nil {
 		t.Fatal(err)

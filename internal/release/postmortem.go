@@ -1,4 +1,4 @@
-package controllers
+package release
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // postmortemMarker identifies Liftoff's postmortem of one stage of one
@@ -48,7 +49,7 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, wh
 			fmt.Fprintf(&b, "| %s | Promotion into %s started |\n", at(p.StartedAt.Time), ss.Name)
 		}
 		if p.CompletedAt != nil {
-			fmt.Fprintf(&b, "| %s | Commit %s landed: %s → %s |\n", at(p.CompletedAt.Time), short(p.Commit), orUnset(p.PreviousVersion), rel.Spec.Version)
+			fmt.Fprintf(&b, "| %s | Commit %s landed: %s → %s |\n", at(p.CompletedAt.Time), github.ShortSHA(p.Commit), orUnset(p.PreviousVersion), rel.Spec.Version)
 		}
 	}
 	if a := ss.Analysis; a != nil {
@@ -61,7 +62,7 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, wh
 		fmt.Fprintf(&b, "| %s | Analysis %s: %s |\n", at(now), a.Phase, strings.ReplaceAll(a.Message, "|", "\\|"))
 	}
 	if r := ss.Rollback; r != nil && r.Commit != "" {
-		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(now), r.Version, short(r.Commit))
+		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(now), r.Version, github.ShortSHA(r.Commit))
 	}
 	b.WriteString("\n## What went well\n\n- \n\n## What can be improved\n\n- \n\n## Action items\n\n- [ ] \n")
 	return b.String()

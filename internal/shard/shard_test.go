@@ -1,4 +1,4 @@
-package controllers
+package shard
 
 import (
 	"testing"
@@ -12,9 +12,9 @@ func TestShardOwnsWhatItsSelectorMatches(t *testing.T) {
 	objects := map[string]map[string]string{
 		"unlabelled":      nil,
 		"other labels":    {"app": "checkout"},
-		"shard a":         {ShardLabel: "a"},
-		"shard b":         {ShardLabel: "b"},
-		"empty shard tag": {ShardLabel: ""},
+		"shard a":         {Label: "a"},
+		"shard b":         {Label: "b"},
+		"empty shard tag": {Label: ""},
 	}
 	for _, tt := range []struct {
 		shard Shard
@@ -44,15 +44,15 @@ func TestShardOwnsWhatItsSelectorMatches(t *testing.T) {
 	}
 }
 
-func TestParseShard(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, ok := range []string{"", "a", "team-payments", "s01"} {
-		if _, err := ParseShard(ok); err != nil {
-			t.Errorf("ParseShard(%q): %v", ok, err)
+		if _, err := Parse(ok); err != nil {
+			t.Errorf("Parse(%q): %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"A", "team_payments", "-a", "a.b", "this-name-is-far-too-long-to-be-a-dns-label-because-it-exceeds-63"} {
-		if _, err := ParseShard(bad); err == nil {
-			t.Errorf("ParseShard(%q) accepted", bad)
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
 		}
 	}
 	if a, b := Shard("").LeaderElectionID(), Shard("a").LeaderElectionID(); a == b {

@@ -1,4 +1,4 @@
-package controllers
+package release
 
 import (
 	"context"
@@ -9,21 +9,105 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
-// Indexes for the schedule's watches.
-const (
-	calendarIndex = "spec.calendarRef"
-)
+// stallError is a fact that cannot be gathered until a person fixes the
+// pipeline (a verify spec or a metrics gate that does not compile).
+type stallError struct{ reason, message string }
+
+func (e *stallError) Error() string { return e.message }
+
+// gather collects what the gates of stage i decide on: the target's last
+// failure, the QA checks, the metrics gate's measurements, the plan, the
+// calendar, the blockers, the checklist, and the stage's lock. A target
+// still held ends the gathering: nothing else could change that decision,
+// and nothing is read from GitHub for a stage that cannot go. An error is a
+// *stallError, a GitHub error, or a transient one.
+func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	snap := gates.Snapshot{Now: s.now, Release: rel, Stage: stage, Commit: rel.Status.Commit}
+	if snap.Target = s.targetFacts(i); snap.Target != nil && gates.TargetRetry(*snap.Target, s.now).State != releasev1.GatePassed {
+		return snap, nil
+	}
+	if i > 0 {
+		prev := s.pipe.Spec.Stages[i-1].Name
+		snap.PreviousStage = &prev
+		if p := rel.Status.Stages[i-1].Promotion; p != nil && p.CompletedAt != nil {
+			t := p.CompletedAt.Time
+			snap.PreviousLandedAt = &t
+		}
+	}
+	paused := rel.Spec.Paused
+	if stage.Gates != nil && stage.Gates.Checks != nil && !paused {
+		checks, err := s.gh.Checks(ctx, s.pipe.Spec.Source.Repository, rel.Status.Commit, stage.Gates.Checks.Required)
+		if err != nil {
+			return snap, err
+		}
+		snap.Checks = checks
+	}
+	if stage.Verify != nil {
+		// A verification that cannot run must stop the promotion before it starts.
+		if _, err := compileAnalysis(stage.Verify); err != nil {
+			return snap, &stallError{releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: verify: %v: fix the pipeline", stage.Name, err)}
+		}
+	}
+	if stage.Gates != nil && len(stage.Gates.Metrics) > 0 && !paused {
+		ms, err := s.measureGate(ctx, stage)
+		if err != nil {
+			return snap, &stallError{releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: gates.metrics: %v: fix the pipeline", stage.Name, err)}
+		}
+		snap.Metrics = ms
+	}
+	if p := plannedFor(rel, stage.Name); p != nil {
+		t := p.Time
+		snap.Planned = &t
+	}
+	var err error
+	if snap.Calendar, err = s.calendarFacts(ctx, stage.Name); err != nil {
+		return snap, err
+	}
+	if !paused {
+		if snap.Blockers, err = s.blockerFacts(ctx, i, s.target); err != nil {
+			return snap, err
+		}
+	}
+	if snap.Checklist, err = s.checklistFacts(ctx, stage); err != nil {
+		return snap, err
+	}
+	snap.Lock, err = s.lockFacts(ctx, stage.Name)
+	return snap, err
+}
+
+// targetFacts is stage i's last failure to write its target, recorded as
+// its target gate, or nil.
+func (s *step) targetFacts(i int) *gates.TargetFacts {
+	ss := &s.rel.Status.Stages[i]
+	for _, g := range ss.Gates {
+		if g.Name == gates.NameTarget && g.Status == releasev1.GateFailed && g.LastChecked != nil {
+			return &gates.TargetFacts{Stage: ss.Name, Message: g.Message, FailedAt: g.LastChecked.Time,
+				PipelineChanged: s.pipelineChanged, RetryAfter: conditions.RetryStalled}
+		}
+	}
+	return nil
+}
+
+// lockFacts is the stage's lock as the cache shows it when another Release
+// holds it, nil when it is free or ours. The cache may lag: taking the lock
+// reads it again from the API server.
+func (s *step) lockFacts(ctx context.Context, stage string) (*gates.LockFacts, error) {
+	ps := s.pipe.Status.StageStatus(stage)
+	if ps == nil || ps.InFlight == nil || ps.InFlight.Release == s.rel.Name {
+		return nil, nil
+	}
+	return s.Locks.Facts(ctx, s.Client, s.pipe.Namespace, ps.InFlight, stage)
+}
 
 // plannedFor is the Release's planned time for the stage, if any.
 func plannedFor(rel *releasev1.Release, stage string) *metav1.Time {
@@ -43,14 +127,14 @@ func (s *step) calendarFacts(ctx context.Context, stage string) (*gates.Calendar
 	}
 	f := &gates.CalendarFacts{Name: ref.Name}
 	rc := &releasev1.ReleaseCalendar{}
-	if err := s.r.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
+	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
 		f.Problem = fmt.Sprintf("ReleaseCalendar %q not found in namespace %s: create it or fix the pipeline's calendarRef", ref.Name, s.pipe.Namespace)
 		return f, nil
 	}
-	cal, err := compileCalendar(rc)
+	cal, err := s.Calendar(rc)
 	if err != nil {
 		f.Problem = err.Error() + ": fix the calendar"
 		return f, nil
@@ -109,7 +193,7 @@ func (s *step) blockerFacts(ctx context.Context, i, target int) (*gates.BlockerF
 		}
 		f.SearchTotal, f.Search = total, items
 	}
-	ms, missing, err := milestonesOf(ctx, s.r, s.rel)
+	ms, missing, err := milestonesOf(ctx, s.Client, s.rel)
 	if err != nil {
 		return nil, err
 	}
@@ -160,42 +244,6 @@ func blockerQuery(q string) string {
 	return q + " is:issue is:open"
 }
 
-// releasesOfCalendar maps a calendar change to the Releases of every pipeline
-// that uses it and may still move: a window that opens lets them go at once.
-func (r *ReleaseReconciler) releasesOfCalendar(ctx context.Context, o client.Object) []reconcile.Request {
-	var pipes releasev1.ReleasePipelineList
-	if err := r.List(ctx, &pipes, client.InNamespace(o.GetNamespace()), client.MatchingFields{calendarIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing pipelines of calendar", "calendar", klog.KObj(o))
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range pipes.Items {
-		out = append(out, r.releasesOf(ctx, &pipes.Items[i], false)...)
-	}
-	return out
-}
-
-// releasesOfMilestone maps a milestone change (its blockers) to its Releases.
-func (r *ReleaseReconciler) releasesOfMilestone(ctx context.Context, o client.Object) []reconcile.Request {
-	m := o.(*releasev1.Milestone)
-	var list releasev1.ReleaseList
-	if err := r.List(ctx, &list, client.InNamespace(m.Namespace)); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of milestone", "milestone", klog.KObj(o))
-		return nil
-	}
-	var sel labels.Selector
-	if m.Spec.Selector != nil {
-		sel, _ = metav1.LabelSelectorAsSelector(m.Spec.Selector)
-	}
-	var out []reconcile.Request
-	for _, rel := range list.Items {
-		if rel.Spec.Milestone == m.Name || sel != nil && sel.Matches(labels.Set(rel.Labels)) {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
-		}
-	}
-	return out
-}
-
 // recordSlip notes the plan of stage i and, once the version landed, how
 // late it landed against it.
 func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
@@ -225,7 +273,7 @@ func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gat
 		return f, nil
 	}
 	lc := &releasev1.LaunchChecklist{}
-	if err := s.r.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
+	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
@@ -240,18 +288,4 @@ func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gat
 		f.Open = "not evaluated yet"
 	}
 	return f, nil
-}
-
-// releasesOfChecklist maps a checklist change to the Releases that use it.
-func (r *ReleaseReconciler) releasesOfChecklist(ctx context.Context, o client.Object) []reconcile.Request {
-	var list releasev1.ReleaseList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{checklistIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing releases of checklist", "checklist", klog.KObj(o))
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, rel := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
-	}
-	return out
 }

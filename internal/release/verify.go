@@ -1,4 +1,4 @@
-package controllers
+package release
 
 import (
 	"context"
@@ -6,34 +6,13 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/analysis"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/gates"
-	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/prometheus"
-	"github.com/liftoff-dev/liftoff/internal/promotion"
-)
-
-// VerdictAnnotation lets a person settle an Inconclusive analysis:
-// "continue" accepts the version, "rollback" rolls it back.
-const VerdictAnnotation = "release.liftoff.dev/verdict"
-
-// Reasons of verification.
-const (
-	ReasonVerifying       = "Verifying"
-	ReasonVerified        = "Verified"
-	ReasonVerifyFailed    = "VerificationFailed"
-	ReasonRolledBack      = "RolledBack"
-	ReasonInconclusive    = "AnalysisInconclusive"
-	ReasonInvalidAnalysis = "InvalidAnalysis"
-	ReasonPrometheusSetup = "PrometheusNotConfigured"
 )
 
 // compileAnalysis turns a stage's verify spec into the analysis package's
@@ -81,7 +60,7 @@ func compileMetric(m releasev1.AnalysisMetric) (analysis.Metric, error) {
 
 // measureGate measures a stage's metrics gate once.
 func (s *step) measureGate(ctx context.Context, stage *releasev1.Stage) ([]gates.NamedMeasurement, error) {
-	prom, err := s.r.prometheusClient(ctx, s.pipe)
+	prom, err := s.prometheusClient(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -134,38 +113,11 @@ func toStatus(st *analysis.State) *releasev1.AnalysisStatus {
 
 // prometheusClient builds the client of the pipeline's Prometheus; header
 // values come from its Secret, read without a cache.
-func (r *ReleaseReconciler) prometheusClient(ctx context.Context, pipe *releasev1.ReleasePipeline) (*prometheus.Client, error) {
-	if pipe.Spec.Prometheus == nil {
-		return nil, &credentialError{reason: ReasonPrometheusSetup, msg: "the pipeline has stages with verify but no spec.prometheus"}
+func (s *step) prometheusClient(ctx context.Context) (Prometheus, error) {
+	if s.pipe.Spec.Prometheus == nil {
+		return nil, &credentials.Error{Reason: releasev1.ReasonPrometheusNotConfigured, Message: "the pipeline has stages with verify but no spec.prometheus"}
 	}
-	return prometheusFor(ctx, r.APIReader, pipe.Namespace, pipe.Spec.Prometheus)
-}
-
-// prometheusFor returns a client for p; its Secret (headers) is read from
-// namespace on demand.
-func prometheusFor(ctx context.Context, reader client.Reader, namespace string, p *releasev1.PrometheusSpec) (*prometheus.Client, error) {
-	headers := map[string]string{}
-	if p.SecretRef != nil {
-		secret := &corev1.Secret{}
-		if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: p.SecretRef.Name}, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, &credentialError{reason: releasev1.ReasonSecretNotFound, msg: fmt.Sprintf("Secret %q (spec.prometheus.secretRef) not found in namespace %s", p.SecretRef.Name, namespace)}
-			}
-			return nil, err
-		}
-		for k, v := range secret.Data {
-			headers[k] = string(v)
-		}
-	}
-	timeout := 30 * time.Second
-	if p.Timeout != nil {
-		timeout = p.Timeout.Duration
-	}
-	c, err := prometheus.New(p.Address, headers, timeout)
-	if err != nil {
-		return nil, &credentialError{reason: ReasonPrometheusSetup, msg: err.Error()}
-	}
-	return c, nil
+	return s.Credentials.Prometheus(ctx, s.pipe.Namespace, s.pipe.Spec.Prometheus)
 }
 
 // startVerifying records a landed version whose stage has a verify spec.
@@ -176,11 +128,11 @@ func (s *step) startVerifying(i int) {
 		ss.Analysis = toStatus(analysis.Start(spec, s.now))
 	} // else verify() reports the pipeline's error on the next step
 	ss.Message = fmt.Sprintf("%s landed in %s; verifying", s.rel.Spec.Version, ss.Name)
-	setConditions(s.rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
+	setConditions(s.rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
 }
 
 // verify takes the due measurements of stage i's analysis and acts on its outcome.
-func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
+func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	if stage.Verify == nil {
@@ -189,8 +141,8 @@ func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 	}
 	spec, err := compileAnalysis(stage.Verify)
 	if err != nil {
-		s.stall(ReasonInvalidAnalysis, fmt.Sprintf("stage %s: %v", stage.Name, err))
-		return ctrl.Result{RequeueAfter: retryTerminal}, nil
+		s.stall(releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: %v", stage.Name, err))
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
 	}
 	if r := stage.Verify.Rollout; r != nil && ss.RolloutReadyAt == nil {
 		return s.waitForRollout(ctx, i, r, spec)
@@ -202,10 +154,10 @@ func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 	if st.Phase == analysis.Running {
 		due, wait := analysis.Due(spec, st, s.now)
 		if len(due) > 0 {
-			prom, err := s.r.prometheusClient(ctx, s.pipe)
+			prom, err := s.prometheusClient(ctx)
 			if err != nil {
 				s.stall(releasev1.ReasonInvalidSpec, err.Error())
-				return ctrl.Result{RequeueAfter: retryTerminal}, nil
+				return WaitFor(conditions.RetryStalled, WaitFix), nil
 			}
 			vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name}
 			if ss.Promotion != nil {
@@ -224,8 +176,8 @@ func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 		}
 		if st.Phase == analysis.Running {
 			ss.Message = fmt.Sprintf("verifying %s in %s: %s", rel.Spec.Version, stage.Name, measuredSummary(st))
-			setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
-			return ctrl.Result{RequeueAfter: max(wait, 10*time.Millisecond)}, nil
+			setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
+			return WaitFor(max(wait, 10*time.Millisecond), WaitAnalysis), nil
 		}
 	}
 	ss.Analysis = toStatus(st)
@@ -233,28 +185,28 @@ func (s *step) verify(ctx context.Context, i int) (ctrl.Result, error) {
 	case analysis.Succeeded:
 		return s.verified(ctx, i, "verified: "+st.Message)
 	case analysis.Inconclusive:
-		switch rel.Annotations[VerdictAnnotation] {
+		switch rel.Annotations[releasev1.AnnotationVerdict] {
 		case "continue":
 			return s.verified(ctx, i, "inconclusive analysis accepted by a person: "+st.Message)
 		case "rollback":
 			return s.verificationFailed(ctx, i, "rolled back by a person after an inconclusive analysis: "+st.Message)
 		}
-		ss.Message = fmt.Sprintf("analysis inconclusive: %s; annotate the Release %s=continue or %s=rollback", st.Message, VerdictAnnotation, VerdictAnnotation)
-		setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonInconclusive, message: ss.Message, blocked: true})
-		return ctrl.Result{}, nil
+		ss.Message = fmt.Sprintf("analysis inconclusive: %s; annotate the Release %s=continue or %s=rollback", st.Message, releasev1.AnnotationVerdict, releasev1.AnnotationVerdict)
+		setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonAnalysisInconclusive, message: ss.Message, blocked: true})
+		return Stop(), nil
 	}
 	return s.verificationFailed(ctx, i, fmt.Sprintf("analysis %s: %s", strings.ToLower(string(st.Phase)), st.Message))
 }
 
 // waitForRollout checks whether the new version serves yet. Once it does, the
 // analysis starts from that moment; past the timeout, verification fails.
-func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCheck, spec *analysis.Spec) (ctrl.Result, error) {
+func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCheck, spec *analysis.Spec) (Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	prom, err := s.r.prometheusClient(ctx, s.pipe)
+	prom, err := s.prometheusClient(ctx)
 	if err != nil {
 		s.stall(releasev1.ReasonInvalidSpec, err.Error())
-		return ctrl.Result{RequeueAfter: retryTerminal}, nil
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
 	}
 	vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name, PreviousVersion: ss.Promotion.PreviousVersion}
 	q, err := analysis.RenderQuery(r.Query, vars)
@@ -267,8 +219,8 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 		ss.RolloutReadyAt = &at
 		ss.Analysis = toStatus(analysis.Start(spec, s.now))
 		ss.Message = fmt.Sprintf("%s serves in %s; analysis started", rel.Spec.Version, stage.Name)
-		setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
-		return continueNow, nil
+		setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
+		return WriteThenContinue(), nil
 	}
 	last := "no data"
 	if err != nil {
@@ -285,8 +237,8 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 		return s.verificationFailed(ctx, i, fmt.Sprintf("%s was not seen serving within %s (rollout query %s: %s)", rel.Spec.Version, timeout, q, last))
 	}
 	ss.Message = fmt.Sprintf("waiting for %s to serve in %s (%s left; last: %s)", rel.Spec.Version, stage.Name, (timeout - s.now.Sub(landed)).Round(time.Second), last)
-	setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifying, message: ss.Message})
-	return ctrl.Result{RequeueAfter: min(spec.Interval, timeout-s.now.Sub(landed)+time.Millisecond)}, nil
+	setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
+	return WaitFor(min(spec.Interval, timeout-s.now.Sub(landed)+time.Millisecond), WaitRollout), nil
 }
 
 // serving: a non-empty result with a non-zero value.
@@ -315,93 +267,13 @@ func measuredSummary(st *analysis.State) string {
 }
 
 // verified ends a successful verification: the stage is promoted and freed.
-func (s *step) verified(ctx context.Context, i int, msg string) (ctrl.Result, error) {
+func (s *step) verified(ctx context.Context, i int, msg string) (Outcome, error) {
 	ss := &s.rel.Status.Stages[i]
-	if err := s.r.unlockStages(ctx, s.pipe, s.rel); err != nil {
-		return ctrl.Result{}, err
+	if err := s.Locks.Free(ctx, s.pipe, s.rel); err != nil {
+		return Stop(), err
 	}
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s, %s", s.rel.Spec.Version, ss.Name, msg)
 	s.succeedDeployment(ctx, ss)
-	setConditions(s.rel, outcome{phase: releasev1.PhaseProgressing, reason: ReasonVerified, message: ss.Message})
-	return continueNow, nil
-}
-
-// verificationFailed halts or rolls back, as the stage says.
-func (s *step) verificationFailed(ctx context.Context, i int, why string) (ctrl.Result, error) {
-	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
-	ss := &rel.Status.Stages[i]
-	if stage.OnFailure == releasev1.FailureHalt || ss.Promotion == nil || ss.Promotion.NoChange || ss.Promotion.Commit == "" {
-		if err := s.r.unlockStages(ctx, s.pipe, rel); err != nil {
-			return ctrl.Result{}, err
-		}
-		if res, stop, err := s.postmortem(ctx, i, why); stop {
-			return res, err
-		}
-		ss.Phase, ss.Message = releasev1.StageFailed, fmt.Sprintf("%s; halted with %s in %s", why, rel.Spec.Version, stage.Name)
-		s.failDeployment(ctx, ss, trim(why, 140))
-		setConditions(rel, outcome{phase: releasev1.PhaseFailed, reason: ReasonVerifyFailed, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
-		return ctrl.Result{}, nil
-	}
-	req := &promotion.Request{
-		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
-		Version: ss.Promotion.PreviousVersion, Target: stage.Target, Since: ss.Analysis.StartedAt.Time,
-		Revert: &promotion.Revert{FromCommit: ss.Promotion.Commit, BadVersion: rel.Spec.Version, Reason: why},
-	}
-	res, err := promotion.Promote(ctx, s.gh, req)
-	if err != nil {
-		return s.githubError(err)
-	}
-	if res.PullRequest != nil {
-		ss.Rollback = &releasev1.RollbackStatus{Version: req.Version, PullRequest: &releasev1.PullRequestRef{Number: res.PullRequest.Number, URL: res.PullRequest.URL, Branch: req.Branch(), State: res.PullRequest.State}}
-	}
-	if !res.Landed {
-		ss.Message = fmt.Sprintf("%s; waiting for the rollback pull request #%d to be merged: %s", why, res.PullRequest.Number, res.PullRequest.URL)
-		setConditions(rel, outcome{phase: releasev1.PhaseVerifying, reason: ReasonVerifyFailed, message: ss.Message, blocked: true})
-		return ctrl.Result{RequeueAfter: s.r.PollInterval}, nil
-	}
-	if err := s.r.recordRollback(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now); err != nil {
-		return ctrl.Result{}, err
-	}
-	at := metav1.NewTime(s.now)
-	if ss.Rollback == nil {
-		ss.Rollback = &releasev1.RollbackStatus{}
-	}
-	ss.Rollback.Commit, ss.Rollback.Version, ss.Rollback.At = res.Commit, req.Version, &at
-	if ss.Rollback.PullRequest != nil {
-		ss.Rollback.PullRequest.State = "merged"
-	}
-	if res, stop, err := s.postmortem(ctx, i, why); stop {
-		return res, err
-	}
-	ss.Phase = releasev1.StageRolledBack
-	ss.Message = fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, short(res.Commit))
-	s.failDeployment(ctx, ss, trim("rolled back: "+why, 140))
-	setConditions(rel, outcome{phase: releasev1.PhaseFailed, reason: ReasonRolledBack, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
-	return ctrl.Result{}, nil
-}
-
-func (s *step) succeedDeployment(ctx context.Context, ss *releasev1.ReleaseStageStatus) {
-	if ss.Promotion == nil || ss.Promotion.DeploymentID == 0 {
-		return
-	}
-	if err := s.gh.SetDeploymentStatus(ctx, s.pipe.Spec.Source.Repository, ss.Promotion.DeploymentID, github.DeploymentSuccess, trim(ss.Message, 140), ""); err != nil {
-		s.deploymentNotRecorded(ctx, ss, err)
-	}
-}
-
-// postmortem opens the stage's postmortem issue when it asks for one. Until
-// the issue exists the stage stays where it is, so a GitHub failure here is
-// retried (the rollback before it is idempotent) rather than forgotten.
-func (s *step) postmortem(ctx context.Context, i int, why string) (ctrl.Result, bool, error) {
-	ss := &s.rel.Status.Stages[i]
-	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil {
-		return ctrl.Result{}, false, nil
-	}
-	issue, err := s.openPostmortem(ctx, i, why)
-	if err != nil {
-		res, err := s.githubError(err)
-		return res, true, err
-	}
-	ss.Postmortem = issue
-	return ctrl.Result{}, false, nil
+	setConditions(s.rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonVerified, message: ss.Message})
+	return WriteThenContinue(), nil
 }

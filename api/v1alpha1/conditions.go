@@ -1,0 +1,252 @@
+package v1alpha1
+
+// Condition types. Every Liftoff kind writes the kstatus three: Ready
+// summarises; Reconciling is True while work is under way (a promotion, a
+// wait, a retry after GitHub failed); Stalled is True when nothing goes on
+// until a person changes the spec or something it references. Reconciling
+// and Stalled are present only while True, and at most one of Ready,
+// Reconciling and Stalled is True. A Release also writes Progressing and
+// Blocked.
+const (
+	// ConditionReady is True when the object reached what its spec asks for:
+	// a Release live in its target stage, a pipeline and a calendar that can
+	// be used, a milestone read, a checklist whose required items are done.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the controller works toward Ready:
+	// a Release on its way (as Progressing), another kind retrying GitHub.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the controller cannot go on without a change
+	// to the spec or to something it references (a Secret, a file, a pipeline).
+	ConditionStalled = "Stalled"
+	// ConditionProgressing is True while a Release's promotion or a wait is
+	// under way.
+	ConditionProgressing = "Progressing"
+	// ConditionBlocked is True while a gate, a pause or a stall holds a
+	// Release's next promotion.
+	ConditionBlocked = "Blocked"
+)
+
+// Reasons of conditions and of the events that announce them: an event uses
+// the reason of the condition it announces. UpperCamelCase.
+const (
+	// ReasonPipelineNotFound: the Release's pipeline (or, for a milestone,
+	// the pipeline whose credential it uses) does not exist, or is in
+	// another shard. Stalled.
+	ReasonPipelineNotFound = "PipelineNotFound"
+	// ReasonStageNotFound: the Release's targetStage is not a stage of its
+	// pipeline. Stalled.
+	ReasonStageNotFound = "StageNotFound"
+	// ReasonSecretNotFound: the Secret a credential is read from does not
+	// exist. Stalled.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretInvalid: the credential's Secret has no usable `token`
+	// key. Stalled.
+	ReasonSecretInvalid = "SecretInvalid"
+	// ReasonInvalidSpec: the spec cannot be acted on (a bad GitHub API URL,
+	// version range, label selector, calendar window, or a request GitHub
+	// refused as invalid). Stalled.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonRepositoryNotFound: GitHub answered 404 for a repository,
+	// branch or file the spec names (or the token cannot see it). Stalled.
+	ReasonRepositoryNotFound = "RepositoryNotFound"
+	// ReasonGitHubUnauthorized: GitHub refused the credential or its
+	// permissions. Stalled.
+	ReasonGitHubUnauthorized = "GitHubUnauthorized"
+	// ReasonGitHubUnavailable: GitHub failed (5xx, a timeout, no answer);
+	// retried with backoff, nothing recorded is lost.
+	ReasonGitHubUnavailable = "GitHubUnavailable"
+	// ReasonGitHubRateLimited: GitHub's rate limit; retried when it resets
+	// (at least a second later).
+	ReasonGitHubRateLimited = "GitHubRateLimited"
+	// ReasonTargetInvalid: a stage's target file cannot take the version (a
+	// missing file, image entry or path). Stalled; also the reason of the
+	// Release's `target` gate.
+	ReasonTargetInvalid = "TargetInvalid"
+	// ReasonInvalidAnalysis: a stage's verify or metrics gate does not
+	// compile (query template, CEL condition). Stalled before anything is
+	// promoted.
+	ReasonInvalidAnalysis = "InvalidAnalysis"
+	// ReasonPrometheusNotConfigured: a stage verifies but the pipeline has
+	// no usable spec.prometheus. Stalled.
+	ReasonPrometheusNotConfigured = "PrometheusNotConfigured"
+	// ReasonMilestoneNotFound: the GitHub milestone a Milestone tracks, or
+	// the Milestone a Release names, does not exist. Stalled; also a
+	// reason of the `blockers` gate.
+	ReasonMilestoneNotFound = "MilestoneNotFound"
+	// ReasonWaitingForRelease: a Milestone has no GitHub credential of its
+	// own and no Release yet whose pipeline's it could use. Stalled.
+	ReasonWaitingForRelease = "WaitingForRelease"
+
+	// ReasonCommitNotFound: the Release's version has no tag in the source
+	// repository (and no spec.commit). Blocked; read again every poll.
+	ReasonCommitNotFound = "CommitNotFound"
+	// ReasonGatesPending: a gate of the next stage waits (QA running, soak,
+	// approvals, a closed window). Progressing.
+	ReasonGatesPending = "GatesPending"
+	// ReasonGateFailed: a gate of the next stage failed (QA red, a
+	// precondition not met, a missing checklist). Blocked.
+	ReasonGateFailed = "GateFailed"
+	// ReasonPaused: the Release is paused (spec.paused). Blocked; also the
+	// reason of the failed `paused` gate.
+	ReasonPaused = "Paused"
+	// ReasonStageBusy: another Release is being promoted into the stage
+	// (one promotion in flight per stage). Reason of the `stage` gate.
+	ReasonStageBusy = "StageBusy"
+	// ReasonPromoting: the version is being written into the stage's
+	// GitOps files.
+	ReasonPromoting = "Promoting"
+	// ReasonAwaitingMerge: the promotion's pull request waits for a merge.
+	ReasonAwaitingMerge = "AwaitingMerge"
+	// ReasonPromoted: the version landed in a stage without verification.
+	ReasonPromoted = "Promoted"
+	// ReasonVerifying: the version landed; the stage's rollout check or
+	// analysis runs.
+	ReasonVerifying = "Verifying"
+	// ReasonVerified: the stage's analysis succeeded (or a person accepted
+	// an inconclusive one).
+	ReasonVerified = "Verified"
+	// ReasonAnalysisInconclusive: the analysis could not decide; a person
+	// settles it with the AnnotationVerdict annotation. Blocked.
+	ReasonAnalysisInconclusive = "AnalysisInconclusive"
+	// ReasonVerificationFailed: the stage's verification failed and
+	// onFailure is Halt (or there was nothing to roll back). Failed.
+	ReasonVerificationFailed = "VerificationFailed"
+	// ReasonRolledBack: the stage's verification failed and the previous
+	// version was written back in Git. Failed.
+	ReasonRolledBack = "RolledBack"
+	// ReasonPullRequestClosed: a person closed the promotion's pull request
+	// without merging it. Failed.
+	ReasonPullRequestClosed = "PullRequestClosed"
+	// ReasonReleased: the version is live in the Release's target stage. Ready.
+	ReasonReleased = "Released"
+	// ReasonSuperseded: a newer Release overtook this one. Final.
+	ReasonSuperseded = "Superseded"
+	// ReasonNotBlocked: nothing holds the Release (Blocked=False).
+	ReasonNotBlocked = "NotBlocked"
+
+	// ReasonReconciled: a pipeline or calendar is usable as specified. Ready.
+	ReasonReconciled = "Reconciled"
+	// ReasonReady: every required item of a launch checklist is done or
+	// waived. Ready.
+	ReasonReady = "Ready"
+	// ReasonItemsOpen: a required item of a launch checklist is still open.
+	ReasonItemsOpen = "ItemsOpen"
+	// A Milestone's Ready reason is its health (OnTrack, AtRisk, Late,
+	// Completed, Missed; see MilestoneHealth).
+)
+
+// Reasons of events that announce no condition.
+const (
+	// ReasonDiscovered: discovery created a Release for a new version.
+	ReasonDiscovered = "Discovered"
+	// ReasonHealthChanged: a Milestone's health changed.
+	ReasonHealthChanged = "HealthChanged"
+	// ReasonDeploymentNotRecorded: a GitHub deployment or its status could
+	// not be written; the promotion went on.
+	ReasonDeploymentNotRecorded = "DeploymentNotRecorded"
+	// ReasonBlocked: a gate failed or the Release was paused (the condition
+	// says GateFailed, Paused or CommitNotFound).
+	ReasonBlocked = "Blocked"
+	// ReasonPromotionFailed: a stage failed (verification halted, pull
+	// request closed).
+	ReasonPromotionFailed = "PromotionFailed"
+)
+
+// Reasons of gates (GateStatus.Reason), by gate.
+const (
+	// ReasonNotPaused: the `paused` gate passes.
+	ReasonNotPaused = "NotPaused"
+	// ReasonPlannedLater: `notBefore` waits for the stage's planned time.
+	ReasonPlannedLater = "PlannedLater"
+	// ReasonPlannedTimeReached: `notBefore` passes.
+	ReasonPlannedTimeReached = "PlannedTimeReached"
+	// ReasonWindowClosed: `calendar` waits for the stage's window to open.
+	ReasonWindowClosed = "WindowClosed"
+	// ReasonWindowOpen: `calendar` passes.
+	ReasonWindowOpen = "WindowOpen"
+	// ReasonCalendarInvalid: the pipeline's calendar is missing or does not
+	// compile; `calendar` fails rather than promote through an unknown freeze.
+	ReasonCalendarInvalid = "CalendarInvalid"
+	// ReasonBlockersOpen: `blockers` waits for open blocker issues.
+	ReasonBlockersOpen = "BlockersOpen"
+	// ReasonBlockersQueryInvalid: GitHub refused the `blockers` search.
+	ReasonBlockersQueryInvalid = "BlockersQueryInvalid"
+	// ReasonNoBlockers: `blockers` passes.
+	ReasonNoBlockers = "NoBlockers"
+	// ReasonNoChecklist: `launchChecklist` fails: the Release names none.
+	ReasonNoChecklist = "NoChecklist"
+	// ReasonChecklistNotFound: `launchChecklist` fails: the checklist does
+	// not exist.
+	ReasonChecklistNotFound = "ChecklistNotFound"
+	// ReasonChecklistOpen: `launchChecklist` waits for required items.
+	ReasonChecklistOpen = "ChecklistOpen"
+	// ReasonChecklistReady: `launchChecklist` passes.
+	ReasonChecklistReady = "ChecklistReady"
+	// ReasonChecksNotReported: `checks` waits: nothing reported on the commit yet.
+	ReasonChecksNotReported = "ChecksNotReported"
+	// ReasonChecksPending: `checks` waits for required checks.
+	ReasonChecksPending = "ChecksPending"
+	// ReasonChecksFailed: `checks` fails: a required check failed.
+	ReasonChecksFailed = "ChecksFailed"
+	// ReasonChecksPassed: `checks` passes.
+	ReasonChecksPassed = "ChecksPassed"
+	// ReasonFirstStage: `soak` passes in the first stage.
+	ReasonFirstStage = "FirstStage"
+	// ReasonNotLanded: `soak` waits for the version to land in the previous stage.
+	ReasonNotLanded = "NotLanded"
+	// ReasonSoaking: `soak` waits for the soak time to pass.
+	ReasonSoaking = "Soaking"
+	// ReasonSoaked: `soak` passes.
+	ReasonSoaked = "Soaked"
+	// ReasonMetricsPending: `metrics` cannot tell yet (an error, no data).
+	ReasonMetricsPending = "MetricsPending"
+	// ReasonMetricsFailed: `metrics` fails: a precondition does not hold.
+	ReasonMetricsFailed = "MetricsFailed"
+	// ReasonMetricsPassed: `metrics` passes.
+	ReasonMetricsPassed = "MetricsPassed"
+	// ReasonAwaitingApproval: `approvals` waits for approvals.
+	ReasonAwaitingApproval = "AwaitingApproval"
+	// ReasonApproved: `approvals` passes.
+	ReasonApproved = "Approved"
+	// ReasonStageFree: the `stage` gate passes (not shown: the gate shows
+	// only while another Release holds the stage).
+	ReasonStageFree = "StageFree"
+	// ReasonRetryingTarget: the `target` gate lets a stage whose target was
+	// invalid be tried again (not shown: the gate shows only while it holds).
+	ReasonRetryingTarget = "RetryingTarget"
+)
+
+// Reasons of a stage's deployment (spec.stages[].deployment): what the
+// GitOps agent says of the promotion commit. Events use the same reasons.
+const (
+	// ReasonDeployed: the agent applied the promotion commit (or a later
+	// commit containing it) and the application is healthy.
+	ReasonDeployed = "Deployed"
+	// ReasonDeploying: the commit landed and the agent has not yet applied
+	// it, or applies it and waits for the workloads to become healthy.
+	ReasonDeploying = "Deploying"
+	// ReasonDeployFailed: the agent failed to apply the commit or the
+	// application is unhealthy (Argo CD Degraded, Flux Ready=False with a
+	// failure reason, a failed commit status); onFailure applies.
+	ReasonDeployFailed = "DeployFailed"
+	// ReasonDeployTimeout: the agent did not report the commit deployed
+	// within deployment.timeout; onFailure applies.
+	ReasonDeployTimeout = "DeployTimeout"
+	// ReasonAgentNotFound: the agent's object (or its kind: Argo CD or Flux
+	// is not installed) does not exist; nothing is promoted further.
+	ReasonAgentNotFound = "AgentNotFound"
+	// ReasonAgentForbidden: Liftoff may not read the agent's objects; the
+	// message names the RBAC rule to add.
+	ReasonAgentForbidden = "AgentForbidden"
+	// ReasonKubeConfigInvalid: the deployment's kubeConfigSecretRef is
+	// missing, has no kubeconfig under its key, or uses credentials Liftoff
+	// refuses (exec plugins, auth providers, file paths).
+	ReasonKubeConfigInvalid = "KubeConfigInvalid"
+	// ReasonAgentRevisionUnknown: the agent's status names no commit, so
+	// Liftoff cannot tell whether the promotion is deployed.
+	ReasonAgentRevisionUnknown = "AgentRevisionUnknown"
+)
+
+// AnnotationVerdict lets a person settle an Inconclusive analysis on a
+// Release: "continue" accepts the version, "rollback" rolls it back.
+const AnnotationVerdict = "release.liftoff.dev/verdict"

@@ -1,0 +1,96 @@
+package github
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+)
+
+// Disposition is what a reconciler does about a GitHub error: the reason it
+// shows, whether a person must act, when it tries again, and what to fix.
+// Every reconciler asks Dispose, so a rate limit, a refused token or a
+// missing repository reads and behaves the same on every kind.
+type Disposition struct {
+	// Kind of the error.
+	Kind Kind
+	// Reason of the conditions and events (an api/v1alpha1 Reason).
+	Reason string
+	// Stalled: nothing goes on until a person fixes the credential, the
+	// spec or something in GitHub.
+	Stalled bool
+	// RetryAfter is when to try again, at least a second; zero for a
+	// transient failure, which the reconciler returns as its error so that
+	// controller-runtime retries with backoff.
+	RetryAfter time.Duration
+	// Fix says what a person should do, or how it is retried.
+	Fix string
+	// Refused: GitHub refused the credential; a token kept in memory must
+	// be read again.
+	Refused bool
+}
+
+// Fixes says, in a reconciler's terms, what a person fixes when GitHub
+// answers 404 or refuses the credential. Empty fields take the defaults.
+type Fixes struct {
+	// NotFound, for example "check spec.source.repository and that the
+	// token can read it".
+	NotFound string
+	// NotFoundReason replaces ReasonRepositoryNotFound (a Milestone's
+	// GitHub milestone: ReasonMilestoneNotFound).
+	NotFoundReason string
+	// Unauthorized, for example "check the token in the pipeline's secretRef
+	// and its permissions".
+	Unauthorized string
+}
+
+// minRetry is the shortest wait GitHub is given, even when it did not say
+// how long (a 429 without Retry-After).
+const minRetry = time.Second
+
+// Dispose says what to do about err. ok is false when err is no GitHub error:
+// the caller handles it (usually returns it).
+func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return Disposition{}, false
+	}
+	d = Disposition{Kind: e.Kind}
+	switch e.Kind {
+	case KindRateLimited:
+		d.Reason, d.RetryAfter = releasev1.ReasonGitHubRateLimited, max(e.RetryAfter, minRetry)
+		d.Fix = fmt.Sprintf("retrying in %s", d.RetryAfter)
+	case KindUnauthorized:
+		d.Reason, d.Stalled, d.RetryAfter, d.Refused = releasev1.ReasonGitHubUnauthorized, true, conditions.RetryStalled, true
+		d.Fix = or(fixes.Unauthorized, "check the token and its permissions")
+	case KindNotFound:
+		d.Reason, d.Stalled, d.RetryAfter = or(fixes.NotFoundReason, releasev1.ReasonRepositoryNotFound), true, conditions.RetryStalled
+		d.Fix = or(fixes.NotFound, "check the repository's name and that the token can read it")
+	case KindInvalid:
+		d.Reason, d.Stalled, d.RetryAfter = releasev1.ReasonInvalidSpec, true, conditions.RetryStalled
+		d.Fix = "GitHub refused the request as invalid: fix the spec"
+	default: // KindTransient, and a KindConflict that outlived its own retries
+		d.Reason, d.Fix = releasev1.ReasonGitHubUnavailable, "retrying with backoff"
+	}
+	return d, true
+}
+
+// Message is err's message followed by what to do about it.
+func (d Disposition) Message(err error) string { return d.Explain(err.Error()) }
+
+// Explain follows msg, which tells of the failure, with what to do about it.
+func (d Disposition) Explain(msg string) string {
+	if d.Stalled {
+		return msg + ": " + d.Fix
+	}
+	return msg + "; " + d.Fix
+}
+
+func or(s, fallback string) string {
+	if s != "" {
+		return s
+	}
+	return fallback
+}

@@ -1,0 +1,105 @@
+package release
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/analysis"
+	"github.com/liftoff-dev/liftoff/internal/calendar"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
+	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
+	"github.com/liftoff-dev/liftoff/internal/shard"
+)
+
+// GitHub is the part of the GitHub API the engine uses: the promotion's
+// calls, and those of the gates, the deployment records and the postmortem.
+type GitHub interface {
+	promotion.GitHub
+	ResolveCommit(ctx context.Context, repo, ref string) (string, error)
+	Checks(ctx context.Context, repo, sha string, required []string) ([]github.CheckResult, error)
+	SearchIssues(ctx context.Context, query string) (int, []github.IssueInfo, error)
+	FindDeployment(ctx context.Context, repo, sha, environment, key string) (int64, error)
+	CreateDeployment(ctx context.Context, repo, ref, environment, key, version, description string, production bool) (int64, error)
+	SetDeploymentStatus(ctx context.Context, repo string, id int64, state, description, logURL string) error
+	FindIssue(ctx context.Context, repo, marker string, labels []string) (*github.Issue, error)
+	CreateIssue(ctx context.Context, repo, title, body string, labels []string) (*github.Issue, error)
+}
+
+// Prometheus is the part of a Prometheus client the engine uses.
+type Prometheus interface {
+	Query(ctx context.Context, query string, at time.Time) (analysis.Value, error)
+}
+
+// Credentials hands out the clients of a pipeline's credentials.
+type Credentials interface {
+	// GitHub returns the client of the pipeline's GitHub credential; a
+	// *credentials.Error says what to fix.
+	GitHub(ctx context.Context, pipe *releasev1.ReleasePipeline) (GitHub, error)
+	// Refused forgets the pipeline's GitHub credential after GitHub refused
+	// it, so that a rotated token is read at the next step.
+	Refused(pipe *releasev1.ReleasePipeline)
+	// Prometheus returns a client of the Prometheus spec names, whose
+	// Secret (headers) lives in namespace.
+	Prometheus(ctx context.Context, namespace string, spec *releasev1.PrometheusSpec) (Prometheus, error)
+}
+
+// Deps is everything the engine uses outside itself. Nothing of it is
+// global: the controller builds it once, tests build it around a fake
+// client and the GitHub simulator.
+type Deps struct {
+	// Client reads from the manager's cache: pipelines, calendars,
+	// milestones, checklists.
+	Client client.Reader
+	// APIReader reads from the API server: a pipeline the cache does not
+	// show (it may be in another shard).
+	APIReader client.Reader
+	// Locks keeps one promotion in flight per stage, in the pipeline's status.
+	Locks *StageLocks
+	// Credentials gives the pipeline's GitHub and Prometheus clients.
+	Credentials Credentials
+	// Calendar compiles a ReleaseCalendar (the controller keeps them
+	// compiled once per generation).
+	Calendar func(*releasev1.ReleaseCalendar) (*calendar.Calendar, error)
+	// Clock gives the time of every step.
+	Clock clock.PassiveClock
+	// Recorder announces what a step did outside its status (a GitHub
+	// deployment not recorded); nil records nothing.
+	Recorder events.EventRecorder
+	// Shard is the shard the controller serves.
+	Shard shard.Shard
+	// PollInterval is how often pending QA checks and pull requests are
+	// read again.
+	PollInterval time.Duration
+}
+
+// StoreCredentials serves Credentials from a credentials.Store.
+type StoreCredentials struct{ *credentials.Store }
+
+// GitHub returns the client of the pipeline's credential.
+func (s StoreCredentials) GitHub(ctx context.Context, pipe *releasev1.ReleasePipeline) (GitHub, error) {
+	c, err := s.ForPipeline(ctx, pipe)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Refused forgets the pipeline's token.
+func (s StoreCredentials) Refused(pipe *releasev1.ReleasePipeline) {
+	s.Forget(pipe.Namespace, pipe.Spec.GitHub.SecretRef)
+}
+
+// Prometheus returns a client of spec.
+func (s StoreCredentials) Prometheus(ctx context.Context, namespace string, spec *releasev1.PrometheusSpec) (Prometheus, error) {
+	c, err := s.Store.Prometheus(ctx, namespace, spec)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,139 @@
+// Package release is the engine of a Release: the state machine that takes a
+// version through its pipeline's stages. The controller only adapts it: it
+// fetches the Release, calls Reconcile, writes the status each step computed
+// (with optimistic locking) when Reconcile asks, and announces what changed.
+//
+// # Steps
+//
+// One call of Step runs the checks every step needs (the pipeline exists, the
+// target stage is valid, the Release is not done or overtaken, the GitHub
+// credential works, the release commit is known), then the step of the
+// current stage, chosen by the stage's phase in stageSteps:
+//
+//	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
+//	Promoting,         promote: write the version into Git (or find it written), record
+//	AwaitingMerge        the landing and the GitHub deployment
+//	Verifying          verify: the rollout, then the analysis; on failure roll back
+//	                     (or halt) and open the postmortem
+//
+// Each step changes the Release's status in memory and returns an Outcome:
+// Stop, WriteThenContinue, ContinueWithoutWrite, WaitFor or WaitUntil (and
+// Reconcile returns Requeue when a write lost to a conflict); Outcome.Result
+// is the one place that turns it into a ctrl.Result. A step never writes
+// the Release itself; what must hold across Releases (the stage
+// locks, what is live where) is written to the pipeline's status by
+// StageLocks before the step returns.
+//
+// To add a step, say waiting for the GitOps agent to report the version
+// deployed between the landing and the verification: give the stage a phase
+// of its own (api/v1alpha1 StagePhase), make the step that lands the version
+// move the stage into it, write the step (a method of step returning an
+// Outcome), and name it in stageSteps. To add a kind of wait, add a Wait
+// constant (and its floor in floors if it has one), and return WaitFor or
+// WaitUntil with it.
+package release
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// Engine runs the steps of Releases. It holds no state of its own between
+// calls: everything it knows is in the Release's and the pipeline's status.
+type Engine struct {
+	Deps
+}
+
+// New returns an engine with deps.
+func New(deps Deps) *Engine {
+	if deps.PollInterval == 0 {
+		deps.PollInterval = 30 * time.Second
+	}
+	return &Engine{Deps: deps}
+}
+
+// Run is one reconcile of one Release: the steps it runs one after another
+// share what they hold.
+type Run struct {
+	e *Engine
+	// locked names the stages this run took: while the Release records that
+	// it promotes there, no one else may take them, so a promotion that
+	// follows at once needs not read the lock back.
+	locked map[string]bool
+}
+
+// Start begins a reconcile.
+func (e *Engine) Start() *Run {
+	return &Run{e: e, locked: map[string]bool{}}
+}
+
+// StatusWriter writes the status a step computed, with optimistic locking:
+// before is the Release as last written (or read), after as the step left
+// it. conflict is true when the Release changed meanwhile: the reconcile
+// starts over from it rather than overwrite.
+type StatusWriter func(ctx context.Context, before, after *releasev1.Release) (conflict bool, err error)
+
+// maxSteps bounds the steps of one reconcile (a Release's whole way through
+// a pipeline without gates that wait is a few steps per stage), so one
+// Release cannot hold a worker for long.
+const maxSteps = 16
+
+// Reconcile runs rel's steps one after another while they ask to go on, and
+// writes the status with write after each step that asks for it and changed
+// it. A step that asks to go on at once (a promotion's intent recorded)
+// goes on from the object the write returned, rather than from a new
+// reconcile whose cached copy may not show that write yet; a step whose
+// changes need no write of their own (a landing the pipeline records
+// already) goes on without one, and the next write records both. It returns
+// the last step's outcome, or Requeue after a conflict, and the error of a
+// step or a write.
+func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write StatusWriter) (Outcome, error) {
+	before := rel.DeepCopy()
+	run := e.Start()
+	for steps := 1; ; steps++ {
+		out, err := run.Step(ctx, rel)
+		if err == nil && !out.Writes() && steps < maxSteps {
+			continue
+		}
+		if !equality.Semantic.DeepEqual(before.Status, rel.Status) {
+			conflict, werr := write(ctx, before, rel)
+			if conflict {
+				return Requeue(), nil
+			}
+			if werr != nil {
+				if err == nil {
+					err = werr
+				}
+				return out, err
+			}
+			before = rel.DeepCopy()
+		}
+		if err != nil || !out.Continues() || steps == maxSteps {
+			return out, err
+		}
+	}
+}
+
+// Step runs one step of rel, changing its status in memory. An error is a
+// transient failure: the status says what happened, and the caller writes it
+// and retries with backoff.
+func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (Outcome, error) {
+	s := &step{Engine: r.e, locked: r.locked, rel: rel, now: r.e.Clock.Now()}
+	return s.run(ctx)
+}
+
+// stageStep moves the current stage (index i) on.
+type stageStep func(s *step, ctx context.Context, i int) (Outcome, error)
+
+// stageSteps is the step of each phase of the current stage.
+var stageSteps = map[releasev1.StagePhase]stageStep{
+	releasev1.StagePending:       (*step).evaluate,
+	releasev1.StageWaiting:       (*step).evaluate,
+	releasev1.StagePromoting:     (*step).promote,
+	releasev1.StageAwaitingMerge: (*step).promote,
+	releasev1.StageVerifying:     (*step).verify,
+}

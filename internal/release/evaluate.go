@@ -1,0 +1,131 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/gates"
+	"github.com/liftoff-dev/liftoff/internal/github"
+)
+
+// evaluate lets the gates of stage i decide on what gather found, and takes
+// the stage when they pass.
+func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	ss := &rel.Status.Stages[i]
+	snap, err := s.gather(ctx, i)
+	if err != nil {
+		return s.gatherFailed(err)
+	}
+	results := gates.Evaluate(snap)
+	if held := results[0]; held.Name == gates.NameTarget {
+		// The gates stay as last evaluated: the target gate among them
+		// says when the target was found invalid.
+		s.stall(held.Reason, held.Message)
+		return WaitFor(held.RecheckAfter, WaitFix), nil
+	}
+	recordSlip(rel, ss)
+	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
+		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
+		if err != nil {
+			return Stop(), err
+		}
+		if ok {
+			s.locked[stage.Name] = true
+		} else {
+			// Another Release took the stage since the cache showed it:
+			// decide again on the lock as it is.
+			snap.Lock = held
+			results = gates.Evaluate(snap)
+		}
+	}
+	state, holding := gates.Summary(results)
+	ss.Gates = gateStatuses(ss.Gates, results, s.now)
+	if state != releasev1.GatePassed {
+		msgs := make([]string, 0, len(holding))
+		for _, h := range holding {
+			msgs = append(msgs, h.Name+": "+h.Message)
+		}
+		ss.Phase, ss.Message = releasev1.StageWaiting, strings.Join(msgs, "; ")
+		o := conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonGatesPending,
+			message: fmt.Sprintf("waiting to promote into %s: %s", stage.Name, ss.Message)}
+		if state == releasev1.GateFailed {
+			o.phase, o.blocked, o.reason = releasev1.PhaseBlocked, true, releasev1.ReasonGateFailed
+			o.message = fmt.Sprintf("blocked before %s: %s", stage.Name, ss.Message)
+			if rel.Spec.Paused {
+				o.reason = releasev1.ReasonPaused
+			}
+		}
+		setConditions(rel, o)
+		wait := s.PollInterval
+		for _, h := range holding {
+			if h.RecheckAfter > 0 && h.RecheckAfter < wait {
+				wait = h.RecheckAfter
+			}
+		}
+		return WaitFor(wait, WaitPoll), nil
+	}
+	// The stage is ours. Record the intent before touching Git, so a crash
+	// from here on resumes the promotion instead of starting another.
+	ss.Phase, ss.Message = releasev1.StagePromoting, fmt.Sprintf("promoting %s into %s", rel.Spec.Version, stage.Name)
+	started := metav1.NewTime(s.now)
+	ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
+	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
+	return WriteThenContinue(), nil
+}
+
+// gatherFailed turns a failure to gather the facts into a stall (the
+// pipeline must be fixed), a GitHub disposition, or a transient error.
+func (s *step) gatherFailed(err error) (Outcome, error) {
+	var st *stallError
+	switch {
+	case errors.As(err, &st):
+		s.stall(st.reason, st.message)
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
+	case github.KindOf(err) != "":
+		return s.githubError(err)
+	}
+	return Stop(), err
+}
+
+// gateStatuses turns gate results into status, keeping lastChecked of a gate
+// whose outcome did not change unless it is older than lastCheckedRefresh:
+// every poll of a pending gate would otherwise be a write to the API server.
+func gateStatuses(old []releasev1.GateStatus, results []gates.Result, now time.Time) []releasev1.GateStatus {
+	const lastCheckedRefresh = 5 * time.Minute
+	prev := map[string]releasev1.GateStatus{}
+	for _, g := range old {
+		prev[g.Name] = g
+	}
+	out := make([]releasev1.GateStatus, 0, len(results))
+	t := metav1.NewTime(now)
+	for _, r := range results {
+		g := releasev1.GateStatus{Name: r.Name, Status: r.State, Reason: r.Reason, Message: r.Message, URL: r.URL, LastChecked: &t}
+		if p, ok := prev[r.Name]; ok && p.LastChecked != nil && p.Status == g.Status && p.Reason == g.Reason && p.Message == g.Message && p.URL == g.URL &&
+			now.Sub(p.LastChecked.Time) < lastCheckedRefresh {
+			g.LastChecked = p.LastChecked
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// gateSummary is the Markdown table of gate results for a pull request.
+func gateSummary(gs []releasev1.GateStatus) string {
+	if len(gs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("| Gate | Status | Detail |\n| --- | --- | --- |\n")
+	for _, g := range gs {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", g.Name, g.Status, strings.ReplaceAll(g.Message, "|", "\\|"))
+	}
+	return b.String()
+}

@@ -1,0 +1,207 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
+)
+
+// StageLocks keeps one promotion in flight per stage: a Release takes a
+// stage by writing itself into the pipeline's status.stages[].inFlight with
+// optimistic locking, so two Releases racing for a stage cannot both win.
+// The pipeline's status also records what is live in each stage and the
+// last promotions. Reads go to the API server, not the cache, because a
+// stale read here would let two Releases commit.
+type StageLocks struct {
+	// Reader reads from the API server.
+	Reader client.Reader
+	// Writer writes the pipeline's status.
+	Writer client.StatusClient
+	// StaleAfter is how long a stage lock may be held by a Release that is
+	// not promoting before another Release may take it.
+	StaleAfter time.Duration
+}
+
+const historyLimit = 10
+
+// freshPipeline reads the pipeline from the API server.
+func (l *StageLocks) freshPipeline(ctx context.Context, pipe *releasev1.ReleasePipeline) (*releasev1.ReleasePipeline, error) {
+	fresh := &releasev1.ReleasePipeline{}
+	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: pipe.Namespace, Name: pipe.Name}, fresh)
+	return fresh, err
+}
+
+func stageEntry(p *releasev1.ReleasePipeline, stage string) *releasev1.PipelineStageStatus {
+	if ps := p.Status.StageStatus(stage); ps != nil {
+		return ps
+	}
+	p.Status.Stages = append(p.Status.Stages, releasev1.PipelineStageStatus{Name: stage})
+	return &p.Status.Stages[len(p.Status.Stages)-1]
+}
+
+// patchPipelineStatus applies mutate to a fresh copy of the pipeline and
+// writes it with optimistic locking, retrying on conflict. mutate returns
+// false to write nothing.
+func (l *StageLocks) patchPipelineStatus(ctx context.Context, pipe *releasev1.ReleasePipeline, mutate func(*releasev1.ReleasePipeline) (bool, error)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		fresh, err := l.freshPipeline(ctx, pipe)
+		if err != nil {
+			return err
+		}
+		orig := fresh.DeepCopy()
+		write, err := mutate(fresh)
+		if err != nil || !write {
+			return err
+		}
+		if err := l.Writer.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return err
+		}
+		fresh.DeepCopyInto(pipe)
+		return nil
+	})
+}
+
+// Take takes stage for rel. When another Release is promoting into it, it
+// returns false and what was found of that lock (fresh from the API server),
+// for the stage gate to say so.
+func (l *StageLocks) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, *gates.LockFacts, error) {
+	var held *gates.LockFacts
+	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		held = nil
+		ps := stageEntry(p, stage)
+		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
+			return false, nil
+		}
+		if ps.InFlight != nil {
+			facts, err := l.Facts(ctx, l.Reader, p.Namespace, ps.InFlight, stage)
+			if err != nil {
+				return false, err
+			}
+			if !facts.Stale(now) {
+				held = facts
+				return false, nil
+			}
+		}
+		ps.InFlight = &releasev1.InFlightPromotion{Release: rel.Name, Version: rel.Spec.Version, Since: metav1.NewTime(now)}
+		return true, nil
+	})
+	return held == nil && err == nil, held, err
+}
+
+// Facts reads, with reader, what the stage gate decides a lock on: who holds
+// it since when, and whether that Release still promotes into the stage.
+func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string, lock *releasev1.InFlightPromotion, stage string) (*gates.LockFacts, error) {
+	f := &gates.LockFacts{Stage: stage, Holder: lock.Release, Since: lock.Since.Time, StaleAfter: l.StaleAfter}
+	holder := &releasev1.Release{}
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: lock.Release}, holder); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		f.HolderGone = true
+		return f, nil
+	}
+	switch holder.Status.Phase {
+	case releasev1.PhaseFailed, releasev1.PhaseSuperseded, releasev1.PhaseReleased:
+		f.HolderDone = true
+	}
+	if ss := holder.Status.StageStatus(stage); ss != nil && (ss.Phase == releasev1.StagePromoting || ss.Phase == releasev1.StageAwaitingMerge) {
+		f.HolderPromoting = true
+	}
+	return f, nil
+}
+
+// Holds reports whether rel may go on promoting into stage: it holds the
+// lock, or it already landed there (a crash after recording the landing in the
+// pipeline but before the Release's own status).
+func (l *StageLocks) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string) (bool, error) {
+	fresh, err := l.freshPipeline(ctx, pipe)
+	if err != nil {
+		return false, err
+	}
+	ps := fresh.Status.StageStatus(stage)
+	if ps == nil {
+		return false, nil
+	}
+	if ps.InFlight != nil {
+		return ps.InFlight.Release == rel.Name, nil
+	}
+	return ps.Release == rel.Name && ps.Version == rel.Spec.Version, nil
+}
+
+// Landed records the version live in stage. The stage is freed unless
+// keepLock: a stage under verification stays held until its analysis ends.
+func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, keepLock bool) error {
+	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		ps := stageEntry(p, stage)
+		if ps.InFlight != nil && ps.InFlight.Release != rel.Name {
+			return false, fmt.Errorf("stage %s is held by release %s", stage, ps.InFlight.Release)
+		}
+		if ps.Release == rel.Name && ps.Commit == commit {
+			return false, nil // already recorded
+		}
+		at := metav1.NewTime(now)
+		if !keepLock {
+			ps.InFlight = nil
+		}
+		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = rel.Name, rel.Spec.Version, commit, &at
+		ps.History = append([]releasev1.PromotionRecord{{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, At: at}}, ps.History...)
+		if len(ps.History) > historyLimit {
+			ps.History = ps.History[:historyLimit]
+		}
+		p.Status.Live = p.LiveSummary()
+		return true, nil
+	})
+}
+
+// RolledBack records that stage holds version again, written back by rel's
+// rollback commit, and frees the stage.
+func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time) error {
+	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		ps := stageEntry(p, stage)
+		if ps.Commit == commit && ps.InFlight == nil {
+			return false, nil
+		}
+		at := metav1.NewTime(now)
+		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
+			ps.InFlight = nil
+		}
+		// The version written back belongs to the Release that last put it there.
+		owner := ""
+		for _, h := range ps.History {
+			if h.Version == version && h.Release != rel.Name {
+				owner = h.Release
+				break
+			}
+		}
+		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = owner, version, commit, &at
+		ps.History = append([]releasev1.PromotionRecord{{Release: owner, Version: version, Commit: commit, At: at}}, ps.History...)
+		if len(ps.History) > historyLimit {
+			ps.History = ps.History[:historyLimit]
+		}
+		p.Status.Live = p.LiveSummary()
+		return true, nil
+	})
+}
+
+// Free frees every stage rel holds.
+func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release) error {
+	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		changed := false
+		for i := range p.Status.Stages {
+			if l := p.Status.Stages[i].InFlight; l != nil && l.Release == rel.Name {
+				p.Status.Stages[i].InFlight = nil
+				changed = true
+			}
+		}
+		return changed, nil
+	})
+}

@@ -1,0 +1,145 @@
+package release
+
+import (
+	"fmt"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// Outcome is what a step asks of the controller once it has run: whether its
+// status is written now, and what comes next. A step says it with one of the
+// constructors below; Result turns it into controller-runtime's terms.
+type Outcome struct {
+	next next
+	// wait says why a Wait waits, after or until how long.
+	wait  Wait
+	after time.Duration
+	until time.Time
+}
+
+type next int
+
+const (
+	// stop: nothing more until a watch brings the Release back.
+	stop next = iota
+	// proceed: write the status, then run the next step at once.
+	proceed
+	// proceedUnwritten: run the next step at once; its write records this
+	// step's changes too.
+	proceedUnwritten
+	// wait: write the status, then run again later.
+	wait
+	// again: run again at once, from a fresh read.
+	again
+)
+
+// Wait names what a waiting step waits for. Each kind has its floor in
+// floors; a new kind of wait (a deployment to turn healthy, a slot in a write
+// budget) is one more constant here.
+type Wait string
+
+// Kinds of waits.
+const (
+	// WaitPoll: something outside the cluster that no watch reports (QA
+	// checks, an open pull request, a commit's tag) is read again at the
+	// poll interval, or when a gate says it changes by itself (a soak ends,
+	// a window opens, a planned time comes).
+	WaitPoll Wait = "Poll"
+	// WaitGitHub: GitHub asked to wait (a rate limit): never less than a
+	// second, even when it did not say how long.
+	WaitGitHub Wait = "GitHub"
+	// WaitFix: a person must fix something no watch reports (a file in
+	// GitHub, a token): it is tried again now and then.
+	WaitFix Wait = "Fix"
+	// WaitStageLock: another Release took the stage this one promotes into.
+	WaitStageLock Wait = "StageLock"
+	// WaitRollout: the new version is not seen serving yet.
+	WaitRollout Wait = "Rollout"
+	// WaitAnalysis: the next measurement of a running analysis is due later.
+	WaitAnalysis Wait = "Analysis"
+	// WaitCache: the cache has not caught up with the controller's own last
+	// write.
+	WaitCache Wait = "Cache"
+)
+
+// minRequeue is the shortest requeue: a wait is never zero (controller-runtime
+// takes a zero RequeueAfter for "do not requeue"), and "at once" is this.
+const minRequeue = time.Millisecond
+
+// floors are the shortest waits of some kinds.
+var floors = map[Wait]time.Duration{
+	WaitGitHub: time.Second,
+}
+
+// Stop ends the reconcile: the status is written and nothing is scheduled; a
+// watch (the Release, its pipeline, calendar, milestone or checklist) brings
+// the Release back.
+func Stop() Outcome { return Outcome{next: stop} }
+
+// WriteThenContinue writes the status (a promotion's intent, a stage landed
+// under verification) and runs the next step at once, from the object the
+// write returned.
+func WriteThenContinue() Outcome { return Outcome{next: proceed} }
+
+// ContinueWithoutWrite runs the next step at once; the next write records
+// this step's changes with its own (what this step did is recorded elsewhere
+// already, such as a landing in the pipeline's status).
+func ContinueWithoutWrite() Outcome { return Outcome{next: proceedUnwritten} }
+
+// Requeue runs the Release again at once from a fresh read: its status write
+// lost to someone else's change.
+func Requeue() Outcome { return Outcome{next: again} }
+
+// WaitFor writes the status and runs the Release again after d.
+func WaitFor(d time.Duration, why Wait) Outcome {
+	return Outcome{next: wait, wait: why, after: d}
+}
+
+// WaitUntil writes the status and runs the Release again at t.
+func WaitUntil(t time.Time, why Wait) Outcome {
+	return Outcome{next: wait, wait: why, until: t}
+}
+
+// Continues reports whether the next step runs at once.
+func (o Outcome) Continues() bool { return o.next == proceed || o.next == proceedUnwritten }
+
+// Writes reports whether the status is written before what comes next.
+func (o Outcome) Writes() bool { return o.next != proceedUnwritten }
+
+// Waits returns what a waiting outcome waits for, "" for the others.
+func (o Outcome) Waits() Wait { return o.wait }
+
+// Result is the outcome in controller-runtime's terms, at now. A wait is
+// clamped to its floor and never zero; an outcome that continues, returned
+// to controller-runtime (a reconcile ran its most steps), runs again at once.
+func (o Outcome) Result(now time.Time) ctrl.Result {
+	switch o.next {
+	case proceed, proceedUnwritten, again:
+		return ctrl.Result{RequeueAfter: minRequeue}
+	case wait:
+		d := o.after
+		if !o.until.IsZero() {
+			d = o.until.Sub(now)
+		}
+		return ctrl.Result{RequeueAfter: max(d, floors[o.wait], minRequeue)}
+	}
+	return ctrl.Result{}
+}
+
+func (o Outcome) String() string {
+	switch o.next {
+	case proceed:
+		return "WriteThenContinue"
+	case proceedUnwritten:
+		return "ContinueWithoutWrite"
+	case again:
+		return "Requeue"
+	case wait:
+		if !o.until.IsZero() {
+			return fmt.Sprintf("WaitUntil(%s, %s)", o.until.Format(time.RFC3339Nano), o.wait)
+		}
+		return fmt.Sprintf("WaitFor(%s, %s)", o.after, o.wait)
+	}
+	return "Stop"
+}

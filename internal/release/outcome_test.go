@@ -1,0 +1,38 @@
+package release
+
+import (
+	"testing"
+	"time"
+)
+
+func TestOutcomeResult(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		out              Outcome
+		requeue          time.Duration
+		continues, write bool
+	}{
+		{Stop(), 0, false, true},
+		{WriteThenContinue(), minRequeue, true, true},
+		{ContinueWithoutWrite(), minRequeue, true, false},
+		{Requeue(), minRequeue, false, true},
+		{WaitFor(30*time.Second, WaitPoll), 30 * time.Second, false, true},
+		{WaitUntil(now.Add(time.Minute), WaitPoll), time.Minute, false, true},
+		// A wait is never zero: controller-runtime would not requeue at all.
+		{WaitFor(0, WaitAnalysis), minRequeue, false, true},
+		{WaitUntil(now.Add(-time.Second), WaitPoll), minRequeue, false, true},
+		// GitHub is never asked again sooner than a second, even when it did
+		// not say how long to wait.
+		{WaitFor(0, WaitGitHub), time.Second, false, true},
+		{WaitFor(90*time.Second, WaitGitHub), 90 * time.Second, false, true},
+	} {
+		t.Run(tt.out.String(), func(t *testing.T) {
+			if got := tt.out.Result(now).RequeueAfter; got != tt.requeue {
+				t.Errorf("requeue after %s, want %s", got, tt.requeue)
+			}
+			if tt.out.Continues() != tt.continues || tt.out.Writes() != tt.write {
+				t.Errorf("continues %v writes %v, want %v %v", tt.out.Continues(), tt.out.Writes(), tt.continues, tt.write)
+			}
+		})
+	}
+}

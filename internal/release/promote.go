@@ -1,0 +1,131 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/gates"
+	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
+)
+
+// promote writes the version into stage i, or finds that it was written.
+func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	ss := &rel.Status.Stages[i]
+	if ss.Promotion == nil || ss.Promotion.StartedAt == nil {
+		started := metav1.NewTime(s.now)
+		ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
+	}
+	held := s.locked[stage.Name]
+	if !held {
+		var err error
+		if held, err = s.Locks.Holds(ctx, s.pipe, rel, stage.Name); err != nil {
+			return Stop(), err
+		}
+	}
+	if !held {
+		// Lost the stage (taken over as stale): nothing was committed by us
+		// unless our commit is found again after re-taking it.
+		ss.Phase, ss.Message = releasev1.StageWaiting, "lost the stage lock; waiting to take it again"
+		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonStageBusy, message: ss.Message})
+		return WaitFor(time.Second, WaitStageLock), nil
+	}
+	req := &promotion.Request{
+		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
+		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Target: stage.Target,
+		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates),
+	}
+	res, err := promotion.Promote(ctx, s.gh, req)
+	if err != nil {
+		return s.promotionFailed(ctx, i, err)
+	}
+	if res.PullRequest != nil {
+		state := res.PullRequest.State
+		if res.PullRequest.Merged {
+			state = "merged"
+		}
+		ss.Promotion.PullRequest = &releasev1.PullRequestRef{Number: res.PullRequest.Number, URL: res.PullRequest.URL, Branch: req.Branch(), State: state}
+	}
+	if res.PreviousVersion != "" {
+		ss.Promotion.PreviousVersion = res.PreviousVersion
+	}
+	if !res.Landed {
+		ss.Phase = releasev1.StageAwaitingMerge
+		ss.Message = fmt.Sprintf("waiting for pull request #%d to be merged: %s", res.PullRequest.Number, res.PullRequest.URL)
+		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonAwaitingMerge, message: ss.Message})
+		return WaitFor(s.PollInterval, WaitPoll), nil
+	}
+	verifying := stage.Verify != nil
+	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying); err != nil {
+		return Stop(), err
+	}
+	done := metav1.NewTime(s.now)
+	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
+	recordSlip(rel, ss)
+	s.recordDeployment(ctx, i, res.Resumed, verifying)
+	if verifying {
+		// The stage stays held until the analysis says the version is good.
+		s.startVerifying(i)
+		return WriteThenContinue(), nil
+	}
+	ss.Message = fmt.Sprintf("%s live in %s: commit %s on %s@%s", rel.Spec.Version, stage.Name, github.ShortSHA(res.Commit), stage.Target.Repository, stage.Target.Branch)
+	if res.NoChange {
+		ss.Message = fmt.Sprintf("%s already in %s: the files held it, nothing committed", rel.Spec.Version, stage.Name)
+	}
+	s.succeedDeployment(ctx, ss)
+	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoted, message: ss.Message})
+	// The pipeline records the landing: a crash before the Release's status
+	// says so finds the commit again.
+	return ContinueWithoutWrite(), nil
+}
+
+// promotionFailed handles an error of the GitOps change.
+func (s *step) promotionFailed(ctx context.Context, i int, err error) (Outcome, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	ss := &rel.Status.Stages[i]
+	var te *promotion.TargetError
+	var closed *promotion.PullRequestClosedError
+	switch {
+	case errors.As(err, &te):
+		// Nothing was committed: give the stage back and retry later, a
+		// person may fix the repository.
+		if uerr := s.Locks.Free(ctx, s.pipe, rel); uerr != nil {
+			return Stop(), uerr
+		}
+		ss.Phase = releasev1.StageWaiting
+		ss.Message = fmt.Sprintf("cannot write the version into %s: %v", stage.Target.Repository, te)
+		s.failDeployment(ctx, ss, "target invalid")
+		ss.Promotion = nil
+		checked := metav1.NewTime(s.now)
+		kept := ss.Gates[:0]
+		for _, g := range ss.Gates {
+			if g.Name != gates.NameTarget {
+				kept = append(kept, g)
+			}
+		}
+		ss.Gates = append(kept, releasev1.GateStatus{Name: gates.NameTarget, Status: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid,
+			Message: te.Error(), LastChecked: &checked})
+		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
+	case errors.As(err, &closed):
+		if uerr := s.Locks.Free(ctx, s.pipe, rel); uerr != nil {
+			return Stop(), uerr
+		}
+		ss.Phase, ss.Message = releasev1.StageFailed, closed.Error()
+		if ss.Promotion != nil {
+			ss.Promotion.PullRequest = &releasev1.PullRequestRef{Number: closed.PR.Number, URL: closed.PR.URL, Branch: closed.PR.HeadBranch, State: "closed"}
+		}
+		s.failDeployment(ctx, ss, "pull request closed")
+		setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonPullRequestClosed,
+			message: fmt.Sprintf("promotion into %s refused: %s", stage.Name, closed.Error())})
+		return Stop(), nil
+	}
+	return s.githubError(err)
+}

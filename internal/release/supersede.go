@@ -1,0 +1,98 @@
+package release
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/Masterminds/semver/v3"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// supersede stops a Release still on its way that a newer one overtook.
+func (s *step) supersede(ctx context.Context, by, stage string) (Outcome, error) {
+	rel := s.rel
+	for i := range rel.Status.Stages {
+		ss := &rel.Status.Stages[i]
+		switch ss.Phase {
+		case releasev1.StagePromoted:
+			ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("newer release %s overtook it", by)
+		case releasev1.StageWaiting, releasev1.StagePending:
+			ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("newer release %s goes instead", by)
+		}
+	}
+	if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
+		return Stop(), err
+	}
+	setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
+		message: fmt.Sprintf("newer release %s reached %s", by, stage)})
+	return Stop(), nil
+}
+
+// supersedeReleased marks the stages of a released Release where a newer
+// version now lives; once that includes its target stage, the Release is
+// Superseded.
+func (s *step) supersedeReleased(target int) {
+	rel := s.rel
+	for i := range rel.Status.Stages {
+		ss := &rel.Status.Stages[i]
+		if ss.Phase != releasev1.StagePromoted {
+			continue
+		}
+		ps := s.pipe.Status.StageStatus(ss.Name)
+		// A newer version still under verification may yet be rolled back:
+		// it replaces this one only once it holds the stage no more.
+		if ps == nil || ps.InFlight != nil || !newerVersion(ps.Release, ps.Version, rel) {
+			continue
+		}
+		ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("release %s (%s) replaced it", ps.Release, ps.Version)
+		if i == target {
+			setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
+				message: fmt.Sprintf("newer release %s is live in %s", ps.Release, ss.Name)})
+		}
+	}
+}
+
+// newerVersion reports whether release (at version) is another Release with a
+// newer version than rel.
+func newerVersion(release, version string, rel *releasev1.Release) bool {
+	if release == "" || release == rel.Name {
+		return false
+	}
+	mine, err := semver.NewVersion(rel.Spec.Version)
+	if err != nil {
+		return false
+	}
+	v, err := semver.NewVersion(version)
+	return err == nil && v.GreaterThan(mine)
+}
+
+// newerInPipeline returns a Release with a newer version than rel (still on
+// its way) that is live in a stage rel reached or is about to enter, or holds
+// the stage rel waits for, and that stage. Such a Release overtook rel.
+func newerInPipeline(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) (string, string) {
+	next := true // the first stage not yet promoted
+	for _, ss := range rel.Status.Stages {
+		relevant := ss.Phase == releasev1.StagePromoted
+		if !relevant && next && ss.Phase != releasev1.StageSkipped {
+			relevant, next = true, false
+		}
+		if !relevant {
+			continue
+		}
+		ps := pipe.Status.StageStatus(ss.Name)
+		if ps == nil {
+			continue
+		}
+		if newerVersion(ps.Release, ps.Version, rel) {
+			return ps.Release, ss.Name
+		}
+		// A promotion in flight is never abandoned half-way: only a Release
+		// still waiting yields to a newer one that holds the stage.
+		if ps.InFlight != nil && ss.Phase != releasev1.StagePromoting && ss.Phase != releasev1.StageAwaitingMerge &&
+			newerVersion(ps.InFlight.Release, ps.InFlight.Version, rel) {
+			return ps.InFlight.Release, ss.Name
+		}
+	}
+	return "", ""
+}
