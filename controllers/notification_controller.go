@@ -18,20 +18,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/notify"
-)
-
-// Reasons of ReleaseNotifications.
-const (
-	ReasonDelivering        = "Delivering"
-	ReasonDeliveryFailing   = "DeliveryFailing"
-	ReasonDeliveryRecovered = "DeliveryRecovered"
-	ReasonInvalidSchedule   = "InvalidSchedule"
-	ReasonReportWritten     = "ReportWritten"
 )
 
 // ReportAnnotation asks for a release report now: a new value (any, for
@@ -66,6 +59,8 @@ type ReleaseNotificationReconciler struct {
 	// Backoff is the first wait after a failed delivery, doubled per failure
 	// up to 5 minutes; 5s when zero.
 	Backoff time.Duration
+	// metrics count deliveries, pending messages and reports.
+	metrics *notificationMetrics
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasenotifications,verbs=get;list;watch
@@ -86,6 +81,9 @@ func (r *ReleaseNotificationReconciler) SetupWithManager(mgr ctrl.Manager) error
 	}
 	if r.Backoff <= 0 {
 		r.Backoff = defaultNotifyBackoff
+	}
+	if r.metrics == nil {
+		r.metrics = newNotificationMetrics(metrics.Registry)
 	}
 	wake := handler.EnqueueRequestsFromMapFunc(r.notificationsOf)
 	return ctrl.NewControllerManagedBy(mgr).
@@ -121,7 +119,7 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 	n := &releasev1.ReleaseNotification{}
 	if err := r.APIReader.Get(ctx, req.NamespacedName, n); err != nil {
 		if apierrors.IsNotFound(err) {
-			notify.Forget(req.Namespace, req.Name)
+			r.metrics.forget(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -146,7 +144,7 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 	if _, err := box.Enqueue(events, now); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.setConditions(n, snap, schedErr)
+	r.setConditions(n, stalledBy(snap.selectorErr, schedErr))
 	n.Status.ObservedGeneration = n.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, n.Status) {
 		// The intent first: what is to be sent is recorded before anything is.
@@ -158,11 +156,11 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 		}
 		r.observeDropped(orig, n)
 		if report != nil {
-			notify.ObserveReport(n.Namespace, n.Name)
-			r.event(n, corev1.EventTypeNormal, ReasonReportWritten, "Report", "Release report for %s written", n.Status.Report.Occurrence.UTC().Format(time.RFC3339))
+			r.metrics.reported(n.Namespace, n.Name)
+			r.event(n, corev1.EventTypeNormal, releasev1.ReasonReportWritten, "Report", "Release report for %s written", n.Status.Report.Occurrence.UTC().Format(time.RFC3339))
 		}
 	}
-	notify.ObservePending(n.Namespace, n.Name, len(n.Status.Pending))
+	r.metrics.setPending(n.Namespace, n.Name, len(n.Status.Pending))
 
 	if attempts := box.Due(now, maxDeliveriesPerReconcile); len(attempts) > 0 {
 		if err := r.deliver(ctx, n, attempts); err != nil {
@@ -216,7 +214,7 @@ func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev
 			took = 0
 		}
 		rc.Name = a.Receiver
-		notify.Observe(n.Namespace, n.Name, rc, res, took)
+		r.metrics.delivered(n.Namespace, n.Name, rc, res, took)
 		if res.Err != nil && !notify.IsPermanent(res.Err) {
 			failed[a.Receiver] = true
 		}
@@ -229,8 +227,8 @@ func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev
 	for try := 0; ; try++ {
 		box := outboxOf(cur)
 		box.Apply(results, r.Backoff)
-		r.setReady(cur)
-		notify.ObservePending(cur.Namespace, cur.Name, len(cur.Status.Pending))
+		r.setConditions(cur, stalledMessage(cur))
+		r.metrics.setPending(cur.Namespace, cur.Name, len(cur.Status.Pending))
 		err := r.Status().Update(wctx, cur)
 		if err == nil {
 			r.announce(before, cur)
@@ -275,34 +273,20 @@ func (r *ReleaseNotificationReconciler) receiver(ctx context.Context, n *release
 	return notify.Receiver{Name: name}, &notify.DeliveryError{Permanent: true, Message: "receiver " + name + " is no longer in the spec"}
 }
 
-// setConditions writes Stalled (the schedule or a selector cannot be used)
-// and Ready.
-func (r *ReleaseNotificationReconciler) setConditions(n *releasev1.ReleaseNotification, snap *snapshot, schedErr error) {
-	var stalled []string
-	if snap.selectorErr != nil {
-		stalled = append(stalled, snap.selectorErr.Error())
-	}
-	if schedErr != nil {
-		stalled = append(stalled, schedErr.Error())
-	}
-	if len(stalled) > 0 {
-		reason := releasev1.ReasonInvalidSpec
-		if schedErr != nil && snap.selectorErr == nil {
-			reason = ReasonInvalidSchedule
-		}
-		meta.SetStatusCondition(&n.Status.Conditions, metav1.Condition{Type: releasev1.ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: reason, Message: strings.Join(stalled, "; "), ObservedGeneration: n.Generation})
-	} else {
-		meta.RemoveStatusCondition(&n.Status.Conditions, releasev1.ConditionStalled)
-	}
-	r.setReady(n)
+// setConditions writes where the notification stands (notificationSummary)
+// as its Ready, Reconciling and Stalled conditions.
+func (r *ReleaseNotificationReconciler) setConditions(n *releasev1.ReleaseNotification, stalled string) {
+	conditions.Set(&n.Status.Conditions, n.Generation, notificationSummary(n, stalled))
 }
 
-// setReady is True while every receiver delivers, False with the failing
-// receivers' last errors, or with the Stalled reason.
-func (r *ReleaseNotificationReconciler) setReady(n *releasev1.ReleaseNotification) {
-	c := metav1.Condition{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonDelivering, ObservedGeneration: n.Generation,
-		Message: fmt.Sprintf("%d receiver(s), %d message(s) pending", len(n.Spec.Receivers), len(n.Status.Pending))}
+// notificationSummary: Stalled while the spec cannot be used (stalled says
+// why; what can be derived is still sent), Reconciling while a receiver
+// fails (its messages are retried with back-off; the message names each
+// failing receiver's last error and next try), else Ready.
+func notificationSummary(n *releasev1.ReleaseNotification, stalled string) conditions.Summary {
+	if stalled != "" {
+		return conditions.Stalled(releasev1.ReasonInvalidSpec, stalled)
+	}
 	var failing []string
 	for _, rs := range n.Status.Receivers {
 		if rs.ConsecutiveFailures > 0 {
@@ -314,12 +298,30 @@ func (r *ReleaseNotificationReconciler) setReady(n *releasev1.ReleaseNotificatio
 		}
 	}
 	if len(failing) > 0 {
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, ReasonDeliveryFailing, strings.Join(failing, "; ")
+		return conditions.Reconciling(releasev1.ReasonDeliveryFailing, strings.Join(failing, "; "))
 	}
-	if s := meta.FindStatusCondition(n.Status.Conditions, releasev1.ConditionStalled); s != nil && s.Status == metav1.ConditionTrue {
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.Reason, s.Message
+	return conditions.Ready(releasev1.ReasonDelivering,
+		fmt.Sprintf("%d receiver(s), %d message(s) pending", len(n.Spec.Receivers), len(n.Status.Pending)))
+}
+
+// stalledBy says why the spec cannot be used: a selector, the schedule, or
+// both; "" when it can.
+func stalledBy(selectorErr, scheduleErr error) string {
+	var why []string
+	for _, err := range []error{selectorErr, scheduleErr} {
+		if err != nil {
+			why = append(why, err.Error())
+		}
 	}
-	meta.SetStatusCondition(&n.Status.Conditions, c)
+	return strings.Join(why, "; ")
+}
+
+// stalledMessage is why the notification was last found Stalled, or "".
+func stalledMessage(n *releasev1.ReleaseNotification) string {
+	if c := meta.FindStatusCondition(n.Status.Conditions, releasev1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	return ""
 }
 
 // announce emits an event when a receiver starts failing or recovers.
@@ -331,9 +333,9 @@ func (r *ReleaseNotificationReconciler) announce(before, after *releasev1.Releas
 	for _, rs := range after.Status.Receivers {
 		switch {
 		case was[rs.Name] == 0 && rs.ConsecutiveFailures > 0:
-			r.event(after, corev1.EventTypeWarning, ReasonDeliveryFailing, "Deliver", "Receiver %s: %s", rs.Name, rs.LastError)
+			r.event(after, corev1.EventTypeWarning, releasev1.ReasonDeliveryFailing, "Deliver", "Receiver %s: %s", rs.Name, rs.LastError)
 		case was[rs.Name] > 0 && rs.ConsecutiveFailures == 0 && rs.LastSent != nil:
-			r.event(after, corev1.EventTypeNormal, ReasonDeliveryRecovered, "Deliver", "Receiver %s delivers again", rs.Name)
+			r.event(after, corev1.EventTypeNormal, releasev1.ReasonDeliveryRecovered, "Deliver", "Receiver %s delivers again", rs.Name)
 		}
 	}
 }
@@ -345,7 +347,7 @@ func (r *ReleaseNotificationReconciler) observeDropped(before, after *releasev1.
 		was[rs.Name] = rs.Dropped
 	}
 	for _, rs := range after.Status.Receivers {
-		notify.ObserveDropped(after.Namespace, after.Name, rs.Name, rs.Dropped-was[rs.Name])
+		r.metrics.dropped(after.Namespace, after.Name, rs.Name, rs.Dropped-was[rs.Name])
 	}
 }
 

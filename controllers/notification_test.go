@@ -281,15 +281,17 @@ func TestAFailingReceiverShowsTheErrorThenGetsTheMessageOnce(t *testing.T) {
 		ContainSubstring("|answered 503: ok|"),
 		ContainSubstring(`|Secret "later" of receiver later not found: create it with the webhook's `+"`url`|0"),
 	))
-	ready := func() string {
+	condition := func(ct string) string {
 		for _, c := range e.notificationStatus("dev").Conditions {
-			if c.Type == releasev1.ConditionReady {
+			if c.Type == ct {
 				return fmt.Sprintf("%s/%s: %s", c.Status, c.Reason, c.Message)
 			}
 		}
 		return ""
 	}
+	ready := func() string { return condition(releasev1.ConditionReady) }
 	g.Expect(ready()).To(HavePrefix("False/DeliveryFailing: hook: answered 503: ok; retrying at "))
+	g.Expect(condition(releasev1.ConditionReconciling)).To(HavePrefix("True/DeliveryFailing: hook: answered 503: ok; retrying at "), "retried, not stalled")
 
 	hook.setAnswer(func(*http.Request, []byte) int { return http.StatusOK })
 	later := newTestReceiver(t)
@@ -306,6 +308,7 @@ func TestAFailingReceiverShowsTheErrorThenGetsTheMessageOnce(t *testing.T) {
 	g.Expect(webhookEvents(later)).To(Equal([]string{"Promoted dev"}))
 	verifySignature(t, later.deliveries()[0], "whsec-later")
 	g.Expect(ready()).To(HavePrefix("True/Delivering"))
+	g.Expect(condition(releasev1.ConditionReconciling)).To(BeEmpty(), "present only while a receiver fails")
 	// The same in the controller's metrics.
 	g.Expect(deliveryCount(e.ns, "hook", "delivered")).To(BeEquivalentTo(1))
 	g.Expect(deliveryCount(e.ns, "hook", "failed")).To(BeNumerically(">=", 1))

@@ -104,8 +104,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&ReleaseNotificationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("liftoff"),
-		Clock: o.Clock, Shard: o.Shard, Backoff: o.NotifyBackoff}).SetupWithManager(mgr); err != nil {
+	if err := (&ReleaseNotificationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		Clock: o.Clock, Shard: o.Shard, Backoff: o.NotifyBackoff, metrics: newNotificationMetrics(o.Metrics)}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if o.HTTP != nil {

@@ -202,8 +202,9 @@ type ReleaseNotificationStatus struct {
 	// +optional
 	NextReport *metav1.Time `json:"nextReport,omitempty"`
 
-	// Conditions: Ready (every receiver configured and delivering), Stalled
-	// (the spec cannot be used: an invalid schedule or selector).
+	// Conditions: Ready (every receiver configured and delivering),
+	// Reconciling (a receiver fails; its messages are retried), Stalled (the
+	// spec cannot be used: an invalid schedule or selector).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
