@@ -13,6 +13,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
@@ -96,6 +97,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Locks:       &release.StageLocks{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
 		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
 		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval,
+		Notes: notes.NewCache(notesKept, o.Clock.Now),
 	})
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,
@@ -129,6 +131,10 @@ func leading(mgr ctrl.Manager) func() bool {
 		}
 	}
 }
+
+// notesKept is how many version pairs' release notes the Release
+// controller keeps (a few kilobytes each).
+const notesKept = 256
 
 // triggerBuffer is how many webhook triggers of each kind wait for the
 // controllers before more are dropped.

@@ -3,16 +3,36 @@ package notes
 import (
 	"container/list"
 	"context"
+	"errors"
+	"math"
 	"sync"
 	"time"
 )
 
-// Default is the process's cache: one per controller, shared by every Release.
+// Default is the cache of For (the kubectl plugin's). The controller keeps
+// one of its own on its clock, shared by every Release (controllers.Setup).
 var Default = NewCache(256, time.Now)
 
-// notFoundTTL is how long "no such tag" is remembered: a tag pushed later is
-// seen after it, and a Release asking again meanwhile costs nothing.
-const notFoundTTL = 10 * time.Minute
+// How long an answer is kept: notes until evicted (two versions' changes
+// never change); "no such tag" a while, so a tag pushed later is seen after
+// it while a Release asking again meanwhile costs nothing; a failure (an
+// outage, a rate limit, a timeout) a minute, so the places that ask for one
+// promotion's notes do not each wait for GitHub again.
+const (
+	notFoundTTL = 10 * time.Minute
+	failedTTL   = time.Minute
+)
+
+// ttl is how long an answer with err is kept.
+func ttl(err error) time.Duration {
+	switch {
+	case err == nil:
+		return math.MaxInt64
+	case IsNotFound(err) || errors.Is(err, ErrNoPreviousVersion):
+		return notFoundTTL
+	}
+	return failedTTL
+}
 
 // Cache keeps the notes of the most recently asked version pairs, per
 // credential (GitHub client), repository and pair. Two versions' notes never
@@ -37,7 +57,9 @@ type entry struct {
 	done  chan struct{} // closed once notes or err is set
 	notes *Notes
 	err   error
-	at    time.Time
+	// at is when the answer came; it is kept for ttl.
+	at  time.Time
+	ttl time.Duration
 }
 
 // NewCache keeps up to max pairs.
@@ -46,8 +68,8 @@ func NewCache(max int, now func() time.Time) *Cache {
 }
 
 // For returns the notes of repo between from and to, from the cache or from
-// GitHub. Errors are not kept, but that a version has no tag is, for a while.
-// The Notes returned are shared: do not modify them.
+// GitHub. Notes are kept until evicted, errors for a while (ttl). The Notes
+// returned are shared: do not modify them.
 func (c *Cache) For(ctx context.Context, gh GitHub, repo, from, to string) (*Notes, error) {
 	key := cacheKey{gh: gh, repo: repo, from: from, to: to}
 	c.mu.Lock()
@@ -55,7 +77,7 @@ func (c *Cache) For(ctx context.Context, gh GitHub, repo, from, to string) (*Not
 		e := el.Value.(*entry)
 		select {
 		case <-e.done:
-			if e.err == nil || c.now().Sub(e.at) < notFoundTTL {
+			if c.now().Sub(e.at) < e.ttl {
 				c.order.MoveToFront(el)
 				c.mu.Unlock()
 				return e.notes, e.err
@@ -80,15 +102,8 @@ func (c *Cache) For(ctx context.Context, gh GitHub, repo, from, to string) (*Not
 	c.mu.Unlock()
 
 	e.notes, e.err = fetch(ctx, gh, repo, from, to)
-	e.at = c.now()
+	e.at, e.ttl = c.now(), ttl(e.err)
 	close(e.done)
-	if e.err != nil && !IsNotFound(e.err) && e.err != ErrNoPreviousVersion {
-		c.mu.Lock()
-		if cur, ok := c.entries[key]; ok && cur == el {
-			c.remove(el)
-		}
-		c.mu.Unlock()
-	}
 	return e.notes, e.err
 }
 

@@ -149,6 +149,29 @@ func TestNotesOfAnUntaggedVersionSayWhatToTagAndAreRememberedForAWhile(t *testin
 	}
 }
 
+// GitHub failing: the failure is kept a minute, so the places that ask for
+// one promotion's notes do not each wait for it again; then asked anew.
+func TestAFailureIsRememberedForAMinute(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	cache := notes.NewCache(16, func() time.Time { return now })
+	w.sim.Inject(simulator.Fault{Path: "/compare/", Status: 502})
+	for i := 0; i < 3; i++ {
+		if _, err := cache.For(ctx, w.gh, repo, "1.0.0", "1.1.0"); err == nil || notes.IsNotFound(err) {
+			t.Fatalf("ask %d while GitHub fails: %v", i, err)
+		}
+	}
+	if got := w.sim.Requests(); got.Total != 1 {
+		t.Fatalf("three asks within a minute cost %d requests (%v), want 1", got.Total, got.ByOperation)
+	}
+	w.sim.ClearFaults()
+	now = now.Add(61 * time.Second)
+	if n, err := cache.For(ctx, w.gh, repo, "1.0.0", "1.1.0"); err != nil || len(n.Changes) != 3 {
+		t.Fatalf("a minute later: %v %+v", err, n)
+	}
+}
+
 func TestRenderedNotesFitWhereTheyGo(t *testing.T) {
 	n := &notes.Notes{Repository: repo, From: "1.4.2", To: "1.4.3", Base: "v1.4.2", Head: "v1.4.3", Commits: 120,
 		URL: "https://github.com/acme/checkout/compare/v1.4.2...v1.4.3"}
