@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 )
 
 // delivery is one request a test receiver answered.
@@ -381,11 +382,14 @@ func TestRestartMidDeliveryNeitherResendsNorLoses(t *testing.T) {
 	g.Expect(rs.ConsecutiveFailures).To(BeZero())
 }
 
-// The release notes of a promotion from the simulator's compare route, and
-// the scheduled report, as the plugin prints them.
+// The release notes of a promotion from the simulator's compare route where
+// a user reads them (the Release's status, the GitHub deployment, the
+// notification, the plugin, also when GitHub cannot be read), and the
+// scheduled report, as the plugin prints them.
 func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
+	var merged []int
 	for _, pr := range []struct{ branch, title, author string }{{"retry", "Retry payments", "alice"}, {"tax", "Tax rounding", "bob"}} {
 		_, err := e.sim.CommitFiles(appRepo, pr.branch, map[string]string{pr.branch + ".go": "package main\n"}, pr.title)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -393,6 +397,7 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		_, err = e.sim.MergePull(appRepo, n)
 		g.Expect(err).NotTo(HaveOccurred())
+		merged = append(merged, n)
 	}
 	head, _ := e.sim.BranchHead(appRepo, "main")
 	g.Expect(e.sim.CreateTag(appRepo, "v1.4.3", head)).To(Succeed())
@@ -400,6 +405,7 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	e.receiverSecret("hook", hook.url(), "whsec-test")
 	e.pipeline(e.stage("dev"))
 	e.notification("weekly", func(s *releasev1.ReleaseNotificationSpec) {
+		s.Events = []releasev1.NotificationEvent{releasev1.EventPromoted}
 		s.Receivers = []releasev1.NotificationReceiver{{Name: "hook", Type: releasev1.ReceiverWebhook, SecretRef: releasev1.LocalObjectReference{Name: "hook"}}}
 		s.Report = &releasev1.ReportSchedule{RRule: "FREQ=WEEKLY;BYDAY=MO", Start: "2026-11-23T09:00:00", TimeZone: "Europe/Berlin"}
 	})
@@ -407,6 +413,30 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	g.Eventually(e.phase("r142"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
 	e.release("r143", "1.4.3")
 	g.Eventually(e.phase("r143"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+
+	// The controller wrote the notes into the stage's status, the GitHub
+	// deployment and the Promoted notification.
+	list := fmt.Sprintf("#%d Retry payments (alice), #%d Tax rounding (bob)", merged[0], merged[1])
+	notes := e.get("r143").Status.StageStatus("dev").ReleaseNotes
+	g.Expect(notes).NotTo(BeNil())
+	g.Expect(*notes).To(Equal(releasev1.ReleaseNotes{From: "1.4.2", Count: 2, Summary: "2 pull requests since 1.4.2: " + list,
+		URL: "https://github.com/acme/checkout/compare/v1.4.2..." + e.get("r143").Status.Commit}))
+	g.Expect(e.get("r142").Status.StageStatus("dev").ReleaseNotes).To(BeNil(), "1.4.1, before 1.4.2, has no tag: no notes")
+	deps := e.sim.Deployments(appRepo)
+	g.Expect(deps[len(deps)-1].Description).To(Equal(fmt.Sprintf("1.4.3: 2 PRs since 1.4.2 (#%d, #%d)", merged[0], merged[1])))
+	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"Promoted dev", "Promoted dev"}))
+	var promoted struct {
+		Version      string
+		ReleaseNotes struct {
+			From    string
+			Count   int
+			Summary string
+		}
+	}
+	g.Expect(json.Unmarshal(hook.accepted()[1], &promoted)).To(Succeed())
+	g.Expect(promoted.Version).To(Equal("1.4.3"))
+	g.Expect(promoted.ReleaseNotes.Count).To(Equal(2))
+	g.Expect(promoted.ReleaseNotes.Summary).To(Equal(notes.Summary))
 
 	admin := []string{"system:masters"}
 	out, ok := e.kubectlAs("admin", admin, "liftoff", "notes", "release/r143", "--stage", "dev", "-n", e.ns)
@@ -417,9 +447,21 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	g.Expect(out).To(ContainSubstring("https://github.com/acme/checkout/pull/"))
 	g.Expect(out).To(ContainSubstring("Compare: https://github.com/acme/checkout/compare/v1.4.2..."))
 
-	// Someone who may read Releases but not the pipeline's Secret is told what to do.
+	// Someone who may read Releases but not the pipeline's Secret gets what
+	// the controller stored, and why.
 	e.grant("viv", []string{"releases", "releasepipelines", "releasenotifications"}, "get", "list")
 	out, ok = e.kubectlAs("viv", nil, "liftoff", "notes", "release/r143", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(Equal("Stage dev: acme/checkout 1.4.2 -> 1.4.3: 2 pull requests, as the controller stored them " +
+		"(you may not read Secret github (the pipeline's GitHub token))\n  2 pull requests since 1.4.2: " + list + "\nCompare: " + notes.URL + "\n"))
+	// So does anyone when GitHub fails; r142's stage has nothing stored: the error says what to do.
+	e.sim.Inject(simulator.Fault{Path: "/compare/", Status: http.StatusBadGateway})
+	out, ok = e.kubectlAs("admin", admin, "liftoff", "notes", "release/r143", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(HavePrefix("Stage dev: acme/checkout 1.4.2 -> 1.4.3: 2 pull requests, as the controller stored them (GitHub cannot be read: "))
+	g.Expect(out).To(ContainSubstring("\n  2 pull requests since 1.4.2: " + list + "\n"))
+	e.sim.ClearFaults()
+	out, ok = e.kubectlAs("viv", nil, "liftoff", "notes", "release/r142", "-n", e.ns)
 	g.Expect(ok).To(BeFalse())
 	g.Expect(out).To(ContainSubstring("you may not read Secret github (the pipeline's GitHub token); set GITHUB_TOKEN to a token that can read acme/checkout"))
 
@@ -433,14 +475,14 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	g.Expect(out).To(HavePrefix("# Release report, "))
 	g.Expect(out).To(MatchRegexp(`## Shipped\n\n- \*\*checkout\*\* \(dev=1.4.3\)\n  - dev: 1.4.2, .*\n  - dev: 1.4.3, `))
 	g.Expect(out).To(ContainSubstring("## Milestones"))
-	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"Report"}))
+	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"Promoted dev", "Promoted dev", "Report"}))
 	again, ok := e.kubectlAs("viv", nil, "liftoff", "report", "rnotif/weekly", "-n", e.ns)
 	g.Expect(ok).To(BeTrue(), again)
 	g.Expect(again).To(Equal(out))
 	var rep struct {
 		Report struct{ Markdown string }
 	}
-	g.Expect(json.Unmarshal(hook.accepted()[0], &rep)).To(Succeed())
+	g.Expect(json.Unmarshal(hook.accepted()[2], &rep)).To(Succeed())
 	g.Expect(rep.Report.Markdown).To(HavePrefix("# Release report, "))
 }
 

@@ -21,9 +21,10 @@ import (
 // merged between the version the stage ran before it and the Release's.
 //
 // They are read from GitHub with the pipeline's token, read from its Secret
-// with the user's own credentials (RBAC decides), or with $GITHUB_TOKEN. A
-// user who may read neither gets what the controller stored in the Release's
-// status: the summary and the link.
+// with the user's own credentials (RBAC decides), or with $GITHUB_TOKEN. When
+// GitHub cannot be read (no token the user may read, GitHub refuses or
+// fails) the plugin prints what the controller stored in the Release's
+// status, the summary and the link, and says why.
 func (cl *cli) notes(ctx context.Context, name, stage string, out io.Writer) error {
 	rel := &releasev1.Release{}
 	if err := cl.c.Get(ctx, cl.key(name), rel); err != nil {
@@ -39,53 +40,68 @@ func (cl *cli) notes(ctx context.Context, name, stage string, out io.Writer) err
 	if stage == "" && len(pipe.Spec.Stages) > 0 {
 		stage = pipe.Spec.Stages[0].Name
 	}
-	known := false
-	for _, s := range pipe.Spec.Stages {
-		known = known || s.Name == stage
-	}
-	if !known {
+	if pipe.StageIndex(stage) < 0 {
 		return fmt.Errorf("pipeline %s has no stage %q", pipe.Name, stage)
 	}
 	ss := rel.Status.StageStatus(stage)
 	from := ""
 	if ss != nil && ss.Promotion != nil && ss.Promotion.PreviousVersion != "" {
 		from = ss.Promotion.PreviousVersion // what the promotion replaced
-	} else {
-		for _, ps := range pipe.Status.Stages {
-			if ps.Name == stage && ps.Release != rel.Name {
-				from = ps.Version // what runs there now, before this Release
-			}
-		}
+	} else if ps := pipe.Status.StageStatus(stage); ps != nil && ps.Release != rel.Name {
+		from = ps.Version // what runs there now, before this Release
 	}
 	if from == "" {
 		return fmt.Errorf("release/%s has no previous version in %s to compare with (it is the first version there)", name, stage)
+	}
+	n, why := cl.readNotes(ctx, pipe, rel, from)
+	if n == nil {
+		if ss != nil && ss.ReleaseNotes != nil {
+			storedNotes(out, pipe, rel, ss, why)
+			return nil
+		}
+		return fmt.Errorf("%s; set GITHUB_TOKEN to a token that can read %s", why, pipe.Spec.Source.Repository)
+	}
+	shown := *n // shared with the cache: not modified
+	shown.To = rel.Spec.Version
+	fmt.Fprintf(out, "Stage %s: ", stage)
+	_, err := io.WriteString(out, shown.Text())
+	return err
+}
+
+// readNotes reads the notes from from to the Release's commit from GitHub;
+// why says why there are none.
+func (cl *cli) readNotes(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, from string) (*notes.Notes, string) {
+	token, why := cl.githubToken(ctx, pipe)
+	if token == "" && why != "" {
+		return nil, why
+	}
+	gh, err := (&github.Factory{Timeout: 30 * time.Second}).For(pipe.Spec.GitHub.APIURL, token)
+	if err != nil {
+		return nil, err.Error()
 	}
 	to := rel.Spec.Version
 	if rel.Status.Commit != "" {
 		to = rel.Status.Commit
 	}
-	token, why := cl.githubToken(ctx, pipe)
-	if token == "" && why != "" {
-		if ss != nil && ss.ReleaseNotes != nil {
-			n := ss.ReleaseNotes
-			fmt.Fprintf(out, "%s %s -> %s in %s: %s\n%s\n(%s: this is the summary the controller stored)\n", pipe.Spec.Source.Repository, n.From, rel.Spec.Version, stage, n.Summary, n.URL, why)
-			return nil
-		}
-		return fmt.Errorf("%s; set GITHUB_TOKEN to a token that can read %s", why, pipe.Spec.Source.Repository)
-	}
-	gh, err := (&github.Factory{Timeout: 30 * time.Second}).For(pipe.Spec.GitHub.APIURL, token)
-	if err != nil {
-		return err
-	}
 	n, err := notes.For(ctx, gh, pipe.Spec.Source.Repository, from, to)
 	if err != nil {
-		return err
+		return nil, "GitHub cannot be read: " + err.Error()
 	}
-	shown := *n // shared with the cache: not modified
-	shown.To = rel.Spec.Version
-	fmt.Fprintf(out, "Stage %s: ", stage)
-	_, err = io.WriteString(out, shown.Text())
-	return err
+	return n, ""
+}
+
+// storedNotes prints the summary the controller stored in the stage's status
+// when the version landed, and why it is not GitHub's whole list.
+func storedNotes(out io.Writer, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, why string) {
+	n := ss.ReleaseNotes
+	fmt.Fprintf(out, "Stage %s: %s %s -> %s: %s, as the controller stored them (%s)\n  %s\n",
+		ss.Name, pipe.Spec.Source.Repository, n.From, rel.Spec.Version, notes.Count(int(n.Count), "pull request"), why, n.Summary)
+	if n.Truncated {
+		fmt.Fprintln(out, "  (the range is long: the list may be incomplete)")
+	}
+	if n.URL != "" {
+		fmt.Fprintf(out, "Compare: %s\n", n.URL)
+	}
 }
 
 // githubToken is $GITHUB_TOKEN, else the pipeline's token read with the
