@@ -148,11 +148,12 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 	n.Status.ObservedGeneration = n.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, n.Status) {
 		// The intent first: what is to be sent is recorded before anything is.
-		if err := r.Status().Update(ctx, n); err != nil {
-			if apierrors.IsConflict(err) {
-				return requeueNow, nil
-			}
+		conflict, err := patchStatus(ctx, r.Client, orig, n)
+		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("writing the delivery record: %w", err)
+		}
+		if conflict {
+			return requeueNow, nil
 		}
 		r.observeDropped(orig, n)
 		if report != nil {
@@ -224,18 +225,21 @@ func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev
 	defer cancel()
 	before := n.DeepCopy()
 	cur := n
-	for try := 0; ; try++ {
+	for try := 1; ; try++ {
+		orig := cur.DeepCopy()
 		box := outboxOf(cur)
 		box.Apply(results, r.Backoff)
 		r.setConditions(cur, stalledMessage(cur))
 		r.metrics.setPending(cur.Namespace, cur.Name, len(cur.Status.Pending))
-		err := r.Status().Update(wctx, cur)
-		if err == nil {
+		conflict, err := patchStatus(wctx, r.Client, orig, cur)
+		switch {
+		case err != nil:
+			return fmt.Errorf("recording deliveries: %w", err)
+		case !conflict:
 			r.announce(before, cur)
 			return nil
-		}
-		if !apierrors.IsConflict(err) || try == 4 {
-			return fmt.Errorf("recording deliveries: %w", err)
+		case try == 5:
+			return fmt.Errorf("recording deliveries: the notification changed %d times meanwhile", try)
 		}
 		// Someone changed the spec meanwhile: apply the results to the object as it is now.
 		cur = &releasev1.ReleaseNotification{}
