@@ -128,14 +128,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if *item == "" {
 			return errors.New("signoff needs --item: the checklist item, for example --item security-review")
 		}
-		decision := releasev1.DecisionApprove
-		switch {
-		case *waive && *reject:
-			return errors.New("--waive and --reject exclude each other")
-		case *waive:
-			decision = releasev1.DecisionWaive
-		case *reject:
-			decision = releasev1.DecisionReject
+		decision, err := signOffDecision(*waive, *reject)
+		if err != nil {
+			return err
 		}
 		return cl.signOff(ctx, name, *item, decision, *comment, out)
 	case "notes":
@@ -167,6 +162,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cl.pause(ctx, name, cmd == "pause", out)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+// signOffDecision is what --waive and --reject ask for: approve without either.
+func signOffDecision(waive, reject bool) (releasev1.SignOffDecision, error) {
+	switch {
+	case waive && reject:
+		return "", errors.New("--waive and --reject exclude each other")
+	case waive:
+		return releasev1.DecisionWaive, nil
+	case reject:
+		return releasev1.DecisionReject, nil
+	}
+	return releasev1.DecisionApprove, nil
 }
 
 // object parses KIND/NAME (or NAME) of the expected kind.

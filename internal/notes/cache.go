@@ -62,9 +62,9 @@ type entry struct {
 	ttl time.Duration
 }
 
-// NewCache keeps up to max pairs.
-func NewCache(max int, now func() time.Time) *Cache {
-	return &Cache{max: max, now: now, entries: map[cacheKey]*list.Element{}, order: list.New()}
+// NewCache keeps up to size pairs.
+func NewCache(size int, now func() time.Time) *Cache {
+	return &Cache{max: size, now: now, entries: map[cacheKey]*list.Element{}, order: list.New()}
 }
 
 // For returns the notes of repo between from and to, from the cache or from

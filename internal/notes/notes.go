@@ -62,8 +62,8 @@ type Notes struct {
 	Truncated bool
 }
 
-// ErrNoPreviousVersion: there is nothing to compare with (the first version
-// a stage receives).
+// ErrNoPreviousVersion says there is nothing to compare with (the first
+// version a stage receives).
 var ErrNoPreviousVersion = errors.New("no previous version to compare with")
 
 // For returns the notes of repo between from and to through the default

@@ -113,9 +113,9 @@ func (n *Notes) Text() string {
 	return b.String()
 }
 
-// fitList joins items after head, as many as fit in max characters, and says
+// fitList joins items after head, as many as fit in limit characters, and says
 // how many more there are.
-func fitList(head string, items []string, max int) string {
+func fitList(head string, items []string, limit int) string {
 	out := head
 	for i, it := range items {
 		sep := ""
@@ -128,21 +128,21 @@ func fitList(head string, items []string, max int) string {
 			more = fmt.Sprintf(", and %d more", rest)
 		}
 		// Room for this item and, if needed, the count of the others.
-		if len([]rune(out+sep+it+more)) > max {
-			return Truncate(out+fmt.Sprintf("%sand %d more", sep, len(items)-i), max)
+		if len([]rune(out+sep+it+more)) > limit {
+			return Truncate(out+fmt.Sprintf("%sand %d more", sep, len(items)-i), limit)
 		}
 		out += sep + it
 	}
 	return out
 }
 
-// Truncate cuts s to max characters, ending with … when cut.
-func Truncate(s string, max int) string {
+// Truncate cuts s to limit characters, ending with … when cut.
+func Truncate(s string, limit int) string {
 	r := []rune(s)
-	if len(r) <= max {
+	if len(r) <= limit {
 		return s
 	}
-	return string(r[:max-1]) + "…"
+	return string(r[:limit-1]) + "…"
 }
 
 // Count is n things in English: "1 commit", "3 commits".

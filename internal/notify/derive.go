@@ -279,7 +279,7 @@ func readyAt(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, i int) tim
 			}
 		}
 	}
-	if ss := rel.Status.StageStatus(pipe.Spec.Stages[i].Name); ss != nil && ss.PlannedAt != nil && ss.PlannedAt.Time.After(t) {
+	if ss := rel.Status.StageStatus(pipe.Spec.Stages[i].Name); ss != nil && ss.PlannedAt != nil && ss.PlannedAt.After(t) {
 		t = ss.PlannedAt.Time
 	}
 	return t.Truncate(time.Second)

@@ -52,7 +52,7 @@ func release(name string, phase releasev1.ReleasePhase, current string, stages .
 	}
 }
 
-func types_(events []Event) string {
+func eventTypes(events []Event) string {
 	var out []string
 	for _, e := range events {
 		out = append(out, e.Type+":"+e.Stage)
@@ -69,7 +69,7 @@ func TestDerivePromotionsOncePerPromotionWithStableIDs(t *testing.T) {
 	in := Input{Now: t0.Add(10 * time.Minute), Notification: notification(releasev1.EventPromoted, releasev1.EventVerifying),
 		Pipelines: []releasev1.ReleasePipeline{pipeline()}, Releases: []releasev1.Release{rel}}
 	events, _ := Derive(in)
-	if got := types_(events); got != "Promoted:dev Promoted:staging Verifying:prod" {
+	if got := eventTypes(events); got != "Promoted:dev Promoted:staging Verifying:prod" {
 		t.Fatalf("events %s", got)
 	}
 	again, _ := Derive(in)
@@ -92,13 +92,13 @@ func TestDerivePromotionsOncePerPromotionWithStableIDs(t *testing.T) {
 	rel.Status.Stages[2].Phase = releasev1.StagePromoted
 	in.Releases = []releasev1.Release{rel}
 	after, _ := Derive(in)
-	if types_(after) != "Promoted:dev Promoted:staging Promoted:prod" || after[2].ID == v.ID || after[0].ID != events[0].ID {
-		t.Errorf("after verification: %s", types_(after))
+	if eventTypes(after) != "Promoted:dev Promoted:staging Promoted:prod" || after[2].ID == v.ID || after[0].ID != events[0].ID {
+		t.Errorf("after verification: %s", eventTypes(after))
 	}
 	// Only what the spec asks for.
 	in.Notification = notification(releasev1.EventReleased)
 	if none, _ := Derive(in); len(none) != 0 {
-		t.Errorf("only Released wanted, got %s", types_(none))
+		t.Errorf("only Released wanted, got %s", eventTypes(none))
 	}
 }
 
@@ -114,12 +114,12 @@ func TestDeriveRollbackWaitsForItsPostmortem(t *testing.T) {
 		Pipelines: []releasev1.ReleasePipeline{pipeline()}, Releases: []releasev1.Release{rel}}
 	events, wake := Derive(in)
 	if len(events) != 0 || !wake.Equal(t0.Add(5*time.Minute)) {
-		t.Fatalf("before the postmortem: %s, wake %s; want nothing until two minutes after the rollback", types_(events), wake)
+		t.Fatalf("before the postmortem: %s, wake %s; want nothing until two minutes after the rollback", eventTypes(events), wake)
 	}
 	ss.Postmortem = &releasev1.IssueRef{Number: 7, URL: "https://ghe.example.com/acme/checkout/issues/7"}
 	events, _ = Derive(in)
 	if len(events) != 1 {
-		t.Fatalf("with the postmortem: %s", types_(events))
+		t.Fatalf("with the postmortem: %s", eventTypes(events))
 	}
 	e := events[0]
 	if e.Title != "checkout 1.4.3 rolled back in prod to 1.4.2" {
@@ -169,12 +169,12 @@ func TestDeriveBlockedAfterTheThresholdNamesWhoCanUnblock(t *testing.T) {
 	ready := t0.Add(63 * time.Minute)
 	in.Now = ready.Add(2*time.Hour - time.Second)
 	if events, wake := Derive(in); len(events) != 0 || !wake.Equal(ready.Add(2*time.Hour)) {
-		t.Fatalf("before the threshold: %s, wake %s; want none until %s", types_(events), wake, ready.Add(2*time.Hour))
+		t.Fatalf("before the threshold: %s, wake %s; want none until %s", eventTypes(events), wake, ready.Add(2*time.Hour))
 	}
 	in.Now = ready.Add(3 * time.Hour)
 	events, _ := Derive(in)
 	if len(events) != 1 {
-		t.Fatalf("after the threshold: %s", types_(events))
+		t.Fatalf("after the threshold: %s", eventTypes(events))
 	}
 	e := events[0]
 	if e.Title != "checkout 1.5.0 blocked before prod for 3h" || e.BlockedSince == nil || !e.BlockedSince.Equal(ready) || !e.At.Equal(ready.Add(2*time.Hour)) {
@@ -206,7 +206,7 @@ func TestDeriveBlockedAfterTheThresholdNamesWhoCanUnblock(t *testing.T) {
 	rel.Status.Stages[2].Gates = []releasev1.GateStatus{{Name: "soak", Status: releasev1.GatePending}}
 	in.Releases = []releasev1.Release{rel}
 	if events, _ := Derive(in); len(events) != 0 {
-		t.Errorf("soaking: %s", types_(events))
+		t.Errorf("soaking: %s", eventTypes(events))
 	}
 }
 
@@ -223,8 +223,8 @@ func TestDeriveFreezeWithinNoticeAndMilestoneAtRisk(t *testing.T) {
 	in := Input{Now: t0, Notification: notification(releasev1.EventFreezeStarting, releasev1.EventMilestoneAtRisk),
 		Calendars: []releasev1.ReleaseCalendar{cal}, Milestones: []releasev1.Milestone{ms}}
 	events, wake := Derive(in)
-	if types_(events) != "MilestoneAtRisk: FreezeStarting:" || !wake.Equal(t0.Add(6*time.Hour)) {
-		t.Fatalf("events %s wake %s; want the milestone and the freeze in 20h, and to wake when q4-close comes within a day", types_(events), wake)
+	if eventTypes(events) != "MilestoneAtRisk: FreezeStarting:" || !wake.Equal(t0.Add(6*time.Hour)) {
+		t.Fatalf("events %s wake %s; want the milestone and the freeze in 20h, and to wake when q4-close comes within a day", eventTypes(events), wake)
 	}
 	f := events[1]
 	if f.Title != "Freeze christmas starts in 20h" || f.Freeze.Window != "christmas" || !strings.Contains(f.Text, "No promotion into prod from Tue 24 Nov 06:00 CET until Fri 27 Nov 06:00 CET. reduced on-call") {

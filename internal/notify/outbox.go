@@ -173,13 +173,13 @@ type Attempt struct {
 	Payload, Title string
 }
 
-// Due lists up to max deliveries to make now, oldest message first, skipping
-// receivers that are backing off. A receiver gets its messages in order.
-func (o *Outbox) Due(now time.Time, max int) []Attempt {
+// Due lists up to limit deliveries to make now, oldest message first,
+// skipping receivers that are backing off. A receiver gets its messages in order.
+func (o *Outbox) Due(now time.Time, limit int) []Attempt {
 	var out []Attempt
 	for _, p := range o.Status.Pending {
 		for _, r := range p.Receivers {
-			if len(out) == max {
+			if len(out) == limit {
 				return out
 			}
 			if rs := o.Receiver(r); rs.RetryAt != nil && now.Before(rs.RetryAt.Time) {

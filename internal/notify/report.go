@@ -316,13 +316,13 @@ func (r *reporter) sortedReleases() []*releasev1.Release {
 	return out
 }
 
-// cut keeps a report within max bytes, at a line end, and says so.
-func cut(md string, max int) (string, bool) {
-	if len(md) <= max {
+// cut keeps a report within limit bytes, at a line end, and says so.
+func cut(md string, limit int) (string, bool) {
+	if len(md) <= limit {
 		return md, false
 	}
 	const note = "\n\n_The report is longer than 16 KiB and was cut here: the Releases and `kubectl get liftoff` have the rest._\n"
-	md = md[:max-len(note)]
+	md = md[:limit-len(note)]
 	if i := strings.LastIndex(md, "\n"); i > 0 {
 		md = md[:i]
 	}
