@@ -486,7 +486,7 @@ func (s *Server) handleListInstallationRepos(w http.ResponseWriter, req *http.Re
 		}
 	}
 	sort.Slice(repos, func(i, j int) bool { return repos[i].id < repos[j].id })
-	start, end := pageOf(w, req, len(repos))
+	start, end := pageBounds(w, req, len(repos))
 	items := make([]any, 0, end-start)
 	for _, r := range repos[start:end] {
 		items = append(items, s.repoJSON(req, r))
