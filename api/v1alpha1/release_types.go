@@ -280,8 +280,7 @@ type ReleaseStageStatus struct {
 	// +optional
 	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
 	// Deployment is what the stage's GitOps agent last said about the
-	// promotion commit, or about the rollback commit after a rollback
-	// (rollback.deployedAt says when that one was applied).
+	// promotion commit (rollback.deployment: about the rollback commit).
 	// +optional
 	Deployment *DeploymentStatus `json:"deployment,omitempty"`
 	// PlannedAt is the stage's planned time from spec.plan.
@@ -372,6 +371,10 @@ type RollbackStatus struct {
 	// Unset for a stage without deployment (committed counts as live).
 	// +optional
 	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
+	// Deployment is what the stage's GitOps agent last said about the
+	// rollback commit.
+	// +optional
+	Deployment *DeploymentStatus `json:"deployment,omitempty"`
 	// Message says where the rollback stands: waiting for the agent, back on
 	// the previous version since deployedAt, or why it was not deployed.
 	// +optional

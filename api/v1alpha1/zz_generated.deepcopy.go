@@ -1742,6 +1742,11 @@ func (in *RollbackStatus) DeepCopyInto(out *RollbackStatus) {
 		in, out := &in.DeployedAt, &out.DeployedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.Deployment != nil {
+		in, out := &in.Deployment, &out.Deployment
+		*out = new(DeploymentStatus)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.PullRequest != nil {
 		in, out := &in.PullRequest, &out.PullRequest
 		*out = new(PullRequestRef)

@@ -48,7 +48,7 @@ func (s *step) awaitDeployed(ctx context.Context, i int) (Outcome, error) {
 		// The failure was decided; its rollback pull request waits.
 		return s.failed(ctx, i, deployFailure(ss))
 	}
-	d, err := s.lookAtAgent(ctx, i, ss.Promotion.Commit, ss.CommittedAt)
+	d, err := s.lookAtAgent(ctx, i, ss.Promotion.Commit, ss.CommittedAt, &ss.Deployment)
 	if err != nil {
 		return Stop(), err
 	}
@@ -90,12 +90,12 @@ func (s *step) deployed(ctx context.Context, i int, msg string) (Outcome, error)
 }
 
 // lookAtAgent reads what stage i's agent says of commit, which landed at
-// landed, records it in the stage's deployment status and decides. The
-// deadline runs from the landing, and starts again once an agent that could
-// not be read can be: a Release blocked on it never times out.
-func (s *step) lookAtAgent(ctx context.Context, i int, commit string, landed *metav1.Time) (agents.Decision, error) {
+// landed, records it in *status (the stage's deployment, or its
+// rollback's) and decides. The deadline runs from the landing, and starts
+// again once an agent that could not be read can be: a Release blocked on
+// it never times out.
+func (s *step) lookAtAgent(ctx context.Context, i int, commit string, landed *metav1.Time, status **releasev1.DeploymentStatus) (agents.Decision, error) {
 	stage := &s.pipe.Spec.Stages[i]
-	ss := &s.rel.Status.Stages[i]
 	spec := stage.Deployment
 	var obs agents.Observation
 	if s.Agents == nil {
@@ -114,7 +114,7 @@ func (s *step) lookAtAgent(ctx context.Context, i int, commit string, landed *me
 			return agents.Decision{}, err
 		}
 	}
-	prev := ss.Deployment
+	prev := *status
 	start := s.now
 	if landed != nil {
 		start = landed.Time
@@ -142,7 +142,7 @@ func (s *step) lookAtAgent(ctx context.Context, i int, commit string, landed *me
 			st = &same
 		}
 	}
-	ss.Deployment = st
+	*status = st
 	return d, nil
 }
 
@@ -180,23 +180,24 @@ func deployFailure(ss *releasev1.ReleaseStageStatus) failure {
 func rollbackToFollow(rel *releasev1.Release, pipe *releasev1.ReleasePipeline) int {
 	for _, ss := range rel.Status.Stages {
 		j := pipe.StageIndex(ss.Name)
+		rb := ss.Rollback
 		if ss.Phase != releasev1.StageRolledBack || j < 0 || pipe.Spec.Stages[j].Deployment == nil ||
-			ss.Rollback == nil || ss.Rollback.Commit == "" || ss.Rollback.DeployedAt != nil || ss.Deployment == nil {
+			rb == nil || rb.Commit == "" || rb.DeployedAt != nil || rb.Deployment == nil {
 			continue
 		}
-		if r := ss.Deployment.Reason; r != releasev1.ReasonDeployFailed && r != releasev1.ReasonDeployTimeout {
+		if r := rb.Deployment.Reason; r != releasev1.ReasonDeployFailed && r != releasev1.ReasonDeployTimeout {
 			return j
 		}
 	}
 	return -1
 }
 
-// startFollowingRollback makes stage i's deployment status follow its
-// rollback commit, which just landed.
+// startFollowingRollback makes stage i's rollback follow its commit, which
+// just landed.
 func (s *step) startFollowingRollback(i int) {
 	stage, ss := &s.pipe.Spec.Stages[i], &s.rel.Status.Stages[i]
 	deadline := metav1.NewTime(agents.Deadline(stage.Deployment, s.now))
-	ss.Deployment = &releasev1.DeploymentStatus{State: releasev1.DeploymentPending, Reason: releasev1.ReasonDeploying, Deadline: &deadline,
+	ss.Rollback.Deployment = &releasev1.DeploymentStatus{State: releasev1.DeploymentPending, Reason: releasev1.ReasonDeploying, Deadline: &deadline,
 		Message: fmt.Sprintf("waiting for %s to apply the rollback commit %s", agentName(stage.Deployment), github.ShortSHA(ss.Rollback.Commit))}
 	ss.Rollback.Message = fmt.Sprintf("%s written back (commit %s); waiting for %s to deploy it", ss.Rollback.Version, github.ShortSHA(ss.Rollback.Commit), agentName(stage.Deployment))
 }
@@ -208,7 +209,7 @@ func (s *step) followRollback(ctx context.Context, i int) (Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	rb := ss.Rollback
-	d, err := s.lookAtAgent(ctx, i, rb.Commit, rb.At)
+	d, err := s.lookAtAgent(ctx, i, rb.Commit, rb.At, &rb.Deployment)
 	if err != nil {
 		return Stop(), err
 	}
@@ -225,7 +226,7 @@ func (s *step) followRollback(ctx context.Context, i int) (Outcome, error) {
 	case agents.NextBlocked:
 		rb.Message = fmt.Sprintf("%s written back (commit %s); cannot tell whether it is deployed: %s", rb.Version, github.ShortSHA(rb.Commit), d.Message)
 	default:
-		rb.Message = fmt.Sprintf("%s written back (commit %s); waiting until %s for it to be deployed: %s", rb.Version, github.ShortSHA(rb.Commit), stamp(ss.Deployment.Deadline), d.Message)
+		rb.Message = fmt.Sprintf("%s written back (commit %s); waiting until %s for it to be deployed: %s", rb.Version, github.ShortSHA(rb.Commit), stamp(rb.Deployment.Deadline), d.Message)
 	}
 	setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonRolledBack, message: fmt.Sprintf("stage %s: %s; %s", stage.Name, ss.Message, rb.Message)})
 	return out, nil

@@ -159,9 +159,14 @@ func TestDeployWaitTransitions(t *testing.T) {
 				if ss.Rollback == nil || ss.Rollback.DeployedAt != nil || !strings.Contains(ss.Rollback.Message, "1.4.1 written back (commit ") {
 					t.Errorf("rollback %+v", ss.Rollback)
 				}
-				// The agent is now asked about the rollback commit.
+				// The agent is now asked about the rollback commit; what it
+				// said of the promotion stays.
 				if got := w.agents.last().Commits.Commit; got != ss.Rollback.Commit {
 					t.Errorf("following %s, the rollback is %s", got, ss.Rollback.Commit)
+				}
+				if ss.Deployment.Reason != releasev1.ReasonDeployFailed || ss.Deployment.State != releasev1.DeploymentDegraded ||
+					ss.Rollback.Deployment == nil || ss.Rollback.Deployment.State != releasev1.DeploymentPending {
+					t.Errorf("deployment %+v, rollback's %+v", ss.Deployment, ss.Rollback.Deployment)
 				}
 				if st := lastDeploymentState(w, "prod"); st != "failure" {
 					t.Errorf("GitHub deployment %s", st)
@@ -186,6 +191,9 @@ func TestDeployWaitTransitions(t *testing.T) {
 			check: func(t *testing.T, w *world) {
 				if n := rollbacks(w); n != 1 {
 					t.Errorf("%d rollback commits", n)
+				}
+				if d := w.get("r").Status.StageStatus("prod").Deployment; d.Reason != releasev1.ReasonDeployTimeout || d.State != releasev1.DeploymentOutOfSync {
+					t.Errorf("deployment %+v", d)
 				}
 			}},
 		{name: "agent missing: blocked, never times out", state: releasev1.DeploymentMissing, message: "Application argocd/checkout not found: create it, or fix deployment.argoCD of stage prod",
