@@ -229,7 +229,7 @@ func TestNeverDeployedTimesOut(t *testing.T) {
 	e := newEnv(t, withClock(clk))
 	e.kustomization("checkout-prod")
 	// Flux is on the environments' first commit, before Liftoff's.
-	first := e.sim.Commits(gitopsRepo, "main")[0].SHA
+	first, _ := e.sim.BranchHead(gitopsRepo, "main")
 	g.Expect(e.agent().SetKustomization(context.Background(), e.key("checkout-prod"), agenttest.FluxStatus{
 		Applied: agenttest.FluxRevision("main", first), Ready: metav1.ConditionTrue, Reason: "ReconciliationSucceeded", Message: "Applied revision: main@sha1:" + first,
 	})).To(Succeed())
