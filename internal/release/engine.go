@@ -121,12 +121,20 @@ func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write St
 			before = rel.DeepCopy()
 		}
 		if err != nil || !out.Continues() || steps == maxSteps {
-			if out.Waits() != WaitDeployed && e.Agents != nil {
+			if out.Waits() != WaitDeployed {
 				// Only a Release waiting on an agent is woken by it.
-				e.Agents.Forget(types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name})
+				e.Forget(types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name})
 			}
 			return out, err
 		}
+	}
+}
+
+// Forget stops waking the Release key on its GitOps agent's changes: it
+// waits on none (or is gone).
+func (e *Engine) Forget(key types.NamespacedName) {
+	if e.Agents != nil {
+		e.Agents.Forget(key)
 	}
 }
 
