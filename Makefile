@@ -9,6 +9,8 @@ export GOTOOLCHAIN ?= local
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(CACHE)/bin/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(CACHE)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 IMG ?= ghcr.io/liftoff-dev/liftoff:dev
 # Test parallelism sized for a 2-core machine.
 TEST_P ?= 2
@@ -34,6 +36,10 @@ fmt: ## Fail when gofmt would change a file.
 .PHONY: vet
 vet: ## go vet.
 	go vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## golangci-lint with the checks of .golangci.yml.
+	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify-generated
 verify-generated: generate manifests ## Fail when generated files differ from the checkout.
@@ -93,6 +99,11 @@ deploy: manifests ## Deploy the controller (image $(IMG)) into the current clust
 .PHONY: undeploy
 undeploy: ## Remove the controller.
 	kubectl delete -k config/default --ignore-not-found
+
+$(GOLANGCI_LINT):
+	mkdir -p $(CACHE)/bin
+	GOFLAGS= GOBIN=$(CACHE)/bin/.golangci-lint go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(CACHE)/bin/.golangci-lint/golangci-lint $@
 
 $(CONTROLLER_GEN):
 	mkdir -p $(CACHE)/bin

@@ -32,7 +32,7 @@ func checksGate(names ...string) func(*releasev1.Stage) {
 
 func TestPromotesThroughThreeStages(t *testing.T) {
 	g := NewWithT(t)
-	e := newEnv(t)
+	e := newEnv(t, withPreviousRelease())
 	e.sim.SetCheckRun(appRepo, e.appSHA, "qa", "completed", "success")
 	e.sim.SetStatus(appRepo, e.appSHA, "ci/build", "success")
 	e.pipeline(e.stage("dev", checksGate("qa", "ci/build")), e.stage("staging", checksGate("qa")), e.stage("prod", checksGate()))
@@ -62,6 +62,12 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 		g.Expect(ss.Promotion.Commit).To(Equal(commits[0].SHA))
 		g.Expect(ss.Promotion.PreviousVersion).To(Equal("1.4.1"))
 		g.Expect(ss.Promotion.DeploymentID).NotTo(BeZero())
+		// The release notes: what the promotion brought into the stage.
+		g.Expect(ss.ReleaseNotes).NotTo(BeNil(), "release notes of %s", st)
+		g.Expect(ss.ReleaseNotes.From).To(Equal("1.4.1"))
+		g.Expect(ss.ReleaseNotes.Count).To(BeEquivalentTo(1))
+		g.Expect(ss.ReleaseNotes.Summary).To(Equal(fmt.Sprintf("1 pull request since 1.4.1: #%d Retry payments (alice)", e.retryPR)))
+		g.Expect(ss.ReleaseNotes.URL).To(Equal("https://github.com/acme/checkout/compare/v1.4.1..." + e.appSHA))
 	}
 	g.Expect(e.liftoffCommits("", "")).To(HaveLen(3), "exactly one commit per promotion")
 
@@ -82,6 +88,7 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 		envs = append(envs, d.Environment)
 		g.Expect(d.SHA).To(Equal(e.appSHA))
 		g.Expect(d.Statuses[len(d.Statuses)-1].State).To(Equal("success"))
+		g.Expect(d.Description).To(Equal(fmt.Sprintf("1.4.2: 1 PR since 1.4.1 (#%d)", e.retryPR)))
 	}
 	g.Expect(envs).To(ConsistOf("dev", "staging", "prod"))
 
@@ -90,12 +97,16 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 	// The request budget of a Commit promotion of one file: read the file,
 	// write it (the contents API commits and moves the branch at once), and
 	// the deployment with its one status. A first attempt searches no history
-	// and looks for no earlier deployment.
+	// and looks for no earlier deployment. The release notes cost two GETs
+	// per version pair (the comparison, a page of pull requests): the three
+	// stages share 1.4.1...1.4.2, so once.
 	for op, n := range map[string]int{
 		"GET /repos/{owner}/{repo}/contents/{path...}":         3,
 		"PUT /repos/{owner}/{repo}/contents/{path...}":         3,
 		"POST /repos/{owner}/{repo}/deployments":               3,
 		"POST /repos/{owner}/{repo}/deployments/{id}/statuses": 3,
+		"GET /repos/{owner}/{repo}/compare/{basehead...}":      1,
+		"GET /repos/{owner}/{repo}/pulls":                      1,
 	} {
 		g.Expect(st.ByOperation[op]).To(Equal(n), op)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
@@ -41,6 +42,9 @@ type Options struct {
 	// WebhookSecret verifies X-Hub-Signature-256 of GitHub webhook deliveries.
 	// Without it the receiver refuses every delivery.
 	WebhookSecret []byte
+	// NotifyBackoff is the first wait after a failed notification delivery
+	// (doubled per failure, at most 5m); 5s when zero.
+	NotifyBackoff time.Duration
 	// Metrics registers the controller's metrics; controller-runtime's
 	// registry (served on the manager's metrics endpoint) when nil.
 	Metrics prometheus.Registerer
@@ -101,12 +105,17 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Locks:       &release.StageLocks{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
 		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
 		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval, Agents: deployments,
+		Notes: notes.NewCache(notesKept, o.Clock.Now),
 	})
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,
 		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Deployments: deployments.Source(), Shard: o.Shard,
 		metrics: newReleaseMetrics(o.Metrics),
 	}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&ReleaseNotificationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		Clock: o.Clock, Shard: o.Shard, Backoff: o.NotifyBackoff, metrics: newNotificationMetrics(o.Metrics)}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if o.HTTP != nil {
@@ -130,6 +139,10 @@ func leading(mgr ctrl.Manager) func() bool {
 		}
 	}
 }
+
+// notesKept is how many version pairs' release notes the Release
+// controller keeps (a few kilobytes each).
+const notesKept = 256
 
 // triggerBuffer is how many webhook triggers of each kind wait for the
 // controllers before more are dropped.

@@ -169,6 +169,10 @@ type testEnv struct {
 	hooksURL   string
 	// httpURL is the base URL of the mux (withHTTP or withHooks).
 	httpURL string
+	// retryPR is the pull request merged between v1.4.1 and v1.4.2
+	// (withPreviousRelease), 0 without.
+	retryPR        int
+	previousTagged bool
 }
 
 const (
@@ -197,6 +201,11 @@ func withTransport(rt http.RoundTripper) envOption {
 }
 
 func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.pollInterval = d } }
+
+// withPreviousRelease gives the application a history before 1.4.2: a
+// commit tagged v1.4.1, then a merged pull request (e.retryPR, "Retry
+// payments" by alice), so that promotions of 1.4.2 have release notes.
+func withPreviousRelease() envOption { return func(e *testEnv) { e.previousTagged = true } }
 
 // withHooks serves the manager's HTTP mux on a free port, with the webhook
 // receiver at e.hooksURL verifying with secret.
@@ -236,6 +245,9 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Cleanup(e.sim.Close)
 	e.sim.AddToken(token)
 	g.Expect(e.sim.CreateRepo(appRepo, "main")).To(Succeed())
+	if e.previousTagged {
+		e.retryPR = e.previousRelease()
+	}
 	sha, err := e.sim.CommitFiles(appRepo, "main", map[string]string{"main.go": "package main\n"}, "Release 1.4.2")
 	g.Expect(err).NotTo(HaveOccurred())
 	e.appSHA = sha
@@ -256,6 +268,21 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	e.start()
 	t.Cleanup(e.stopController)
 	return e
+}
+
+// previousRelease tags v1.4.1 and merges a pull request after it.
+func (e *testEnv) previousRelease() int {
+	g := NewWithT(e.t)
+	sha, err := e.sim.CommitFiles(appRepo, "main", map[string]string{"VERSION": "1.4.1\n"}, "Release 1.4.1")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(e.sim.CreateTag(appRepo, "v1.4.1", sha)).To(Succeed())
+	_, err = e.sim.CommitFiles(appRepo, "retry", map[string]string{"retry.go": "package main\n"}, "Retry payments")
+	g.Expect(err).NotTo(HaveOccurred())
+	n, err := e.sim.CreatePullRequest(appRepo, "retry", "main", "Retry payments", "alice")
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = e.sim.MergePull(appRepo, n)
+	g.Expect(err).NotTo(HaveOccurred())
+	return n
 }
 
 // start runs a controller (a fresh manager, as after a restart).
@@ -292,7 +319,7 @@ func (e *testEnv) start() {
 	}
 	if err := controllers.Setup(e.ctx, mgr, controllers.Options{
 		GitHub: factory, Clock: e.clock, PollInterval: poll, StaleLockAfter: 5 * time.Second, Concurrency: 2,
-		HTTP: mux, WebhookSecret: e.hookSecret,
+		HTTP: mux, WebhookSecret: e.hookSecret, NotifyBackoff: 100 * time.Millisecond,
 	}); err != nil {
 		e.t.Fatal(err)
 	}

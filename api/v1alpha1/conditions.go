@@ -43,8 +43,8 @@ const (
 	// key. Stalled.
 	ReasonSecretInvalid = "SecretInvalid"
 	// ReasonInvalidSpec: the spec cannot be acted on (a bad GitHub API URL,
-	// version range, label selector, calendar window, or a request GitHub
-	// refused as invalid). Stalled.
+	// version range, label selector, calendar window, report schedule, or a
+	// request GitHub refused as invalid). Stalled.
 	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonRepositoryNotFound: GitHub answered 404 for a repository,
 	// branch or file the spec names (or the token cannot see it). Stalled.
@@ -132,6 +132,14 @@ const (
 	ReasonReady = "Ready"
 	// ReasonItemsOpen: a required item of a launch checklist is still open.
 	ReasonItemsOpen = "ItemsOpen"
+	// ReasonDelivering: every receiver of a ReleaseNotification takes its
+	// messages. Ready.
+	ReasonDelivering = "Delivering"
+	// ReasonDeliveryFailing: a receiver of a ReleaseNotification failed (an
+	// error answer, no answer, its Secret missing or incomplete); its
+	// messages are retried with back-off. Reconciling; also the Warning
+	// event when a receiver starts failing.
+	ReasonDeliveryFailing = "DeliveryFailing"
 	// A Milestone's Ready reason is its health (OnTrack, AtRisk, Late,
 	// Completed, Missed; see MilestoneHealth).
 )
@@ -151,6 +159,12 @@ const (
 	// ReasonPromotionFailed: a stage failed (deployment or verification
 	// halted, pull request closed).
 	ReasonPromotionFailed = "PromotionFailed"
+	// ReasonDeliveryRecovered: a receiver of a ReleaseNotification that
+	// failed took a message again.
+	ReasonDeliveryRecovered = "DeliveryRecovered"
+	// ReasonReportWritten: a ReleaseNotification wrote its release report
+	// (on schedule, or asked for with the report annotation).
+	ReasonReportWritten = "ReportWritten"
 )
 
 // Reasons of gates (GateStatus.Reason), by gate.

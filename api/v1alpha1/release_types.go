@@ -301,6 +301,30 @@ type ReleaseStageStatus struct {
 	// Postmortem issue opened when the deployment or the verification failed.
 	// +optional
 	Postmortem *IssueRef `json:"postmortem,omitempty"`
+	// ReleaseNotes of the promotion: the pull requests merged between the
+	// version the stage ran before (promotion.previousVersion) and this one.
+	// +optional
+	ReleaseNotes *ReleaseNotes `json:"releaseNotes,omitempty"`
+}
+
+// ReleaseNotes summarise what a promotion brings into a stage; the whole list
+// is on GitHub (url) and in `kubectl liftoff notes`.
+type ReleaseNotes struct {
+	// From is the version the notes start from (the stage's previous version).
+	// +optional
+	From string `json:"from,omitempty"`
+	// Count of pull requests merged between from and this version.
+	Count int32 `json:"count"`
+	// Summary for people, at most 512 characters, for example
+	// "3 pull requests since 1.4.2: #12 Retry payments (alice), ...".
+	// +optional
+	Summary string `json:"summary,omitempty"`
+	// URL of the comparison of both versions on GitHub.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// Truncated is true when the range was too long to list every pull request.
+	// +optional
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // IssueRef is a GitHub issue.

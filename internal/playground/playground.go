@@ -75,6 +75,9 @@ type Options struct {
 	// HTTPAddr is where the controller serves the calendar feeds and the
 	// GitHub webhook receiver; "127.0.0.1:0" picks a port.
 	HTTPAddr string
+	// InboxAddr is where the local receiver of notifications listens
+	// (SampleInboxURL by default); "127.0.0.1:0" picks a port.
+	InboxAddr string
 	// DashboardAddr is where the dashboard serves, acting as ann (group
 	// release-managers), as `kubectl liftoff dashboard` would; "" or "0": none.
 	DashboardAddr string
@@ -93,6 +96,9 @@ type Playground struct {
 	PrometheusURL string
 	// HTTPURL is where the calendar feeds and /hooks/github answer.
 	HTTPURL string
+	// InboxURL is the page of the notifications received (Inbox).
+	InboxURL string
+	Inbox    *Inbox
 	// DashboardURL is the dashboard's address (with a trailing slash), when served.
 	DashboardURL string
 	// Users maps the sample users (sue of group security, lee) to their
@@ -103,6 +109,7 @@ type Playground struct {
 
 	env     *envtest.Environment
 	server  *http.Server
+	inbox   *http.Server
 	demo    *demoService
 	agents  *deployer
 	prom    *promtest.Server
@@ -137,6 +144,20 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	p.SimURL = "http://" + ln.Addr().String() + "/"
 	p.server = &http.Server{Handler: p.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.server.Serve(ln) }()
+
+	inboxAddr := o.InboxAddr
+	if inboxAddr == "" {
+		inboxAddr = strings.TrimPrefix(SampleInboxURL, "http://")
+	}
+	inboxLn, err := net.Listen("tcp", inboxAddr)
+	if err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("the notification inbox cannot listen on %s (set LIFTOFF_INBOX_ADDR): %w", inboxAddr, err)
+	}
+	p.InboxURL = "http://" + inboxLn.Addr().String()
+	p.Inbox = NewInbox([]byte(NotifySecret))
+	p.inbox = &http.Server{Handler: p.Inbox, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.inbox.Serve(inboxLn) }()
 
 	p.demo = startDemoService(p.Sim)
 	bin := o.PrometheusBin
@@ -319,8 +340,8 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 		switch {
 		case strings.Contains(path, "token") || strings.Contains(path, "secret"):
 			return 0
-		case strings.Contains(path, "pipeline") || strings.Contains(path, "calendar"):
-			return 1
+		case strings.Contains(path, "pipeline") || strings.Contains(path, "calendar") || strings.Contains(path, "notification"):
+			return 1 // a notification exists before the news it reports
 		}
 		return 2
 	}
@@ -345,6 +366,7 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 func (p *Playground) Apply(ctx context.Context, raw []byte) error {
 	raw = bytes.ReplaceAll(raw, []byte(SampleAPIURL), []byte(p.SimURL))
 	raw = bytes.ReplaceAll(raw, []byte(SamplePrometheusURL), []byte(p.PrometheusURL))
+	raw = bytes.ReplaceAll(raw, []byte(SampleInboxURL), []byte(p.InboxURL))
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
 	for {
 		doc, err := r.Read()
@@ -379,6 +401,9 @@ func (p *Playground) Stop() {
 	}
 	if p.server != nil {
 		_ = p.server.Close()
+	}
+	if p.inbox != nil {
+		_ = p.inbox.Close()
 	}
 	if p.prom != nil {
 		p.prom.Stop()

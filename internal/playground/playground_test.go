@@ -46,7 +46,7 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	}
 	ctx := context.Background()
 	p, err := Start(ctx, Options{SimAddr: "127.0.0.1:0", PrometheusAddr: "127.0.0.1:0", Dir: t.TempDir(), Root: root,
-		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true, DashboardAddr: "127.0.0.1:0"})
+		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true, DashboardAddr: "127.0.0.1:0", InboxAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +147,17 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		t.Errorf("good release after the rollback: %s %v", rel.Status.Phase, err)
 	}
 
+	// The sample notification told the local inbox, in each receiver's format.
+	waitInbox(t, p, "slack", "checkout 1.4.2 released")
+	waitInbox(t, p, "teams", "checkout 1.4.2 promoted to prod")
+	rolledBack := waitInbox(t, p, "webhook", "checkout 1.4.3 rolled back in prod to 1.4.2")
+	if rolledBack.Signed != "signature valid" || rolledBack.Type != "RolledBack" || !strings.Contains(string(rolledBack.Body), `"postmortem":{"title":"postmortem #`) {
+		t.Errorf("rollback notification: %s %s %s", rolledBack.Type, rolledBack.Signed, rolledBack.Body)
+	}
+	if page := get(t, p.InboxURL+"/"); !strings.Contains(page, "checkout 1.4.3 rolled back in prod to 1.4.2") {
+		t.Errorf("the inbox page does not show the rollback:\n%s", page)
+	}
+
 	// The 1.4.2 launch checklist was ready by itself; the 1.5 milestone reads
 	// its GitHub milestone and its open blocker.
 	lc := &releasev1.LaunchChecklist{}
@@ -229,6 +240,24 @@ func watchReleases(ctx context.Context, t *testing.T, p *Playground) func() []st
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(lines)
+	}
+}
+
+// waitInbox waits until the playground's inbox got a message titled title
+// on receiver's route.
+func waitInbox(t *testing.T, p *Playground, receiver, title string) InboxMessage {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		for _, m := range p.Inbox.Messages() {
+			if m.Receiver == receiver && m.Title == title {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the inbox's %s messages: %+v", title, receiver, p.Inbox.Messages())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -32,6 +32,9 @@ func (s *step) recordDeployment(ctx context.Context, i int, resumed, verifying b
 	}
 	if err == nil && id == 0 {
 		desc := trim(fmt.Sprintf("Liftoff promotes %s %s to %s", s.pipe.Name, s.rel.Spec.Version, stage.Name), 140)
+		if n := s.stageNotes(ctx, i); n != nil {
+			desc = n.DeploymentDescription()
+		}
 		id, err = s.gh.CreateDeployment(ctx, repo, s.rel.Status.Commit, env, key, s.rel.Spec.Version, desc, i == len(s.pipe.Spec.Stages)-1)
 	}
 	if err == nil {

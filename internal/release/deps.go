@@ -15,14 +15,17 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/calendar"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/shard"
 )
 
 // GitHub is the part of the GitHub API the engine uses: the promotion's
-// calls, and those of the gates, the deployment records and the postmortem.
+// calls, the release notes', and those of the gates, the deployment records
+// and the postmortem.
 type GitHub interface {
 	promotion.GitHub
+	notes.GitHub
 	ResolveCommit(ctx context.Context, repo, ref string) (string, error)
 	Checks(ctx context.Context, repo, sha string, required []string) ([]github.CheckResult, error)
 	SearchIssues(ctx context.Context, query string) (int, []github.IssueInfo, error)
@@ -95,6 +98,9 @@ type Deps struct {
 	// Agents reads the GitOps agents of stages with a deployment. Without
 	// it such a stage is blocked (AgentNotFound), never counted as live.
 	Agents Agents
+	// Notes keeps the release notes of the version pairs asked lately, so
+	// each pair is read from GitHub once; notes.Default when nil.
+	Notes *notes.Cache
 }
 
 // StoreCredentials serves Credentials from a credentials.Store.

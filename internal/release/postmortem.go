@@ -8,6 +8,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 )
 
 // postmortemMarker identifies Liftoff's postmortem of one stage of one
@@ -30,16 +31,18 @@ func (s *step) openPostmortem(ctx context.Context, i int, f failure) (*releasev1
 	}
 	if found == nil {
 		title := fmt.Sprintf("Postmortem: %s %s %s in %s", s.pipe.Name, s.rel.Spec.Version, f.what, stage.Name)
-		if found, err = s.gh.CreateIssue(ctx, repo, title, postmortemBody(s.rel, &s.rel.Status.Stages[i], f, s.now)+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
+		body := postmortemBody(s.rel, &s.rel.Status.Stages[i], f, s.now, s.stageNotes(ctx, i))
+		if found, err = s.gh.CreateIssue(ctx, repo, title, body+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
 			return nil, err
 		}
 	}
 	return &releasev1.IssueRef{Number: found.Number, URL: found.URL}, nil
 }
 
-// postmortemBody is the issue text: what happened, when, and the two
-// sections a postmortem review fills in.
-func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, f failure, now time.Time) string {
+// postmortemBody is the issue text: what happened, when, the changes the
+// version brought (the first suspects; changes is nil without notes), and
+// the sections a postmortem review fills in.
+func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, f failure, now time.Time, changes *notes.Notes) string {
 	var b strings.Builder
 	at := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
 	fmt.Fprintf(&b, "## Summary\n\nRelease `%s/%s` (version %s) %s in stage **%s**: %s.\n\n", rel.Namespace, rel.Name, rel.Spec.Version, f.what, ss.Name, f.why)
@@ -68,6 +71,9 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, f 
 	}
 	if r := ss.Rollback; r != nil && r.Commit != "" {
 		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(now), r.Version, github.ShortSHA(r.Commit))
+	}
+	if changes != nil {
+		b.WriteString("\n" + changes.PostmortemSection())
 	}
 	b.WriteString("\n## What went well\n\n- \n\n## What can be improved\n\n- \n\n## Action items\n\n- [ ] \n")
 	return b.String()

@@ -40,7 +40,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
 		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Target: stage.Target,
-		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates),
+		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), Notes: s.pullRequestNotes(ctx, i),
 	}
 	res, err := promotion.Promote(ctx, s.gh, req)
 	if err != nil {
@@ -70,6 +70,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
 	ss.CommittedAt = &done
 	recordSlip(rel, ss)
+	s.recordNotes(ctx, i)
 	s.recordDeployment(ctx, i, res.Resumed, verifying || deploying)
 	if deploying {
 		// The stage stays held until its GitOps agent applied the commit.

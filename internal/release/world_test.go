@@ -26,6 +26,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/release"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -122,6 +123,7 @@ func (w *world) start() {
 			return calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
 		},
 		Clock: w.clk, Recorder: w.events, PollInterval: 30 * time.Second, Agents: w.agents,
+		Notes: notes.NewCache(16, w.clk.Now),
 	})
 }
 
