@@ -63,8 +63,8 @@ bench: ## Benchmark the controller (a separate process) against a real control p
 	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" go run ./test/bench $(BENCH_ARGS)
 
 .PHONY: dev
-dev: ## Start the playground: control plane, GitHub simulator, Prometheus, controller, dashboard, samples; DEV_ARGS=-github-app authenticates as a GitHub App.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go run ./hack/dev $(DEV_ARGS)
+dev: ## Start the playground: control plane (with Argo CD's and Flux's CRDs), GitHub simulator, Prometheus, controller, dashboard, samples; DEV_ARGS=-github-app authenticates as a GitHub App.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go run ./hack/dev $(DEV_ARGS)
 
 ##@ Build
 

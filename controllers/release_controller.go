@@ -56,6 +56,9 @@ type ReleaseReconciler struct {
 	// Recheck triggers a re-evaluation of the gates of the Releases of a
 	// commit at once (the webhook receiver sends to it on QA results).
 	Recheck <-chan event.TypedGenericEvent[hooks.Event]
+	// Deployments wakes the Releases waiting on a GitOps agent's object
+	// when it changes (agents.Watcher.Source).
+	Deployments source.Source
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines,verbs=get;list;watch;update;patch
@@ -106,6 +109,9 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Named("release")
 	if r.Recheck != nil {
 		b = b.WatchesRawSource(source.Channel(r.Recheck, handler.TypedEnqueueRequestsFromMapFunc(r.recheckRequests)))
+	}
+	if r.Deployments != nil {
+		b = b.WatchesRawSource(r.Deployments)
 	}
 	return b.Complete(r)
 }
@@ -212,6 +218,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if apierrors.IsNotFound(err) {
 			r.metrics.forget(req.Namespace, req.Name)
 			r.replaced.Delete(req.NamespacedName)
+			r.Engine.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -18,6 +18,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 )
 
 func checksGate(names ...string) func(*releasev1.Stage) {
@@ -330,4 +331,38 @@ func promotionCount(ns, stage, result string) float64 {
 		}
 	}
 	return 0
+}
+
+// The request budget of a promotion whose stage waits for its GitOps agent:
+// the promotion's own requests and one more deployment status (in_progress
+// while the agent deploys, then success); looking at the agent costs none,
+// however often it is looked at.
+func TestRequestBudgetWhileWaitingForTheAgent(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	e.application("checkout-dev")
+	e.pipeline(e.stage("dev", e.argoCD("checkout-dev", 0)))
+	e.release("r", "1.4.2")
+	commit := e.deploying("r", "dev")
+	before := e.sim.Requests()
+	for i, health := range []string{"Progressing", "Progressing", "Healthy"} {
+		if health == "Healthy" {
+			// Polls of the waiting stage (every 200ms) and the agent's
+			// changes cost no GitHub request.
+			g.Consistently(func() int { return e.sim.Requests().Total }, time.Second, 100*time.Millisecond).Should(Equal(before.Total))
+		}
+		e.setApp("checkout-dev", agenttest.ArgoStatus{Revision: commit, Sync: "Synced", Health: health, Operation: "Succeeded", Message: fmt.Sprintf("step %d", i)})
+		g.Eventually(e.stageStatus("r", "dev"), timeout, interval).Should(deploymentMessage(health))
+	}
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	st := e.sim.Requests()
+	for op, n := range map[string]int{
+		"GET /repos/{owner}/{repo}/contents/{path...}":         1,
+		"PUT /repos/{owner}/{repo}/contents/{path...}":         1,
+		"POST /repos/{owner}/{repo}/deployments":               1,
+		"POST /repos/{owner}/{repo}/deployments/{id}/statuses": 2,
+	} {
+		g.Expect(st.ByOperation[op]).To(Equal(n), op)
+	}
+	g.Expect(st.ByOperation).NotTo(HaveKey("GET /repos/{owner}/{repo}/compare/{basehead...}"), "the agent is on Liftoff's own commit")
 }

@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
@@ -92,16 +93,23 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), Credentials: creds, Clock: o.Clock, PollInterval: o.PollInterval, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	// The GitOps agents (Argo CD, Flux) of stages with a deployment: watched
+	// from the first look, on the leader only; a change wakes the Releases
+	// waiting on it.
+	deployments := agents.NewWatcher(mgr.GetConfig(), mgr.GetAPIReader())
+	if err := mgr.Add(deployments); err != nil {
+		return err
+	}
 	engine := release.New(release.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Locks:       &release.StageLocks{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
 		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
-		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval,
+		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval, Agents: deployments,
 		Notes: notes.NewCache(notesKept, o.Clock.Now),
 	})
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,
-		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Shard: o.Shard,
+		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Deployments: deployments.Source(), Shard: o.Shard,
 		metrics: newReleaseMetrics(o.Metrics),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err

@@ -36,6 +36,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/serve"
@@ -77,11 +78,20 @@ func TestMain(m *testing.M) {
 	if err := releasev1.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
+	// Argo CD's and Flux's own CRDs, for the stages that wait on them.
+	agentCRDs, err := agenttest.CRDDirectory(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fetching the agents' CRDs:", err)
+		os.Exit(1)
+	}
 	env = &envtest.Environment{
 		CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true,
+		CRDInstallOptions: envtest.CRDInstallOptions{Paths: []string{
+			filepath.Join(agentCRDs, "application-crd.yaml"),
+			filepath.Join(agentCRDs, "kustomize.toolkit.fluxcd.io_kustomizations.yaml"),
+		}},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "config", "webhook")}},
 	}
-	var err error
 	if restCfg, err = env.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
 		os.Exit(1)

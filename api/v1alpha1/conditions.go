@@ -120,9 +120,10 @@ const (
 	ReasonPromoting = "Promoting"
 	// ReasonAwaitingMerge: the promotion's pull request waits for a merge.
 	ReasonAwaitingMerge = "AwaitingMerge"
-	// ReasonPromoted: the version landed in a stage without verification.
+	// ReasonPromoted: the version is live in a stage without verification:
+	// landed, and deployed when the stage names its GitOps agent.
 	ReasonPromoted = "Promoted"
-	// ReasonVerifying: the version landed; the stage's rollout check or
+	// ReasonVerifying: the version is deployed; the stage's rollout check or
 	// analysis runs.
 	ReasonVerifying = "Verifying"
 	// ReasonVerified: the stage's analysis succeeded (or a person accepted
@@ -134,8 +135,8 @@ const (
 	// ReasonVerificationFailed: the stage's verification failed and
 	// onFailure is Halt (or there was nothing to roll back). Failed.
 	ReasonVerificationFailed = "VerificationFailed"
-	// ReasonRolledBack: the stage's verification failed and the previous
-	// version was written back in Git. Failed.
+	// ReasonRolledBack: the stage's deployment or verification failed and
+	// the previous version was written back in Git. Failed.
 	ReasonRolledBack = "RolledBack"
 	// ReasonPullRequestClosed: a person closed the promotion's pull request
 	// without merging it. Failed.
@@ -178,8 +179,8 @@ const (
 	// ReasonBlocked: a gate failed or the Release was paused (the condition
 	// says GateFailed, Paused or CommitNotFound).
 	ReasonBlocked = "Blocked"
-	// ReasonPromotionFailed: a stage failed (verification halted, pull
-	// request closed).
+	// ReasonPromotionFailed: a stage failed (deployment or verification
+	// halted, pull request closed).
 	ReasonPromotionFailed = "PromotionFailed"
 	// ReasonDeliveryRecovered: a receiver of a ReleaseNotification that
 	// failed took a message again.
@@ -264,13 +265,16 @@ const (
 	ReasonDeploying = "Deploying"
 	// ReasonDeployFailed: the agent failed to apply the commit or the
 	// application is unhealthy (Argo CD Degraded, Flux Ready=False with a
-	// failure reason, a failed commit status); onFailure applies.
+	// failure reason, a failed commit status); onFailure applies. Also the
+	// Ready reason of a Release halted by it.
 	ReasonDeployFailed = "DeployFailed"
 	// ReasonDeployTimeout: the agent did not report the commit deployed
-	// within deployment.timeout; onFailure applies.
+	// within deployment.timeout; onFailure applies. Also the Ready reason
+	// of a Release halted by it.
 	ReasonDeployTimeout = "DeployTimeout"
 	// ReasonAgentNotFound: the agent's object (or its kind: Argo CD or Flux
 	// is not installed) does not exist; nothing is promoted further.
+	// Stalled, and never times out.
 	ReasonAgentNotFound = "AgentNotFound"
 	// ReasonAgentForbidden: Liftoff may not read the agent's objects; the
 	// message names the RBAC rule to add.

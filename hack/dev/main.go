@@ -64,10 +64,14 @@ Liftoff playground is running.
   release calendar:  %[6]s/calendars/default/releases.ics   (subscribe from Google Calendar or Outlook)
   notifications:     %[11]s/   (what Slack, Teams and the signed webhook received; a log line each)
 
-Watch the sample release go dev -> staging -> prod (about a minute):
+Watch the sample release go dev -> staging -> prod (about a minute). Each
+stage waits (Deploying) until its GitOps agent rolled the commit out: the
+playground plays Argo CD for dev and staging, Flux for prod:
 
   export KUBECONFIG=%[1]s
   kubectl get releases -w
+  kubectl get applications,kustomizations -A
+  kubectl get release checkout-1-4-2 -o jsonpath='{.status.stages[2].deployment}'
   kubectl describe release checkout-1-4-2
   kubectl get releasepipeline checkout -o yaml
 
@@ -82,6 +86,7 @@ postmortem issue:
 
   kubectl get release checkout-1-4-3 -w
   kubectl get release checkout-1-4-3 -o jsonpath='{.status.stages[2].analysis}'
+  kubectl get release checkout-1-4-3 -o jsonpath='{.status.stages[2].rollback}'   # deployedAt: prod is back
   curl -s -H 'Authorization: Bearer %[3]s' %[2]srepos/acme/checkout/issues
 
 Liftoff discovered tag v1.5.0 (the pipeline's source has from: Tags) and made

@@ -37,6 +37,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
@@ -92,6 +93,12 @@ type Options struct {
 	// DashboardAddr is where the dashboard serves, acting as ann (group
 	// release-managers), as `kubectl liftoff dashboard` would; "" or "0": none.
 	DashboardAddr string
+	// AgentCRDs is the directory of Argo CD's and Flux's CRDs;
+	// $LIFTOFF_AGENT_CRDS or hack/fetch-agent-crds.sh when empty.
+	AgentCRDs string
+	// RolloutDelay is how long the playground's Argo CD and Flux take to
+	// roll a stage out; DefaultRolloutDelay when zero.
+	RolloutDelay time.Duration
 	// GitHubApp makes Liftoff authenticate as a GitHub App: the simulator
 	// registers App AppID with a new key and installs it on acme's
 	// repositories, and the Secret TokenSecret holds appID, installationID
@@ -131,6 +138,7 @@ type Playground struct {
 	server  *http.Server
 	inbox   *http.Server
 	demo    *demoService
+	agents  *deployer
 	prom    *promtest.Server
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -181,8 +189,20 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	}
 	p.PrometheusURL = p.prom.URL
 
+	agentCRDs := o.AgentCRDs
+	if agentCRDs == "" {
+		if agentCRDs, err = agenttest.CRDDirectory(o.Root); err != nil {
+			p.Stop()
+			return nil, fmt.Errorf("fetching Argo CD's and Flux's CRDs (`make dev` sets LIFTOFF_AGENT_CRDS): %w", err)
+		}
+	}
 	p.env = &envtest.Environment{
 		CRDDirectoryPaths: []string{filepath.Join(o.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true,
+		// Argo CD's and Flux's own CRDs: the sample stages wait on them.
+		CRDInstallOptions: envtest.CRDInstallOptions{Paths: []string{
+			filepath.Join(agentCRDs, "application-crd.yaml"),
+			filepath.Join(agentCRDs, "kustomize.toolkit.fluxcd.io_kustomizations.yaml"),
+		}},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(o.Root, "config", "webhook")}},
 	}
 	cfg, err := p.env.Start()
@@ -220,6 +240,15 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	if p.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		p.Stop()
 		return nil, err
+	}
+	delay := o.RolloutDelay
+	if delay == 0 {
+		delay = DefaultRolloutDelay
+	}
+	p.agents = &deployer{sim: p.Sim, agent: &agenttest.Agent{Client: p.Client}, delay: delay, deployed: p.demo.deployed}
+	if err := p.agents.install(ctx, p.Client); err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("creating the sample's Argo CD Applications and Flux Kustomization: %w", err)
 	}
 
 	wo := &p.env.WebhookInstallOptions
@@ -265,6 +294,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 			ctrl.Log.Error(err, "Controller stopped")
 		}
 	}()
+	p.agents.run(runCtx)
 	// The samples go through the admission webhooks: wait until they serve.
 	if err := waitFor(runCtx, 30*time.Second, func() bool { return mgr.GetWebhookServer().StartedChecker()(nil) == nil }); err != nil {
 		p.Stop()
@@ -415,6 +445,7 @@ func (p *Playground) Stop() {
 	if p.cancel != nil {
 		p.cancel()
 		<-p.stopped
+		p.agents.wait()
 	}
 	if p.env != nil {
 		_ = p.env.Stop()

@@ -58,6 +58,11 @@ const (
 	WaitRollout Wait = "Rollout"
 	// WaitAnalysis: the next measurement of a running analysis is due later.
 	WaitAnalysis Wait = "Analysis"
+	// WaitDeployed: the stage's GitOps agent has not reported the commit
+	// (the promotion's, or a rollback's) deployed yet, or cannot be read. A
+	// change of the agent's object wakes the Release sooner; the wait ends
+	// at the next poll or at the deployment's deadline.
+	WaitDeployed Wait = "Deployed"
 	// WaitCache: the cache has not caught up with the controller's own last
 	// write.
 	WaitCache Wait = "Cache"

@@ -18,7 +18,7 @@ func postmortemMarker(rel *releasev1.Release, stage string) string {
 }
 
 // openPostmortem opens (or finds) the postmortem issue of stage i.
-func (s *step) openPostmortem(ctx context.Context, i int, why string) (*releasev1.IssueRef, error) {
+func (s *step) openPostmortem(ctx context.Context, i int, f failure) (*releasev1.IssueRef, error) {
 	stage := &s.pipe.Spec.Stages[i]
 	repo := stage.Postmortem.Repository
 	if repo == "" {
@@ -30,8 +30,8 @@ func (s *step) openPostmortem(ctx context.Context, i int, why string) (*releasev
 		return nil, err
 	}
 	if found == nil {
-		title := fmt.Sprintf("Postmortem: %s %s failed verification in %s", s.pipe.Name, s.rel.Spec.Version, stage.Name)
-		body := postmortemBody(s.rel, &s.rel.Status.Stages[i], why, s.now, s.stageNotes(ctx, i))
+		title := fmt.Sprintf("Postmortem: %s %s %s in %s", s.pipe.Name, s.rel.Spec.Version, f.what, stage.Name)
+		body := postmortemBody(s.rel, &s.rel.Status.Stages[i], f, s.now, s.stageNotes(ctx, i))
 		if found, err = s.gh.CreateIssue(ctx, repo, title, body+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
 			return nil, err
 		}
@@ -42,10 +42,10 @@ func (s *step) openPostmortem(ctx context.Context, i int, why string) (*releasev
 // postmortemBody is the issue text: what happened, when, the changes the
 // version brought (the first suspects; changes is nil without notes), and
 // the sections a postmortem review fills in.
-func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, why string, now time.Time, changes *notes.Notes) string {
+func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, f failure, now time.Time, changes *notes.Notes) string {
 	var b strings.Builder
 	at := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
-	fmt.Fprintf(&b, "## Summary\n\nRelease `%s/%s` (version %s) failed verification in stage **%s**: %s.\n\n", rel.Namespace, rel.Name, rel.Spec.Version, ss.Name, why)
+	fmt.Fprintf(&b, "## Summary\n\nRelease `%s/%s` (version %s) %s in stage **%s**: %s.\n\n", rel.Namespace, rel.Name, rel.Spec.Version, f.what, ss.Name, f.why)
 	b.WriteString("## Timeline (UTC)\n\n| Time | Event |\n| --- | --- |\n")
 	if p := ss.Promotion; p != nil {
 		if p.StartedAt != nil {
@@ -54,6 +54,11 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, wh
 		if p.CompletedAt != nil {
 			fmt.Fprintf(&b, "| %s | Commit %s landed: %s → %s |\n", at(p.CompletedAt.Time), github.ShortSHA(p.Commit), orUnset(p.PreviousVersion), rel.Spec.Version)
 		}
+	}
+	if ss.DeployedAt != nil && ss.Deployment != nil {
+		fmt.Fprintf(&b, "| %s | Deployed: %s |\n", at(ss.DeployedAt.Time), strings.ReplaceAll(ss.Deployment.Message, "|", "\\|"))
+	} else if d := ss.Deployment; d != nil && d.LastChecked != nil {
+		fmt.Fprintf(&b, "| %s | %s %s: %s |\n", at(d.LastChecked.Time), d.Reason, d.State, strings.ReplaceAll(d.Message, "|", "\\|"))
 	}
 	if a := ss.Analysis; a != nil {
 		fmt.Fprintf(&b, "| %s | Analysis started |\n", at(a.StartedAt.Time))

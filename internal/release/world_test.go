@@ -64,6 +64,8 @@ type world struct {
 	prom string
 	// promURL serves a Prometheus HTTP API.
 	promURL string
+	// agents plays the stages' GitOps agents.
+	agents *fakeAgents
 }
 
 func kustomization(tag string) string {
@@ -72,7 +74,7 @@ func kustomization(tag string) string {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, ctx: context.Background(), clk: clocktesting.NewFakeClock(t0), events: events.NewFakeRecorder(100)}
+	w := &world{t: t, ctx: context.Background(), clk: clocktesting.NewFakeClock(t0), events: events.NewFakeRecorder(100), agents: &fakeAgents{}}
 	w.sim = simulator.New(simulator.WithClock(w.clk.Now))
 	t.Cleanup(w.sim.Close)
 	w.sim.AddToken(token)
@@ -120,7 +122,7 @@ func (w *world) start() {
 		Calendar: func(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
 			return calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
 		},
-		Clock: w.clk, Recorder: w.events, PollInterval: 30 * time.Second,
+		Clock: w.clk, Recorder: w.events, PollInterval: 30 * time.Second, Agents: w.agents,
 		Notes: notes.NewCache(16, w.clk.Now),
 	})
 }
@@ -233,7 +235,7 @@ func (w *world) reconcile(name string) (release.Outcome, error) {
 }
 
 // settle reconciles the Release until it stops or waits for something
-// outside (a person, QA, a fix), letting the fake clock run through the
+// outside (a person, QA, a fix, a GitOps agent), letting the fake clock run through the
 // waits that end by themselves (a measurement due, GitHub's rate limit),
 // in at most limit reconciles.
 func (w *world) settle(name string, limit int) release.Outcome {
@@ -244,7 +246,7 @@ func (w *world) settle(name string, limit int) release.Outcome {
 			w.t.Fatalf("reconcile %d of %s: %v", i, name, err)
 		}
 		switch out.Waits() {
-		case release.WaitPoll, release.WaitFix:
+		case release.WaitPoll, release.WaitFix, release.WaitDeployed:
 			return out
 		case "":
 			if !out.Continues() {
