@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -159,29 +160,15 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		p.Stop()
 		return nil, err
 	}
-	inboxAddr := o.InboxAddr
-	if inboxAddr == "" {
-		inboxAddr = strings.TrimPrefix(SampleInboxURL, "http://")
+	if err := p.startInbox(o.InboxAddr); err != nil {
+		p.Stop()
+		return nil, err
 	}
-	inboxLn, err := net.Listen("tcp", inboxAddr)
+	p.demo = startDemoService(p.Sim)
+	bin, err := prometheusBin(o)
 	if err != nil {
 		p.Stop()
-		return nil, fmt.Errorf("the notification inbox cannot listen on %s (set LIFTOFF_INBOX_ADDR): %w", inboxAddr, err)
-	}
-	p.InboxURL = "http://" + inboxLn.Addr().String()
-	p.Inbox = NewInbox([]byte(NotifySecret))
-	p.inbox = &http.Server{Handler: p.Inbox, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = p.inbox.Serve(inboxLn) }()
-
-	p.demo = startDemoService(p.Sim)
-	bin := o.PrometheusBin
-	if bin == "" {
-		out, err := exec.Command(filepath.Join(o.Root, "hack", "build-prometheus.sh")).Output()
-		if err != nil {
-			p.Stop()
-			return nil, fmt.Errorf("building prometheus: %w", err)
-		}
-		bin = strings.TrimSpace(string(out))
+		return nil, err
 	}
 	if p.prom, err = promtest.Run(bin, filepath.Join(o.Dir, "prometheus"), o.PrometheusAddr, time.Second, p.demo.addr()); err != nil {
 		p.Stop()
@@ -219,23 +206,9 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		p.Stop()
 		return nil, err
 	}
-	p.Users = map[string]string{}
-	for user, groups := range map[string][]string{"sue": {"security"}, "lee": nil, "ann": {"release-managers"}} {
-		u, err := p.env.AddUser(envtest.User{Name: user, Groups: groups}, cfg)
-		if err != nil {
-			p.Stop()
-			return nil, err
-		}
-		kc, err := u.KubeConfig()
-		if err != nil {
-			p.Stop()
-			return nil, err
-		}
-		p.Users[user] = filepath.Join(o.Dir, user+".kubeconfig")
-		if err := os.WriteFile(p.Users[user], kc, 0o600); err != nil {
-			p.Stop()
-			return nil, err
-		}
+	if err := p.addUsers(cfg, o.Dir); err != nil {
+		p.Stop()
+		return nil, err
 	}
 	if p.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		p.Stop()
@@ -325,6 +298,57 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		}()
 	}
 	return p, nil
+}
+
+// prometheusBin is o's Prometheus binary, built by hack/build-prometheus.sh
+// when o names none.
+func prometheusBin(o Options) (string, error) {
+	if o.PrometheusBin != "" {
+		return o.PrometheusBin, nil
+	}
+	out, err := exec.Command(filepath.Join(o.Root, "hack", "build-prometheus.sh")).Output()
+	if err != nil {
+		return "", fmt.Errorf("building prometheus: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// startInbox serves the local receiver of the sample notification's
+// messages at addr (SampleInboxURL's when empty).
+func (p *Playground) startInbox(addr string) error {
+	if addr == "" {
+		addr = strings.TrimPrefix(SampleInboxURL, "http://")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the notification inbox cannot listen on %s (set LIFTOFF_INBOX_ADDR): %w", addr, err)
+	}
+	p.InboxURL = "http://" + ln.Addr().String()
+	p.Inbox = NewInbox([]byte(NotifySecret))
+	p.inbox = &http.Server{Handler: p.Inbox, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.inbox.Serve(ln) }()
+	return nil
+}
+
+// addUsers makes the sample users (sue of group security, lee, ann of group
+// release-managers) and writes their kubeconfig files to dir.
+func (p *Playground) addUsers(cfg *rest.Config, dir string) error {
+	p.Users = map[string]string{}
+	for user, groups := range map[string][]string{"sue": {"security"}, "lee": nil, "ann": {"release-managers"}} {
+		u, err := p.env.AddUser(envtest.User{Name: user, Groups: groups}, cfg)
+		if err != nil {
+			return err
+		}
+		kc, err := u.KubeConfig()
+		if err != nil {
+			return err
+		}
+		p.Users[user] = filepath.Join(dir, user+".kubeconfig")
+		if err := os.WriteFile(p.Users[user], kc, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startGitHub seeds and serves the GitHub simulator, with GitHub's secondary
