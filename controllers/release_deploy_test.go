@@ -238,7 +238,7 @@ func TestNeverDeployedTimesOut(t *testing.T) {
 
 	g.Eventually(e.stageStatus("r", "prod"), timeout, interval).Should(And(deploymentState(releasev1.DeploymentPending),
 		deploymentMessage("Kustomization "+e.ns+"/checkout-prod is at main@sha1:"+first+" (Ready=True ReconciliationSucceeded), which does not contain the commit yet")))
-	g.Expect(e.sim.Requests().ByOperation["GET /repos/{owner}/{repo}/compare/{basehead...}"]).To(Equal(1), "Flux's revision is placed once")
+	g.Expect(e.sim.Requests().ByRepository[gitopsRepo]["GET /repos/{owner}/{repo}/compare/{basehead...}"]).To(Equal(1), "Flux's revision is placed once")
 	clk.Step(5 * time.Minute)
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
 	g.Expect(e.condition("r", releasev1.ConditionReady)()).To(HavePrefix("False/DeployTimeout: stage prod: deployment timed out: not deployed within 5m0s of the commit: Kustomization " + e.ns + "/checkout-prod is at main@sha1:" + first))
@@ -249,7 +249,7 @@ func TestNeverDeployedTimesOut(t *testing.T) {
 	g.Expect(e.file("prod")).To(ContainSubstring(`newTag: "1.4.2"`))
 	g.Expect(rollbackCommits(e)).To(BeZero())
 	g.Eventually(func() []string { return eventReasons(e, "r") }, timeout, interval).Should(ContainElement("DeployTimeout"))
-	g.Expect(e.sim.Requests().ByOperation["GET /repos/{owner}/{repo}/compare/{basehead...}"]).To(Equal(1), "Flux's revision is placed once")
+	g.Expect(e.sim.Requests().ByRepository[gitopsRepo]["GET /repos/{owner}/{repo}/compare/{basehead...}"]).To(Equal(1), "Flux's revision is placed once")
 }
 
 // Argo CD is already on a later commit of the branch, someone else's, that
@@ -268,7 +268,7 @@ func TestAgentOnALaterCommitThatContainsOurs(t *testing.T) {
 	d := e.get("r").Status.StageStatus("dev").Deployment
 	g.Expect(d.State).To(Equal(releasev1.DeploymentDeployed))
 	g.Expect(d.Revision).To(Equal(later))
-	g.Expect(e.sim.Requests().ByOperation["GET /repos/{owner}/{repo}/compare/{basehead...}"]).To(Equal(1))
+	g.Expect(e.sim.Requests().ByRepository[gitopsRepo]["GET /repos/{owner}/{repo}/compare/{basehead...}"]).To(Equal(1))
 }
 
 // The Application does not exist: the Release is blocked with what to do,
