@@ -49,6 +49,14 @@ const (
 	// WaitGitHub: GitHub asked to wait (a rate limit): never less than a
 	// second, even when it did not say how long.
 	WaitGitHub Wait = "GitHub"
+	// WaitBudget: the credential's write budget has no slot for a write
+	// (or a record the Release owes) before the time waited until; nothing
+	// was sent.
+	WaitBudget Wait = "Budget"
+	// WaitCoalesced: the promotion is in the next coalesced commit to its
+	// branch; the coalescer wakes the Release when it is made, and this
+	// wait is only the fallback should that wake-up be lost.
+	WaitCoalesced Wait = "Coalesced"
 	// WaitFix: a person must fix something no watch reports (a file in
 	// GitHub, a token): it is tried again now and then.
 	WaitFix Wait = "Fix"

@@ -201,6 +201,10 @@ func (s *step) githubError(err error) (Outcome, error) {
 		phase = releasev1.PhasePending
 	}
 	setConditions(s.rel, conclusion{phase: phase, reason: d.Reason, message: d.Message(err)})
+	if !d.NextSlot.IsZero() {
+		// The write budget's own wait: no backoff, back when the slot comes.
+		return WaitUntil(d.NextSlot, WaitBudget), nil
+	}
 	if d.RetryAfter > 0 {
 		return WaitFor(d.RetryAfter, WaitGitHub), nil
 	}
