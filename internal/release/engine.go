@@ -64,6 +64,8 @@ type Run struct {
 	// it promotes there, no one else may take them, so a promotion that
 	// follows at once needs not read the lock back.
 	locked map[string]bool
+	// records is what the run knows of the GitHub records the Release owes.
+	records records
 }
 
 // Start begins a reconcile.
@@ -122,8 +124,10 @@ func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write St
 // transient failure: the status says what happened, and the caller writes it
 // and retries with backoff.
 func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (Outcome, error) {
-	s := &step{Engine: r.e, locked: r.locked, rel: rel, now: r.e.Clock.Now()}
-	return s.run(ctx)
+	s := &step{Engine: r.e, locked: r.locked, records: &r.records, rel: rel, now: r.e.Clock.Now()}
+	out, err := s.run(ctx)
+	s.noteRecords()
+	return s.owing(out), err
 }
 
 // stageStep moves the current stage (index i) on.

@@ -66,6 +66,10 @@ const (
 	WaitRollout Wait = "Rollout"
 	// WaitAnalysis: the next measurement of a running analysis is due later.
 	WaitAnalysis Wait = "Analysis"
+	// WaitRecords: GitHub records the Release owes (status.pendingRecords)
+	// are tried again: at the write budget's next slot, when GitHub said,
+	// or a while after GitHub failed.
+	WaitRecords Wait = "Records"
 	// WaitCache: the cache has not caught up with the controller's own last
 	// write.
 	WaitCache Wait = "Cache"
@@ -107,6 +111,24 @@ func WaitFor(d time.Duration, why Wait) Outcome {
 // WaitUntil writes the status and runs the Release again at t.
 func WaitUntil(t time.Time, why Wait) Outcome {
 	return Outcome{next: wait, wait: why, until: t}
+}
+
+// noLaterThan is o, or a wait (why) until t when o would come back later, or
+// never.
+func (o Outcome) noLaterThan(t, now time.Time, why Wait) Outcome {
+	switch o.next {
+	case stop:
+		return WaitUntil(t, why)
+	case wait:
+		at := o.until
+		if at.IsZero() {
+			at = now.Add(o.after)
+		}
+		if at.After(t) {
+			return WaitUntil(t, why)
+		}
+	}
+	return o
 }
 
 // Continues reports whether the next step runs at once.

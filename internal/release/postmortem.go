@@ -16,8 +16,9 @@ func postmortemMarker(rel *releasev1.Release, stage string) string {
 	return fmt.Sprintf("<!-- liftoff-postmortem: %s/%s/%s -->", rel.Namespace, rel.Name, stage)
 }
 
-// openPostmortem opens (or finds) the postmortem issue of stage i.
-func (s *step) openPostmortem(ctx context.Context, i int, why string) (*releasev1.IssueRef, error) {
+// openPostmortem opens (or finds) the postmortem issue of stage i, whose
+// verification failed at failedAt because of why.
+func (s *step) openPostmortem(ctx context.Context, i int, why string, failedAt time.Time) (*releasev1.IssueRef, error) {
 	stage := &s.pipe.Spec.Stages[i]
 	repo := stage.Postmortem.Repository
 	if repo == "" {
@@ -30,7 +31,7 @@ func (s *step) openPostmortem(ctx context.Context, i int, why string) (*releasev
 	}
 	if found == nil {
 		title := fmt.Sprintf("Postmortem: %s %s failed verification in %s", s.pipe.Name, s.rel.Spec.Version, stage.Name)
-		if found, err = s.gh.CreateIssue(ctx, repo, title, postmortemBody(s.rel, &s.rel.Status.Stages[i], why, s.now)+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
+		if found, err = s.gh.CreateIssue(ctx, repo, title, postmortemBody(s.rel, &s.rel.Status.Stages[i], why, failedAt)+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
 			return nil, err
 		}
 	}
@@ -62,7 +63,11 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, wh
 		fmt.Fprintf(&b, "| %s | Analysis %s: %s |\n", at(now), a.Phase, strings.ReplaceAll(a.Message, "|", "\\|"))
 	}
 	if r := ss.Rollback; r != nil && r.Commit != "" {
-		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(now), r.Version, github.ShortSHA(r.Commit))
+		when := now
+		if r.At != nil {
+			when = r.At.Time
+		}
+		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(when), r.Version, github.ShortSHA(r.Commit))
 	}
 	b.WriteString("\n## What went well\n\n- \n\n## What can be improved\n\n- \n\n## Action items\n\n- [ ] \n")
 	return b.String()

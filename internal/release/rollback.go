@@ -19,9 +19,7 @@ func (s *step) verificationFailed(ctx context.Context, i int, why string) (Outco
 		if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
 			return Stop(), err
 		}
-		if res, stop, err := s.postmortem(ctx, i, why); stop {
-			return res, err
-		}
+		s.postmortem(ctx, i, why)
 		ss.Phase, ss.Message = releasev1.StageFailed, fmt.Sprintf("%s; halted with %s in %s", why, rel.Spec.Version, stage.Name)
 		s.failDeployment(ctx, ss, trim(why, 140))
 		setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonVerificationFailed, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
@@ -55,9 +53,7 @@ func (s *step) verificationFailed(ctx context.Context, i int, why string) (Outco
 	if ss.Rollback.PullRequest != nil {
 		ss.Rollback.PullRequest.State = "merged"
 	}
-	if res, stop, err := s.postmortem(ctx, i, why); stop {
-		return res, err
-	}
+	s.postmortem(ctx, i, why)
 	ss.Phase = releasev1.StageRolledBack
 	ss.Message = fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, github.ShortSHA(res.Commit))
 	s.failDeployment(ctx, ss, trim("rolled back: "+why, 140))
@@ -65,19 +61,19 @@ func (s *step) verificationFailed(ctx context.Context, i int, why string) (Outco
 	return Stop(), nil
 }
 
-// postmortem opens the stage's postmortem issue when it asks for one. Until
-// the issue exists the stage stays where it is, so a GitHub failure here is
-// retried (the rollback before it is idempotent) rather than forgotten.
-func (s *step) postmortem(ctx context.Context, i int, why string) (Outcome, bool, error) {
+// postmortem opens the stage's postmortem issue when it asks for one. One
+// that GitHub (or its write budget) turns away is owed and opened later: the
+// rollback before it has landed and is recorded either way.
+func (s *step) postmortem(ctx context.Context, i int, why string) {
 	ss := &s.rel.Status.Stages[i]
-	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil {
-		return Outcome{}, false, nil
+	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil || owedRecord(s.rel, releasev1.RecordPostmortem, ss.Name) != nil {
+		return
 	}
-	issue, err := s.openPostmortem(ctx, i, why)
+	issue, err := s.openPostmortem(ctx, i, why, s.now)
 	if err != nil {
-		res, err := s.githubError(err)
-		return res, true, err
+		s.recordNotWritten(ctx, ss.Name, "postmortem issue", err)
+		s.owe(releasev1.PendingRecord{Kind: releasev1.RecordPostmortem, Stage: ss.Name, Description: trim(why, 1024)}, err)
+		return
 	}
 	ss.Postmortem = issue
-	return Outcome{}, false, nil
 }

@@ -20,12 +20,13 @@ import (
 // step is one step of one Release.
 type step struct {
 	*Engine
-	// locked is shared by the steps of one reconcile (Run.locked).
-	locked map[string]bool
-	rel    *releasev1.Release
-	pipe   *releasev1.ReleasePipeline
-	gh     GitHub
-	now    time.Time
+	// locked and records are shared by the steps of one reconcile.
+	locked  map[string]bool
+	records *records
+	rel     *releasev1.Release
+	pipe    *releasev1.ReleasePipeline
+	gh      GitHub
+	now     time.Time
 	// target is the index of the Release's last stage.
 	target int
 	// pipelineChanged: the pipeline's spec changed since the last step.
@@ -58,10 +59,10 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 
 	switch rel.Status.Phase {
 	case releasev1.PhaseFailed, releasev1.PhaseSuperseded:
-		return Stop(), nil
+		return s.settleOnly(ctx)
 	case releasev1.PhaseReleased:
 		s.supersedeReleased(target)
-		return Stop(), nil
+		return s.settleOnly(ctx)
 	}
 	if by, stage := newerInPipeline(s.pipe, rel); by != "" {
 		return s.supersede(ctx, by, stage)
@@ -76,6 +77,7 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 		}
 		return Stop(), err
 	}
+	s.settleRecords(ctx)
 	if rel.Status.Commit == "" {
 		if out, done, err := s.resolveCommit(ctx); done {
 			return out, err

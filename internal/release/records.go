@@ -1,0 +1,228 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
+	"github.com/liftoff-dev/liftoff/internal/github"
+)
+
+// A Release's GitHub records (its deployments and their statuses, its
+// postmortem issues) report what Liftoff did and never hold a promotion.
+// Their writes go last in the credential's write budget, so they may be
+// turned away, by the budget or by GitHub: such a record is owed. It waits
+// in status.pendingRecords, the RecordsPending condition says so, and later
+// reconciles write the records owed, oldest first, until none is left, even
+// once the Release is done. Each is written once: a deployment is looked up
+// by its payload before it is created, a status by the deployment's latest
+// state, a postmortem by its marker.
+
+// records is what the steps of one reconcile know of the records owed.
+type records struct {
+	// settled: the records owed were tried in this reconcile.
+	settled bool
+	// retry is when the records still owed are tried again; zero when
+	// none was turned away in this reconcile.
+	retry time.Time
+	// reason is the reason of the last refusal.
+	reason string
+}
+
+// owedRecord returns the record of kind that rel owes for stage, or nil.
+func owedRecord(rel *releasev1.Release, kind releasev1.RecordKind, stage string) *releasev1.PendingRecord {
+	for i := range rel.Status.PendingRecords {
+		if p := &rel.Status.PendingRecords[i]; p.Kind == kind && p.Stage == stage {
+			return p
+		}
+	}
+	return nil
+}
+
+// owe records that rec could not be written, because of err.
+func (s *step) owe(rec releasev1.PendingRecord, err error) {
+	rec.Since = metav1.NewTime(s.now)
+	s.turnedAway(&rec, err)
+	if owed := owedRecord(s.rel, rec.Kind, rec.Stage); owed != nil {
+		owed.State, owed.Description, owed.Message = rec.State, rec.Description, rec.Message
+		return
+	}
+	s.rel.Status.PendingRecords = append(s.rel.Status.PendingRecords, rec)
+}
+
+// recordRetry bounds how soon a record GitHub failed to write (not the write
+// budget, which says when) is tried again.
+const recordRetry = 5 * time.Second
+
+// turnedAway notes on rec why it was not written and when the records owed
+// are tried again: at the budget's next slot, when GitHub said, or after a
+// failure a while later.
+func (s *step) turnedAway(rec *releasev1.PendingRecord, err error) {
+	what := recordName(rec)
+	retry := s.now.Add(max(s.PollInterval, recordRetry))
+	reason := releasev1.ReasonGitHubUnavailable
+	d, ok := github.Dispose(err, githubFixes)
+	switch {
+	case ok && !d.NextSlot.IsZero():
+		rec.Message = fmt.Sprintf("%s waiting for GitHub's write budget, next slot at %s", what, d.NextSlot.UTC().Format(time.RFC3339))
+		retry, reason = d.NextSlot, d.Reason
+	case ok:
+		rec.Message = fmt.Sprintf("%s not written yet: %s", what, d.Message(err))
+		reason = d.Reason
+		if d.RetryAfter > 0 {
+			retry = s.now.Add(d.RetryAfter)
+		}
+		if d.Refused {
+			s.Credentials.Refused(s.pipe)
+		}
+	default:
+		rec.Message = fmt.Sprintf("%s not written yet: %v; retrying", what, err)
+	}
+	rec.Message = trim(rec.Message, 1024)
+	if s.records.retry.IsZero() || retry.Before(s.records.retry) {
+		s.records.retry = retry
+	}
+	s.records.reason = reason
+}
+
+// recordName says which record rec is, for people.
+func recordName(rec *releasev1.PendingRecord) string {
+	if rec.Kind == releasev1.RecordPostmortem {
+		return "postmortem issue of " + rec.Stage
+	}
+	if rec.State == "" {
+		return "deployment record of " + rec.Stage
+	}
+	return fmt.Sprintf("deployment record of %s (%s)", rec.Stage, rec.State)
+}
+
+// settleRecords writes the records owed, oldest first, once per reconcile.
+// Once the write budget turns one away, the others (of the same priority)
+// wait for the same slot without asking.
+func (s *step) settleRecords(ctx context.Context) {
+	if s.records.settled || len(s.rel.Status.PendingRecords) == 0 {
+		return
+	}
+	s.records.settled = true
+	var kept []releasev1.PendingRecord
+	var budget error
+	for _, rec := range s.rel.Status.PendingRecords {
+		err := budget
+		if err == nil {
+			err = s.writeOwed(ctx, &rec)
+		}
+		if err == nil {
+			continue
+		}
+		if github.IsWriteBudget(err) {
+			budget = err
+		}
+		s.turnedAway(&rec, err)
+		kept = append(kept, rec)
+	}
+	s.rel.Status.PendingRecords = kept
+}
+
+// writeOwed writes one record owed. A record whose stage or promotion is
+// gone (the pipeline changed) has nowhere to go: it is dropped, and logged.
+func (s *step) writeOwed(ctx context.Context, rec *releasev1.PendingRecord) error {
+	i := s.pipe.StageIndex(rec.Stage)
+	if i < 0 {
+		ctrl.LoggerFrom(ctx).Info("Dropping a GitHub record owed for a stage no longer in the pipeline", "record", recordName(rec))
+		return nil
+	}
+	ss := &s.rel.Status.Stages[i]
+	switch rec.Kind {
+	case releasev1.RecordPostmortem:
+		if ss.Postmortem != nil || s.pipe.Spec.Stages[i].Postmortem == nil {
+			return nil
+		}
+		issue, err := s.openPostmortem(ctx, i, rec.Description, rec.Since.Time)
+		if err == nil {
+			ss.Postmortem = issue
+		}
+		return err
+	default:
+		if ss.Promotion == nil {
+			ctrl.LoggerFrom(ctx).Info("Dropping a GitHub record owed for a promotion no longer in status", "record", recordName(rec))
+			return nil
+		}
+		return s.deploy(ctx, ss, true, rec.State, rec.Description)
+	}
+}
+
+// recordNotWritten logs and announces a GitHub record that is owed.
+func (s *step) recordNotWritten(ctx context.Context, stage, what string, err error) {
+	ctrl.LoggerFrom(ctx).Info("GitHub record not written yet; owed", "stage", stage, "record", what, "error", err.Error())
+	if s.Recorder != nil {
+		s.Recorder.Eventf(s.rel, nil, corev1.EventTypeWarning, releasev1.ReasonDeploymentNotRecorded, "RecordDeployment",
+			"stage %s: the %s is not written yet, it is owed and written later: %v", stage, what, err)
+	}
+}
+
+// settleOnly is the step of a Release that is done (released, failed,
+// superseded): nothing is left to do but the records it owes.
+func (s *step) settleOnly(ctx context.Context) (Outcome, error) {
+	if len(s.rel.Status.PendingRecords) == 0 {
+		return Stop(), nil
+	}
+	gh, err := s.Credentials.GitHub(ctx, s.pipe)
+	if err != nil {
+		var ce *credentials.Error
+		if errors.As(err, &ce) {
+			s.records.reason = ce.Reason
+			return WaitFor(conditions.RetryStalled, WaitRecords), nil
+		}
+		return Stop(), err
+	}
+	s.gh = gh
+	s.settleRecords(ctx)
+	return Stop(), nil
+}
+
+// noteRecords writes the RecordsPending condition from the records owed.
+func (s *step) noteRecords() {
+	rel := s.rel
+	if len(rel.Status.PendingRecords) == 0 {
+		meta.RemoveStatusCondition(&rel.Status.Conditions, releasev1.ConditionRecordsPending)
+		return
+	}
+	reason := s.records.reason
+	if reason == "" {
+		if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionRecordsPending); c != nil {
+			reason = c.Reason
+		} else {
+			reason = releasev1.ReasonGitHubWriteBudget
+		}
+	}
+	msgs := make([]string, 0, len(rel.Status.PendingRecords))
+	for _, rec := range rel.Status.PendingRecords {
+		msgs = append(msgs, rec.Message)
+	}
+	meta.SetStatusCondition(&rel.Status.Conditions, metav1.Condition{Type: releasev1.ConditionRecordsPending, Status: metav1.ConditionTrue,
+		Reason: reason, Message: trim(strings.Join(msgs, "; "), 4096), ObservedGeneration: rel.Generation})
+}
+
+// owing makes out come back when the records owed are due: by the last
+// refusal's retry, else (none was tried in this reconcile) after the poll
+// interval. A Release that owes records never stops.
+func (s *step) owing(out Outcome) Outcome {
+	if len(s.rel.Status.PendingRecords) == 0 {
+		return out
+	}
+	due := s.records.retry
+	if due.IsZero() {
+		due = s.now.Add(s.PollInterval)
+	}
+	return out.noLaterThan(due, s.now, WaitRecords)
+}
