@@ -38,6 +38,7 @@ import (
 	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/serve"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -415,22 +416,30 @@ func (e *testEnv) file(stage string) string {
 }
 
 // liftoffCommits lists the commits on the GitOps branch made by Liftoff for a
-// release and stage ("" matches any).
+// release and stage ("" matches any): those with a trailer group of both (a
+// coalesced commit holds one per promotion).
 func (e *testEnv) liftoffCommits(release, stage string) []simulator.Commit {
 	var out []simulator.Commit
 	for _, c := range e.sim.Commits(gitopsRepo, "main") {
-		if !strings.Contains(c.Message, "Liftoff-Release: ") {
-			continue
+		if e.promotionIn(c, release, stage) != nil {
+			out = append(out, c)
 		}
-		if release != "" && !strings.Contains(c.Message, "Liftoff-Release: "+e.ns+"/"+release+"\n") {
-			continue
-		}
-		if stage != "" && !strings.Contains(c.Message, "Liftoff-Stage: "+stage+"\n") {
-			continue
-		}
-		out = append(out, c)
 	}
 	return out
+}
+
+// promotionIn returns the trailers of c's promotion of release into stage
+// ("" matches any), or nil.
+func (e *testEnv) promotionIn(c simulator.Commit, release, stage string) map[string]string {
+	for _, g := range promotion.TrailerGroups(c.Message) {
+		if g[promotion.TrailerRelease] == "" ||
+			release != "" && g[promotion.TrailerRelease] != e.ns+"/"+release ||
+			stage != "" && g[promotion.TrailerStage] != stage {
+			continue
+		}
+		return g
+	}
+	return nil
 }
 
 // roundTripFunc adapts a function to http.RoundTripper.

@@ -26,7 +26,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	held := s.locked[stage.Name]
 	if !held {
 		var err error
-		if held, err = s.Locks.Holds(ctx, s.pipe, rel, stage.Name); err != nil {
+		if held, err = s.Locks.Holds(ctx, s.pipe, rel, stage.Name, s.now); err != nil {
 			return Stop(), err
 		}
 	}

@@ -62,7 +62,7 @@ func (s *step) owe(rec releasev1.PendingRecord, err error) {
 
 // recordRetry bounds how soon a record GitHub failed to write (not the write
 // budget, which says when) is tried again.
-const recordRetry = 5 * time.Second
+const recordRetry = time.Second
 
 // turnedAway notes on rec why it was not written and when the records owed
 // are tried again: at the budget's next slot, when GitHub said, or after a
