@@ -160,6 +160,12 @@ type testEnv struct {
 	hooksURL   string
 	// httpURL is the base URL of the mux (withHTTP or withHooks).
 	httpURL string
+	// budget paces the controller's GitHub writes (withBudget); simOpts
+	// configure the simulator (withSimulator).
+	budget  *github.WriteBudget
+	simOpts []simulator.Option
+	// factory hands out the running controller's GitHub clients.
+	factory *github.Factory
 }
 
 const (
@@ -188,6 +194,14 @@ func withTransport(rt http.RoundTripper) envOption {
 }
 
 func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.pollInterval = d } }
+
+// withBudget paces the controller's GitHub writes with b, on the test's clock.
+func withBudget(b github.WriteBudget) envOption { return func(e *testEnv) { e.budget = &b } }
+
+// withSimulator configures the GitHub simulator (its secondary limits).
+func withSimulator(opts ...simulator.Option) envOption {
+	return func(e *testEnv) { e.simOpts = append(e.simOpts, opts...) }
+}
 
 // withHooks serves the manager's HTTP mux on a free port, with the webhook
 // receiver at e.hooksURL verifying with secret.
@@ -223,7 +237,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	if e.clock == nil {
 		e.clock = clock.RealClock{}
 	}
-	e.sim = simulator.New(simulator.WithClock(e.clock.Now))
+	e.sim = simulator.New(append([]simulator.Option{simulator.WithClock(e.clock.Now)}, e.simOpts...)...)
 	t.Cleanup(e.sim.Close)
 	e.sim.AddToken(token)
 	g.Expect(e.sim.CreateRepo(appRepo, "main")).To(Succeed())
@@ -263,7 +277,8 @@ func (e *testEnv) start() {
 		e.t.Fatal(err)
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
-	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second}
+	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second, WriteBudget: e.budget}
+	e.factory = factory
 	poll := 200 * time.Millisecond
 	if e.pollInterval > 0 {
 		poll = e.pollInterval

@@ -125,17 +125,20 @@ func (s *step) promotingMessage(stage *releasev1.Stage) string {
 	return msg
 }
 
-// awaitCoalesced waits for the coalesced commit of stage i's promotion; when
-// the write budget has no slot for commits soon, the message says when.
+// awaitCoalesced waits for the coalesced commit of stage i's promotion. When
+// the write budget holds the commit (no slot for commits soon), the reason
+// and the message say so, and when its slot comes.
 func (s *step) awaitCoalesced(i int) Outcome {
 	stage, ss := &s.pipe.Spec.Stages[i], &s.rel.Status.Stages[i]
 	ss.Message = s.promotingMessage(stage)
+	reason := releasev1.ReasonPromoting
 	if b, ok := s.gh.(interface{ WriteBudget() *github.Budget }); ok {
-		if next := b.WriteBudget().NextSlot(github.PriorityCommit); next.Sub(s.now) > 2*time.Second {
-			ss.Message += fmt.Sprintf(" (GitHub's write budget: next slot at %s)", next.UTC().Format(time.RFC3339))
+		if next := b.WriteBudget().NextSlot(github.PriorityCommit); next.Sub(s.now) > time.Second {
+			ss.Message += fmt.Sprintf("; waiting for GitHub's write budget, next slot at %s", next.UTC().Format(time.RFC3339))
+			reason = releasev1.ReasonGitHubWriteBudget
 		}
 	}
-	setConditions(s.rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
+	setConditions(s.rel, conclusion{phase: releasev1.PhaseProgressing, reason: reason, message: ss.Message})
 	return WaitFor(coalescedFallback, WaitCoalesced)
 }
 
