@@ -329,8 +329,8 @@ type PendingRecord struct {
 	Description string `json:"description,omitempty"`
 	// Since is when the record was first owed.
 	Since metav1.Time `json:"since"`
-	// Message says why it waits: "waiting for GitHub's write budget, next
-	// slot at ...", or GitHub's error.
+	// Message says why it waits, for example "deployment record of prod
+	// (success) waiting for GitHub's write budget", or GitHub's error.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`

@@ -114,7 +114,7 @@ func TestDeploymentRecordsTurnedAwayAreWrittenLateOnce(t *testing.T) {
 	if len(owed) != 1 || owed[0].Kind != releasev1.RecordDeployment || owed[0].Stage != "prod" || owed[0].State != github.DeploymentSuccess {
 		t.Fatalf("owed %+v", owed)
 	}
-	want := "True/GitHubWriteBudget: deployment record of prod (success) waiting for GitHub's write budget, next slot at 2026-11-23T13:00:00Z"
+	want := "True/GitHubWriteBudget: deployment record of prod (success) waiting for GitHub's write budget"
 	if c := w.condition("r", releasev1.ConditionRecordsPending); c != want {
 		t.Errorf("RecordsPending %q, want %q", c, want)
 	}

@@ -76,6 +76,7 @@ func (s *step) deploy(ctx context.Context, ss *releasev1.ReleaseStageStatus, fin
 	if i < 0 {
 		return nil // the stage left the pipeline: nothing to record it in
 	}
+	ctx = recordContext(ctx)
 	stage := &s.pipe.Spec.Stages[i]
 	repo := s.pipe.Spec.Source.Repository
 	if ss.Promotion.DeploymentID == 0 {

@@ -19,6 +19,7 @@ func postmortemMarker(rel *releasev1.Release, stage string) string {
 // openPostmortem opens (or finds) the postmortem issue of stage i, whose
 // verification failed at failedAt because of why.
 func (s *step) openPostmortem(ctx context.Context, i int, why string, failedAt time.Time) (*releasev1.IssueRef, error) {
+	ctx = recordContext(ctx)
 	stage := &s.pipe.Spec.Stages[i]
 	repo := stage.Postmortem.Repository
 	if repo == "" {

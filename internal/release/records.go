@@ -39,6 +39,13 @@ type records struct {
 	reason string
 }
 
+// recordContext marks a record's writes: last in the write budget, and never
+// waiting for a slot in a reconcile (a record turned away is owed instead,
+// so no worker waits for a record).
+func recordContext(ctx context.Context) context.Context {
+	return github.WithWriteWait(github.WithPriority(ctx, github.PriorityRecord), 0)
+}
+
 // owedRecord returns the record of kind that rel owes for stage, or nil.
 func owedRecord(rel *releasev1.Release, kind releasev1.RecordKind, stage string) *releasev1.PendingRecord {
 	for i := range rel.Status.PendingRecords {
@@ -74,8 +81,8 @@ func (s *step) turnedAway(rec *releasev1.PendingRecord, err error) {
 	d, ok := github.Dispose(err, githubFixes)
 	switch {
 	case ok && !d.NextSlot.IsZero():
-		rec.Message = fmt.Sprintf("%s waiting for GitHub's write budget, next slot at %s", what, d.NextSlot.UTC().Format(time.RFC3339))
-		retry, reason = d.NextSlot, d.Reason
+		s.waitsForSlot(rec, d.NextSlot)
+		return
 	case ok:
 		rec.Message = fmt.Sprintf("%s not written yet: %s", what, d.Message(err))
 		reason = d.Reason
@@ -89,10 +96,34 @@ func (s *step) turnedAway(rec *releasev1.PendingRecord, err error) {
 		rec.Message = fmt.Sprintf("%s not written yet: %v; retrying", what, err)
 	}
 	rec.Message = trim(rec.Message, 1024)
+	s.retryRecords(retry, reason)
+}
+
+// waitsForSlot notes on rec that it waits for the write budget's slot at
+// next. The message does not say when: it would change, and be written to
+// the API server, at every try.
+func (s *step) waitsForSlot(rec *releasev1.PendingRecord, next time.Time) {
+	rec.Message = recordName(rec) + " waiting for GitHub's write budget"
+	s.retryRecords(next, releasev1.ReasonGitHubWriteBudget)
+}
+
+// retryRecords has the records owed tried again at retry (or sooner).
+func (s *step) retryRecords(retry time.Time, reason string) {
 	if s.records.retry.IsZero() || retry.Before(s.records.retry) {
 		s.records.retry = retry
 	}
 	s.records.reason = reason
+}
+
+// recordSlot is when the credential's write budget has a slot for a record:
+// now when writes are unpaced.
+func (s *step) recordSlot() time.Time {
+	if b, ok := s.gh.(interface{ WriteBudget() *github.Budget }); ok {
+		if next := b.WriteBudget().NextSlot(github.PriorityRecord); next.After(s.now) {
+			return next
+		}
+	}
+	return s.now
 }
 
 // recordName says which record rec is, for people.
@@ -107,28 +138,25 @@ func recordName(rec *releasev1.PendingRecord) string {
 }
 
 // settleRecords writes the records owed, oldest first, once per reconcile.
-// Once the write budget turns one away, the others (of the same priority)
-// wait for the same slot without asking.
+// While the write budget has no slot for records, nothing is asked of GitHub
+// (not even the reads that find a record written before): the records wait
+// for the slot.
 func (s *step) settleRecords(ctx context.Context) {
 	if s.records.settled || len(s.rel.Status.PendingRecords) == 0 {
 		return
 	}
 	s.records.settled = true
 	var kept []releasev1.PendingRecord
-	var budget error
 	for _, rec := range s.rel.Status.PendingRecords {
-		err := budget
-		if err == nil {
-			err = s.writeOwed(ctx, &rec)
-		}
-		if err == nil {
+		if next := s.recordSlot(); next.After(s.now) {
+			s.waitsForSlot(&rec, next)
+			kept = append(kept, rec)
 			continue
 		}
-		if github.IsWriteBudget(err) {
-			budget = err
+		if err := s.writeOwed(ctx, &rec); err != nil {
+			s.turnedAway(&rec, err)
+			kept = append(kept, rec)
 		}
-		s.turnedAway(&rec, err)
-		kept = append(kept, rec)
 	}
 	s.rel.Status.PendingRecords = kept
 }
