@@ -260,6 +260,9 @@ func (c *Coalescer) commit(ctx context.Context, batch []*Request) map[*Request]O
 		// Alone, and one file: the contents API writes it in one request
 		// too, and needs no read of the branch head.
 		res, err := promoteOneFile(ctx, c.gh, batch[0])
+		if err == nil && !res.Resumed {
+			coalescedCommits.Observe(1)
+		}
 		out[batch[0]] = Outcome{Result: res, Err: err}
 		return out
 	}
@@ -288,6 +291,7 @@ func (c *Coalescer) commit(ctx context.Context, batch []*Request) map[*Request]O
 		headline, body := splitMessage(batchMessage(included))
 		sha, err := c.gh.CommitOnBranch(ctx, c.repo, c.branch, head, files, headline, body)
 		if err == nil {
+			coalescedCommits.Observe(float64(len(included)))
 			for _, p := range included {
 				out[p.req] = Outcome{Result: &Result{Landed: true, Commit: sha, PreviousVersion: p.previous}}
 			}
