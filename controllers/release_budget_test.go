@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,4 +171,37 @@ func TestCrashBetweenCoalescedCommitAndStatusWrites(t *testing.T) {
 		g.Expect(e.get(svc).Status.StageStatus("dev").Promotion.Commit).To(Equal(commits[0].SHA), svc)
 	}
 	g.Expect(e.sim.Deployments(appRepo)).To(HaveLen(3), "one GitHub deployment per Release")
+}
+
+// Deployment records the budget turns away (GitHub refused a write just
+// after the commit, and every write of the credential waits) are owed: the
+// Release is released at once and says its records lag; they are written
+// once the budget allows, each once.
+func TestDeploymentRecordsAreWrittenLate(t *testing.T) {
+	g := NewWithT(t)
+	var e *testEnv
+	var once sync.Once
+	refuseAfterCommit := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/contents/") {
+			once.Do(func() { e.holdWrites(3 * time.Second) })
+		}
+		return resp, err
+	})
+	e = newEnv(t, withBudget(github.GitHubWriteBudget), withTransport(refuseAfterCommit),
+		withSimulator(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits)))
+	e.pipeline(e.stage("dev"))
+	e.release("r", "1.4.2")
+
+	g.Eventually(e.condition("r", releasev1.ConditionRecordsPending), timeout, interval).Should(
+		Equal("True/GitHubWriteBudget: deployment record of dev (success) waiting for GitHub's write budget"))
+	g.Expect(e.phase("r")()).To(Equal(releasev1.PhaseReleased), "the record does not hold the Release")
+	g.Eventually(func() []releasev1.PendingRecord { return e.get("r").Status.PendingRecords }, timeout, interval).Should(BeEmpty())
+	g.Expect(e.condition("r", releasev1.ConditionRecordsPending)()).To(BeEmpty())
+	deps := e.sim.Deployments(appRepo)
+	g.Expect(deps).To(HaveLen(1))
+	g.Expect(deps[0].Statuses).To(HaveLen(1))
+	g.Expect(deps[0].Statuses[0].State).To(Equal("success"))
+	g.Expect(e.get("r").Status.StageStatus("dev").Promotion.DeploymentID).To(Equal(deps[0].ID))
+	g.Expect(eventReasons(e, "r")).To(ContainElement(releasev1.ReasonDeploymentNotRecorded))
 }

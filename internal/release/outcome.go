@@ -82,6 +82,9 @@ const minRequeue = time.Millisecond
 // floors are the shortest waits of some kinds.
 var floors = map[Wait]time.Duration{
 	WaitGitHub: time.Second,
+	// Records lag anyway: a slot that is due comes back no sooner than
+	// this, so Releases that owe records never spin.
+	WaitRecords: 100 * time.Millisecond,
 }
 
 // Stop ends the reconcile: the status is written and nothing is scheduled; a

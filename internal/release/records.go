@@ -115,15 +115,17 @@ func (s *step) retryRecords(retry time.Time, reason string) {
 	s.records.reason = reason
 }
 
-// recordSlot is when the credential's write budget has a slot for a record:
-// now when writes are unpaced.
-func (s *step) recordSlot() time.Time {
-	if b, ok := s.gh.(interface{ WriteBudget() *github.Budget }); ok {
-		if next := b.WriteBudget().NextSlot(github.PriorityRecord); next.After(s.now) {
-			return next
-		}
+// recordSlot is when the credential's write budget has a slot for a record,
+// and whether that is later than now (false when writes are unpaced).
+func (s *step) recordSlot() (time.Time, bool) {
+	b, ok := s.gh.(interface{ WriteBudget() *github.Budget })
+	if !ok {
+		return time.Time{}, false
 	}
-	return s.now
+	next := b.WriteBudget().NextSlot(github.PriorityRecord)
+	// A free slot is the budget's "now", which the step's time precedes:
+	// compare with the clock read after the budget's answer.
+	return next, next.After(s.Clock.Now())
 }
 
 // recordName says which record rec is, for people.
@@ -148,7 +150,7 @@ func (s *step) settleRecords(ctx context.Context) {
 	s.records.settled = true
 	var kept []releasev1.PendingRecord
 	for _, rec := range s.rel.Status.PendingRecords {
-		if next := s.recordSlot(); next.After(s.now) {
+		if next, later := s.recordSlot(); later {
 			s.waitsForSlot(&rec, next)
 			kept = append(kept, rec)
 			continue
