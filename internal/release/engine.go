@@ -12,9 +12,16 @@
 //
 //	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
 //	Promoting,         promote: write the version into Git (or find it written), record
-//	AwaitingMerge        the landing and the GitHub deployment
+//	AwaitingMerge        the landing and the GitHub deployment; a Commit-strategy
+//	                     promotion goes into the process's coalesced commit to its
+//	                     branch (Deps.Coalescers) and waits for it
 //	Verifying          verify: the rollout, then the analysis; on failure roll back
 //	                     (or halt) and open the postmortem
+//
+// GitHub records (deployments and their statuses, postmortem issues) never
+// hold a step: one that the write budget or GitHub turns away is owed in
+// status.pendingRecords and written by a later reconcile, before the step,
+// even once the Release is done (records.go).
 //
 // Each step changes the Release's status in memory and returns an Outcome:
 // Stop, WriteThenContinue, ContinueWithoutWrite, WaitFor or WaitUntil (and
