@@ -9,6 +9,8 @@ export GOTOOLCHAIN ?= local
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(CACHE)/bin/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(CACHE)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 IMG ?= ghcr.io/liftoff-dev/liftoff:dev
 # Test parallelism sized for a 2-core machine.
 TEST_P ?= 2
@@ -35,6 +37,10 @@ fmt: ## Fail when gofmt would change a file.
 vet: ## go vet.
 	go vet ./...
 
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## golangci-lint with the checks of .golangci.yml.
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: verify-generated
 verify-generated: generate manifests ## Fail when generated files differ from the checkout.
 	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
@@ -57,8 +63,8 @@ bench: ## Benchmark the controller (a separate process) against a real control p
 	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" go run ./test/bench $(BENCH_ARGS)
 
 .PHONY: dev
-dev: ## Start the playground: control plane, GitHub simulator, Prometheus, controller, samples.
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go run ./hack/dev
+dev: ## Start the playground: control plane (with Argo CD's and Flux's CRDs), GitHub simulator, Prometheus, controller, samples.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go run ./hack/dev
 
 ##@ Build
 
@@ -93,6 +99,11 @@ deploy: manifests ## Deploy the controller (image $(IMG)) into the current clust
 .PHONY: undeploy
 undeploy: ## Remove the controller.
 	kubectl delete -k config/default --ignore-not-found
+
+$(GOLANGCI_LINT):
+	mkdir -p $(CACHE)/bin
+	GOFLAGS= GOBIN=$(CACHE)/bin/.golangci-lint go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(CACHE)/bin/.golangci-lint/golangci-lint $@
 
 $(CONTROLLER_GEN):
 	mkdir -p $(CACHE)/bin

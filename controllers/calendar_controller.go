@@ -262,18 +262,27 @@ func upcoming(cal *calendar.Calendar, releases []releasev1.Release, milestones [
 }
 
 // recent lists the promotions of the last 30 days, newest first, with their
-// outcome and slip against plan.
+// outcome and slip against plan. A promotion counts from when it was
+// deployed (its GitOps agent said so; for a stage without deployment, the
+// commit); one still deploying is listed at its commit, as Deploying.
 func recent(releases []releasev1.Release, now time.Time) []releasev1.CalendarEntry {
 	from := now.Add(-calendarHorizon)
 	var out []releasev1.CalendarEntry
 	for _, rel := range releases {
 		for _, ss := range rel.Status.Stages {
 			p := ss.Promotion
-			if p == nil || p.CompletedAt == nil || p.CompletedAt.Time.Before(from) {
+			if p == nil || p.CompletedAt == nil {
+				continue
+			}
+			start := *p.CompletedAt
+			if ss.DeployedAt != nil {
+				start = *ss.DeployedAt
+			}
+			if start.Time.Before(from) {
 				continue
 			}
 			e := releasev1.CalendarEntry{Type: releasev1.EntryPromotion,
-				Title: fmt.Sprintf("%s %s -> %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name), Start: *p.CompletedAt,
+				Title: fmt.Sprintf("%s %s -> %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name), Start: start,
 				Stages: []string{ss.Name}, Release: rel.Name, Version: rel.Spec.Version, Outcome: string(ss.Phase),
 				Planned: ss.PlannedAt}
 			if ss.Slip != nil {
@@ -281,6 +290,9 @@ func recent(releases []releasev1.Release, now time.Time) []releasev1.CalendarEnt
 			}
 			if p.Commit != "" {
 				e.Detail = "commit " + github.ShortSHA(p.Commit)
+				if ss.Deployment != nil && ss.DeployedAt != nil {
+					e.Detail += ", deployed"
+				}
 			}
 			out = append(out, e)
 		}

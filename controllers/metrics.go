@@ -18,6 +18,7 @@ type releaseMetrics struct {
 	records                      *prometheus.GaugeVec
 	promotions                   *prometheus.CounterVec
 	promotionSeconds, verifySecs *prometheus.HistogramVec
+	deploySecs                   *prometheus.HistogramVec
 }
 
 func newReleaseMetrics(reg prometheus.Registerer) *releaseMetrics {
@@ -39,9 +40,14 @@ func newReleaseMetrics(reg prometheus.Registerer) *releaseMetrics {
 			Help:    "From taking the stage to the version landing in Git.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16),
 		}, []string{"pipeline", "stage"})),
+		deploySecs: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "liftoff_deployment_duration_seconds",
+			Help:    "From the promotion commit to the GitOps agent reporting it deployed (result deployed), failed (failed) or not within the timeout (timeout).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+		}, []string{"pipeline", "stage", "result"})),
 		verifySecs: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "liftoff_verification_duration_seconds",
-			Help:    "From the landing to the end of the analysis.",
+			Help:    "From the version deployed (landed, without deployment) to the end of the analysis.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 16),
 		}, []string{"pipeline", "stage", "result"})),
 		gates: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -121,18 +127,21 @@ func (m *releaseMetrics) recorded(before, after *releasev1.Release) {
 				}
 			}
 		}
+		m.observeDeployment(pipe, old, &ss)
 		if was == ss.Phase {
 			continue
 		}
 		p := ss.Promotion
+		// The landing is recorded once, by the first status that has it.
+		landedNow := was != releasev1.StageDeploying && was != releasev1.StageVerifying && p != nil && p.StartedAt != nil && p.CompletedAt != nil
 		switch ss.Phase {
-		case releasev1.StageVerifying:
-			if p != nil && p.StartedAt != nil && p.CompletedAt != nil {
+		case releasev1.StageDeploying, releasev1.StageVerifying:
+			if landedNow {
 				m.promotionSeconds.WithLabelValues(pipe, ss.Name).Observe(p.CompletedAt.Sub(p.StartedAt.Time).Seconds())
 			}
 		case releasev1.StagePromoted:
 			m.promotions.WithLabelValues(ns, pipe, ss.Name, "promoted").Inc()
-			if was != releasev1.StageVerifying && p != nil && p.StartedAt != nil && p.CompletedAt != nil {
+			if landedNow {
 				m.promotionSeconds.WithLabelValues(pipe, ss.Name).Observe(p.CompletedAt.Sub(p.StartedAt.Time).Seconds())
 			}
 			m.observeVerification(pipe, ss, "succeeded", after)
@@ -146,9 +155,32 @@ func (m *releaseMetrics) recorded(before, after *releasev1.Release) {
 	}
 }
 
+// observeDeployment records how long a stage's GitOps agent took to deploy
+// the promotion commit, or to fail to, once.
+func (m *releaseMetrics) observeDeployment(pipe string, old, ss *releasev1.ReleaseStageStatus) {
+	d := ss.Deployment
+	if d == nil || ss.CommittedAt == nil {
+		return
+	}
+	switch {
+	case ss.DeployedAt != nil && (old == nil || old.DeployedAt == nil):
+		m.deploySecs.WithLabelValues(pipe, ss.Name, "deployed").Observe(ss.DeployedAt.Sub(ss.CommittedAt.Time).Seconds())
+	case deployFailed(d) && (old == nil || old.Deployment == nil || old.Deployment.Reason != d.Reason) && d.LastChecked != nil:
+		result := "failed"
+		if d.Reason == releasev1.ReasonDeployTimeout {
+			result = "timeout"
+		}
+		m.deploySecs.WithLabelValues(pipe, ss.Name, result).Observe(d.LastChecked.Sub(ss.CommittedAt.Time).Seconds())
+	}
+}
+
 func (m *releaseMetrics) observeVerification(pipe string, ss releasev1.ReleaseStageStatus, result string, rel *releasev1.Release) {
 	if ss.Analysis == nil || ss.Promotion == nil || ss.Promotion.CompletedAt == nil {
 		return
+	}
+	start := ss.Promotion.CompletedAt.Time
+	if ss.DeployedAt != nil {
+		start = ss.DeployedAt.Time
 	}
 	end := ss.Analysis.StartedAt.Time
 	for _, am := range ss.Analysis.Metrics {
@@ -156,5 +188,5 @@ func (m *releaseMetrics) observeVerification(pipe string, ss releasev1.ReleaseSt
 			end = am.Measurements[n-1].At.Time
 		}
 	}
-	m.verifySecs.WithLabelValues(pipe, ss.Name, result).Observe(end.Sub(ss.Promotion.CompletedAt.Time).Seconds())
+	m.verifySecs.WithLabelValues(pipe, ss.Name, result).Observe(end.Sub(start).Seconds())
 }

@@ -184,6 +184,10 @@ func (s *milestoneSync) run(ctx context.Context) (ctrl.Result, error) {
 			in.CompletedAt = &t
 		}
 		d := milestone.Decide(in)
+		if ms.Status.Health != d.Health {
+			t := metav1.NewTime(s.now.Truncate(time.Second))
+			ms.Status.HealthSince = &t
+		}
 		ms.Status.Health = d.Health
 		if d.CompletedAt != nil && ms.Status.CompletedAt == nil {
 			t := metav1.NewTime(*d.CompletedAt)

@@ -59,6 +59,9 @@ type ReleaseReconciler struct {
 	// Coalesced wakes a Release whose coalesced commit was made (the
 	// engine's coalescers send to it).
 	Coalesced <-chan event.GenericEvent
+	// Deployments wakes the Releases waiting on a GitOps agent's object
+	// when it changes (agents.Watcher.Source).
+	Deployments source.Source
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines,verbs=get;list;watch;update;patch
@@ -112,6 +115,9 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	}
 	if r.Coalesced != nil {
 		b = b.WatchesRawSource(source.Channel(r.Coalesced, &handler.EnqueueRequestForObject{}))
+	}
+	if r.Deployments != nil {
+		b = b.WatchesRawSource(r.Deployments)
 	}
 	return b.Complete(r)
 }
@@ -218,6 +224,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if apierrors.IsNotFound(err) {
 			r.metrics.forget(req.Namespace, req.Name)
 			r.replaced.Delete(req.NamespacedName)
+			r.Engine.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

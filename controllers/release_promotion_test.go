@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 )
 
 func checksGate(names ...string) func(*releasev1.Stage) {
@@ -30,7 +32,7 @@ func checksGate(names ...string) func(*releasev1.Stage) {
 
 func TestPromotesThroughThreeStages(t *testing.T) {
 	g := NewWithT(t)
-	e := newEnv(t)
+	e := newEnv(t, withPreviousRelease())
 	e.sim.SetCheckRun(appRepo, e.appSHA, "qa", "completed", "success")
 	e.sim.SetStatus(appRepo, e.appSHA, "ci/build", "success")
 	e.pipeline(e.stage("dev", checksGate("qa", "ci/build")), e.stage("staging", checksGate("qa")), e.stage("prod", checksGate()))
@@ -60,6 +62,12 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 		g.Expect(ss.Promotion.Commit).To(Equal(commits[0].SHA))
 		g.Expect(ss.Promotion.PreviousVersion).To(Equal("1.4.1"))
 		g.Expect(ss.Promotion.DeploymentID).NotTo(BeZero())
+		// The release notes: what the promotion brought into the stage.
+		g.Expect(ss.ReleaseNotes).NotTo(BeNil(), "release notes of %s", st)
+		g.Expect(ss.ReleaseNotes.From).To(Equal("1.4.1"))
+		g.Expect(ss.ReleaseNotes.Count).To(BeEquivalentTo(1))
+		g.Expect(ss.ReleaseNotes.Summary).To(Equal(fmt.Sprintf("1 pull request since 1.4.1: #%d Retry payments (alice)", e.retryPR)))
+		g.Expect(ss.ReleaseNotes.URL).To(Equal("https://github.com/acme/checkout/compare/v1.4.1..." + e.appSHA))
 	}
 	g.Expect(e.liftoffCommits("", "")).To(HaveLen(3), "exactly one commit per promotion")
 
@@ -80,6 +88,7 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 		envs = append(envs, d.Environment)
 		g.Expect(d.SHA).To(Equal(e.appSHA))
 		g.Expect(d.Statuses[len(d.Statuses)-1].State).To(Equal("success"))
+		g.Expect(d.Description).To(Equal(fmt.Sprintf("1.4.2: 1 PR since 1.4.1 (#%d)", e.retryPR)))
 	}
 	g.Expect(envs).To(ConsistOf("dev", "staging", "prod"))
 
@@ -88,12 +97,16 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 	// The request budget of a Commit promotion of one file: read the file,
 	// write it (the contents API commits and moves the branch at once), and
 	// the deployment with its one status. A first attempt searches no history
-	// and looks for no earlier deployment.
+	// and looks for no earlier deployment. The release notes cost two GETs
+	// per version pair (the comparison, a page of pull requests): the three
+	// stages share 1.4.1...1.4.2, so once.
 	for op, n := range map[string]int{
 		"GET /repos/{owner}/{repo}/contents/{path...}":         3,
 		"PUT /repos/{owner}/{repo}/contents/{path...}":         3,
 		"POST /repos/{owner}/{repo}/deployments":               3,
 		"POST /repos/{owner}/{repo}/deployments/{id}/statuses": 3,
+		"GET /repos/{owner}/{repo}/compare/{basehead...}":      1,
+		"GET /repos/{owner}/{repo}/pulls":                      1,
 	} {
 		g.Expect(st.ByOperation[op]).To(Equal(n), op)
 	}
@@ -318,4 +331,40 @@ func promotionCount(ns, stage, result string) float64 {
 		}
 	}
 	return 0
+}
+
+// The request budget of a promotion whose stage waits for its GitOps agent:
+// the promotion's own requests and one more deployment status (in_progress
+// while the agent deploys, then success); looking at the agent costs none,
+// however often it is looked at.
+func TestRequestBudgetWhileWaitingForTheAgent(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	e.application("checkout-dev")
+	e.pipeline(e.stage("dev", e.argoCD("checkout-dev", 0)))
+	e.release("r", "1.4.2")
+	commit := e.deploying("r", "dev")
+	before := e.sim.Requests()
+	for i, health := range []string{"Progressing", "Progressing", "Healthy"} {
+		if health == "Healthy" {
+			// Polls of the waiting stage (every 200ms) and the agent's
+			// changes cost no GitHub request.
+			g.Consistently(func() int { return e.sim.Requests().Total }, time.Second, 100*time.Millisecond).Should(Equal(before.Total))
+		}
+		e.setApp("checkout-dev", agenttest.ArgoStatus{Revision: commit, Sync: "Synced", Health: health, Operation: "Succeeded", Message: fmt.Sprintf("step %d", i)})
+		g.Eventually(e.stageStatus("r", "dev"), timeout, interval).Should(deploymentMessage(health))
+	}
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	st := e.sim.Requests()
+	for op, n := range map[string]int{
+		"GET /repos/{owner}/{repo}/contents/{path...}":         1,
+		"PUT /repos/{owner}/{repo}/contents/{path...}":         1,
+		"POST /repos/{owner}/{repo}/deployments":               1,
+		"POST /repos/{owner}/{repo}/deployments/{id}/statuses": 2,
+	} {
+		g.Expect(st.ByOperation[op]).To(Equal(n), op)
+	}
+	// The release notes compare tags in the application's repository; the
+	// GitOps repository is never compared: the agent is on Liftoff's own commit.
+	g.Expect(st.ByRepository[gitopsRepo]).NotTo(HaveKey("GET /repos/{owner}/{repo}/compare/{basehead...}"), "the agent is on Liftoff's own commit")
 }

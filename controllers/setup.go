@@ -13,9 +13,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
@@ -44,6 +46,9 @@ type Options struct {
 	// WebhookSecret verifies X-Hub-Signature-256 of GitHub webhook deliveries.
 	// Without it the receiver refuses every delivery.
 	WebhookSecret []byte
+	// NotifyBackoff is the first wait after a failed notification delivery
+	// (doubled per failure, at most 5m); 5s when zero.
+	NotifyBackoff time.Duration
 	// Metrics registers the controller's metrics; controller-runtime's
 	// registry (served on the manager's metrics endpoint) when nil.
 	Metrics prometheus.Registerer
@@ -105,18 +110,30 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		coalesced = make(chan event.GenericEvent, coalescedBuffer)
 		coalescers = promotion.NewCoalescers(ctx, wakeRelease(coalesced))
 	}
+	// The GitOps agents (Argo CD, Flux) of stages with a deployment: watched
+	// from the first look, on the leader only; a change wakes the Releases
+	// waiting on it.
+	deployments := agents.NewWatcher(mgr.GetConfig(), mgr.GetAPIReader())
+	if err := mgr.Add(deployments); err != nil {
+		return err
+	}
 	engine := release.New(release.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Locks:       &release.StageLocks{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
 		Coalescers:  coalescers,
 		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
-		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval,
+		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval, Agents: deployments,
+		Notes: notes.NewCache(notesKept, o.Clock.Now),
 	})
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,
-		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Coalesced: coalesced, Shard: o.Shard,
+		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Coalesced: coalesced, Deployments: deployments.Source(), Shard: o.Shard,
 		metrics: newReleaseMetrics(o.Metrics),
 	}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&ReleaseNotificationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		Clock: o.Clock, Shard: o.Shard, Backoff: o.NotifyBackoff, metrics: newNotificationMetrics(o.Metrics)}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if o.HTTP != nil {
@@ -156,6 +173,10 @@ func wakeRelease(ch chan<- event.GenericEvent) func(*promotion.Request) {
 // coalescedBuffer is how many wake-ups of coalesced promotions wait for the
 // Release controller before more are dropped.
 const coalescedBuffer = 1024
+
+// notesKept is how many version pairs' release notes the Release
+// controller keeps (a few kilobytes each).
+const notesKept = 256
 
 // triggerBuffer is how many webhook triggers of each kind wait for the
 // controllers before more are dropped.

@@ -36,6 +36,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
@@ -78,11 +79,20 @@ func TestMain(m *testing.M) {
 	if err := releasev1.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
+	// Argo CD's and Flux's own CRDs, for the stages that wait on them.
+	agentCRDs, err := agenttest.CRDDirectory(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fetching the agents' CRDs:", err)
+		os.Exit(1)
+	}
 	env = &envtest.Environment{
 		CRDDirectoryPaths: []string{filepath.Join("..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true,
+		CRDInstallOptions: envtest.CRDInstallOptions{Paths: []string{
+			filepath.Join(agentCRDs, "application-crd.yaml"),
+			filepath.Join(agentCRDs, "kustomize.toolkit.fluxcd.io_kustomizations.yaml"),
+		}},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "config", "webhook")}},
 	}
-	var err error
 	if restCfg, err = env.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
 		os.Exit(1)
@@ -166,6 +176,10 @@ type testEnv struct {
 	simOpts []simulator.Option
 	// factory hands out the running controller's GitHub clients.
 	factory *github.Factory
+	// retryPR is the pull request merged between v1.4.1 and v1.4.2
+	// (withPreviousRelease), 0 without.
+	retryPR        int
+	previousTagged bool
 }
 
 const (
@@ -202,6 +216,11 @@ func withBudget(b github.WriteBudget) envOption { return func(e *testEnv) { e.bu
 func withSimulator(opts ...simulator.Option) envOption {
 	return func(e *testEnv) { e.simOpts = append(e.simOpts, opts...) }
 }
+
+// withPreviousRelease gives the application a history before 1.4.2: a
+// commit tagged v1.4.1, then a merged pull request (e.retryPR, "Retry
+// payments" by alice), so that promotions of 1.4.2 have release notes.
+func withPreviousRelease() envOption { return func(e *testEnv) { e.previousTagged = true } }
 
 // withHooks serves the manager's HTTP mux on a free port, with the webhook
 // receiver at e.hooksURL verifying with secret.
@@ -241,6 +260,9 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Cleanup(e.sim.Close)
 	e.sim.AddToken(token)
 	g.Expect(e.sim.CreateRepo(appRepo, "main")).To(Succeed())
+	if e.previousTagged {
+		e.retryPR = e.previousRelease()
+	}
 	sha, err := e.sim.CommitFiles(appRepo, "main", map[string]string{"main.go": "package main\n"}, "Release 1.4.2")
 	g.Expect(err).NotTo(HaveOccurred())
 	e.appSHA = sha
@@ -261,6 +283,21 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	e.start()
 	t.Cleanup(e.stopController)
 	return e
+}
+
+// previousRelease tags v1.4.1 and merges a pull request after it.
+func (e *testEnv) previousRelease() int {
+	g := NewWithT(e.t)
+	sha, err := e.sim.CommitFiles(appRepo, "main", map[string]string{"VERSION": "1.4.1\n"}, "Release 1.4.1")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(e.sim.CreateTag(appRepo, "v1.4.1", sha)).To(Succeed())
+	_, err = e.sim.CommitFiles(appRepo, "retry", map[string]string{"retry.go": "package main\n"}, "Retry payments")
+	g.Expect(err).NotTo(HaveOccurred())
+	n, err := e.sim.CreatePullRequest(appRepo, "retry", "main", "Retry payments", "alice")
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = e.sim.MergePull(appRepo, n)
+	g.Expect(err).NotTo(HaveOccurred())
+	return n
 }
 
 // start runs a controller (a fresh manager, as after a restart).
@@ -298,7 +335,7 @@ func (e *testEnv) start() {
 	}
 	if err := controllers.Setup(e.ctx, mgr, controllers.Options{
 		GitHub: factory, Clock: e.clock, PollInterval: poll, StaleLockAfter: 5 * time.Second, Concurrency: 2,
-		HTTP: mux, WebhookSecret: e.hookSecret,
+		HTTP: mux, WebhookSecret: e.hookSecret, NotifyBackoff: 100 * time.Millisecond,
 	}); err != nil {
 		e.t.Fatal(err)
 	}

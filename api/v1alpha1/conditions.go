@@ -49,8 +49,8 @@ const (
 	// key. Stalled.
 	ReasonSecretInvalid = "SecretInvalid"
 	// ReasonInvalidSpec: the spec cannot be acted on (a bad GitHub API URL,
-	// version range, label selector, calendar window, or a request GitHub
-	// refused as invalid). Stalled.
+	// version range, label selector, calendar window, report schedule, or a
+	// request GitHub refused as invalid). Stalled.
 	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonRepositoryNotFound: GitHub answered 404 for a repository,
 	// branch or file the spec names (or the token cannot see it). Stalled.
@@ -110,9 +110,10 @@ const (
 	ReasonPromoting = "Promoting"
 	// ReasonAwaitingMerge: the promotion's pull request waits for a merge.
 	ReasonAwaitingMerge = "AwaitingMerge"
-	// ReasonPromoted: the version landed in a stage without verification.
+	// ReasonPromoted: the version is live in a stage without verification:
+	// landed, and deployed when the stage names its GitOps agent.
 	ReasonPromoted = "Promoted"
-	// ReasonVerifying: the version landed; the stage's rollout check or
+	// ReasonVerifying: the version is deployed; the stage's rollout check or
 	// analysis runs.
 	ReasonVerifying = "Verifying"
 	// ReasonVerified: the stage's analysis succeeded (or a person accepted
@@ -124,8 +125,8 @@ const (
 	// ReasonVerificationFailed: the stage's verification failed and
 	// onFailure is Halt (or there was nothing to roll back). Failed.
 	ReasonVerificationFailed = "VerificationFailed"
-	// ReasonRolledBack: the stage's verification failed and the previous
-	// version was written back in Git. Failed.
+	// ReasonRolledBack: the stage's deployment or verification failed and
+	// the previous version was written back in Git. Failed.
 	ReasonRolledBack = "RolledBack"
 	// ReasonPullRequestClosed: a person closed the promotion's pull request
 	// without merging it. Failed.
@@ -144,6 +145,14 @@ const (
 	ReasonReady = "Ready"
 	// ReasonItemsOpen: a required item of a launch checklist is still open.
 	ReasonItemsOpen = "ItemsOpen"
+	// ReasonDelivering: every receiver of a ReleaseNotification takes its
+	// messages. Ready.
+	ReasonDelivering = "Delivering"
+	// ReasonDeliveryFailing: a receiver of a ReleaseNotification failed (an
+	// error answer, no answer, its Secret missing or incomplete); its
+	// messages are retried with back-off. Reconciling; also the Warning
+	// event when a receiver starts failing.
+	ReasonDeliveryFailing = "DeliveryFailing"
 	// A Milestone's Ready reason is its health (OnTrack, AtRisk, Late,
 	// Completed, Missed; see MilestoneHealth).
 )
@@ -161,9 +170,15 @@ const (
 	// ReasonBlocked: a gate failed or the Release was paused (the condition
 	// says GateFailed, Paused or CommitNotFound).
 	ReasonBlocked = "Blocked"
-	// ReasonPromotionFailed: a stage failed (verification halted, pull
-	// request closed).
+	// ReasonPromotionFailed: a stage failed (deployment or verification
+	// halted, pull request closed).
 	ReasonPromotionFailed = "PromotionFailed"
+	// ReasonDeliveryRecovered: a receiver of a ReleaseNotification that
+	// failed took a message again.
+	ReasonDeliveryRecovered = "DeliveryRecovered"
+	// ReasonReportWritten: a ReleaseNotification wrote its release report
+	// (on schedule, or asked for with the report annotation).
+	ReasonReportWritten = "ReportWritten"
 )
 
 // Reasons of gates (GateStatus.Reason), by gate.
@@ -241,13 +256,16 @@ const (
 	ReasonDeploying = "Deploying"
 	// ReasonDeployFailed: the agent failed to apply the commit or the
 	// application is unhealthy (Argo CD Degraded, Flux Ready=False with a
-	// failure reason, a failed commit status); onFailure applies.
+	// failure reason, a failed commit status); onFailure applies. Also the
+	// Ready reason of a Release halted by it.
 	ReasonDeployFailed = "DeployFailed"
 	// ReasonDeployTimeout: the agent did not report the commit deployed
-	// within deployment.timeout; onFailure applies.
+	// within deployment.timeout; onFailure applies. Also the Ready reason
+	// of a Release halted by it.
 	ReasonDeployTimeout = "DeployTimeout"
 	// ReasonAgentNotFound: the agent's object (or its kind: Argo CD or Flux
 	// is not installed) does not exist; nothing is promoted further.
+	// Stalled, and never times out.
 	ReasonAgentNotFound = "AgentNotFound"
 	// ReasonAgentForbidden: Liftoff may not read the agent's objects; the
 	// message names the RBAC rule to add.

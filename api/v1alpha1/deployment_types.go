@@ -212,7 +212,14 @@ type DeploymentStatus struct {
 	// condition, a sync error), or what Liftoff waits for.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// LastChecked is when the agent was last read.
+	// LastChecked is when the agent was last read (refreshed at least every
+	// five minutes while nothing changes).
 	// +optional
 	LastChecked *metav1.Time `json:"lastChecked,omitempty"`
+	// Deadline is when the stage fails with DeployTimeout unless the agent
+	// reports the commit deployed: the commit's time plus timeout, or, after
+	// the agent could not be read (Missing, Forbidden, Unknown), the time it
+	// could be read again plus timeout.
+	// +optional
+	Deadline *metav1.Time `json:"deadline,omitempty"`
 }

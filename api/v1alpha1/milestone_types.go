@@ -96,6 +96,9 @@ type MilestoneStatus struct {
 	// Health against the due date.
 	// +optional
 	Health MilestoneHealth `json:"health,omitempty"`
+	// HealthSince is when health last changed.
+	// +optional
+	HealthSince *metav1.Time `json:"healthSince,omitempty"`
 	// Progress, for example "12/20 (60%)".
 	// +optional
 	Progress string `json:"progress,omitempty"`

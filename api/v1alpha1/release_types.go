@@ -125,22 +125,25 @@ type Approval struct {
 // ReleasePhase summarises where a Release stands. A Release whose target
 // stage was rolled back is Failed: the stage says RolledBack, the Ready
 // condition's reason too.
-// +kubebuilder:validation:Enum=Pending;Progressing;Verifying;Blocked;Released;Failed;Superseded
+// +kubebuilder:validation:Enum=Pending;Progressing;Deploying;Verifying;Blocked;Released;Failed;Superseded
 type ReleasePhase string
 
 // Release phases.
 const (
 	PhasePending     ReleasePhase = "Pending"
 	PhaseProgressing ReleasePhase = "Progressing"
-	PhaseVerifying   ReleasePhase = "Verifying"
-	PhaseBlocked     ReleasePhase = "Blocked"
-	PhaseReleased    ReleasePhase = "Released"
-	PhaseFailed      ReleasePhase = "Failed"
-	PhaseSuperseded  ReleasePhase = "Superseded"
+	// PhaseDeploying: the version landed in the current stage and the
+	// stage's GitOps agent has not reported it deployed yet.
+	PhaseDeploying  ReleasePhase = "Deploying"
+	PhaseVerifying  ReleasePhase = "Verifying"
+	PhaseBlocked    ReleasePhase = "Blocked"
+	PhaseReleased   ReleasePhase = "Released"
+	PhaseFailed     ReleasePhase = "Failed"
+	PhaseSuperseded ReleasePhase = "Superseded"
 )
 
 // StagePhase is where a Release stands in one stage.
-// +kubebuilder:validation:Enum=Pending;Waiting;Promoting;AwaitingMerge;Verifying;Promoted;Failed;RolledBack;Superseded;Skipped
+// +kubebuilder:validation:Enum=Pending;Waiting;Promoting;AwaitingMerge;Deploying;Verifying;Promoted;Failed;RolledBack;Superseded;Skipped
 type StagePhase string
 
 // Stage phases.
@@ -153,9 +156,14 @@ const (
 	StagePromoting StagePhase = "Promoting"
 	// StageAwaitingMerge: the promotion's pull request waits for a merge.
 	StageAwaitingMerge StagePhase = "AwaitingMerge"
-	// StageVerifying: the version landed; its analysis is running.
+	// StageDeploying: the version landed (committedAt); the stage's GitOps
+	// agent (spec.stages[].deployment) has not reported it applied and
+	// healthy yet. A stage without deployment never waits here.
+	StageDeploying StagePhase = "Deploying"
+	// StageVerifying: the version is deployed; its analysis is running.
 	StageVerifying StagePhase = "Verifying"
-	// StageRolledBack: verification failed and the previous version was written back.
+	// StageRolledBack: the deployment or the verification failed and the
+	// previous version was written back.
 	StageRolledBack StagePhase = "RolledBack"
 	// StagePromoted: the version is live in the stage.
 	StagePromoted StagePhase = "Promoted"
@@ -272,7 +280,7 @@ type ReleaseStageStatus struct {
 	// +optional
 	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
 	// Deployment is what the stage's GitOps agent last said about the
-	// promotion commit, or about the rollback commit after a rollback.
+	// promotion commit (rollback.deployment: about the rollback commit).
 	// +optional
 	Deployment *DeploymentStatus `json:"deployment,omitempty"`
 	// PlannedAt is the stage's planned time from spec.plan.
@@ -290,9 +298,33 @@ type ReleaseStageStatus struct {
 	// Rollback that wrote the previous version back.
 	// +optional
 	Rollback *RollbackStatus `json:"rollback,omitempty"`
-	// Postmortem issue opened when verification failed.
+	// Postmortem issue opened when the deployment or the verification failed.
 	// +optional
 	Postmortem *IssueRef `json:"postmortem,omitempty"`
+	// ReleaseNotes of the promotion: the pull requests merged between the
+	// version the stage ran before (promotion.previousVersion) and this one.
+	// +optional
+	ReleaseNotes *ReleaseNotes `json:"releaseNotes,omitempty"`
+}
+
+// ReleaseNotes summarise what a promotion brings into a stage; the whole list
+// is on GitHub (url) and in `kubectl liftoff notes`.
+type ReleaseNotes struct {
+	// From is the version the notes start from (the stage's previous version).
+	// +optional
+	From string `json:"from,omitempty"`
+	// Count of pull requests merged between from and this version.
+	Count int32 `json:"count"`
+	// Summary for people, at most 512 characters, for example
+	// "3 pull requests since 1.4.2: #12 Retry payments (alice), ...".
+	// +optional
+	Summary string `json:"summary,omitempty"`
+	// URL of the comparison of both versions on GitHub.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// Truncated is true when the range was too long to list every pull request.
+	// +optional
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // RecordKind is a kind of GitHub record a Release writes.
@@ -399,6 +431,19 @@ type RollbackStatus struct {
 	// At is when the rollback landed.
 	// +optional
 	At *metav1.Time `json:"at,omitempty"`
+	// DeployedAt is when the stage's GitOps agent reported the rollback
+	// commit applied and healthy: the stage is back on the previous version.
+	// Unset for a stage without deployment (committed counts as live).
+	// +optional
+	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
+	// Deployment is what the stage's GitOps agent last said about the
+	// rollback commit.
+	// +optional
+	Deployment *DeploymentStatus `json:"deployment,omitempty"`
+	// Message says where the rollback stands: waiting for the agent, back on
+	// the previous version since deployedAt, or why it was not deployed.
+	// +optional
+	Message string `json:"message,omitempty"`
 	// PullRequest of a PullRequest stage.
 	// +optional
 	PullRequest *PullRequestRef `json:"pullRequest,omitempty"`

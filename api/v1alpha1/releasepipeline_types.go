@@ -211,19 +211,23 @@ type Stage struct {
 	// +optional
 	Deployment *DeploymentSpec `json:"deployment,omitempty"`
 
-	// Verify watches the stage through Prometheus once the version landed;
-	// the promotion counts as done only when the analysis succeeds.
+	// Verify watches the stage through Prometheus once the version is
+	// deployed (landed, for a stage without deployment); the promotion
+	// counts as done only when the analysis succeeds.
 	// +optional
 	Verify *Verify `json:"verify,omitempty"`
 
-	// OnFailure is what a failed verification does: Rollback (the default)
-	// writes the previous version back in one commit; Halt keeps the version
-	// and stops the Release.
+	// OnFailure is what a failed deployment (the agent reports it failed or
+	// Degraded, or not deployed within deployment.timeout) or a failed
+	// verification does: Rollback (the default) writes the previous version
+	// back in one commit, and follows it until the agent applied it; Halt
+	// keeps the version and stops the Release.
 	// +optional
 	// +kubebuilder:default=Rollback
 	OnFailure FailurePolicy `json:"onFailure,omitempty"`
 
-	// Postmortem opens one GitHub issue when verification fails, with the
+	// Postmortem opens one GitHub issue when the deployment or the
+	// verification fails, with the
 	// timeline and the "What went well" / "What can be improved" sections.
 	// +optional
 	Postmortem *PostmortemSpec `json:"postmortem,omitempty"`
@@ -244,7 +248,7 @@ type PostmortemSpec struct {
 	Labels []string `json:"labels,omitempty"`
 }
 
-// FailurePolicy says what a failed verification does.
+// FailurePolicy says what a failed deployment or verification does.
 // +kubebuilder:validation:Enum=Rollback;Halt
 type FailurePolicy string
 
@@ -437,7 +441,8 @@ type Gates struct {
 	Checks *ChecksGate `json:"checks,omitempty"`
 
 	// Soak is how long the Release must have been live in the previous stage,
-	// for example 30m or 24h.
+	// for example 30m or 24h: from its deployedAt (the agent reported it
+	// deployed; for a stage without deployment, the commit).
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`

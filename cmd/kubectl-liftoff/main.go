@@ -5,6 +5,8 @@
 //	kubectl liftoff approve release/NAME --stage prod [--comment TEXT]
 //	kubectl liftoff signoff launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
 //	kubectl liftoff verdict release/NAME continue|rollback
+//	kubectl liftoff notes release/NAME [--stage STAGE]
+//	kubectl liftoff report releasenotification/NAME [--send]
 //	kubectl liftoff pause|resume release/NAME
 //	kubectl liftoff dashboard [--port 8787]
 //
@@ -23,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
@@ -40,6 +43,10 @@ Commands:
   signoff  launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
   verdict  release/NAME continue|rollback
                                          decide an Inconclusive analysis
+  notes    release/NAME [--stage STAGE]  the pull requests merged since the stage's previous version
+                                         (GitHub, with the pipeline's token or $GITHUB_TOKEN)
+  report   releasenotification/NAME [--send]
+                                         the latest release report (Markdown); --send: one now
   pause    release/NAME                  hold every further promotion
   resume   release/NAME                  let it go on
   dashboard [--port 8787] [--address 127.0.0.1] [--open]
@@ -74,12 +81,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(ns, "n", "", "namespace (shorthand)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file")
 	kctx := fs.String("context", "", "kubeconfig context")
-	stage := fs.String("stage", "", "stage to approve")
+	stage := fs.String("stage", "", "stage to approve, or of the notes (default: the current stage)")
 	item := fs.String("item", "", "checklist item to sign off")
 	comment := fs.String("comment", "", "why")
 	waive := fs.Bool("waive", false, "waive the item instead of approving it")
 	reject := fs.Bool("reject", false, "reject the item")
 	watch := fs.Bool("watch", false, "keep printing the status as it changes")
+	send := fs.Bool("send", false, "report: write and send a report now, then print it")
 	fs.BoolVar(watch, "w", false, "watch (shorthand)")
 	// Flags may follow the positional arguments, as with kubectl.
 	var pos []string
@@ -120,16 +128,23 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if *item == "" {
 			return errors.New("signoff needs --item: the checklist item, for example --item security-review")
 		}
-		decision := releasev1.DecisionApprove
-		switch {
-		case *waive && *reject:
-			return errors.New("--waive and --reject exclude each other")
-		case *waive:
-			decision = releasev1.DecisionWaive
-		case *reject:
-			decision = releasev1.DecisionReject
+		decision, err := signOffDecision(*waive, *reject)
+		if err != nil {
+			return err
 		}
 		return cl.signOff(ctx, name, *item, decision, *comment, out)
+	case "notes":
+		name, err := object(pos, "release")
+		if err != nil {
+			return err
+		}
+		return cl.notes(ctx, name, *stage, out)
+	case "report":
+		name, err := object(pos, "releasenotification")
+		if err != nil {
+			return err
+		}
+		return cl.report(ctx, name, *send, out)
 	case "verdict":
 		if len(pos) != 2 || (pos[1] != "continue" && pos[1] != "rollback") {
 			return errors.New("usage: kubectl liftoff verdict release/NAME continue|rollback")
@@ -149,6 +164,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }
 
+// signOffDecision is what --waive and --reject ask for: approve without either.
+func signOffDecision(waive, reject bool) (releasev1.SignOffDecision, error) {
+	switch {
+	case waive && reject:
+		return "", errors.New("--waive and --reject exclude each other")
+	case waive:
+		return releasev1.DecisionWaive, nil
+	case reject:
+		return releasev1.DecisionReject, nil
+	}
+	return releasev1.DecisionApprove, nil
+}
+
 // object parses KIND/NAME (or NAME) of the expected kind.
 func object(pos []string, kind string) (string, error) {
 	if len(pos) != 1 {
@@ -159,8 +187,9 @@ func object(pos []string, kind string) (string, error) {
 		return pos[0], nil
 	}
 	aliases := map[string][]string{
-		"release":         {"release", "releases", "rel", "release.release.liftoff.dev"},
-		"launchchecklist": {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
+		"release":             {"release", "releases", "rel", "release.release.liftoff.dev"},
+		"launchchecklist":     {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
+		"releasenotification": {"releasenotification", "releasenotifications", "rnotif", "notification", "releasenotification.release.liftoff.dev"},
 	}
 	for _, a := range aliases[kind] {
 		if strings.EqualFold(k, a) {
@@ -187,6 +216,9 @@ func connect(kubeconfig, kctx, ns string) (*cli, error) {
 	}
 	scheme := runtime.NewScheme()
 	if err := releasev1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := corev1.AddToScheme(scheme); err != nil { // the pipeline's token for notes
 		return nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})

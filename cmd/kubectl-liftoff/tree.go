@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
@@ -32,36 +33,7 @@ func (cl *cli) render(ctx context.Context, name string) (string, error) {
 	for i, ss := range rel.Status.Stages {
 		last := i == len(rel.Status.Stages)-1
 		fmt.Fprintf(&b, "%s %s %s %s\n", branch(last), pad(ss.Name, 10), symbol(string(ss.Phase)), ss.Phase)
-		var lines []string
-		if ss.PlannedAt != nil {
-			l := "planned " + ss.PlannedAt.UTC().Format(time.RFC3339)
-			if ss.Slip != nil {
-				l += ", slip " + ss.Slip.Duration.String()
-			}
-			lines = append(lines, l)
-		}
-		if p := ss.Promotion; p != nil && (p.Commit != "" || p.PullRequest != nil) {
-			l := "promotion"
-			if p.Commit != "" {
-				l += " commit " + short(p.Commit)
-			}
-			if p.PullRequest != nil {
-				l += fmt.Sprintf(" pull request #%d %s", p.PullRequest.Number, p.PullRequest.URL)
-			}
-			lines = append(lines, l)
-		}
-		if a := ss.Analysis; a != nil {
-			lines = append(lines, fmt.Sprintf("analysis %s %s %s", symbol(a.Phase), a.Phase, a.Message))
-		}
-		if rb := ss.Rollback; rb != nil {
-			lines = append(lines, fmt.Sprintf("rollback to %s commit %s", rb.Version, short(rb.Commit)))
-		}
-		if ss.Postmortem != nil {
-			lines = append(lines, "postmortem "+ss.Postmortem.URL)
-		}
-		for _, g := range ss.Gates {
-			lines = append(lines, fmt.Sprintf("%s %s %s", pad(g.Name, 16), symbol(string(g.Status)), g.Message))
-		}
+		lines := stageLines(&ss)
 		for j, l := range lines {
 			fmt.Fprintf(&b, "%s %s %s\n", indent(last), branch(j == len(lines)-1), l)
 		}
@@ -93,15 +65,86 @@ func (cl *cli) render(ctx context.Context, name string) (string, error) {
 	return b.String(), nil
 }
 
+// stageLines are the lines under a stage: its plan, its promotion with when
+// it was committed and deployed, what its GitOps agent says, its analysis,
+// rollback and postmortem, and its gates.
+func stageLines(ss *releasev1.ReleaseStageStatus) []string {
+	var lines []string
+	if ss.PlannedAt != nil {
+		l := "planned " + stamp(ss.PlannedAt)
+		if ss.Slip != nil {
+			l += ", slip " + ss.Slip.Duration.String()
+		}
+		lines = append(lines, l)
+	}
+	if p := ss.Promotion; p != nil && (p.Commit != "" || p.PullRequest != nil) {
+		l := "promotion"
+		if p.Commit != "" {
+			l += " commit " + short(p.Commit)
+		}
+		if p.PullRequest != nil {
+			l += fmt.Sprintf(" pull request #%d %s", p.PullRequest.Number, p.PullRequest.URL)
+		}
+		if ss.CommittedAt != nil {
+			l += ", committed " + stamp(ss.CommittedAt)
+		}
+		if ss.DeployedAt != nil {
+			l += ", deployed " + stamp(ss.DeployedAt)
+		}
+		lines = append(lines, l)
+	}
+	if d := ss.Deployment; d != nil {
+		lines = append(lines, "deployment "+deploymentLine(d, ss.DeployedAt == nil))
+	}
+	if a := ss.Analysis; a != nil {
+		lines = append(lines, fmt.Sprintf("analysis %s %s %s", symbol(a.Phase), a.Phase, a.Message))
+	}
+	if rb := ss.Rollback; rb != nil {
+		l := fmt.Sprintf("rollback to %s commit %s", rb.Version, short(rb.Commit))
+		if rb.DeployedAt != nil {
+			l += ", deployed " + stamp(rb.DeployedAt)
+		}
+		lines = append(lines, l)
+		if d := rb.Deployment; d != nil && rb.DeployedAt == nil {
+			lines = append(lines, "rollback deployment "+deploymentLine(d, true))
+		}
+	}
+	if ss.Postmortem != nil {
+		lines = append(lines, "postmortem "+ss.Postmortem.URL)
+	}
+	for _, g := range ss.Gates {
+		lines = append(lines, fmt.Sprintf("%s %s %s", pad(g.Name, 16), symbol(string(g.Status)), g.Message))
+	}
+	return lines
+}
+
+// deploymentLine is what a stage's GitOps agent says: its state, the
+// revision it is on, its own message and, while waiting, the deadline.
+func deploymentLine(d *releasev1.DeploymentStatus, waiting bool) string {
+	l := fmt.Sprintf("%s %s", symbol(string(d.State)), d.State)
+	if d.Revision != "" {
+		l += " on " + short(d.Revision)
+	}
+	if d.Message != "" {
+		l += ": " + d.Message
+	}
+	if waiting && d.Deadline != nil && d.Reason == releasev1.ReasonDeploying {
+		l += " (until " + stamp(d.Deadline) + ")"
+	}
+	return l
+}
+
+func stamp(t *metav1.Time) string { return t.UTC().Format(time.RFC3339) }
+
 func symbol(state string) string {
 	switch state {
-	case "Passed", "Promoted", "Released", "Done", "Succeeded":
+	case "Passed", "Promoted", "Released", "Done", "Succeeded", "Deployed":
 		return "✔"
-	case "Failed", "RolledBack", "Blocked", "Error":
+	case "Failed", "RolledBack", "Blocked", "Error", "Degraded", "Missing", "Forbidden":
 		return "✖"
 	case "Waived", "Skipped", "Superseded":
 		return "-"
-	case "Promoting", "Verifying", "Running", "AwaitingMerge", "Progressing":
+	case "Promoting", "Deploying", "Verifying", "Running", "AwaitingMerge", "Progressing", "OutOfSync":
 		return "◌"
 	}
 	return "⧗"

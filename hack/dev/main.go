@@ -25,6 +25,7 @@ func main() {
 	metrics := flag.String("metrics-addr", envOr("LIFTOFF_METRICS_ADDR", "127.0.0.1:8080"), "Controller metrics endpoint, 0 to disable.")
 	promAddr := flag.String("prometheus-addr", envOr("LIFTOFF_PROMETHEUS_ADDR", "127.0.0.1:9091"), "Address of the playground's Prometheus.")
 	httpAddr := flag.String("http-addr", envOr("LIFTOFF_HTTP_ADDR", "127.0.0.1:8082"), "Where the calendar feeds and the GitHub webhook receiver answer.")
+	inboxAddr := flag.String("inbox-addr", envOr("LIFTOFF_INBOX_ADDR", "127.0.0.1:9092"), "Where the local inbox takes the sample notification's Slack, Teams and webhook messages.")
 	dashAddr := flag.String("dashboard-addr", envOr("LIFTOFF_DASHBOARD_ADDR", "127.0.0.1:8787"), "Where the dashboard serves (acting as ann); 0 disables it.")
 	bad := flag.Bool("bad-release", true, "Once the sample release is out, ship a bad one (1.4.3) and let Liftoff roll it back.")
 	exitWhenReleased := flag.Bool("exit-when-released", false, "Exit 0 once the sample release reaches prod (for scripts).")
@@ -37,7 +38,8 @@ func main() {
 	defer stop()
 	root, _ := os.Getwd()
 	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
-		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, DashboardAddr: *dashAddr})
+		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, DashboardAddr: *dashAddr,
+		InboxAddr: *inboxAddr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)
 		os.Exit(1)
@@ -59,11 +61,16 @@ Liftoff playground is running.
   controller metrics: http://%[4]s/metrics
   Prometheus:        %[5]s
   release calendar:  %[6]s/calendars/default/releases.ics   (subscribe from Google Calendar or Outlook)
+  notifications:     %[11]s/   (what Slack, Teams and the signed webhook received; a log line each)
 
-Watch the sample release go dev -> staging -> prod (about a minute):
+Watch the sample release go dev -> staging -> prod (about a minute). Each
+stage waits (Deploying) until its GitOps agent rolled the commit out: the
+playground plays Argo CD for dev and staging, Flux for prod:
 
   export KUBECONFIG=%[1]s
   kubectl get releases -w
+  kubectl get applications,kustomizations -A
+  kubectl get release checkout-1-4-2 -o jsonpath='{.status.stages[2].deployment}'
   kubectl describe release checkout-1-4-2
   kubectl get releasepipeline checkout -o yaml
 
@@ -78,6 +85,7 @@ postmortem issue:
 
   kubectl get release checkout-1-4-3 -w
   kubectl get release checkout-1-4-3 -o jsonpath='{.status.stages[2].analysis}'
+  kubectl get release checkout-1-4-3 -o jsonpath='{.status.stages[2].rollback}'   # deployedAt: prod is back
   curl -s -H 'Authorization: Bearer %[3]s' %[2]srepos/acme/checkout/issues
 
 Liftoff discovered tag v1.5.0 (the pipeline's source has from: Tags) and made
@@ -109,8 +117,17 @@ for Security's item with the webhook's message):
   KUBECONFIG=%[7]s kubectl liftoff dashboard --port 8788
   KUBECONFIG=%[8]s kubectl liftoff dashboard --port 8789
 
+Every promotion, the release, the rollback, the waiting 1.5.0 and the 1.5
+milestone at risk are sent by the sample ReleaseNotification to the local
+inbox, as Slack blocks, a Teams card and a signed webhook. The release notes of
+a promotion, the delivery state, and the release report (sent now on request):
+
+  kubectl liftoff notes release/checkout-1-4-3 --stage prod
+  kubectl get releasenotifications
+  kubectl liftoff report releasenotification/releases --send
+
 Press Ctrl-C to stop.
-`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"], story, p.DashboardURL)
+`, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"], story, p.DashboardURL, p.InboxURL)
 
 	if *exitWhenReleased {
 		if err := playground.WaitReleased(ctx, p, "default", "checkout-1-4-2", 3*time.Minute); err != nil {

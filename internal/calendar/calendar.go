@@ -60,12 +60,9 @@ const maxLookahead = 400 * 24 * time.Hour
 // New compiles windows in the time zone tz (IANA name; "" means UTC). Its
 // error names the window and what to fix.
 func New(tz string, specs []WindowSpec) (*Calendar, error) {
-	loc := time.UTC
-	if tz != "" {
-		var err error
-		if loc, err = time.LoadLocation(tz); err != nil {
-			return nil, fmt.Errorf("timeZone %q is not an IANA time zone (for example Europe/Berlin): %v", tz, err)
-		}
+	loc, err := location(tz)
+	if err != nil {
+		return nil, err
 	}
 	c := &Calendar{loc: loc}
 	for _, s := range specs {
@@ -76,6 +73,18 @@ func New(tz string, specs []WindowSpec) (*Calendar, error) {
 		c.windows = append(c.windows, w)
 	}
 	return c, nil
+}
+
+// location loads an IANA zone; "" is UTC.
+func location(tz string) (*time.Location, error) {
+	if tz == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("timeZone %q is not an IANA time zone (for example Europe/Berlin): %v", tz, err)
+	}
+	return loc, nil
 }
 
 func parseTime(s string, loc *time.Location) (time.Time, error) {

@@ -127,18 +127,33 @@ func OwnersText(o releasev1.Owners) string {
 // item, such as the issue that is still open) and who can move it (its
 // owners; a manual item without owners cannot be signed off at all).
 func Open(lc *releasev1.LaunchChecklist) string {
+	var open []string
+	for _, it := range OpenItems(lc) {
+		open = append(open, fmt.Sprintf("%s (%s)", it.Name, openDetail(it.Item, it.ChecklistItemStatus)))
+	}
+	return strings.Join(open, ", ")
+}
+
+// OpenItem is a required item neither done nor waived: its status and spec.
+type OpenItem struct {
+	releasev1.ChecklistItemStatus
+	Item releasev1.ChecklistItem
+}
+
+// OpenItems lists the required items neither done nor waived, in order.
+func OpenItems(lc *releasev1.LaunchChecklist) []OpenItem {
 	items := map[string]releasev1.ChecklistItem{}
 	for _, it := range lc.Spec.Items {
 		items[it.Name] = it
 	}
-	var open []string
+	var out []OpenItem
 	for _, is := range lc.Status.Items {
 		if !is.Required || is.State == releasev1.ItemDone || is.State == releasev1.ItemWaived {
 			continue
 		}
-		open = append(open, fmt.Sprintf("%s (%s)", is.Name, openDetail(items[is.Name], is)))
+		out = append(out, OpenItem{ChecklistItemStatus: is, Item: items[is.Name]})
 	}
-	return strings.Join(open, ", ")
+	return out
 }
 
 func openDetail(it releasev1.ChecklistItem, is releasev1.ChecklistItemStatus) string {

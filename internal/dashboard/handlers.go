@@ -35,6 +35,16 @@ func (s *Server) pipelinesView(r *http.Request) (*PipelinesView, error) {
 	return buildPipelines(r.Context(), s.o.Store, s.pipelinesQuery(r, sess), s.o.Now())
 }
 
+// pipelinesJSON is the pipelines view for the API: a 503 while the Releases
+// load, so a script never reads "nothing waiting" from a view without them.
+func (s *Server) pipelinesJSON(r *http.Request) (*PipelinesView, error) {
+	v, err := s.pipelinesView(r)
+	if err == nil && v.ReleasesLoading != nil {
+		return nil, v.ReleasesLoading
+	}
+	return v, err
+}
+
 // htmlOf serves a view as a page.
 func htmlOf[T any](s *Server, name string, build func(*http.Request) (T, error), pg func(T) page) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +70,11 @@ func jsonOf[T any](s *Server, build func(*http.Request) (T, error)) http.Handler
 }
 
 func pipelinesPage(v *PipelinesView) page {
-	return page{Title: "Pipelines", Nav: "pipelines", Live: "pipeline release", Data: v}
+	live := "pipeline release"
+	if v.ReleasesLoading != nil {
+		live += " " + loadingKind
+	}
+	return page{Title: "Pipelines", Nav: "pipelines", Live: live, Data: v}
 }
 
 func (s *Server) releaseView(r *http.Request) (*ReleaseView, error) {

@@ -26,6 +26,9 @@ type Local struct {
 	User   string
 	Server *Server
 	Broker *Broker
+	// Loaded tells which kinds are listed: the Releases may still be
+	// loading when StartLocal returns.
+	Loaded *Loaded
 	done   chan error
 }
 
@@ -36,7 +39,9 @@ type LocalOptions struct {
 	// Listener to serve on. Its address decides the Host headers accepted
 	// when it is a loopback address.
 	Listener net.Listener
-	// SyncTimeout bounds the first listing of the objects; 1 minute when zero.
+	// SyncTimeout bounds the first listing of the pipelines, calendars,
+	// milestones and checklists; 1 minute when zero. The Releases are not
+	// waited for: the pages say they are loading until they are listed.
 	SyncTimeout time.Duration
 }
 
@@ -51,7 +56,8 @@ func Scheme() (*runtime.Scheme, error) {
 
 // StartLocal lists and watches the Liftoff objects as the user of cfg and
 // serves the dashboard on o.Listener until ctx ends. It returns once the
-// first view can be rendered.
+// first view can be rendered: the small kinds are listed, and the Releases,
+// which can take the API server seconds, follow (Local.Loaded).
 func StartLocal(ctx context.Context, cfg *rest.Config, o LocalOptions) (*Local, error) {
 	scheme, err := Scheme()
 	if err != nil {
@@ -61,12 +67,13 @@ func StartLocal(ctx context.Context, cfg *rest.Config, o LocalOptions) (*Local, 
 	if err != nil {
 		return nil, err
 	}
-	cc, err := NewCache(cfg, scheme, o.Namespace)
+	loaded := &Loaded{}
+	cc, err := NewCache(cfg, scheme, o.Namespace, loaded.WatchError)
 	if err != nil {
 		return nil, err
 	}
 	b := NewBroker(0)
-	if err := Watch(ctx, cc, b); err != nil {
+	if err := Watch(ctx, cc, b, loaded); err != nil {
 		return nil, err
 	}
 	go func() { _ = cc.Start(ctx) }()
@@ -76,15 +83,15 @@ func StartLocal(ctx context.Context, cfg *rest.Config, o LocalOptions) (*Local, 
 	}
 	syncCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if !cc.WaitForCacheSync(syncCtx) {
+	if !loaded.wait(syncCtx, "pipeline", "calendar", "milestone", "checklist") {
 		where := "in every namespace"
 		if o.Namespace != "" {
 			where = "in namespace " + o.Namespace
 		}
-		return nil, fmt.Errorf("could not list Liftoff's objects %s within %s: check that you may list releases, releasepipelines, releasecalendars, milestones and launchchecklists there (or name one namespace with -n)", where, timeout)
+		return nil, fmt.Errorf("could not list Liftoff's objects %s within %s: check that you may list releasepipelines, releasecalendars, milestones, launchchecklists and releases there (or name one namespace with -n)", where, timeout)
 	}
-	l := &Local{User: WhoAmI(ctx, c), Broker: b, done: make(chan error, 1)}
-	so := Options{Store: CacheStore{Reader: cc}, Broker: b, Access: LocalUser{Name: l.User, Client: c}}
+	l := &Local{User: WhoAmI(ctx, c), Broker: b, Loaded: loaded, done: make(chan error, 1)}
+	so := Options{Store: CacheStore{Reader: cc, Loaded: loaded}, Broker: b, Access: LocalUser{Name: l.User, Client: c}}
 	if ip, ok := o.Listener.Addr().(*net.TCPAddr); ok && ip.IP.IsLoopback() {
 		so.AllowedHosts = LoopbackHosts(o.Listener.Addr())
 	}

@@ -19,10 +19,13 @@ const (
 // with AuthKubernetes authenticates every request and acts as its user.
 func ForManager(ctx context.Context, mgr manager.Manager, auth string) (http.Handler, error) {
 	b := NewBroker(0)
-	if err := Watch(ctx, mgr.GetCache(), b); err != nil {
+	loaded := &Loaded{}
+	if err := Watch(ctx, mgr.GetCache(), b, loaded); err != nil {
 		return nil, err
 	}
-	o := Options{Store: CacheStore{Reader: mgr.GetCache()}, Broker: b}
+	// The manager serves once its cache has synced, so every kind is
+	// listed; Loaded keeps a page from blocking if it is asked earlier.
+	o := Options{Store: CacheStore{Reader: mgr.GetCache(), Loaded: loaded}, Broker: b}
 	switch auth {
 	case AuthNone, "":
 		o.Access = ReadOnly{}

@@ -20,6 +20,9 @@ type memStore struct {
 	calendars  []*releasev1.ReleaseCalendar
 	milestones []*releasev1.Milestone
 	checklists []*releasev1.LaunchChecklist
+	// releasesLoading, when set, is what reading a Release answers, as
+	// CacheStore does before the Releases are listed.
+	releasesLoading *Loading
 }
 
 func inNS[T interface{ GetNamespace() string }](all []T, ns string) []T {
@@ -39,6 +42,9 @@ func (m *memStore) Pipelines(_ context.Context, ns string) ([]*releasev1.Release
 	return inNS(m.pipelines, ns), nil
 }
 func (m *memStore) Releases(_ context.Context, ns string) ([]*releasev1.Release, error) {
+	if m.releasesLoading != nil {
+		return nil, m.releasesLoading
+	}
 	return inNS(m.releases, ns), nil
 }
 func (m *memStore) Calendars(_ context.Context, ns string) ([]*releasev1.ReleaseCalendar, error) {
@@ -55,6 +61,9 @@ func (m *memStore) Get(_ context.Context, key types.NamespacedName, obj client.O
 	var found client.Object
 	switch obj.(type) {
 	case *releasev1.Release:
+		if m.releasesLoading != nil {
+			return m.releasesLoading
+		}
 		if o := find(m.releases, key); o != nil {
 			found = o
 		}

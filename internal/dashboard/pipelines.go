@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ type PipelinesView struct {
 	Pages int `json:"pages"`
 	// Releases counts every Release that matched, on every page.
 	Releases int `json:"releases"`
+	// ReleasesLoading is set while the Releases are not listed yet: the
+	// rows show the stages from each pipeline's status and no waiting
+	// Release, and the search matches pipelines and repositories only.
+	ReleasesLoading *Loading `json:"-"`
 }
 
 // PipelineRow is one pipeline: its stages in order and its waiting Releases.
@@ -118,11 +123,13 @@ func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Tim
 	if err != nil {
 		return nil, err
 	}
+	v := &PipelinesView{Query: q}
 	rels, err := s.Releases(ctx, q.Namespace)
-	if err != nil {
+	if errors.As(err, &v.ReleasesLoading) {
+		rels = nil // the rows show what the pipelines' own status holds
+	} else if err != nil {
 		return nil, err
 	}
-	v := &PipelinesView{Query: q}
 	nsSeen := map[string]bool{}
 	type key struct{ ns, name string }
 	byPipe := map[key][]*releasev1.Release{}

@@ -66,8 +66,11 @@ const (
 	sessionCookie = "liftoff_session"
 	csrfHeader    = "X-CSRF-Token"
 	csrfField     = "csrf"
-	// fragmentHeader asks for the page's main element only (live updates).
+	// fragmentHeader asks for the page's main element only (live updates);
+	// the answer carries it back, with the page's Live list and title.
 	fragmentHeader = "X-Liftoff-Fragment"
+	liveHeader     = "X-Liftoff-Live"
+	titleHeader    = "X-Liftoff-Title"
 )
 
 // New parses the templates and wires the routes.
@@ -115,7 +118,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"pipelines", "release", "calendar", "calendars", "milestones", "result", "error"} {
+	for _, p := range []string{"pipelines", "release", "calendar", "calendars", "milestones", "result", "error", "loading"} {
 		t, err := base.Clone()
 		if err != nil {
 			return nil, err
@@ -143,7 +146,7 @@ func New(o Options) (*Server, error) {
 		}
 		s.o.Broker.serveEvents(w, r)
 	})
-	m.HandleFunc("GET /api/pipelines", jsonOf(s, s.pipelinesView))
+	m.HandleFunc("GET /api/pipelines", jsonOf(s, s.pipelinesJSON))
 	m.HandleFunc("GET /api/releases/{ns}/{name}", jsonOf(s, s.releaseView))
 	m.HandleFunc("GET /api/calendars/{ns}/{name}", jsonOf(s, func(r *http.Request) (*CalendarView, error) { return s.calendarView(r, r.PathValue("name")) }))
 	m.HandleFunc("GET /api/milestones", jsonOf(s, s.milestonesView))
@@ -269,31 +272,56 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, p p
 	}
 	p.User, p.ReadOnly = sess.User, sess.Client == nil
 	p.CSRF = s.csrfToken(s.sessionID(w, r))
+	s.write(w, r, name, http.StatusOK, p)
+}
+
+// write executes a page: the whole document, or its main element for a live
+// update (the fragment header), with what the script needs to swap it in:
+// the page's Live list and title.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
 	p.Version = s.version
 	tmpl := "layout"
 	if r.Header.Get(fragmentHeader) == "main" {
 		tmpl = "main"
+		w.Header().Set(fragmentHeader, "main")
+		w.Header().Set(liveHeader, p.Live)
+		w.Header().Set(titleHeader, url.PathEscape(p.Title))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
 	if err := s.pages[name].ExecuteTemplate(w, tmpl, p); err != nil {
 		ctrl.Log.WithName("dashboard").Error(err, "Rendering a page", "page", name)
 	}
 }
 
+// fail answers an error: JSON for the API and the page's script, a page
+// otherwise. What is still loading is a 503 with Retry-After, and its page
+// updates by itself once it is loaded.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
 	msg := err.Error()
 	if errors.Is(err, errNotFound) {
 		code, msg = http.StatusNotFound, "not found: it may have been deleted, or it is in a namespace this dashboard does not watch"
 	}
+	var loading *Loading
+	if errors.As(err, &loading) {
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	if wantsJSON(r) {
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(code)
-	_ = s.pages["error"].ExecuteTemplate(w, "layout", page{Title: http.StatusText(code), Data: msg, Version: s.version})
+	if loading == nil {
+		s.write(w, r, "error", code, page{Title: http.StatusText(code), Data: msg})
+		return
+	}
+	p := page{Title: "Loading " + loading.Resource, Live: loadingKind, Data: loading}
+	if sess, err := s.session(r); err == nil {
+		p.User, p.ReadOnly = sess.User, sess.Client == nil
+	}
+	s.write(w, r, "loading", code, p)
 }
 
 func wantsJSON(r *http.Request) bool {

@@ -36,10 +36,18 @@ var kinds = []client.Object{
 // CacheStore reads a controller-runtime cache without deep copies: the
 // pages only read, and a copy of 5,000 Releases per view would cost more
 // than rendering them.
-type CacheStore struct{ Reader client.Reader }
+type CacheStore struct {
+	Reader client.Reader
+	// Loaded, when set, says which kinds are listed: a read of one that is
+	// not returns a *Loading error rather than block until it is.
+	Loaded *Loaded
+}
 
-func list[T any, L client.ObjectList](ctx context.Context, r client.Reader, ns string, l L, items func(L) []T) ([]*T, error) {
-	if err := r.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+func list[T any, L client.ObjectList](ctx context.Context, s CacheStore, kind, ns string, l L, items func(L) []T) ([]*T, error) {
+	if err := s.Loaded.check(kind); err != nil {
+		return nil, err
+	}
+	if err := s.Reader.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	it := items(l)
@@ -51,43 +59,48 @@ func list[T any, L client.ObjectList](ctx context.Context, r client.Reader, ns s
 }
 
 func (s CacheStore) Pipelines(ctx context.Context, ns string) ([]*releasev1.ReleasePipeline, error) {
-	return list(ctx, s.Reader, ns, &releasev1.ReleasePipelineList{}, func(l *releasev1.ReleasePipelineList) []releasev1.ReleasePipeline { return l.Items })
+	return list(ctx, s, "pipeline", ns, &releasev1.ReleasePipelineList{}, func(l *releasev1.ReleasePipelineList) []releasev1.ReleasePipeline { return l.Items })
 }
 
 func (s CacheStore) Releases(ctx context.Context, ns string) ([]*releasev1.Release, error) {
-	return list(ctx, s.Reader, ns, &releasev1.ReleaseList{}, func(l *releasev1.ReleaseList) []releasev1.Release { return l.Items })
+	return list(ctx, s, "release", ns, &releasev1.ReleaseList{}, func(l *releasev1.ReleaseList) []releasev1.Release { return l.Items })
 }
 
 func (s CacheStore) Calendars(ctx context.Context, ns string) ([]*releasev1.ReleaseCalendar, error) {
-	return list(ctx, s.Reader, ns, &releasev1.ReleaseCalendarList{}, func(l *releasev1.ReleaseCalendarList) []releasev1.ReleaseCalendar { return l.Items })
+	return list(ctx, s, "calendar", ns, &releasev1.ReleaseCalendarList{}, func(l *releasev1.ReleaseCalendarList) []releasev1.ReleaseCalendar { return l.Items })
 }
 
 func (s CacheStore) Milestones(ctx context.Context, ns string) ([]*releasev1.Milestone, error) {
-	return list(ctx, s.Reader, ns, &releasev1.MilestoneList{}, func(l *releasev1.MilestoneList) []releasev1.Milestone { return l.Items })
+	return list(ctx, s, "milestone", ns, &releasev1.MilestoneList{}, func(l *releasev1.MilestoneList) []releasev1.Milestone { return l.Items })
 }
 
 func (s CacheStore) Checklists(ctx context.Context, ns string) ([]*releasev1.LaunchChecklist, error) {
-	return list(ctx, s.Reader, ns, &releasev1.LaunchChecklistList{}, func(l *releasev1.LaunchChecklistList) []releasev1.LaunchChecklist { return l.Items })
+	return list(ctx, s, "checklist", ns, &releasev1.LaunchChecklistList{}, func(l *releasev1.LaunchChecklistList) []releasev1.LaunchChecklist { return l.Items })
 }
 
 func (s CacheStore) Get(ctx context.Context, key types.NamespacedName, obj client.Object) error {
+	if err := s.Loaded.check(kindOf(obj)); err != nil {
+		return err
+	}
 	return s.Reader.Get(ctx, key, obj)
 }
 
 // NewCache makes the dashboard's own informer cache (the plugin's; the
 // manager shares its own): the five Liftoff kinds of one namespace, or of
-// all when ns is empty, without managed fields.
-func NewCache(cfg *rest.Config, scheme *runtime.Scheme, ns string) (cache.Cache, error) {
-	o := cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields()}
+// all when ns is empty, without managed fields. onWatchError, when set, is
+// told why a list or watch failed (Loaded.WatchError).
+func NewCache(cfg *rest.Config, scheme *runtime.Scheme, ns string, onWatchError toolscache.WatchErrorHandlerWithContext) (cache.Cache, error) {
+	o := cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields(), DefaultWatchErrorHandler: onWatchError}
 	if ns != "" {
 		o.DefaultNamespaces = map[string]cache.Config{ns: {}}
 	}
 	return cache.New(cfg, o)
 }
 
-// Watch starts the informers of the five kinds in c and sends every change
-// to b. It returns once they are registered; c.Start runs them.
-func Watch(ctx context.Context, c cache.Informers, b *Broker) error {
+// Watch starts the informers of the five kinds in c, sends every change to
+// b, and tracks in loaded when each kind is listed. It returns once they are
+// registered; c.Start runs them.
+func Watch(ctx context.Context, c cache.Informers, b *Broker, loaded *Loaded) error {
 	for _, obj := range kinds {
 		inf, err := c.GetInformer(ctx, obj)
 		if err != nil {
@@ -102,13 +115,15 @@ func Watch(ctx context.Context, c cache.Informers, b *Broker) error {
 				b.Publish(Change{Kind: kind, Namespace: co.GetNamespace(), Name: co.GetName()})
 			}
 		}
-		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 			AddFunc:    notify,
 			UpdateFunc: func(_, o any) { notify(o) },
 			DeleteFunc: notify,
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
+		loaded.track(ctx, kind, inf.HasSynced, reg, b)
 	}
 	return nil
 }

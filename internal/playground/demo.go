@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/updater"
@@ -15,48 +14,41 @@ import (
 // BadVersion is the sample version whose error ratio is too high.
 const BadVersion = "1.4.3"
 
-// demoService stands in for the checkout service in prod: like a GitOps
-// sync, it runs whatever version prod's kustomization names, and reports
-// that version and its error ratio for Prometheus to scrape.
+// demoService stands in for the checkout service in prod: it runs the
+// version prod's kustomization names at the commit prod's GitOps agent last
+// applied (deployed), and reports that version and its error ratio for
+// Prometheus to scrape.
 type demoService struct {
-	sim  *simulator.Server
-	srv  *httptest.Server
-	stop chan struct{}
-	mu   sync.Mutex
-	ver  string
+	sim *simulator.Server
+	srv *httptest.Server
+	mu  sync.Mutex
+	ver string
 }
 
 func startDemoService(sim *simulator.Server) *demoService {
-	d := &demoService{sim: sim, stop: make(chan struct{})}
+	d := &demoService{sim: sim}
 	d.srv = httptest.NewServer(http.HandlerFunc(d.metrics))
-	go d.sync()
 	return d
 }
 
 func (d *demoService) addr() string { return strings.TrimPrefix(d.srv.URL, "http://") }
 
-func (d *demoService) close() {
-	close(d.stop)
-	d.srv.Close()
-}
+func (d *demoService) close() { d.srv.Close() }
 
-// sync follows prod's kustomization, as Argo CD or Flux would.
-func (d *demoService) sync() {
-	tick := time.NewTicker(300 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if content, ok := d.sim.FileAt(GitOpsRepo, "main", "envs/prod/kustomization.yaml"); ok {
-			if img, err := updater.GetKustomizeImage([]byte(content), "ghcr.io/acme/checkout"); err == nil {
-				d.mu.Lock()
-				d.ver = img.NewTag
-				d.mu.Unlock()
-			}
-		}
-		select {
-		case <-d.stop:
-			return
-		case <-tick.C:
-		}
+// deployed runs the version of prod's kustomization at commit, once prod's
+// agent applied it.
+func (d *demoService) deployed(stage, commit string) {
+	if stage != "prod" {
+		return
+	}
+	content, ok := d.sim.FileAt(GitOpsRepo, commit, "envs/prod/kustomization.yaml")
+	if !ok {
+		return
+	}
+	if img, err := updater.GetKustomizeImage([]byte(content), "ghcr.io/acme/checkout"); err == nil {
+		d.mu.Lock()
+		d.ver = img.NewTag
+		d.mu.Unlock()
 	}
 }
 

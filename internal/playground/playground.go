@@ -32,6 +32,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
@@ -74,9 +75,18 @@ type Options struct {
 	// HTTPAddr is where the controller serves the calendar feeds and the
 	// GitHub webhook receiver; "127.0.0.1:0" picks a port.
 	HTTPAddr string
+	// InboxAddr is where the local receiver of notifications listens
+	// (SampleInboxURL by default); "127.0.0.1:0" picks a port.
+	InboxAddr string
 	// DashboardAddr is where the dashboard serves, acting as ann (group
 	// release-managers), as `kubectl liftoff dashboard` would; "" or "0": none.
 	DashboardAddr string
+	// AgentCRDs is the directory of Argo CD's and Flux's CRDs;
+	// $LIFTOFF_AGENT_CRDS or hack/fetch-agent-crds.sh when empty.
+	AgentCRDs string
+	// RolloutDelay is how long the playground's Argo CD and Flux take to
+	// roll a stage out; DefaultRolloutDelay when zero.
+	RolloutDelay time.Duration
 }
 
 // Playground is a running embedded default.
@@ -86,6 +96,9 @@ type Playground struct {
 	PrometheusURL string
 	// HTTPURL is where the calendar feeds and /hooks/github answer.
 	HTTPURL string
+	// InboxURL is the page of the notifications received (Inbox).
+	InboxURL string
+	Inbox    *Inbox
 	// DashboardURL is the dashboard's address (with a trailing slash), when served.
 	DashboardURL string
 	// Users maps the sample users (sue of group security, lee) to their
@@ -96,7 +109,9 @@ type Playground struct {
 
 	env     *envtest.Environment
 	server  *http.Server
+	inbox   *http.Server
 	demo    *demoService
+	agents  *deployer
 	prom    *promtest.Server
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -130,6 +145,20 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	p.server = &http.Server{Handler: p.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.server.Serve(ln) }()
 
+	inboxAddr := o.InboxAddr
+	if inboxAddr == "" {
+		inboxAddr = strings.TrimPrefix(SampleInboxURL, "http://")
+	}
+	inboxLn, err := net.Listen("tcp", inboxAddr)
+	if err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("the notification inbox cannot listen on %s (set LIFTOFF_INBOX_ADDR): %w", inboxAddr, err)
+	}
+	p.InboxURL = "http://" + inboxLn.Addr().String()
+	p.Inbox = NewInbox([]byte(NotifySecret))
+	p.inbox = &http.Server{Handler: p.Inbox, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.inbox.Serve(inboxLn) }()
+
 	p.demo = startDemoService(p.Sim)
 	bin := o.PrometheusBin
 	if bin == "" {
@@ -146,8 +175,20 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	}
 	p.PrometheusURL = p.prom.URL
 
+	agentCRDs := o.AgentCRDs
+	if agentCRDs == "" {
+		if agentCRDs, err = agenttest.CRDDirectory(o.Root); err != nil {
+			p.Stop()
+			return nil, fmt.Errorf("fetching Argo CD's and Flux's CRDs (`make dev` sets LIFTOFF_AGENT_CRDS): %w", err)
+		}
+	}
 	p.env = &envtest.Environment{
 		CRDDirectoryPaths: []string{filepath.Join(o.Root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true,
+		// Argo CD's and Flux's own CRDs: the sample stages wait on them.
+		CRDInstallOptions: envtest.CRDInstallOptions{Paths: []string{
+			filepath.Join(agentCRDs, "application-crd.yaml"),
+			filepath.Join(agentCRDs, "kustomize.toolkit.fluxcd.io_kustomizations.yaml"),
+		}},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(o.Root, "config", "webhook")}},
 	}
 	cfg, err := p.env.Start()
@@ -185,6 +226,15 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	if p.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		p.Stop()
 		return nil, err
+	}
+	delay := o.RolloutDelay
+	if delay == 0 {
+		delay = DefaultRolloutDelay
+	}
+	p.agents = &deployer{sim: p.Sim, agent: &agenttest.Agent{Client: p.Client}, delay: delay, deployed: p.demo.deployed}
+	if err := p.agents.install(ctx, p.Client); err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("creating the sample's Argo CD Applications and Flux Kustomization: %w", err)
 	}
 
 	wo := &p.env.WebhookInstallOptions
@@ -227,6 +277,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 			ctrl.Log.Error(err, "Controller stopped")
 		}
 	}()
+	p.agents.run(runCtx)
 	// The samples go through the admission webhooks: wait until they serve.
 	if err := waitFor(runCtx, 30*time.Second, func() bool { return mgr.GetWebhookServer().StartedChecker()(nil) == nil }); err != nil {
 		p.Stop()
@@ -289,8 +340,8 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 		switch {
 		case strings.Contains(path, "token") || strings.Contains(path, "secret"):
 			return 0
-		case strings.Contains(path, "pipeline") || strings.Contains(path, "calendar"):
-			return 1
+		case strings.Contains(path, "pipeline") || strings.Contains(path, "calendar") || strings.Contains(path, "notification"):
+			return 1 // a notification exists before the news it reports
 		}
 		return 2
 	}
@@ -315,6 +366,7 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 func (p *Playground) Apply(ctx context.Context, raw []byte) error {
 	raw = bytes.ReplaceAll(raw, []byte(SampleAPIURL), []byte(p.SimURL))
 	raw = bytes.ReplaceAll(raw, []byte(SamplePrometheusURL), []byte(p.PrometheusURL))
+	raw = bytes.ReplaceAll(raw, []byte(SampleInboxURL), []byte(p.InboxURL))
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
 	for {
 		doc, err := r.Read()
@@ -342,12 +394,16 @@ func (p *Playground) Stop() {
 	if p.cancel != nil {
 		p.cancel()
 		<-p.stopped
+		p.agents.wait()
 	}
 	if p.env != nil {
 		_ = p.env.Stop()
 	}
 	if p.server != nil {
 		_ = p.server.Close()
+	}
+	if p.inbox != nil {
+		_ = p.inbox.Close()
 	}
 	if p.prom != nil {
 		p.prom.Stop()

@@ -2,6 +2,7 @@ package playground
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -9,11 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
@@ -42,7 +46,7 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	}
 	ctx := context.Background()
 	p, err := Start(ctx, Options{SimAddr: "127.0.0.1:0", PrometheusAddr: "127.0.0.1:0", Dir: t.TempDir(), Root: root,
-		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true, DashboardAddr: "127.0.0.1:0"})
+		PollInterval: time.Second, MetricsAddr: "0", BadRelease: true, DashboardAddr: "127.0.0.1:0", InboxAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +55,8 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if _, err := os.Stat(p.Kubeconfig); err != nil {
 		t.Fatalf("kubeconfig not written: %v", err)
 	}
+	// What `kubectl get releases -w` shows.
+	watched := watchReleases(ctx, t, p)
 	// The sample calendar freezes prod a few days a year. On those days the
 	// promise is the hold, not the release: check that instead.
 	if frozen := sampleFreeze(t, root); frozen != "" {
@@ -69,9 +75,20 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		if !ok || !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
 			t.Errorf("%s kustomization:\n%s", st, content)
 		}
-		if ss := rel.Status.StageStatus(st); ss == nil || ss.Phase != releasev1.StagePromoted {
+		ss := rel.Status.StageStatus(st)
+		if ss == nil || ss.Phase != releasev1.StagePromoted {
 			t.Errorf("stage %s: %+v", st, ss)
+			continue
 		}
+		// Each stage waited for its GitOps agent to roll the commit out.
+		agent := map[string]string{"dev": "ArgoCD", "staging": "ArgoCD", "prod": "Flux"}[st]
+		if d := ss.Deployment; d == nil || d.Agent != agent || d.State != releasev1.DeploymentDeployed || ss.CommittedAt == nil || ss.DeployedAt == nil ||
+			!ss.DeployedAt.After(ss.CommittedAt.Time) {
+			t.Errorf("stage %s: committed %v, deployed %v, deployment %+v", st, ss.CommittedAt, ss.DeployedAt, d)
+		}
+	}
+	if w := watched(); !slices.ContainsFunc(w, func(l string) bool { return strings.HasPrefix(l, "checkout-1-4-2 Deploying ") }) {
+		t.Errorf("the wait for the agents was not seen:\n%s", strings.Join(w, "\n"))
 	}
 	values, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/staging/values.yaml")
 	if !strings.Contains(values, "version: 1.4.2 # promoted by Liftoff") {
@@ -97,6 +114,21 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if ss := bad.Status.StageStatus("prod"); ss.Phase != releasev1.StageRolledBack || ss.Rollback == nil || ss.Rollback.Version != "1.4.2" || ss.Postmortem == nil {
 		t.Errorf("bad release in prod: %+v", ss)
 	}
+	// Flux applies the rollback; the status says when prod is back.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-3"}, bad); err == nil {
+			if rb := bad.Status.StageStatus("prod").Rollback; rb != nil && rb.DeployedAt != nil {
+				if !strings.HasPrefix(rb.Message, "1.4.2 is live again in prod since ") {
+					t.Errorf("rollback %+v", rb)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rollback was not followed until deployed: %+v", bad.Status.StageStatus("prod").Rollback)
+		}
+	}
+	t.Logf("kubectl get releases -w:\n%s", strings.Join(watched(), "\n"))
 	content, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/prod/kustomization.yaml")
 	if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
 		t.Errorf("prod after the rollback:\n%s", content)
@@ -113,6 +145,17 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	// The good release is live again in prod, not superseded.
 	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err != nil || rel.Status.Phase != releasev1.PhaseReleased {
 		t.Errorf("good release after the rollback: %s %v", rel.Status.Phase, err)
+	}
+
+	// The sample notification told the local inbox, in each receiver's format.
+	waitInbox(t, p, "slack", "checkout 1.4.2 released")
+	waitInbox(t, p, "teams", "checkout 1.4.2 promoted to prod")
+	rolledBack := waitInbox(t, p, "webhook", "checkout 1.4.3 rolled back in prod to 1.4.2")
+	if rolledBack.Signed != "signature valid" || rolledBack.Type != "RolledBack" || !strings.Contains(string(rolledBack.Body), `"postmortem":{"title":"postmortem #`) {
+		t.Errorf("rollback notification: %s %s %s", rolledBack.Type, rolledBack.Signed, rolledBack.Body)
+	}
+	if page := get(t, p.InboxURL+"/"); !strings.Contains(page, "checkout 1.4.3 rolled back in prod to 1.4.2") {
+		t.Errorf("the inbox page does not show the rollback:\n%s", page)
 	}
 
 	// The 1.4.2 launch checklist was ready by itself; the 1.5 milestone reads
@@ -160,6 +203,61 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		if !strings.Contains(story, want) {
 			t.Errorf("the dashboard's checkout-1-4-3 lacks %q:\n%s", want, story)
 		}
+	}
+}
+
+// watchReleases collects "NAME PHASE STAGE" of every change of a Release in
+// the samples' namespace, as `kubectl get releases -w` prints them.
+func watchReleases(ctx context.Context, t *testing.T, p *Playground) func() []string {
+	cfg, err := clientcmd.BuildConfigFromFlags("", p.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: p.Client.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Watch(ctx, &releasev1.ReleaseList{}, client.InNamespace("default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	var mu sync.Mutex
+	var lines []string
+	go func() {
+		for ev := range w.ResultChan() {
+			if rel, ok := ev.Object.(*releasev1.Release); ok {
+				l := fmt.Sprintf("%s %s %s", rel.Name, rel.Status.Phase, rel.Status.CurrentStage)
+				mu.Lock()
+				if len(lines) == 0 || lines[len(lines)-1] != l {
+					lines = append(lines, l)
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lines)
+	}
+}
+
+// waitInbox waits until the playground's inbox got a message titled title
+// on receiver's route.
+func waitInbox(t *testing.T, p *Playground, receiver, title string) InboxMessage {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		for _, m := range p.Inbox.Messages() {
+			if m.Receiver == receiver && m.Title == title {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the inbox's %s messages: %+v", title, receiver, p.Inbox.Messages())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

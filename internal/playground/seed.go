@@ -46,6 +46,23 @@ func Seed(sim *simulator.Server) error {
 	sim.SetCheckRun(AppRepo, sha, "e2e", "completed", "success")
 	sim.SetStatus(AppRepo, sha, "ci/build", "success")
 
+	// Two pull requests merged for 1.4.3: its release notes (`kubectl liftoff
+	// notes`), and the first suspects once it fails in prod.
+	for _, pr := range []struct{ branch, title, author string }{
+		{"retry-timeouts", "Retry card payments once on a gateway timeout", "alice"},
+		{"exchange-cache", "Cache exchange rates for a minute", "bob"},
+	} {
+		if _, err := sim.CommitFiles(AppRepo, pr.branch, map[string]string{pr.branch + ".go": "package main\n"}, pr.title); err != nil {
+			return err
+		}
+		n, err := sim.CreatePullRequest(AppRepo, pr.branch, "main", pr.title, pr.author)
+		if err != nil {
+			return err
+		}
+		if _, err := sim.MergePull(AppRepo, n); err != nil {
+			return err
+		}
+	}
 	bad, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.4.3: a change that breaks checkout\nfunc main() {}\n"}, "Release "+BadVersion)
 	if err != nil {
 		return err
@@ -67,7 +84,7 @@ func Seed(sim *simulator.Server) error {
 	}
 	sim.SetCheckRun(AppRepo, next, "qa", "in_progress", "")
 
-	// The 1.5 milestone: its FAQ issue is #1 (the 1.5 launch checklist
+	// The 1.5 milestone: its FAQ issue is #3 (after the two pull requests; the 1.5 launch checklist
 	// names it), two issues closed, one release blocker open.
 	now := time.Now()
 	ms := sim.CreateMilestone(AppRepo, "1.5", now.Add(21*24*time.Hour))

@@ -44,6 +44,9 @@ type Request struct {
 	Since time.Time
 	// Gates is a Markdown summary of the gate results for the pull request body.
 	Gates string
+	// Notes is a Markdown section of the release notes (the pull requests
+	// the promotion brings into the stage) for the pull request body; "" for none.
+	Notes string
 	// Revert, when set, makes this a rollback of an earlier promotion.
 	Revert *Revert
 }

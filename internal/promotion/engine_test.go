@@ -287,3 +287,26 @@ func TestPromoteMissingTarget(t *testing.T) {
 		t.Fatalf("error %v, want GitHub's not found", err)
 	}
 }
+
+// A promotion's pull request says what changes in the files, then what the
+// promotion brings into the stage (its release notes), then the gates.
+func TestPullRequestBodyCarriesTheReleaseNotes(t *testing.T) {
+	w := newWorld(t)
+	req := w.request("prod")
+	req.Target.Strategy = releasev1.StrategyPullRequest
+	req.Notes = "### Changes since 1.4.1\n\n- [#7](https://github.com/acme/checkout/pull/7) Retry payments by alice\n"
+	req.Gates = "| Gate | Status | Detail |\n| --- | --- | --- |\n| soak | Passed | soaked 1h |\n"
+	res, err := promotion.Promote(context.Background(), w.gh, req)
+	if err != nil || res.Landed || res.PullRequest == nil {
+		t.Fatalf("result %+v, %v: want an open pull request", res, err)
+	}
+	pulls := w.sim.PullRequests(gitops)
+	if len(pulls) != 1 {
+		t.Fatalf("%d pull requests", len(pulls))
+	}
+	body := pulls[0].Body
+	change, notes, gates := strings.Index(body, "### Change\n"), strings.Index(body, req.Notes), strings.Index(body, "### Gates\n\n"+req.Gates)
+	if change < 0 || notes < change || gates < notes {
+		t.Errorf("body, want the change, the notes, the gates in that order:\n%s", body)
+	}
+}

@@ -90,6 +90,9 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 func pullRequestBody(req *Request, previous string) string {
 	body := fmt.Sprintf("Liftoff promotes release `%s` (%s %s) into stage **%s**.\n\n### Change\n\n%s",
 		req.ReleaseKey(), req.Application, req.Version, req.Stage, describeChange(req.Target.Files, previous, req.Version))
+	if req.Notes != "" {
+		body += "\n" + req.Notes
+	}
 	if req.Gates != "" {
 		body += "\n### Gates\n\n" + req.Gates
 	}

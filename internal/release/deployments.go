@@ -10,21 +10,22 @@ import (
 
 // recordDeployment records the promotion into stage i, which landed, as a
 // GitHub deployment of the release commit to the stage's environment: in
-// progress while it is verified, else successful (succeedDeployment). A
+// progress while the GitOps agent applies it or it is verified (progress
+// says which, "" for neither), else successful (succeedDeployment). A
 // resumed promotion may have created it before its status was written, so
 // only then is it looked up first. Deployments report what Liftoff did: a
 // write turned away (by the write budget or GitHub) never holds the
 // promotion; the record is owed (status.pendingRecords) and written later.
-func (s *step) recordDeployment(ctx context.Context, i int, resumed, verifying bool) {
+func (s *step) recordDeployment(ctx context.Context, i int, resumed bool, progress string) {
 	ss := &s.rel.Status.Stages[i]
 	if s.pipe.Spec.GitHub.Deployments == releasev1.DeploymentsDisabled || ss.Promotion.DeploymentID != 0 {
 		return
 	}
 	state := ""
-	if verifying {
+	if progress != "" {
 		state = github.DeploymentInProgress
 	}
-	s.writeDeployment(ctx, ss, resumed, state, "verifying")
+	s.writeDeployment(ctx, ss, resumed, state, progress)
 }
 
 // succeedDeployment marks the stage's GitHub deployment successful.
@@ -88,6 +89,9 @@ func (s *step) deploy(ctx context.Context, ss *releasev1.ReleaseStageStatus, fin
 		}
 		if err == nil && id == 0 {
 			desc := trim(fmt.Sprintf("Liftoff promotes %s %s to %s", s.pipe.Name, s.rel.Spec.Version, stage.Name), 140)
+			if n := s.stageNotes(ctx, i); n != nil {
+				desc = n.DeploymentDescription()
+			}
 			id, err = s.gh.CreateDeployment(ctx, repo, s.rel.Status.Commit, env, key, s.rel.Spec.Version, desc, i == len(s.pipe.Spec.Stages)-1)
 		}
 		if err != nil {

@@ -4,24 +4,29 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/analysis"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/shard"
 )
 
 // GitHub is the part of the GitHub API the engine uses: the promotion's
-// calls, and those of the gates, the deployment records and the postmortem.
+// calls, the release notes', and those of the gates, the deployment records
+// and the postmortem.
 type GitHub interface {
 	promotion.GitHub
 	promotion.CommitGitHub
+	notes.GitHub
 	ResolveCommit(ctx context.Context, repo, ref string) (string, error)
 	Checks(ctx context.Context, repo, sha string, required []string) ([]github.CheckResult, error)
 	SearchIssues(ctx context.Context, query string) (int, []github.IssueInfo, error)
@@ -31,6 +36,19 @@ type GitHub interface {
 	DeploymentState(ctx context.Context, repo string, id int64) (string, error)
 	FindIssue(ctx context.Context, repo, marker string, labels []string) (*github.Issue, error)
 	CreateIssue(ctx context.Context, repo, title, body string, labels []string) (*github.Issue, error)
+	// Contains places a revision a GitOps agent reports that Liftoff did
+	// not write (agents.Comparer).
+	Contains(ctx context.Context, repo, base, head string) (bool, error)
+}
+
+// Agents reads what the stages' GitOps agents (spec.stages[].deployment)
+// say of a commit; *agents.Watcher is one. Tests give the engine their own.
+type Agents interface {
+	// Observe reads the stage's agent; an error is transient.
+	Observe(ctx context.Context, req agents.Request) (agents.Observation, error)
+	// Forget stops waking release on its agent's changes: it no longer
+	// waits on a deployment.
+	Forget(release types.NamespacedName)
 }
 
 // Prometheus is the part of a Prometheus client the engine uses.
@@ -80,8 +98,15 @@ type Deps struct {
 	// Shard is the shard the controller serves.
 	Shard shard.Shard
 	// PollInterval is how often pending QA checks and pull requests are
-	// read again.
+	// read again, and the longest wait between two looks at a GitOps agent
+	// (a change of its object wakes the Release sooner).
 	PollInterval time.Duration
+	// Agents reads the GitOps agents of stages with a deployment. Without
+	// it such a stage is blocked (AgentNotFound), never counted as live.
+	Agents Agents
+	// Notes keeps the release notes of the version pairs asked lately, so
+	// each pair is read from GitHub once; notes.Default when nil.
+	Notes *notes.Cache
 }
 
 // StoreCredentials serves Credentials from a credentials.Store.

@@ -15,8 +15,16 @@
 //	AwaitingMerge        the landing and the GitHub deployment; a Commit-strategy
 //	                     promotion goes into the process's coalesced commit to its
 //	                     branch (Deps.Coalescers) and waits for it
+//	Deploying          awaitDeployed: wait until the stage's GitOps agent applied the
+//	                     commit and the application is healthy; on failure or timeout
+//	                     roll back (or halt)
 //	Verifying          verify: the rollout, then the analysis; on failure roll back
 //	                     (or halt) and open the postmortem
+//
+// A stage without deployment goes from the landing straight on: committed
+// counts as live (deployedAt is committedAt). A Release that failed goes on
+// only to follow its rollback commit until the agent applied it
+// (followRollback).
 //
 // GitHub records (deployments and their statuses, postmortem issues) never
 // hold a step: one that the write budget or GitHub turns away is owed in
@@ -31,13 +39,12 @@
 // locks, what is live where) is written to the pipeline's status by
 // StageLocks before the step returns.
 //
-// To add a step, say waiting for the GitOps agent to report the version
-// deployed between the landing and the verification: give the stage a phase
-// of its own (api/v1alpha1 StagePhase), make the step that lands the version
-// move the stage into it, write the step (a method of step returning an
-// Outcome), and name it in stageSteps. To add a kind of wait, add a Wait
-// constant (and its floor in floors if it has one), and return WaitFor or
-// WaitUntil with it.
+// To add a step (as awaitDeployed was added between the landing and the
+// verification): give the stage a phase of its own (api/v1alpha1
+// StagePhase), make the step before it move the stage into it, write the
+// step (a method of step returning an Outcome), and name it in stageSteps.
+// To add a kind of wait, add a Wait constant (and its floor in floors if it
+// has one), and return WaitFor or WaitUntil with it.
 package release
 
 import (
@@ -45,6 +52,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
@@ -122,8 +130,20 @@ func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write St
 			before = rel.DeepCopy()
 		}
 		if err != nil || !out.Continues() || steps == maxSteps {
+			if out.Waits() != WaitDeployed {
+				// Only a Release waiting on an agent is woken by it.
+				e.Forget(types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name})
+			}
 			return out, err
 		}
+	}
+}
+
+// Forget stops waking the Release key on its GitOps agent's changes: it
+// waits on none (or is gone).
+func (e *Engine) Forget(key types.NamespacedName) {
+	if e.Agents != nil {
+		e.Agents.Forget(key)
 	}
 }
 
@@ -146,5 +166,6 @@ var stageSteps = map[releasev1.StagePhase]stageStep{
 	releasev1.StageWaiting:       (*step).evaluate,
 	releasev1.StagePromoting:     (*step).promote,
 	releasev1.StageAwaitingMerge: (*step).promote,
+	releasev1.StageDeploying:     (*step).awaitDeployed,
 	releasev1.StageVerifying:     (*step).verify,
 }

@@ -99,7 +99,6 @@ func (s *step) gatherFailed(err error) (Outcome, error) {
 // whose outcome did not change unless it is older than lastCheckedRefresh:
 // every poll of a pending gate would otherwise be a write to the API server.
 func gateStatuses(old []releasev1.GateStatus, results []gates.Result, now time.Time) []releasev1.GateStatus {
-	const lastCheckedRefresh = 5 * time.Minute
 	prev := map[string]releasev1.GateStatus{}
 	for _, g := range old {
 		prev[g.Name] = g

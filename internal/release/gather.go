@@ -39,8 +39,10 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 	if i > 0 {
 		prev := s.pipe.Spec.Stages[i-1].Name
 		snap.PreviousStage = &prev
-		if p := rel.Status.Stages[i-1].Promotion; p != nil && p.CompletedAt != nil {
-			t := p.CompletedAt.Time
+		// The soak counts from when the version was live there: deployed
+		// (committed, for a stage without deployment).
+		if at := liveSince(&rel.Status.Stages[i-1]); at != nil {
+			t := at.Time
 			snap.PreviousLandedAt = &t
 		}
 	}
@@ -244,8 +246,20 @@ func blockerQuery(q string) string {
 	return q + " is:issue is:open"
 }
 
-// recordSlip notes the plan of stage i and, once the version landed, how
-// late it landed against it.
+// liveSince is when the version went live in a stage: deployedAt, else
+// (a status written before deployedAt existed) the landing.
+func liveSince(ss *releasev1.ReleaseStageStatus) *metav1.Time {
+	if ss.DeployedAt != nil {
+		return ss.DeployedAt
+	}
+	if ss.Phase == releasev1.StageDeploying || ss.Promotion == nil {
+		return nil
+	}
+	return ss.Promotion.CompletedAt
+}
+
+// recordSlip notes the plan of stage i and, once the version is live, how
+// late it went live against it.
 func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
 	p := plannedFor(rel, ss.Name)
 	if p == nil {
@@ -254,8 +268,8 @@ func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
 	}
 	planned := *p
 	ss.PlannedAt = &planned
-	if ss.Promotion != nil && ss.Promotion.CompletedAt != nil {
-		slip := ss.Promotion.CompletedAt.Sub(p.Time).Round(time.Second)
+	if at := liveSince(ss); at != nil {
+		slip := at.Sub(p.Time).Round(time.Second)
 		if slip < 0 {
 			slip = 0
 		}

@@ -113,7 +113,9 @@ func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string,
 	case releasev1.PhaseFailed, releasev1.PhaseSuperseded, releasev1.PhaseReleased:
 		f.HolderDone = true
 	}
-	if ss := holder.Status.StageStatus(stage); ss != nil && (ss.Phase == releasev1.StagePromoting || ss.Phase == releasev1.StageAwaitingMerge) {
+	// Waiting for its GitOps agent is part of the promotion: the deadline,
+	// not the stale-lock timer, ends it.
+	if ss := holder.Status.StageStatus(stage); ss != nil && (ss.Phase == releasev1.StagePromoting || ss.Phase == releasev1.StageAwaitingMerge || ss.Phase == releasev1.StageDeploying) {
 		f.HolderPromoting = true
 	}
 	return f, nil

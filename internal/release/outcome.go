@@ -70,6 +70,11 @@ const (
 	// are tried again: at the write budget's next slot, when GitHub said,
 	// or a while after GitHub failed.
 	WaitRecords Wait = "Records"
+	// WaitDeployed: the stage's GitOps agent has not reported the commit
+	// (the promotion's, or a rollback's) deployed yet, or cannot be read. A
+	// change of the agent's object wakes the Release sooner; the wait ends
+	// at the next poll or at the deployment's deadline.
+	WaitDeployed Wait = "Deployed"
 	// WaitCache: the cache has not caught up with the controller's own last
 	// write.
 	WaitCache Wait = "Cache"
@@ -128,6 +133,10 @@ func (o Outcome) noLaterThan(t, now time.Time, why Wait) Outcome {
 			at = now.Add(o.after)
 		}
 		if at.After(t) {
+			if o.wait == WaitDeployed {
+				// Still waiting on the agent, whose changes keep waking it.
+				why = WaitDeployed
+			}
 			return WaitUntil(t, why)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 )
 
 // postmortemMarker identifies Liftoff's postmortem of one stage of one
@@ -16,9 +17,9 @@ func postmortemMarker(rel *releasev1.Release, stage string) string {
 	return fmt.Sprintf("<!-- liftoff-postmortem: %s/%s/%s -->", rel.Namespace, rel.Name, stage)
 }
 
-// openPostmortem opens (or finds) the postmortem issue of stage i, whose
-// verification failed at failedAt because of why.
-func (s *step) openPostmortem(ctx context.Context, i int, why string, failedAt time.Time) (*releasev1.IssueRef, error) {
+// openPostmortem opens (or finds) the postmortem issue of stage i, which
+// failed at failedAt.
+func (s *step) openPostmortem(ctx context.Context, i int, f failure, failedAt time.Time) (*releasev1.IssueRef, error) {
 	ctx = recordContext(ctx)
 	stage := &s.pipe.Spec.Stages[i]
 	repo := stage.Postmortem.Repository
@@ -31,20 +32,22 @@ func (s *step) openPostmortem(ctx context.Context, i int, why string, failedAt t
 		return nil, err
 	}
 	if found == nil {
-		title := fmt.Sprintf("Postmortem: %s %s failed verification in %s", s.pipe.Name, s.rel.Spec.Version, stage.Name)
-		if found, err = s.gh.CreateIssue(ctx, repo, title, postmortemBody(s.rel, &s.rel.Status.Stages[i], why, failedAt)+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
+		title := fmt.Sprintf("Postmortem: %s %s %s in %s", s.pipe.Name, s.rel.Spec.Version, f.what, stage.Name)
+		body := postmortemBody(s.rel, &s.rel.Status.Stages[i], f, failedAt, s.stageNotes(ctx, i))
+		if found, err = s.gh.CreateIssue(ctx, repo, title, body+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
 			return nil, err
 		}
 	}
 	return &releasev1.IssueRef{Number: found.Number, URL: found.URL}, nil
 }
 
-// postmortemBody is the issue text: what happened, when, and the two
-// sections a postmortem review fills in.
-func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, why string, now time.Time) string {
+// postmortemBody is the issue text: what happened, when, the changes the
+// version brought (the first suspects; changes is nil without notes), and
+// the sections a postmortem review fills in.
+func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, f failure, now time.Time, changes *notes.Notes) string {
 	var b strings.Builder
 	at := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
-	fmt.Fprintf(&b, "## Summary\n\nRelease `%s/%s` (version %s) failed verification in stage **%s**: %s.\n\n", rel.Namespace, rel.Name, rel.Spec.Version, ss.Name, why)
+	fmt.Fprintf(&b, "## Summary\n\nRelease `%s/%s` (version %s) %s in stage **%s**: %s.\n\n", rel.Namespace, rel.Name, rel.Spec.Version, f.what, ss.Name, f.why)
 	b.WriteString("## Timeline (UTC)\n\n| Time | Event |\n| --- | --- |\n")
 	if p := ss.Promotion; p != nil {
 		if p.StartedAt != nil {
@@ -53,6 +56,11 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, wh
 		if p.CompletedAt != nil {
 			fmt.Fprintf(&b, "| %s | Commit %s landed: %s → %s |\n", at(p.CompletedAt.Time), github.ShortSHA(p.Commit), orUnset(p.PreviousVersion), rel.Spec.Version)
 		}
+	}
+	if ss.DeployedAt != nil && ss.Deployment != nil {
+		fmt.Fprintf(&b, "| %s | Deployed: %s |\n", at(ss.DeployedAt.Time), strings.ReplaceAll(ss.Deployment.Message, "|", "\\|"))
+	} else if d := ss.Deployment; d != nil && d.LastChecked != nil {
+		fmt.Fprintf(&b, "| %s | %s %s: %s |\n", at(d.LastChecked.Time), d.Reason, d.State, strings.ReplaceAll(d.Message, "|", "\\|"))
 	}
 	if a := ss.Analysis; a != nil {
 		fmt.Fprintf(&b, "| %s | Analysis started |\n", at(a.StartedAt.Time))
@@ -69,6 +77,9 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, wh
 			when = r.At.Time
 		}
 		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(when), r.Version, github.ShortSHA(r.Commit))
+	}
+	if changes != nil {
+		b.WriteString("\n" + changes.PostmortemSection())
 	}
 	b.WriteString("\n## What went well\n\n- \n\n## What can be improved\n\n- \n\n## Action items\n\n- [ ] \n")
 	return b.String()

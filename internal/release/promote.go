@@ -40,7 +40,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
 		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Target: stage.Target,
-		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates),
+		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), Notes: s.pullRequestNotes(ctx, i),
 	}
 	var res *promotion.Result
 	var err error
@@ -80,14 +80,30 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonAwaitingMerge, message: ss.Message})
 		return WaitFor(s.PollInterval, WaitPoll), nil
 	}
-	verifying := stage.Verify != nil
-	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying); err != nil {
+	verifying, deploying := stage.Verify != nil, stage.Deployment != nil
+	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying || deploying); err != nil {
 		return Stop(), err
 	}
 	done := metav1.NewTime(s.now)
 	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
+	ss.CommittedAt = &done
 	recordSlip(rel, ss)
-	s.recordDeployment(ctx, i, res.Resumed, verifying)
+	s.recordNotes(ctx, i)
+	progress := ""
+	switch {
+	case deploying:
+		progress = "deploying: waiting for the GitOps agent to apply it"
+	case verifying:
+		progress = "verifying"
+	}
+	s.recordDeployment(ctx, i, res.Resumed, progress)
+	if deploying {
+		// The stage stays held until its GitOps agent applied the commit.
+		s.startDeploying(i)
+		return WriteThenContinue(), nil
+	}
+	// Without a GitOps agent to ask, committed counts as live.
+	ss.DeployedAt = &done
 	if verifying {
 		// The stage stays held until the analysis says the version is good.
 		s.startVerifying(i)

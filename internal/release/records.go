@@ -177,7 +177,7 @@ func (s *step) writeOwed(ctx context.Context, rec *releasev1.PendingRecord) erro
 		if ss.Postmortem != nil || s.pipe.Spec.Stages[i].Postmortem == nil {
 			return nil
 		}
-		issue, err := s.openPostmortem(ctx, i, rec.Description, rec.Since.Time)
+		issue, err := s.openPostmortem(ctx, i, owedFailure(ss, rec.Description), rec.Since.Time)
 		if err == nil {
 			ss.Postmortem = issue
 		}

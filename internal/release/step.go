@@ -58,7 +58,19 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 	s.target = target
 
 	switch rel.Status.Phase {
-	case releasev1.PhaseFailed, releasev1.PhaseSuperseded:
+	case releasev1.PhaseFailed:
+		if i := rollbackToFollow(rel, s.pipe); i >= 0 {
+			// The Release failed whatever its credential says now: without
+			// it the agent is still read; only a revision Liftoff did not
+			// write cannot be placed.
+			if gh, err := s.Credentials.GitHub(ctx, s.pipe); err == nil {
+				s.gh = gh
+				s.settleRecords(ctx)
+			}
+			return s.followRollback(ctx, i)
+		}
+		return s.settleOnly(ctx)
+	case releasev1.PhaseSuperseded:
 		return s.settleOnly(ctx)
 	case releasev1.PhaseReleased:
 		s.supersedeReleased(target)
@@ -68,6 +80,12 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 		return s.supersede(ctx, by, stage)
 	}
 
+	return s.withGitHub(ctx, func() (Outcome, error) { return s.runStage(ctx) })
+}
+
+// withGitHub runs next with the pipeline's GitHub client, or stalls the
+// Release on what keeps the credential from working.
+func (s *step) withGitHub(ctx context.Context, next func() (Outcome, error)) (Outcome, error) {
 	var err error
 	if s.gh, err = s.Credentials.GitHub(ctx, s.pipe); err != nil {
 		var ce *credentials.Error
@@ -77,6 +95,13 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 		}
 		return Stop(), err
 	}
+	return next()
+}
+
+// runStage runs the step of the current stage, after the GitHub records the
+// Release owes.
+func (s *step) runStage(ctx context.Context) (Outcome, error) {
+	rel, target := s.rel, s.target
 	s.settleRecords(ctx)
 	if rel.Status.Commit == "" {
 		if out, done, err := s.resolveCommit(ctx); done {

@@ -89,7 +89,7 @@ func newerInPipeline(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) (s
 		}
 		// A promotion in flight is never abandoned half-way: only a Release
 		// still waiting yields to a newer one that holds the stage.
-		if ps.InFlight != nil && ss.Phase != releasev1.StagePromoting && ss.Phase != releasev1.StageAwaitingMerge &&
+		if ps.InFlight != nil && ss.Phase != releasev1.StagePromoting && ss.Phase != releasev1.StageAwaitingMerge && ss.Phase != releasev1.StageDeploying &&
 			newerVersion(ps.InFlight.Release, ps.InFlight.Version, rel) {
 			return ps.InFlight.Release, ss.Name
 		}

@@ -120,7 +120,8 @@ func (s *step) prometheusClient(ctx context.Context) (Prometheus, error) {
 	return s.Credentials.Prometheus(ctx, s.pipe.Namespace, s.pipe.Spec.Prometheus)
 }
 
-// startVerifying records a landed version whose stage has a verify spec.
+// startVerifying records a live version (deployed, or landed in a stage
+// without deployment) whose stage has a verify spec.
 func (s *step) startVerifying(i int) {
 	ss := &s.rel.Status.Stages[i]
 	ss.Phase = releasev1.StageVerifying
@@ -128,6 +129,9 @@ func (s *step) startVerifying(i int) {
 		ss.Analysis = toStatus(analysis.Start(spec, s.now))
 	} // else verify() reports the pipeline's error on the next step
 	ss.Message = fmt.Sprintf("%s landed in %s; verifying", s.rel.Spec.Version, ss.Name)
+	if s.pipe.Spec.Stages[i].Deployment != nil {
+		ss.Message = fmt.Sprintf("%s deployed in %s; verifying", s.rel.Spec.Version, ss.Name)
+	}
 	setConditions(s.rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
 }
 
@@ -232,7 +236,11 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 	if r.Timeout != nil {
 		timeout = r.Timeout.Duration
 	}
+	// The version cannot serve before it is deployed.
 	landed := ss.Promotion.CompletedAt.Time
+	if ss.DeployedAt != nil {
+		landed = ss.DeployedAt.Time
+	}
 	if s.now.Sub(landed) >= timeout {
 		return s.verificationFailed(ctx, i, fmt.Sprintf("%s was not seen serving within %s (rollout query %s: %s)", rel.Spec.Version, timeout, q, last))
 	}

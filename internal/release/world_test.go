@@ -26,6 +26,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/release"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -67,6 +68,8 @@ type world struct {
 	prom string
 	// promURL serves a Prometheus HTTP API.
 	promURL string
+	// agents plays the stages' GitOps agents.
+	agents *fakeAgents
 }
 
 func kustomization(tag string) string {
@@ -75,7 +78,7 @@ func kustomization(tag string) string {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, ctx: context.Background(), clk: clocktesting.NewFakeClock(t0), events: events.NewFakeRecorder(100)}
+	w := &world{t: t, ctx: context.Background(), clk: clocktesting.NewFakeClock(t0), events: events.NewFakeRecorder(100), agents: &fakeAgents{}}
 	w.sim = simulator.New(simulator.WithClock(w.clk.Now))
 	t.Cleanup(w.sim.Close)
 	w.sim.AddToken(token)
@@ -124,7 +127,8 @@ func (w *world) start() {
 		Calendar: func(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
 			return calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
 		},
-		Clock: w.clk, Recorder: w.events, PollInterval: 30 * time.Second,
+		Clock: w.clk, Recorder: w.events, PollInterval: 30 * time.Second, Agents: w.agents,
+		Notes: notes.NewCache(16, w.clk.Now),
 	})
 }
 
@@ -236,7 +240,7 @@ func (w *world) reconcile(name string) (release.Outcome, error) {
 }
 
 // settle reconciles the Release until it stops or waits for something
-// outside (a person, QA, a fix), letting the fake clock run through the
+// outside (a person, QA, a fix, a GitOps agent), letting the fake clock run through the
 // waits that end by themselves (a measurement due, GitHub's rate limit),
 // in at most limit reconciles.
 func (w *world) settle(name string, limit int) release.Outcome {
@@ -247,7 +251,7 @@ func (w *world) settle(name string, limit int) release.Outcome {
 			w.t.Fatalf("reconcile %d of %s: %v", i, name, err)
 		}
 		switch out.Waits() {
-		case release.WaitPoll, release.WaitFix, release.WaitRecords:
+		case release.WaitPoll, release.WaitFix, release.WaitRecords, release.WaitDeployed:
 			return out
 		case "":
 			if !out.Continues() {

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,15 +26,25 @@ import (
 type dashboardResult struct {
 	Releases  int `json:"releases"`
 	Pipelines int `json:"pipelines"`
-	// StartToFirstViewMs: from starting the dashboard (listing every object)
-	// to the first pipelines page served.
+	// StartToFirstViewMs: from starting the dashboard to the first
+	// pipelines page served. It serves once the pipelines, calendars,
+	// milestones and checklists are listed (ServeMs); FirstViewLoading
+	// tells whether that page still said the Releases were loading.
 	StartToFirstViewMs float64 `json:"startToFirstViewMs"`
-	SyncMs             float64 `json:"syncMs"`
+	ServeMs            float64 `json:"serveMs"`
+	FirstViewMs        float64 `json:"firstViewMs"`
+	FirstViewLoading   bool    `json:"firstViewLoading"`
+	PageKiB            float64 `json:"pageKiB"`
+	// StartToCompleteViewMs: from starting the dashboard to the pipelines
+	// page with every Release, fetched again on the event stream's change
+	// as the page's script does; ReleasesListedMs is when the Release
+	// informer had listed them.
+	StartToCompleteViewMs float64 `json:"startToCompleteViewMs"`
+	ReleasesListedMs      float64 `json:"releasesListedMs"`
+	CompletePageKiB       float64 `json:"completePageKiB"`
 	// ListMs is one plain List of every Release by a client (no cache): what
-	// the API server needs to hand them out, the floor of SyncMs.
+	// the API server needs to hand them out, the floor of ReleasesListedMs.
 	ListMs        float64 `json:"listMs"`
-	FirstViewMs   float64 `json:"firstViewMs"`
-	PageKiB       float64 `json:"pageKiB"`
 	Requests      int     `json:"requestsPerView"`
 	Pipelines50   latency `json:"pipelinesPage"`
 	Search        latency `json:"searchPage"`
@@ -99,7 +112,15 @@ func runDashboard(ctx context.Context, w *world, o options) (*dashboardResult, e
 	if err != nil {
 		return nil, err
 	}
-	res.SyncMs = ms(time.Since(start))
+	res.ServeMs = ms(time.Since(start))
+	listed := make(chan time.Duration, 1)
+	go func() {
+		select {
+		case <-d.Loaded.Done("release"):
+			listed <- time.Since(start)
+		case <-dctx.Done():
+		}
+	}()
 	first := time.Now()
 	body, err := fetch(d.URL)
 	if err != nil {
@@ -108,7 +129,17 @@ func runDashboard(ctx context.Context, w *world, o options) (*dashboardResult, e
 	res.FirstViewMs = ms(time.Since(first))
 	res.StartToFirstViewMs = ms(time.Since(start))
 	res.PageKiB = float64(len(body)) / 1024
-	progress("dashboard: first view %.0f ms after start (listing %.0f ms, page %.0f ms, %.0f KiB)", res.StartToFirstViewMs, res.SyncMs, res.FirstViewMs, res.PageKiB)
+	res.FirstViewLoading = loading(body)
+	progress("dashboard: first view %.0f ms after start (serving after %.0f ms, page %.0f ms, %.0f KiB, Releases loading: %v)",
+		res.StartToFirstViewMs, res.ServeMs, res.FirstViewMs, res.PageKiB, res.FirstViewLoading)
+	if body, err = completeView(dctx, d.URL, body); err != nil {
+		return nil, err
+	}
+	res.StartToCompleteViewMs = ms(time.Since(start))
+	res.CompletePageKiB = float64(len(body)) / 1024
+	res.ReleasesListedMs = ms(<-listed)
+	progress("dashboard: complete view %.0f ms after start (Releases listed after %.0f ms, %.0f KiB)",
+		res.StartToCompleteViewMs, res.ReleasesListedMs, res.CompletePageKiB)
 	for _, m := range []struct {
 		url string
 		out *latency
@@ -129,6 +160,52 @@ func runDashboard(ctx context.Context, w *world, o options) (*dashboardResult, e
 		progress("dashboard: cleaning up %s: %v", ns, err)
 	}
 	return res, nil
+}
+
+// loading tells whether a page says that the Releases are still loading.
+func loading(page []byte) bool { return bytes.Contains(page, []byte("data-loading=")) }
+
+// completeView waits for the pipelines page at url to have every Release,
+// as the page's script does: it follows the event stream, fetching the page
+// when the stream opens and on each change, until the page no longer says
+// that the Releases are loading.
+func completeView(ctx context.Context, url string, page []byte) ([]byte, error) {
+	if !loading(page) {
+		return page, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"events", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	changes := make(chan struct{}, 1)
+	go func() {
+		defer close(changes)
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "data: ") {
+				select {
+				case changes <- struct{}{}:
+				default: // a fetch is due already
+				}
+			}
+		}
+	}()
+	for {
+		if page, err = fetch(url); err != nil || !loading(page) {
+			return page, err
+		}
+		if _, ok := <-changes; !ok {
+			return nil, fmt.Errorf("the event stream ended with the Releases still loading: %w", ctx.Err())
+		}
+	}
 }
 
 // waiting turns a finished status into one waiting for an approval into prod.
@@ -170,7 +247,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func (r *report) dashboard(x *dashboardResult) {
 	r.Phases.Dashboard = x
 	r.add("dashboard", "releases", "%d over %d pipelines", x.Releases, x.Pipelines)
-	r.add("dashboard", "start to first view", "%.0f ms (listing and watching %.0f ms, then the page %.0f ms, %.0f KiB)", x.StartToFirstViewMs, x.SyncMs, x.FirstViewMs, x.PageKiB)
+	with := "the whole page: the Releases were listed first"
+	if x.FirstViewLoading {
+		with = "the pipelines' stages, saying the Releases are loading"
+	}
+	r.add("dashboard", "start to first view", "%.0f ms (serving after %.0f ms, then the page %.0f ms, %.0f KiB: %s)", x.StartToFirstViewMs, x.ServeMs, x.FirstViewMs, x.PageKiB, with)
+	r.add("dashboard", "start to complete view", "%.0f ms (Releases listed after %.0f ms, the page fetched on the event stream's change, %.0f KiB)", x.StartToCompleteViewMs, x.ReleasesListedMs, x.CompletePageKiB)
 	r.add("dashboard", "one List of every Release", "%.0f ms (a plain client, no cache: the API server's part)", x.ListMs)
 	for _, l := range []struct {
 		name string

@@ -245,21 +245,26 @@ func (r *repo) diffParent(sha string) []string {
 	if !ok {
 		return nil
 	}
-	now := r.files(c.tree)
 	before := map[string]string{}
 	if len(c.parents) > 0 {
 		if p, ok := r.commitAt(c.parents[0]); ok {
 			before = r.files(p.tree)
 		}
 	}
+	return diffFiles(before, r.files(c.tree))
+}
+
+// diffFiles lists the paths whose blob differs between two flattened trees
+// (added, removed or changed), sorted.
+func diffFiles(before, after map[string]string) []string {
 	var out []string
-	for p, s := range now {
+	for p, s := range after {
 		if before[p] != s {
 			out = append(out, p)
 		}
 	}
 	for p := range before {
-		if _, ok := now[p]; !ok {
+		if _, ok := after[p]; !ok {
 			out = append(out, p)
 		}
 	}

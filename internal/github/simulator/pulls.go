@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 )
@@ -17,8 +18,10 @@ type pull struct {
 	mergeCommitSHA string
 	headSHA        string // frozen once closed
 	createdAt      time.Time
+	updatedAt      time.Time
 	closedAt       time.Time // closed without merging
 	milestone      int
+	author         string // login of the user who opened it
 }
 
 // PullRequest is a pull request as the test helpers see it.
@@ -77,12 +80,17 @@ func (s *Server) pullJSON(req *http.Request, r *repo, p *pull) map[string]any {
 		"url":        fmt.Sprintf("%s/repos/%s/pulls/%d", s.baseURL(req), r.fullName(), p.number),
 		"head":       map[string]any{"ref": p.head, "sha": head, "label": r.owner + ":" + p.head},
 		"base":       map[string]any{"ref": p.base, "sha": r.refs["heads/"+p.base], "label": r.owner + ":" + p.base},
-		"created_at": ts(p.createdAt),
+		"user":       userJSON(p.author),
+		"created_at": ts(p.createdAt), "updated_at": ts(p.updatedAt),
+		"merged_at": nil, "closed_at": nil,
 	}
-	if p.merged {
-		m["merged_at"], m["merge_commit_sha"] = ts(p.mergedAt), p.mergeCommitSHA
+	switch {
+	case p.merged:
+		m["merged_at"], m["closed_at"], m["merge_commit_sha"] = ts(p.mergedAt), ts(p.mergedAt), p.mergeCommitSHA
 		m["mergeable"] = nil
-	} else if p.state == "open" {
+	case p.state == "closed":
+		m["closed_at"] = ts(p.closedAt)
+	case p.state == "open":
 		_, err := r.merge3(r.refs["heads/"+p.base], head)
 		m["mergeable"] = err == nil
 	}
@@ -103,8 +111,7 @@ func (s *Server) handleListPulls(w http.ResponseWriter, req *http.Request) {
 		state = "open"
 	}
 	var items []any
-	for i := len(r.pulls) - 1; i >= 0; i-- { // newest first
-		p := r.pulls[i]
+	for _, p := range sortedPulls(r.pulls, q.Get("sort"), q.Get("direction")) {
 		if state != "all" && p.state != state {
 			continue
 		}
@@ -134,35 +141,11 @@ func (s *Server) handleCreatePull(w http.ResponseWriter, req *http.Request) {
 	if r == nil {
 		return
 	}
-	head := body.Head
-	if owner, branch, ok := strings.Cut(head, ":"); ok && strings.EqualFold(owner, r.owner) {
-		head = branch
-	}
-	headSHA, okHead := r.refs["heads/"+head]
-	baseSHA, okBase := r.refs["heads/"+body.Base]
-	switch {
-	case body.Title == "":
-		writeValidation(w, "Validation Failed", "PullRequest", "title", "missing_field")
-		return
-	case !okHead:
-		writeValidation(w, "Validation Failed", "PullRequest", "head", "invalid")
-		return
-	case !okBase:
-		writeValidation(w, "Validation Failed", "PullRequest", "base", "invalid")
-		return
-	case head == body.Base || r.isAncestor(headSHA, baseSHA):
-		writeValidation(w, fmt.Sprintf("No commits between %s and %s", body.Base, head), "PullRequest", "head", "custom")
+	p, no := s.openPull(r, body.Head, body.Base, body.Title, body.Body, sender["login"].(string))
+	if p == nil {
+		writeValidation(w, no.message, "PullRequest", no.field, no.code)
 		return
 	}
-	for _, p := range r.pulls {
-		if p.state == "open" && p.head == head && p.base == body.Base {
-			writeValidation(w, fmt.Sprintf("A pull request already exists for %s:%s.", r.owner, head), "PullRequest", "head", "custom")
-			return
-		}
-	}
-	r.lastNumber++
-	p := &pull{number: r.lastNumber, title: body.Title, body: body.Body, head: head, base: body.Base, state: "open", createdAt: s.now()}
-	r.pulls = append(r.pulls, p)
 	writeJSON(w, http.StatusCreated, s.pullJSON(req, r, p))
 }
 
@@ -199,6 +182,7 @@ func (s *Server) handleUpdatePull(w http.ResponseWriter, req *http.Request) {
 	if body.Body != nil {
 		p.body = *body.Body
 	}
+	p.updatedAt = s.now()
 	if body.State != nil && !p.merged {
 		switch *body.State {
 		case "closed":
@@ -276,6 +260,7 @@ func (s *Server) merge(r *repo, p *pull, method, title, message string) (string,
 	sha := r.putCommit(&commit{tree: treeSHA, parents: parents, message: msg, author: sig, committer: sig})
 	r.refs["heads/"+p.base] = sha
 	p.state, p.merged, p.mergedAt, p.mergeCommitSHA, p.headSHA = "closed", true, s.now(), sha, head
+	p.updatedAt = p.mergedAt
 	return sha, nil
 }
 
@@ -290,4 +275,86 @@ func (s *Server) handleIsMerged(w http.ResponseWriter, req *http.Request) {
 		}
 		writeError(w, http.StatusNotFound, "Not Found")
 	}
+}
+
+// CreatePullRequest opens a pull request from branch head into base by the
+// user author, as that person does in the GitHub UI, and returns its number.
+func (s *Server) CreatePullRequest(fullName, head, base, title, author string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.repo(fullName)
+	if err != nil {
+		return 0, err
+	}
+	p, no := s.openPull(r, head, base, title, "", author)
+	if p == nil {
+		return 0, fmt.Errorf("opening a pull request from %s into %s: %s %s: %s", head, base, no.field, no.code, no.message)
+	}
+	return p.number, nil
+}
+
+// pullRefusal is GitHub's 422 answer to a pull request it does not open.
+type pullRefusal struct{ field, code, message string }
+
+// openPull validates and records a new pull request; on failure it returns
+// why, as GitHub's 422 says it. The caller holds s.mu.
+func (s *Server) openPull(r *repo, head, base, title, body, author string) (*pull, *pullRefusal) {
+	if owner, branch, ok := strings.Cut(head, ":"); ok && strings.EqualFold(owner, r.owner) {
+		head = branch
+	}
+	headSHA, okHead := r.refs["heads/"+head]
+	baseSHA, okBase := r.refs["heads/"+base]
+	switch {
+	case title == "":
+		return nil, &pullRefusal{"title", "missing_field", "Validation Failed"}
+	case !okHead:
+		return nil, &pullRefusal{"head", "invalid", "Validation Failed"}
+	case !okBase:
+		return nil, &pullRefusal{"base", "invalid", "Validation Failed"}
+	case head == base || r.isAncestor(headSHA, baseSHA):
+		return nil, &pullRefusal{"head", "custom", fmt.Sprintf("No commits between %s and %s", base, head)}
+	}
+	for _, p := range r.pulls {
+		if p.state == "open" && p.head == head && p.base == base {
+			return nil, &pullRefusal{"head", "custom", fmt.Sprintf("A pull request already exists for %s:%s.", r.owner, head)}
+		}
+	}
+	r.lastNumber++
+	now := s.now()
+	p := &pull{number: r.lastNumber, title: title, body: body, head: head, base: base, state: "open", createdAt: now, updatedAt: now, author: author}
+	r.pulls = append(r.pulls, p)
+	return p, nil
+}
+
+// sortedPulls orders pull requests as GitHub's list does: by created (the
+// default) or updated, descending unless direction is asc.
+func sortedPulls(pulls []*pull, by, direction string) []*pull {
+	out := append([]*pull(nil), pulls...)
+	key := func(p *pull) time.Time { return p.createdAt }
+	if by == "updated" {
+		key = func(p *pull) time.Time { return p.updatedAt }
+	}
+	asc := direction == "asc"
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := key(out[i]), key(out[j])
+		if a.Equal(b) {
+			if asc {
+				return out[i].number < out[j].number
+			}
+			return out[i].number > out[j].number
+		}
+		if asc {
+			return a.Before(b)
+		}
+		return a.After(b)
+	})
+	return out
+}
+
+// userJSON is a GitHub user as the API embeds it.
+func userJSON(login string) map[string]any {
+	if login == "" {
+		login = sender["login"].(string)
+	}
+	return map[string]any{"login": login, "type": "User", "html_url": "https://github.com/" + login}
 }

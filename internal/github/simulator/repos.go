@@ -278,34 +278,36 @@ func writePage(w http.ResponseWriter, req *http.Request, items []any) {
 
 // writePageOf is writePage over n items rendered by item, only for the page.
 func writePageOf(w http.ResponseWriter, req *http.Request, n int, item func(i int) any) {
+	start, end := pageBounds(w, req, n)
+	out := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		out = append(out, item(i))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pageBounds is the slice [start, end) of n items that the request's page
+// and per_page select (GitHub's defaults: 30 per page, at most 100), with
+// GitHub's Link header for the other pages.
+func pageBounds(w http.ResponseWriter, req *http.Request, n int) (int, int) {
 	q := req.URL.Query()
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 {
 		per = 30
 	}
-	if per > 100 {
-		per = 100
-	}
+	per = min(per, 100)
 	page, _ := strconv.Atoi(q.Get("page"))
-	if page <= 0 {
-		page = 1
-	}
-	last := (n + per - 1) / per
-	if last == 0 {
-		last = 1
-	}
-	start := min((page-1)*per, n)
-	end := min(start+per, n)
+	page = max(page, 1)
+	last := max((n+per-1)/per, 1)
+	var links []string
 	link := func(p int, rel string) string {
 		u := *req.URL
 		v := u.Query()
 		v.Set("page", strconv.Itoa(p))
 		v.Set("per_page", strconv.Itoa(per))
 		u.RawQuery = v.Encode()
-		scheme := "http"
-		return fmt.Sprintf(`<%s://%s%s>; rel="%s"`, scheme, req.Host, u.RequestURI(), rel)
+		return "<http://" + req.Host + u.RequestURI() + `>; rel="` + rel + `"`
 	}
-	var links []string
 	if page < last {
 		links = append(links, link(page+1, "next"), link(last, "last"))
 	}
@@ -315,11 +317,8 @@ func writePageOf(w http.ResponseWriter, req *http.Request, n int, item func(i in
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	out := make([]any, 0, end-start)
-	for i := start; i < end; i++ {
-		out = append(out, item(i))
-	}
-	writeJSON(w, http.StatusOK, out)
+	start := min((page-1)*per, n)
+	return start, min(start+per, n)
 }
 
 // GET /repos/{owner}/{repo}/contents/{path...}

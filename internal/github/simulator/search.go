@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 )
@@ -144,24 +143,7 @@ func (s *Server) handleSearchIssues(w http.ResponseWriter, req *http.Request) {
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].v.createdAt.After(hits[j].v.createdAt) })
 
-	qs := req.URL.Query()
-	per, _ := strconv.Atoi(qs.Get("per_page"))
-	if per <= 0 {
-		per = 30
-	}
-	per = min(per, 100)
-	page, _ := strconv.Atoi(qs.Get("page"))
-	page = max(page, 1)
-	start := min((page-1)*per, len(hits))
-	end := min(start+per, len(hits))
-	if end < len(hits) {
-		u := *req.URL
-		v := u.Query()
-		v.Set("page", strconv.Itoa(page+1))
-		v.Set("per_page", strconv.Itoa(per))
-		u.RawQuery = v.Encode()
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.baseURL(req), u.RequestURI()))
-	}
+	start, end := pageBounds(w, req, len(hits))
 	items := []any{}
 	for _, h := range hits[start:end] {
 		items = append(items, s.viewJSON(req, h.r, h.v))

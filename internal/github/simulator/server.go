@@ -142,7 +142,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body.Bytes())
 		s.statsMu.Lock()
-		s.stats.record(op, rec.status, content, secondary)
+		s.stats.record(op, repositoryOf(req.URL.Path), rec.status, content, secondary)
 		s.statsMu.Unlock()
 	}()
 

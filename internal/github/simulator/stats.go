@@ -1,5 +1,10 @@
 package simulator
 
+import (
+	"maps"
+	"strings"
+)
+
 // Stats counts the requests the simulator answered.
 type Stats struct {
 	// Total requests.
@@ -10,6 +15,9 @@ type Stats struct {
 	Counted int
 	// ByOperation counts requests by "METHOD /route/{pattern}".
 	ByOperation map[string]int
+	// ByRepository counts the requests to each repository ("owner/name") by
+	// operation, to tell apart the same route on two repositories.
+	ByRepository map[string]map[string]int
 	// ByStatus counts requests by status code.
 	ByStatus map[int]int
 	// ContentGenerating counts the content-generating requests GitHub's
@@ -21,11 +29,18 @@ type Stats struct {
 
 func (st *Stats) init() {
 	st.ByOperation = map[string]int{}
+	st.ByRepository = map[string]map[string]int{}
 	st.ByStatus = map[int]int{}
 }
 
-func (st *Stats) record(op string, status int, content, secondary bool) {
+func (st *Stats) record(op, repo string, status int, content, secondary bool) {
 	st.Total++
+	if repo != "" {
+		if st.ByRepository[repo] == nil {
+			st.ByRepository[repo] = map[string]int{}
+		}
+		st.ByRepository[repo][op]++
+	}
 	if content {
 		st.ContentGenerating++
 	}
@@ -54,6 +69,9 @@ func (s *Server) Requests() Stats {
 	for k, v := range s.stats.ByStatus {
 		out.ByStatus[k] = v
 	}
+	for repo, ops := range s.stats.ByRepository {
+		out.ByRepository[repo] = maps.Clone(ops)
+	}
 	return out
 }
 
@@ -64,4 +82,17 @@ func (s *Server) ResetStats() {
 	s.stats.Total, s.stats.NotModified, s.stats.Counted = 0, 0, 0
 	s.stats.ContentGenerating, s.stats.SecondaryRefusals = 0, 0
 	s.stats.init()
+}
+
+// repositoryOf is "owner/name" of a /repos/{owner}/{name}/... path, else "".
+func repositoryOf(path string) string {
+	rest, ok := strings.CutPrefix(path, "/repos/")
+	if !ok {
+		return ""
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "/" + parts[1]
 }

@@ -1,8 +1,10 @@
 // Liftoff dashboard: live updates and actions. Pages are rendered on the
 // server; this script only (1) listens to the server-sent event stream and,
 // when something the page shows changed, fetches the page's main element
-// again and swaps it in, and (2) submits action forms with fetch, showing
-// the answer (the API server's or the identity webhook's message) in place.
+// again and swaps it in (also when a page was served while the dashboard
+// was still listing Releases: it fills in once they are listed), and
+// (2) submits action forms with fetch, showing the answer (the API server's
+// or the identity webhook's message) in place.
 (function () {
   'use strict';
   var main = document.getElementById('main');
@@ -10,6 +12,11 @@
   var liveState = document.getElementById('live-state');
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute('content') : '';
+
+  // loading tells whether the page shows a "still loading" notice.
+  function loading() {
+    return main.querySelector('[data-loading]') !== null;
+  }
 
   function watched() {
     return (main.getAttribute('data-live') || '').split(/\s+/).filter(Boolean);
@@ -60,11 +67,22 @@
     last = Date.now();
     var focusId = active && main.contains(active) ? active.id : '';
     fetch(window.location.href, { headers: { 'X-Liftoff-Fragment': 'main' }, credentials: 'same-origin' })
-      .then(function (res) { return res.ok ? res.text() : null; })
-      .then(function (html) {
-        if (html === null) { return; }
-        main.innerHTML = html;
+      .then(function (res) {
+        // The server's own answer (a page, its error, "still loading") is
+        // swapped in; anything else (a proxy's error page) is not.
+        if (res.headers.get('X-Liftoff-Fragment') !== 'main') { return null; }
+        var live = res.headers.get('X-Liftoff-Live');
+        var title = res.headers.get('X-Liftoff-Title');
+        return res.text().then(function (html) { return { html: html, live: live, title: title }; });
+      })
+      .then(function (page) {
+        if (page === null) { return; }
+        var wasLoading = loading();
+        main.innerHTML = page.html;
+        if (page.live !== null) { main.setAttribute('data-live', page.live); }
+        if (page.title) { document.title = decodeURIComponent(page.title) + ' · Liftoff'; }
         main.setAttribute('data-refreshed', String(Date.now()));
+        if (wasLoading && !loading()) { show('Loaded: the page is complete.', false, 5000); }
         if (focusId) {
           var el = document.getElementById(focusId);
           if (el) { el.focus(); }
@@ -85,7 +103,11 @@
   function connect() {
     if (!window.EventSource) { setState('not live'); return; }
     var es = new EventSource('/events');
-    es.addEventListener('open', function () { setState('live'); });
+    es.addEventListener('open', function () {
+      setState('live');
+      // What finished loading before the stream opened sent no change we saw.
+      if (loading()) { schedule(); }
+    });
     es.addEventListener('error', function () { setState('reconnecting'); });
     es.addEventListener('change', function (e) {
       var changes;
@@ -94,10 +116,16 @@
     });
   }
 
-  function show(msg, isError) {
+  var clearing = null;
+
+  // show puts a message in the notice; one given a lifetime (ms) goes away
+  // by itself unless another replaced it.
+  function show(msg, isError, lifetime) {
     notice.setAttribute('aria-live', isError ? 'assertive' : 'polite');
     notice.className = 'notice ' + (isError ? 'notice-error' : 'notice-ok');
     notice.textContent = msg;
+    clearTimeout(clearing);
+    clearing = lifetime ? setTimeout(function () { notice.textContent = ''; }, lifetime) : null;
   }
 
   document.addEventListener('submit', function (ev) {

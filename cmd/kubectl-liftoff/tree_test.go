@@ -1,0 +1,72 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+)
+
+// The status tree says when a stage was committed and deployed, what its
+// GitOps agent says while it waits, and when a rollback was applied.
+func TestStageLinesShowTheDeployment(t *testing.T) {
+	at := func(min int) *metav1.Time {
+		t := metav1.NewTime(time.Date(2026, 11, 23, 12, min, 0, 0, time.UTC))
+		return &t
+	}
+	const commit, rollback = "4f2c0e0b8a6d1c2e3f4a5b6c7d8e9f0a1b2c3d4e", "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"
+	for _, tt := range []struct {
+		name string
+		ss   releasev1.ReleaseStageStatus
+		want []string
+	}{
+		{name: "waiting for Argo CD", ss: releasev1.ReleaseStageStatus{
+			Promotion:   &releasev1.PromotionStatus{Commit: commit},
+			CommittedAt: at(0),
+			Deployment: &releasev1.DeploymentStatus{Agent: "ArgoCD", State: releasev1.DeploymentProgressing, Reason: releasev1.ReasonDeploying, Revision: commit, Deadline: at(10),
+				Message: "Application argocd/checkout-prod is Synced at 4f2c0e0, health Progressing: Deployment shop/web: Waiting for rollout to finish"},
+		}, want: []string{
+			"promotion commit 4f2c0e0, committed 2026-11-23T12:00:00Z",
+			"deployment ◌ Progressing on 4f2c0e0: Application argocd/checkout-prod is Synced at 4f2c0e0, health Progressing: Deployment shop/web: Waiting for rollout to finish (until 2026-11-23T12:10:00Z)",
+		}},
+		{name: "deployed", ss: releasev1.ReleaseStageStatus{
+			Promotion: &releasev1.PromotionStatus{Commit: commit}, CommittedAt: at(0), DeployedAt: at(3),
+			Deployment: &releasev1.DeploymentStatus{State: releasev1.DeploymentDeployed, Reason: releasev1.ReasonDeployed, Revision: commit, Deadline: at(10),
+				Message: "Application argocd/checkout-prod is Synced and Healthy at 4f2c0e0"},
+		}, want: []string{
+			"promotion commit 4f2c0e0, committed 2026-11-23T12:00:00Z, deployed 2026-11-23T12:03:00Z",
+			"deployment ✔ Deployed on 4f2c0e0: Application argocd/checkout-prod is Synced and Healthy at 4f2c0e0",
+		}},
+		{name: "degraded, rolled back, the rollback applied", ss: releasev1.ReleaseStageStatus{
+			Promotion: &releasev1.PromotionStatus{Commit: commit}, CommittedAt: at(0),
+			Deployment: &releasev1.DeploymentStatus{State: releasev1.DeploymentDegraded, Reason: releasev1.ReasonDeployFailed, Revision: commit, Deadline: at(10),
+				Message: "Application argocd/checkout-prod is Degraded at 4f2c0e0: Deployment shop/web: CrashLoopBackOff"},
+			Rollback: &releasev1.RollbackStatus{Version: "1.4.1", Commit: rollback, At: at(2), DeployedAt: at(4),
+				Deployment: &releasev1.DeploymentStatus{State: releasev1.DeploymentDeployed, Reason: releasev1.ReasonDeployed, Revision: rollback}},
+		}, want: []string{
+			"deployment ✖ Degraded on 4f2c0e0: Application argocd/checkout-prod is Degraded at 4f2c0e0: Deployment shop/web: CrashLoopBackOff",
+			"rollback to 1.4.1 commit 9a8b7c6, deployed 2026-11-23T12:04:00Z",
+		}},
+		{name: "the rollback waits for the agent", ss: releasev1.ReleaseStageStatus{
+			Promotion: &releasev1.PromotionStatus{Commit: commit}, CommittedAt: at(0),
+			Rollback: &releasev1.RollbackStatus{Version: "1.4.1", Commit: rollback, At: at(2),
+				Deployment: &releasev1.DeploymentStatus{State: releasev1.DeploymentOutOfSync, Reason: releasev1.ReasonDeploying, Revision: rollback, Deadline: at(12),
+					Message: "Application argocd/checkout-prod is OutOfSync at 9a8b7c6: waiting for Argo CD to sync it"}},
+		}, want: []string{
+			"rollback to 1.4.1 commit 9a8b7c6",
+			"rollback deployment ◌ OutOfSync on 9a8b7c6: Application argocd/checkout-prod is OutOfSync at 9a8b7c6: waiting for Argo CD to sync it (until 2026-11-23T12:12:00Z)",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := strings.Join(stageLines(&tt.ss), "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,379 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/notify"
+)
+
+// ReportAnnotation asks for a release report now: a new value (any, for
+// example the time) makes the controller write and send one at once.
+const ReportAnnotation = "release.liftoff.dev/report"
+
+// defaultNotifyBackoff is the first wait after a failed delivery.
+const defaultNotifyBackoff = 5 * time.Second
+
+// maxDeliveriesPerReconcile bounds the deliveries of one reconcile; more
+// wait for the next, which follows at once.
+const maxDeliveriesPerReconcile = 20
+
+// ReleaseNotificationReconciler tells people what happens to their Releases.
+// It watches Releases, pipelines, calendars and milestones itself and derives
+// events from their status; the release engine never calls it, so a slow or
+// failing receiver never holds a promotion. Each reconcile reads the
+// notification from the API server (not the cache), records the new events
+// in its status before sending anything, then delivers what is due and
+// records the outcome: a restart neither resends what was delivered nor
+// loses what was not.
+type ReleaseNotificationReconciler struct {
+	client.Client
+	// APIReader reads the notification itself (its delivery record must be
+	// current), Secrets and RBAC, live.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	Shard     Shard
+	// Sender delivers the messages.
+	Sender *notify.Sender
+	// Backoff is the first wait after a failed delivery, doubled per failure
+	// up to 5 minutes; 5s when zero.
+	Backoff time.Duration
+	// metrics count deliveries, pending messages and reports.
+	metrics *notificationMetrics
+}
+
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasenotifications,verbs=get;list;watch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasenotifications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines;releasecalendars;milestones;launchchecklists,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=list
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the reconciler: a change to a Release, a
+// pipeline, a calendar or a milestone wakes the notifications of its namespace.
+func (r *ReleaseNotificationReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.Sender == nil {
+		r.Sender = &notify.Sender{}
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = defaultNotifyBackoff
+	}
+	if r.metrics == nil {
+		r.metrics = newNotificationMetrics(metrics.Registry)
+	}
+	wake := handler.EnqueueRequestsFromMapFunc(r.notificationsOf)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&releasev1.ReleaseNotification{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.Predicate())).
+		Watches(&releasev1.Release{}, wake).
+		Watches(&releasev1.ReleasePipeline{}, wake).
+		Watches(&releasev1.ReleaseCalendar{}, wake).
+		Watches(&releasev1.Milestone{}, wake).
+		Named("releasenotification").
+		Complete(r)
+}
+
+// notificationsOf maps an object to the shard's notifications of its namespace.
+func (r *ReleaseNotificationReconciler) notificationsOf(ctx context.Context, o client.Object) []reconcile.Request {
+	var list releasev1.ReleaseNotificationList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing release notifications")
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if r.Shard.Owns(&list.Items[i]) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
+}
+
+// Reconcile derives the events, queues the new ones (written before any
+// delivery), delivers what is due and writes the outcome.
+func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	n := &releasev1.ReleaseNotification{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, n); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.metrics.forget(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !n.DeletionTimestamp.IsZero() || !r.Shard.Owns(n) {
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	orig := n.DeepCopy()
+	box := outboxOf(n)
+	box.Init(n.CreationTimestamp.Time)
+	box.Expire(now)
+
+	snap, err := r.gather(ctx, n, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	events, wake := notify.Derive(snap.input)
+	report, reportWake, schedErr := r.report(n, snap, now)
+	if report != nil {
+		events = append(events, *report)
+	}
+	if _, err := box.Enqueue(events, now); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.setConditions(n, stalledBy(snap.selectorErr, schedErr))
+	n.Status.ObservedGeneration = n.Generation
+	if !equality.Semantic.DeepEqual(orig.Status, n.Status) {
+		// The intent first: what is to be sent is recorded before anything is.
+		conflict, err := patchStatus(ctx, r.Client, orig, n)
+		if err != nil {
+			return ctrl.Result{}, fmt.Errorf("writing the delivery record: %w", err)
+		}
+		if conflict {
+			return requeueNow, nil
+		}
+		r.observeDropped(orig, n)
+		if report != nil {
+			r.metrics.reported(n.Namespace, n.Name)
+			r.event(n, corev1.EventTypeNormal, releasev1.ReasonReportWritten, "Report", "Release report for %s written", n.Status.Report.Occurrence.UTC().Format(time.RFC3339))
+		}
+	}
+	r.metrics.setPending(n.Namespace, n.Name, len(n.Status.Pending))
+
+	if attempts := box.Due(now, maxDeliveriesPerReconcile); len(attempts) > 0 {
+		if err := r.deliver(ctx, n, attempts); err != nil {
+			return ctrl.Result{}, err
+		}
+		if len(attempts) == maxDeliveriesPerReconcile {
+			return requeueNow, nil
+		}
+	}
+	return ctrl.Result{RequeueAfter: r.requeueAfter(n, now, wake, reportWake)}, nil
+}
+
+func outboxOf(n *releasev1.ReleaseNotification) *notify.Outbox {
+	names := make([]string, 0, len(n.Spec.Receivers))
+	for _, rc := range n.Spec.Receivers {
+		names = append(names, rc.Name)
+	}
+	return &notify.Outbox{Status: &n.Status, Receivers: names}
+}
+
+// deliver sends the attempts, receiver by receiver in order, and writes the
+// results. A receiver that fails is not tried again in this reconcile. The
+// results are written even when the manager is stopping, so a message that
+// was delivered is recorded as such.
+func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev1.ReleaseNotification, attempts []notify.Attempt) error {
+	receivers := map[string]notify.Receiver{}
+	problems := map[string]error{}
+	failed := map[string]bool{}
+	var results []notify.Result
+	for _, a := range attempts {
+		if failed[a.Receiver] {
+			continue
+		}
+		rc, ok := receivers[a.Receiver]
+		if !ok && problems[a.Receiver] == nil {
+			rc, problems[a.Receiver] = r.receiver(ctx, n, a.Receiver)
+			receivers[a.Receiver] = rc
+		}
+		res := notify.Result{Attempt: a}
+		start := r.Clock.Now()
+		if err := problems[a.Receiver]; err != nil {
+			res.Err = err
+		} else if ev, perr := notify.ParsePayload([]byte(a.Payload)); perr != nil {
+			res.Err = &notify.DeliveryError{Permanent: true, Message: "the queued message is unreadable: " + perr.Error()}
+		} else {
+			res.Err = r.Sender.Send(ctx, rc, ev)
+		}
+		res.At = r.Clock.Now()
+		took := res.At.Sub(start)
+		if problems[a.Receiver] != nil {
+			took = 0
+		}
+		rc.Name = a.Receiver
+		r.metrics.delivered(n.Namespace, n.Name, rc, res, took)
+		if res.Err != nil && !notify.IsPermanent(res.Err) {
+			failed[a.Receiver] = true
+		}
+		results = append(results, res)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	before := n.DeepCopy()
+	cur := n
+	for try := 1; ; try++ {
+		orig := cur.DeepCopy()
+		box := outboxOf(cur)
+		box.Apply(results, r.Backoff)
+		r.setConditions(cur, stalledMessage(cur))
+		r.metrics.setPending(cur.Namespace, cur.Name, len(cur.Status.Pending))
+		conflict, err := patchStatus(wctx, r.Client, orig, cur)
+		switch {
+		case err != nil:
+			return fmt.Errorf("recording deliveries: %w", err)
+		case !conflict:
+			r.announce(before, cur)
+			return nil
+		case try == 5:
+			return fmt.Errorf("recording deliveries: the notification changed %d times meanwhile", try)
+		}
+		// Someone changed the spec meanwhile: apply the results to the object as it is now.
+		cur = &releasev1.ReleaseNotification{}
+		if err := r.APIReader.Get(wctx, client.ObjectKeyFromObject(n), cur); err != nil {
+			return fmt.Errorf("recording deliveries: %w", err)
+		}
+	}
+}
+
+// receiver reads a receiver's Secret. Its error says what to fix and never
+// holds the Secret's values.
+func (r *ReleaseNotificationReconciler) receiver(ctx context.Context, n *releasev1.ReleaseNotification, name string) (notify.Receiver, error) {
+	for _, rc := range n.Spec.Receivers {
+		if rc.Name != name {
+			continue
+		}
+		out := notify.Receiver{Name: rc.Name, Type: rc.Type}
+		secret := &corev1.Secret{}
+		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: rc.SecretRef.Name}, secret); err != nil {
+			if apierrors.IsNotFound(err) {
+				return out, &notify.DeliveryError{Message: fmt.Sprintf("Secret %q of receiver %s not found: create it with the webhook's `url`", rc.SecretRef.Name, rc.Name)}
+			}
+			return out, &notify.DeliveryError{Message: fmt.Sprintf("reading Secret %q of receiver %s: %v", rc.SecretRef.Name, rc.Name, err)}
+		}
+		out.URL = strings.TrimSpace(string(secret.Data["url"]))
+		out.Secret = secret.Data["secret"]
+		switch {
+		case out.URL == "":
+			return out, &notify.DeliveryError{Message: fmt.Sprintf("Secret %q of receiver %s has no `url` key: add the incoming webhook's URL under `url`", rc.SecretRef.Name, rc.Name)}
+		case rc.Type == releasev1.ReceiverWebhook && len(out.Secret) == 0:
+			return out, &notify.DeliveryError{Message: fmt.Sprintf("Secret %q of webhook receiver %s has no `secret` key: add the key that signs the deliveries under `secret`", rc.SecretRef.Name, rc.Name)}
+		}
+		return out, nil
+	}
+	return notify.Receiver{Name: name}, &notify.DeliveryError{Permanent: true, Message: "receiver " + name + " is no longer in the spec"}
+}
+
+// setConditions writes where the notification stands (notificationSummary)
+// as its Ready, Reconciling and Stalled conditions.
+func (r *ReleaseNotificationReconciler) setConditions(n *releasev1.ReleaseNotification, stalled string) {
+	conditions.Set(&n.Status.Conditions, n.Generation, notificationSummary(n, stalled))
+}
+
+// notificationSummary: Stalled while the spec cannot be used (stalled says
+// why; what can be derived is still sent), Reconciling while a receiver
+// fails (its messages are retried with back-off; the message names each
+// failing receiver's last error and next try), else Ready.
+func notificationSummary(n *releasev1.ReleaseNotification, stalled string) conditions.Summary {
+	if stalled != "" {
+		return conditions.Stalled(releasev1.ReasonInvalidSpec, stalled)
+	}
+	var failing []string
+	for _, rs := range n.Status.Receivers {
+		if rs.ConsecutiveFailures > 0 {
+			msg := fmt.Sprintf("%s: %s", rs.Name, rs.LastError)
+			if rs.RetryAt != nil {
+				msg += "; retrying at " + rs.RetryAt.UTC().Format(time.RFC3339)
+			}
+			failing = append(failing, msg)
+		}
+	}
+	if len(failing) > 0 {
+		return conditions.Reconciling(releasev1.ReasonDeliveryFailing, strings.Join(failing, "; "))
+	}
+	return conditions.Ready(releasev1.ReasonDelivering,
+		fmt.Sprintf("%d receiver(s), %d message(s) pending", len(n.Spec.Receivers), len(n.Status.Pending)))
+}
+
+// stalledBy says why the spec cannot be used: a selector, the schedule, or
+// both; "" when it can.
+func stalledBy(selectorErr, scheduleErr error) string {
+	var why []string
+	for _, err := range []error{selectorErr, scheduleErr} {
+		if err != nil {
+			why = append(why, err.Error())
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
+// stalledMessage is why the notification was last found Stalled, or "".
+func stalledMessage(n *releasev1.ReleaseNotification) string {
+	if c := meta.FindStatusCondition(n.Status.Conditions, releasev1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	return ""
+}
+
+// announce emits an event when a receiver starts failing or recovers.
+func (r *ReleaseNotificationReconciler) announce(before, after *releasev1.ReleaseNotification) {
+	was := map[string]int32{}
+	for _, rs := range before.Status.Receivers {
+		was[rs.Name] = rs.ConsecutiveFailures
+	}
+	for _, rs := range after.Status.Receivers {
+		switch {
+		case was[rs.Name] == 0 && rs.ConsecutiveFailures > 0:
+			r.event(after, corev1.EventTypeWarning, releasev1.ReasonDeliveryFailing, "Deliver", "Receiver %s: %s", rs.Name, rs.LastError)
+		case was[rs.Name] > 0 && rs.ConsecutiveFailures == 0 && rs.LastSent != nil:
+			r.event(after, corev1.EventTypeNormal, releasev1.ReasonDeliveryRecovered, "Deliver", "Receiver %s delivers again", rs.Name)
+		}
+	}
+}
+
+// observeDropped counts what the outbox gave up while queueing.
+func (r *ReleaseNotificationReconciler) observeDropped(before, after *releasev1.ReleaseNotification) {
+	was := map[string]int64{}
+	for _, rs := range before.Status.Receivers {
+		was[rs.Name] = rs.Dropped
+	}
+	for _, rs := range after.Status.Receivers {
+		r.metrics.dropped(after.Namespace, after.Name, rs.Name, rs.Dropped-was[rs.Name])
+	}
+}
+
+func (r *ReleaseNotificationReconciler) event(n *releasev1.ReleaseNotification, eventType, reason, action, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(n, nil, eventType, reason, action, format, args...)
+	}
+}
+
+// requeueAfter is when the notification next has work: a retry, a message to
+// give up on, a wait that turns into Blocked, a freeze coming into notice,
+// the next report.
+func (r *ReleaseNotificationReconciler) requeueAfter(n *releasev1.ReleaseNotification, now time.Time, wakes ...time.Time) time.Duration {
+	wakes = append(wakes, outboxOf(n).Wake(now))
+	var next time.Time
+	for _, w := range wakes {
+		if !w.IsZero() && (next.IsZero() || w.Before(next)) {
+			next = w
+		}
+	}
+	if next.IsZero() {
+		return 0
+	}
+	return max(next.Sub(now), time.Second)
+}
