@@ -128,7 +128,7 @@ func TestPromotesWithAGitHubApp(t *testing.T) {
 func TestAppTokenRenewedMidPromotion(t *testing.T) {
 	g := NewWithT(t)
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
-	e := newEnv(t, withClock(clk), withSimOptions(simulator.WithInstallationTokenTTL(10*time.Minute)), withApp(nil, nil))
+	e := newEnv(t, withClock(clk), withSimulator(simulator.WithInstallationTokenTTL(10*time.Minute)), withApp(nil, nil))
 	e.pipeline(e.stage("dev"), e.stage("staging", func(s *releasev1.Stage) {
 		s.Gates = &releasev1.Gates{Soak: &metav1Duration{Duration: 30 * time.Minute}}
 	}), e.stage("prod"))
@@ -220,7 +220,7 @@ func TestBadAppCredentialsBlockAndWriteNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			e := newEnv(t, withSimOptions(tt.sim...), withApp(tt.repos, tt.mod))
+			e := newEnv(t, withSimulator(tt.sim...), withApp(tt.repos, tt.mod))
 			e.pipeline()
 			e.release("r", "1.4.2")
 			g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(

@@ -15,6 +15,7 @@ import (
 // again in one process (tests, the playground) share them.
 type releaseMetrics struct {
 	phase, info, gates, analysis *prometheus.GaugeVec
+	records                      *prometheus.GaugeVec
 	promotions                   *prometheus.CounterVec
 	promotionSeconds, verifySecs *prometheus.HistogramVec
 	deploySecs                   *prometheus.HistogramVec
@@ -57,6 +58,10 @@ func newReleaseMetrics(reg prometheus.Registerer) *releaseMetrics {
 			Name: "liftoff_analysis_measurement",
 			Help: "Last measured value of an analysis metric.",
 		}, []string{"namespace", "name", "stage", "metric"})),
+		records: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "liftoff_release_records_pending",
+			Help: "GitHub records (deployments and their statuses, postmortem issues) a Release owes: turned away by the write budget or GitHub, written later.",
+		}, []string{"namespace", "name"})),
 	}
 }
 
@@ -78,7 +83,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 // forget deletes a deleted Release's series.
 func (m *releaseMetrics) forget(namespace, name string) {
 	labels := prometheus.Labels{"namespace": namespace, "name": name}
-	for _, v := range []*prometheus.GaugeVec{m.phase, m.info, m.gates, m.analysis} {
+	for _, v := range []*prometheus.GaugeVec{m.phase, m.info, m.gates, m.analysis, m.records} {
 		v.DeletePartialMatch(labels)
 	}
 }
@@ -91,6 +96,9 @@ func (m *releaseMetrics) recorded(before, after *releasev1.Release) {
 		m.info.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
 		m.phase.WithLabelValues(ns, name, pipe, string(after.Status.Phase)).Set(1)
 		m.info.WithLabelValues(ns, name, pipe, after.Spec.Version, after.Status.CurrentStage).Set(1)
+	}
+	if n := len(after.Status.PendingRecords); n > 0 || len(before.Status.PendingRecords) > 0 {
+		m.records.WithLabelValues(ns, name).Set(float64(n))
 	}
 	for _, ss := range after.Status.Stages {
 		old := before.Status.StageStatus(ss.Name)

@@ -56,6 +56,9 @@ type ReleaseReconciler struct {
 	// Recheck triggers a re-evaluation of the gates of the Releases of a
 	// commit at once (the webhook receiver sends to it on QA results).
 	Recheck <-chan event.TypedGenericEvent[hooks.Event]
+	// Coalesced wakes a Release whose coalesced commit was made (the
+	// engine's coalescers send to it).
+	Coalesced <-chan event.GenericEvent
 	// Deployments wakes the Releases waiting on a GitOps agent's object
 	// when it changes (agents.Watcher.Source).
 	Deployments source.Source
@@ -109,6 +112,9 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Named("release")
 	if r.Recheck != nil {
 		b = b.WatchesRawSource(source.Channel(r.Recheck, handler.TypedEnqueueRequestsFromMapFunc(r.recheckRequests)))
+	}
+	if r.Coalesced != nil {
+		b = b.WatchesRawSource(source.Channel(r.Coalesced, &handler.EnqueueRequestForObject{}))
 	}
 	if r.Deployments != nil {
 		b = b.WatchesRawSource(r.Deployments)

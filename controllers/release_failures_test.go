@@ -16,6 +16,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
 // isRefUpdate reports whether r lands a commit on main: a file written
@@ -121,7 +122,7 @@ func TestRacingReleasesOneStageAtATime(t *testing.T) {
 		seen := map[string]bool{}
 		last := ""
 		for i := len(commits) - 1; i >= 0; i-- {
-			v := trailer(commits[i].Message, "Liftoff-Version")
+			v := e.promotionIn(commits[i], "", st)[promotion.TrailerVersion]
 			g.Expect(seen[v]).To(BeFalse(), "%s committed twice into %s", v, st)
 			seen[v] = true
 			g.Expect(v > last).To(BeTrue(), "%s after %s in %s", v, last, st)
@@ -133,15 +134,6 @@ func TestRacingReleasesOneStageAtATime(t *testing.T) {
 	for _, st := range pipe.Status.Stages {
 		g.Expect(st.InFlight).To(BeNil(), "no lock left behind on %s", st.Name)
 	}
-}
-
-func trailer(msg, key string) string {
-	for _, line := range strings.Split(msg, "\n") {
-		if v, ok := strings.CutPrefix(line, key+": "); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 func TestGitHubFaultsBackOffAndLoseNothing(t *testing.T) {

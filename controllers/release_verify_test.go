@@ -72,8 +72,9 @@ func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 	e.verifiedPipeline(prom.URL, func(s *releasev1.Stage) {
 		s.Postmortem = &releasev1.PostmortemSpec{Labels: []string{"postmortem", "prod"}}
 	})
-	// The first attempt to open the postmortem fails: nothing is lost, and
-	// the retry neither rolls back twice nor opens two issues.
+	// The first attempt to open the postmortem fails: nothing is lost (the
+	// issue is owed, and opened by a later reconcile), and the retry neither
+	// rolls back twice nor opens two issues.
 	e.sim.Inject(simulator.Fault{Method: "POST", Path: "/issues$", Status: 502, Times: 1})
 	e.release("r", "1.4.2")
 
@@ -98,6 +99,9 @@ func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 	g.Expect(eventReasons(e, "r")).To(ContainElement("RolledBack"))
 	g.Expect(promotionCount(e.ns, "prod", "rolled_back")).To(BeNumerically("==", 1))
 
+	g.Eventually(func() []releasev1.PendingRecord { return e.get("r").Status.PendingRecords }, timeout, interval).Should(BeEmpty(), "the postmortem owed is opened")
+	g.Expect(e.condition("r", releasev1.ConditionRecordsPending)()).To(BeEmpty())
+	ss = e.get("r").Status.StageStatus("prod")
 	issues := e.sim.Issues(appRepo)
 	g.Expect(issues).To(HaveLen(1), "one postmortem issue")
 	g.Expect(issues[0].Labels).To(ConsistOf("postmortem", "prod"))

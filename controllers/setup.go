@@ -6,15 +6,19 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
 	"github.com/liftoff-dev/liftoff/internal/notes"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
@@ -48,6 +52,10 @@ type Options struct {
 	// Metrics registers the controller's metrics; controller-runtime's
 	// registry (served on the manager's metrics endpoint) when nil.
 	Metrics prometheus.Registerer
+	// SeparateCommits makes each promotion a commit of its own: promotions
+	// ready together into one repository and branch are not coalesced (the
+	// benchmark's baseline, --coalesce-commits=false).
+	SeparateCommits bool
 }
 
 // Setup registers every Liftoff reconciler with the manager. The manager
@@ -93,6 +101,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&LaunchChecklistReconciler{Client: mgr.GetClient(), Credentials: creds, Clock: o.Clock, PollInterval: o.PollInterval, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	// One coalescer per credential, repository and branch for the whole
+	// process: the promotions of every worker meet in it. It wakes a
+	// Release once its commit is made.
+	var coalescers *promotion.Coalescers
+	var coalesced chan event.GenericEvent
+	if !o.SeparateCommits {
+		coalesced = make(chan event.GenericEvent, coalescedBuffer)
+		coalescers = promotion.NewCoalescers(ctx, wakeRelease(coalesced))
+	}
 	// The GitOps agents (Argo CD, Flux) of stages with a deployment: watched
 	// from the first look, on the leader only; a change wakes the Releases
 	// waiting on it.
@@ -103,13 +120,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	engine := release.New(release.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Locks:       &release.StageLocks{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
+		Coalescers:  coalescers,
 		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
 		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval, Agents: deployments,
 		Notes: notes.NewCache(notesKept, o.Clock.Now),
 	})
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,
-		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Deployments: deployments.Source(), Shard: o.Shard,
+		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Coalesced: coalesced, Deployments: deployments.Source(), Shard: o.Shard,
 		metrics: newReleaseMetrics(o.Metrics),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
@@ -139,6 +157,22 @@ func leading(mgr ctrl.Manager) func() bool {
 		}
 	}
 }
+
+// wakeRelease wakes the Release of a coalesced promotion whose commit was
+// made (or refused). It never blocks the coalescer: on a full channel the
+// Release's own fallback requeue brings it back.
+func wakeRelease(ch chan<- event.GenericEvent) func(*promotion.Request) {
+	return func(req *promotion.Request) {
+		select {
+		case ch <- event.GenericEvent{Object: &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: req.Release}}}:
+		default:
+		}
+	}
+}
+
+// coalescedBuffer is how many wake-ups of coalesced promotions wait for the
+// Release controller before more are dropped.
+const coalescedBuffer = 1024
 
 // notesKept is how many version pairs' release notes the Release
 // controller keeps (a few kilobytes each).

@@ -39,6 +39,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/serve"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -175,6 +176,10 @@ type testEnv struct {
 	simOpts []simulator.Option
 	onSim   []func(*testEnv)
 	secret  map[string][]byte
+	// budget paces the controller's GitHub writes (withBudget).
+	budget *github.WriteBudget
+	// factory hands out the running controller's GitHub clients.
+	factory *github.Factory
 	// retryPR is the pull request merged between v1.4.1 and v1.4.2
 	// (withPreviousRelease), 0 without.
 	retryPR        int
@@ -206,11 +211,15 @@ func withTransport(rt http.RoundTripper) envOption {
 	return func(e *testEnv) { e.transport = rt }
 }
 
-func withSimOptions(opts ...simulator.Option) envOption {
+func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.pollInterval = d } }
+
+// withBudget paces the controller's GitHub writes with b, on the test's clock.
+func withBudget(b github.WriteBudget) envOption { return func(e *testEnv) { e.budget = &b } }
+
+// withSimulator configures the GitHub simulator (its secondary limits).
+func withSimulator(opts ...simulator.Option) envOption {
 	return func(e *testEnv) { e.simOpts = append(e.simOpts, opts...) }
 }
-
-func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.pollInterval = d } }
 
 // withPreviousRelease gives the application a history before 1.4.2: a
 // commit tagged v1.4.1, then a merged pull request (e.retryPR, "Retry
@@ -315,7 +324,8 @@ func (e *testEnv) start() {
 		e.t.Fatal(err)
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
-	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second}
+	factory := &github.Factory{Transport: e.transport, Clock: e.clock, Timeout: 2 * time.Second, WriteBudget: e.budget}
+	e.factory = factory
 	poll := 200 * time.Millisecond
 	if e.pollInterval > 0 {
 		poll = e.pollInterval
@@ -468,22 +478,30 @@ func (e *testEnv) file(stage string) string {
 }
 
 // liftoffCommits lists the commits on the GitOps branch made by Liftoff for a
-// release and stage ("" matches any).
+// release and stage ("" matches any): those with a trailer group of both (a
+// coalesced commit holds one per promotion).
 func (e *testEnv) liftoffCommits(release, stage string) []simulator.Commit {
 	var out []simulator.Commit
 	for _, c := range e.sim.Commits(gitopsRepo, "main") {
-		if !strings.Contains(c.Message, "Liftoff-Release: ") {
-			continue
+		if e.promotionIn(c, release, stage) != nil {
+			out = append(out, c)
 		}
-		if release != "" && !strings.Contains(c.Message, "Liftoff-Release: "+e.ns+"/"+release+"\n") {
-			continue
-		}
-		if stage != "" && !strings.Contains(c.Message, "Liftoff-Stage: "+stage+"\n") {
-			continue
-		}
-		out = append(out, c)
 	}
 	return out
+}
+
+// promotionIn returns the trailers of c's promotion of release into stage
+// ("" matches any), or nil.
+func (e *testEnv) promotionIn(c simulator.Commit, release, stage string) map[string]string {
+	for _, g := range promotion.TrailerGroups(c.Message) {
+		if g[promotion.TrailerRelease] == "" ||
+			release != "" && g[promotion.TrailerRelease] != e.ns+"/"+release ||
+			stage != "" && g[promotion.TrailerStage] != stage {
+			continue
+		}
+		return g
+	}
+	return nil
 }
 
 // roundTripFunc adapts a function to http.RoundTripper.

@@ -6,7 +6,7 @@ package v1alpha1
 // until a person changes the spec or something it references. Reconciling
 // and Stalled are present only while True, and at most one of Ready,
 // Reconciling and Stalled is True. A Release also writes Progressing and
-// Blocked.
+// Blocked, and RecordsPending while it owes GitHub records.
 const (
 	// ConditionReady is True when the object reached what its spec asks for:
 	// a Release live in its target stage, a pipeline and a calendar that can
@@ -24,6 +24,12 @@ const (
 	// ConditionBlocked is True while a gate, a pause or a stall holds a
 	// Release's next promotion.
 	ConditionBlocked = "Blocked"
+	// ConditionRecordsPending is True while GitHub records a Release owes
+	// (status.pendingRecords: deployments and their statuses, postmortem
+	// issues) wait to be written, with the reason of the last refusal
+	// (GitHubWriteBudget, GitHubRateLimited, GitHubUnavailable, ...); absent
+	// otherwise. It never holds the Release: records may lag.
+	ConditionRecordsPending = "RecordsPending"
 )
 
 // Reasons of conditions and of the events that announce them: an event uses
@@ -59,6 +65,13 @@ const (
 	// ReasonGitHubRateLimited: GitHub's rate limit; retried when it resets
 	// (at least a second later).
 	ReasonGitHubRateLimited = "GitHubRateLimited"
+	// ReasonGitHubWriteBudget: a write waits for its slot in the
+	// credential's write budget, which paces writes under GitHub's secondary
+	// limits (--github-writes-per-minute, --github-writes-per-hour); nothing
+	// was sent to GitHub, and the write goes when the slot comes ("waiting
+	// for GitHub's write budget, next slot at ..."). Progressing; also the
+	// reason of RecordsPending while a record waits for the budget.
+	ReasonGitHubWriteBudget = "GitHubWriteBudget"
 
 	// Reasons of a GitHub App credential (spec.github.secretRef with appID,
 	// installationID and privateKey) that cannot be used. Stalled; the
@@ -173,8 +186,9 @@ const (
 	ReasonDiscovered = "Discovered"
 	// ReasonHealthChanged: a Milestone's health changed.
 	ReasonHealthChanged = "HealthChanged"
-	// ReasonDeploymentNotRecorded: a GitHub deployment or its status could
-	// not be written; the promotion went on.
+	// ReasonDeploymentNotRecorded: a GitHub deployment, its status or a
+	// postmortem issue could not be written yet; the promotion went on, and
+	// the record waits in status.pendingRecords to be written later.
 	ReasonDeploymentNotRecorded = "DeploymentNotRecorded"
 	// ReasonBlocked: a gate failed or the Release was paused (the condition
 	// says GateFailed, Paused or CommitNotFound).

@@ -327,6 +327,47 @@ type ReleaseNotes struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
+// RecordKind is a kind of GitHub record a Release writes.
+// +kubebuilder:validation:Enum=Deployment;Postmortem
+type RecordKind string
+
+// Kinds of records.
+const (
+	// RecordDeployment: the stage's GitHub deployment of the release commit
+	// and its latest status.
+	RecordDeployment RecordKind = "Deployment"
+	// RecordPostmortem: the stage's postmortem issue.
+	RecordPostmortem RecordKind = "Postmortem"
+)
+
+// PendingRecord is a GitHub record a Release owes for one stage: its write
+// was turned away and a later reconcile makes it. A deployment found again
+// by its payload and a postmortem by its marker are not written twice.
+type PendingRecord struct {
+	// Kind of record: Deployment or Postmortem.
+	Kind RecordKind `json:"kind"`
+	// Stage the record is about.
+	// +kubebuilder:validation:MaxLength=63
+	Stage string `json:"stage"`
+	// State is the deployment status owed: in_progress, success or failure;
+	// empty for the deployment alone. A status owed is replaced by a later
+	// one before it is written: GitHub shows a deployment's latest status.
+	// +optional
+	// +kubebuilder:validation:Enum=in_progress;success;failure
+	State string `json:"state,omitempty"`
+	// Description of the deployment status, or what failed for a postmortem.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+	// Since is when the record was first owed.
+	Since metav1.Time `json:"since"`
+	// Message says why it waits, for example "deployment record of prod
+	// (success) waiting for GitHub's write budget", or GitHub's error.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
+}
+
 // IssueRef is a GitHub issue.
 type IssueRef struct {
 	// Number of the issue.
@@ -431,7 +472,19 @@ type ReleaseStatus struct {
 	// change to the pipeline retries a stage whose target was invalid at once.
 	// +optional
 	PipelineGeneration int64 `json:"pipelineGeneration,omitempty"`
-	// Conditions: Ready, Reconciling, Stalled, Progressing, Blocked.
+	// PendingRecords are the GitHub records the Release still owes: GitHub
+	// deployments and their statuses, postmortem issues that GitHub's write
+	// budget (or GitHub) turned away. Later reconciles write them, each
+	// exactly once, even after the Release is done; the RecordsPending
+	// condition says they lag. Empty when nothing is owed.
+	// +optional
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=stage
+	// +kubebuilder:validation:MaxItems=64
+	PendingRecords []PendingRecord `json:"pendingRecords,omitempty"`
+	// Conditions: Ready, Reconciling, Stalled, Progressing, Blocked, and
+	// RecordsPending while GitHub records lag.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

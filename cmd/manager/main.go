@@ -40,6 +40,7 @@ func main() {
 		pollInterval, timeout  time.Duration
 		concurrency            int
 		writesMin, writesHour  int
+		coalesce               bool
 		webhooksOn             bool
 		webhookCertDir         string
 		shardName, pprofAddr   string
@@ -62,6 +63,7 @@ func main() {
 	flag.DurationVar(&timeout, "github-timeout", 30*time.Second, "Timeout of one GitHub API request.")
 	flag.IntVar(&writesMin, "github-writes-per-minute", github.GitHubWriteBudget.PerMinute, "Content-generating GitHub requests (commits, pull requests, merges, deployments, issues) one credential makes in any minute: GitHub.com's secondary limit. On GitHub Enterprise Server, the limit its administrator set; 0 with --github-writes-per-hour=0 leaves writes unpaced.")
 	flag.IntVar(&writesHour, "github-writes-per-hour", github.GitHubWriteBudget.PerHour, "Content-generating GitHub requests one credential makes in any hour (GitHub.com: 500).")
+	flag.BoolVar(&coalesce, "coalesce-commits", true, "Put the promotions ready together into one repository and branch into one commit (one GitHub write for them all). false: each promotion is a commit of its own.")
 	flag.IntVar(&concurrency, "concurrency", 8, "Releases reconciled in parallel (a reconcile mostly waits on the API server and GitHub).")
 	flag.BoolVar(&webhooksOn, "enable-webhooks", true, "Serve the admission webhooks (port 9443). Off only where config/webhook is not installed.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key of the webhook server (default: controller-runtime's).")
@@ -130,7 +132,7 @@ func main() {
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		GitHub: &github.Factory{Timeout: timeout, WriteBudget: writeBudget(writesMin, writesHour)}, PollInterval: pollInterval, Concurrency: concurrency,
-		HTTP: mux, WebhookSecret: secret, Shard: shard,
+		HTTP: mux, WebhookSecret: secret, Shard: shard, SeparateCommits: !coalesce,
 	}); err != nil {
 		log.Error(err, "Setting up controllers")
 		os.Exit(1)

@@ -359,7 +359,7 @@ func (b *Budget) refuse(p Priority, next, now time.Time) error {
 	budgetRefusals.WithLabelValues(b.credential, p.String(), "budget").Inc()
 	wait := next.Sub(now)
 	return &Error{Kind: KindRateLimited, Message: ErrWriteBudget.Error() + ", next slot at " + next.UTC().Format(time.RFC3339),
-		RetryAfter: max(time.Second, wait.Round(time.Second)+time.Second), err: ErrWriteBudget}
+		RetryAfter: max(time.Second, wait.Round(time.Second)+time.Second), NextSlot: next, err: ErrWriteBudget}
 }
 
 // dispatch gives the slots to the queued writes, highest priority first,

@@ -80,3 +80,25 @@ func (c *Client) SetDeploymentStatus(ctx context.Context, repo string, id int64,
 	_, _, err = c.gh.Repositories.CreateDeploymentStatus(ctx, owner, name, id, req)
 	return c.done(op, err)
 }
+
+// DeploymentState returns the state of a deployment's latest status, "" when
+// it has none. A status retried after its answer was lost reads it first, so
+// that it is written once.
+func (c *Client) DeploymentState(ctx context.Context, repo string, id int64) (string, error) {
+	op := "list deployment statuses"
+	if err := c.guard(op); err != nil {
+		return "", err
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", err
+	}
+	statuses, _, err := c.gh.Repositories.ListDeploymentStatuses(ctx, owner, name, id, &gh.ListOptions{PerPage: 1})
+	if err != nil {
+		return "", c.done(op, err)
+	}
+	if len(statuses) == 0 {
+		return "", nil
+	}
+	return statuses[0].GetState(), nil
+}

@@ -31,6 +31,12 @@ type Disposition struct {
 	// Refused: GitHub refused the credential; a token kept in memory must
 	// be read again.
 	Refused bool
+	// NextSlot is when the write budget has a slot for a write it turned
+	// away (ReasonGitHubWriteBudget); zero otherwise.
+	NextSlot time.Time
+	// slot is the write budget's own message: when the slot comes, and for
+	// which operation.
+	slot string
 }
 
 // Fixes says, in a reconciler's terms, what a person fixes when GitHub
@@ -66,17 +72,26 @@ func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
 		d.Reason, d.Stalled, d.RetryAfter, d.Refused = reason, true, conditions.RetryStalled, true
 		return d, true
 	}
-	switch e.Kind {
-	case KindRateLimited:
+	switch {
+	case IsWriteBudget(err):
+		// Nothing was sent: the credential's write budget has no slot for
+		// this write before NextSlot. Not GitHub's refusal, and no backoff:
+		// the write goes then.
+		d.Reason, d.RetryAfter, d.NextSlot = releasev1.ReasonGitHubWriteBudget, max(e.RetryAfter, minRetry), e.NextSlot
+		d.slot = e.Message
+		if e.Op != "" {
+			d.slot += " (" + e.Op + ")"
+		}
+	case e.Kind == KindRateLimited:
 		d.Reason, d.RetryAfter = releasev1.ReasonGitHubRateLimited, max(e.RetryAfter, minRetry)
 		d.Fix = fmt.Sprintf("retrying in %s", d.RetryAfter)
-	case KindUnauthorized:
+	case e.Kind == KindUnauthorized:
 		d.Reason, d.Stalled, d.RetryAfter, d.Refused = releasev1.ReasonGitHubUnauthorized, true, conditions.RetryStalled, true
 		d.Fix = or(fixes.Unauthorized, "check the token and its permissions")
-	case KindNotFound:
+	case e.Kind == KindNotFound:
 		d.Reason, d.Stalled, d.RetryAfter = or(fixes.NotFoundReason, releasev1.ReasonRepositoryNotFound), true, conditions.RetryStalled
 		d.Fix = or(fixes.NotFound, "check the repository's name and that the token can read it")
-	case KindInvalid:
+	case e.Kind == KindInvalid:
 		d.Reason, d.Stalled, d.RetryAfter = releasev1.ReasonInvalidSpec, true, conditions.RetryStalled
 		d.Fix = "GitHub refused the request as invalid: fix the spec"
 	default: // KindTransient, and a KindConflict that outlived its own retries
@@ -95,13 +110,20 @@ var problemReasons = map[Problem]string{
 	ProblemClockSkew:            releasev1.ReasonGitHubAppClockSkew,
 }
 
-// Message is err's message followed by what to do about it.
-func (d Disposition) Message(err error) string { return d.Explain(err.Error()) }
+// Message is err's message followed by what to do about it; for a write the
+// budget turned away, "waiting for GitHub's write budget, next slot at T
+// (operation)".
+func (d Disposition) Message(err error) string {
+	if d.slot != "" {
+		return d.slot
+	}
+	return d.Explain(err.Error())
+}
 
 // Explain follows msg, which tells of the failure, with what to do about it.
 func (d Disposition) Explain(msg string) string {
 	switch {
-	case d.Fix == "": // the message says it (a GitHub App's problem)
+	case d.Fix == "": // the message says it (a GitHub App's problem, the budget's slot)
 		return msg
 	case d.Stalled:
 		return msg + ": " + d.Fix

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
@@ -21,6 +23,10 @@ func TestDispose(t *testing.T) {
 		return classify("get contents", &gh.ErrorResponse{Response: resp, Message: http.StatusText(code)}, now)
 	}
 	fixes := Fixes{NotFound: "check spec.source.repository", Unauthorized: "check the token in spec.github.secretRef"}
+	// The write budget turns a write away before it is sent: go-github gets
+	// the transport's error inside a *url.Error.
+	budget := smallBudget(clocktesting.NewFakeClock(now)).refuse(PriorityRecord, now.Add(29500*time.Millisecond), now)
+	budgetErr := classify("create deployment", &url.Error{Op: "Post", URL: "https://api.github.com/repos/acme/checkout/deployments", Err: budget}, now)
 	for _, tt := range []struct {
 		name    string
 		err     error
@@ -37,6 +43,8 @@ func TestDispose(t *testing.T) {
 			releasev1.ReasonGitHubRateLimited, false, 7 * time.Second, false, "; retrying in 7s"},
 		{"403 with an exhausted rate limit", status(http.StatusForbidden, http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {fmt.Sprint(now.Add(30 * time.Second).Unix())}}), fixes,
 			releasev1.ReasonGitHubRateLimited, false, 31 * time.Second, false, "retrying in 31s"},
+		{"the write budget: its own reason, when its slot comes, no backoff", budgetErr, fixes,
+			releasev1.ReasonGitHubWriteBudget, false, 31 * time.Second, false, "waiting for GitHub's write budget, next slot at 2026-11-02T12:00:29Z (create deployment)"},
 		{"401", status(http.StatusUnauthorized, nil), fixes,
 			releasev1.ReasonGitHubUnauthorized, true, conditions.RetryStalled, true, "github: get contents: 401 Unauthorized: check the token in spec.github.secretRef"},
 		{"403 without a rate limit is a refusal", status(http.StatusForbidden, http.Header{}), Fixes{},
@@ -77,6 +85,9 @@ func TestDispose(t *testing.T) {
 			}
 			if d.RetryAfter != 0 && d.RetryAfter < time.Second {
 				t.Errorf("retry after %s: never less than a second", d.RetryAfter)
+			}
+			if (d.Reason == releasev1.ReasonGitHubWriteBudget) != !d.NextSlot.IsZero() {
+				t.Errorf("next slot %s for %s", d.NextSlot, d.Reason)
 			}
 			if msg := d.Message(tt.err); !strings.Contains(msg, tt.message) {
 				t.Errorf("message %q does not say %q", msg, tt.message)

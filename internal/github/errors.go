@@ -42,6 +42,9 @@ type Error struct {
 	Status int
 	// RetryAfter is how long GitHub asked to wait (rate limits), else 0.
 	RetryAfter time.Duration
+	// NextSlot is when the write budget has a slot for a write it turned
+	// away (IsWriteBudget), else zero.
+	NextSlot time.Time
 	// Message is GitHub's message.
 	Message string
 	// Problem, when set, says what is wrong with the credential (a GitHub

@@ -23,7 +23,7 @@ import (
 
 // CommitGitHub is what coalesced commits need of GitHub.
 type CommitGitHub interface {
-	history
+	oneFile
 	GetFile(ctx context.Context, repo, path, ref string) ([]byte, error)
 	CommitOnBranch(ctx context.Context, repo, branch, expectedHead string, files map[string][]byte, headline, body string) (string, error)
 	AwaitWriteSlot(ctx context.Context, p github.Priority) error
@@ -250,12 +250,22 @@ type planned struct {
 }
 
 // commit lands the batch: one commit for every request whose files take the
-// version. A request whose file or image entry is missing gets its own
+// version (a promotion of one file alone goes through the contents API). A request whose file or image entry is missing gets its own
 // TargetError and takes no part; one whose files hold the version already
 // finds its earlier commit. When someone else moves the branch between the
 // read and the commit, it reads again and retries.
 func (c *Coalescer) commit(ctx context.Context, batch []*Request) map[*Request]Outcome {
 	out := map[*Request]Outcome{}
+	if len(batch) == 1 && len(batch[0].Target.Files) == 1 {
+		// Alone, and one file: the contents API writes it in one request
+		// too, and needs no read of the branch head.
+		res, err := promoteOneFile(ctx, c.gh, batch[0])
+		if err == nil && !res.Resumed {
+			coalescedCommits.Observe(1)
+		}
+		out[batch[0]] = Outcome{Result: res, Err: err}
+		return out
+	}
 	failAll := func(reqs []*Request, err error) map[*Request]Outcome {
 		for _, r := range reqs {
 			out[r] = Outcome{Err: err}
@@ -281,6 +291,7 @@ func (c *Coalescer) commit(ctx context.Context, batch []*Request) map[*Request]O
 		headline, body := splitMessage(batchMessage(included))
 		sha, err := c.gh.CommitOnBranch(ctx, c.repo, c.branch, head, files, headline, body)
 		if err == nil {
+			coalescedCommits.Observe(float64(len(included)))
 			for _, p := range included {
 				out[p.req] = Outcome{Result: &Result{Landed: true, Commit: sha, PreviousVersion: p.previous}}
 			}

@@ -255,3 +255,20 @@ func TestRollbacksAndPullRequestsAreNotCoalesced(t *testing.T) {
 		t.Fatal("a pull-request promotion was enqueued")
 	}
 }
+
+func TestALonePromotionOfOneFileGoesThroughTheContentsAPI(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, 1)
+	r := e.request(service(0), "dev", "1.1.0")
+	out := e.submitAll(g, []*promotion.Request{r}, nil)
+
+	commits := e.liftoffCommits()
+	g.Expect(commits).To(HaveLen(1))
+	g.Expect(out[r].Err).NotTo(HaveOccurred())
+	g.Expect(out[r].Result).To(Equal(&promotion.Result{Landed: true, Commit: commits[0].SHA, PreviousVersion: "1.0.0"}))
+	st := e.sim.Requests()
+	g.Expect(st.ContentGenerating).To(Equal(1))
+	g.Expect(st.ByOperation).To(HaveKeyWithValue("PUT /repos/{owner}/{repo}/contents/{path...}", 1), "the file written back with its blob")
+	g.Expect(st.ByOperation).NotTo(HaveKey("POST /graphql"))
+	g.Expect(st.ByOperation).NotTo(HaveKey("GET /repos/{owner}/{repo}/git/ref/{ref...}"), "no read of the branch head")
+}

@@ -130,6 +130,13 @@ type history interface {
 	FindCommit(ctx context.Context, repo, ref string, since time.Time, match func(string) bool) (*github.FoundCommit, error)
 }
 
+// oneFile is what a promotion of one file through the contents API needs.
+type oneFile interface {
+	history
+	ReadFile(ctx context.Context, repo, path, ref string) (*github.File, error)
+	PutFile(ctx context.Context, repo, branch, path string, content []byte, blobSHA, message string) (string, error)
+}
+
 // action is the Liftoff-Action trailer of the request's commit.
 func (r *Request) action() string {
 	if r.Revert != nil {
@@ -227,7 +234,7 @@ func promoteByCommit(ctx context.Context, gh GitHub, req *Request) (*Result, err
 // once. GitHub refuses the write when the file changed after the read, so
 // nothing is overwritten unseen; commits to other files in between do not
 // matter, unlike a fast-forward of the whole branch.
-func promoteOneFile(ctx context.Context, gh GitHub, req *Request) (*Result, error) {
+func promoteOneFile(ctx context.Context, gh oneFile, req *Request) (*Result, error) {
 	f, repo, branch := req.Target.Files[0], req.Target.Repository, req.Target.Branch
 	for attempt := 0; ; attempt++ {
 		file, err := gh.ReadFile(ctx, repo, f.Path, branch)

@@ -25,6 +25,7 @@ import (
 // and the postmortem.
 type GitHub interface {
 	promotion.GitHub
+	promotion.CommitGitHub
 	notes.GitHub
 	ResolveCommit(ctx context.Context, repo, ref string) (string, error)
 	Checks(ctx context.Context, repo, sha string, required []string) ([]github.CheckResult, error)
@@ -32,6 +33,7 @@ type GitHub interface {
 	FindDeployment(ctx context.Context, repo, sha, environment, key string) (int64, error)
 	CreateDeployment(ctx context.Context, repo, ref, environment, key, version, description string, production bool) (int64, error)
 	SetDeploymentStatus(ctx context.Context, repo string, id int64, state, description, logURL string) error
+	DeploymentState(ctx context.Context, repo string, id int64) (string, error)
 	FindIssue(ctx context.Context, repo, marker string, labels []string) (*github.Issue, error)
 	CreateIssue(ctx context.Context, repo, title, body string, labels []string) (*github.Issue, error)
 	// Contains places a revision a GitOps agent reports that Liftoff did
@@ -79,6 +81,10 @@ type Deps struct {
 	APIReader client.Reader
 	// Locks keeps one promotion in flight per stage, in the pipeline's status.
 	Locks *StageLocks
+	// Coalescers put the Commit-strategy promotions ready together into one
+	// repository and branch into one commit; one for the whole process, so
+	// every worker's promotions meet. Nil: each promotion is its own commit.
+	Coalescers *promotion.Coalescers
 	// Credentials gives the pipeline's GitHub and Prometheus clients.
 	Credentials Credentials
 	// Calendar compiles a ReleaseCalendar (the controller keeps them

@@ -12,7 +12,9 @@
 //
 //	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
 //	Promoting,         promote: write the version into Git (or find it written), record
-//	AwaitingMerge        the landing and the GitHub deployment
+//	AwaitingMerge        the landing and the GitHub deployment; a Commit-strategy
+//	                     promotion goes into the process's coalesced commit to its
+//	                     branch (Deps.Coalescers) and waits for it
 //	Deploying          awaitDeployed: wait until the stage's GitOps agent applied the
 //	                     commit and the application is healthy; on failure or timeout
 //	                     roll back (or halt)
@@ -23,6 +25,11 @@
 // counts as live (deployedAt is committedAt). A Release that failed goes on
 // only to follow its rollback commit until the agent applied it
 // (followRollback).
+//
+// GitHub records (deployments and their statuses, postmortem issues) never
+// hold a step: one that the write budget or GitHub turns away is owed in
+// status.pendingRecords and written by a later reconcile, before the step,
+// even once the Release is done (records.go).
 //
 // Each step changes the Release's status in memory and returns an Outcome:
 // Stop, WriteThenContinue, ContinueWithoutWrite, WaitFor or WaitUntil (and
@@ -72,6 +79,8 @@ type Run struct {
 	// it promotes there, no one else may take them, so a promotion that
 	// follows at once needs not read the lock back.
 	locked map[string]bool
+	// records is what the run knows of the GitHub records the Release owes.
+	records records
 }
 
 // Start begins a reconcile.
@@ -142,8 +151,10 @@ func (e *Engine) Forget(key types.NamespacedName) {
 // transient failure: the status says what happened, and the caller writes it
 // and retries with backoff.
 func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (Outcome, error) {
-	s := &step{Engine: r.e, locked: r.locked, rel: rel, now: r.e.Clock.Now()}
-	return s.run(ctx)
+	s := &step{Engine: r.e, locked: r.locked, records: &r.records, rel: rel, now: r.e.Clock.Now()}
+	out, err := s.run(ctx)
+	s.noteRecords()
+	return s.owing(out), err
 }
 
 // stageStep moves the current stage (index i) on.

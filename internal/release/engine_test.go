@@ -355,6 +355,50 @@ func TestStageLock(t *testing.T) {
 	})
 }
 
+// A Release whose landing the pipeline recorded, but whose own status
+// write was lost, takes the stage again while it finds its commit: its
+// promotion may wait for a coalesced commit, and no other may go meanwhile.
+func TestLandedReleaseTakesTheStageAgainToFindItsCommit(t *testing.T) {
+	w := newWorld(t)
+	w.pipeline(w.stage("dev"))
+	w.release("r", "1.4.2")
+	w.settle("r", 3)
+	commits := w.liftoffCommits("r", "dev")
+	if len(commits) != 1 {
+		t.Fatalf("%d commits", len(commits))
+	}
+	rel := w.get("r")
+	rel.Status.Phase = releasev1.PhaseProgressing
+	rel.Status.Stages[0].Phase = releasev1.StagePromoting
+	rel.Status.Stages[0].Promotion = &releasev1.PromotionStatus{StartedAt: &metav1.Time{Time: t0}}
+	w.must(w.c.Status().Update(w.ctx, rel))
+	if ps := w.getPipeline().Status.StageStatus("dev"); ps.InFlight != nil || ps.Release != "r" {
+		t.Fatalf("pipeline dev %+v", ps)
+	}
+	var holder atomic.Value
+	w.transport = func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/contents/envs/dev/") {
+			if l := w.getPipeline().Status.StageStatus("dev").InFlight; l != nil {
+				holder.Store(l.Release)
+			}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	w.settle("r", 3)
+	if got := w.get("r"); got.Status.Phase != releasev1.PhaseReleased || got.Status.StageStatus("dev").Promotion.Commit != commits[0].SHA {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	if h, _ := holder.Load().(string); h != "r" {
+		t.Errorf("the stage was held by %q while the promotion was found again", h)
+	}
+	if ps := w.getPipeline().Status.StageStatus("dev"); ps.InFlight != nil || len(ps.History) != 1 {
+		t.Errorf("pipeline dev after: %+v", ps)
+	}
+	if n := len(w.liftoffCommits("r", "dev")); n != 1 {
+		t.Errorf("%d commits", n)
+	}
+}
+
 // staleReader serves an old copy of the pipeline, as a cache that lags.
 type staleReader struct {
 	client.Reader

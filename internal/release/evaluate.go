@@ -74,7 +74,7 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 	}
 	// The stage is ours. Record the intent before touching Git, so a crash
 	// from here on resumes the promotion instead of starting another.
-	ss.Phase, ss.Message = releasev1.StagePromoting, fmt.Sprintf("promoting %s into %s", rel.Spec.Version, stage.Name)
+	ss.Phase, ss.Message = releasev1.StagePromoting, s.promotingMessage(stage)
 	started := metav1.NewTime(s.now)
 	ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})

@@ -122,21 +122,30 @@ func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string,
 }
 
 // Holds reports whether rel may go on promoting into stage: it holds the
-// lock, or it already landed there (a crash after recording the landing in the
-// pipeline but before the Release's own status).
-func (l *StageLocks) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string) (bool, error) {
-	fresh, err := l.freshPipeline(ctx, pipe)
-	if err != nil {
-		return false, err
-	}
-	ps := fresh.Status.StageStatus(stage)
-	if ps == nil {
+// lock, or it already landed there (a crash, or a lost status write, after
+// recording the landing in the pipeline but before the Release's own
+// status). A Release that landed takes the free stage again before it goes
+// on: its promotion, retried to find its commit, may wait for a coalesced
+// commit, and no other Release may promote into the stage meanwhile.
+func (l *StageLocks) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, error) {
+	held := false
+	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		ps := p.Status.StageStatus(stage)
+		switch {
+		case ps == nil:
+			held = false
+		case ps.InFlight != nil:
+			held = ps.InFlight.Release == rel.Name
+		default:
+			held = ps.Release == rel.Name && ps.Version == rel.Spec.Version
+			if held {
+				ps.InFlight = &releasev1.InFlightPromotion{Release: rel.Name, Version: rel.Spec.Version, Since: metav1.NewTime(now)}
+				return true, nil
+			}
+		}
 		return false, nil
-	}
-	if ps.InFlight != nil {
-		return ps.InFlight.Release == rel.Name, nil
-	}
-	return ps.Release == rel.Name && ps.Version == rel.Spec.Version, nil
+	})
+	return held && err == nil, err
 }
 
 // Landed records the version live in stage. The stage is freed unless
@@ -147,13 +156,14 @@ func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline
 		if ps.InFlight != nil && ps.InFlight.Release != rel.Name {
 			return false, fmt.Errorf("stage %s is held by release %s", stage, ps.InFlight.Release)
 		}
-		if ps.Release == rel.Name && ps.Commit == commit {
-			return false, nil // already recorded
-		}
-		at := metav1.NewTime(now)
+		ours := ps.InFlight != nil && !keepLock
 		if !keepLock {
 			ps.InFlight = nil
 		}
+		if ps.Release == rel.Name && ps.Commit == commit {
+			return ours, nil // already recorded: free the stage taken again
+		}
+		at := metav1.NewTime(now)
 		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = rel.Name, rel.Spec.Version, commit, &at
 		ps.History = append([]releasev1.PromotionRecord{{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, At: at}}, ps.History...)
 		if len(ps.History) > historyLimit {

@@ -49,6 +49,14 @@ const (
 	// WaitGitHub: GitHub asked to wait (a rate limit): never less than a
 	// second, even when it did not say how long.
 	WaitGitHub Wait = "GitHub"
+	// WaitBudget: the credential's write budget has no slot for a write
+	// (or a record the Release owes) before the time waited until; nothing
+	// was sent.
+	WaitBudget Wait = "Budget"
+	// WaitCoalesced: the promotion is in the next coalesced commit to its
+	// branch; the coalescer wakes the Release when it is made, and this
+	// wait is only the fallback should that wake-up be lost.
+	WaitCoalesced Wait = "Coalesced"
 	// WaitFix: a person must fix something no watch reports (a file in
 	// GitHub, a token): it is tried again now and then.
 	WaitFix Wait = "Fix"
@@ -58,6 +66,10 @@ const (
 	WaitRollout Wait = "Rollout"
 	// WaitAnalysis: the next measurement of a running analysis is due later.
 	WaitAnalysis Wait = "Analysis"
+	// WaitRecords: GitHub records the Release owes (status.pendingRecords)
+	// are tried again: at the write budget's next slot, when GitHub said,
+	// or a while after GitHub failed.
+	WaitRecords Wait = "Records"
 	// WaitDeployed: the stage's GitOps agent has not reported the commit
 	// (the promotion's, or a rollback's) deployed yet, or cannot be read. A
 	// change of the agent's object wakes the Release sooner; the wait ends
@@ -75,6 +87,9 @@ const minRequeue = time.Millisecond
 // floors are the shortest waits of some kinds.
 var floors = map[Wait]time.Duration{
 	WaitGitHub: time.Second,
+	// Records lag anyway: a slot that is due comes back no sooner than
+	// this, so Releases that owe records never spin.
+	WaitRecords: 100 * time.Millisecond,
 }
 
 // Stop ends the reconcile: the status is written and nothing is scheduled; a
@@ -104,6 +119,28 @@ func WaitFor(d time.Duration, why Wait) Outcome {
 // WaitUntil writes the status and runs the Release again at t.
 func WaitUntil(t time.Time, why Wait) Outcome {
 	return Outcome{next: wait, wait: why, until: t}
+}
+
+// noLaterThan is o, or a wait (why) until t when o would come back later, or
+// never.
+func (o Outcome) noLaterThan(t, now time.Time, why Wait) Outcome {
+	switch o.next {
+	case stop:
+		return WaitUntil(t, why)
+	case wait:
+		at := o.until
+		if at.IsZero() {
+			at = now.Add(o.after)
+		}
+		if at.After(t) {
+			if o.wait == WaitDeployed {
+				// Still waiting on the agent, whose changes keep waking it.
+				why = WaitDeployed
+			}
+			return WaitUntil(t, why)
+		}
+	}
+	return o
 }
 
 // Continues reports whether the next step runs at once.

@@ -17,8 +17,10 @@ func postmortemMarker(rel *releasev1.Release, stage string) string {
 	return fmt.Sprintf("<!-- liftoff-postmortem: %s/%s/%s -->", rel.Namespace, rel.Name, stage)
 }
 
-// openPostmortem opens (or finds) the postmortem issue of stage i.
-func (s *step) openPostmortem(ctx context.Context, i int, f failure) (*releasev1.IssueRef, error) {
+// openPostmortem opens (or finds) the postmortem issue of stage i, which
+// failed at failedAt.
+func (s *step) openPostmortem(ctx context.Context, i int, f failure, failedAt time.Time) (*releasev1.IssueRef, error) {
+	ctx = recordContext(ctx)
 	stage := &s.pipe.Spec.Stages[i]
 	repo := stage.Postmortem.Repository
 	if repo == "" {
@@ -31,7 +33,7 @@ func (s *step) openPostmortem(ctx context.Context, i int, f failure) (*releasev1
 	}
 	if found == nil {
 		title := fmt.Sprintf("Postmortem: %s %s %s in %s", s.pipe.Name, s.rel.Spec.Version, f.what, stage.Name)
-		body := postmortemBody(s.rel, &s.rel.Status.Stages[i], f, s.now, s.stageNotes(ctx, i))
+		body := postmortemBody(s.rel, &s.rel.Status.Stages[i], f, failedAt, s.stageNotes(ctx, i))
 		if found, err = s.gh.CreateIssue(ctx, repo, title, body+"\n"+marker+"\n", stage.Postmortem.Labels); err != nil {
 			return nil, err
 		}
@@ -70,7 +72,11 @@ func postmortemBody(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, f 
 		fmt.Fprintf(&b, "| %s | Analysis %s: %s |\n", at(now), a.Phase, strings.ReplaceAll(a.Message, "|", "\\|"))
 	}
 	if r := ss.Rollback; r != nil && r.Commit != "" {
-		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(now), r.Version, github.ShortSHA(r.Commit))
+		when := now
+		if r.At != nil {
+			when = r.At.Time
+		}
+		fmt.Fprintf(&b, "| %s | Rolled back to %s: commit %s |\n", at(when), r.Version, github.ShortSHA(r.Commit))
 	}
 	if changes != nil {
 		b.WriteString("\n" + changes.PostmortemSection())

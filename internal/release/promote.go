@@ -26,7 +26,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	held := s.locked[stage.Name]
 	if !held {
 		var err error
-		if held, err = s.Locks.Holds(ctx, s.pipe, rel, stage.Name); err != nil {
+		if held, err = s.Locks.Holds(ctx, s.pipe, rel, stage.Name, s.now); err != nil {
 			return Stop(), err
 		}
 	}
@@ -42,7 +42,25 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Target: stage.Target,
 		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), Notes: s.pullRequestNotes(ctx, i),
 	}
-	res, err := promotion.Promote(ctx, s.gh, req)
+	var res *promotion.Result
+	var err error
+	if s.coalesces(stage) {
+		// Ready with others into the same branch: one commit for them all.
+		// The coalescer wakes the Release once the commit is made (or
+		// refused); after a restart the request, submitted again, finds its
+		// commit by its trailers.
+		out, done, serr := s.Coalescers.Submit(s.gh, req)
+		if serr != nil {
+			return Stop(), serr
+		}
+		if !done {
+			return s.awaitCoalesced(i), nil
+		}
+		s.Coalescers.For(s.gh, stage.Target.Repository, stage.Target.Branch).Forget(req)
+		res, err = out.Result, out.Err
+	} else {
+		res, err = promotion.Promote(ctx, s.gh, req)
+	}
 	if err != nil {
 		return s.promotionFailed(ctx, i, err)
 	}
@@ -71,7 +89,14 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	ss.CommittedAt = &done
 	recordSlip(rel, ss)
 	s.recordNotes(ctx, i)
-	s.recordDeployment(ctx, i, res.Resumed, verifying || deploying)
+	progress := ""
+	switch {
+	case deploying:
+		progress = "deploying: waiting for the GitOps agent to apply it"
+	case verifying:
+		progress = "verifying"
+	}
+	s.recordDeployment(ctx, i, res.Resumed, progress)
 	if deploying {
 		// The stage stays held until its GitOps agent applied the commit.
 		s.startDeploying(i)
@@ -93,6 +118,44 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	// The pipeline records the landing: a crash before the Release's status
 	// says so finds the commit again.
 	return ContinueWithoutWrite(), nil
+}
+
+// coalesces: the stage's promotions go into coalesced commits (Commit
+// strategy; pull requests and rollbacks are made on their own).
+func (s *step) coalesces(stage *releasev1.Stage) bool {
+	return s.Coalescers != nil && stage.Target.Strategy != releasev1.StrategyPullRequest
+}
+
+// coalescedFallback is how long a promotion waits for its coalesced commit
+// when the coalescer's wake-up was lost (the controller's channel full).
+const coalescedFallback = 30 * time.Second
+
+// promotingMessage is the stage's message while its promotion is written:
+// the intent, then the wait for the coalesced commit, say the same, so the
+// wait costs no status write of its own.
+func (s *step) promotingMessage(stage *releasev1.Stage) string {
+	msg := fmt.Sprintf("promoting %s into %s", s.rel.Spec.Version, stage.Name)
+	if s.coalesces(stage) {
+		msg += fmt.Sprintf(": waiting for the coalesced commit to %s@%s", stage.Target.Repository, stage.Target.Branch)
+	}
+	return msg
+}
+
+// awaitCoalesced waits for the coalesced commit of stage i's promotion. When
+// the write budget holds the commit (no slot for commits soon), the reason
+// and the message say so, and when its slot comes.
+func (s *step) awaitCoalesced(i int) Outcome {
+	stage, ss := &s.pipe.Spec.Stages[i], &s.rel.Status.Stages[i]
+	ss.Message = s.promotingMessage(stage)
+	reason := releasev1.ReasonPromoting
+	if b, ok := s.gh.(interface{ WriteBudget() *github.Budget }); ok {
+		if next := b.WriteBudget().NextSlot(github.PriorityCommit); next.Sub(s.now) > time.Second {
+			ss.Message += fmt.Sprintf("; waiting for GitHub's write budget, next slot at %s", next.UTC().Format(time.RFC3339))
+			reason = releasev1.ReasonGitHubWriteBudget
+		}
+	}
+	setConditions(s.rel, conclusion{phase: releasev1.PhaseProgressing, reason: reason, message: ss.Message})
+	return WaitFor(coalescedFallback, WaitCoalesced)
 }
 
 // promotionFailed handles an error of the GitOps change.

@@ -23,6 +23,16 @@ type failure struct {
 	why string
 }
 
+// owedFailure is the failure an owed postmortem of stage ss tells of: the
+// stage failed to deploy when its agent never reported it deployed, else it
+// failed verification.
+func owedFailure(ss *releasev1.ReleaseStageStatus, why string) failure {
+	if ss.DeployedAt == nil {
+		return failure{reason: releasev1.ReasonDeployFailed, what: "failed to deploy", why: why}
+	}
+	return failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why}
+}
+
 // verificationFailed halts or rolls back after a failed verification.
 func (s *step) verificationFailed(ctx context.Context, i int, why string) (Outcome, error) {
 	return s.failed(ctx, i, failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why})
@@ -38,9 +48,7 @@ func (s *step) failed(ctx context.Context, i int, f failure) (Outcome, error) {
 		if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
 			return Stop(), err
 		}
-		if res, stop, err := s.postmortem(ctx, i, f); stop {
-			return res, err
-		}
+		s.postmortem(ctx, i, f)
 		ss.Phase, ss.Message = releasev1.StageFailed, fmt.Sprintf("%s; halted with %s in %s", why, rel.Spec.Version, stage.Name)
 		s.failDeployment(ctx, ss, trim(why, 140))
 		setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: f.reason, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
@@ -84,9 +92,7 @@ func (s *step) failed(ctx context.Context, i int, f failure) (Outcome, error) {
 	if ss.Rollback.PullRequest != nil {
 		ss.Rollback.PullRequest.State = "merged"
 	}
-	if res, stop, err := s.postmortem(ctx, i, f); stop {
-		return res, err
-	}
+	s.postmortem(ctx, i, f)
 	ss.Phase = releasev1.StageRolledBack
 	ss.Message = fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, github.ShortSHA(res.Commit))
 	s.failDeployment(ctx, ss, trim("rolled back: "+why, 140))
@@ -99,19 +105,19 @@ func (s *step) failed(ctx context.Context, i int, f failure) (Outcome, error) {
 	return Stop(), nil
 }
 
-// postmortem opens the stage's postmortem issue when it asks for one. Until
-// the issue exists the stage stays where it is, so a GitHub failure here is
-// retried (the rollback before it is idempotent) rather than forgotten.
-func (s *step) postmortem(ctx context.Context, i int, f failure) (Outcome, bool, error) {
+// postmortem opens the stage's postmortem issue when it asks for one. One
+// that GitHub (or its write budget) turns away is owed and opened later: the
+// rollback before it has landed and is recorded either way.
+func (s *step) postmortem(ctx context.Context, i int, f failure) {
 	ss := &s.rel.Status.Stages[i]
-	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil {
-		return Outcome{}, false, nil
+	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil || owedRecord(s.rel, releasev1.RecordPostmortem, ss.Name) != nil {
+		return
 	}
-	issue, err := s.openPostmortem(ctx, i, f)
+	issue, err := s.openPostmortem(ctx, i, f, s.now)
 	if err != nil {
-		res, err := s.githubError(err)
-		return res, true, err
+		s.recordNotWritten(ctx, ss.Name, "postmortem issue", err)
+		s.owe(releasev1.PendingRecord{Kind: releasev1.RecordPostmortem, Stage: ss.Name, Description: trim(f.why, 1024)}, err)
+		return
 	}
 	ss.Postmortem = issue
-	return Outcome{}, false, nil
 }

@@ -20,12 +20,13 @@ import (
 // step is one step of one Release.
 type step struct {
 	*Engine
-	// locked is shared by the steps of one reconcile (Run.locked).
-	locked map[string]bool
-	rel    *releasev1.Release
-	pipe   *releasev1.ReleasePipeline
-	gh     GitHub
-	now    time.Time
+	// locked and records are shared by the steps of one reconcile.
+	locked  map[string]bool
+	records *records
+	rel     *releasev1.Release
+	pipe    *releasev1.ReleasePipeline
+	gh      GitHub
+	now     time.Time
 	// target is the index of the Release's last stage.
 	target int
 	// pipelineChanged: the pipeline's spec changed since the last step.
@@ -64,15 +65,16 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 			// write cannot be placed.
 			if gh, err := s.Credentials.GitHub(ctx, s.pipe); err == nil {
 				s.gh = gh
+				s.settleRecords(ctx)
 			}
 			return s.followRollback(ctx, i)
 		}
-		return Stop(), nil
+		return s.settleOnly(ctx)
 	case releasev1.PhaseSuperseded:
-		return Stop(), nil
+		return s.settleOnly(ctx)
 	case releasev1.PhaseReleased:
 		s.supersedeReleased(target)
-		return Stop(), nil
+		return s.settleOnly(ctx)
 	}
 	if by, stage := newerInPipeline(s.pipe, rel); by != "" {
 		return s.supersede(ctx, by, stage)
@@ -96,9 +98,11 @@ func (s *step) withGitHub(ctx context.Context, next func() (Outcome, error)) (Ou
 	return next()
 }
 
-// runStage runs the step of the current stage.
+// runStage runs the step of the current stage, after the GitHub records the
+// Release owes.
 func (s *step) runStage(ctx context.Context) (Outcome, error) {
 	rel, target := s.rel, s.target
+	s.settleRecords(ctx)
 	if rel.Status.Commit == "" {
 		if out, done, err := s.resolveCommit(ctx); done {
 			return out, err
@@ -224,6 +228,10 @@ func (s *step) githubError(err error) (Outcome, error) {
 		phase = releasev1.PhasePending
 	}
 	setConditions(s.rel, conclusion{phase: phase, reason: d.Reason, message: d.Message(err)})
+	if !d.NextSlot.IsZero() {
+		// The write budget's own wait: no backoff, back when the slot comes.
+		return WaitUntil(d.NextSlot, WaitBudget), nil
+	}
 	if d.RetryAfter > 0 {
 		return WaitFor(d.RetryAfter, WaitGitHub), nil
 	}

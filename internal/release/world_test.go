@@ -59,6 +59,10 @@ type world struct {
 	transport func(*http.Request) (*http.Response, error)
 	// writes counts the Release status writes.
 	writes int
+	// budget, when set, paces the GitHub clients' writes (on the fake clock).
+	budget *github.WriteBudget
+	// factory hands out the engine's GitHub clients.
+	factory *github.Factory
 	// prom is the error ratio the Prometheus API answers with ("" no data).
 	mu   sync.Mutex
 	prom string
@@ -109,12 +113,13 @@ func newWorld(t *testing.T) *world {
 // start builds the engine, as a restarted controller would: fresh GitHub
 // clients (no ETags, no rate-limit memory), nothing in memory.
 func (w *world) start() {
-	factory := &github.Factory{Clock: w.clk, Timeout: 5 * time.Second, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	factory := &github.Factory{Clock: w.clk, Timeout: 5 * time.Second, WriteBudget: w.budget, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if w.transport != nil {
 			return w.transport(r)
 		}
 		return http.DefaultTransport.RoundTrip(r)
 	})}
+	w.factory = factory
 	w.engine = release.New(release.Deps{
 		Client: w.c, APIReader: w.c,
 		Locks:       &release.StageLocks{Reader: w.c, Writer: w.c, StaleAfter: 5 * time.Second},
@@ -246,7 +251,7 @@ func (w *world) settle(name string, limit int) release.Outcome {
 			w.t.Fatalf("reconcile %d of %s: %v", i, name, err)
 		}
 		switch out.Waits() {
-		case release.WaitPoll, release.WaitFix, release.WaitDeployed:
+		case release.WaitPoll, release.WaitFix, release.WaitRecords, release.WaitDeployed:
 			return out
 		case "":
 			if !out.Continues() {

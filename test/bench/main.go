@@ -42,7 +42,6 @@ type options struct {
 	dashboardReleases   int
 	dashboardPipelines  int
 	trainPipelines      int
-	trainJitter         time.Duration
 }
 
 var allPhases = []string{"throughput", "raw", "shards", "idle", "memory", "dashboard", "train"}
@@ -52,7 +51,6 @@ func main() {
 	var phases string
 	flag.StringVar(&o.deployments, "deployments", "Enabled", "The pipelines' spec.github.deployments: Enabled records each promotion as a GitHub deployment (two requests), Disabled does not.")
 	flag.IntVar(&o.trainPipelines, "train-pipelines", 50, "Services of the train phase, sharing one GitOps repository, that go dev -> staging -> prod together under GitHub's secondary limits.")
-	flag.DurationVar(&o.trainJitter, "train-jitter", 500*time.Millisecond, "In the train phase, the longest a service takes between one promotion landing and the next being ready (random, the same every run).")
 	flag.IntVar(&o.pipelines, "pipelines", 100, "Pipelines of the throughput phase (each with its own source repository).")
 	flag.IntVar(&o.releases, "releases", 10, "Releases per pipeline in the throughput phase, created one after the other.")
 	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")
@@ -120,16 +118,11 @@ func run(ctx context.Context, o options) error {
 		fmt.Fprintf(os.Stderr, "-deployments %q: use Enabled or Disabled\n", o.deployments)
 		os.Exit(2)
 	}
-	// The train phase brings its own simulator and needs no control plane.
-	var w *world
-	if len(o.phases) > 1 || !o.phases["train"] {
-		var err error
-		if w, err = startWorld(ctx, o); err != nil {
-			return err
-		}
-		defer w.stop()
+	w, err := startWorld(ctx, o)
+	if err != nil {
+		return err
 	}
-	var err error
+	defer w.stop()
 
 	var tp *throughputResult
 	if o.phases["throughput"] {
@@ -174,7 +167,7 @@ func run(ctx context.Context, o options) error {
 		rep.dashboard(r)
 	}
 	if o.phases["train"] {
-		r, err := runTrain(ctx, o)
+		r, err := runTrain(ctx, w, o)
 		if err != nil {
 			return fmt.Errorf("train: %w", err)
 		}

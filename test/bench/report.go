@@ -190,7 +190,7 @@ func (r *report) memory(x *memoryResult) {
 
 func (r *report) train(x *trainResult) {
 	r.Phases.Train = x
-	r.add("train", "services", "%d x %d stages, one GitOps repository, GitHub's secondary limits enforced (jitter up to %.0f ms)", x.Pipelines, x.Stages, x.JitterMs)
+	r.add("train", "services", "%d x %d stages, one GitOps repository, the controller as a process, GitHub's secondary limits enforced", x.Pipelines, x.Stages)
 	byKey := map[string]*trainRun{}
 	for _, run := range x.Runs {
 		deployments := "deployments Disabled"
@@ -199,19 +199,22 @@ func (r *report) train(x *trainResult) {
 		}
 		byKey[run.Mode+" "+deployments] = run
 		name := deployments + ", " + run.Mode
-		r.add("train", name, "%d promotions in %d commits (%.1f per commit) in %.1f s", run.Promotions, run.Commits, run.PromotionsPerCommit, run.TrainSeconds)
-		r.add("train", name, "%d content-generating requests, %.2f per promotion: %.0f promotions an hour per token", run.ContentGenerating, run.ContentPerPromotion, run.PromotionsPerHourPerToken)
+		r.add("train", name, "%d promotions in %d commits (%.1f per commit), all landed in %.1f s (%.0f an hour)", run.Promotions, run.Commits, run.PromotionsPerCommit, run.TrainSeconds, run.MeasuredPerHour)
+		r.add("train", name, "%d content-generating requests, %.2f per promotion (%.1f promotions per request): %.0f promotions an hour per token",
+			run.ContentGenerating, run.ContentPerPromotion, run.PromotionsPerContent, run.PromotionsPerHourPerToken)
 		r.add("train", name, "%d secondary-limit refusals, %d after the first minute", run.SecondaryRefusals, run.RefusalsAfterFirstMinute)
 		if run.Deployments {
-			r.add("train", name, "rollback: analysis failed -> revert commit %.2f s (the token's minute at %d of 80); deployment writes %d of %d; all written after %.1f s",
-				run.RollbackSeconds, run.RollbackMinuteUse, run.DeploymentRecordsWritten, run.DeploymentRecordsExpected, run.WallSeconds)
+			r.add("train", name, "rollback: analysis turned bad -> revert commit %.2f s (the token's minute at %d of 80)", run.RollbackSeconds, run.RollbackMinuteUse)
+			r.add("train", name, "deployments %d of %d, %d with wrong statuses; at most %d records owed; all written after %.1f s",
+				run.DeploymentsWritten, run.DeploymentsExpected, run.DeploymentsWrong, run.RecordsOwedMax, run.WallSeconds)
 		}
-		r.add("train", name, "promotions in no commit %d, in several %d", run.PromotionsInNoCommit, run.PromotionsInSeveralCommits)
+		r.add("train", name, "promotions in no commit %d, in several %d; controller CPU %.1f s, peak RSS %.0f MiB",
+			run.PromotionsInNoCommit, run.PromotionsInSeveralCommits, run.Controller.CPUSeconds, run.Controller.PeakRSSMiB)
 	}
 	for _, d := range []string{"deployments Disabled", "deployments Enabled"} {
 		l, b := byKey["liftoff "+d], byKey["baseline "+d]
 		if l != nil && b != nil {
-			r.add("train", d+", liftoff / baseline", "%.1fx promotions an hour per token", l.PromotionsPerHourPerToken/b.PromotionsPerHourPerToken)
+			r.add("train", d+", liftoff / baseline", "%.1fx promotions an hour per token, %.1fx faster train", l.PromotionsPerHourPerToken/b.PromotionsPerHourPerToken, b.TrainSeconds/l.TrainSeconds)
 		}
 	}
 }

@@ -4,46 +4,45 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
 // The train phase measures what a token carries under GitHub's secondary
-// limits: N services sharing one GitOps repository go dev -> staging -> prod
-// together, against a simulator that enforces the limits. It runs without a
-// controller, the promotion engine's own code driven directly, twice per
-// setting of deployments:
+// limits, with the real controller: N services (a pipeline each) sharing one
+// GitOps repository go dev -> staging -> prod together, against a simulator
+// that enforces the limits. Each setting of deployments runs twice, each
+// time with a fresh simulator and a fresh manager process:
 //
-//   - liftoff: promotions ready together go through the coalescer (one
-//     GraphQL commit per batch), every write through the credential's write
-//     budget; GitHub deployment records are queued and written as the
-//     budget allows, all of them.
-//   - baseline: one commit per promotion through the contents API, as a
-//     promotion makes it today, no budget: a refused write waits what GitHub
-//     says (reactive back-off); a deployment write refused is dropped, as
-//     the controller does today.
+//   - liftoff: the manager as shipped: coalesced commits and the write
+//     budget (--github-writes-per-minute=80 --github-writes-per-hour=500).
+//   - baseline: one commit per promotion, writes unpaced, a refused write
+//     waits what GitHub says (--coalesce-commits=false, both budgets 0).
 //
-// With deployments, one service's analysis fails in prod once the token's
-// minute is nearly spent: its rollback (a revert commit at rollback
-// priority, never coalesced) is timed from the failure to the revert on the
-// branch.
+// With deployments, the first service verifies prod with an analysis of a
+// metric (a real Prometheus scraping a target the benchmark sets) that turns
+// bad once the token's minute is nearly spent; the time from then to the
+// revert commit on the branch is the rollback's.
 
 const (
-	trainToken  = "train-token"
 	trainGitOps = "train/gitops"
 	trainFrom   = "1.0.0"
 	trainTo     = "2.0.0"
 	// exhausted is the minute's use of the token (of GitHub's 80) from
-	// which the failing analysis is declared.
+	// which the analysis is made to fail.
 	exhausted = 60
 )
 
@@ -57,36 +56,83 @@ type trainRun struct {
 	// ContentGenerating counts every content-generating request the
 	// simulator admitted: commits, deployments and their statuses, the
 	// revert.
-	ContentGenerating          int     `json:"contentGenerating"`
-	ContentPerPromotion        float64 `json:"contentPerPromotion"`
-	PromotionsPerHourPerToken  float64 `json:"promotionsPerHourPerToken"`
-	SecondaryRefusals          int     `json:"secondaryRefusals"`
-	RefusalsAfterFirstMinute   int     `json:"refusalsAfterFirstMinute"`
-	DeploymentRecordsWritten   int     `json:"deploymentRecordsWritten,omitempty"`
-	DeploymentRecordsExpected  int     `json:"deploymentRecordsExpected,omitempty"`
-	WallSeconds                float64 `json:"wallSeconds"`
-	TrainSeconds               float64 `json:"trainSeconds"`
-	RollbackSeconds            float64 `json:"rollbackSeconds,omitempty"`
-	RollbackMinuteUse          int     `json:"rollbackMinuteUse,omitempty"`
-	PromotionsInNoCommit       int     `json:"promotionsInNoCommit"`
-	PromotionsInSeveralCommits int     `json:"promotionsInSeveralCommits"`
+	ContentGenerating    int     `json:"contentGenerating"`
+	ContentPerPromotion  float64 `json:"contentPerPromotion"`
+	PromotionsPerContent float64 `json:"promotionsPerContent"`
+	// PromotionsPerHourPerToken is what GitHub's 500 content-generating
+	// requests an hour carry at this cost; MeasuredPerHour the rate the
+	// train went at.
+	PromotionsPerHourPerToken float64 `json:"promotionsPerHourPerToken"`
+	MeasuredPerHour           float64 `json:"measuredPerHour"`
+	SecondaryRefusals         int     `json:"secondaryRefusals"`
+	RefusalsAfterFirstMinute  int     `json:"refusalsAfterFirstMinute"`
+	// TrainSeconds: from the Releases' creation until every promotion
+	// landed (the rolled-back service failed); WallSeconds until every
+	// GitHub record was written too.
+	TrainSeconds      float64 `json:"trainSeconds"`
+	WallSeconds       float64 `json:"wallSeconds"`
+	RollbackSeconds   float64 `json:"rollbackSeconds,omitempty"`
+	RollbackMinuteUse int     `json:"rollbackMinuteUse,omitempty"`
+	// Deployments written, expected (one per promotion), and those whose
+	// statuses are not exactly what the promotion says (success once;
+	// in_progress then failure for the rolled-back one).
+	DeploymentsWritten  int `json:"deploymentsWritten,omitempty"`
+	DeploymentsExpected int `json:"deploymentsExpected,omitempty"`
+	DeploymentsWrong    int `json:"deploymentsWrong,omitempty"`
+	// RecordsOwedMax is the most GitHub records the Releases owed at once.
+	RecordsOwedMax             int `json:"recordsOwedMax,omitempty"`
+	PromotionsInNoCommit       int `json:"promotionsInNoCommit"`
+	PromotionsInSeveralCommits int `json:"promotionsInSeveralCommits"`
 	// WritesByOperation counts the requests that were not reads, refused
 	// ones included.
 	WritesByOperation map[string]int `json:"writesByOperation"`
+	Controller        procStats      `json:"controller"`
 }
 
 type trainResult struct {
 	Pipelines int         `json:"pipelines"`
 	Stages    int         `json:"stages"`
-	JitterMs  float64     `json:"jitterMs"`
 	Runs      []*trainRun `json:"runs"`
 }
 
-func runTrain(ctx context.Context, o options) (*trainResult, error) {
-	res := &trainResult{Pipelines: o.trainPipelines, Stages: len(stageNames), JitterMs: float64(o.trainJitter) / float64(time.Millisecond)}
+// train is one run's world.
+type train struct {
+	w           *world
+	o           options
+	ns          string
+	liftoff     bool
+	deployments bool
+	sim         *simulator.Server
+	api         *httptest.Server
+	apps        []app
+	target      *promtest.Target
+	start       time.Time
+
+	mu        sync.Mutex
+	revertAt  time.Time
+	refusedAt []time.Time
+}
+
+func runTrain(ctx context.Context, w *world, o options) (*trainResult, error) {
+	res := &trainResult{Pipelines: o.trainPipelines, Stages: len(stageNames)}
+	target := promtest.NewTarget(trainTo)
+	defer target.Close()
+	bin, err := prometheusBinary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prom, err := promtest.Run(bin, filepath.Join(w.dir, "prometheus"), "127.0.0.1:0", 100*time.Millisecond, target.Addr())
+	if err != nil {
+		return nil, err
+	}
+	defer prom.Stop()
+	k := 0
 	for _, deployments := range []bool{false, true} {
 		for _, liftoff := range []bool{true, false} {
-			r, err := trainOnce(ctx, o, liftoff, deployments)
+			k++
+			target.Set(trainTo, 0.01)
+			t := &train{w: w, o: o, ns: fmt.Sprintf("bench-train-%d", k), liftoff: liftoff, deployments: deployments, target: target}
+			r, err := t.run(ctx, prom.URL)
 			if err != nil {
 				return nil, err
 			}
@@ -96,307 +142,267 @@ func runTrain(ctx context.Context, o options) (*trainResult, error) {
 	return res, nil
 }
 
-// train is one run's world.
-type train struct {
-	o           options
-	liftoff     bool
-	deployments bool
-	sim         *simulator.Server
-	gh          *github.Client
-	cs          *promotion.Coalescers
-	start       time.Time
-
-	mu        sync.Mutex
-	notify    map[string]chan struct{}
-	deployIDs map[string]int64
-	revertAt  time.Time
-	refusedAt []time.Time
-	records   atomic.Int64
-	recordsWG sync.WaitGroup
+// prometheusBinary is LIFTOFF_PROMETHEUS, or what hack/build-prometheus.sh
+// builds (once; it is cached).
+func prometheusBinary(ctx context.Context) (string, error) {
+	if p := os.Getenv("LIFTOFF_PROMETHEUS"); p != "" {
+		return p, nil
+	}
+	progress("train: building Prometheus (hack/build-prometheus.sh, cached)")
+	out, err := exec.CommandContext(ctx, "hack/build-prometheus.sh").Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/build-prometheus.sh: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
-func trainService(i int) string { return fmt.Sprintf("svc-%03d", i) }
-
-func trainPath(svc, stage string) string { return "envs/" + svc + "/" + stage + "/kustomization.yaml" }
-
-func trainImage(svc string) string { return "ghcr.io/train/" + svc }
-
-func trainOnce(ctx context.Context, o options, liftoff, deployments bool) (*trainRun, error) {
-	run := &trainRun{Mode: "baseline", Deployments: deployments, Promotions: o.trainPipelines * len(stageNames)}
-	if liftoff {
-		run.Mode = "liftoff"
+func (t *train) mode() string {
+	if t.liftoff {
+		return "liftoff"
 	}
-	progress("train: %s, deployments %v: %d services x %d stages under GitHub's secondary limits", run.Mode, deployments, o.trainPipelines, len(stageNames))
-	t := &train{o: o, liftoff: liftoff, deployments: deployments, notify: map[string]chan struct{}{}, deployIDs: map[string]int64{}}
+	return "baseline"
+}
+
+func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
+	o := t.o
+	run := &trainRun{Mode: t.mode(), Deployments: t.deployments, Promotions: o.trainPipelines * len(stageNames)}
+	progress("train: %s, deployments %v: %d services x %d stages under GitHub's secondary limits", run.Mode, t.deployments, o.trainPipelines, len(stageNames))
 	t.sim = simulator.New(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits), simulator.WithLatency(o.latency), simulator.WithBranchHook(t.branchMoved))
 	defer t.sim.Close()
-	t.sim.AddToken(trainToken)
-	files := map[string]string{}
-	for i := range o.trainPipelines {
-		svc := trainService(i)
-		for _, st := range stageNames {
-			files[trainPath(svc, st)] = kustomization(trainImage(svc), trainFrom)
-		}
-		if err := t.sim.CreateRepo("train/"+svc, "main"); err != nil {
-			return nil, err
-		}
-		if _, err := t.sim.CommitFiles("train/"+svc, "main", map[string]string{"VERSION": trainTo + "\n"}, "Release "+trainTo); err != nil {
-			return nil, err
-		}
-	}
-	if err := t.sim.CreateRepo(trainGitOps, "main"); err != nil {
+	// The controller reaches the simulator through this server, which notes
+	// when a request is refused for a secondary limit.
+	t.api = httptest.NewServer(t.countRefusals(t.sim.Handler()))
+	defer t.api.Close()
+	t.sim.AddToken(token)
+	if err := t.setup(ctx, promURL); err != nil {
 		return nil, err
 	}
-	if _, err := t.sim.CommitFiles(trainGitOps, "main", files, "Initial environments"); err != nil {
+	defer func() { _ = t.w.clean(context.Background(), t.ns) }()
+
+	flags := []string{"--github-writes-per-minute=80", "--github-writes-per-hour=500"}
+	if !t.liftoff {
+		flags = []string{"--coalesce-commits=false"}
+	}
+	c, err := t.w.startController(ctx, o, "train-"+run.Mode, 2, flags...)
+	if err != nil {
 		return nil, err
 	}
-	f := &github.Factory{Transport: t.countRefusals(http.DefaultTransport)}
-	if liftoff {
-		f.WriteBudget = &github.GitHubWriteBudget
-	}
-	var err error
-	if t.gh, err = f.For(t.sim.URL(), trainToken); err != nil {
+	defer func() { _ = t.w.stopController(context.Background(), c) }()
+	wt, err := t.w.watch(ctx, t.ns)
+	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	t.cs = promotion.NewCoalescers(cctx, t.wake)
+	defer wt.stop()
 
 	t.start = time.Now()
-	rng := rand.New(rand.NewPCG(1, 2))
-	jitter := make([][]time.Duration, o.trainPipelines)
-	for i := range jitter {
-		for range stageNames {
-			jitter[i] = append(jitter[i], time.Duration(rng.Int64N(int64(o.trainJitter)+1)))
-		}
-	}
-	var (
-		prodLanded = make(chan struct{})
-		rollback   = make(chan error, 1)
-	)
-	if deployments {
-		go func() { rollback <- t.rollback(ctx, run, prodLanded) }()
+	rollback := make(chan error, 1)
+	if t.deployments {
+		go func() { rollback <- t.rollback(ctx, wt, run) }()
 	} else {
 		rollback <- nil
 	}
-	err = parallel(ctx, o.trainPipelines, o.trainPipelines, func(i int) error {
-		svc := trainService(i)
-		for s, stage := range stageNames {
-			if err := sleepCtx(ctx, jitter[i][s]); err != nil {
-				return err
-			}
-			if err := t.promote(ctx, t.request(svc, stage)); err != nil {
-				return fmt.Errorf("%s into %s: %w", svc, stage, err)
-			}
-			failing := i == 0 && s == len(stageNames)-1
-			if deployments {
-				t.record(ctx, svc, stage, failing)
-			}
-			if failing {
-				close(prodLanded)
-			}
-		}
-		return nil
+	owed := make(chan int, 1)
+	stopCounting := t.countOwed(ctx, wt, owed)
+	err = parallel(ctx, len(t.apps), 16, func(i int) error {
+		return t.w.k8s.Create(ctx, t.release(t.apps[i]))
 	})
+	if err == nil {
+		err = parallel(ctx, len(t.apps), len(t.apps), func(i int) error {
+			_, err := wt.wait(ctx, t.apps[i], t.apps[i].releaseName(1), o.timeout, t.arrived(i), t.stuck(i))
+			return err
+		})
+	}
 	if err != nil {
+		stopCounting()
+		t.w.failed = true
 		return nil, err
 	}
 	run.TrainSeconds = time.Since(t.start).Seconds()
 	if err := <-rollback; err != nil {
+		stopCounting()
+		t.w.failed = true
 		return nil, fmt.Errorf("rollback: %w", err)
 	}
-	t.recordsWG.Wait()
+	// Every record owed is written in the end.
+	for {
+		n, err := wt.count(ctx, func(r *releasev1.Release) bool { return len(r.Status.PendingRecords) > 0 })
+		if err != nil {
+			stopCounting()
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+		if time.Since(t.start) > o.timeout {
+			stopCounting()
+			t.w.failed = true
+			return nil, fmt.Errorf("%d Releases still owe GitHub records after %s", n, o.timeout)
+		}
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			stopCounting()
+			return nil, err
+		}
+	}
 	run.WallSeconds = time.Since(t.start).Seconds()
+	stopCounting()
+	run.RecordsOwedMax = <-owed
+	if err := t.w.stopController(ctx, c); err != nil {
+		return nil, err
+	}
+	run.Controller = c.last
 	t.measure(run)
-	progress("train: %s, deployments %v: %d promotions in %d commits, %d content-generating requests (%.2f per promotion), %d refused, %.1f s",
-		run.Mode, deployments, run.Promotions, run.Commits, run.ContentGenerating, run.ContentPerPromotion, run.SecondaryRefusals, run.WallSeconds)
+	progress("train: %s, deployments %v: %d promotions in %d commits, %d content-generating requests (%.2f per promotion), %d refused, train %.1f s, all records %.1f s",
+		run.Mode, t.deployments, run.Promotions, run.Commits, run.ContentGenerating, run.ContentPerPromotion, run.SecondaryRefusals, run.TrainSeconds, run.WallSeconds)
 	return run, nil
 }
 
-func (t *train) request(svc, stage string) *promotion.Request {
-	return &promotion.Request{
-		Namespace: "train", Release: svc + "-2-0-0", Application: svc, Stage: stage, Version: trainTo,
-		Artifacts: []releasev1.Artifact{{Name: svc, Image: trainImage(svc)}},
-		Target: releasev1.Target{Repository: trainGitOps, Branch: "main", Strategy: releasev1.StrategyCommit,
-			Files: []releasev1.TargetFile{{Path: trainPath(svc, stage), KustomizeImage: &releasev1.KustomizeImageUpdater{Name: trainImage(svc)}}}},
-		Since: t.start,
+// setup creates the GitOps repository (every service's files at 1.0.0),
+// each service's source repository with its release commit, the namespace
+// and the pipelines.
+func (t *train) setup(ctx context.Context, promURL string) error {
+	if err := t.w.namespace(ctx, t.ns); err != nil {
+		return err
 	}
+	if err := t.sim.CreateRepo(trainGitOps, "main"); err != nil {
+		return err
+	}
+	files := map[string]string{}
+	for i := range t.o.trainPipelines {
+		a := app{ns: t.ns, name: fmt.Sprintf("svc-%03d", i), gitops: trainGitOps}
+		a.source = "train/" + a.name
+		for _, st := range stageNames {
+			files[a.path(st)] = kustomization(a.image(), trainFrom)
+		}
+		if err := t.sim.CreateRepo(a.source, "main"); err != nil {
+			return err
+		}
+		if _, err := t.sim.CommitFiles(a.source, "main", map[string]string{"VERSION": trainTo + "\n"}, "Release "+trainTo); err != nil {
+			return err
+		}
+		t.apps = append(t.apps, a)
+	}
+	if _, err := t.sim.CommitFiles(trainGitOps, "main", files, "Initial environments"); err != nil {
+		return err
+	}
+	return parallel(ctx, len(t.apps), 16, func(i int) error {
+		return t.w.k8s.Create(ctx, t.pipeline(i, promURL))
+	})
 }
 
-func notifyKey(req *promotion.Request) string { return req.ReleaseKey() + " " + req.Stage }
-
-func (t *train) wake(req *promotion.Request) {
-	t.mu.Lock()
-	ch := t.notify[notifyKey(req)]
-	t.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- struct{}{}:
-		default:
+// pipeline is app i's: three stages without gates; with deployments, the
+// first service verifies prod until its metric turns bad.
+func (t *train) pipeline(i int, promURL string) *releasev1.ReleasePipeline {
+	a := t.apps[i]
+	p := a.pipeline(t.api.URL + "/")
+	p.Spec.GitHub.Deployments = releasev1.DeploymentsDisabled
+	for s := range p.Spec.Stages {
+		p.Spec.Stages[s].Gates = nil
+	}
+	if t.deployments {
+		p.Spec.GitHub.Deployments = releasev1.DeploymentsEnabled
+		if i == 0 {
+			prod := &p.Spec.Stages[len(p.Spec.Stages)-1]
+			prod.OnFailure = releasev1.FailureRollback
+			prod.Verify = &releasev1.Verify{Analysis: releasev1.AnalysisSpec{
+				InitialDelay: &metav1.Duration{}, Interval: &metav1.Duration{Duration: time.Second}, Count: 1000, ConsecutiveErrorLimit: 10,
+				Metrics: []releasev1.AnalysisMetric{{Name: "error-ratio", Query: `max(demo_error_ratio{version="{{ .Version }}"})`,
+					SuccessCondition: "result < 0.05", NoData: "Inconclusive"}},
+			}}
+			p.Spec.Prometheus = &releasev1.PrometheusSpec{Address: promURL}
 		}
 	}
+	return p
 }
 
-// promote lands one promotion: through the coalescer (liftoff) or as its
-// own commit (baseline). A promotion told to wait, by the budget or by
-// GitHub, comes back when told, as a reconcile requeued does.
-func (t *train) promote(ctx context.Context, req *promotion.Request) error {
-	ch := make(chan struct{}, 1)
-	t.mu.Lock()
-	t.notify[notifyKey(req)] = ch
-	t.mu.Unlock()
-	for {
-		var err error
-		if t.liftoff {
-			out, done, serr := t.cs.Submit(t.gh, req)
-			if serr != nil {
-				return serr
-			}
-			if !done {
-				select {
-				case <-ch:
-				case <-ctx.Done():
-					return ctx.Err()
+func (t *train) release(a app) *releasev1.Release {
+	rel := a.release(1)
+	rel.Spec.Version = trainTo
+	sha, _ := t.sim.BranchHead(a.source, "main")
+	rel.Spec.Commit = sha
+	return rel
+}
+
+// arrived: app i's Release is where the train takes it: released, or, for
+// the service rolled back, failed.
+func (t *train) arrived(i int) func(*releasev1.Release) bool {
+	if t.deployments && i == 0 {
+		return func(r *releasev1.Release) bool { return r.Status.Phase == releasev1.PhaseFailed }
+	}
+	return released
+}
+
+func (t *train) stuck(i int) func(*releasev1.Release) bool {
+	if t.deployments && i == 0 {
+		return func(r *releasev1.Release) bool { return r.Status.Phase == releasev1.PhaseReleased }
+	}
+	return finished
+}
+
+// countOwed samples the records the Releases owe until stopped, and sends
+// the most seen.
+func (t *train) countOwed(ctx context.Context, wt *watcher, out chan<- int) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		most := 0
+		defer func() { out <- most }()
+		for {
+			var list releasev1.ReleaseList
+			if err := wt.cache.List(ctx, &list); err == nil {
+				n := 0
+				for _, r := range list.Items {
+					n += len(r.Status.PendingRecords)
 				}
-				continue
+				most = max(most, n)
 			}
-			t.cs.For(t.gh, trainGitOps, "main").Forget(req)
-			err = out.Err
-		} else {
-			_, err = promotion.Promote(ctx, t.gh, req)
-		}
-		if err == nil || !retryable(err) {
-			return err
-		}
-		if err := sleepCtx(ctx, max(github.RetryAfterOf(err), 100*time.Millisecond)); err != nil {
-			return err
-		}
-	}
-}
-
-// retryable: told to wait (by the budget or GitHub), or a lost race.
-func retryable(err error) bool {
-	return github.KindOf(err) == github.KindRateLimited || github.IsConflict(err)
-}
-
-// record writes the GitHub deployment of a promotion and its first status
-// (in progress while it is verified). The baseline tries each write once, as
-// the controller does today; liftoff queues them at record priority and
-// writes every one, late if the budget says so.
-func (t *train) record(ctx context.Context, svc, stage string, verifying bool) {
-	state := github.DeploymentSuccess
-	if verifying {
-		state = github.DeploymentInProgress
-	}
-	t.recordWrite(ctx, func(ctx context.Context) error {
-		id, err := t.deployment(svc, stage)
-		if id == 0 {
-			if id, err = t.gh.CreateDeployment(ctx, "train/"+svc, "main", stage, "train/"+svc+"-2-0-0", trainTo, "Liftoff promotes "+svc, stage == "prod"); err != nil {
-				return err
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
 			}
-			t.records.Add(1)
-			t.mu.Lock()
-			t.deployIDs[svc+" "+stage] = id
-			t.mu.Unlock()
 		}
-		if err := t.gh.SetDeploymentStatus(ctx, "train/"+svc, id, state, stage, ""); err != nil {
-			return err
-		}
-		t.records.Add(1)
-		return nil
-	})
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
 }
 
-// fail writes the failure status of a rolled-back deployment, once the
-// deployment exists (liftoff writes it late; the baseline may have lost it).
-func (t *train) fail(ctx context.Context, svc, stage string) {
-	t.recordWrite(ctx, func(ctx context.Context) error {
-		id, err := t.deployment(svc, stage)
-		if id == 0 {
-			return err
-		}
-		if err := t.gh.SetDeploymentStatus(ctx, "train/"+svc, id, github.DeploymentFailure, "rolled back", ""); err != nil {
-			return err
-		}
-		t.records.Add(1)
-		return nil
-	})
-}
-
-// errNoDeployment: the deployment a status goes to is not written yet.
-var errNoDeployment = errors.New("deployment not written yet")
-
-func (t *train) deployment(svc, stage string) (int64, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if id := t.deployIDs[svc+" "+stage]; id != 0 {
-		return id, nil
+// rollback waits for the first service to verify prod, then for the token's
+// minute to be nearly spent (two minutes at most), and turns its metric bad:
+// the rollback is timed from then to its revert commit on the branch.
+func (t *train) rollback(ctx context.Context, wt *watcher, run *trainRun) error {
+	a := t.apps[0]
+	verifying := func(r *releasev1.Release) bool {
+		ss := r.Status.StageStatus("prod")
+		return ss != nil && ss.Phase == releasev1.StageVerifying
 	}
-	return 0, errNoDeployment
-}
-
-func (t *train) recordWrite(ctx context.Context, write func(context.Context) error) {
-	if !t.liftoff {
-		// Refused (or without its deployment, refused before): dropped.
-		_ = write(ctx)
-		return
-	}
-	t.recordsWG.Go(func() {
-		wctx := github.WithWriteWait(github.WithPriority(ctx, github.PriorityRecord), time.Hour)
-		for write(wctx) != nil && ctx.Err() == nil {
-			_ = sleepCtx(ctx, 100*time.Millisecond)
-		}
-	})
-}
-
-// rollback waits for the failing service's prod promotion, then for the
-// token's minute to be nearly spent (two minutes at most), and rolls it back.
-func (t *train) rollback(ctx context.Context, run *trainRun, prodLanded <-chan struct{}) error {
-	select {
-	case <-prodLanded:
-	case <-ctx.Done():
-		return ctx.Err()
+	if _, err := wt.wait(ctx, a, a.releaseName(1), t.o.timeout, verifying, finished); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for t.sim.Usage(trainToken).ContentLastMinute < exhausted && time.Now().Before(deadline) {
+	for t.sim.Usage(token).ContentLastMinute < exhausted && time.Now().Before(deadline) {
 		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
 	}
+	run.RollbackMinuteUse = t.sim.Usage(token).ContentLastMinute
 	failed := time.Now()
-	run.RollbackMinuteUse = t.sim.Usage(trainToken).ContentLastMinute
-	svc := trainService(0)
-	var from string
-	for _, c := range t.sim.Commits(trainGitOps, "main") {
-		for _, g := range promotion.TrailerGroups(c.Message) {
-			if g[promotion.TrailerRelease] == "train/"+svc+"-2-0-0" && g[promotion.TrailerStage] == "prod" && g[promotion.TrailerAction] == "" {
-				from = c.SHA
-			}
-		}
-	}
-	if from == "" {
-		return errors.New("the failing service's prod commit is not on the branch")
-	}
-	req := t.request(svc, "prod")
-	req.Version = trainFrom
-	req.Revert = &promotion.Revert{FromCommit: from, BadVersion: trainTo, Reason: "analysis failed"}
+	t.target.Set(trainTo, 0.30)
 	for {
-		_, err := promotion.Promote(ctx, t.gh, req)
-		if err == nil {
-			break
+		t.mu.Lock()
+		at := t.revertAt
+		t.mu.Unlock()
+		if !at.IsZero() {
+			run.RollbackSeconds = at.Sub(failed).Seconds()
+			return nil
 		}
-		if !retryable(err) {
-			return err
+		if time.Since(failed) > t.o.timeout {
+			return errors.New("no revert commit")
 		}
-		if err := sleepCtx(ctx, max(github.RetryAfterOf(err), 100*time.Millisecond)); err != nil {
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	t.mu.Lock()
-	run.RollbackSeconds = t.revertAt.Sub(failed).Seconds()
-	t.mu.Unlock()
-	t.fail(ctx, svc, "prod")
-	return nil
 }
 
 func (t *train) branchMoved(u simulator.BranchUpdate) {
@@ -414,25 +420,33 @@ func (t *train) branchMoved(u simulator.BranchUpdate) {
 	}
 }
 
-// countRefusals notes when GitHub refused a request for a secondary limit.
-func (t *train) countRefusals(next http.RoundTripper) http.RoundTripper {
-	return roundTripper(func(r *http.Request) (*http.Response, error) {
-		resp, err := next.RoundTrip(r)
-		if err == nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) {
+// countRefusals notes when the simulator refused a request for a secondary
+// limit.
+func (t *train) countRefusals(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusForbidden || rec.status == http.StatusTooManyRequests {
 			t.mu.Lock()
 			t.refusedAt = append(t.refusedAt, time.Now())
 			t.mu.Unlock()
 		}
-		return resp, err
 	})
 }
 
-type roundTripper func(*http.Request) (*http.Response, error)
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
 
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
 
 // measure reads the run's figures from the simulator: the commits on the
-// branch and the promotions each holds, the requests it admitted.
+// branch and the promotions each holds, the requests it admitted, the
+// deployments and their statuses.
 func (t *train) measure(run *trainRun) {
 	seen := map[string]int{}
 	for _, c := range t.sim.Commits(trainGitOps, "main") {
@@ -447,9 +461,9 @@ func (t *train) measure(run *trainRun) {
 			run.Commits++
 		}
 	}
-	for i := range t.o.trainPipelines {
+	for _, a := range t.apps {
 		for _, st := range stageNames {
-			switch n := seen["train/"+trainService(i)+"-2-0-0 "+st]; {
+			switch n := seen[a.ns+"/"+a.releaseName(1)+" "+st]; {
 			case n == 0:
 				run.PromotionsInNoCommit++
 			case n > 1:
@@ -467,8 +481,10 @@ func (t *train) measure(run *trainRun) {
 	}
 	run.PromotionsPerCommit = float64(run.Promotions) / float64(max(1, run.Commits))
 	run.ContentPerPromotion = float64(run.ContentGenerating) / float64(run.Promotions)
+	run.PromotionsPerContent = float64(run.Promotions) / float64(max(1, run.ContentGenerating))
 	// GitHub allows 500 content-generating requests an hour.
 	run.PromotionsPerHourPerToken = 500 / run.ContentPerPromotion
+	run.MeasuredPerHour = float64(run.Promotions) / run.TrainSeconds * 3600
 	t.mu.Lock()
 	for _, at := range t.refusedAt {
 		if at.Sub(t.start) > time.Minute {
@@ -476,9 +492,25 @@ func (t *train) measure(run *trainRun) {
 		}
 	}
 	t.mu.Unlock()
-	if t.deployments {
-		run.DeploymentRecordsWritten = int(t.records.Load())
-		run.DeploymentRecordsExpected = 2*run.Promotions + 1
+	if !t.deployments {
+		return
+	}
+	run.DeploymentsExpected = run.Promotions
+	for i, a := range t.apps {
+		for _, d := range t.sim.Deployments(a.source) {
+			run.DeploymentsWritten++
+			var states []string
+			for _, s := range d.Statuses {
+				states = append(states, s.State)
+			}
+			want := "success"
+			if i == 0 && d.Environment == "prod" {
+				want = "in_progress>failure"
+			}
+			if strings.Join(states, ">") != want {
+				run.DeploymentsWrong++
+			}
+		}
 	}
 }
 
