@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
@@ -145,6 +146,11 @@ func (s *step) promotingMessage(stage *releasev1.Stage) string {
 // the write budget holds the commit (no slot for commits soon), the reason
 // and the message say so, and when its slot comes.
 func (s *step) awaitCoalesced(i int) Outcome {
+	if meta.IsStatusConditionTrue(s.rel.Status.Conditions, releasev1.ConditionStalled) {
+		// A retry of a promotion GitHub refused: the Release stays stalled
+		// on that refusal until the commit is made or refused again.
+		return WaitFor(coalescedFallback, WaitCoalesced)
+	}
 	stage, ss := &s.pipe.Spec.Stages[i], &s.rel.Status.Stages[i]
 	ss.Message = s.promotingMessage(stage)
 	reason := releasev1.ReasonPromoting
