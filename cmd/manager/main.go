@@ -70,7 +70,7 @@ func main() {
 	flag.StringVar(&httpAddr, "http-bind-address", ":8082", "Address of the plain HTTP endpoints (/hooks/github); 0 disables them.")
 	flag.StringVar(&secretFile, "github-webhook-secret-file", "", "File holding the secret of the GitHub webhook (default: the LIFTOFF_GITHUB_WEBHOOK_SECRET environment variable). Without one, every delivery is refused.")
 	flag.StringVar(&dashboardAddr, "dashboard-bind-address", "0", "Address of the release dashboard (web UI); 0 disables it.")
-	flag.StringVar(&dbAuth, "dashboard-auth", dashboard.AuthNone, "none: the dashboard is read-only and asks nobody who they are (expose it only where everyone may read); kubernetes: bearer tokens checked by TokenReview, actions by SubjectAccessReview and made by impersonation (needs config/rbac/dashboard_auth_role.yaml).")
+	flag.StringVar(&dbAuth, "dashboard-auth", dashboard.AuthNone, "none: the dashboard is read-only and asks nobody who they are (expose it only where everyone may read); kubernetes: bearer tokens checked by TokenReview, actions by SubjectAccessReview and made by impersonation (needs config/dashboard/auth_role.yaml).")
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly the informer cache, which lives as long as the
 		// process: collecting at half its size again rather than twice keeps
