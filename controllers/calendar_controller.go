@@ -231,7 +231,7 @@ func upcoming(cal *calendar.Calendar, releases []releasev1.Release, milestones [
 	}
 	for _, rel := range releases {
 		for _, p := range rel.Spec.Plan {
-			if p.At.Time.Before(now.Add(-calendarRefresh)) || p.At.Time.After(end) {
+			if p.At.Time.Before(now.Add(-calendarRefresh)) || p.At.After(end) {
 				continue
 			}
 			if ss := rel.Status.StageStatus(p.Stage); ss != nil && ss.Promotion != nil && ss.Promotion.CompletedAt != nil {
@@ -247,7 +247,7 @@ func upcoming(cal *calendar.Calendar, releases []releasev1.Release, milestones [
 		}
 	}
 	for _, m := range milestones {
-		if m.Spec.DueDate.Time.Before(now) || m.Spec.DueDate.Time.After(end) {
+		if m.Spec.DueDate.Time.Before(now) || m.Spec.DueDate.After(end) {
 			continue
 		}
 		detail := strings.TrimSpace(strings.Join([]string{string(m.Status.Health), m.Status.Progress}, " "))

@@ -13,8 +13,8 @@ import (
 // The status tree says when a stage was committed and deployed, what its
 // GitOps agent says while it waits, and when a rollback was applied.
 func TestStageLinesShowTheDeployment(t *testing.T) {
-	at := func(min int) *metav1.Time {
-		t := metav1.NewTime(time.Date(2026, 11, 23, 12, min, 0, 0, time.UTC))
+	at := func(minute int) *metav1.Time {
+		t := metav1.NewTime(time.Date(2026, 11, 23, 12, minute, 0, 0, time.UTC))
 		return &t
 	}
 	const commit, rollback = "4f2c0e0b8a6d1c2e3f4a5b6c7d8e9f0a1b2c3d4e", "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"

@@ -102,17 +102,17 @@ type Observation struct {
 	Objects []ObjectObservation
 }
 
-// Deployed: the agent applied the commit (or a later one containing it)
+// Deployed reports whether the agent applied the commit (or a later one containing it)
 // and the application is healthy.
 func (o Observation) Deployed() bool { return o.State == releasev1.DeploymentDeployed }
 
-// Failed: the agent failed to apply the commit or the application is
+// Failed reports whether the agent failed to apply the commit or the application is
 // unhealthy; the stage's onFailure applies.
 func (o Observation) Failed() bool {
 	return o.State == releasev1.DeploymentFailed || o.State == releasev1.DeploymentDegraded
 }
 
-// Blocked: the agent cannot be read or cannot tell (missing object or kind,
+// Blocked reports whether the agent cannot be read or cannot tell (missing object or kind,
 // RBAC, a bad kubeconfig, a status that names no commit); a person must fix
 // it, and nothing is promoted further meanwhile.
 func (o Observation) Blocked() bool {

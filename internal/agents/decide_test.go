@@ -372,7 +372,9 @@ func parse(t *testing.T, doc string) *unstructured.Unstructured {
 // The commits Liftoff recorded on the stage's branch, by any stage that
 // writes there, are placed around the promotion commit without GitHub.
 func TestCommitsForReadsThePipelineHistory(t *testing.T) {
-	at := func(min int) metav1.Time { return metav1.NewTime(time.Date(2026, 11, 23, 10, min, 0, 0, time.UTC)) }
+	at := func(minute int) metav1.Time {
+		return metav1.NewTime(time.Date(2026, 11, 23, 10, minute, 0, 0, time.UTC))
+	}
 	target := func(repo, branch string) releasev1.Target { return releasev1.Target{Repository: repo, Branch: branch} }
 	pipe := &releasev1.ReleasePipeline{
 		Spec: releasev1.ReleasePipelineSpec{Stages: []releasev1.Stage{

@@ -15,7 +15,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
 
-// KubeConfigError: the deployment's kubeConfigSecretRef cannot be used. Its
+// KubeConfigError says the deployment's kubeConfigSecretRef cannot be used. Its
 // message says what to fix and never holds a credential.
 type KubeConfigError struct{ msg string }
 

@@ -17,21 +17,21 @@ import (
 type Relation int
 
 const (
-	// RevisionNone: the agent reports no revision yet.
+	// RevisionNone means the agent reports no revision yet.
 	RevisionNone Relation = iota
-	// RevisionUnknown: the revision names no commit (a chart version, an
+	// RevisionUnknown means the revision names no commit (a chart version, an
 	// OCI digest), so Liftoff cannot tell.
 	RevisionUnknown
-	// RevisionEarlier: a commit that does not contain the promotion commit
+	// RevisionEarlier means a commit that does not contain the promotion commit
 	// (an earlier one, or another line of history).
 	RevisionEarlier
-	// RevisionAt: the promotion commit itself.
+	// RevisionAt means the promotion commit itself.
 	RevisionAt
-	// RevisionLater: a later commit that contains the promotion commit.
+	// RevisionLater means a later commit that contains the promotion commit.
 	RevisionLater
 )
 
-// Reached: the agent is on the commit or on a later one that contains it.
+// Reached reports whether the agent is on the commit or on a later one that contains it.
 func (r Relation) Reached() bool { return r == RevisionAt || r == RevisionLater }
 
 var (

@@ -74,7 +74,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// NeedLeaderElection: only the leader waits on deployments.
+// NeedLeaderElection is true: only the leader waits on deployments.
 func (w *Watcher) NeedLeaderElection() bool { return true }
 
 // waitUntilStarted blocks until Start ran (or ctx ends).

@@ -51,7 +51,7 @@ func TestRenderQuery(t *testing.T) {
 	if err != nil || q != `sum(rate(http_requests_total{version="1.4.2",stage="prod"}[1m]))` {
 		t.Fatalf("%q %v", q, err)
 	}
-	if _, err := RenderQuery(`up{v="{{ .Versoin }}"}`, Vars{}); err == nil {
+	if _, err := RenderQuery(`up{v="{{ .Versoin }}"}`, Vars{}); err == nil { //nolint:misspell // the misspelling is the case
 		t.Fatal("a misspelt variable must be an error")
 	}
 	if _, err := RenderQuery(`up{v="{{ .Version }"}`, Vars{}); err == nil {

@@ -117,13 +117,13 @@ func fold(b *bytes.Buffer, s string) {
 	const limit = 75
 	first := true
 	for len(s) > 0 {
-		max := limit
+		width := limit
 		if !first {
-			max = limit - 1 // the leading space counts
+			width = limit - 1 // the leading space counts
 		}
 		cut := len(s)
-		if cut > max {
-			cut = max
+		if cut > width {
+			cut = width
 			for cut > 0 && s[cut]&0xC0 == 0x80 {
 				cut--
 			}

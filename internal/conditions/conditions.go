@@ -36,18 +36,18 @@ const (
 	stalled
 )
 
-// Ready: the object reached what its spec asks for.
+// Ready is the summary of an object that reached what its spec asks for.
 func Ready(reason, message string) Summary { return Summary{ready, reason, message} }
 
-// Reconciling: the controller works toward Ready (a promotion, a wait, a
+// Reconciling is the summary of an object the controller works on toward Ready (a promotion, a wait, a
 // retry after GitHub failed).
 func Reconciling(reason, message string) Summary { return Summary{reconciling, reason, message} }
 
-// Stalled: nothing goes on until a person changes the spec or something it
+// Stalled is the summary of an object on which nothing goes on until a person changes the spec or something it
 // references (a Secret, a file in GitHub, a pipeline).
 func Stalled(reason, message string) Summary { return Summary{stalled, reason, message} }
 
-// NotReady: short of Ready with nothing under way and nothing to fix in the
+// NotReady is the summary of an object short of Ready with nothing under way and nothing to fix in the
 // spec: a Release that failed or was superseded, or that waits for a person
 // (a failed gate, a pause, an inconclusive analysis).
 func NotReady(reason, message string) Summary { return Summary{notReady, reason, message} }

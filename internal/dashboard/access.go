@@ -54,6 +54,7 @@ type LocalUser struct {
 	Client client.Client
 }
 
+// Session acts as the kubeconfig's user, whoever sent the request.
 func (l LocalUser) Session(*http.Request) (*Session, error) {
 	return &Session{User: l.Name, Client: l.Client}, nil
 }
@@ -61,4 +62,5 @@ func (l LocalUser) Session(*http.Request) (*Session, error) {
 // ReadOnly serves the pages to anyone who reaches them and refuses every action.
 type ReadOnly struct{}
 
+// Session has no user and no client: pages only.
 func (ReadOnly) Session(*http.Request) (*Session, error) { return &Session{}, nil }

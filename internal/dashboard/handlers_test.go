@@ -131,6 +131,7 @@ func TestReleaseJSONHasTimelineGatesOwnersChartAndActions(t *testing.T) {
 
 	res, err := http.Get(ts.URL + "/api/releases/team-00/nope")
 	g.Expect(err).NotTo(HaveOccurred())
+	defer res.Body.Close()
 	g.Expect(res.StatusCode).To(Equal(http.StatusNotFound))
 }
 

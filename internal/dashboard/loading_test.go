@@ -21,7 +21,7 @@ import (
 )
 
 // get requests path, as a page's script does when fragment is set.
-func get(t *testing.T, u string, fragment bool) (*http.Response, string) {
+func get(t *testing.T, u string, fragment bool) (answered, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	if fragment {
@@ -31,7 +31,13 @@ func get(t *testing.T, u string, fragment bool) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, readAll(res)
+	return answered{StatusCode: res.StatusCode, Header: res.Header}, readAll(res)
+}
+
+// answered is what a test reads of an answer besides its body.
+type answered struct {
+	StatusCode int
+	Header     http.Header
 }
 
 // A dashboard that has not listed its Releases yet serves the pipelines page

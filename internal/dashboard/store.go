@@ -58,26 +58,32 @@ func list[T any, L client.ObjectList](ctx context.Context, s CacheStore, kind, n
 	return out, nil
 }
 
+// Pipelines lists the pipelines of namespace ns ("" for all) from the cache.
 func (s CacheStore) Pipelines(ctx context.Context, ns string) ([]*releasev1.ReleasePipeline, error) {
 	return list(ctx, s, "pipeline", ns, &releasev1.ReleasePipelineList{}, func(l *releasev1.ReleasePipelineList) []releasev1.ReleasePipeline { return l.Items })
 }
 
+// Releases lists the Releases of namespace ns ("" for all) from the cache.
 func (s CacheStore) Releases(ctx context.Context, ns string) ([]*releasev1.Release, error) {
 	return list(ctx, s, "release", ns, &releasev1.ReleaseList{}, func(l *releasev1.ReleaseList) []releasev1.Release { return l.Items })
 }
 
+// Calendars lists the calendars of namespace ns ("" for all) from the cache.
 func (s CacheStore) Calendars(ctx context.Context, ns string) ([]*releasev1.ReleaseCalendar, error) {
 	return list(ctx, s, "calendar", ns, &releasev1.ReleaseCalendarList{}, func(l *releasev1.ReleaseCalendarList) []releasev1.ReleaseCalendar { return l.Items })
 }
 
+// Milestones lists the milestones of namespace ns ("" for all) from the cache.
 func (s CacheStore) Milestones(ctx context.Context, ns string) ([]*releasev1.Milestone, error) {
 	return list(ctx, s, "milestone", ns, &releasev1.MilestoneList{}, func(l *releasev1.MilestoneList) []releasev1.Milestone { return l.Items })
 }
 
+// Checklists lists the launch checklists of namespace ns ("" for all) from the cache.
 func (s CacheStore) Checklists(ctx context.Context, ns string) ([]*releasev1.LaunchChecklist, error) {
 	return list(ctx, s, "checklist", ns, &releasev1.LaunchChecklistList{}, func(l *releasev1.LaunchChecklistList) []releasev1.LaunchChecklist { return l.Items })
 }
 
+// Get reads one object from the cache, or says it is still loading.
 func (s CacheStore) Get(ctx context.Context, key types.NamespacedName, obj client.Object) error {
 	if err := s.Loaded.check(kindOf(obj)); err != nil {
 		return err

@@ -20,13 +20,13 @@ import (
 type Priority int
 
 const (
-	// PriorityRollback: a rollback's revert commit. It may use every slot.
+	// PriorityRollback means a rollback's revert commit. It may use every slot.
 	PriorityRollback Priority = iota
-	// PriorityCommit: a promotion commit.
+	// PriorityCommit means a promotion commit.
 	PriorityCommit
-	// PriorityMerge: a pull request's branch, the pull request and its merge.
+	// PriorityMerge means a pull request's branch, the pull request and its merge.
 	PriorityMerge
-	// PriorityRecord: GitHub deployments and their statuses, postmortem
+	// PriorityRecord means GitHub deployments and their statuses, postmortem
 	// issues, and every write whose context names no priority. They may lag.
 	PriorityRecord
 

@@ -17,19 +17,19 @@ import (
 type Kind string
 
 const (
-	// KindNotFound: the repository, ref, file or object does not exist (or the
+	// KindNotFound means the repository, ref, file or object does not exist (or the
 	// token cannot see it). A person must fix the spec or the credential.
 	KindNotFound Kind = "NotFound"
-	// KindConflict: a write lost a race (non-fast-forward ref update, stale
+	// KindConflict means a write lost a race (non-fast-forward ref update, stale
 	// sha, head moved). Re-read and retry.
 	KindConflict Kind = "Conflict"
-	// KindRateLimited: primary or secondary rate limit; wait RetryAfter.
+	// KindRateLimited means primary or secondary rate limit; wait RetryAfter.
 	KindRateLimited Kind = "RateLimited"
-	// KindUnauthorized: bad or missing credential, or missing permission.
+	// KindUnauthorized means bad or missing credential, or missing permission.
 	KindUnauthorized Kind = "Unauthorized"
-	// KindInvalid: GitHub refused the request as invalid (422 that is not a race).
+	// KindInvalid means GitHub refused the request as invalid (422 that is not a race).
 	KindInvalid Kind = "Invalid"
-	// KindTransient: 5xx, timeouts, connection errors. Retry with backoff.
+	// KindTransient means 5xx, timeouts, connection errors. Retry with backoff.
 	KindTransient Kind = "Transient"
 )
 
@@ -155,28 +155,28 @@ func statusOf(er *gh.ErrorResponse) int {
 }
 
 func kindForStatus(status int, er *gh.ErrorResponse, now time.Time) (Kind, time.Duration) {
-	switch {
-	case status == http.StatusNotFound:
+	switch status {
+	case http.StatusNotFound:
 		return KindNotFound, 0
-	case status == http.StatusConflict:
+	case http.StatusConflict:
 		return KindConflict, 0
-	case status == http.StatusUnprocessableEntity:
+	case http.StatusUnprocessableEntity:
 		msg := strings.ToLower(er.Message)
 		if strings.Contains(msg, "fast forward") || strings.Contains(msg, "already exists") {
 			return KindConflict, 0
 		}
 		return KindInvalid, 0
-	case status == http.StatusMethodNotAllowed:
+	case http.StatusMethodNotAllowed:
 		return KindConflict, 0
-	case status == http.StatusTooManyRequests:
+	case http.StatusTooManyRequests:
 		// go-github v60 does not classify 429: read Retry-After ourselves.
 		return KindRateLimited, retryAfterHeader(er.Response, now)
-	case status == http.StatusForbidden:
+	case http.StatusForbidden:
 		if d := retryAfterHeader(er.Response, now); d > 0 {
 			return KindRateLimited, d
 		}
 		return KindUnauthorized, 0
-	case status == http.StatusUnauthorized:
+	case http.StatusUnauthorized:
 		return KindUnauthorized, 0
 	}
 	return KindTransient, 0

@@ -11,6 +11,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 )
 
+//nolint:bodyclose // the answers are built by the test, without a body
 func TestClassify(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	resp := func(code int, h map[string]string) *http.Response {

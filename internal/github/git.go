@@ -85,7 +85,7 @@ func (c *Client) PutFile(ctx context.Context, repo, branch, path string, content
 	if err != nil {
 		return "", c.done(op, err)
 	}
-	return res.Commit.GetSHA(), nil
+	return res.GetSHA(), nil
 }
 
 // CommitFiles writes files (path -> content) in one commit on top of parent and

@@ -81,7 +81,7 @@ func (c *Client) ListMergedPulls(ctx context.Context, repo string, since time.Ti
 		}
 		older := false
 		for _, p := range pulls {
-			if p.GetUpdatedAt().Time.Before(since) {
+			if p.GetUpdatedAt().Before(since) {
 				older = true
 			}
 			if p.MergedAt == nil {

@@ -33,7 +33,7 @@ import (
 const (
 	// RateWindow is how far back closings count towards the closing rate.
 	RateWindow = 4 * 7 * 24 * time.Hour
-	// AtRiskMargin: a forecast this close before the due date is at risk.
+	// AtRiskMargin means a forecast this close before the due date is at risk.
 	AtRiskMargin = 48 * time.Hour
 	// MaxBlockersListed bounds status.blockers; blockerCount has the total.
 	MaxBlockersListed = 50

@@ -42,7 +42,7 @@ func New(address string, headers map[string]string, timeout time.Duration) (*Cli
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	rt := http.RoundTripper(http.DefaultTransport)
+	rt := http.DefaultTransport
 	if len(headers) > 0 {
 		rt = headerTransport{next: rt, headers: headers}
 	}

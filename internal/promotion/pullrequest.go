@@ -7,7 +7,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
-// PullRequestClosedError: a person closed the promotion's pull request
+// PullRequestClosedError says a person closed the promotion's pull request
 // without merging it. The promotion is refused; nothing lands.
 type PullRequestClosedError struct{ PR *github.PullRequest }
 

@@ -139,11 +139,6 @@ func (s *source) lineEnd(off int) int {
 	return len(s.raw)
 }
 
-// lineOf is the 1-based line holding off.
-func (s *source) lineOf(off int) int {
-	return sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off })
-}
-
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 
 // restIsComment reports whether only blanks and an optional comment follow

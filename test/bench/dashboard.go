@@ -179,7 +179,7 @@ func completeView(ctx context.Context, url string, page []byte) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the defer below; the linter loses it in the goroutine
 	if err != nil {
 		return nil, err
 	}

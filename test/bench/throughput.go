@@ -102,65 +102,16 @@ func runThroughput(ctx context.Context, w *world, o options, spec throughputSpec
 	}
 	w.sim.ResetStats()
 
-	var (
-		mu      sync.Mutex
-		green   = map[string]time.Time{}
-		doneRel int
-	)
 	total := spec.pipelines * spec.releases
+	run := &releaseRun{green: map[string]time.Time{}}
 	start := time.Now()
-	stopTicker := make(chan struct{})
-	go func() {
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopTicker:
-				return
-			case <-t.C:
-				mu.Lock()
-				n := doneRel
-				mu.Unlock()
-				progress("%s: %d/%d releases released after %s", spec.phase, n, total, time.Since(start).Round(time.Second))
-			}
-		}
-	}()
+	stopProgress := run.report(spec.phase, total, start)
 	err = parallel(ctx, len(apps), len(apps), func(i int) error {
-		a := apps[i]
-		for k := 1; k <= spec.releases; k++ {
-			if _, err := w.tagRelease(a, k); err != nil {
-				return err
-			}
-			rel := a.release(k)
-			if err := w.k8s.Create(ctx, rel); err != nil {
-				return err
-			}
-			r, err := wt.wait(ctx, a, rel.Name, o.timeout, waitingOnQA, func(r *releasev1.Release) bool { return finished(r) || released(r) })
-			if err != nil {
-				return err
-			}
-			sha := r.Status.Commit
-			if sha == "" {
-				return fmt.Errorf("release %s waits on QA without a resolved commit", rel.Name)
-			}
-			if o.qaDelay > 0 {
-				time.Sleep(o.qaDelay)
-			}
-			mu.Lock()
-			green[a.ns+"/"+rel.Name] = time.Now()
-			mu.Unlock()
-			w.sim.SetCheckRun(a.source, sha, "qa", "completed", "success")
-			if _, err := wt.wait(ctx, a, rel.Name, o.timeout, released, finished); err != nil {
-				return err
-			}
-			mu.Lock()
-			doneRel++
-			mu.Unlock()
-		}
-		return nil
+		return run.releaseOneByOne(ctx, w, wt, apps[i], o, spec.releases)
 	})
-	close(stopTicker)
+	stopProgress()
 	wall := time.Since(start)
+	green := run.green
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			w.failed = true
@@ -232,4 +183,70 @@ func quantile(values []float64, q float64) float64 {
 	sort.Float64s(s)
 	i := int(q*float64(len(s))+0.5) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+// releaseRun is what the releases of a throughput run share: when each
+// Release's QA turned green, and how many are released.
+type releaseRun struct {
+	mu    sync.Mutex
+	green map[string]time.Time
+	done  int
+}
+
+// report prints the run's progress every 10 s until the returned func is
+// called.
+func (r *releaseRun) report(phase string, total int, start time.Time) (stop func()) {
+	stopTicker := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopTicker:
+				return
+			case <-t.C:
+				r.mu.Lock()
+				n := r.done
+				r.mu.Unlock()
+				progress("%s: %d/%d releases released after %s", phase, n, total, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(stopTicker) }
+}
+
+// releaseOneByOne releases app a's releases one after another: each waits
+// on QA, which then turns green, until it is released.
+func (r *releaseRun) releaseOneByOne(ctx context.Context, w *world, wt *watcher, a app, o options, releases int) error {
+	for k := 1; k <= releases; k++ {
+		if _, err := w.tagRelease(a, k); err != nil {
+			return err
+		}
+		rel := a.release(k)
+		if err := w.k8s.Create(ctx, rel); err != nil {
+			return err
+		}
+		rs, err := wt.wait(ctx, a, rel.Name, o.timeout, waitingOnQA, func(r *releasev1.Release) bool { return finished(r) || released(r) })
+		if err != nil {
+			return err
+		}
+		sha := rs.Status.Commit
+		if sha == "" {
+			return fmt.Errorf("release %s waits on QA without a resolved commit", rel.Name)
+		}
+		if o.qaDelay > 0 {
+			time.Sleep(o.qaDelay)
+		}
+		r.mu.Lock()
+		r.green[a.ns+"/"+rel.Name] = time.Now()
+		r.mu.Unlock()
+		w.sim.SetCheckRun(a.source, sha, "qa", "completed", "success")
+		if _, err := wt.wait(ctx, a, rel.Name, o.timeout, released, finished); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.done++
+		r.mu.Unlock()
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -237,15 +238,18 @@ func (s *Server) handleMergePull(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
 }
 
+// errNotMergeable is GitHub's answer to a merge it cannot make, in its words.
+var errNotMergeable = errors.New("Pull Request is not mergeable") //nolint:staticcheck // GitHub's message, capitalised as GitHub writes it
+
 // merge merges p into its base. The caller holds s.mu.
 func (s *Server) merge(r *repo, p *pull, method, title, message string) (string, error) {
 	if p.state != "open" {
-		return "", fmt.Errorf("Pull Request is not mergeable")
+		return "", errNotMergeable
 	}
 	base, head := r.refs["heads/"+p.base], r.refs["heads/"+p.head]
 	treeSHA, err := r.merge3(base, head)
 	if err != nil {
-		return "", fmt.Errorf("Pull Request is not mergeable")
+		return "", errNotMergeable
 	}
 	msg := title
 	if message != "" {
