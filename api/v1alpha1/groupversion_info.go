@@ -25,6 +25,7 @@ var (
 // registers, and adds them to a scheme: what controller-runtime's deprecated
 // scheme.Builder did, with only apimachinery, so the API package stays light
 // to import.
+// +kubebuilder:object:generate=false
 type Builder struct{ objects []runtime.Object }
 
 // Register adds kinds (each with its list) to the group version.
