@@ -3,23 +3,13 @@ package dashboard
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
-// webBase is GitHub's web address for an API base URL: github.com for the
-// public API, the host of GitHub Enterprise Server (https://HOST/api/v3/),
-// and the API URL itself otherwise (the simulator serves both).
-func webBase(apiURL string) string {
-	u := strings.TrimSuffix(apiURL, "/")
-	switch {
-	case u == "" || u == "https://api.github.com":
-		return "https://github.com"
-	case strings.HasSuffix(u, "/api/v3"):
-		return strings.TrimSuffix(u, "/api/v3")
-	}
-	return u
-}
+// webBase is GitHub's web address for an API base URL.
+func webBase(apiURL string) string { return github.WebURL(apiURL) }
 
 func repoURL(web, repo string) string {
 	if repo == "" {

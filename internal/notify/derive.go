@@ -10,6 +10,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -531,20 +532,7 @@ func commitLink(pipe *releasev1.ReleasePipeline, stage, title, sha string) Link 
 			repo = s.Target.Repository
 		}
 	}
-	return Link{Title: title, URL: HTMLBase(pipe.Spec.GitHub.APIURL) + "/" + repo + "/commit/" + sha}
-}
-
-// HTMLBase is GitHub's web address for an API URL: github.com for the public
-// API, the host of a GitHub Enterprise Server's /api/v3/.
-func HTMLBase(apiURL string) string {
-	u := strings.TrimSuffix(apiURL, "/")
-	switch {
-	case u == "" || u == "https://api.github.com":
-		return "https://github.com"
-	case strings.HasSuffix(u, "/api/v3"):
-		return strings.TrimSuffix(u, "/api/v3")
-	}
-	return u
+	return Link{Title: title, URL: github.WebURL(pipe.Spec.GitHub.APIURL) + "/" + repo + "/commit/" + sha}
 }
 
 func short(sha string) string {
