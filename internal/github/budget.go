@@ -140,6 +140,10 @@ type Budget struct {
 	blockedUntil   time.Time
 	queue          []*waiter
 	seq            uint64
+	// promised holds the slot told to each caller of Promise that waits
+	// for it, so that callers waiting together are told slots one after
+	// another rather than all the next one.
+	promised map[string]time.Time
 	dispatching    bool
 	// changed is closed, and replaced, whenever a slot is given or the
 	// queue or the block changes.
@@ -224,9 +228,17 @@ func (b *Budget) nextFor(p Priority, now time.Time, k int) time.Time {
 		if leave <= 0 {
 			continue
 		}
-		at := now.Add(w.span)
-		if leave <= len(in) {
+		var at time.Time
+		switch {
+		case leave <= len(in):
 			at = in[leave-1].Add(w.span)
+		case len(in) == 0:
+			at = now.Add(w.span + w.span*time.Duration(leave-1)/time.Duration(w.ceiling[p]))
+		default:
+			// Beyond this window: after its last write leaves, the
+			// ceiling's worth of writes a span, spread evenly, so that
+			// far-off slots are told apart.
+			at = in[len(in)-1].Add(w.span + w.span*time.Duration(leave-len(in))/time.Duration(w.ceiling[p]))
 		}
 		if at.After(next) {
 			next = at
@@ -291,6 +303,45 @@ func (b *Budget) NextSlot(p Priority) time.Time {
 		return now
 	}
 	return b.nextFor(p, now, ahead+1)
+}
+
+// Promise is when the caller key (a Release, say) should come back for a
+// write of priority p: now when a slot is free, else a slot of its own
+// after the slots promised to
+// the others that wait, so that many callers waiting for the budget come
+// back one after another instead of all at the next slot. A caller asking
+// again before its time is told the same slot; once its time came, it is
+// told now if the slot is free, or a new one. Promises bind nothing:
+// Acquire still decides. The zero time for a nil budget.
+func (b *Budget) Promise(p Priority, key string) time.Time {
+	if b == nil {
+		return time.Time{}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	if at, ok := b.promised[key]; ok && at.After(now) {
+		return at
+	}
+	delete(b.promised, key)
+	waiting := 0
+	for k, at := range b.promised {
+		if !at.After(now) {
+			delete(b.promised, k) // its time came and went
+			continue
+		}
+		waiting++
+	}
+	ahead := b.ahead(p)
+	if ahead == 0 && b.fits(p, now) {
+		return now
+	}
+	at := b.nextFor(p, now, ahead+waiting+1)
+	if b.promised == nil {
+		b.promised = map[string]time.Time{}
+	}
+	b.promised[key] = at
+	return at
 }
 
 // Acquire takes a slot for a write of priority p, waiting up to maxWait

@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -179,4 +180,34 @@ func TestPriorityFromContext(t *testing.T) {
 	if PriorityFrom(WithPriority(ctx, PriorityRollback)) != PriorityRollback {
 		t.Fatal("marked rollback")
 	}
+}
+
+// Callers waiting for the budget together are each told a slot of their
+// own, one after another, not all the next one; asking again before its
+// time changes nothing, and once its time came a caller is told now.
+func TestPromiseSpreadsTheCallersThatWait(t *testing.T) {
+	g := NewWithT(t)
+	clk := clocktesting.NewFakeClock(t0)
+	b := smallBudget(clk) // records may fill 8 of the minute's 10
+	for i := range 8 {
+		if i > 0 {
+			clk.Step(5 * time.Second)
+		}
+		g.Expect(write(b, PriorityRecord, 0)).To(Succeed())
+	}
+	g.Expect(b.Promise(PriorityRecord, "a")).To(Equal(t0.Add(60 * time.Second)))
+	g.Expect(b.Promise(PriorityRecord, "b")).To(Equal(t0.Add(65 * time.Second)))
+	g.Expect(b.Promise(PriorityRecord, "a")).To(Equal(t0.Add(60*time.Second)), "the same slot when asked again")
+	var told []time.Time
+	for i := range 10 {
+		told = append(told, b.Promise(PriorityRecord, fmt.Sprint("k", i)))
+	}
+	for i := 1; i < len(told); i++ {
+		g.Expect(told[i]).To(BeTemporally(">", told[i-1]), "each caller a later slot, beyond the window too")
+	}
+	clk.SetTime(t0.Add(60 * time.Second))
+	g.Expect(b.Promise(PriorityRecord, "a")).To(Equal(clk.Now()), "its time came and the slot is free")
+	g.Expect(b.Promise(PriorityRecord, "b")).To(Equal(t0.Add(65 * time.Second)))
+	var nilBudget *Budget
+	g.Expect(nilBudget.Promise(PriorityRecord, "a")).To(BeZero())
 }

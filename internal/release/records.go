@@ -122,7 +122,9 @@ func (s *step) recordSlot() (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	next := b.WriteBudget().NextSlot(github.PriorityRecord)
+	// Releases owing records come back one after another, each at a slot
+	// of its own, rather than all at the next one.
+	next := b.WriteBudget().Promise(github.PriorityRecord, s.rel.Namespace+"/"+s.rel.Name)
 	// A free slot is the budget's "now", which the step's time precedes:
 	// compare with the clock read after the budget's answer.
 	return next, next.After(s.Clock.Now())
