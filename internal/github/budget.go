@@ -143,8 +143,8 @@ type Budget struct {
 	// promised holds the slot told to each caller of Promise that waits
 	// for it, so that callers waiting together are told slots one after
 	// another rather than all the next one.
-	promised map[string]time.Time
-	dispatching    bool
+	promised    map[string]time.Time
+	dispatching bool
 	// changed is closed, and replaced, whenever a slot is given or the
 	// queue or the block changes.
 	changed chan struct{}
