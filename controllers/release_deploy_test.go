@@ -327,3 +327,60 @@ func TestRestartWhileWaitingForTheAgent(t *testing.T) {
 	g.Expect(e.sim.Deployments(appRepo)).To(HaveLen(1))
 	g.Expect(strings.Join(deploymentStates(e, "prod"), ",")).To(Equal("in_progress,success"))
 }
+
+// The pipeline's status.live (kubectl get's LIVE column) shows what Argo CD
+// deployed in prod: the version before while Argo CD has not applied the
+// commit, the new one once it has, and after a rollback the version written
+// back once Argo CD applied it. dev has no deployment: committed is live.
+func TestPipelineLiveIsWhatTheAgentDeployed(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	e.application("checkout-prod")
+	e.pipeline(e.stage("dev"), e.stage("prod", e.argoCD("checkout-prod", 0)))
+	live := func() string { return e.getPipeline().Status.Live }
+	prod := func() releasev1.PipelineStageStatus { return *e.getPipeline().Status.StageStatus("prod") }
+	argo := func(commit, health string) {
+		e.setApp("checkout-prod", agenttest.ArgoStatus{Revision: commit, Sync: "Synced", Health: health, Operation: "Succeeded", Message: "Waiting for rollout to finish"})
+	}
+
+	e.release("r1", "1.4.2")
+	c1 := e.deploying("r1", "prod")
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.2 prod=- (1.4.2 committed)"))
+	argo(c1, "Healthy")
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.2 prod=1.4.2"))
+
+	e.commitTagged("v1.4.3")
+	e.release("r2", "1.4.3")
+	c2 := e.deploying("r2", "prod")
+	argo(c2, "Progressing")
+	g.Eventually(e.stageStatus("r2", "prod"), timeout, interval).Should(deploymentState(releasev1.DeploymentProgressing))
+	g.Expect(live()).To(Equal("dev=1.4.3 prod=1.4.2 (1.4.3 committed)"), "1.4.2 runs while Argo CD rolls 1.4.3 out")
+	g.Expect(prod().Live.Commit).To(Equal(c1))
+	argo(c2, "Healthy")
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.3 prod=1.4.3"))
+	g.Eventually(e.phase("r2"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	ps := prod()
+	g.Expect(ps.Live.Commit).To(Equal(c2))
+	g.Expect(ps.DeployedAt.Time).To(BeTemporally("==", e.get("r2").Status.StageStatus("prod").DeployedAt.Time))
+
+	// 1.4.4 fails to deploy: the rollback writes 1.4.3 back; 1.4.3 is live
+	// again once Argo CD applied the rollback commit.
+	e.commitTagged("v1.4.4")
+	e.release("r3", "1.4.4")
+	c3 := e.deploying("r3", "prod")
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.4 prod=1.4.3 (1.4.4 committed)"))
+	argo(c3, "Degraded")
+	g.Eventually(e.phase("r3"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
+	rb := e.get("r3").Status.StageStatus("prod").Rollback
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.4 prod=1.4.3 (1.4.3 committed)"))
+	ps = prod()
+	g.Expect(ps.Release).To(Equal("r2"), "the version written back is r2's")
+	g.Expect(ps.Commit).To(Equal(rb.Commit))
+	argo(rb.Commit, "Healthy")
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.4 prod=1.4.3"))
+	g.Eventually(func() *metav1.Time { return e.get("r3").Status.StageStatus("prod").Rollback.DeployedAt }, timeout, interval).ShouldNot(BeNil())
+	ps = prod()
+	g.Expect(ps.Live.Commit).To(Equal(rb.Commit))
+	g.Expect(ps.Live.Release).To(Equal("r2"))
+	g.Expect(ps.DeployedAt.Time).To(BeTemporally("==", e.get("r3").Status.StageStatus("prod").Rollback.DeployedAt.Time))
+}

@@ -516,11 +516,16 @@ type ReleasePipelineStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Live summarises what is live where, for example "dev=1.4.2 staging=1.4.2 prod=1.4.1".
+	// Live summarises what is live where, in stage order: each stage's live
+	// version (deployed by its GitOps agent; the last committed for a stage
+	// without deployment), "-" when none yet, and in brackets a version
+	// committed that the agent has not deployed yet, for example
+	// "dev=1.4.2 staging=1.4.2 prod=1.4.1 (1.4.2 committed)".
 	// +optional
 	Live string `json:"live,omitempty"`
 
-	// Stages: what is live in each stage, the promotion in flight, the history.
+	// Stages: the last version committed into each stage and what is live
+	// there, the promotion in flight, the history.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -554,16 +559,21 @@ type DiscoveryStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
-// PipelineStageStatus is the state of one stage of the pipeline.
+// PipelineStageStatus is the state of one stage of the pipeline: the last
+// version committed into it (version, release, commit, promotedAt: what
+// locking and crash recovery go by) and what its GitOps agent deployed
+// (deployedAt, live).
 type PipelineStageStatus struct {
 	// Name of the stage.
 	Name string `json:"name"`
 
-	// Version live in the stage.
+	// Version last committed into the stage, by a promotion or a rollback.
+	// It is live once deployedAt is set.
 	// +optional
 	Version string `json:"version,omitempty"`
 
-	// Release whose version is live in the stage.
+	// Release whose version was committed last (for a rollback, the Release
+	// that first promoted the version written back).
 	// +optional
 	Release string `json:"release,omitempty"`
 
@@ -571,9 +581,22 @@ type PipelineStageStatus struct {
 	// +optional
 	Commit string `json:"commit,omitempty"`
 
-	// PromotedAt is when the version landed in the stage.
+	// PromotedAt is when the commit landed in the stage.
 	// +optional
 	PromotedAt *metav1.Time `json:"promotedAt,omitempty"`
+
+	// DeployedAt is when the stage's GitOps agent reported the commit applied
+	// and healthy; for a stage without deployment, when it landed (committed
+	// counts as live). Unset while the agent has not deployed it, or after it
+	// failed to.
+	// +optional
+	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
+
+	// Live is the version the stage runs: the last one deployed there. While
+	// a committed version waits for the agent (no deployedAt), it is the one
+	// before.
+	// +optional
+	Live *LiveVersion `json:"live,omitempty"`
 
 	// InFlight is the promotion under way into this stage; one at a time.
 	// +optional
@@ -584,6 +607,21 @@ type PipelineStageStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	History []PromotionRecord `json:"history,omitempty"`
+}
+
+// LiveVersion is the version deployed in a stage.
+type LiveVersion struct {
+	// Version deployed.
+	Version string `json:"version"`
+	// Release that promoted the version.
+	// +optional
+	Release string `json:"release,omitempty"`
+	// Commit the agent applied.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+	// DeployedAt is when the agent reported it applied and healthy (for a
+	// stage without deployment, when it landed).
+	DeployedAt metav1.Time `json:"deployedAt"`
 }
 
 // InFlightPromotion is the lock one Release holds on a stage while it promotes.
@@ -672,13 +710,44 @@ func (s *ReleasePipelineStatus) StageStatus(name string) *PipelineStageStatus {
 	return nil
 }
 
-// LiveSummary renders what is live in each stage, in pipeline order.
+// LiveIn is what the named stage runs: the last version deployed there
+// (nil when none yet), and the stage's status when a version committed into
+// it is not deployed yet (nil otherwise: its version and release name it).
+// A stage without deployment runs what was committed last.
+func (p *ReleasePipeline) LiveIn(stage string) (live *LiveVersion, committed *PipelineStageStatus) {
+	ps := p.Status.StageStatus(stage)
+	if ps == nil || ps.Version == "" {
+		return nil, nil
+	}
+	if i := p.StageIndex(stage); i >= 0 && p.Spec.Stages[i].Deployment == nil {
+		at := ps.DeployedAt
+		if at == nil {
+			at = ps.PromotedAt
+		}
+		live = &LiveVersion{Version: ps.Version, Release: ps.Release, Commit: ps.Commit}
+		if at != nil {
+			live.DeployedAt = *at
+		}
+		return live, nil
+	}
+	if ps.DeployedAt == nil {
+		committed = ps
+	}
+	return ps.Live, committed
+}
+
+// LiveSummary renders what is live in each stage, in pipeline order (see
+// ReleasePipelineStatus.Live).
 func (p *ReleasePipeline) LiveSummary() string {
 	out := ""
 	for _, st := range p.Spec.Stages {
 		v := "-"
-		if ps := p.Status.StageStatus(st.Name); ps != nil && ps.Version != "" {
-			v = ps.Version
+		live, committed := p.LiveIn(st.Name)
+		if live != nil {
+			v = live.Version
+		}
+		if committed != nil {
+			v += " (" + committed.Version + " committed)"
 		}
 		if out != "" {
 			out += " "

@@ -120,17 +120,21 @@ func createWorld(t *testing.T) {
 	prod := stage("prod")
 	prod.Promotion, prod.Gates = releasev1.PromotionManual, gates
 	prod.Verify = &releasev1.Verify{Analysis: releasev1.AnalysisSpec{Metrics: []releasev1.AnalysisMetric{{Name: "error-ratio", Query: "sum(rate(errors[2m]))", SuccessCondition: "result < 0.05"}}}}
+	prod.Deployment = &releasev1.DeploymentSpec{ArgoCD: &releasev1.ArgoCDDeployment{Name: "checkout-prod"}}
 	pipe := &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: ns},
 		Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/checkout"}, Prometheus: &releasev1.PrometheusSpec{Address: "http://prometheus:9090"}, CalendarRef: &releasev1.LocalObjectReference{Name: "releases"},
 			Stages: []releasev1.Stage{stage("dev"), stage("staging"), prod}}}
 	g.Expect(k8s.Create(ctx, pipe)).To(Succeed())
 	ago := func(d time.Duration) *metav1.Time { t := metav1.NewTime(now.Add(-d).Truncate(time.Second)); return &t }
-	pipe.Status = releasev1.ReleasePipelineStatus{Live: "dev=1.5.0 staging=1.5.0 prod=1.4.2",
+	// 1.4.3 was deployed in prod, failed its analysis, and its rollback to
+	// 1.4.2 is committed: Argo CD has not applied it yet.
+	pipe.Status = releasev1.ReleasePipelineStatus{Live: "dev=1.5.0 staging=1.5.0 prod=1.4.3 (1.4.2 committed)",
 		Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready", LastTransitionTime: *ago(time.Hour)}},
 		Stages: []releasev1.PipelineStageStatus{
 			{Name: "dev", Version: "1.5.0", Release: "checkout-1-5-0", PromotedAt: ago(3 * time.Hour)},
 			{Name: "staging", Version: "1.5.0", Release: "checkout-1-5-0", PromotedAt: ago(2 * time.Hour)},
-			{Name: "prod", Version: "1.4.2", Release: "checkout-1-4-2", PromotedAt: ago(50 * time.Hour)},
+			{Name: "prod", Version: "1.4.2", Release: "checkout-1-4-2", Commit: "6666666fffffff", PromotedAt: ago(9 * time.Minute),
+				Live: &releasev1.LiveVersion{Version: "1.4.3", Release: "checkout-1-4-3", Commit: "5555555eeeeeee", DeployedAt: *ago(36 * time.Minute)}},
 		}}
 	g.Expect(k8s.Status().Update(ctx, pipe)).To(Succeed())
 
@@ -188,10 +192,15 @@ func createWorld(t *testing.T) {
 			{Name: "dev", Phase: releasev1.StagePromoted, Promotion: &releasev1.PromotionStatus{Commit: "3333333ccccccc", CompletedAt: ago(5 * time.Hour)}},
 			{Name: "staging", Phase: releasev1.StagePromoted, Promotion: &releasev1.PromotionStatus{Commit: "4444444ddddddd", CompletedAt: ago(4 * time.Hour)}},
 			{Name: "prod", Phase: releasev1.StageRolledBack, Message: "analysis failed: metric error-ratio Failed", Promotion: &releasev1.PromotionStatus{Commit: "5555555eeeeeee", PreviousVersion: "1.4.2", CompletedAt: ago(40 * time.Minute)},
-				RolloutReadyAt: ago(35 * time.Minute),
+				CommittedAt: ago(40 * time.Minute), DeployedAt: ago(36 * time.Minute),
+				Deployment: &releasev1.DeploymentStatus{Agent: "ArgoCD", Kind: "Application", Object: "argocd/checkout-prod", State: releasev1.DeploymentDeployed,
+					Message: "Application argocd/checkout-prod is Synced and Healthy at 5555555"},
 				Analysis: &releasev1.AnalysisStatus{Phase: "Failed", Message: "error-ratio: successCondition result < 0.05 is false (value 0.25)", StartedAt: *ago(31 * time.Minute),
 					Metrics: []releasev1.MetricStatus{{Name: "error-ratio", Phase: "Failed", Count: 3, Successes: 2, Failures: 1, Measurements: measurements}}},
-				Rollback:   &releasev1.RollbackStatus{Commit: "6666666fffffff", Version: "1.4.2", At: ago(9 * time.Minute)},
+				Rollback: &releasev1.RollbackStatus{Commit: "6666666fffffff", Version: "1.4.2", At: ago(9 * time.Minute),
+					Message: "1.4.2 written back (commit 6666666); waiting for Argo CD Application argocd/checkout-prod to deploy it",
+					Deployment: &releasev1.DeploymentStatus{Agent: "ArgoCD", Kind: "Application", Object: "argocd/checkout-prod", State: releasev1.DeploymentProgressing,
+						Message: "Application argocd/checkout-prod is Synced at 6666666, health Progressing: Waiting for rollout to finish"}},
 				Postmortem: &releasev1.IssueRef{Number: 31, URL: "https://github.com/acme/checkout/issues/31"}},
 		}}
 	g.Expect(k8s.Status().Update(ctx, bad)).To(Succeed())
@@ -399,7 +408,8 @@ func TestDashboardInABrowser(t *testing.T) {
 		row := ann.text(`section.pipeline`)()
 		g.Expect(row).To(ContainSubstring("shop/checkout"))
 		g.Expect(row).To(MatchRegexp(`dev\s+1\.5\.0`))
-		g.Expect(row).To(MatchRegexp(`prod manual\s+1\.4\.2`))
+		// prod runs 1.4.3 until Argo CD applied the rollback to 1.4.2.
+		g.Expect(row).To(MatchRegexp(`prod manual\s+1\.4\.3\s+36m ago\s+1\.4\.2 committed 9m ago, not deployed`))
 		g.Expect(ann.text(`table.waiting tbody`)()).To(MatchRegexp(`checkout-1-5-0 1\.5\.0\s+Blocked\s+prod\s+launchChecklist\s+checklist checkout-1-5-launch: 0 of 2 done`))
 		ann.screenshot("pipelines")
 		ann.axeClean("pipelines")
@@ -489,6 +499,8 @@ func TestDashboardInABrowser(t *testing.T) {
 		threshold := evalIn[int](ann, `document.querySelectorAll("#stage-prod svg.chart line.threshold").length`)
 		g.Expect(threshold).To(Equal(1), "result < 0.05 is drawn")
 		g.Expect(ann.text(`#stage-prod`)()).To(And(ContainSubstring("rolled back to 1.4.2"), ContainSubstring("postmortem issue #31")))
+		g.Expect(ann.text(`#stage-prod .timeline`)()).To(MatchRegexp(`deployed\s+done\s+\S+ \S+ \S+\s+ArgoCD Application argocd/checkout-prod: Deployed` +
+			`(?s:.*)rollback deployed\s+pending\s+ArgoCD Application argocd/checkout-prod: Progressing: .*Waiting for rollout to finish`))
 		ann.screenshot("release-rolled-back")
 		ann.axeClean("release-rolled-back")
 	})

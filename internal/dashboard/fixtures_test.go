@@ -36,7 +36,8 @@ func fixturePipeline(ns, name string) *releasev1.ReleasePipeline {
 			Conditions: []metav1.Condition{{Type: "Ready", Status: "True"}},
 			Stages: []releasev1.PipelineStageStatus{
 				{Name: "dev", Version: "1.4.2", Release: name + "-1-4-2", PromotedAt: mt(t0.Add(-3 * time.Hour))},
-				{Name: "staging", Version: "1.4.2", Release: name + "-1-4-2", PromotedAt: mt(t0.Add(-2 * time.Hour))},
+				{Name: "staging", Version: "1.4.2", Release: name + "-1-4-2", PromotedAt: mt(t0.Add(-2 * time.Hour)), DeployedAt: mt(t0.Add(-100 * time.Minute)),
+					Live: &releasev1.LiveVersion{Version: "1.4.2", Release: name + "-1-4-2", DeployedAt: metav1.NewTime(t0.Add(-100 * time.Minute))}},
 				{Name: "prod", Version: "1.4.1", Release: name + "-1-4-1", InFlight: &releasev1.InFlightPromotion{Release: name + "-1-4-2", Version: "1.4.2", Since: metav1.NewTime(t0)}},
 			},
 		},

@@ -44,7 +44,12 @@ func getJSON(t *testing.T, u string, v any) int {
 
 func TestPipelinesJSONFiltersPagesAndNamesTheHoldingGate(t *testing.T) {
 	g := NewWithT(t)
-	_, ts := newTestServer(t, fixtureWorld(60, 3), ReadOnly{})
+	m := fixtureWorld(60, 3)
+	// app-001's staging has 1.4.3 committed; Argo CD has not deployed it.
+	m.pipelines[1].Status.Stages[1] = releasev1.PipelineStageStatus{Name: "staging", Version: "1.4.3", Release: "app-001-1-4-3", PromotedAt: mt(t0.Add(-5 * time.Minute)),
+		Live:     &releasev1.LiveVersion{Version: "1.4.2", Release: "app-001-1-4-2", DeployedAt: metav1.NewTime(t0.Add(-100 * time.Minute))},
+		InFlight: &releasev1.InFlightPromotion{Release: "app-001-1-4-3", Version: "1.4.3", Since: metav1.NewTime(t0.Add(-6 * time.Minute))}}
+	_, ts := newTestServer(t, m, ReadOnly{})
 
 	var v PipelinesView
 	g.Expect(getJSON(t, ts.URL+"/api/pipelines", &v)).To(Equal(200))
@@ -56,7 +61,14 @@ func TestPipelinesJSONFiltersPagesAndNamesTheHoldingGate(t *testing.T) {
 	row := v.Rows[0]
 	g.Expect(row.Name).To(Equal("app-000"))
 	g.Expect(row.Stages).To(HaveLen(3))
-	g.Expect(row.Stages[0]).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{"Name": Equal("dev"), "Version": Equal("1.4.2")}))
+	g.Expect(row.Stages[0]).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{"Name": Equal("dev"), "Version": Equal("1.4.2"), "DeployedAt": Equal("3h ago")}))
+	g.Expect(row.Stages[1]).To(Equal(StageCell{Name: "staging", Version: "1.4.2", Release: "app-000-1-4-2", DeployedAt: "1h ago"}), "deployed by Argo CD")
+	g.Expect(v.Rows[1].Stages[1]).To(Equal(StageCell{Name: "staging", Version: "1.4.2", Release: "app-001-1-4-2", DeployedAt: "1h ago",
+		Committed: "1.4.3", CommittedRelease: "app-001-1-4-3", CommittedAt: "5m ago", Deploying: true}), "1.4.2 runs while 1.4.3 deploys")
+	res, err := http.Get(ts.URL + "/?q=app-001")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(readAll(res)).To(MatchRegexp(`<a href="/releases/team-00/app-001-1-4-2">1\.4\.2</a></span>\s*<span class="when">1h ago</span>\s*` +
+		`<span class="committed"><a href="/releases/team-00/app-001-1-4-3">1\.4\.3</a> committed 5m ago, deploying</span>`))
 	g.Expect(row.Stages[2]).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{"Name": Equal("prod"), "Version": Equal("1.4.1"), "InFlight": Equal("app-000-1-4-2"), "Manual": BeTrue()}))
 	g.Expect(row.Waiting).To(ConsistOf(Waiting{Name: "app-000-1-0-2", Version: "1.0.2", Phase: "Blocked", Stage: "prod", Gate: "approvals", Message: "0 of 1 approvals"}))
 
@@ -133,6 +145,51 @@ func TestReleaseJSONHasTimelineGatesOwnersChartAndActions(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	defer res.Body.Close()
 	g.Expect(res.StatusCode).To(Equal(http.StatusNotFound))
+}
+
+// staging's Argo CD never synced 1.0.0 and the stage rolled back: the
+// timeline says the deployment timed out, then when Argo CD applied the
+// rollback.
+func TestReleaseTimelineFollowsTheRollbackUntilDeployed(t *testing.T) {
+	g := NewWithT(t)
+	m := fixtureWorld(1, 1)
+	rel := m.releases[0]
+	rel.Status.Phase, rel.Status.CurrentStage = releasev1.PhaseFailed, "staging"
+	staging := &rel.Status.Stages[1]
+	staging.Phase, staging.CommittedAt = releasev1.StageRolledBack, mt(t0.Add(-2*time.Hour))
+	staging.Deployment = &releasev1.DeploymentStatus{Agent: "ArgoCD", Kind: "Application", Object: "argocd/app-000-staging", State: releasev1.DeploymentOutOfSync,
+		Reason: releasev1.ReasonDeployTimeout, Message: "not deployed within 10m0s of the commit"}
+	rb := &releasev1.RollbackStatus{Commit: "9999999aaaa", Version: "0.9.9", At: mt(t0.Add(-110 * time.Minute)),
+		Deployment: &releasev1.DeploymentStatus{Agent: "ArgoCD", Kind: "Application", Object: "argocd/app-000-staging", State: releasev1.DeploymentProgressing, Message: "Waiting for rollout to finish"},
+		Message:    "0.9.9 written back (commit 9999999); waiting until 2026-12-14 08:20 for it to be deployed"}
+	staging.Rollback = rb
+	_, ts := newTestServer(t, m, ReadOnly{})
+	stagingView := func() StageView {
+		var v ReleaseView
+		g.Expect(getJSON(t, ts.URL+"/api/releases/team-00/"+rel.Name, &v)).To(Equal(200))
+		return v.Stages[1]
+	}
+	sv := stagingView()
+	g.Expect(sv.Timeline).To(Equal([]Point{
+		{Label: "committed", State: "done", At: "2026-12-14 08:00 UTC", Detail: "commit bbbbbbb", URL: "https://github.com/acme/gitops/commit/bbbbbbb2222"},
+		{Label: "deployed", State: "failed", Detail: "ArgoCD Application argocd/app-000-staging: OutOfSync: not deployed within 10m0s of the commit"},
+		{Label: "soaked", State: "waiting", Detail: "1h0m0s before prod"},
+		{Label: "rolled back", State: "failed", At: "2026-12-14 08:10 UTC", Detail: "to 0.9.9", URL: "https://github.com/acme/gitops/commit/9999999aaaa"},
+		{Label: "rollback deployed", State: "pending", Detail: "ArgoCD Application argocd/app-000-staging: Progressing: Waiting for rollout to finish"},
+	}))
+	g.Expect(sv.Rollback.Note).To(Equal(rb.Message))
+
+	rb.DeployedAt = mt(t0.Add(-100 * time.Minute))
+	rb.Deployment.State, rb.Deployment.Message = releasev1.DeploymentDeployed, "Application argocd/app-000-staging is Synced and Healthy"
+	rb.Message = "0.9.9 is live again in staging since 2026-12-14T08:20:00Z"
+	sv = stagingView()
+	g.Expect(sv.Timeline[4]).To(Equal(Point{Label: "rollback deployed", State: "done", At: "2026-12-14 08:20 UTC",
+		Detail: "ArgoCD Application argocd/app-000-staging: Deployed: Application argocd/app-000-staging is Synced and Healthy"}))
+	res, err := http.Get(ts.URL + "/releases/team-00/" + rel.Name)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(readAll(res)).To(And(
+		MatchRegexp(`<span class="label">rollback deployed</span>\s*<span class="state">done</span> <time>2026-12-14 08:20 UTC</time>`),
+		ContainSubstring(`rolled back to 0.9.9, commit 9999999</a>: 0.9.9 is live again in staging since 2026-12-14T08:20:00Z`)))
 }
 
 func TestPagesSendAStrictCSPAndNoInlineScriptOrStyle(t *testing.T) {

@@ -57,11 +57,22 @@ type PipelineRow struct {
 
 // StageCell is one stage of a pipeline: what is live and what is on its way.
 type StageCell struct {
-	Name       string `json:"name"`
+	Name string `json:"name"`
+	// Version live in the stage: deployed by its GitOps agent, or for a
+	// stage without deployment the last committed; Release promoted it,
+	// DeployedAt says how long ago.
 	Version    string `json:"version,omitempty"`
 	Release    string `json:"release,omitempty"`
-	PromotedAt string `json:"promotedAt,omitempty"`
-	// InFlight is the Release being promoted into the stage.
+	DeployedAt string `json:"deployedAt,omitempty"`
+	// Committed is a version committed into the stage that its agent has
+	// not deployed yet (CommittedRelease's, CommittedAt ago); Deploying
+	// when that Release holds the stage, waiting for the agent.
+	Committed        string `json:"committed,omitempty"`
+	CommittedRelease string `json:"committedRelease,omitempty"`
+	CommittedAt      string `json:"committedAt,omitempty"`
+	Deploying        bool   `json:"deploying,omitempty"`
+	// InFlight is the Release being promoted into the stage (not yet
+	// committed there).
 	InFlight        string `json:"inFlight,omitempty"`
 	InFlightVersion string `json:"inFlightVersion,omitempty"`
 	Manual          bool   `json:"manual,omitempty"`
@@ -190,20 +201,7 @@ func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, now
 		}
 	}
 	for _, st := range p.Spec.Stages {
-		cell := StageCell{Name: st.Name, Manual: st.Promotion == releasev1.PromotionManual}
-		for _, ps := range p.Status.Stages {
-			if ps.Name != st.Name {
-				continue
-			}
-			cell.Version, cell.Release = ps.Version, ps.Release
-			if ps.PromotedAt != nil {
-				cell.PromotedAt = ago(now, ps.PromotedAt.Time)
-			}
-			if ps.InFlight != nil {
-				cell.InFlight, cell.InFlightVersion = ps.InFlight.Release, ps.InFlight.Version
-			}
-		}
-		row.Stages = append(row.Stages, cell)
+		row.Stages = append(row.Stages, stageCell(p, &st, now))
 	}
 	sortByKey(waiting)
 	for i, r := range waiting {
@@ -216,6 +214,33 @@ func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, now
 			Stage: stage, Gate: gate, Message: msg, Paused: r.Spec.Paused})
 	}
 	return row
+}
+
+// stageCell is what stage runs (what its agent deployed), what is committed
+// there and not deployed yet, and what is being promoted into it.
+func stageCell(p *releasev1.ReleasePipeline, st *releasev1.Stage, now time.Time) StageCell {
+	cell := StageCell{Name: st.Name, Manual: st.Promotion == releasev1.PromotionManual}
+	live, committed := p.LiveIn(st.Name)
+	if live != nil {
+		cell.Version, cell.Release = live.Version, live.Release
+		if !live.DeployedAt.IsZero() {
+			cell.DeployedAt = ago(now, live.DeployedAt.Time)
+		}
+	}
+	if committed != nil {
+		cell.Committed, cell.CommittedRelease = committed.Version, committed.Release
+		if committed.PromotedAt != nil {
+			cell.CommittedAt = ago(now, committed.PromotedAt.Time)
+		}
+	}
+	if ps := p.Status.StageStatus(st.Name); ps != nil && ps.InFlight != nil {
+		if committed != nil && ps.InFlight.Release == committed.Release && ps.InFlight.Version == committed.Version {
+			cell.Deploying = true // committed: the Release waits for the agent
+		} else {
+			cell.InFlight, cell.InFlightVersion = ps.InFlight.Release, ps.InFlight.Version
+		}
+	}
+	return cell
 }
 
 func phaseOr(p releasev1.ReleasePhase) string {

@@ -92,6 +92,9 @@ type Promotion struct {
 type LinkedItem struct {
 	Text string `json:"text"`
 	URL  string `json:"url,omitempty"`
+	// Note: where it stands (a rollback: waiting for the stage's agent, or
+	// since when the stage is back on the version written back).
+	Note string `json:"note,omitempty"`
 }
 
 // ApprovalView is one recorded approval.
@@ -266,7 +269,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		}
 	}
 	if rb := ss.Rollback; rb != nil {
-		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, short(rb.Commit)), URL: commitURL(web, repo, rb.Commit)}
+		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, short(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: rb.Message}
 		if rb.PullRequest != nil {
 			li.Text = fmt.Sprintf("rolled back to %s, pull request #%d", rb.Version, rb.PullRequest.Number)
 			li.URL = rb.PullRequest.URL

@@ -19,7 +19,8 @@ const (
 
 // timeline is a stage's path: committed, deployed, soaked (when the next
 // stage asks for a soak), verified (when the stage verifies), and a
-// rollback when there was one. A point not reached yet is "waiting".
+// rollback when there was one, with when the stage's agent deployed it. A
+// point not reached yet is "waiting".
 func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web, repo string, now time.Time, loc *time.Location) []Point {
 	var pts []Point
 	at := func(t *metav1.Time) string {
@@ -103,6 +104,12 @@ func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web
 	if rb := ss.Rollback; rb != nil {
 		pts = append(pts, Point{Label: "rolled back", State: pointFailed, At: at(rb.At),
 			Detail: "to " + rb.Version, URL: commitURL(web, repo, rb.Commit)})
+		if rb.Deployment != nil || spec != nil && spec.Deployment != nil {
+			// The stage is back once its agent applied the rollback commit.
+			back := agentPoint("rollback deployed", rb.Deployment, rb.DeployedAt, rb.At)
+			back.At = at(back.when)
+			pts = append(pts, back.Point)
+		}
 	}
 	return pts
 }
@@ -120,26 +127,8 @@ type deployment struct {
 func deployedPoint(ss *releasev1.ReleaseStageStatus, spec *releasev1.Stage, landed *metav1.Time) deployment {
 	d := deployment{Point: Point{Label: "deployed", State: pointWaiting}}
 	switch {
-	case spec != nil && spec.Deployment != nil:
-		if dep := ss.Deployment; dep != nil {
-			d.Detail = fmt.Sprintf("%s %s %s: %s", dep.Agent, dep.Kind, dep.Object, dep.State)
-			if dep.Message != "" {
-				d.Detail += ": " + dep.Message
-			}
-			switch dep.State {
-			case releasev1.DeploymentDeployed:
-				d.State = pointDone
-			case releasev1.DeploymentFailed, releasev1.DeploymentDegraded, releasev1.DeploymentMissing, releasev1.DeploymentForbidden:
-				d.State = pointFailed
-			default:
-				d.State = pointPending
-			}
-		} else if landed != nil {
-			d.State = pointPending
-		}
-		if ss.DeployedAt != nil {
-			d.State, d.when = pointDone, ss.DeployedAt
-		}
+	case ss.Deployment != nil || spec != nil && spec.Deployment != nil:
+		return agentPoint("deployed", ss.Deployment, ss.DeployedAt, landed)
 	case spec != nil && spec.Verify != nil && spec.Verify.Rollout != nil:
 		if ss.RolloutReadyAt != nil {
 			d.State, d.when, d.Detail = pointDone, ss.RolloutReadyAt, "serving (rollout check)"
@@ -151,6 +140,35 @@ func deployedPoint(ss *releasev1.ReleaseStageStatus, spec *releasev1.Stage, land
 		if ss.DeployedAt != nil {
 			d.when = ss.DeployedAt
 		}
+	}
+	return d
+}
+
+// agentPoint is what a stage's GitOps agent said of a commit that landed at
+// landed (the promotion's, or the rollback's): done at deployedAt, failed
+// when the agent reported a failure, the deadline passed or the agent could
+// not be read, pending while it works on it.
+func agentPoint(label string, dep *releasev1.DeploymentStatus, deployedAt, landed *metav1.Time) deployment {
+	d := deployment{Point: Point{Label: label, State: pointWaiting}}
+	if dep != nil {
+		d.Detail = fmt.Sprintf("%s %s %s: %s", dep.Agent, dep.Kind, dep.Object, dep.State)
+		if dep.Message != "" {
+			d.Detail += ": " + dep.Message
+		}
+		switch {
+		case dep.State == releasev1.DeploymentDeployed:
+			d.State = pointDone
+		case dep.State == releasev1.DeploymentFailed, dep.State == releasev1.DeploymentDegraded, dep.State == releasev1.DeploymentMissing,
+			dep.State == releasev1.DeploymentForbidden, dep.Reason == releasev1.ReasonDeployTimeout:
+			d.State = pointFailed
+		default:
+			d.State = pointPending
+		}
+	} else if landed != nil {
+		d.State = pointPending
+	}
+	if deployedAt != nil {
+		d.State, d.when = pointDone, deployedAt
 	}
 	return d
 }

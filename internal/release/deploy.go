@@ -69,19 +69,20 @@ func (s *step) awaitDeployed(ctx context.Context, i int) (Outcome, error) {
 }
 
 // deployed records that stage i's version is deployed: soak, verify and the
-// next stage's gates count from now.
+// next stage's gates count from now. The pipeline shows it live in the stage
+// from now, and the stage is freed unless it verifies next, in one write.
 func (s *step) deployed(ctx context.Context, i int, msg string) (Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	at := metav1.NewTime(s.now)
+	at, err := s.Locks.Deployed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, s.now, stage.Verify != nil)
+	if err != nil {
+		return Stop(), err
+	}
 	ss.DeployedAt = &at
 	recordSlip(rel, ss)
 	if stage.Verify != nil {
 		s.startVerifying(i)
 		return WriteThenContinue(), nil
-	}
-	if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
-		return Stop(), err
 	}
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s: %s", rel.Spec.Version, stage.Name, msg)
 	s.succeedDeployment(ctx, ss)
@@ -216,7 +217,11 @@ func (s *step) followRollback(ctx context.Context, i int) (Outcome, error) {
 	out := WaitUntil(d.RecheckAt, WaitDeployed)
 	switch d.Next {
 	case agents.NextDeployed:
-		at := metav1.NewTime(s.now)
+		// The pipeline shows the version written back live from now.
+		at, err := s.Locks.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, false)
+		if err != nil {
+			return Stop(), err
+		}
 		rb.DeployedAt = &at
 		rb.Message = fmt.Sprintf("%s is live again in %s since %s: %s", rb.Version, stage.Name, stamp(&at), d.Message)
 		out = Stop()

@@ -325,6 +325,10 @@ func TestVerifyStartsAfterDeployed(t *testing.T) {
 	if st := lastDeploymentState(w, "prod"); st != "in_progress" {
 		t.Errorf("GitHub deployment %s while verifying", st)
 	}
+	// Live from the deployment on; the stage is held until verified.
+	if p := w.getPipeline(); p.Status.Live != "prod=1.4.2" || p.Status.Stages[0].InFlight == nil {
+		t.Errorf("pipeline while verifying: live %q, %+v", p.Status.Live, p.Status.Stages[0])
+	}
 	w.settle("r", 6)
 	if got := w.get("r").Status.Phase; got != releasev1.PhaseReleased || lastDeploymentState(w, "prod") != "success" {
 		t.Errorf("%s", w.describe("r"))

@@ -24,7 +24,10 @@
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on
 // only to follow its rollback commit until the agent applied it
-// (followRollback).
+// (followRollback). The pipeline's status tells the same: a landing records
+// the stage's last commit (StageLocks.Landed, RolledBack), and the version
+// is live there once its agent deployed it (StageLocks.Deployed), or at
+// once without an agent.
 //
 // GitHub records (deployments and their statuses, postmortem issues) never
 // hold a step: one that the write budget or GitHub turns away is owed in

@@ -148,9 +148,13 @@ func (l *StageLocks) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline,
 	return held && err == nil, err
 }
 
-// Landed records the version live in stage. The stage is freed unless
-// keepLock: a stage under verification stays held until its analysis ends.
-func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, keepLock bool) error {
+// Landed records that rel's commit landed in stage: the stage's version,
+// release, commit and promotedAt, and the history. live says the stage has
+// no GitOps agent to wait for: committed counts as live, and the stage's
+// deployedAt and live are recorded in the same write; otherwise they wait
+// for Deployed. The stage is freed unless keepLock: a stage waiting for its
+// agent or under verification stays held until that ends.
+func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, keepLock, live bool) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
 		if ps.InFlight != nil && ps.InFlight.Release != rel.Name {
@@ -163,26 +167,20 @@ func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline
 		if ps.Release == rel.Name && ps.Commit == commit {
 			return ours, nil // already recorded: free the stage taken again
 		}
-		at := metav1.NewTime(now)
-		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = rel.Name, rel.Spec.Version, commit, &at
-		ps.History = append([]releasev1.PromotionRecord{{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, At: at}}, ps.History...)
-		if len(ps.History) > historyLimit {
-			ps.History = ps.History[:historyLimit]
-		}
-		p.Status.Live = p.LiveSummary()
+		committed(p, ps, releasev1.PromotionRecord{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, At: metav1.NewTime(now)}, live)
 		return true, nil
 	})
 }
 
-// RolledBack records that stage holds version again, written back by rel's
-// rollback commit, and frees the stage.
-func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time) error {
+// RolledBack records that rel's rollback commit wrote version back into
+// stage, and frees the stage. live as for Landed: without a GitOps agent
+// the version written back is live at once, else once Deployed.
+func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time, live bool) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
 		if ps.Commit == commit && ps.InFlight == nil {
 			return false, nil
 		}
-		at := metav1.NewTime(now)
 		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
 			ps.InFlight = nil
 		}
@@ -194,14 +192,58 @@ func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipe
 				break
 			}
 		}
-		ps.Release, ps.Version, ps.Commit, ps.PromotedAt = owner, version, commit, &at
-		ps.History = append([]releasev1.PromotionRecord{{Release: owner, Version: version, Commit: commit, At: at}}, ps.History...)
-		if len(ps.History) > historyLimit {
-			ps.History = ps.History[:historyLimit]
-		}
-		p.Status.Live = p.LiveSummary()
+		committed(p, ps, releasev1.PromotionRecord{Release: owner, Version: version, Commit: commit, At: metav1.NewTime(now)}, live)
 		return true, nil
 	})
+}
+
+// committed records a commit that landed in stage ps: the stage's version,
+// and its history. Without a GitOps agent (live) the commit is live at once;
+// with one, it waits for Deployed and the live version stays.
+func committed(p *releasev1.ReleasePipeline, ps *releasev1.PipelineStageStatus, c releasev1.PromotionRecord, live bool) {
+	at := c.At
+	ps.Release, ps.Version, ps.Commit, ps.PromotedAt, ps.DeployedAt = c.Release, c.Version, c.Commit, &at, nil
+	if live {
+		ps.DeployedAt = &at
+		ps.Live = &releasev1.LiveVersion{Version: c.Version, Release: c.Release, Commit: c.Commit, DeployedAt: at}
+	}
+	ps.History = append([]releasev1.PromotionRecord{c}, ps.History...)
+	if len(ps.History) > historyLimit {
+		ps.History = ps.History[:historyLimit]
+	}
+	p.Status.Live = p.LiveSummary()
+}
+
+// Deployed records that stage's GitOps agent deployed commit, the last one
+// committed there (by rel's promotion, or by its rollback): the stage's
+// deployedAt, and live is that version now. Unless keepLock (a stage that
+// verifies next), rel's lock on the stage is freed in the same write. It
+// returns when the deployment was recorded: a Release that finds itself
+// deployed again (its own status write lost) writes nothing and gets the
+// time recorded the first time. A commit that is no longer the stage's last
+// (another landed since) is not recorded: that one's own deployment will be.
+func (l *StageLocks) Deployed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, keepLock bool) (metav1.Time, error) {
+	at := metav1.NewTime(now)
+	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		at = metav1.NewTime(now)
+		ps := stageEntry(p, stage)
+		write := false
+		if !keepLock && ps.InFlight != nil && ps.InFlight.Release == rel.Name {
+			ps.InFlight, write = nil, true
+		}
+		switch {
+		case ps.Commit != commit:
+		case ps.DeployedAt != nil:
+			at = *ps.DeployedAt
+		default:
+			ps.DeployedAt = &at
+			ps.Live = &releasev1.LiveVersion{Version: ps.Version, Release: ps.Release, Commit: ps.Commit, DeployedAt: at}
+			p.Status.Live = p.LiveSummary()
+			write = true
+		}
+		return write, nil
+	})
+	return at, err
 }
 
 // Free frees every stage rel holds.

@@ -82,7 +82,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 		return WaitFor(s.PollInterval, WaitPoll), nil
 	}
 	verifying, deploying := stage.Verify != nil, stage.Deployment != nil
-	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying || deploying); err != nil {
+	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying || deploying, !deploying); err != nil {
 		return Stop(), err
 	}
 	done := metav1.NewTime(s.now)

@@ -81,7 +81,7 @@ func (s *step) failed(ctx context.Context, i int, f failure) (Outcome, error) {
 		setConditions(rel, conclusion{phase: phase, reason: f.reason, message: ss.Message, blocked: true})
 		return WaitFor(s.PollInterval, WaitPoll), nil
 	}
-	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now); err != nil {
+	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, stage.Deployment == nil); err != nil {
 		return Stop(), err
 	}
 	at := metav1.NewTime(s.now)

@@ -57,8 +57,10 @@ type world struct {
 	appSHA string
 	// transport, when set, sees every GitHub request of the engine.
 	transport func(*http.Request) (*http.Response, error)
-	// writes counts the Release status writes.
-	writes int
+	// writes counts the Release status writes; pipelineWrites the
+	// pipeline's (the stage locks').
+	writes         int
+	pipelineWrites int
 	// budget, when set, paces the GitHub clients' writes (on the fake clock).
 	budget *github.WriteBudget
 	// factory hands out the engine's GitHub clients.
@@ -122,7 +124,7 @@ func (w *world) start() {
 	w.factory = factory
 	w.engine = release.New(release.Deps{
 		Client: w.c, APIReader: w.c,
-		Locks:       &release.StageLocks{Reader: w.c, Writer: w.c, StaleAfter: 5 * time.Second},
+		Locks:       &release.StageLocks{Reader: w.c, Writer: countedStatus{w.c, &w.pipelineWrites}, StaleAfter: 5 * time.Second},
 		Credentials: release.StoreCredentials{Store: credentials.NewStore(w.c, factory, w.clk)},
 		Calendar: func(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
 			return calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
@@ -130,6 +132,29 @@ func (w *world) start() {
 		Clock: w.clk, Recorder: w.events, PollInterval: 30 * time.Second, Agents: w.agents,
 		Notes: notes.NewCache(16, w.clk.Now),
 	})
+}
+
+// countedStatus counts the status patches that succeed.
+type countedStatus struct {
+	client.StatusClient
+	n *int
+}
+
+func (c countedStatus) Status() client.SubResourceWriter {
+	return countedWriter{c.StatusClient.Status(), c.n}
+}
+
+type countedWriter struct {
+	client.SubResourceWriter
+	n *int
+}
+
+func (c countedWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	err := c.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+	if err == nil {
+		*c.n++
+	}
+	return err
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
