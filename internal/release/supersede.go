@@ -40,15 +40,21 @@ func (s *step) supersedeReleased(target int) {
 			continue
 		}
 		ps := s.pipe.Status.StageStatus(ss.Name)
-		// A newer version still under verification may yet be rolled back:
-		// it replaces this one only once it holds the stage no more.
-		if ps == nil || ps.InFlight != nil || !newerVersion(ps.Release, ps.Version, rel) {
+		// A newer version still deploying or under verification may yet be
+		// rolled back: it replaces this one only once it holds the stage no
+		// more, and only once its agent deployed it (one halted before that
+		// never ran there).
+		if ps == nil || ps.InFlight != nil {
 			continue
 		}
-		ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("release %s (%s) replaced it", ps.Release, ps.Version)
+		live, _ := s.pipe.LiveIn(ss.Name)
+		if live == nil || !newerVersion(live.Release, live.Version, rel) {
+			continue
+		}
+		ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("release %s (%s) replaced it", live.Release, live.Version)
 		if i == target {
 			setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
-				message: fmt.Sprintf("newer release %s is live in %s", ps.Release, ss.Name)})
+				message: fmt.Sprintf("newer release %s is live in %s", live.Release, ss.Name)})
 		}
 	}
 }
