@@ -136,7 +136,7 @@ func (r *reporter) shipped() ([]string, int) {
 			total += len(ls)
 		}
 		if len(lines) > 0 {
-			out = append(out, fmt.Sprintf("- **%s** (%s)", name, pipe.Status.Live))
+			out = append(out, fmt.Sprintf("- **%s**, live: %s", name, pipe.Status.Live))
 			out = append(out, lines...)
 		}
 	}
