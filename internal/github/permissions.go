@@ -1,11 +1,14 @@
 package github
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
 )
 
@@ -14,8 +17,11 @@ import (
 // names in X-Accepted-GitHub-Permissions what the endpoint accepts. Read as
 // any 403 it would say "check the token"; it is fixed in the App's settings,
 // and the installation's account must accept the new permissions. A token
-// carries the permissions of its making, so the client exchanges a new one
-// after such a refusal: the next try has what was accepted since.
+// carries the permissions of its making, so while a permission GitHub
+// refused is lacking, Authenticate (once per reconcile) exchanges a new
+// token when the one in use is older than recheckPermissions: the next try
+// after the account accepted has what it accepted, whichever tokens were
+// made in between. A new token that has the permission ends that.
 
 // ProblemPermissionMissing means the App's installation lacks a permission
 // an endpoint needs.
@@ -53,7 +59,7 @@ func (c *Client) permissionRefused(err error) error {
 // not say). The installation token is dropped: the next request exchanges
 // one with the permissions the installation has by then.
 func (c *Client) missingPermission(e *Error, accepted, endpoint string) error {
-	c.app.dropToken()
+	c.app.lack(accepted)
 	grant := "GitHub did not name the permission: grant the one GitHub's REST docs (\"Permissions required for GitHub Apps\") list for " + endpoint
 	if accepted != "" {
 		grant = "grant " + describePermissions(accepted)
@@ -97,10 +103,73 @@ func describePermissions(accepted string) string {
 	return strings.Join(sets, " or ")
 }
 
-// dropToken forgets the installation token: the next request exchanges a new
-// one.
-func (a *appAuth) dropToken() {
+// recheckPermissions is how old the installation token may be, while a
+// permission GitHub refused is lacking, before Authenticate exchanges a new
+// one that may carry it: at most one exchange this often per installation,
+// and a stalled object's next try (conditions.RetryStalled) has a token
+// made after the account accepted.
+const recheckPermissions = 10 * time.Second
+
+// lack notes that GitHub refused a permission the installation's token
+// lacks: accepted, what the endpoint accepts ("" when GitHub did not say).
+func (a *appAuth) lack(accepted string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.tr = nil
+	if a.lacking == nil {
+		a.lacking = map[string]bool{}
+	}
+	a.lacking[accepted] = true
+}
+
+// recheck returns the token in use when it should be exchanged for a new one
+// (a permission is lacking and the token is older than recheckPermissions),
+// else nil.
+func (a *appAuth) recheck() *ghinstallation.Transport {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.lacking) == 0 || a.clock.Since(a.issued) < recheckPermissions {
+		return nil
+	}
+	return a.tr
+}
+
+// settle forgets the permissions a new token has, of those lacking; one
+// GitHub did not name is taken as settled by any new token. The caller
+// holds a.mu.
+func (a *appAuth) settle(tr *ghinstallation.Transport) {
+	if len(a.lacking) == 0 {
+		return
+	}
+	has := map[string]string{}
+	if p, err := tr.Permissions(); err == nil {
+		raw, _ := json.Marshal(p)
+		_ = json.Unmarshal(raw, &has)
+	}
+	for accepted := range a.lacking {
+		if accepted == "" || grantsAny(has, accepted) {
+			delete(a.lacking, accepted)
+		}
+	}
+}
+
+// permissionLevels orders the levels: a level grants those below it.
+var permissionLevels = map[string]int{"read": 1, "write": 2, "admin": 3}
+
+// grantsAny reports whether has (name -> level) holds every permission of
+// one of accepted's sets.
+func grantsAny(has map[string]string, accepted string) bool {
+	for _, set := range strings.Split(accepted, ";") {
+		all := true
+		for _, p := range strings.Split(set, ",") {
+			name, level, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if permissionLevels[has[name]] < permissionLevels[level] {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

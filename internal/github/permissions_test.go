@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
@@ -24,8 +27,8 @@ func without(name, level string) simulator.Permissions {
 // An App installed with too few permissions: GitHub's 403 "Resource not
 // accessible by integration" (GraphQL: FORBIDDEN) is a PermissionMissing
 // problem that names the permission and level to grant and where; never a
-// rate limit nor a bad key. Once the installation has the permission, the
-// next request takes a new token, which carries it.
+// rate limit nor a bad key. Once the installation has the permission, a new
+// token carries it.
 func TestAppWithoutAPermission(t *testing.T) {
 	ctx := context.Background()
 	head := func(s *simulator.Server) string { sha, _ := s.BranchHead("acme/gitops", "main"); return sha }
@@ -79,12 +82,13 @@ func TestAppWithoutAPermission(t *testing.T) {
 			}, "grant metadata=read (Metadata: Read-only)", "GET /repos/acme/gitops/tags"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s, inst := appSim(t)
+			clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+			s, inst := appSim(t, simulator.WithClock(clk.Now))
 			if err := s.SetInstallationPermissions(inst, tt.perms); err != nil {
 				t.Fatal(err)
 			}
 			_, keyPEM := appKey(t, 0)
-			c := forApp(t, &Factory{}, s.URL(), inst, keyPEM)
+			c := forApp(t, &Factory{Clock: clk}, s.URL(), inst, keyPEM)
 			err := tt.call(c, s)
 			if ProblemOf(err) != ProblemPermissionMissing {
 				t.Fatalf("%v: problem %q, want %q", err, ProblemOf(err), ProblemPermissionMissing)
@@ -104,18 +108,37 @@ func TestAppWithoutAPermission(t *testing.T) {
 				t.Error("a missing permission held the client as rate limited")
 			}
 
-			// The account accepts the permissions: the next request takes a
-			// new installation token and goes through.
+			// Authenticate (each reconcile's first call) exchanges a new
+			// token while the permission is lacking, once the token in use
+			// is recheckPermissions old: one made before the account
+			// accepted is still refused, one made after goes through.
+			exchanges := func() int { return s.Requests().ByOperation[exchangeRoute] }
+			authenticate := func(want int) {
+				t.Helper()
+				before := exchanges()
+				if err := c.Authenticate(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if got := exchanges() - before; got != want {
+					t.Fatalf("%d token exchanges, want %d", got, want)
+				}
+			}
+			authenticate(0) // the token is new
+			clk.Step(recheckPermissions)
+			authenticate(1)
 			if err := s.SetInstallationPermissions(inst, simulator.DefaultAppPermissions()); err != nil {
 				t.Fatal(err)
 			}
-			before := s.Requests().ByOperation[exchangeRoute]
+			if err := tt.call(c, s); ProblemOf(err) != ProblemPermissionMissing {
+				t.Fatalf("with a token made before the account accepted: %v", err)
+			}
+			clk.Step(recheckPermissions)
+			authenticate(1)
 			if err := tt.call(c, s); ProblemOf(err) != "" {
-				t.Fatalf("after the grant: %v", err)
+				t.Fatalf("after the account accepted: %v", err)
 			}
-			if n := s.Requests().ByOperation[exchangeRoute]; n != before+1 {
-				t.Fatalf("%d token exchanges after the grant, want one", n-before)
-			}
+			clk.Step(recheckPermissions)
+			authenticate(0) // nothing is lacking any more
 		})
 	}
 }
