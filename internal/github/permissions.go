@@ -56,8 +56,8 @@ func (c *Client) permissionRefused(err error) error {
 
 // missingPermission is e (GitHub's refusal of endpoint) as the App's missing
 // permission, accepted being what the endpoint accepts ("" when GitHub did
-// not say). The installation token is dropped: the next request exchanges
-// one with the permissions the installation has by then.
+// not say). The permission is noted as lacking, so that Authenticate
+// exchanges newer tokens until one has it (recheck).
 func (c *Client) missingPermission(e *Error, accepted, endpoint string) error {
 	c.app.lack(accepted)
 	grant := "GitHub did not name the permission: grant the one GitHub's REST docs (\"Permissions required for GitHub Apps\") list for " + endpoint
