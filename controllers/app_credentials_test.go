@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 )
 
@@ -272,4 +273,126 @@ func conditionIn(conds []metav1.Condition, ctype string) string {
 		return fmt.Sprintf("%s/%s: %s", c.Status, c.Reason, c.Message)
 	}
 	return ""
+}
+
+// withAppPermissions gives the App's installation (withApp, before it) perms
+// instead of the permissions Liftoff needs.
+func withAppPermissions(perms simulator.Permissions) envOption {
+	return func(e *testEnv) {
+		e.onSim = append(e.onSim, func(e *testEnv) {
+			if err := e.sim.SetInstallationPermissions(e.appInstallation(), perms); err != nil {
+				e.t.Fatal(err)
+			}
+		})
+	}
+}
+
+// appInstallation is the installation ID in the Secret withApp wrote.
+func (e *testEnv) appInstallation() int64 {
+	e.t.Helper()
+	id, err := strconv.ParseInt(string(e.secret["installationID"]), 10, 64)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// grantAppPermissions has the installation's account accept the permissions
+// Liftoff needs, in GitHub; nobody touches the cluster.
+func (e *testEnv) grantAppPermissions() {
+	e.t.Helper()
+	if err := e.sim.SetInstallationPermissions(e.appInstallation(), simulator.DefaultAppPermissions()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// appPermissionsWithout is what Liftoff needs less the permissions named
+// (name=level keeps name at level).
+func appPermissionsWithout(names ...string) simulator.Permissions {
+	p := simulator.DefaultAppPermissions()
+	for _, n := range names {
+		name, level, _ := strings.Cut(n, "=")
+		delete(p, name)
+		if level != "" {
+			p[name] = level
+		}
+	}
+	return p
+}
+
+// An App that may read the GitOps repository but not write it: the Release
+// stalls on the missing permission, named with where to grant it, and
+// nothing is committed. Once the installation's account accepts contents:
+// write in GitHub, the Release goes on by itself at its next try (the
+// stalled retry interval): a new installation token carries the permission.
+func TestAppWithoutContentsWriteStallsUntilGranted(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, withApp(nil, nil), withAppPermissions(appPermissionsWithout("contents=read")))
+	e.pipeline(e.stage("dev"))
+	e.release("r", "1.4.2")
+
+	missing := And(HavePrefix("True/"+releasev1.ReasonGitHubAppPermissionMissing),
+		ContainSubstring("grant contents=write (Contents: Read and write) in the GitHub App's settings > Permissions, then accept the new permissions on the installation"))
+	g.Eventually(e.condition("r", releasev1.ConditionStalled), timeout, interval).Should(missing)
+	g.Expect(e.condition("r", releasev1.ConditionBlocked)()).To(missing)
+	g.Consistently(func() int { return len(e.liftoffCommits("", "")) }, time.Second, 100*time.Millisecond).Should(BeZero(), "nothing is committed")
+	g.Expect(e.sim.Deployments(appRepo)).To(BeEmpty())
+	g.Expect(e.condition("r", releasev1.ConditionStalled)()).NotTo(ContainSubstring("check the token"))
+
+	e.grantAppPermissions()
+	g.Eventually(e.phase("r"), conditions.RetryStalled+timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	g.Expect(e.liftoffCommits("r", "dev")).To(HaveLen(1))
+	g.Expect(e.condition("r", releasev1.ConditionStalled)()).To(BeEmpty())
+	g.Expect(e.sim.Deployments(appRepo)).To(HaveLen(1))
+	_, keyPEM := appKey(0)
+	e.expectKeyNowhere(g, keyPEM)
+}
+
+// An App without deployments: write: the GitHub deployment is a record of
+// what Liftoff did, and a missing permission must not hold a commit that is
+// good to go. The promotion lands and the Release is released; the record is
+// owed (status.pendingRecords) and RecordsPending says which permission to
+// grant. Once granted, the record is written at the next try.
+func TestAppWithoutDeploymentsWriteOwesTheRecord(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, withApp(nil, nil), withAppPermissions(appPermissionsWithout("deployments=read")))
+	e.pipeline(e.stage("dev"))
+	e.release("r", "1.4.2")
+
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased), "the record does not hold the Release")
+	g.Eventually(e.condition("r", releasev1.ConditionRecordsPending), timeout, interval).Should(And(
+		HavePrefix("True/"+releasev1.ReasonGitHubAppPermissionMissing+": deployment record of dev (success) not written yet"),
+		ContainSubstring("grant deployments=write (Deployments: Read and write) in the GitHub App's settings > Permissions")))
+	g.Expect(e.liftoffCommits("r", "dev")).To(HaveLen(1))
+	g.Expect(e.condition("r", releasev1.ConditionStalled)()).To(BeEmpty(), "the Release itself is not stalled")
+	g.Expect(e.sim.Deployments(appRepo)).To(BeEmpty())
+	g.Expect(e.get("r").Status.PendingRecords).To(ConsistOf(HaveField("Stage", "dev")))
+
+	e.grantAppPermissions()
+	g.Eventually(func() []releasev1.PendingRecord { return e.get("r").Status.PendingRecords }, conditions.RetryStalled+timeout, interval).Should(BeEmpty())
+	g.Expect(e.condition("r", releasev1.ConditionRecordsPending)()).To(BeEmpty())
+	deps := e.sim.Deployments(appRepo)
+	g.Expect(deps).To(HaveLen(1))
+	g.Expect(deps[0].Statuses).To(ConsistOf(HaveField("State", "success")))
+}
+
+// Discovery of tags needs metadata: read, a milestone's issues issues: read:
+// without them the pipeline's discovery and the Milestone stall with the
+// permission to grant.
+func TestAppWithoutIssuesOrMetadataStallsMilestoneAndDiscovery(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, withApp(nil, nil), withAppPermissions(appPermissionsWithout("issues", "metadata")))
+	const reason = releasev1.ReasonGitHubAppPermissionMissing
+	e.discoveringPipeline(releasev1.DiscoverTags, ">=1.5.0", time.Minute)
+	g.Eventually(func() string { return conditionIn(e.getPipeline().Status.Conditions, releasev1.ConditionStalled) }, timeout, interval).Should(And(
+		HavePrefix("True/"+reason), ContainSubstring("GET /repos/acme/checkout/tags"), ContainSubstring("grant metadata=read (Metadata: Read-only)")))
+
+	e.sim.CreateMilestone(appRepo, "1.5", time.Now().Add(30*24*time.Hour))
+	e.milestone("q4", func(ms *releasev1.Milestone) {
+		ms.Spec.DueDate = metav1.NewTime(time.Now().Add(30 * 24 * time.Hour))
+		ms.Spec.GitHub = &releasev1.MilestoneGitHub{Repository: appRepo, Milestone: "1.5", APIURL: e.sim.URL() + "/", SecretRef: &releasev1.LocalObjectReference{Name: "github"}}
+	})
+	g.Eventually(e.msCondition("q4", releasev1.ConditionStalled), timeout, interval).Should(And(
+		HavePrefix("True/"+reason), ContainSubstring("grant issues=read (Issues: Read-only)")))
+	g.Expect(e.releaseNames()).To(BeEmpty(), "discovery made nothing")
 }

@@ -94,6 +94,14 @@ const (
 	// ReasonGitHubAppClockSkew: GitHub refused the JWT's issued-at or expiry
 	// time: the controller's clock differs from GitHub's by over a minute.
 	ReasonGitHubAppClockSkew = "GitHubAppClockSkew"
+	// ReasonGitHubAppPermissionMissing: GitHub refused a request as
+	// "Resource not accessible by integration": the App's installation lacks
+	// a permission the request needs (the message names it, as GitHub's
+	// X-Accepted-GitHub-Permissions does). Grant it in the App's settings >
+	// Permissions and accept it on the installation; the next try takes a
+	// new installation token, which carries it. Also the reason of
+	// RecordsPending when a GitHub record waits for the permission.
+	ReasonGitHubAppPermissionMissing = "GitHubAppPermissionMissing"
 	// ReasonTargetInvalid: a stage's target file cannot take the version (a
 	// missing file, image entry or path). Stalled; also the reason of the
 	// Release's `target` gate.

@@ -164,8 +164,13 @@ func (c *Client) done(op string, err error) error {
 		return nil
 	}
 	err = classify(op, err, c.clock.Now())
-	if c.app != nil && KindOf(err) == KindNotFound {
-		err = c.outsideInstallation(c.requestRepo(err), err)
+	if c.app != nil {
+		switch KindOf(err) {
+		case KindNotFound:
+			err = c.outsideInstallation(c.requestRepo(err), err)
+		case KindUnauthorized:
+			err = c.permissionRefused(err)
+		}
 	}
 	// The write budget's own refusals hold back only the writes.
 	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 && !IsWriteBudget(e) {

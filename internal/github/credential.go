@@ -118,12 +118,14 @@ func (f *Factory) ForApp(apiURL string, app AppCredential) (*Client, error) {
 // Authenticate makes sure the client can be used: for a GitHub App, that it
 // holds a live installation token (exchanging one if not), so a refused key,
 // an unknown installation or a clock GitHub refuses is known before any
-// request of a reconcile. A token is first checked by GitHub's answer.
+// request of a reconcile; and, while GitHub refuses a permission the App
+// lacked, that the token is recent enough to carry it if it was accepted
+// since. A token is first checked by GitHub's answer.
 func (c *Client) Authenticate(ctx context.Context) error {
 	if c.app == nil {
 		return nil
 	}
-	_, err := c.app.transport(ctx, nil)
+	_, err := c.app.transport(ctx, c.app.recheck())
 	return err
 }
 
@@ -145,8 +147,12 @@ type appAuth struct {
 	signer ghinstallation.Signer
 	// tr holds the installation token; nil: exchange one at the next use.
 	tr *ghinstallation.Transport
-	// renewAt is when tr's token is renewed: a minute before it expires.
-	renewAt time.Time
+	// renewAt is when tr's token is renewed: a minute before it expires;
+	// issued is when it was exchanged.
+	renewAt, issued time.Time
+	// lacking are the permissions GitHub refused that no token exchanged
+	// since has (X-Accepted-GitHub-Permissions' form).
+	lacking map[string]bool
 }
 
 // useKey takes the App's private key, parsing it only when it changed.
@@ -201,7 +207,8 @@ func (a *appAuth) transport(ctx context.Context, stale *ghinstallation.Transport
 	if err != nil {
 		return nil, err
 	}
-	a.tr, a.renewAt = tr, renewAt
+	a.tr, a.renewAt, a.issued = tr, renewAt, a.clock.Now()
+	a.settle(tr)
 	return tr, nil
 }
 

@@ -66,9 +66,10 @@ func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
 	}
 	d = Disposition{Kind: e.Kind}
 	if reason, ok := problemReasons[e.Problem]; ok {
-		// A GitHub App's key, installation or clock, or a repository
-		// outside the installation: the error's message says what to fix
-		// in the App's settings or the Secret, which is read again.
+		// A GitHub App's key, installation or clock, a repository
+		// outside the installation or a permission it lacks: the error's
+		// message says what to fix in the App's settings or the Secret,
+		// which is read again (and the App's token exchanged again).
 		d.Reason, d.Stalled, d.RetryAfter, d.Refused = reason, true, conditions.RetryStalled, true
 		return d, true
 	}
@@ -108,6 +109,7 @@ var problemReasons = map[Problem]string{
 	ProblemInstallationNotFound: releasev1.ReasonGitHubAppInstallationNotFound,
 	ProblemNotInstalled:         releasev1.ReasonGitHubAppNotInstalled,
 	ProblemClockSkew:            releasev1.ReasonGitHubAppClockSkew,
+	ProblemPermissionMissing:    releasev1.ReasonGitHubAppPermissionMissing,
 }
 
 // Message is err's message followed by what to do about it; for a write the

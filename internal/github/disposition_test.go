@@ -23,6 +23,11 @@ func TestDispose(t *testing.T) {
 		return classify("get contents", &gh.ErrorResponse{Response: resp, Message: http.StatusText(code)}, now)
 	}
 	fixes := Fixes{NotFound: "check spec.source.repository", Unauthorized: "check the token in spec.github.secretRef"}
+	// A permission the token lacks, refused by the request that spent the
+	// rate limit's last one.
+	lastRequest := http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {fmt.Sprint(now.Add(30 * time.Second).Unix())}}
+	notAccessible := classify("create deployment", &gh.ErrorResponse{Message: "Resource not accessible by personal access token",
+		Response: &http.Response{StatusCode: http.StatusForbidden, Header: lastRequest, Request: &http.Request{Method: "POST"}}}, now)
 	// The write budget turns a write away before it is sent: go-github gets
 	// the transport's error inside a *url.Error.
 	budget := smallBudget(clocktesting.NewFakeClock(now)).refuse(PriorityRecord, now.Add(29500*time.Millisecond), now)
@@ -49,6 +54,8 @@ func TestDispose(t *testing.T) {
 			releasev1.ReasonGitHubUnauthorized, true, conditions.RetryStalled, true, "github: get contents: 401 Unauthorized: check the token in spec.github.secretRef"},
 		{"403 without a rate limit is a refusal", status(http.StatusForbidden, http.Header{}), Fixes{},
 			releasev1.ReasonGitHubUnauthorized, true, conditions.RetryStalled, true, ": check the token and its permissions"},
+		{"403 Resource not accessible is a refusal, never a rate limit", notAccessible, fixes,
+			releasev1.ReasonGitHubUnauthorized, true, conditions.RetryStalled, true, "403 Resource not accessible by personal access token: check the token in spec.github.secretRef"},
 		{"404", status(http.StatusNotFound, nil), fixes,
 			releasev1.ReasonRepositoryNotFound, true, conditions.RetryStalled, false, "404 Not Found: check spec.source.repository"},
 		{"404 in the caller's terms", status(http.StatusNotFound, nil), Fixes{NotFoundReason: releasev1.ReasonMilestoneNotFound, NotFound: "create the milestone"},
@@ -71,6 +78,8 @@ func TestDispose(t *testing.T) {
 			releasev1.ReasonGitHubAppNotInstalled, true, conditions.RetryStalled, true, "add it to the installation"},
 		{"a clock GitHub refuses", &Error{Kind: KindUnauthorized, Problem: ProblemClockSkew, Status: 401, Message: "synchronise the node's clock (NTP)"}, fixes,
 			releasev1.ReasonGitHubAppClockSkew, true, conditions.RetryStalled, true, "synchronise the node's clock (NTP)"},
+		{"a permission the App lacks", &Error{Kind: KindUnauthorized, Problem: ProblemPermissionMissing, Status: 403, Message: "grant contents=write (Contents: Read and write)"}, fixes,
+			releasev1.ReasonGitHubAppPermissionMissing, true, conditions.RetryStalled, true, "grant contents=write (Contents: Read and write)"},
 		{"wrapped", fmt.Errorf("reading the target: %w", status(http.StatusBadGateway, nil)), fixes,
 			releasev1.ReasonGitHubUnavailable, false, 0, false, "reading the target: github: get contents: 502"},
 	} {

@@ -172,6 +172,11 @@ func kindForStatus(status int, er *gh.ErrorResponse, now time.Time) (Kind, time.
 		// go-github v60 does not classify 429: read Retry-After ourselves.
 		return KindRateLimited, retryAfterHeader(er.Response, now)
 	case http.StatusForbidden:
+		if notAccessible(er.Message) {
+			// A permission the token lacks, even when the request
+			// spent the rate limit's last one.
+			return KindUnauthorized, 0
+		}
 		if d := retryAfterHeader(er.Response, now); d > 0 {
 			return KindRateLimited, d
 		}

@@ -78,8 +78,13 @@ func (c *Client) CommitOnBranch(ctx context.Context, repo, branch, expectedHead 
 	if len(out.Errors) > 0 {
 		e := out.Errors[0]
 		err := errorf(graphQLKind(e.Type), op, "%s", e.Message)
-		if c.app != nil && IsNotFound(err) {
+		switch {
+		case c.app != nil && IsNotFound(err):
 			return "", c.outsideInstallation(repo, err)
+		case c.app != nil && e.Type == "FORBIDDEN" && notAccessible(e.Message):
+			// GraphQL names no permission; GitHub's docs give this
+			// mutation's.
+			return "", c.missingPermission(err.(*Error), "contents=write", "GraphQL createCommitOnBranch")
 		}
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"sort"
@@ -76,13 +77,17 @@ type installation struct {
 	account string
 	// repos are the selected repositories (lower-case owner/name); nil means
 	// every repository of the account.
-	repos   map[string]bool
+	repos map[string]bool
+	// perms are the installation's permissions (SetInstallationPermissions).
+	perms   Permissions
 	created time.Time
 }
 
 type installToken struct {
 	inst    *installation
 	expires time.Time
+	// perms are the installation's permissions when the token was made.
+	perms Permissions
 }
 
 func (a *appRegistry) init() {
@@ -178,8 +183,9 @@ func (s *Server) app(id int64) (*app, error) {
 }
 
 // InstallApp installs the App on account: on every repository of the account
-// when repos is empty, else on the repositories named (owner/name) only. It
-// returns the installation ID.
+// when repos is empty, else on the repositories named (owner/name) only, with
+// DefaultAppPermissions (see SetInstallationPermissions). It returns the
+// installation ID.
 func (s *Server) InstallApp(appID int64, account string, repos ...string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,7 +193,7 @@ func (s *Server) InstallApp(appID int64, account string, repos ...string) (int64
 	if err != nil {
 		return 0, err
 	}
-	in := &installation{id: s.id(), app: a, account: account, created: s.now()}
+	in := &installation{id: s.id(), app: a, account: account, perms: DefaultAppPermissions(), created: s.now()}
 	if len(repos) > 0 {
 		in.repos = map[string]bool{}
 		for _, r := range repos {
@@ -220,8 +226,10 @@ type caller struct {
 	limit   int
 	// app is set for a request signed with an App's JWT.
 	app *app
-	// inst is set for a request with an installation access token.
-	inst *installation
+	// inst is set for a request with an installation access token; perms
+	// are the token's permissions.
+	inst  *installation
+	perms Permissions
 }
 
 type callerKey struct{}
@@ -254,7 +262,7 @@ func (s *Server) authenticate(req *http.Request) (caller, string) {
 		if !s.now().Before(it.expires) {
 			return caller{}, "Bad credentials"
 		}
-		return caller{rateKey: installationKey(it.inst.id), limit: s.apps.limit, inst: it.inst}, ""
+		return caller{rateKey: installationKey(it.inst.id), limit: s.apps.limit, inst: it.inst, perms: it.perms}, ""
 	}
 	if len(s.tokens) > 0 || len(s.apps.byID) > 0 {
 		return caller{}, "Bad credentials"
@@ -386,7 +394,7 @@ func (s *Server) appRoutes() {
 		"POST /app/installations/{installation_id}/access_tokens": s.handleCreateInstallationToken,
 		"GET /installation/repositories":                          s.handleListInstallationRepos,
 	} {
-		s.mux.HandleFunc(pattern, h)
+		s.handle(pattern, h)
 	}
 }
 
@@ -411,13 +419,6 @@ func (s *Server) installationOf(w http.ResponseWriter, req *http.Request) *insta
 	return in
 }
 
-// appPermissions are the permissions the simulated Apps are granted: what
-// Liftoff needs.
-var appPermissions = map[string]string{
-	"contents": "write", "pull_requests": "write", "deployments": "write", "issues": "write",
-	"checks": "read", "statuses": "read", "metadata": "read",
-}
-
 // GET /app/installations/{installation_id} (JWT)
 func (s *Server) handleGetInstallation(w http.ResponseWriter, req *http.Request) {
 	s.mu.Lock()
@@ -435,7 +436,7 @@ func (s *Server) handleGetInstallation(w http.ResponseWriter, req *http.Request)
 		"client_id":            in.app.clientID,
 		"target_type":          "Organization",
 		"repository_selection": in.selection(),
-		"permissions":          appPermissions,
+		"permissions":          in.perms,
 		"events":               []string{},
 		"access_tokens_url":    fmt.Sprintf("%s/app/installations/%d/access_tokens", base, in.id),
 		"repositories_url":     base + "/installation/repositories",
@@ -445,7 +446,8 @@ func (s *Server) handleGetInstallation(w http.ResponseWriter, req *http.Request)
 	})
 }
 
-// POST /app/installations/{installation_id}/access_tokens (JWT). The body's
+// POST /app/installations/{installation_id}/access_tokens (JWT). The token
+// carries the installation's permissions as they are now. The body's
 // repositories and permissions (narrowing the token) are not simulated.
 func (s *Server) handleCreateInstallationToken(w http.ResponseWriter, req *http.Request) {
 	s.mu.Lock()
@@ -464,9 +466,10 @@ func (s *Server) handleCreateInstallationToken(w http.ResponseWriter, req *http.
 		}
 	}
 	expires := now.Add(s.apps.tokenTTL).Truncate(time.Second)
-	s.apps.tokens[token] = &installToken{inst: in, expires: expires}
+	perms := maps.Clone(in.perms)
+	s.apps.tokens[token] = &installToken{inst: in, expires: expires, perms: perms}
 	writeJSON(w, http.StatusCreated, map[string]any{
-		"token": token, "expires_at": ts(expires), "permissions": appPermissions, "repository_selection": in.selection(),
+		"token": token, "expires_at": ts(expires), "permissions": perms, "repository_selection": in.selection(),
 	})
 }
 

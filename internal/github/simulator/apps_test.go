@@ -315,6 +315,9 @@ func TestInstallationTokensShareTheSecondaryLimits(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second)) // the JWTs are signed on the wall clock
 	s, key, inst := appWorld(t, WithClock(clk.Now), WithSecondaryLimits(SecondaryLimits{ContentPerMinute: 3}))
 	sha, _ := s.BranchHead("acme/gitops", "main")
+	if err := s.SetInstallationPermissions(inst, with("statuses", "write")); err != nil { // the writes below
+		t.Fatal(err)
+	}
 	app := jwtClient(t, s, key)
 	var tokens []string
 	for range 2 {

@@ -89,7 +89,8 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, req *http.Request) {
 
 // createCommitOnBranch makes the commit on the branch head when the head is
 // still the expected one; the caller holds s.mu. A repository outside the
-// installation of who's token cannot be resolved, as GitHub answers.
+// installation of who's token cannot be resolved, as GitHub answers, and a
+// token without contents: write is FORBIDDEN.
 func (s *Server) createCommitOnBranch(w http.ResponseWriter, who caller, in *createCommitInput) (map[string]any, *gqlError) {
 	switch {
 	case in.Branch.ID != "":
@@ -102,6 +103,11 @@ func (s *Server) createCommitOnBranch(w http.ResponseWriter, who caller, in *cre
 	r, err := s.repo(in.Branch.RepositoryNameWithOwner)
 	if err != nil || !who.sees(r) {
 		return nil, &gqlError{typ: "NOT_FOUND", message: fmt.Sprintf("Could not resolve to a Repository with the name '%s'.", in.Branch.RepositoryNameWithOwner)}
+	}
+	if !who.grants(routePermissions[gqlCreateCommitOnBranch]) {
+		// An installation token without contents: write; GraphQL names no
+		// permission.
+		return nil, &gqlError{typ: "FORBIDDEN", message: msgNotAccessible}
 	}
 	branch := strings.TrimPrefix(in.Branch.BranchName, "refs/heads/")
 	head, ok := r.refs["heads/"+branch]

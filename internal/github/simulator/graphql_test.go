@@ -26,9 +26,15 @@ type gqlAnswer struct {
 
 func createCommit(t *testing.T, s *Server, input map[string]any) gqlAnswer {
 	t.Helper()
+	return createCommitAs(t, s, tok, input)
+}
+
+// createCommitAs sends the mutation with token.
+func createCommitAs(t *testing.T, s *Server, token string, input map[string]any) gqlAnswer {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": createCommitMutation, "variables": map[string]any{"input": input}})
 	req, _ := http.NewRequest("POST", s.URL()+"/graphql", strings.NewReader(string(body)))
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func (s *Server) milestoneRoutes() {
 		"PATCH " + repo + "/milestones/{number}": s.handleUpdateMilestone,
 		"GET /search/issues":                     s.handleSearchIssues,
 	} {
-		s.mux.HandleFunc(pattern, h)
+		s.handle(pattern, h)
 	}
 }
 

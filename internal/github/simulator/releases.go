@@ -20,10 +20,10 @@ type release struct {
 // releaseRoutes registers the releases and tags routes.
 func (s *Server) releaseRoutes() {
 	const repo = "/repos/{owner}/{repo}"
-	s.mux.HandleFunc("GET "+repo+"/releases", s.handleListReleases)
-	s.mux.HandleFunc("POST "+repo+"/releases", s.handleCreateRelease)
-	s.mux.HandleFunc("PATCH "+repo+"/releases/{id}", s.handleUpdateRelease)
-	s.mux.HandleFunc("GET "+repo+"/tags", s.handleListTags)
+	s.handle("GET "+repo+"/releases", s.handleListReleases)
+	s.handle("POST "+repo+"/releases", s.handleCreateRelease)
+	s.handle("PATCH "+repo+"/releases/{id}", s.handleUpdateRelease)
+	s.handle("GET "+repo+"/tags", s.handleListTags)
 }
 
 // CreateRelease creates a release of tag, as a person does in the GitHub UI:

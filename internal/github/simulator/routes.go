@@ -59,12 +59,19 @@ func (s *Server) routes() {
 		"GET " + repo + "/deployments/{id}/statuses":  s.handleListDeploymentStatuses,
 		"POST " + repo + "/deployments/{id}/statuses": s.handleCreateDeploymentStatus,
 	} {
-		s.mux.HandleFunc(pattern, h)
+		s.handle(pattern, h)
 	}
 	s.milestoneRoutes()
 	s.releaseRoutes()
 	s.appRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
+}
+
+// handle registers a route; patterns lists them all (the permissions table
+// must name each).
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	s.patterns = append(s.patterns, pattern)
 }
 
 // findIn answers 404 unless the repository of the request holds an item whose

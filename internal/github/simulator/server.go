@@ -55,7 +55,9 @@ type Server struct {
 	stats   Stats
 
 	mux *http.ServeMux
-	ts  *httptest.Server
+	// patterns are the routes registered (handle).
+	patterns []string
+	ts       *httptest.Server
 }
 
 type repo struct {
@@ -202,7 +204,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	if s.hiddenFrom(who, req) {
 		// Outside the installation: GitHub answers 404, and charges it.
 		writeError(rec, http.StatusNotFound, "Not Found")
-	} else {
+	} else if s.permitted(rec, who, op) {
 		isContent := contentGenerating(op, req)
 		if r := s.admit(who.rateKey, op, req, isContent); r != nil {
 			secondary = true
