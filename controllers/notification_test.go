@@ -473,7 +473,7 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	out, ok = e.kubectlAs("admin", admin, "liftoff", "report", "releasenotification/weekly", "--send", "-n", e.ns)
 	g.Expect(ok).To(BeTrue(), out)
 	g.Expect(out).To(HavePrefix("# Release report, "))
-	g.Expect(out).To(MatchRegexp(`## Shipped\n\n- \*\*checkout\*\* \(dev=1.4.3\)\n  - dev: 1.4.2, .*\n  - dev: 1.4.3, `))
+	g.Expect(out).To(MatchRegexp(`## Shipped\n\n- \*\*checkout\*\*, live: dev=1.4.3\n  - dev: 1.4.2, .*\n  - dev: 1.4.3, `))
 	g.Expect(out).To(ContainSubstring("## Milestones"))
 	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"Promoted dev", "Promoted dev", "Report"}))
 	again, ok := e.kubectlAs("viv", nil, "liftoff", "report", "rnotif/weekly", "-n", e.ns)

@@ -217,3 +217,48 @@ func TestOnlyADeployedVersionSupersedes(t *testing.T) {
 		t.Errorf("1.4.4 runs in prod, yet: %s", w.describe("r"))
 	}
 }
+
+// A newer version that Argo CD deployed and whose analysis then failed is
+// rolled back: while the rollback commit waits for Argo CD, and after, the
+// older Release stays Released (its version is the stage's own again).
+func TestARolledBackVersionDoesNotSupersede(t *testing.T) {
+	w := newWorld(t)
+	w.setProm("0.01")
+	w.pipeline(w.stage("prod", argo, verified(releasev1.FailureRollback)))
+	agent := newAgentByCommit(w)
+	deploy := func(name string) {
+		t.Helper()
+		w.settle(name, 2)
+		agent.set(w.get(name).Status.StageStatus("prod").Promotion.Commit, releasev1.DeploymentDeployed)
+		for range 4 {
+			w.clk.Step(30 * time.Second)
+			w.settle(name, 3)
+		}
+	}
+	w.release("r", "1.4.2")
+	deploy("r")
+	if w.get("r").Status.Phase != releasev1.PhaseReleased {
+		t.Fatalf("1.4.2: %s", w.describe("r"))
+	}
+	w.tag("1.4.3")
+	w.setProm("0.30")
+	w.release("r2", "1.4.3")
+	deploy("r2")
+	rb := w.get("r2").Status.StageStatus("prod").Rollback
+	if rb == nil || rb.Commit == "" || rb.DeployedAt != nil {
+		t.Fatalf("1.4.3 should be rolling back: %s", w.describe("r2"))
+	}
+	wantLive(t, w, "prod=1.4.3 (1.4.2 committed)")
+	w.settle("r", 1)
+	if got := w.get("r").Status.Phase; got != releasev1.PhaseReleased {
+		t.Errorf("while the rollback deploys: %s", w.describe("r"))
+	}
+	agent.set(rb.Commit, releasev1.DeploymentDeployed)
+	w.clk.Step(time.Minute)
+	w.settle("r2", 2)
+	w.settle("r", 1)
+	wantLive(t, w, "prod=1.4.2")
+	if got := w.get("r").Status.Phase; got != releasev1.PhaseReleased {
+		t.Errorf("once the rollback is deployed: %s", w.describe("r"))
+	}
+}

@@ -47,8 +47,11 @@ func (s *step) supersedeReleased(target int) {
 		if ps == nil || ps.InFlight != nil {
 			continue
 		}
+		// Both what was committed last and what runs must be newer: a
+		// rollback of the newer version, committed but not yet applied,
+		// leaves rel's version the stage's own.
 		live, _ := s.pipe.LiveIn(ss.Name)
-		if live == nil || !newerVersion(live.Release, live.Version, rel) {
+		if live == nil || !newerVersion(live.Release, live.Version, rel) || !newerVersion(ps.Release, ps.Version, rel) {
 			continue
 		}
 		ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("release %s (%s) replaced it", live.Release, live.Version)
