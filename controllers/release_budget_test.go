@@ -150,7 +150,10 @@ func TestCrashBetweenCoalescedCommitAndStatusWrites(t *testing.T) {
 	names := []string{"cart", "search", "payments"}
 	e.services(names, nil)
 	for _, svc := range names {
-		g.Eventually(e.stagePhase(svc, "dev"), timeout, interval).Should(Equal(releasev1.StagePromoting), svc)
+		// Handed to the coalescer (not only its intent recorded), so that
+		// the three go into one commit.
+		g.Eventually(e.condition(svc, releasev1.ConditionReady), timeout, interval).Should(ContainSubstring(
+			"waiting for the coalesced commit to acme/gitops@main; waiting for GitHub's write budget, next slot at"), svc)
 	}
 	clk.Step(time.Minute)
 	g.Eventually(committed, timeout, interval).Should(BeClosed())
