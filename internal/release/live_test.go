@@ -183,21 +183,23 @@ func TestOnlyADeployedVersionSupersedes(t *testing.T) {
 	w := newWorld(t)
 	w.pipeline(w.stage("prod", argo, onFailure(releasev1.FailureHalt)))
 	agent := newAgentByCommit(w)
-	w.release("r", "1.4.2")
-	w.settle("r", 2)
-	agent.set(w.get("r").Status.StageStatus("prod").Promotion.Commit, releasev1.DeploymentDeployed)
-	w.clk.Step(time.Minute)
-	if w.settle("r", 3); w.get("r").Status.Phase != releasev1.PhaseReleased {
+	// promote lands version in prod, lets Argo CD say st of its commit, and
+	// returns the Release's phase then.
+	promote := func(name, version string, st releasev1.DeploymentState) releasev1.ReleasePhase {
+		if version != "1.4.2" {
+			w.tag(version)
+		}
+		w.release(name, version)
+		w.settle(name, 2)
+		agent.set(w.get(name).Status.StageStatus("prod").Promotion.Commit, st)
+		w.clk.Step(time.Minute)
+		w.settle(name, 3)
+		return w.get(name).Status.Phase
+	}
+	if got := promote("r", "1.4.2", releasev1.DeploymentDeployed); got != releasev1.PhaseReleased {
 		t.Fatalf("1.4.2: %s", w.describe("r"))
 	}
-
-	w.tag("1.4.3")
-	w.release("r2", "1.4.3")
-	w.settle("r2", 2)
-	agent.set(w.get("r2").Status.StageStatus("prod").Promotion.Commit, releasev1.DeploymentFailed)
-	w.clk.Step(time.Minute)
-	w.settle("r2", 3)
-	if w.get("r2").Status.Phase != releasev1.PhaseFailed {
+	if got := promote("r2", "1.4.3", releasev1.DeploymentFailed); got != releasev1.PhaseFailed {
 		t.Fatalf("1.4.3 should have halted: %s", w.describe("r2"))
 	}
 	wantLive(t, w, "prod=1.4.2 (1.4.3 committed)")
@@ -205,13 +207,9 @@ func TestOnlyADeployedVersionSupersedes(t *testing.T) {
 	if rel := w.get("r"); rel.Status.Phase != releasev1.PhaseReleased {
 		t.Errorf("1.4.2 still runs in prod, yet: %s", w.describe("r"))
 	}
-
-	w.tag("1.4.4")
-	w.release("r3", "1.4.4")
-	w.settle("r3", 2)
-	agent.set(w.get("r3").Status.StageStatus("prod").Promotion.Commit, releasev1.DeploymentDeployed)
-	w.clk.Step(time.Minute)
-	w.settle("r3", 3)
+	if got := promote("r3", "1.4.4", releasev1.DeploymentDeployed); got != releasev1.PhaseReleased {
+		t.Fatalf("1.4.4: %s", w.describe("r3"))
+	}
 	w.settle("r", 1)
 	if rel := w.get("r"); rel.Status.Phase != releasev1.PhaseSuperseded {
 		t.Errorf("1.4.4 runs in prod, yet: %s", w.describe("r"))
