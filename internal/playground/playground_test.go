@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -98,18 +100,18 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		t.Errorf("bad release in prod: %+v", ss)
 	}
 	// Flux applies the rollback; the status says when prod is back.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-3"}, bad); err == nil {
-			if rb := bad.Status.StageStatus("prod").Rollback; rb != nil && rb.DeployedAt != nil {
-				if !strings.HasPrefix(rb.Message, "1.4.2 is live again in prod since ") {
-					t.Errorf("rollback %+v", rb)
-				}
-				break
-			}
+	var rb *releasev1.RollbackStatus
+	NewWithT(t).Eventually(func() *metav1.Time {
+		if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-3"}, bad); err != nil {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the rollback was not followed until deployed: %+v", bad.Status.StageStatus("prod").Rollback)
+		if rb = bad.Status.StageStatus("prod").Rollback; rb == nil {
+			return nil
 		}
+		return rb.DeployedAt
+	}, time.Minute, 200*time.Millisecond).ShouldNot(BeNil(), "the rollback was not followed until deployed")
+	if !strings.HasPrefix(rb.Message, "1.4.2 is live again in prod since ") {
+		t.Errorf("rollback %+v", rb)
 	}
 	t.Logf("kubectl get releases -w:\n%s", strings.Join(watched(), "\n"))
 	content, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/prod/kustomization.yaml")
@@ -293,18 +295,17 @@ func watchReleases(ctx context.Context, t *testing.T, p *Playground) func() []st
 // on receiver's route.
 func waitInbox(t *testing.T, p *Playground, receiver, title string) InboxMessage {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	var found InboxMessage
+	NewWithT(t).Eventually(func() bool {
 		for _, m := range p.Inbox.Messages() {
 			if m.Receiver == receiver && m.Title == title {
-				return m
+				found = m
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the inbox's %s messages: %+v", title, receiver, p.Inbox.Messages())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false
+	}, 3*time.Minute, 200*time.Millisecond).Should(BeTrue(), "no %q in the inbox's %s messages", title, receiver)
+	return found
 }
 
 // sampleFreeze says which freeze of the sample calendar closes prod now, if any.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
+	. "github.com/onsi/gomega"
 )
 
 // fakeNow is a settable clock for the simulator's windows.
@@ -176,21 +177,17 @@ func TestConcurrentRequests(t *testing.T) {
 		wg.Go(func() { do(t, hung, s, "GET", "/repos/acme/gitops/git/ref/heads/main", "") })
 	}
 	// Once the hundred are in flight, the next request is refused.
+	g := NewWithT(t)
 	var got answer
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if got = do(t, ctx, s, "GET", "/repos/acme/gitops", ""); got.status != http.StatusOK {
-			break
-		}
+	read := func() int {
+		got = do(t, ctx, s, "GET", "/repos/acme/gitops", "")
+		return got.status
 	}
+	g.Eventually(read, 10*time.Second, 10*time.Millisecond).ShouldNot(Equal(http.StatusOK))
 	wantSecondary(t, got, http.StatusForbidden, "You have exceeded a secondary rate limit.", "60")
 	cancel()
 	wg.Wait()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if got = do(t, ctx, s, "GET", "/repos/acme/gitops", ""); got.status == http.StatusOK {
-			return
-		}
-	}
-	t.Fatalf("still refused once the requests ended: %+v", got)
+	g.Eventually(read, 10*time.Second, 10*time.Millisecond).Should(Equal(http.StatusOK), "still refused once the requests ended")
 }
 
 func TestSecondaryLimitAs429(t *testing.T) {
