@@ -4,12 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/liftoff-dev/liftoff/internal/github"
 )
-
-// webBase is GitHub's web address for an API base URL.
-func webBase(apiURL string) string { return github.WebURL(apiURL) }
 
 func repoURL(web, repo string) string {
 	if repo == "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // MilestonesView is the milestones page.
@@ -86,7 +87,7 @@ func milestoneView(m *releasev1.Milestone) MilestoneView {
 	}
 	if gh := m.Spec.GitHub; gh != nil {
 		mv.Repository = gh.Repository
-		web := webBase(gh.APIURL)
+		web := github.WebURL(gh.APIURL)
 		mv.MilestoneURL = fmt.Sprintf("%s/%s/milestones?state=open&q=%s", web, gh.Repository, strings.ReplaceAll(gh.Milestone, " ", "+"))
 	}
 	for _, b := range st.Blockers {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // PipelinesQuery filters and pages the pipelines page.
@@ -192,7 +193,7 @@ func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Tim
 
 func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, now time.Time) PipelineRow {
 	row := PipelineRow{Namespace: p.Namespace, Name: p.Name, Source: p.Spec.Source.Repository, Ready: "Unknown"}
-	web := webBase(p.Spec.GitHub.APIURL)
+	web := github.WebURL(p.Spec.GitHub.APIURL)
 	row.SourceURL = repoURL(web, p.Spec.Source.Repository)
 	if c := meta.FindStatusCondition(p.Status.Conditions, releasev1.ConditionReady); c != nil {
 		row.Ready = string(c.Status)

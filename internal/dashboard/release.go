@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
@@ -152,10 +153,10 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
 		v.Message = c.Message
 	}
-	web := webBase("")
+	web := github.WebURL("")
 	var stages []releasev1.Stage
 	if pipe != nil {
-		web = webBase(pipe.Spec.GitHub.APIURL)
+		web = github.WebURL(pipe.Spec.GitHub.APIURL)
 		v.CommitURL = commitURL(web, pipe.Spec.Source.Repository, rel.Status.Commit)
 		stages = pipe.Spec.Stages
 	}
