@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,6 +22,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/calendar"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // Calendar horizons and bounds.
@@ -97,58 +97,54 @@ func (r *ReleaseCalendarReconciler) calendarsInNamespace(ctx context.Context, o 
 
 // Reconcile computes the calendar's status and writes it when it changed.
 func (r *ReleaseCalendarReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	out, err := r.reconcile(ctx, req)
+	return out.Result(r.Clock.Now()), err
+}
+
+func (r *ReleaseCalendarReconciler) reconcile(ctx context.Context, req ctrl.Request) (lreconcile.Outcome, error) {
 	rc := &releasev1.ReleaseCalendar{}
 	if err := r.Get(ctx, req.NamespacedName, rc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.calendars.forget(req.NamespacedName)
-			return ctrl.Result{}, nil
+			return lreconcile.Stop(), nil
 		}
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 	if !r.Shard.Owns(rc) {
-		return ctrl.Result{}, nil
+		return lreconcile.Stop(), nil
 	}
 	orig := rc.DeepCopy()
 	now := r.Clock.Now()
-	res, err := r.compute(ctx, rc, now)
+	out, err := r.compute(ctx, rc, now)
 	if err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 	rc.Status.ObservedGeneration = rc.Generation
-	if !equality.Semantic.DeepEqual(orig.Status, rc.Status) {
-		conflict, err := patchStatus(ctx, r.Client, orig, rc)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if conflict {
-			return requeueNow, nil
-		}
-	}
-	return res, nil
+	return writeStatus(ctx, r.Client, orig, rc, out, nil)
 }
 
-func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.ReleaseCalendar, now time.Time) (ctrl.Result, error) {
+func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.ReleaseCalendar, now time.Time) (lreconcile.Outcome, error) {
 	cal, err := r.calendars.compile(rc)
 	if err != nil {
 		conditions.Set(&rc.Status.Conditions, rc.Generation, conditions.Stalled(releasev1.ReasonInvalidSpec, err.Error()+": fix the calendar's spec"))
 		rc.Status.Stages, rc.Status.ActiveFreezes, rc.Status.NextChange, rc.Status.Upcoming = nil, nil, nil, nil
-		return ctrl.Result{}, nil
+		return lreconcile.Stop(), nil
 	}
 	var pipes releasev1.ReleasePipelineList
 	if err := r.List(ctx, &pipes, client.InNamespace(rc.Namespace), client.MatchingFields{calendarIndex: rc.Name}); err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 	var releases []releasev1.Release
 	for _, p := range pipes.Items {
 		var list releasev1.ReleaseList
 		if err := r.List(ctx, &list, client.InNamespace(rc.Namespace), client.MatchingFields{pipelineIndex: p.Name}); err != nil {
-			return ctrl.Result{}, err
+			return lreconcile.Stop(), err
 		}
 		releases = append(releases, list.Items...)
 	}
 	var milestones releasev1.MilestoneList
 	if err := r.List(ctx, &milestones, client.InNamespace(rc.Namespace)); err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 
 	// Now: each stage, the freezes in force, the next change.
@@ -183,7 +179,7 @@ func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.R
 	if next != nil && next.Sub(now) < wait {
 		wait = next.Sub(now) + time.Second
 	}
-	return ctrl.Result{RequeueAfter: wait}, nil
+	return lreconcile.WaitFor(wait, lreconcile.WaitPoll), nil
 }
 
 // calendarStages lists the stages of the pipelines using the calendar, in

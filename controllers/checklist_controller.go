@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,6 +23,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // checklistIndex indexes Releases by spec.launchChecklist.
@@ -86,19 +86,24 @@ func refersTo(lc *releasev1.LaunchChecklist, release string) bool {
 
 // Reconcile observes, evaluates and writes the status once.
 func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	out, err := r.reconcile(ctx, req)
+	return out.Result(r.Clock.Now()), err
+}
+
+func (r *LaunchChecklistReconciler) reconcile(ctx context.Context, req ctrl.Request) (lreconcile.Outcome, error) {
 	lc := &releasev1.LaunchChecklist{}
 	if err := r.Get(ctx, req.NamespacedName, lc); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return lreconcile.Stop(), client.IgnoreNotFound(err)
 	}
 	if !lc.DeletionTimestamp.IsZero() || !r.Shard.Owns(lc) {
-		return ctrl.Result{}, nil
+		return lreconcile.Stop(), nil
 	}
 	orig := lc.DeepCopy()
 	now := r.Clock.Now()
 	o := &observer{r: r, lc: lc, now: now}
 	obs, err := o.observe(ctx)
 	if err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 	conds := lc.Status.Conditions
 	lc.Status = checklist.Evaluate(lc, obs, lc.Status.Items, now)
@@ -114,19 +119,11 @@ func (r *LaunchChecklistReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		summary = conditions.NotReady(releasev1.ReasonItemsOpen, fmt.Sprintf("%d of %d done; open: %s", st.Done, st.Total, checklist.Open(lc)))
 	}
 	conditions.Set(&st.Conditions, lc.Generation, summary)
-	if !equality.Semantic.DeepEqual(orig.Status, lc.Status) {
-		conflict, err := patchStatus(ctx, r.Client, orig, lc)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if conflict {
-			return requeueNow, nil
-		}
-	}
+	out := lreconcile.Stop() // a sign-off or a change of the spec brings it back
 	if automatic(lc) {
-		return ctrl.Result{RequeueAfter: max(r.PollInterval, o.retryAfter)}, nil
+		out = lreconcile.Poll(max(r.PollInterval, o.retryAfter))
 	}
-	return ctrl.Result{}, nil
+	return writeStatus(ctx, r.Client, orig, lc, out, nil)
 }
 
 func automatic(lc *releasev1.LaunchChecklist) bool {
@@ -151,12 +148,12 @@ type observer struct {
 }
 
 // checklistFixes say what to fix when GitHub answers 404 or refuses the token.
-var checklistFixes = github.Fixes{
+var checklistFixes = lreconcile.Fixes{
 	NotFound:     "check the item's repository and number (or ref) and that the token can read them",
 	Unauthorized: "check the token in the pipeline's spec.github.secretRef",
 }
 
-// failed notes why an item could not be read from GitHub, as github.Dispose
+// failed notes why an item could not be read from GitHub, as reconcile.GitHub
 // says, and returns the message the item shows.
 func (o *observer) failed(item string, pipe *releasev1.ReleasePipeline, err error) string {
 	var ce *credentials.Error
@@ -164,7 +161,7 @@ func (o *observer) failed(item string, pipe *releasev1.ReleasePipeline, err erro
 		o.note(conditions.Stalled(ce.Reason, fmt.Sprintf("item %s: %s", item, ce.Error())), conditions.RetryStalled)
 		return ce.Error()
 	}
-	d, ok := github.Dispose(err, checklistFixes)
+	d, ok := lreconcile.GitHub(err, checklistFixes)
 	if !ok {
 		return "reading GitHub failed: " + err.Error()
 	}

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,6 +22,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/milestone"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // defaultMilestonePoll is how often a GitHub milestone is read when
@@ -99,31 +99,29 @@ func selectorOf(ms *releasev1.Milestone) (labels.Selector, error) {
 
 // Reconcile reads the Releases and, when due, the GitHub milestone, decides
 // health and writes the status once, only when it changed.
-func (r *MilestoneReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+func (r *MilestoneReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	out, err := r.reconcile(ctx, req)
+	return out.Result(r.Clock.Now()), err
+}
+
+func (r *MilestoneReconciler) reconcile(ctx context.Context, req ctrl.Request) (lreconcile.Outcome, error) {
 	ms := &releasev1.Milestone{}
 	if err := r.Get(ctx, req.NamespacedName, ms); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return lreconcile.Stop(), client.IgnoreNotFound(err)
 	}
 	if !ms.DeletionTimestamp.IsZero() || !r.Shard.Owns(ms) {
-		return ctrl.Result{}, nil
+		return lreconcile.Stop(), nil
 	}
 	orig := ms.DeepCopy()
-	defer func() {
-		if equality.Semantic.DeepEqual(orig.Status, ms.Status) {
-			return
-		}
-		if conflict, err := patchStatus(ctx, r.Client, orig, ms); conflict || err != nil {
-			if conflict {
-				res, retErr = requeueNow, nil
-			} else if retErr == nil {
-				retErr = err
-			}
-			return
-		}
-		r.emitHealthEvent(orig, ms)
-	}()
 	s := &milestoneSync{r: r, ms: ms, now: r.Clock.Now()}
-	return s.run(ctx)
+	out, failure := s.run(ctx)
+	out, err := writeStatus(ctx, r.Client, orig, ms, out, failure)
+	if err == nil || err == failure {
+		if !out.Requeues() {
+			r.emitHealthEvent(orig, ms)
+		}
+	}
+	return out, err
 }
 
 // milestoneSync is one reconcile of one Milestone.
@@ -136,16 +134,16 @@ type milestoneSync struct {
 	secretRef *releasev1.LocalObjectReference
 }
 
-func (s *milestoneSync) run(ctx context.Context) (ctrl.Result, error) {
+func (s *milestoneSync) run(ctx context.Context) (lreconcile.Outcome, error) {
 	ms := s.ms
 	sel, err := selectorOf(ms)
 	if err != nil {
 		s.stall(releasev1.ReasonInvalidSpec, fmt.Sprintf("spec.selector is invalid: %v", err))
-		return ctrl.Result{}, nil
+		return lreconcile.Stop(), nil
 	}
 	releases, err := s.releases(ctx, sel)
 	if err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 
 	// The GitHub part: read when due, else decide on what status holds.
@@ -201,7 +199,7 @@ func (s *milestoneSync) run(ctx context.Context) (ctrl.Result, error) {
 		return s.failed(failure)
 	}
 	ms.Status.ObservedGeneration = ms.Generation
-	return ctrl.Result{RequeueAfter: s.requeueAfter()}, nil
+	return lreconcile.Poll(s.requeueAfter()), nil
 }
 
 // releases lists the milestone's Releases, by spec.milestone and by selector, sorted by name.

@@ -12,13 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/milestone"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // syncFailure is why GitHub could not be read. stalled: a person must fix
@@ -90,11 +90,11 @@ func (s *milestoneSync) githubClient(ctx context.Context, releases []releasev1.R
 	return c, nil
 }
 
-// githubFailure says why GitHub could not be read, as github.Dispose does;
+// githubFailure says why GitHub could not be read, as reconcile.GitHub does;
 // notFound says what a person should do when the milestone or repository is
 // not found.
 func (s *milestoneSync) githubFailure(err error, notFound string) *syncFailure {
-	d, ok := github.Dispose(err, github.Fixes{NotFoundReason: releasev1.ReasonMilestoneNotFound, NotFound: notFound,
+	d, ok := lreconcile.GitHub(err, lreconcile.Fixes{NotFoundReason: releasev1.ReasonMilestoneNotFound, NotFound: notFound,
 		Unauthorized: "the token cannot read the repository's issues; fix the Secret's `token`"})
 	if !ok {
 		return &syncFailure{reason: releasev1.ReasonGitHubUnavailable, message: err.Error(), err: err}
@@ -110,20 +110,23 @@ func (s *milestoneSync) githubFailure(err error, notFound string) *syncFailure {
 }
 
 // failed records why GitHub was not read; what was read before stays.
-func (s *milestoneSync) failed(f *syncFailure) (ctrl.Result, error) {
+func (s *milestoneSync) failed(f *syncFailure) (lreconcile.Outcome, error) {
 	msg := f.message
 	if last := s.ms.Status.LastSynced; last != nil && !f.stalled {
 		msg += "; keeping what was read at " + last.UTC().Format(time.RFC3339)
 	}
 	if f.stalled {
 		s.stall(f.reason, msg)
-		return ctrl.Result{RequeueAfter: s.pollInterval()}, nil
+		return lreconcile.WaitFor(s.pollInterval(), lreconcile.WaitFix), nil
 	}
 	conditions.Set(&s.ms.Status.Conditions, s.ms.Generation, conditions.Reconciling(f.reason, msg))
 	if f.err != nil {
-		return ctrl.Result{}, fmt.Errorf("reading GitHub milestone: %w", f.err) // backoff
+		return lreconcile.Stop(), fmt.Errorf("reading GitHub milestone: %w", f.err) // backoff
 	}
-	return ctrl.Result{RequeueAfter: f.retryAfter}, nil
+	if f.retryAfter <= 0 {
+		return lreconcile.Stop(), nil
+	}
+	return lreconcile.WaitFor(f.retryAfter, lreconcile.WaitGitHub), nil
 }
 
 func (s *milestoneSync) stall(reason, message string) {

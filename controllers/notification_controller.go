@@ -25,6 +25,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/notify"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // ReportAnnotation asks for a release report now: a new value (any, for
@@ -153,7 +154,7 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 			return ctrl.Result{}, fmt.Errorf("writing the delivery record: %w", err)
 		}
 		if conflict {
-			return requeueNow, nil
+			return lreconcile.Requeue().Result(now), nil
 		}
 		r.observeDropped(orig, n)
 		if report != nil {
@@ -168,7 +169,7 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 			return ctrl.Result{}, err
 		}
 		if len(attempts) == maxDeliveriesPerReconcile {
-			return requeueNow, nil
+			return lreconcile.Requeue().Result(now), nil
 		}
 	}
 	return ctrl.Result{RequeueAfter: r.requeueAfter(n, now, wake, reportWake)}, nil

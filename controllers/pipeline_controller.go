@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,6 +20,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // ReleasePipelineReconciler keeps a pipeline's status in step with its spec and
@@ -58,12 +58,17 @@ func (r *ReleasePipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile checks the credential, mirrors the stage list and sets Ready.
 func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	out, err := r.reconcile(ctx, req)
+	return out.Result(r.Clock.Now()), err
+}
+
+func (r *ReleasePipelineReconciler) reconcile(ctx context.Context, req ctrl.Request) (lreconcile.Outcome, error) {
 	pipe := &releasev1.ReleasePipeline{}
 	if err := r.Get(ctx, req.NamespacedName, pipe); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return lreconcile.Stop(), client.IgnoreNotFound(err)
 	}
 	if !r.Shard.Owns(pipe) {
-		return ctrl.Result{}, nil
+		return lreconcile.Stop(), nil
 	}
 	orig := pipe.DeepCopy()
 
@@ -77,7 +82,6 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	pipe.Status.Stages = stages
 	pipe.Status.Live = pipe.LiveSummary()
-	pipe.Status.ObservedGeneration = pipe.Generation
 
 	requeue := time.Duration(0)
 	var problem *conditions.Summary
@@ -86,7 +90,7 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err != nil {
 		var ce *credentials.Error
 		if !errors.As(err, &ce) {
-			return ctrl.Result{}, err
+			return lreconcile.Stop(), err
 		}
 		problem = stalled(ce.Reason, ce.Error())
 		requeue = conditions.RetryStalled // no Secret watch: look again later
@@ -100,15 +104,8 @@ func (r *ReleasePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		summary = *problem
 	}
 	conditions.Set(&pipe.Status.Conditions, pipe.Generation, summary)
-
-	if !equality.Semantic.DeepEqual(orig.Status, pipe.Status) {
-		conflict, err := patchStatus(ctx, r.Client, orig, pipe)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if conflict {
-			return requeueNow, nil
-		}
-	}
-	return ctrl.Result{RequeueAfter: requeue}, discoverErr
+	// Observed: the credential was read, discovery ran, the conditions say
+	// what came of this generation.
+	pipe.Status.ObservedGeneration = pipe.Generation
+	return writeStatus(ctx, r.Client, orig, pipe, lreconcile.Poll(requeue), discoverErr)
 }

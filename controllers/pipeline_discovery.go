@@ -20,6 +20,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/discovery"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // Discovery turns new GitHub releases or tags of a pipeline's source
@@ -211,16 +212,16 @@ func orAll(c string) string {
 }
 
 // discoveryFixes say what to fix after a 404 or a refused token.
-var discoveryFixes = github.Fixes{
+var discoveryFixes = lreconcile.Fixes{
 	NotFound:     "check spec.source.repository and that the token can read it",
 	Unauthorized: "check the token in spec.github.secretRef and that it can read the repository",
 }
 
 // discoveryFailed records a GitHub failure in status.discovery and says, as
-// github.Dispose does, whether it stalls the pipeline and when to poll again.
+// reconcile.GitHub does, whether it stalls the pipeline and when to poll again.
 func (r *ReleasePipelineReconciler) discoveryFailed(pipe *releasev1.ReleasePipeline, interval time.Duration, err error) (time.Duration, *conditions.Summary, error) {
 	st := pipe.Status.Discovery
-	d, ok := github.Dispose(err, discoveryFixes)
+	d, ok := lreconcile.GitHub(err, discoveryFixes)
 	if !ok {
 		return 0, nil, err
 	}

@@ -26,6 +26,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
+	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
@@ -233,7 +234,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	if rv, ok := r.replaced.Load(req.NamespacedName); ok {
 		if rv == rel.ResourceVersion {
-			return release.WaitFor(cacheLag, release.WaitCache).Result(r.Clock.Now()), nil
+			return lreconcile.WaitFor(cacheLag, lreconcile.WaitCache).Result(r.Clock.Now()), nil
 		}
 		r.replaced.Delete(req.NamespacedName)
 	}

@@ -21,6 +21,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/prometheus"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // Error says that a credential cannot be used and what to fix. Its message
@@ -86,7 +87,7 @@ func (s *Store) ForPipeline(ctx context.Context, pipe *releasev1.ReleasePipeline
 // client holds a live installation token when it is returned; when GitHub
 // refuses the App's credential as it was cached, the Secret is read again at
 // once (it may have been rotated). A credential that cannot work is an
-// *Error with the reason github.Dispose gives; GitHub failing is returned as
+// *Error with the reason reconcile.GitHub gives; GitHub failing is returned as
 // it is.
 func (s *Store) GitHub(ctx context.Context, namespace, apiURL string, ref *releasev1.LocalObjectReference, owner string) (*github.Client, error) {
 	key := types.NamespacedName{Namespace: namespace}
@@ -111,7 +112,7 @@ func (s *Store) GitHub(ctx context.Context, namespace, apiURL string, ref *relea
 				return c, nil
 			}
 		}
-		d, ok := github.Dispose(err, appFixes)
+		d, ok := reconcile.GitHub(err, appFixes)
 		if !ok || !d.Stalled {
 			return nil, err // GitHub unavailable or rate limited: retried
 		}
@@ -127,7 +128,7 @@ func (s *Store) GitHub(ctx context.Context, namespace, apiURL string, ref *relea
 
 // appFixes say what to fix when GitHub refuses a GitHub App for no reason
 // of its own (a suspended App).
-var appFixes = github.Fixes{Unauthorized: "check the App's appID, installationID and privateKey, and that the App is not suspended"}
+var appFixes = reconcile.Fixes{Unauthorized: "check the App's appID, installationID and privateKey, and that the App is not suspended"}
 
 // Forget drops the cached credential of a Secret GitHub refused.
 func (s *Store) Forget(namespace string, ref *releasev1.LocalObjectReference) {

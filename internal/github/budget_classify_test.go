@@ -1,10 +1,14 @@
 package github
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func TestContentGeneratingRequests(t *testing.T) {
@@ -41,5 +45,25 @@ func TestGraphQLURL(t *testing.T) {
 		if got := graphQLURL(u); got != want {
 			t.Errorf("%s: %s, want %s", base, got, want)
 		}
+	}
+}
+
+// A write the budget turned away reaches go-github's caller inside a
+// *url.Error: classified, it says when the slot comes and that nothing was
+// sent.
+func TestWriteBudgetRefusalIsClassified(t *testing.T) {
+	now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	next := now.Add(29500 * time.Millisecond)
+	refusal := smallBudget(clocktesting.NewFakeClock(now)).refuse(PriorityRecord, next, now)
+	err := classify("create deployment", &url.Error{Op: "Post", URL: "https://api.github.com/repos/acme/checkout/deployments", Err: refusal}, now)
+	var e *Error
+	if !errors.As(err, &e) || !IsWriteBudget(err) {
+		t.Fatalf("%v is not classified as the write budget's", err)
+	}
+	if e.Kind != KindRateLimited || !e.NextSlot.Equal(next) || e.RetryAfter != 31*time.Second {
+		t.Errorf("classified %s, next slot %s, retry after %s; want RateLimited, %s, 31s", e.Kind, e.NextSlot, e.RetryAfter, next)
+	}
+	if !strings.Contains(e.Message, "next slot at 2026-11-02T12:00:29Z") {
+		t.Errorf("message %q does not say when the slot comes", e.Message)
 	}
 }

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,6 +37,9 @@ func TestClassify(t *testing.T) {
 		{"405 not mergeable", &gh.ErrorResponse{Response: resp(405, nil), Message: "Pull Request is not mergeable"}, KindConflict, 0},
 		{"401", &gh.ErrorResponse{Response: resp(401, nil), Message: "Bad credentials"}, KindUnauthorized, 0},
 		{"403 permission", &gh.ErrorResponse{Response: resp(403, nil), Message: "Resource not accessible by integration"}, KindUnauthorized, 0},
+		{"403 permission on the rate limit's last request is never a rate limit", &gh.ErrorResponse{Message: "Resource not accessible by personal access token",
+			Response: resp(403, map[string]string{"X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": fmt.Sprint(now.Add(30 * time.Second).Unix())})}, KindUnauthorized, 0},
+		{"403 with an exhausted rate limit", &gh.ErrorResponse{Response: resp(403, map[string]string{"X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": fmt.Sprint(now.Add(30 * time.Second).Unix())})}, KindRateLimited, 31 * time.Second},
 		{"403 with Retry-After", &gh.ErrorResponse{Response: resp(403, map[string]string{"Retry-After": "7"})}, KindRateLimited, 7 * time.Second},
 		{"429 with Retry-After", &gh.ErrorResponse{Response: resp(429, map[string]string{"Retry-After": "3"})}, KindRateLimited, 3 * time.Second},
 		{"502", &gh.ErrorResponse{Response: resp(502, nil), Message: "Server Error"}, KindTransient, 0},

@@ -10,7 +10,6 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 )
 
@@ -100,9 +99,8 @@ func TestAppWithoutAPermission(t *testing.T) {
 					t.Errorf("message %q does not say %q", msg, want)
 				}
 			}
-			d, _ := Dispose(err, Fixes{Unauthorized: "check the token"})
-			if d.Reason != releasev1.ReasonGitHubAppPermissionMissing || !d.Stalled || !d.Refused || strings.Contains(d.Message(err), "check the token") {
-				t.Errorf("disposition %+v: %s", d, d.Message(err))
+			if KindOf(err) != KindUnauthorized || ProblemOf(err) != ProblemPermissionMissing {
+				t.Errorf("classified %s/%s; want a refusal with ProblemPermissionMissing", KindOf(err), ProblemOf(err))
 			}
 			if !c.RateLimitedUntil().IsZero() {
 				t.Error("a missing permission held the client as rate limited")

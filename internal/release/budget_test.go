@@ -10,7 +10,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/release"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // The write budget in the engine, on the fake clock: a write it turns away
@@ -56,7 +56,7 @@ func TestReleaseWaitsForTheWriteBudgetThenLands(t *testing.T) {
 		t.Fatal(err)
 	}
 	slot := t0.Add(time.Hour)
-	if out.String() != release.WaitUntil(slot, release.WaitBudget).String() {
+	if out.String() != reconcile.WaitUntil(slot, reconcile.WaitBudget).String() {
 		t.Fatalf("outcome %s, want to wait for the slot at %s: %s", out, slot, w.describe("r"))
 	}
 	if got := out.Result(w.clk.Now()).RequeueAfter; got != time.Hour {
@@ -107,7 +107,7 @@ func TestDeploymentRecordsTurnedAwayAreWrittenLateOnce(t *testing.T) {
 	if rel.Status.Phase != releasev1.PhaseReleased {
 		t.Fatalf("the records held the Release: %s", w.describe("r"))
 	}
-	if out.Waits() != release.WaitRecords || out.Result(w.clk.Now()).RequeueAfter != time.Hour {
+	if out.Waits() != reconcile.WaitRecords || out.Result(w.clk.Now()).RequeueAfter != time.Hour {
 		t.Errorf("outcome %s: a Release that owes records comes back at their slot", out)
 	}
 	owed := rel.Status.PendingRecords
@@ -173,7 +173,7 @@ func TestRollbackOvertakesRecordsAndItsFailureStatusReachesGitHub(t *testing.T) 
 	w.setProm("0.30")
 	w.pipeline(w.stage("dev"), w.stage("prod", verified(releasev1.FailureRollback)))
 	w.release("r", "1.4.2")
-	if out := w.settle("r", 10); out.Waits() != release.WaitRecords {
+	if out := w.settle("r", 10); out.Waits() != reconcile.WaitRecords {
 		t.Fatalf("%s: %s", out, w.describe("r"))
 	}
 

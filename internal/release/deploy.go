@@ -11,6 +11,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // lastCheckedRefresh is how long a lastChecked stays as it was while what
@@ -37,7 +38,7 @@ func (s *step) startDeploying(i int) {
 // deployed: once it is, the stage is live (deployedAt) and goes on to its
 // verification or to the next stage; a failure or the deadline applies
 // onFailure; an agent that cannot be read blocks the Release.
-func (s *step) awaitDeployed(ctx context.Context, i int) (Outcome, error) {
+func (s *step) awaitDeployed(ctx context.Context, i int) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	if stage.Deployment == nil {
@@ -50,7 +51,7 @@ func (s *step) awaitDeployed(ctx context.Context, i int) (Outcome, error) {
 	}
 	d, err := s.lookAtAgent(ctx, i, ss.Promotion.Commit, ss.CommittedAt, &ss.Deployment)
 	if err != nil {
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	switch d.Next {
 	case agents.NextDeployed:
@@ -60,34 +61,34 @@ func (s *step) awaitDeployed(ctx context.Context, i int) (Outcome, error) {
 	case agents.NextBlocked:
 		ss.Message = d.Message
 		s.stall(d.Reason, fmt.Sprintf("stage %s: %s", stage.Name, d.Message))
-		return WaitUntil(d.RecheckAt, WaitDeployed), nil
+		return reconcile.WaitUntil(d.RecheckAt, reconcile.WaitDeployed), nil
 	}
 	ss.Message = fmt.Sprintf("%s committed to %s (%s); waiting until %s for it to be deployed: %s",
 		rel.Spec.Version, stage.Name, landedWhere(ss), stamp(ss.Deployment.Deadline), d.Message)
 	setConditions(rel, conclusion{phase: releasev1.PhaseDeploying, reason: releasev1.ReasonDeploying, message: ss.Message})
-	return WaitUntil(d.RecheckAt, WaitDeployed), nil
+	return reconcile.WaitUntil(d.RecheckAt, reconcile.WaitDeployed), nil
 }
 
 // deployed records that stage i's version is deployed: soak, verify and the
 // next stage's gates count from now. The pipeline shows it live in the stage
 // from now, and the stage is freed unless it verifies next, in one write.
-func (s *step) deployed(ctx context.Context, i int, msg string) (Outcome, error) {
+func (s *step) deployed(ctx context.Context, i int, msg string) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	at, err := s.Locks.Deployed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, s.now, stage.Verify != nil)
 	if err != nil {
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	ss.DeployedAt = &at
 	recordSlip(rel, ss)
 	if stage.Verify != nil {
 		s.startVerifying(i)
-		return WriteThenContinue(), nil
+		return reconcile.WriteThenContinue(), nil
 	}
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s: %s", rel.Spec.Version, stage.Name, msg)
 	s.succeedDeployment(ctx, ss)
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonDeployed, message: ss.Message})
-	return WriteThenContinue(), nil
+	return reconcile.WriteThenContinue(), nil
 }
 
 // lookAtAgent reads what stage i's agent says of commit, which landed at
@@ -206,28 +207,28 @@ func (s *step) startFollowingRollback(i int) {
 // followRollback asks stage i's agent whether the rollback commit is
 // deployed, and says in the rollback's status when the stage is back on the
 // previous version. The Release stays Failed whatever the agent says.
-func (s *step) followRollback(ctx context.Context, i int) (Outcome, error) {
+func (s *step) followRollback(ctx context.Context, i int) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	rb := ss.Rollback
 	d, err := s.lookAtAgent(ctx, i, rb.Commit, rb.At, &rb.Deployment)
 	if err != nil {
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
-	out := WaitUntil(d.RecheckAt, WaitDeployed)
+	out := reconcile.WaitUntil(d.RecheckAt, reconcile.WaitDeployed)
 	switch d.Next {
 	case agents.NextDeployed:
 		// The pipeline shows the version written back live from now.
 		at, err := s.Locks.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, false)
 		if err != nil {
-			return Stop(), err
+			return reconcile.Stop(), err
 		}
 		rb.DeployedAt = &at
 		rb.Message = fmt.Sprintf("%s is live again in %s since %s: %s", rb.Version, stage.Name, stamp(&at), d.Message)
-		out = Stop()
+		out = reconcile.Stop()
 	case agents.NextFail:
 		rb.Message = fmt.Sprintf("the rollback to %s (commit %s) was not deployed: %s: %s needs a person", rb.Version, github.ShortSHA(rb.Commit), d.Message, stage.Name)
-		out = Stop()
+		out = reconcile.Stop()
 	case agents.NextBlocked:
 		rb.Message = fmt.Sprintf("%s written back (commit %s); cannot tell whether it is deployed: %s", rb.Version, github.ShortSHA(rb.Commit), d.Message)
 	default:

@@ -12,7 +12,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents"
-	"github.com/liftoff-dev/liftoff/internal/release"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // fakeAgents plays the stages' GitOps agents for the engine: say decides
@@ -213,7 +213,7 @@ func TestDeployWaitTransitions(t *testing.T) {
 			w.pipeline(w.stage("prod", argo, onFailure(tt.policy)))
 			w.release("r", "1.4.2")
 			out, err := w.reconcile("r")
-			if err != nil || out.Waits() != release.WaitDeployed {
+			if err != nil || out.Waits() != reconcile.WaitDeployed {
 				t.Fatalf("landing: %s %v: %s", out, err, w.describe("r"))
 			}
 			w.agents.set(tt.state, tt.message)
@@ -315,7 +315,7 @@ func TestVerifyStartsAfterDeployed(t *testing.T) {
 	}
 	w.agents.set(releasev1.DeploymentDeployed, "Application argocd/checkout is Synced and Healthy at abc")
 	out, err := w.reconcile("r")
-	if err != nil || out.Waits() != release.WaitAnalysis {
+	if err != nil || out.Waits() != reconcile.WaitAnalysis {
 		t.Fatalf("%s %v: %s", out, err, w.describe("r"))
 	}
 	ss := w.get("r").Status.StageStatus("prod")
@@ -396,7 +396,7 @@ func TestWaitingCostsNoGitHubRequest(t *testing.T) {
 	writes := w.writes
 	for range 5 {
 		w.clk.Step(30 * time.Second)
-		if out, err := w.reconcile("r"); err != nil || out.Waits() != release.WaitDeployed {
+		if out, err := w.reconcile("r"); err != nil || out.Waits() != reconcile.WaitDeployed {
 			t.Fatalf("%s %v", out, err)
 		}
 	}

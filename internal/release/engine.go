@@ -45,9 +45,10 @@
 // To add a step (as awaitDeployed was added between the landing and the
 // verification): give the stage a phase of its own (api/v1alpha1
 // StagePhase), make the step before it move the stage into it, write the
-// step (a method of step returning an Outcome), and name it in stageSteps.
-// To add a kind of wait, add a Wait constant (and its floor in floors if it
-// has one), and return WaitFor or WaitUntil with it.
+// step (a method of step returning a reconcile.Outcome), and name it in
+// stageSteps. To add a kind of wait, add a Wait constant in internal/reconcile
+// (and its floor in floors if it has one), and return WaitFor or WaitUntil
+// with it.
 package release
 
 import (
@@ -58,6 +59,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // Engine runs the steps of Releases. It holds no state of its own between
@@ -111,7 +113,7 @@ const maxSteps = 16
 // already) goes on without one, and the next write records both. It returns
 // the last step's outcome, or Requeue after a conflict, and the error of a
 // step or a write.
-func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write StatusWriter) (Outcome, error) {
+func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write StatusWriter) (reconcile.Outcome, error) {
 	before := rel.DeepCopy()
 	run := e.Start()
 	for steps := 1; ; steps++ {
@@ -122,7 +124,7 @@ func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write St
 		if !equality.Semantic.DeepEqual(before.Status, rel.Status) {
 			conflict, werr := write(ctx, before, rel)
 			if conflict {
-				return Requeue(), nil
+				return reconcile.Requeue(), nil
 			}
 			if werr != nil {
 				if err == nil {
@@ -133,7 +135,7 @@ func (e *Engine) Reconcile(ctx context.Context, rel *releasev1.Release, write St
 			before = rel.DeepCopy()
 		}
 		if err != nil || !out.Continues() || steps == maxSteps {
-			if out.Waits() != WaitDeployed {
+			if out.Waits() != reconcile.WaitDeployed {
 				// Only a Release waiting on an agent is woken by it.
 				e.Forget(types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name})
 			}
@@ -153,7 +155,7 @@ func (e *Engine) Forget(key types.NamespacedName) {
 // Step runs one step of rel, changing its status in memory. An error is a
 // transient failure: the status says what happened, and the caller writes it
 // and retries with backoff.
-func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (Outcome, error) {
+func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outcome, error) {
 	s := &step{Engine: r.e, locked: r.locked, records: &r.records, rel: rel, now: r.e.Clock.Now()}
 	out, err := s.run(ctx)
 	s.noteRecords()
@@ -161,7 +163,7 @@ func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (Outcome, error)
 }
 
 // stageStep moves the current stage (index i) on.
-type stageStep func(s *step, ctx context.Context, i int) (Outcome, error)
+type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
 
 // stageSteps is the step of each phase of the current stage.
 var stageSteps = map[releasev1.StagePhase]stageStep{

@@ -14,7 +14,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
-	"github.com/liftoff-dev/liftoff/internal/release"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 func checks(names ...string) func(*releasev1.Stage) {
@@ -521,7 +521,7 @@ func TestRestartResumes(t *testing.T) {
 		w.setProm("0.01")
 		w.pipeline(w.stage("dev"), w.stage("prod", verified(releasev1.FailureRollback)))
 		w.release("r", "1.4.2")
-		if out, err := w.reconcile("r"); err != nil || out.Waits() != release.WaitAnalysis {
+		if out, err := w.reconcile("r"); err != nil || out.Waits() != reconcile.WaitAnalysis {
 			t.Fatalf("%s %v: %s", out, err, w.describe("r"))
 		}
 		w.clk.Step(30 * time.Second)

@@ -13,11 +13,12 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // evaluate lets the gates of stage i decide on what gather found, and takes
 // the stage when they pass.
-func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
+func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	snap, err := s.gather(ctx, i)
@@ -29,13 +30,13 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 		// The gates stay as last evaluated: the target gate among them
 		// says when the target was found invalid.
 		s.stall(held.Reason, held.Message)
-		return WaitFor(held.RecheckAfter, WaitFix), nil
+		return reconcile.WaitFor(held.RecheckAfter, reconcile.WaitFix), nil
 	}
 	recordSlip(rel, ss)
 	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
 		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
 		if err != nil {
-			return Stop(), err
+			return reconcile.Stop(), err
 		}
 		if ok {
 			s.locked[stage.Name] = true
@@ -70,7 +71,7 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 				wait = h.RecheckAfter
 			}
 		}
-		return WaitFor(wait, WaitPoll), nil
+		return reconcile.WaitFor(wait, reconcile.WaitPoll), nil
 	}
 	// The stage is ours. Record the intent before touching Git, so a crash
 	// from here on resumes the promotion instead of starting another.
@@ -78,21 +79,21 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 	started := metav1.NewTime(s.now)
 	ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
-	return WriteThenContinue(), nil
+	return reconcile.WriteThenContinue(), nil
 }
 
 // gatherFailed turns a failure to gather the facts into a stall (the
 // pipeline must be fixed), a GitHub disposition, or a transient error.
-func (s *step) gatherFailed(err error) (Outcome, error) {
+func (s *step) gatherFailed(err error) (reconcile.Outcome, error) {
 	var st *stallError
 	switch {
 	case errors.As(err, &st):
 		s.stall(st.reason, st.message)
-		return WaitFor(conditions.RetryStalled, WaitFix), nil
+		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	case github.KindOf(err) != "":
 		return s.githubError(err)
 	}
-	return Stop(), err
+	return reconcile.Stop(), err
 }
 
 // gateStatuses turns gate results into status, keeping lastChecked of a gate

@@ -14,10 +14,11 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // promote writes the version into stage i, or finds that it was written.
-func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
+func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	if ss.Promotion == nil || ss.Promotion.StartedAt == nil {
@@ -28,7 +29,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	if !held {
 		var err error
 		if held, err = s.Locks.Holds(ctx, s.pipe, rel, stage.Name, s.now); err != nil {
-			return Stop(), err
+			return reconcile.Stop(), err
 		}
 	}
 	if !held {
@@ -36,7 +37,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 		// unless our commit is found again after re-taking it.
 		ss.Phase, ss.Message = releasev1.StageWaiting, "lost the stage lock; waiting to take it again"
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonStageBusy, message: ss.Message})
-		return WaitFor(time.Second, WaitStageLock), nil
+		return reconcile.WaitFor(time.Second, reconcile.WaitStageLock), nil
 	}
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
@@ -52,7 +53,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 		// commit by its trailers.
 		out, done, serr := s.Coalescers.Submit(s.gh, req)
 		if serr != nil {
-			return Stop(), serr
+			return reconcile.Stop(), serr
 		}
 		if !done {
 			return s.awaitCoalesced(i), nil
@@ -79,11 +80,11 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 		ss.Phase = releasev1.StageAwaitingMerge
 		ss.Message = fmt.Sprintf("waiting for pull request #%d to be merged: %s", res.PullRequest.Number, res.PullRequest.URL)
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonAwaitingMerge, message: ss.Message})
-		return WaitFor(s.PollInterval, WaitPoll), nil
+		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
 	}
 	verifying, deploying := stage.Verify != nil, stage.Deployment != nil
 	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying || deploying, !deploying); err != nil {
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	done := metav1.NewTime(s.now)
 	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
@@ -101,14 +102,14 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	if deploying {
 		// The stage stays held until its GitOps agent applied the commit.
 		s.startDeploying(i)
-		return WriteThenContinue(), nil
+		return reconcile.WriteThenContinue(), nil
 	}
 	// Without a GitOps agent to ask, committed counts as live.
 	ss.DeployedAt = &done
 	if verifying {
 		// The stage stays held until the analysis says the version is good.
 		s.startVerifying(i)
-		return WriteThenContinue(), nil
+		return reconcile.WriteThenContinue(), nil
 	}
 	ss.Message = fmt.Sprintf("%s live in %s: commit %s on %s@%s", rel.Spec.Version, stage.Name, github.ShortSHA(res.Commit), stage.Target.Repository, stage.Target.Branch)
 	if res.NoChange {
@@ -118,7 +119,7 @@ func (s *step) promote(ctx context.Context, i int) (Outcome, error) {
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoted, message: ss.Message})
 	// The pipeline records the landing: a crash before the Release's status
 	// says so finds the commit again.
-	return ContinueWithoutWrite(), nil
+	return reconcile.ContinueWithoutWrite(), nil
 }
 
 // coalesces: the stage's promotions go into coalesced commits (Commit
@@ -145,11 +146,11 @@ func (s *step) promotingMessage(stage *releasev1.Stage) string {
 // awaitCoalesced waits for the coalesced commit of stage i's promotion. When
 // the write budget holds the commit (no slot for commits soon), the reason
 // and the message say so, and when its slot comes.
-func (s *step) awaitCoalesced(i int) Outcome {
+func (s *step) awaitCoalesced(i int) reconcile.Outcome {
 	if meta.IsStatusConditionTrue(s.rel.Status.Conditions, releasev1.ConditionStalled) {
 		// A retry of a promotion GitHub refused: the Release stays stalled
 		// on that refusal until the commit is made or refused again.
-		return WaitFor(coalescedFallback, WaitCoalesced)
+		return reconcile.WaitFor(coalescedFallback, reconcile.WaitCoalesced)
 	}
 	stage, ss := &s.pipe.Spec.Stages[i], &s.rel.Status.Stages[i]
 	ss.Message = s.promotingMessage(stage)
@@ -161,11 +162,11 @@ func (s *step) awaitCoalesced(i int) Outcome {
 		}
 	}
 	setConditions(s.rel, conclusion{phase: releasev1.PhaseProgressing, reason: reason, message: ss.Message})
-	return WaitFor(coalescedFallback, WaitCoalesced)
+	return reconcile.WaitFor(coalescedFallback, reconcile.WaitCoalesced)
 }
 
 // promotionFailed handles an error of the GitOps change.
-func (s *step) promotionFailed(ctx context.Context, i int, err error) (Outcome, error) {
+func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	var te *promotion.TargetError
@@ -175,7 +176,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (Outcome, 
 		// Nothing was committed: give the stage back and retry later, a
 		// person may fix the repository.
 		if uerr := s.Locks.Free(ctx, s.pipe, rel); uerr != nil {
-			return Stop(), uerr
+			return reconcile.Stop(), uerr
 		}
 		ss.Phase = releasev1.StageWaiting
 		ss.Message = fmt.Sprintf("cannot write the version into %s: %v", stage.Target.Repository, te)
@@ -191,10 +192,10 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (Outcome, 
 		ss.Gates = append(kept, releasev1.GateStatus{Name: gates.NameTarget, Status: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid,
 			Message: te.Error(), LastChecked: &checked})
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
-		return WaitFor(conditions.RetryStalled, WaitFix), nil
+		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	case errors.As(err, &closed):
 		if uerr := s.Locks.Free(ctx, s.pipe, rel); uerr != nil {
-			return Stop(), uerr
+			return reconcile.Stop(), uerr
 		}
 		ss.Phase, ss.Message = releasev1.StageFailed, closed.Error()
 		if ss.Promotion != nil {
@@ -203,7 +204,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (Outcome, 
 		s.failDeployment(ctx, ss, "pull request closed")
 		setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonPullRequestClosed,
 			message: fmt.Sprintf("promotion into %s refused: %s", stage.Name, closed.Error())})
-		return Stop(), nil
+		return reconcile.Stop(), nil
 	}
 	return s.githubError(err)
 }

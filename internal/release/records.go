@@ -16,6 +16,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // A Release's GitHub records (its deployments and their statuses, its
@@ -78,7 +79,7 @@ func (s *step) turnedAway(rec *releasev1.PendingRecord, err error) {
 	what := recordName(rec)
 	retry := s.now.Add(max(s.PollInterval, recordRetry))
 	reason := releasev1.ReasonGitHubUnavailable
-	d, ok := github.Dispose(err, githubFixes)
+	d, ok := reconcile.GitHub(err, githubFixes)
 	switch {
 	case ok && !d.NextSlot.IsZero():
 		s.waitsForSlot(rec, d.NextSlot)
@@ -204,22 +205,22 @@ func (s *step) recordNotWritten(ctx context.Context, stage, what string, err err
 
 // settleOnly is the step of a Release that is done (released, failed,
 // superseded): nothing is left to do but the records it owes.
-func (s *step) settleOnly(ctx context.Context) (Outcome, error) {
+func (s *step) settleOnly(ctx context.Context) (reconcile.Outcome, error) {
 	if len(s.rel.Status.PendingRecords) == 0 {
-		return Stop(), nil
+		return reconcile.Stop(), nil
 	}
 	gh, err := s.Credentials.GitHub(ctx, s.pipe)
 	if err != nil {
 		var ce *credentials.Error
 		if errors.As(err, &ce) {
 			s.records.reason = ce.Reason
-			return WaitFor(conditions.RetryStalled, WaitRecords), nil
+			return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitRecords), nil
 		}
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	s.gh = gh
 	s.settleRecords(ctx)
-	return Stop(), nil
+	return reconcile.Stop(), nil
 }
 
 // noteRecords writes the RecordsPending condition from the records owed.
@@ -248,7 +249,7 @@ func (s *step) noteRecords() {
 // owing makes out come back when the records owed are due: by the last
 // refusal's retry, else (none was tried in this reconcile) after the poll
 // interval. A Release that owes records never stops.
-func (s *step) owing(out Outcome) Outcome {
+func (s *step) owing(out reconcile.Outcome) reconcile.Outcome {
 	if len(s.rel.Status.PendingRecords) == 0 {
 		return out
 	}
@@ -256,5 +257,5 @@ func (s *step) owing(out Outcome) Outcome {
 	if due.IsZero() {
 		due = s.now.Add(s.PollInterval)
 	}
-	return out.noLaterThan(due, s.now, WaitRecords)
+	return out.NoLaterThan(due, s.now, reconcile.WaitRecords)
 }

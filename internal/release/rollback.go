@@ -9,6 +9,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // failure is why a stage failed after its version landed.
@@ -34,25 +35,25 @@ func owedFailure(ss *releasev1.ReleaseStageStatus, why string) failure {
 }
 
 // verificationFailed halts or rolls back after a failed verification.
-func (s *step) verificationFailed(ctx context.Context, i int, why string) (Outcome, error) {
+func (s *step) verificationFailed(ctx context.Context, i int, why string) (reconcile.Outcome, error) {
 	return s.failed(ctx, i, failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why})
 }
 
 // failed halts or rolls back, as the stage's onFailure says. A rollback of
 // a stage with a GitOps agent is then followed until the agent applied it.
-func (s *step) failed(ctx context.Context, i int, f failure) (Outcome, error) {
+func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	why := f.why
 	if stage.OnFailure == releasev1.FailureHalt || ss.Promotion == nil || ss.Promotion.NoChange || ss.Promotion.Commit == "" {
 		if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
-			return Stop(), err
+			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)
 		ss.Phase, ss.Message = releasev1.StageFailed, fmt.Sprintf("%s; halted with %s in %s", why, rel.Spec.Version, stage.Name)
 		s.failDeployment(ctx, ss, trim(why, 140))
 		setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: f.reason, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
-		return Stop(), nil
+		return reconcile.Stop(), nil
 	}
 	// The revert is found again by its trailers: it cannot be older than
 	// the decision to roll back, which came after the landing.
@@ -79,10 +80,10 @@ func (s *step) failed(ctx context.Context, i int, f failure) (Outcome, error) {
 			phase = releasev1.PhaseDeploying
 		}
 		setConditions(rel, conclusion{phase: phase, reason: f.reason, message: ss.Message, blocked: true})
-		return WaitFor(s.PollInterval, WaitPoll), nil
+		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
 	}
 	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, stage.Deployment == nil); err != nil {
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	at := metav1.NewTime(s.now)
 	if ss.Rollback == nil {
@@ -100,9 +101,9 @@ func (s *step) failed(ctx context.Context, i int, f failure) (Outcome, error) {
 	if stage.Deployment != nil {
 		// The stage is back only once its agent applied the rollback.
 		s.startFollowingRollback(i)
-		return WriteThenContinue(), nil
+		return reconcile.WriteThenContinue(), nil
 	}
-	return Stop(), nil
+	return reconcile.Stop(), nil
 }
 
 // postmortem opens the stage's postmortem issue when it asks for one. One

@@ -14,6 +14,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/shard"
 )
 
@@ -33,16 +34,16 @@ type step struct {
 	pipelineChanged bool
 }
 
-func (s *step) run(ctx context.Context) (Outcome, error) {
+func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 	rel := s.rel
 	s.pipe = &releasev1.ReleasePipeline{}
 	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, s.pipe); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return Stop(), err
+			return reconcile.Stop(), err
 		}
 		// The pipeline watch brings us back once it exists.
 		s.stall(releasev1.ReasonPipelineNotFound, s.pipelineNotFound(ctx))
-		return Stop(), nil
+		return reconcile.Stop(), nil
 	}
 	rel.Status.ObservedGeneration = rel.Generation
 	s.pipelineChanged = rel.Status.PipelineGeneration != s.pipe.Generation
@@ -51,7 +52,7 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 	if rel.Spec.TargetStage != "" {
 		if target = s.pipe.StageIndex(rel.Spec.TargetStage); target < 0 {
 			s.stall(releasev1.ReasonStageNotFound, fmt.Sprintf("targetStage %q is not a stage of pipeline %s (stages: %s)", rel.Spec.TargetStage, s.pipe.Name, s.pipe.StageNames()))
-			return Stop(), nil
+			return reconcile.Stop(), nil
 		}
 	}
 	syncStages(rel, s.pipe, target)
@@ -80,27 +81,27 @@ func (s *step) run(ctx context.Context) (Outcome, error) {
 		return s.supersede(ctx, by, stage)
 	}
 
-	return s.withGitHub(ctx, func() (Outcome, error) { return s.runStage(ctx) })
+	return s.withGitHub(ctx, func() (reconcile.Outcome, error) { return s.runStage(ctx) })
 }
 
 // withGitHub runs next with the pipeline's GitHub client, or stalls the
 // Release on what keeps the credential from working.
-func (s *step) withGitHub(ctx context.Context, next func() (Outcome, error)) (Outcome, error) {
+func (s *step) withGitHub(ctx context.Context, next func() (reconcile.Outcome, error)) (reconcile.Outcome, error) {
 	var err error
 	if s.gh, err = s.Credentials.GitHub(ctx, s.pipe); err != nil {
 		var ce *credentials.Error
 		if errors.As(err, &ce) {
 			s.stall(ce.Reason, ce.Error())
-			return WaitFor(conditions.RetryStalled, WaitFix), nil
+			return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 		}
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	return next()
 }
 
 // runStage runs the step of the current stage, after the GitHub records the
 // Release owes.
-func (s *step) runStage(ctx context.Context) (Outcome, error) {
+func (s *step) runStage(ctx context.Context) (reconcile.Outcome, error) {
 	rel, target := s.rel, s.target
 	s.settleRecords(ctx)
 	if rel.Status.Commit == "" {
@@ -120,7 +121,7 @@ func (s *step) runStage(ctx context.Context) (Outcome, error) {
 		rel.Status.CurrentStage = s.pipe.Spec.Stages[target].Name
 		setConditions(rel, conclusion{phase: releasev1.PhaseReleased, reason: releasev1.ReasonReleased,
 			message: fmt.Sprintf("%s is live in %s", rel.Spec.Version, rel.Status.CurrentStage)})
-		return Stop(), nil
+		return reconcile.Stop(), nil
 	}
 	rel.Status.CurrentStage = s.pipe.Spec.Stages[current].Name
 	next, ok := stageSteps[rel.Status.Stages[current].Phase]
@@ -170,11 +171,11 @@ func (s *step) stall(reason, message string) {
 
 // resolveCommit finds the release commit from spec.commit or the version's
 // tag. done is true when the step ends here.
-func (s *step) resolveCommit(ctx context.Context) (out Outcome, done bool, err error) {
+func (s *step) resolveCommit(ctx context.Context) (out reconcile.Outcome, done bool, err error) {
 	rel := s.rel
 	if rel.Spec.Commit != "" {
 		rel.Status.Commit = rel.Spec.Commit
-		return Outcome{}, false, nil
+		return reconcile.Outcome{}, false, nil
 	}
 	repo := s.pipe.Spec.Source.Repository
 	v := rel.Spec.Version
@@ -187,7 +188,7 @@ func (s *step) resolveCommit(ctx context.Context) (out Outcome, done bool, err e
 		sha, err := s.gh.ResolveCommit(ctx, repo, "refs/tags/"+tag)
 		if err == nil && sha != "" {
 			rel.Status.Commit = sha
-			return Outcome{}, false, nil
+			return reconcile.Outcome{}, false, nil
 		}
 		if err != nil && !github.IsNotFound(err) {
 			out, err := s.githubError(err)
@@ -196,46 +197,39 @@ func (s *step) resolveCommit(ctx context.Context) (out Outcome, done bool, err e
 	}
 	setConditions(rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonCommitNotFound, blocked: true,
 		message: fmt.Sprintf("no tag %s in %s: push the tag or set spec.commit", strings.Join(candidates, " or "), repo)})
-	return WaitFor(s.PollInterval, WaitPoll), true, nil
+	return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), true, nil
 }
 
 // githubFixes say what to fix after a 404 or a refused token, in a
 // pipeline's terms.
-var githubFixes = github.Fixes{
+var githubFixes = reconcile.Fixes{
 	NotFound:     "check the repository and branch names and that the token can read them",
 	Unauthorized: "check the token in the pipeline's secretRef and its permissions",
 }
 
 // githubError turns a GitHub failure into conditions and a retry, as
-// github.Dispose says. Nothing recorded is lost: the step is retried from
+// reconcile.GitHub says. Nothing recorded is lost: the step is retried from
 // the status as written.
-func (s *step) githubError(err error) (Outcome, error) {
-	d, ok := github.Dispose(err, githubFixes)
+func (s *step) githubError(err error) (reconcile.Outcome, error) {
+	d, ok := reconcile.GitHub(err, githubFixes)
 	if !ok {
 		// Not GitHub's answer (the request never went out, a promotion's own
 		// failure): retried with backoff like an outage.
-		d = github.Disposition{Reason: releasev1.ReasonGitHubUnavailable, Fix: "retrying with backoff"}
+		d = reconcile.Disposition{Reason: releasev1.ReasonGitHubUnavailable, Fix: "retrying with backoff"}
 	}
 	if d.Refused {
 		s.Credentials.Refused(s.pipe)
 	}
 	if d.Stalled {
 		s.stall(d.Reason, d.Message(err))
-		return WaitFor(d.RetryAfter, WaitFix), nil
+		return d.Outcome(err)
 	}
 	phase := s.rel.Status.Phase
 	if phase == "" {
 		phase = releasev1.PhasePending
 	}
 	setConditions(s.rel, conclusion{phase: phase, reason: d.Reason, message: d.Message(err)})
-	if !d.NextSlot.IsZero() {
-		// The write budget's own wait: no backoff, back when the slot comes.
-		return WaitUntil(d.NextSlot, WaitBudget), nil
-	}
-	if d.RetryAfter > 0 {
-		return WaitFor(d.RetryAfter, WaitGitHub), nil
-	}
-	return Stop(), err
+	return d.Outcome(err)
 }
 
 func trim(s string, n int) string {

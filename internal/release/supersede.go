@@ -7,10 +7,11 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // supersede stops a Release still on its way that a newer one overtook.
-func (s *step) supersede(ctx context.Context, by, stage string) (Outcome, error) {
+func (s *step) supersede(ctx context.Context, by, stage string) (reconcile.Outcome, error) {
 	rel := s.rel
 	for i := range rel.Status.Stages {
 		ss := &rel.Status.Stages[i]
@@ -22,11 +23,11 @@ func (s *step) supersede(ctx context.Context, by, stage string) (Outcome, error)
 		}
 	}
 	if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
 		message: fmt.Sprintf("newer release %s reached %s", by, stage)})
-	return Stop(), nil
+	return reconcile.Stop(), nil
 }
 
 // supersedeReleased marks the stages of a released Release where a newer

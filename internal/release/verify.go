@@ -13,6 +13,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/gates"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // compileAnalysis turns a stage's verify spec into the analysis package's
@@ -136,7 +137,7 @@ func (s *step) startVerifying(i int) {
 }
 
 // verify takes the due measurements of stage i's analysis and acts on its outcome.
-func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
+func (s *step) verify(ctx context.Context, i int) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	if stage.Verify == nil {
@@ -146,7 +147,7 @@ func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
 	spec, err := compileAnalysis(stage.Verify)
 	if err != nil {
 		s.stall(releasev1.ReasonInvalidAnalysis, fmt.Sprintf("stage %s: %v", stage.Name, err))
-		return WaitFor(conditions.RetryStalled, WaitFix), nil
+		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	}
 	if r := stage.Verify.Rollout; r != nil && ss.RolloutReadyAt == nil {
 		return s.waitForRollout(ctx, i, r, spec)
@@ -161,7 +162,7 @@ func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
 			prom, err := s.prometheusClient(ctx)
 			if err != nil {
 				s.stall(releasev1.ReasonInvalidSpec, err.Error())
-				return WaitFor(conditions.RetryStalled, WaitFix), nil
+				return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 			}
 			vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name}
 			if ss.Promotion != nil {
@@ -181,7 +182,7 @@ func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
 		if st.Phase == analysis.Running {
 			ss.Message = fmt.Sprintf("verifying %s in %s: %s", rel.Spec.Version, stage.Name, measuredSummary(st))
 			setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
-			return WaitFor(max(wait, 10*time.Millisecond), WaitAnalysis), nil
+			return reconcile.WaitFor(max(wait, 10*time.Millisecond), reconcile.WaitAnalysis), nil
 		}
 	}
 	ss.Analysis = toStatus(st)
@@ -197,20 +198,20 @@ func (s *step) verify(ctx context.Context, i int) (Outcome, error) {
 		}
 		ss.Message = fmt.Sprintf("analysis inconclusive: %s; annotate the Release %s=continue or %s=rollback", st.Message, releasev1.AnnotationVerdict, releasev1.AnnotationVerdict)
 		setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonAnalysisInconclusive, message: ss.Message, blocked: true})
-		return Stop(), nil
+		return reconcile.Stop(), nil
 	}
 	return s.verificationFailed(ctx, i, fmt.Sprintf("analysis %s: %s", strings.ToLower(string(st.Phase)), st.Message))
 }
 
 // waitForRollout checks whether the new version serves yet. Once it does, the
 // analysis starts from that moment; past the timeout, verification fails.
-func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCheck, spec *analysis.Spec) (Outcome, error) {
+func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCheck, spec *analysis.Spec) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	prom, err := s.prometheusClient(ctx)
 	if err != nil {
 		s.stall(releasev1.ReasonInvalidSpec, err.Error())
-		return WaitFor(conditions.RetryStalled, WaitFix), nil
+		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	}
 	vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name, PreviousVersion: ss.Promotion.PreviousVersion}
 	q, err := analysis.RenderQuery(r.Query, vars)
@@ -224,7 +225,7 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 		ss.Analysis = toStatus(analysis.Start(spec, s.now))
 		ss.Message = fmt.Sprintf("%s serves in %s; analysis started", rel.Spec.Version, stage.Name)
 		setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
-		return WriteThenContinue(), nil
+		return reconcile.WriteThenContinue(), nil
 	}
 	last := "no data"
 	if err != nil {
@@ -246,7 +247,7 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 	}
 	ss.Message = fmt.Sprintf("waiting for %s to serve in %s (%s left; last: %s)", rel.Spec.Version, stage.Name, (timeout - s.now.Sub(landed)).Round(time.Second), last)
 	setConditions(rel, conclusion{phase: releasev1.PhaseVerifying, reason: releasev1.ReasonVerifying, message: ss.Message})
-	return WaitFor(min(spec.Interval, timeout-s.now.Sub(landed)+time.Millisecond), WaitRollout), nil
+	return reconcile.WaitFor(min(spec.Interval, timeout-s.now.Sub(landed)+time.Millisecond), reconcile.WaitRollout), nil
 }
 
 // serving: a non-empty result with a non-zero value.
@@ -275,13 +276,13 @@ func measuredSummary(st *analysis.State) string {
 }
 
 // verified ends a successful verification: the stage is promoted and freed.
-func (s *step) verified(ctx context.Context, i int, msg string) (Outcome, error) {
+func (s *step) verified(ctx context.Context, i int, msg string) (reconcile.Outcome, error) {
 	ss := &s.rel.Status.Stages[i]
 	if err := s.Locks.Free(ctx, s.pipe, s.rel); err != nil {
-		return Stop(), err
+		return reconcile.Stop(), err
 	}
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s, %s", s.rel.Spec.Version, ss.Name, msg)
 	s.succeedDeployment(ctx, ss)
 	setConditions(s.rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonVerified, message: ss.Message})
-	return WriteThenContinue(), nil
+	return reconcile.WriteThenContinue(), nil
 }

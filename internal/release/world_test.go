@@ -27,6 +27,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/notes"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/release"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -249,7 +250,7 @@ func (w *world) getPipeline() *releasev1.ReleasePipeline {
 // reconcile runs one reconcile of the Release, as the controller does:
 // read it, let the engine run its steps, write each status it asks for with
 // optimistic locking.
-func (w *world) reconcile(name string) (release.Outcome, error) {
+func (w *world) reconcile(name string) (reconcile.Outcome, error) {
 	w.t.Helper()
 	rel := w.get(name)
 	return w.engine.Reconcile(w.ctx, rel, func(ctx context.Context, before, after *releasev1.Release) (bool, error) {
@@ -268,7 +269,7 @@ func (w *world) reconcile(name string) (release.Outcome, error) {
 // outside (a person, QA, a fix, a GitOps agent), letting the fake clock run through the
 // waits that end by themselves (a measurement due, GitHub's rate limit),
 // in at most limit reconciles.
-func (w *world) settle(name string, limit int) release.Outcome {
+func (w *world) settle(name string, limit int) reconcile.Outcome {
 	w.t.Helper()
 	for i := 0; i < limit; i++ {
 		out, err := w.reconcile(name)
@@ -276,7 +277,7 @@ func (w *world) settle(name string, limit int) release.Outcome {
 			w.t.Fatalf("reconcile %d of %s: %v", i, name, err)
 		}
 		switch out.Waits() {
-		case release.WaitPoll, release.WaitFix, release.WaitRecords, release.WaitDeployed:
+		case reconcile.WaitPoll, reconcile.WaitFix, reconcile.WaitRecords, reconcile.WaitDeployed:
 			return out
 		case "":
 			if !out.Continues() {
@@ -287,7 +288,7 @@ func (w *world) settle(name string, limit int) release.Outcome {
 		}
 	}
 	w.t.Fatalf("%s did not settle in %d reconciles: %s", name, limit, w.describe(name))
-	return release.Outcome{}
+	return reconcile.Outcome{}
 }
 
 func (w *world) describe(name string) string {

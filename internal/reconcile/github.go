@@ -1,4 +1,4 @@
-package github
+package reconcile
 
 import (
 	"errors"
@@ -7,15 +7,16 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // Disposition is what a reconciler does about a GitHub error: the reason it
 // shows, whether a person must act, when it tries again, and what to fix.
-// Every reconciler asks Dispose, so a rate limit, a refused token or a
+// Every reconciler asks GitHub, so a rate limit, a refused token or a
 // missing repository reads and behaves the same on every kind.
 type Disposition struct {
 	// Kind of the error.
-	Kind Kind
+	Kind github.Kind
 	// Reason of the conditions and events (an api/v1alpha1 Reason).
 	Reason string
 	// Stalled: nothing goes on until a person fixes the credential, the
@@ -57,10 +58,10 @@ type Fixes struct {
 // how long (a 429 without Retry-After).
 const minRetry = time.Second
 
-// Dispose says what to do about err. ok is false when err is no GitHub error:
+// GitHub says what to do about err, a failure internal/github classified. ok is false when err is no GitHub error:
 // the caller handles it (usually returns it).
-func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
-	var e *Error
+func GitHub(err error, fixes Fixes) (d Disposition, ok bool) {
+	var e *github.Error
 	if !errors.As(err, &e) {
 		return Disposition{}, false
 	}
@@ -74,7 +75,7 @@ func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
 		return d, true
 	}
 	switch {
-	case IsWriteBudget(err):
+	case !e.NextSlot.IsZero():
 		// Nothing was sent: the credential's write budget has no slot for
 		// this write before NextSlot. Not GitHub's refusal, and no backoff:
 		// the write goes then.
@@ -83,16 +84,16 @@ func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
 		if e.Op != "" {
 			d.slot += " (" + e.Op + ")"
 		}
-	case e.Kind == KindRateLimited:
+	case e.Kind == github.KindRateLimited:
 		d.Reason, d.RetryAfter = releasev1.ReasonGitHubRateLimited, max(e.RetryAfter, minRetry)
 		d.Fix = fmt.Sprintf("retrying in %s", d.RetryAfter)
-	case e.Kind == KindUnauthorized:
+	case e.Kind == github.KindUnauthorized:
 		d.Reason, d.Stalled, d.RetryAfter, d.Refused = releasev1.ReasonGitHubUnauthorized, true, conditions.RetryStalled, true
 		d.Fix = or(fixes.Unauthorized, "check the token and its permissions")
-	case e.Kind == KindNotFound:
+	case e.Kind == github.KindNotFound:
 		d.Reason, d.Stalled, d.RetryAfter = or(fixes.NotFoundReason, releasev1.ReasonRepositoryNotFound), true, conditions.RetryStalled
 		d.Fix = or(fixes.NotFound, "check the repository's name and that the token can read it")
-	case e.Kind == KindInvalid:
+	case e.Kind == github.KindInvalid:
 		d.Reason, d.Stalled, d.RetryAfter = releasev1.ReasonInvalidSpec, true, conditions.RetryStalled
 		d.Fix = "GitHub refused the request as invalid: fix the spec"
 	default: // KindTransient, and a KindConflict that outlived its own retries
@@ -103,13 +104,13 @@ func Dispose(err error, fixes Fixes) (d Disposition, ok bool) {
 
 // problemReasons are the reasons of the credential problems a GitHub App
 // meets (Error.Problem).
-var problemReasons = map[Problem]string{
-	ProblemKeyInvalid:           releasev1.ReasonGitHubAppKeyInvalid,
-	ProblemKeyRefused:           releasev1.ReasonGitHubAppKeyRefused,
-	ProblemInstallationNotFound: releasev1.ReasonGitHubAppInstallationNotFound,
-	ProblemNotInstalled:         releasev1.ReasonGitHubAppNotInstalled,
-	ProblemClockSkew:            releasev1.ReasonGitHubAppClockSkew,
-	ProblemPermissionMissing:    releasev1.ReasonGitHubAppPermissionMissing,
+var problemReasons = map[github.Problem]string{
+	github.ProblemKeyInvalid:           releasev1.ReasonGitHubAppKeyInvalid,
+	github.ProblemKeyRefused:           releasev1.ReasonGitHubAppKeyRefused,
+	github.ProblemInstallationNotFound: releasev1.ReasonGitHubAppInstallationNotFound,
+	github.ProblemNotInstalled:         releasev1.ReasonGitHubAppNotInstalled,
+	github.ProblemClockSkew:            releasev1.ReasonGitHubAppClockSkew,
+	github.ProblemPermissionMissing:    releasev1.ReasonGitHubAppPermissionMissing,
 }
 
 // Message is err's message followed by what to do about it; for a write the
@@ -138,4 +139,30 @@ func or(s, fallback string) string {
 		return s
 	}
 	return fallback
+}
+
+// Outcome is what the reconcile does next about the failure err: a person
+// must fix it (tried again after RetryAfter), the write budget's slot comes,
+// GitHub said when; otherwise err is returned for controller-runtime's
+// backoff.
+func (d Disposition) Outcome(err error) (Outcome, error) {
+	switch {
+	case d.Stalled:
+		return WaitFor(d.RetryAfter, WaitFix), nil
+	case !d.NextSlot.IsZero():
+		return WaitUntil(d.NextSlot, WaitBudget), nil
+	case d.RetryAfter > 0:
+		return WaitFor(d.RetryAfter, WaitGitHub), nil
+	}
+	return Stop(), err
+}
+
+// Summary is the conditions the failure shows, with msg (usually
+// d.Message(err), prefixed with what was being read): Stalled when a person
+// must act, else still Reconciling.
+func (d Disposition) Summary(msg string) conditions.Summary {
+	if d.Stalled {
+		return conditions.Stalled(d.Reason, msg)
+	}
+	return conditions.Reconciling(d.Reason, msg)
 }

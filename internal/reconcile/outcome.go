@@ -1,4 +1,8 @@
-package release
+// Package reconcile is the vocabulary every Liftoff controller speaks: a
+// reconcile (or one step of one) ends with an Outcome, which says whether the
+// status is written and what comes next, and a GitHub failure becomes
+// conditions and an Outcome through one function, GitHub.
+package reconcile
 
 import (
 	"fmt"
@@ -7,9 +11,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
-// Outcome is what a step asks of the controller once it has run: whether its
-// status is written now, and what comes next. A step says it with one of the
-// constructors below; Result turns it into controller-runtime's terms.
+// Outcome is what a reconcile, or a step of one, asks of the controller once
+// it has run: whether its status is written now, and what comes next. It is
+// said with one of the constructors below; Result turns it into
+// controller-runtime's terms.
 type Outcome struct {
 	next next
 	// wait says why a Wait waits, after or until how long.
@@ -121,9 +126,9 @@ func WaitUntil(t time.Time, why Wait) Outcome {
 	return Outcome{next: wait, wait: why, until: t}
 }
 
-// noLaterThan is o, or a wait (why) until t when o would come back later, or
+// NoLaterThan is o, or a wait (why) until t when o would come back later, or
 // never.
-func (o Outcome) noLaterThan(t, now time.Time, why Wait) Outcome {
+func (o Outcome) NoLaterThan(t, now time.Time, why Wait) Outcome {
 	switch o.next {
 	case stop:
 		return WaitUntil(t, why)
@@ -148,6 +153,10 @@ func (o Outcome) Continues() bool { return o.next == proceed || o.next == procee
 
 // Writes reports whether the status is written before what comes next.
 func (o Outcome) Writes() bool { return o.next != proceedUnwritten }
+
+// Requeues reports whether the reconcile starts over at once from a fresh
+// read (a status write lost to someone else's change).
+func (o Outcome) Requeues() bool { return o.next == again }
 
 // Waits returns what a waiting outcome waits for, "" for the others.
 func (o Outcome) Waits() Wait { return o.wait }
@@ -184,4 +193,13 @@ func (o Outcome) String() string {
 		return fmt.Sprintf("WaitFor(%s, %s)", o.after, o.wait)
 	}
 	return "Stop"
+}
+
+// Poll runs again after d, as a reconciler that polls something outside the
+// cluster does; a d of zero or less schedules nothing (Stop).
+func Poll(d time.Duration) Outcome {
+	if d <= 0 {
+		return Stop()
+	}
+	return WaitFor(d, WaitPoll)
 }
