@@ -7,7 +7,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // calendars keeps each ReleaseCalendar compiled once per generation: every
@@ -37,7 +36,7 @@ func (c *calendars) compile(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, 
 	if cc, ok := c.m[key]; ok && cc.uid == rc.UID && cc.generation == rc.Generation && rc.UID != "" {
 		return cc.cal, cc.err
 	}
-	cal, err := calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
+	cal, err := calendar.Of(rc)
 	if rc.UID != "" {
 		c.m[key] = compiledCalendar{uid: rc.UID, generation: rc.Generation, cal: cal, err: err}
 	}

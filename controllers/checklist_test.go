@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 func (e *testEnv) getChecklist() *releasev1.LaunchChecklist {
@@ -86,13 +85,13 @@ func TestLaunchChecklistGatesProd(t *testing.T) {
 
 	// Who may sign: an outsider, an owner without the verb, a forged name, an
 	// Approve of an automatic item are refused with the reason.
-	e.grant("mallory", []string{"launchchecklists"}, "get", "update", webhooks.VerbSignOff)
+	e.grant("mallory", []string{"launchchecklists"}, "get", "update", releasev1.VerbSignOff)
 	g.Expect(e.signOff(e.as("mallory"), "security-review", releasev1.DecisionApprove)).To(MatchError(ContainSubstring(
 		"mallory is not an owner of item security-review (Security): owners are groups security")))
 	e.grant("sam", []string{"launchchecklists"}, "get", "update")
 	g.Expect(e.signOff(e.as("sam", "security"), "security-review", releasev1.DecisionApprove)).To(MatchError(ContainSubstring(
 		`sam may not signoff launchchecklists/launch in namespace ` + e.ns + `: an admin must grant the verb "signoff"`)))
-	e.grant("sue", []string{"launchchecklists"}, "get", "update", webhooks.VerbSignOff)
+	e.grant("sue", []string{"launchchecklists"}, "get", "update", releasev1.VerbSignOff)
 	sue := e.as("sue", "security")
 	g.Expect(e.signOff(sue, "security-review", releasev1.DecisionApprove, func(s *releasev1.SignOff) { s.By = "ciso" })).To(MatchError(ContainSubstring(
 		`spec.signOffs[0].by is "ciso" but you are "sue"`)))
@@ -101,7 +100,7 @@ func TestLaunchChecklistGatesProd(t *testing.T) {
 
 	// The owners sign; the record is stamped and append-only.
 	g.Expect(e.signOff(sue, "security-review", releasev1.DecisionApprove)).To(Succeed())
-	e.grant("lee", []string{"launchchecklists"}, "get", "update", webhooks.VerbSignOff)
+	e.grant("lee", []string{"launchchecklists"}, "get", "update", releasev1.VerbSignOff)
 	g.Expect(e.signOff(e.as("lee"), "legal-review", releasev1.DecisionWaive, func(s *releasev1.SignOff) { s.Comment = "no new terms" })).To(Succeed())
 	lc := e.getChecklist()
 	g.Expect(lc.Spec.SignOffs).To(HaveLen(2))

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // as returns a client authenticated as user (with groups) against the test
@@ -49,7 +48,7 @@ func (e *testEnv) grant(user string, resources []string, verbs ...string) {
 
 // approver is a user who may read, update and approve Releases.
 func (e *testEnv) approver(user string) client.Client {
-	e.grant(user, []string{"releases"}, "get", "list", "watch", "create", "update", "patch", webhooks.VerbApprove)
+	e.grant(user, []string{"releases"}, "get", "list", "watch", "create", "update", "patch", releasev1.VerbApprove)
 	return e.as(user)
 }
 
@@ -83,7 +82,7 @@ func TestApprovalsRecordWhoReallyApproved(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: e.ns},
 		Spec:       releasev1.ReleaseSpec{Pipeline: "checkout", Version: "1.4.2"},
 	})).To(Succeed())
-	g.Expect(e.get("r").Annotations).To(HaveKeyWithValue(webhooks.CreatedByAnnotation, "carol"))
+	g.Expect(e.get("r").Annotations).To(HaveKeyWithValue(releasev1.AnnotationCreatedBy, "carol"))
 	g.Eventually(e.gate("r", "prod", "approvals"), timeout, interval).Should(ContainSubstring("0 of 1 approvals"))
 
 	// Self-approval.
@@ -113,8 +112,8 @@ func TestApprovalsRecordWhoReallyApproved(t *testing.T) {
 	g.Expect(updateFresh(rel, func(r *releasev1.Release) { r.Spec.Approvals[0].Comment = "edited" })).To(MatchError(ContainSubstring(
 		"spec.approvals[0] was edited or removed: recorded entries are append-only")))
 	g.Expect(updateFresh(rel, func(r *releasev1.Release) { r.Spec.Approvals = nil })).To(MatchError(ContainSubstring("spec.approvals[0] was edited or removed")))
-	g.Expect(updateFresh(rel, func(r *releasev1.Release) { r.Annotations[webhooks.CreatedByAnnotation] = "someone-else" })).To(Succeed()) // the mutating webhook keeps the recorded creator
-	g.Expect(e.get("r").Annotations).To(HaveKeyWithValue(webhooks.CreatedByAnnotation, "carol"))
+	g.Expect(updateFresh(rel, func(r *releasev1.Release) { r.Annotations[releasev1.AnnotationCreatedBy] = "someone-else" })).To(Succeed()) // the mutating webhook keeps the recorded creator
+	g.Expect(e.get("r").Annotations).To(HaveKeyWithValue(releasev1.AnnotationCreatedBy, "carol"))
 }
 
 // updateFresh reads obj, applies mutate and updates it, again on a conflict

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 var (
@@ -109,7 +108,7 @@ func TestKubectlPlugin(t *testing.T) {
 	g.Eventually(e.gate("r", "prod", "approvals"), timeout, interval).Should(ContainSubstring("0 of 1 approvals"))
 	e.approver("ann")
 	e.grant("ann", []string{"launchchecklists"}, "get")
-	e.grant("sue", []string{"launchchecklists"}, "get", "update", webhooks.VerbSignOff)
+	e.grant("sue", []string{"launchchecklists"}, "get", "update", releasev1.VerbSignOff)
 
 	// Someone watches the status while the others approve and sign off.
 	watch := e.kubectlCmd("ann", nil, "liftoff", "status", "release/r", "--watch", "-n", e.ns)

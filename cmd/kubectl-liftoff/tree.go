@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // render draws a Release as a tree: its stages in order, each stage's gates
@@ -80,7 +82,7 @@ func stageLines(ss *releasev1.ReleaseStageStatus) []string {
 	if p := ss.Promotion; p != nil && (p.Commit != "" || p.PullRequest != nil) {
 		l := "promotion"
 		if p.Commit != "" {
-			l += " commit " + short(p.Commit)
+			l += " commit " + github.ShortSHA(p.Commit)
 		}
 		if p.PullRequest != nil {
 			l += fmt.Sprintf(" pull request #%d %s", p.PullRequest.Number, p.PullRequest.URL)
@@ -100,7 +102,7 @@ func stageLines(ss *releasev1.ReleaseStageStatus) []string {
 		lines = append(lines, fmt.Sprintf("analysis %s %s %s", symbol(a.Phase), a.Phase, a.Message))
 	}
 	if rb := ss.Rollback; rb != nil {
-		l := fmt.Sprintf("rollback to %s commit %s", rb.Version, short(rb.Commit))
+		l := fmt.Sprintf("rollback to %s commit %s", rb.Version, github.ShortSHA(rb.Commit))
 		if rb.DeployedAt != nil {
 			l += ", deployed " + stamp(rb.DeployedAt)
 		}
@@ -123,7 +125,7 @@ func stageLines(ss *releasev1.ReleaseStageStatus) []string {
 func deploymentLine(d *releasev1.DeploymentStatus, waiting bool) string {
 	l := fmt.Sprintf("%s %s", symbol(string(d.State)), d.State)
 	if d.Revision != "" {
-		l += " on " + short(d.Revision)
+		l += " on " + github.ShortSHA(d.Revision)
 	}
 	if d.Message != "" {
 		l += ": " + d.Message
@@ -169,11 +171,4 @@ func pad(s string, n int) string {
 		return s
 	}
 	return s + strings.Repeat(" ", n-len(s))
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

@@ -25,7 +25,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 const (
@@ -91,8 +90,8 @@ func createWorld(t *testing.T) {
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, Subjects: subjects})).To(Succeed())
 	}
 	role("viewer", []string{"get", "list", "watch"}, []string{"releases", "releasepipelines", "releasecalendars", "milestones", "launchchecklists"}, "ann", "carol", "sue", "lee")
-	role("approver", []string{"create", "update", "patch", webhooks.VerbApprove}, []string{"releases"}, "ann", "carol")
-	role("signer", []string{"update", "patch", webhooks.VerbSignOff}, []string{"launchchecklists"}, "sue", "lee")
+	role("approver", []string{"create", "update", "patch", releasev1.VerbApprove}, []string{"releases"}, "ann", "carol")
+	role("signer", []string{"update", "patch", releasev1.VerbSignOff}, []string{"launchchecklists"}, "sue", "lee")
 
 	now := time.Now()
 	berlin, _ := time.LoadLocation("Europe/Berlin")

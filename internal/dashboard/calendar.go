@@ -12,7 +12,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // CalendarView is a calendar's month or week, in the calendar's time zone.
@@ -92,7 +91,7 @@ func buildCalendar(ctx context.Context, s Store, key types.NamespacedName, mode,
 	if v.TimeZone == "" {
 		v.TimeZone = "UTC"
 	}
-	cal, err := calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
+	cal, err := calendar.Of(rc)
 	loc := time.UTC
 	if err != nil {
 		v.Problem = err.Error()

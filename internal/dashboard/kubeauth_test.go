@@ -21,7 +21,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // The in-cluster dashboard with --dashboard-auth=kubernetes: a bearer token
@@ -46,7 +45,7 @@ func TestKubernetesAuthActsAsTheTokensUser(t *testing.T) {
 	robotUser := "system:serviceaccount:" + ns + ":robot"
 	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "approver", Namespace: ns},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{releasev1.GroupVersion.Group}, Resources: []string{"releases", "releasepipelines"},
-			Verbs: []string{"get", "list", "watch", "update", "patch", webhooks.VerbApprove}}}})).To(Succeed())
+			Verbs: []string{"get", "list", "watch", "update", "patch", releasev1.VerbApprove}}}})).To(Succeed())
 	g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "approver", Namespace: ns},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "approver"},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "robot", Namespace: ns}}})).To(Succeed())

@@ -20,13 +20,6 @@ func commitURL(web, repo, sha string) string {
 	return fmt.Sprintf("%s/%s/commit/%s", web, repo, sha)
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
 // ago says how long before now t was, coarsely: "3m ago", "2h ago", "5d ago".
 func ago(now, t time.Time) string {
 	d := now.Sub(t)

@@ -14,7 +14,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // ReleaseView is a Release's page.
@@ -148,7 +147,7 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 	loc := time.UTC
 	v := &ReleaseView{Namespace: rel.Namespace, Name: rel.Name, Pipeline: rel.Spec.Pipeline, Version: rel.Spec.Version,
 		Phase: phaseOr(rel.Status.Phase), CurrentStage: rel.Status.CurrentStage, Commit: rel.Status.Commit, Paused: rel.Spec.Paused,
-		Done: done(rel.Status.Phase), CreatedBy: rel.Annotations[webhooks.CreatedByAnnotation], Milestone: rel.Spec.Milestone,
+		Done: done(rel.Status.Phase), CreatedBy: rel.Annotations[releasev1.AnnotationCreatedBy], Milestone: rel.Spec.Milestone,
 	}
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
 		v.Message = c.Message
@@ -270,7 +269,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		}
 	}
 	if rb := ss.Rollback; rb != nil {
-		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, short(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: rb.Message}
+		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, github.ShortSHA(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: rb.Message}
 		if rb.PullRequest != nil {
 			li.Text = fmt.Sprintf("rolled back to %s, pull request #%d", rb.Version, rb.PullRequest.Number)
 			li.URL = rb.PullRequest.URL
@@ -294,7 +293,7 @@ func gateOwners(rel *releasev1.Release, stage, gate string, lc *releasev1.Launch
 				by = append(by, a.By)
 			}
 		}
-		who := "anyone granted the verb approve on releases, but " + orSomeone(rel.Annotations[webhooks.CreatedByAnnotation]) + " (the creator)"
+		who := "anyone granted the verb approve on releases, but " + orSomeone(rel.Annotations[releasev1.AnnotationCreatedBy]) + " (the creator)"
 		if len(by) > 0 {
 			return "approved by " + strings.Join(by, ", ") + "; " + who
 		}

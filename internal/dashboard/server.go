@@ -29,6 +29,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 //go:embed assets
@@ -99,7 +101,7 @@ func New(o Options) (*Server, error) {
 	s.version = hex.EncodeToString(h.Sum(nil))[:12]
 	funcs := template.FuncMap{
 		"lower": strings.ToLower,
-		"short": short,
+		"short": github.ShortSHA,
 		"query": func(base string, kv ...any) string {
 			q := url.Values{}
 			for i := 0; i+1 < len(kv); i += 2 {

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
 // Point states.
@@ -47,7 +48,7 @@ func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web
 		case p.PullRequest != nil:
 			committed.Detail, committed.URL = fmt.Sprintf("pull request #%d", p.PullRequest.Number), p.PullRequest.URL
 		case p.Commit != "":
-			committed.Detail, committed.URL = "commit "+short(p.Commit), commitURL(web, repo, p.Commit)
+			committed.Detail, committed.URL = "commit "+github.ShortSHA(p.Commit), commitURL(web, repo, p.Commit)
 		}
 	}
 	pts = append(pts, committed)

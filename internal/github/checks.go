@@ -59,7 +59,7 @@ func (c *Client) ResolveCommit(ctx context.Context, repo, ref string) (string, e
 // name is not among the check runs: a required name a check run reports is
 // decided by the check runs, and the request for statuses is saved.
 func (c *Client) Checks(ctx context.Context, repo, sha string, required []string) ([]CheckResult, error) {
-	op := "list checks of " + short(sha)
+	op := "list checks of " + ShortSHA(sha)
 	if err := c.guard(op); err != nil {
 		return nil, err
 	}
@@ -141,13 +141,6 @@ func statusResult(st *gh.RepoStatus) CheckResult {
 		r.State = CheckFailure
 	}
 	return r
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // errorf builds a classified error without a GitHub response.

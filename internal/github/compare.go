@@ -30,7 +30,7 @@ func (c *Client) Contains(ctx context.Context, repo, base, head string) (bool, e
 			return v.contains, v.err
 		}
 	}
-	op := "compare " + short(base) + "..." + short(head)
+	op := "compare " + ShortSHA(base) + "..." + ShortSHA(head)
 	if err := c.guard(op); err != nil {
 		return false, err
 	}

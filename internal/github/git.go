@@ -101,7 +101,7 @@ func (c *Client) CommitFiles(ctx context.Context, repo, parent string, files map
 	}
 	base, _, err := c.gh.Git.GetCommit(ctx, owner, name, parent)
 	if err != nil {
-		return "", c.done("read commit "+short(parent), err)
+		return "", c.done("read commit "+ShortSHA(parent), err)
 	}
 	paths := make([]string, 0, len(files))
 	for p := range files {
@@ -211,7 +211,7 @@ func (c *Client) FindCommit(ctx context.Context, repo, ref string, since time.Ti
 
 // CommitParent returns the first parent of a commit.
 func (c *Client) CommitParent(ctx context.Context, repo, sha string) (string, error) {
-	op := "read commit " + short(sha)
+	op := "read commit " + ShortSHA(sha)
 	if err := c.guard(op); err != nil {
 		return "", err
 	}
@@ -224,7 +224,7 @@ func (c *Client) CommitParent(ctx context.Context, repo, sha string) (string, er
 		return "", c.done(op, err)
 	}
 	if len(commit.Parents) == 0 {
-		return "", errorf(KindInvalid, op, "commit %s has no parent", short(sha))
+		return "", errorf(KindInvalid, op, "commit %s has no parent", ShortSHA(sha))
 	}
 	return commit.Parents[0].GetSHA(), nil
 }

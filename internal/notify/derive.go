@@ -12,7 +12,6 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/checklist"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/notes"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // Defaults of the spec.
@@ -298,7 +297,7 @@ func (d *deriver) unblockers(rel *releasev1.Release, ss *releasev1.ReleaseStageS
 		case "approvals":
 			who := "anyone granted the verb approve on releases"
 			if d.in.Approvers != nil {
-				if list := exclude(d.in.Approvers(), approvedBy(rel, ss.Name, rel.Annotations[webhooks.CreatedByAnnotation])); len(list) > 0 {
+				if list := exclude(d.in.Approvers(), approvedBy(rel, ss.Name, rel.Annotations[releasev1.AnnotationCreatedBy])); len(list) > 0 {
 					who = strings.Join(list, ", ")
 				}
 			}
@@ -516,7 +515,7 @@ func promotionLinks(pipe *releasev1.ReleasePipeline, ss *releasev1.ReleaseStageS
 	case p.PullRequest != nil && p.PullRequest.URL != "":
 		out = append(out, Link{Title: fmt.Sprintf("pull request #%d", p.PullRequest.Number), URL: p.PullRequest.URL})
 	case p.Commit != "":
-		out = append(out, commitLink(pipe, ss.Name, "commit "+short(p.Commit), p.Commit))
+		out = append(out, commitLink(pipe, ss.Name, "commit "+github.ShortSHA(p.Commit), p.Commit))
 	}
 	if ss.ReleaseNotes != nil && ss.ReleaseNotes.URL != "" {
 		out = append(out, Link{Title: fmt.Sprintf("changes since %s", ss.ReleaseNotes.From), URL: ss.ReleaseNotes.URL})
@@ -533,13 +532,6 @@ func commitLink(pipe *releasev1.ReleasePipeline, stage, title, sha string) Link 
 		}
 	}
 	return Link{Title: title, URL: github.WebURL(pipe.Spec.GitHub.APIURL) + "/" + repo + "/commit/" + sha}
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 func clip(s string, n int) string { return notes.Truncate(s, n) }

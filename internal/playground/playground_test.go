@@ -28,7 +28,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // The embedded default does what the README promises: the sample release
@@ -318,7 +317,7 @@ func sampleFreeze(t *testing.T, root string) string {
 	if err := yaml.Unmarshal(raw, rc); err != nil {
 		t.Fatal(err)
 	}
-	cal, err := calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
+	cal, err := calendar.Of(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

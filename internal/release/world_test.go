@@ -29,7 +29,6 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/release"
-	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
 // The fast tier: the engine against controller-runtime's fake client and the
@@ -128,7 +127,7 @@ func (w *world) start() {
 		Locks:       &release.StageLocks{Reader: w.c, Writer: countedStatus{w.c, &w.pipelineWrites}, StaleAfter: 5 * time.Second},
 		Credentials: release.StoreCredentials{Store: credentials.NewStore(w.c, factory, w.clk)},
 		Calendar: func(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
-			return calendar.New(rc.Spec.TimeZone, webhooks.WindowSpecs(rc.Spec.Windows))
+			return calendar.Of(rc)
 		},
 		Clock: w.clk, Recorder: w.events, PollInterval: 30 * time.Second, Agents: w.agents,
 		Notes: notes.NewCache(16, w.clk.Now),

@@ -59,21 +59,8 @@ func (CalendarValidator) ValidateDelete(context.Context, *releasev1.ReleaseCalen
 	return nil, nil
 }
 
-// WindowSpecs converts the API's windows to the calendar package's.
-func WindowSpecs(ws []releasev1.CalendarWindow) []calendar.WindowSpec {
-	out := make([]calendar.WindowSpec, 0, len(ws))
-	for _, w := range ws {
-		s := calendar.WindowSpec{Name: w.Name, Kind: calendar.Kind(w.Kind), RRule: w.RRule, Start: w.Start, End: w.End, Stages: w.Stages, Reason: w.Reason}
-		if w.Duration != nil {
-			s.Duration = w.Duration.Duration
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 func validateCalendar(rc *releasev1.ReleaseCalendar) error {
-	if _, err := calendar.New(rc.Spec.TimeZone, WindowSpecs(rc.Spec.Windows)); err != nil {
+	if _, err := calendar.Of(rc); err != nil {
 		return fmt.Errorf("ReleaseCalendar %s: %v", rc.Name, err)
 	}
 	return nil

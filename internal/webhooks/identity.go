@@ -21,16 +21,6 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 )
 
-// CreatedByAnnotation records who created a Release, stamped at admission:
-// that person may not approve it.
-const CreatedByAnnotation = "release.liftoff.dev/created-by"
-
-// Custom RBAC verbs checked with a SubjectAccessReview.
-const (
-	VerbApprove = "approve"
-	VerbSignOff = "signoff"
-)
-
 // +kubebuilder:webhook:path=/mutate-release-liftoff-dev-v1alpha1-release,mutating=true,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releases,verbs=create;update,versions=v1alpha1,name=mrelease.liftoff.dev,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-release,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releases,verbs=create;update,versions=v1alpha1,name=vrelease.liftoff.dev,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/mutate-release-liftoff-dev-v1alpha1-launchchecklist,mutating=true,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=launchchecklists,verbs=create;update,versions=v1alpha1,name=mlaunchchecklist.liftoff.dev,admissionReviewVersions=v1
@@ -76,9 +66,9 @@ func (id *Identity) MutateRelease(_ context.Context, req admission.Request) admi
 		ann = map[string]string{}
 	}
 	if req.Operation == admissionv1.Create {
-		ann[CreatedByAnnotation] = req.UserInfo.Username
-	} else if was, ok := old.Annotations[CreatedByAnnotation]; ok {
-		ann[CreatedByAnnotation] = was
+		ann[releasev1.AnnotationCreatedBy] = req.UserInfo.Username
+	} else if was, ok := old.Annotations[releasev1.AnnotationCreatedBy]; ok {
+		ann[releasev1.AnnotationCreatedBy] = was
 	}
 	rel.SetAnnotations(ann)
 	now := id.now()
@@ -127,15 +117,15 @@ func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) 
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	user := req.UserInfo
-	creator := rel.Annotations[CreatedByAnnotation]
+	creator := rel.Annotations[releasev1.AnnotationCreatedBy]
 	switch req.Operation {
 	case admissionv1.Create:
 		if creator != user.Username {
-			return admission.Denied(fmt.Sprintf("annotation %s must name the creator %q; leave it out, it is stamped", CreatedByAnnotation, user.Username))
+			return admission.Denied(fmt.Sprintf("annotation %s must name the creator %q; leave it out, it is stamped", releasev1.AnnotationCreatedBy, user.Username))
 		}
 	case admissionv1.Update:
-		if creator != old.Annotations[CreatedByAnnotation] {
-			return admission.Denied(fmt.Sprintf("annotation %s records who created the Release and cannot change", CreatedByAnnotation))
+		if creator != old.Annotations[releasev1.AnnotationCreatedBy] {
+			return admission.Denied(fmt.Sprintf("annotation %s records who created the Release and cannot change", releasev1.AnnotationCreatedBy))
 		}
 	}
 	if msg := appendOnly("spec.approvals", len(old.Spec.Approvals), func(i int) bool {
@@ -151,7 +141,7 @@ func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) 
 		if creator != "" && creator == user.Username {
 			return admission.Denied(fmt.Sprintf("%s created this Release and cannot approve it: another person must approve stage %s", user.Username, a.Stage))
 		}
-		if err := id.allowed(ctx, user, VerbApprove, "releases", rel.Namespace, rel.Name); err != nil {
+		if err := id.allowed(ctx, user, releasev1.VerbApprove, "releases", rel.Namespace, rel.Name); err != nil {
 			return admission.Denied(err.Error())
 		}
 	}
@@ -187,7 +177,7 @@ func (id *Identity) ValidateChecklist(ctx context.Context, req admission.Request
 		if !isOwner(item.Owners, user) {
 			return admission.Denied(fmt.Sprintf("%s is not an owner of item %s (%s): owners are %s", user.Username, item.Name, item.Function, ownersText(item.Owners)))
 		}
-		if err := id.allowed(ctx, user, VerbSignOff, "launchchecklists", lc.Namespace, lc.Name); err != nil {
+		if err := id.allowed(ctx, user, releasev1.VerbSignOff, "launchchecklists", lc.Namespace, lc.Name); err != nil {
 			return admission.Denied(err.Error())
 		}
 	}

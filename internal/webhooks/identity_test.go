@@ -74,7 +74,7 @@ func release(creator string, approvals ...releasev1.Approval) *releasev1.Release
 		Spec:       releasev1.ReleaseSpec{Pipeline: "checkout", Version: "1.4.2", Approvals: approvals},
 	}
 	if creator != "" {
-		r.Annotations = map[string]string{CreatedByAnnotation: creator}
+		r.Annotations = map[string]string{releasev1.AnnotationCreatedBy: creator}
 	}
 	return r
 }
@@ -159,7 +159,7 @@ func TestMutateReleaseStampsCreatorAndNewApprovalsOnly(t *testing.T) {
 
 	create := request(t, admissionv1.Create, ann, release(""), nil)
 	created := patchedTo(t, create, id.MutateRelease(context.Background(), create), &releasev1.Release{})
-	if got := created.Annotations[CreatedByAnnotation]; got != "ann" {
+	if got := created.Annotations[releasev1.AnnotationCreatedBy]; got != "ann" {
 		t.Errorf("creator stamped %q, want ann", got)
 	}
 
@@ -171,7 +171,7 @@ func TestMutateReleaseStampsCreatorAndNewApprovalsOnly(t *testing.T) {
 	upd := release("bob", releasev1.Approval{Stage: "staging", By: "carol", At: &earlier}, releasev1.Approval{Stage: "prod"})
 	req := request(t, admissionv1.Update, bob, upd, old)
 	got := patchedTo(t, req, id.MutateRelease(context.Background(), req), &releasev1.Release{})
-	if c := got.Annotations[CreatedByAnnotation]; c != "ann" {
+	if c := got.Annotations[releasev1.AnnotationCreatedBy]; c != "ann" {
 		t.Errorf("an update rewrote the creator to %q; it records ann", c)
 	}
 	if a := got.Spec.Approvals[0]; a.By != "carol" || !a.At.Equal(&earlier) {
@@ -184,7 +184,7 @@ func TestMutateReleaseStampsCreatorAndNewApprovalsOnly(t *testing.T) {
 }
 
 func TestValidateRelease(t *testing.T) {
-	id := identityFor(t, map[string][]string{"bob": {VerbApprove}, "ann": {VerbApprove}})
+	id := identityFor(t, map[string][]string{"bob": {releasev1.VerbApprove}, "ann": {releasev1.VerbApprove}})
 	stamped := func(by string) releasev1.Approval {
 		at := metav1.NewTime(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 		return releasev1.Approval{Stage: "prod", By: by, At: &at}
@@ -261,7 +261,7 @@ func TestMutateChecklistStampsNewSignOffs(t *testing.T) {
 }
 
 func TestValidateChecklist(t *testing.T) {
-	id := identityFor(t, map[string][]string{"bob": {VerbSignOff}, "ann": {VerbSignOff}})
+	id := identityFor(t, map[string][]string{"bob": {releasev1.VerbSignOff}, "ann": {releasev1.VerbSignOff}})
 	at := metav1.NewTime(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 	so := func(item, by string, d releasev1.SignOffDecision) releasev1.SignOff {
 		return releasev1.SignOff{Item: item, By: by, At: &at, Decision: d}
