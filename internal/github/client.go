@@ -169,8 +169,9 @@ type Client struct {
 	compared containsMemo
 }
 
-// Key names the client's credential: per-credential state (the write
-// budget) hangs on it.
+// Key names the client's credential, a GitHub App's private key included;
+// what the clients of an installation share (the write budget, the ETag
+// cache, the rate limit) hangs on the Factory's share of it.
 func (c *Client) Key() CredentialKey { return c.key }
 
 // split turns owner/name into its parts.
