@@ -396,3 +396,39 @@ func TestAppWithoutIssuesOrMetadataStallsMilestoneAndDiscovery(t *testing.T) {
 		HavePrefix("True/"+reason), ContainSubstring("grant issues=read (Issues: Read-only)")))
 	g.Expect(e.releaseNames()).To(BeEmpty(), "discovery made nothing")
 }
+
+// Two pipelines name one App installation through two Secrets, one of them
+// holding a key that is not the App's. The wrong one blocks with
+// GitHubAppKeyRefused and never gets a token; the good pipeline's Release,
+// before and after it, goes on with its one token and is never refused.
+func TestAWrongKeyInAnotherSecretLeavesThePipelineAlone(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, withApp(nil, nil))
+	ctx := context.Background()
+	e.pipeline(e.stage("dev"), e.stage("prod", func(s *releasev1.Stage) {
+		s.Promotion = releasev1.PromotionManual
+		s.Gates = &releasev1.Gates{Approvals: &releasev1.ApprovalsGate{Count: 1}}
+	}))
+	e.release("r", "1.4.2")
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageWaiting))
+	g.Expect(e.exchanges()).To(Equal(1))
+
+	_, wrongPEM := appKey(1) // not a key of the App
+	wrong := appSecret(0, wrongPEM)
+	wrong["installationID"] = e.secret["installationID"]
+	g.Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "github-wrong", Namespace: e.ns}, Data: wrong})).To(Succeed())
+	payments := e.newPipeline(e.stage("dev"))
+	payments.Name, payments.Spec.GitHub.SecretRef.Name = "payments", "github-wrong"
+	g.Expect(k8s.Create(ctx, payments)).To(Succeed())
+	e.release("w", "2.0.0", func(r *releasev1.Release) { r.Spec.Pipeline = "payments" })
+	g.Eventually(e.condition("w", releasev1.ConditionBlocked), timeout, interval).Should(HavePrefix("True/" + releasev1.ReasonGitHubAppKeyRefused))
+
+	g.Expect(e.approveAs(e.approver("ann"), "r", "prod")).To(Succeed())
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	st := e.sim.Requests()
+	g.Expect(st.ByOperation[exchangeRoute]-st.ByStatus[401]).To(Equal(1), "the good key's one token, never exchanged again")
+	g.Expect(st.ByStatus[401]).To(BeNumerically(">", 0), "the wrong key was tried")
+	g.Expect(eventReasons(e, "r")).NotTo(ContainElement(releasev1.ReasonGitHubAppKeyRefused))
+	g.Expect(e.liftoffCommits("w", "")).To(BeEmpty())
+	g.Expect(e.get("w").Status.Phase).To(Equal(releasev1.PhaseBlocked))
+}

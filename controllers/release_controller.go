@@ -49,11 +49,12 @@ type ReleaseReconciler struct {
 	MaxConcurrentReconciles int
 	// metrics records the Release's phase, gates and promotions.
 	metrics *releaseMetrics
-	// replaced remembers, per Release, the resourceVersion the last status
-	// write replaced: a cached copy still at it is older than what this
-	// controller wrote, and acting on it would redo a step (and its GitHub
-	// requests) only to lose the write to a conflict.
-	replaced sync.Map
+	// replaced remembers, per Release, the resourceVersions its status
+	// writes replaced since the cache last showed a later one: a cached copy
+	// at any of them is older than what this controller wrote, and acting on
+	// it would redo a step (and its GitHub requests, a deployment status
+	// among them) only to lose the write to a conflict.
+	replaced writtenOver
 	// Recheck triggers a re-evaluation of the gates of the Releases of a
 	// commit at once (the webhook receiver sends to it on QA results).
 	Recheck <-chan event.TypedGenericEvent[hooks.Event]
@@ -208,6 +209,51 @@ func (r *ReleaseReconciler) releasesOf(ctx context.Context, pipe client.Object, 
 // controller wrote waits for the cache to catch up.
 const cacheLag = 5 * time.Millisecond
 
+// writtenOver remembers, per object, the resourceVersions this controller's
+// writes replaced since the cache last showed a later copy. One reconcile
+// may write a Release several times (a step that goes on from what it
+// wrote): a cache that lags behind all of those writes still holds the
+// first one's old version, not only the last one's, and that copy is as
+// stale. An object's versions follow one another, and every write replaces
+// the one before it (optimistic locking), so a copy at none of them is at
+// least as new as the last write, or someone else's later one.
+type writtenOver struct {
+	mu   sync.Mutex
+	objs map[types.NamespacedName]map[string]bool
+}
+
+// wrote records that a write replaced version rv of key.
+func (w *writtenOver) wrote(key types.NamespacedName, rv string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.objs == nil {
+		w.objs = map[types.NamespacedName]map[string]bool{}
+	}
+	if w.objs[key] == nil {
+		w.objs[key] = map[string]bool{}
+	}
+	w.objs[key][rv] = true
+}
+
+// stale reports whether a copy of key at version rv is older than a write
+// of this controller; a copy that is not forgets the versions written over.
+func (w *writtenOver) stale(key types.NamespacedName, rv string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.objs[key][rv] {
+		return true
+	}
+	delete(w.objs, key)
+	return false
+}
+
+// forget drops what was remembered of key (deleted).
+func (w *writtenOver) forget(key types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.objs, key)
+}
+
 // blockersChanged passes a Milestone update whose open blockers changed.
 var blockersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	old, okOld := e.ObjectOld.(*releasev1.Milestone)
@@ -224,7 +270,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.metrics.forget(req.Namespace, req.Name)
-			r.replaced.Delete(req.NamespacedName)
+			r.replaced.forget(req.NamespacedName)
 			r.Engine.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -232,18 +278,15 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if !rel.DeletionTimestamp.IsZero() || !r.Shard.Owns(rel) {
 		return ctrl.Result{}, nil
 	}
-	if rv, ok := r.replaced.Load(req.NamespacedName); ok {
-		if rv == rel.ResourceVersion {
-			return lreconcile.WaitFor(cacheLag, lreconcile.WaitCache).Result(r.Clock.Now()), nil
-		}
-		r.replaced.Delete(req.NamespacedName)
+	if r.replaced.stale(req.NamespacedName, rel.ResourceVersion) {
+		return lreconcile.WaitFor(cacheLag, lreconcile.WaitCache).Result(r.Clock.Now()), nil
 	}
 	out, err := r.Engine.Reconcile(ctx, rel, func(ctx context.Context, before, after *releasev1.Release) (bool, error) {
 		conflict, err := patchStatus(ctx, r.Client, before, after)
 		if conflict || err != nil {
 			return conflict, err
 		}
-		r.replaced.Store(req.NamespacedName, before.ResourceVersion)
+		r.replaced.wrote(req.NamespacedName, before.ResourceVersion)
 		// Only what was recorded is announced: a lost write is redone, not told twice.
 		r.emitEvents(before, after)
 		r.metrics.recorded(before, after)

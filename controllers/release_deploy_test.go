@@ -252,6 +252,30 @@ func TestNeverDeployedTimesOut(t *testing.T) {
 	g.Expect(e.sim.Requests().ByRepository[gitopsRepo]["GET /repos/{owner}/{repo}/compare/{basehead...}"]).To(Equal(1), "Flux's revision is placed once")
 }
 
+// Argo CD's sync of the commit hangs: the stage's message, the Ready
+// condition, the timeout and its event say which Application is stuck.
+func TestStuckSyncNamesTheApplication(t *testing.T) {
+	g := NewWithT(t)
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+	e := newEnv(t, withClock(clk))
+	e.application("checkout-prod")
+	e.pipeline(e.stage("prod", e.argoCD("checkout-prod", 5*time.Minute), func(s *releasev1.Stage) { s.OnFailure = releasev1.FailureHalt }))
+	e.release("r", "1.4.2")
+	commit := e.deploying("r", "prod")
+
+	e.setApp("checkout-prod", agenttest.ArgoStatus{Revision: commit, Sync: "OutOfSync", Health: "Healthy", Operation: "Running",
+		Message: "waiting for completion of hook batch/Job/migrate"})
+	stuck := "Application " + e.ns + "/checkout-prod is syncing " + commit[:7] + ": waiting for completion of hook batch/Job/migrate"
+	g.Eventually(e.stageStatus("r", "prod"), timeout, interval).Should(And(deploymentState(releasev1.DeploymentProgressing), deploymentMessage(stuck)))
+	g.Expect(e.get("r").Status.StageStatus("prod").Message).To(HaveSuffix("to be deployed: " + stuck))
+	g.Expect(e.condition("r", releasev1.ConditionReady)()).To(ContainSubstring(stuck))
+
+	clk.Step(5 * time.Minute)
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
+	g.Expect(e.condition("r", releasev1.ConditionReady)()).To(HavePrefix("False/DeployTimeout: stage prod: deployment timed out: not deployed within 5m0s of the commit: " + stuck))
+	g.Eventually(func() string { return eventMessages(e) }, timeout, interval).Should(ContainSubstring("not deployed within 5m0s of the commit: " + stuck))
+}
+
 // Argo CD is already on a later commit of the branch, someone else's, that
 // contains Liftoff's: the version is deployed.
 func TestAgentOnALaterCommitThatContainsOurs(t *testing.T) {

@@ -87,7 +87,10 @@ func revisions(obj map[string]any, path ...string) []string {
 
 // DecideArgoCD says what an Application means for the commit. rel places
 // its sync revision(s) against the commit, opRel those of its last sync
-// operation; revision is the one shown.
+// operation; revision is the one shown. Every message begins with the
+// Application (kind namespace/name), whatever it says: the timeout, the
+// stage's message, the Ready condition and the events built on it then say
+// which Application holds the stage.
 //
 // Deployed: the sync revision is the commit or a later one containing it,
 // Synced and Healthy, and no sync operation running. Degraded or Missing health once synced there, a
@@ -96,46 +99,48 @@ func revisions(obj map[string]any, path ...string) []string {
 // Progressing health: waiting.
 func DecideArgoCD(app ArgoApplication, rel, opRel Relation, revision string) ObjectObservation {
 	o := ObjectObservation{Object: app.Object, Revision: revision}
-	set := func(s releasev1.DeploymentState, format string, args ...any) ObjectObservation {
-		o.State, o.Message = s, truncate(fmt.Sprintf(format, args...))
+	// set says what the Application is or does: the subject is written here, once.
+	set := func(s releasev1.DeploymentState, predicate string, args ...any) ObjectObservation {
+		o.State, o.Message = s, truncate(subject(ApplicationKind.Kind, app.Object)+fmt.Sprintf(predicate, args...))
 		return o
 	}
 	opFailed := app.OperationPhase == "Failed" || app.OperationPhase == "Error"
+	at := shortSHA(revision)
 	switch rel {
 	case RevisionNone:
-		return set(releasev1.DeploymentPending, "Application %s has not compared any revision yet", app.Object)
+		return set(releasev1.DeploymentPending, "has not compared any revision yet")
 	case RevisionUnknown:
-		return set(releasev1.DeploymentUnknown, "Application %s is on revision %s, which names no Git commit: point deployment.argoCD at Applications whose source is the stage's GitOps repository", app.Object, revision)
+		return set(releasev1.DeploymentUnknown, "is on revision %s, which names no Git commit: point deployment.argoCD at Applications whose source is the stage's GitOps repository", revision)
 	case RevisionEarlier:
 		if opFailed && opRel.Reached() {
-			return set(releasev1.DeploymentFailed, "Argo CD failed to sync %s: %s", shortSHA(revision), joinMessages(app.OperationMessage))
+			return set(releasev1.DeploymentFailed, "failed to sync the commit: %s; it is still on %s", orDefault(joinMessages(app.OperationMessage), "sync operation "+strings.ToLower(app.OperationPhase)), at)
 		}
-		return set(releasev1.DeploymentPending, "Application %s is on %s (%s, %s), which does not contain the commit yet", app.Object, shortSHA(revision), orUnknown(app.SyncStatus), orUnknown(app.Health))
+		return set(releasev1.DeploymentPending, "is on %s (%s, %s), which does not contain the commit yet", at, orUnknown(app.SyncStatus), orUnknown(app.Health))
 	}
 	if app.OperationPhase == "Running" || app.OperationPhase == "Terminating" {
 		// Synced and Healthy may be said before the sync's hooks ran.
-		return set(releasev1.DeploymentProgressing, "Argo CD is syncing %s: %s", shortSHA(revision), orDefault(app.OperationMessage, "sync operation "+strings.ToLower(app.OperationPhase)))
+		return set(releasev1.DeploymentProgressing, "is syncing %s: %s", at, orDefault(app.OperationMessage, "sync operation "+strings.ToLower(app.OperationPhase)))
 	}
 	if app.SyncStatus != "Synced" {
 		switch {
 		case opFailed && opRel.Reached():
-			return set(releasev1.DeploymentFailed, "Argo CD failed to sync %s: %s", shortSHA(revision), joinMessages(app.OperationMessage, strings.Join(app.ErrorConditions, "; ")))
+			return set(releasev1.DeploymentFailed, "failed to sync %s: %s", at, orDefault(joinMessages(app.OperationMessage, strings.Join(app.ErrorConditions, "; ")), "sync operation "+strings.ToLower(app.OperationPhase)))
 		case len(app.ErrorConditions) > 0:
-			return set(releasev1.DeploymentFailed, "Argo CD cannot sync %s: %s", shortSHA(revision), strings.Join(app.ErrorConditions, "; "))
+			return set(releasev1.DeploymentFailed, "cannot sync %s: %s", at, strings.Join(app.ErrorConditions, "; "))
 		case app.SyncStatus == "OutOfSync":
-			return set(releasev1.DeploymentOutOfSync, "Application %s is OutOfSync at %s: waiting for Argo CD to sync it", app.Object, shortSHA(revision))
+			return set(releasev1.DeploymentOutOfSync, "is OutOfSync at %s: waiting for Argo CD to sync it", at)
 		}
-		return set(releasev1.DeploymentProgressing, "Application %s compared %s; sync status %s", app.Object, shortSHA(revision), orUnknown(app.SyncStatus))
+		return set(releasev1.DeploymentProgressing, "compared %s; sync status %s", at, orUnknown(app.SyncStatus))
 	}
 	msg := joinMessages(app.HealthMessage, strings.Join(app.ResourceMessages, "; "))
 	switch app.Health {
 	case "Healthy":
-		return set(releasev1.DeploymentDeployed, "Application %s is Synced and Healthy at %s", app.Object, shortSHA(revision))
+		return set(releasev1.DeploymentDeployed, "is Synced and Healthy at %s", at)
 	case "Degraded", "Missing":
-		return set(releasev1.DeploymentDegraded, "Application %s is %s at %s: %s", app.Object, app.Health, shortSHA(revision), orDefault(msg, joinMessages(app.OperationMessage)))
+		return set(releasev1.DeploymentDegraded, "is %s at %s: %s", app.Health, at, orDefault(msg, joinMessages(app.OperationMessage)))
 	case "Suspended":
-		return set(releasev1.DeploymentSuspended, "Application %s is Suspended at %s: %s", app.Object, shortSHA(revision), orDefault(msg, "a resource is paused"))
+		return set(releasev1.DeploymentSuspended, "is Suspended at %s: %s", at, orDefault(msg, "a resource is paused"))
 	}
 	msg = joinMessages(app.HealthMessage, strings.Join(app.ProgressingMessages, "; "))
-	return set(releasev1.DeploymentProgressing, "Application %s is Synced at %s, health %s: %s", app.Object, shortSHA(revision), orUnknown(app.Health), orDefault(msg, "waiting for it to become Healthy"))
+	return set(releasev1.DeploymentProgressing, "is Synced at %s, health %s: %s", at, orUnknown(app.Health), orDefault(msg, "waiting for it to become Healthy"))
 }

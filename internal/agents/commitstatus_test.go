@@ -36,7 +36,7 @@ func TestCommitStatusOnTheGitOpsCommit(t *testing.T) {
 		return o
 	}
 
-	g.Expect(observe()).To(And(state(releasev1.DeploymentPending), message(`no status "kustomization/apps" on `+ours[:7]+" yet")))
+	g.Expect(observe()).To(And(state(releasev1.DeploymentPending), message(`Status "kustomization/apps" on acme/gitops@`+ours[:7]+" is not posted yet")))
 	sim.SetStatus("acme/gitops", ours, "kustomization/apps", "pending")
 	g.Expect(observe()).To(state(releasev1.DeploymentProgressing))
 	sim.SetStatus("acme/gitops", ours, "kustomization/apps", "failure")
@@ -48,7 +48,7 @@ func TestCommitStatusOnTheGitOpsCommit(t *testing.T) {
 	sim.SetStatus("acme/gitops", later, "kustomization/apps", "success")
 	req.Commits.Later = []string{later}
 	o = observe()
-	g.Expect(o).To(And(state(releasev1.DeploymentDeployed), message("kustomization/apps is success on "+later[:7])))
+	g.Expect(o).To(And(state(releasev1.DeploymentDeployed), message(`Status "kustomization/apps" on acme/gitops@`+later[:7]+" is success")))
 	g.Expect(o.Revision).To(Equal(later))
 
 	sim.ResetStats()

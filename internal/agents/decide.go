@@ -10,10 +10,16 @@ import (
 )
 
 // DecideCommitStatus says what the status context (or check run) posted on
-// a commit means: success is deployed, pending in progress, failure or
-// error a failed deployment; none yet is pending.
-func DecideCommitStatus(context, commit string, results []github.CheckResult) ObjectObservation {
+// commit of repo means: success is deployed, pending in progress, failure or
+// error a failed deployment; none yet is pending. Every message begins with
+// the status it is about (context, repository and commit).
+func DecideCommitStatus(repo, context, commit string, results []github.CheckResult) ObjectObservation {
 	o := ObjectObservation{Object: context, Revision: commit}
+	set := func(s releasev1.DeploymentState, predicate string, args ...any) ObjectObservation {
+		who := fmt.Sprintf("Status %q on %s@%s ", context, repo, shortSHA(commit))
+		o.State, o.Message = s, truncate(who+fmt.Sprintf(predicate, args...))
+		return o
+	}
 	for _, r := range results {
 		if r.Name != context {
 			continue
@@ -24,17 +30,17 @@ func DecideCommitStatus(context, commit string, results []github.CheckResult) Ob
 		}
 		switch r.State {
 		case github.CheckSuccess:
-			o.State, o.Message = releasev1.DeploymentDeployed, fmt.Sprintf("%s is %s on %s%s", context, r.Detail, shortSHA(commit), where)
+			return set(releasev1.DeploymentDeployed, "is %s%s", r.Detail, where)
 		case github.CheckPending:
-			o.State, o.Message = releasev1.DeploymentProgressing, fmt.Sprintf("%s is %s on %s%s", context, r.Detail, shortSHA(commit), where)
-		default:
-			o.State, o.Message = releasev1.DeploymentFailed, fmt.Sprintf("%s is %s on %s%s", context, r.Detail, shortSHA(commit), where)
+			return set(releasev1.DeploymentProgressing, "is %s%s", r.Detail, where)
 		}
-		return o
+		return set(releasev1.DeploymentFailed, "is %s%s", r.Detail, where)
 	}
-	o.State, o.Message = releasev1.DeploymentPending, fmt.Sprintf("no status %q on %s yet", context, shortSHA(commit))
-	return o
+	return set(releasev1.DeploymentPending, "is not posted yet")
 }
+
+// subject opens a message about an agent object: "Application argocd/checkout ".
+func subject(kind, object string) string { return kind + " " + object + " " }
 
 // severity orders states for a summary: what a person must act on first,
 // then the least advanced wait, Deployed last.

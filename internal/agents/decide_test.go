@@ -134,6 +134,9 @@ func TestDecideArgoCD(t *testing.T) {
 		{"sync of the commit failed", with(func(a *ArgoApplication) {
 			a.SyncStatus, a.OperationPhase, a.OperationMessage = "OutOfSync", "Failed", `one or more objects failed to apply, reason: Deployment.apps "web" is invalid`
 		}), RevisionAt, RevisionAt, releasev1.DeploymentFailed, "failed to apply"},
+		{"sync of the commit failed, still on the one before", with(func(a *ArgoApplication) {
+			a.SyncStatus, a.OperationPhase, a.OperationMessage = "OutOfSync", "Failed", "one or more synchronization tasks are not valid"
+		}), RevisionEarlier, RevisionAt, releasev1.DeploymentFailed, "failed to sync the commit: one or more synchronization tasks are not valid"},
 		{"an earlier failed sync is not ours", with(func(a *ArgoApplication) {
 			a.SyncStatus, a.OperationPhase, a.OperationMessage = "OutOfSync", "Failed", "old failure"
 		}), RevisionAt, RevisionEarlier, releasev1.DeploymentOutOfSync, "OutOfSync"},
@@ -147,6 +150,10 @@ func TestDecideArgoCD(t *testing.T) {
 			got := DecideArgoCD(c.app, c.rel, c.opRel, ours)
 			if got.State != c.want || !strings.Contains(got.Message, c.message) {
 				t.Fatalf("%s: %q; want %s containing %q", got.State, got.Message, c.want, c.message)
+			}
+			// Whatever it says, it says which Application (a stuck one is found by name).
+			if !strings.HasPrefix(got.Message, "Application argocd/checkout ") {
+				t.Errorf("%q does not begin with the Application it is about", got.Message)
 			}
 		})
 	}
@@ -207,6 +214,9 @@ func TestDecideFlux(t *testing.T) {
 			if got.State != c.want || !strings.Contains(got.Message, c.message) {
 				t.Fatalf("%s: %q; want %s containing %q", got.State, got.Message, c.want, c.message)
 			}
+			if subject := c.obj.Kind + " flux-system/apps "; !strings.HasPrefix(got.Message, subject) {
+				t.Errorf("%q does not begin with %q", got.Message, subject)
+			}
 		})
 	}
 }
@@ -223,26 +233,37 @@ func TestDecideCommitStatus(t *testing.T) {
 		{[]github.CheckResult{{Name: "deploy/prod", State: github.CheckFailure, Detail: "error", URL: "https://ci/1"}}, releasev1.DeploymentFailed},
 	}
 	for _, c := range cases {
-		if got := DecideCommitStatus("deploy/prod", ours, c.results); got.State != c.want {
+		got := DecideCommitStatus("acme/gitops", "deploy/prod", ours, c.results)
+		if got.State != c.want {
 			t.Errorf("%+v: %s (%s), want %s", c.results, got.State, got.Message, c.want)
+		}
+		if subject := `Status "deploy/prod" on acme/gitops@1111111 `; !strings.HasPrefix(got.Message, subject) {
+			t.Errorf("%q does not begin with %q", got.Message, subject)
 		}
 	}
 }
 
 func TestSummarizeSeveralApplications(t *testing.T) {
 	base := Observation{Agent: AgentArgoCD, Kind: "Application", Object: "argocd/app=checkout"}
-	deployed := ObjectObservation{Object: "argocd/a", State: releasev1.DeploymentDeployed}
-	syncing := ObjectObservation{Object: "argocd/b", State: releasev1.DeploymentOutOfSync, Message: "b is OutOfSync"}
-	degraded := ObjectObservation{Object: "argocd/c", State: releasev1.DeploymentDegraded, Message: "c is Degraded"}
+	app := func(name, sync, health, phase string) ObjectObservation {
+		a := ArgoApplication{Object: "argocd/" + name, SyncStatus: sync, Health: health, Revisions: []string{ours}, OperationPhase: phase, OperationMessage: "waiting for healthy state of apps/Deployment/web"}
+		return DecideArgoCD(a, RevisionAt, RevisionAt, ours)
+	}
+	deployed := app("checkout-eu", "Synced", "Healthy", "Succeeded")
+	syncing := app("checkout-us", "OutOfSync", "Healthy", "Running")
+	degraded := app("checkout-ap", "Synced", "Degraded", "Succeeded")
 
 	if o := Summarize(base, []ObjectObservation{deployed, deployed}); !o.Deployed() || o.Reason != releasev1.ReasonDeployed {
 		t.Errorf("all deployed: %s %s", o.State, o.Reason)
 	}
-	if o := Summarize(base, []ObjectObservation{deployed, syncing}); o.State != releasev1.DeploymentOutOfSync || o.Message != "1 of 2 Applications deployed; b is OutOfSync" {
+	// The summary names the Application that holds the stage.
+	if o := Summarize(base, []ObjectObservation{deployed, syncing}); o.State != releasev1.DeploymentProgressing ||
+		o.Message != "1 of 2 Applications deployed; Application argocd/checkout-us is syncing 1111111: waiting for healthy state of apps/Deployment/web" {
 		t.Errorf("one syncing: %s %q", o.State, o.Message)
 	}
-	if o := Summarize(base, []ObjectObservation{syncing, degraded, deployed}); !o.Failed() || o.Reason != releasev1.ReasonDeployFailed {
-		t.Errorf("one degraded: %s %s", o.State, o.Reason)
+	if o := Summarize(base, []ObjectObservation{syncing, degraded, deployed}); !o.Failed() || o.Reason != releasev1.ReasonDeployFailed ||
+		!strings.HasPrefix(o.Message, "1 of 3 Applications deployed; Application argocd/checkout-ap is Degraded") {
+		t.Errorf("one degraded: %s %s %q", o.State, o.Reason, o.Message)
 	}
 	if o := Summarize(base, nil); o.State != releasev1.DeploymentMissing || !o.Blocked() || o.Message != "no Application matches argocd/app=checkout" {
 		t.Errorf("none matched: %s %q", o.State, o.Message)

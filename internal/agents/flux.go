@@ -87,7 +87,8 @@ var fluxWaitingReasons = map[string]bool{
 
 // DecideFlux says what a Kustomization or HelmRelease means for the commit.
 // applied places its applied revision against the commit, attempted its
-// last attempted revision; revision is the one shown.
+// last attempted revision; revision is the one shown. Every message begins
+// with the object (kind namespace/name).
 //
 // Deployed: the applied revision is the commit or a later one containing
 // it, and Ready=True for the object's current generation. Ready=False with
@@ -96,8 +97,9 @@ var fluxWaitingReasons = map[string]bool{
 // or a Ready condition of an older generation: waiting.
 func DecideFlux(f FluxObject, applied, attempted Relation, revision string) ObjectObservation {
 	o := ObjectObservation{Object: f.Object, Revision: revision}
-	set := func(s releasev1.DeploymentState, format string, args ...any) ObjectObservation {
-		o.State, o.Message = s, truncate(fmt.Sprintf(format, args...))
+	// set says what the object is or does: the subject is written here, once.
+	set := func(s releasev1.DeploymentState, predicate string, args ...any) ObjectObservation {
+		o.State, o.Message = s, truncate(subject(f.Kind, f.Object)+fmt.Sprintf(predicate, args...))
 		return o
 	}
 	current := f.Ready != nil && f.Ready.ObservedGeneration == f.Generation
@@ -105,29 +107,29 @@ func DecideFlux(f FluxObject, applied, attempted Relation, revision string) Obje
 	failing := current && f.Ready.Status == "False" && !fluxWaitingReasons[f.Ready.Reason]
 	switch {
 	case ready && applied.Reached():
-		return set(releasev1.DeploymentDeployed, "%s %s applied %s and is Ready: %s", f.Kind, f.Object, revision, f.Ready.Message)
+		return set(releasev1.DeploymentDeployed, "applied %s and is Ready: %s", revision, f.Ready.Message)
 	case ready && applied == RevisionUnknown:
-		return set(releasev1.DeploymentUnknown, "%s %s applied revision %s, which names no Git commit: %s", f.Kind, f.Object, revision, unknownRevisionHint(f.Kind))
+		return set(releasev1.DeploymentUnknown, "applied revision %s, which names no Git commit: %s", revision, unknownRevisionHint(f.Kind))
 	case f.Stalled != nil && f.Stalled.Status == "True" && attempted.Reached():
-		return set(releasev1.DeploymentFailed, "%s %s is stalled at %s: %s: %s", f.Kind, f.Object, f.AttemptedRevision, f.Stalled.Reason, f.Stalled.Message)
+		return set(releasev1.DeploymentFailed, "is stalled at %s: %s: %s", f.AttemptedRevision, f.Stalled.Reason, f.Stalled.Message)
 	case failing && attempted.Reached():
-		return set(releasev1.DeploymentFailed, "%s %s failed at %s: %s: %s", f.Kind, f.Object, f.AttemptedRevision, f.Ready.Reason, f.Ready.Message)
+		return set(releasev1.DeploymentFailed, "failed at %s: %s: %s", f.AttemptedRevision, f.Ready.Reason, f.Ready.Message)
 	case f.Suspended:
-		return set(releasev1.DeploymentSuspended, "%s %s is suspended (spec.suspend: true): resume it to apply the commit", f.Kind, f.Object)
+		return set(releasev1.DeploymentSuspended, "is suspended (spec.suspend: true): resume it to apply the commit")
 	case !current:
 		msg := "Flux has not reconciled it yet"
 		if f.Reconciling != nil && f.Reconciling.Status == "True" {
 			msg = f.Reconciling.Message
 		}
-		return set(releasev1.DeploymentProgressing, "%s %s generation %d: %s", f.Kind, f.Object, f.Generation, msg)
+		return set(releasev1.DeploymentProgressing, "generation %d: %s", f.Generation, msg)
 	case ready || failing:
 		// Ready, or failing, at a revision that does not contain the commit.
 		if attempted.Reached() {
-			return set(releasev1.DeploymentProgressing, "%s %s is applying %s: %s", f.Kind, f.Object, f.AttemptedRevision, readyOrReconciling(f))
+			return set(releasev1.DeploymentProgressing, "is applying %s: %s", f.AttemptedRevision, readyOrReconciling(f))
 		}
-		return set(releasev1.DeploymentPending, "%s %s is at %s (Ready=%s %s), which does not contain the commit yet", f.Kind, f.Object, orUnknown(f.AppliedRevision), f.Ready.Status, f.Ready.Reason)
+		return set(releasev1.DeploymentPending, "is at %s (Ready=%s %s), which does not contain the commit yet", orUnknown(f.AppliedRevision), f.Ready.Status, f.Ready.Reason)
 	}
-	return set(releasev1.DeploymentProgressing, "%s %s is reconciling: %s", f.Kind, f.Object, readyOrReconciling(f))
+	return set(releasev1.DeploymentProgressing, "is reconciling: %s", readyOrReconciling(f))
 }
 
 func readyOrReconciling(f FluxObject) string {

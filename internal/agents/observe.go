@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,14 +95,18 @@ func (w *Watcher) Observe(ctx context.Context, req Request) (Observation, error)
 		return Observation{}, fmt.Errorf("agents: stage %s: deployment names no agent", req.Stage)
 	}
 	base.Object = key.namespace + "/" + name
+	who := subject(base.Kind, base.Object)
 	if selector != nil {
 		base.Object = key.namespace + "/" + selector.String()
+		who = subject(base.Kind+"s matching", base.Object)
 	}
+	// about opens a message on what blocks the stage with the object(s) it is about.
+	about := func(msg string) string { return strings.TrimSpace(who) + ": " + msg }
 
 	c, err := w.clusterFor(ctx, req.Namespace, spec.KubeConfigSecretRef)
 	var kcErr *KubeConfigError
 	if errors.As(err, &kcErr) {
-		return blocked(base, releasev1.DeploymentUnknown, releasev1.ReasonKubeConfigInvalid, kcErr.Error()), nil
+		return blocked(base, releasev1.DeploymentUnknown, releasev1.ReasonKubeConfigInvalid, about(kcErr.Error())), nil
 	}
 	if err != nil {
 		return Observation{}, err
@@ -110,7 +115,7 @@ func (w *Watcher) Observe(ctx context.Context, req Request) (Observation, error)
 	// still wakes the Release.
 	w.wait(req.Release, waitKey{cluster: c.name, key: key}, name, selector)
 	inf, err := c.informer(ctx, key, w.syncTimeout())
-	if o, ok := unreadable(base, err); ok {
+	if o, ok := unreadable(base, about, err); ok {
 		return o, nil
 	}
 	if err != nil {
@@ -133,7 +138,7 @@ func (w *Watcher) Observe(ctx context.Context, req Request) (Observation, error)
 			where = " in the cluster of Secret " + base.Cluster
 		}
 		return blocked(base, releasev1.DeploymentMissing, releasev1.ReasonAgentNotFound,
-			fmt.Sprintf("%s %s not found%s: create it, or fix deployment.%s of stage %s", base.Kind, base.Object, where, specField(base.Agent), req.Stage)), nil
+			fmt.Sprintf("%snot found%s: create it, or fix deployment.%s of stage %s", who, where, specField(base.Agent), req.Stage)), nil
 	}
 	var cmp Comparer
 	if req.GitHub != nil {
@@ -186,19 +191,20 @@ func decideObject(ctx context.Context, commits Commits, cmp Comparer, u *unstruc
 	return DecideFlux(f, applied, attempted, rev), nil
 }
 
-// unreadable turns a missing kind or a forbidden read into an Observation.
-func unreadable(base Observation, err error) (Observation, bool) {
+// unreadable turns a missing kind or a forbidden read into an Observation;
+// about opens its message with the object(s) the stage names.
+func unreadable(base Observation, about func(string) string, err error) (Observation, bool) {
 	var missing *kindMissingError
 	var forbidden *forbiddenError
 	switch {
 	case errors.As(err, &missing):
-		return blocked(base, releasev1.DeploymentMissing, releasev1.ReasonAgentNotFound, missing.Error()), true
+		return blocked(base, releasev1.DeploymentMissing, releasev1.ReasonAgentNotFound, about(missing.Error())), true
 	case errors.As(err, &forbidden):
 		msg := forbidden.Error() + " to the manager's ClusterRole (config/rbac), or to a Role in " + forbidden.namespace
 		if base.Cluster != "" {
 			msg = forbidden.Error() + " to the user of the kubeconfig in Secret " + base.Cluster
 		}
-		return blocked(base, releasev1.DeploymentForbidden, releasev1.ReasonAgentForbidden, msg), true
+		return blocked(base, releasev1.DeploymentForbidden, releasev1.ReasonAgentForbidden, about(msg)), true
 	}
 	return Observation{}, false
 }
@@ -253,7 +259,7 @@ func observeCommitStatus(ctx context.Context, req Request) (Observation, error) 
 		if err != nil {
 			return Observation{}, err
 		}
-		ob := DecideCommitStatus(cs.Context, sha, results)
+		ob := DecideCommitStatus(req.Commits.Repository, cs.Context, sha, results)
 		if ob.State == releasev1.DeploymentDeployed {
 			found = &ob
 			break

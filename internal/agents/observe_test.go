@@ -159,6 +159,15 @@ func TestMissingObjectsAndSelectors(t *testing.T) {
 	w.g.Expect(w.agent.SetApplication(w.ctx, w.key("checkout-eu"), agenttest.ArgoStatus{Revision: w.ours, Sync: "Synced", Health: "Healthy"})).To(Succeed())
 	w.g.Expect(w.agent.SetApplication(w.ctx, w.key("checkout-us"), agenttest.ArgoStatus{Revision: w.ours, Sync: "OutOfSync", Health: "Healthy"})).To(Succeed())
 	w.g.Eventually(w.observe(bySelector), wait).Should(And(state(releasev1.DeploymentOutOfSync), message("1 of 2 Applications deployed; Application "+w.ns+"/checkout-us is OutOfSync")))
+	// While Argo CD syncs one of them, or fails to, the summary says which.
+	w.g.Expect(w.agent.SetApplication(w.ctx, w.key("checkout-us"), agenttest.ArgoStatus{Revision: w.ours, Sync: "OutOfSync", Health: "Healthy",
+		Operation: "Running", Message: "waiting for healthy state of apps/Deployment/web"})).To(Succeed())
+	w.g.Eventually(w.observe(bySelector), wait).Should(And(state(releasev1.DeploymentProgressing),
+		message("1 of 2 Applications deployed; Application "+w.ns+"/checkout-us is syncing "+w.ours[:7]+": waiting for healthy state of apps/Deployment/web")))
+	w.g.Expect(w.agent.SetApplication(w.ctx, w.key("checkout-us"), agenttest.ArgoStatus{Revision: w.ours, Sync: "OutOfSync", Health: "Healthy",
+		Operation: "Failed", Message: "one or more objects failed to apply"})).To(Succeed())
+	w.g.Eventually(w.observe(bySelector), wait).Should(And(state(releasev1.DeploymentFailed),
+		message("1 of 2 Applications deployed; Application "+w.ns+"/checkout-us failed to sync "+w.ours[:7]+": one or more objects failed to apply")))
 	w.g.Expect(w.agent.SetApplication(w.ctx, w.key("checkout-us"), agenttest.ArgoStatus{Revision: w.ours, Sync: "Synced", Health: "Healthy"})).To(Succeed())
 	w.g.Eventually(w.observe(bySelector), wait).Should(state(releasev1.DeploymentDeployed))
 }
@@ -176,7 +185,7 @@ func TestForbiddenReadNamesTheRBACRule(t *testing.T) {
 
 	o := w.observe(spec)(w.g)
 	w.g.Expect(o).To(And(state(releasev1.DeploymentForbidden),
-		message("Liftoff may not list and watch applications.argoproj.io in namespace "+w.ns),
+		message("Application "+w.ns+"/checkout-prod: Liftoff may not list and watch applications.argoproj.io in namespace "+w.ns),
 		message("grant the rule {apiGroups: [argoproj.io], resources: [applications], verbs: [get, list, watch]} to the manager's ClusterRole (config/rbac), or to a Role in "+w.ns)))
 	w.g.Expect(o.Reason).To(Equal(releasev1.ReasonAgentForbidden))
 	w.g.Expect(agents.Decide(o, spec, time.Now().Add(-time.Hour), time.Now(), time.Minute).Next).To(Equal(agents.NextBlocked))
@@ -242,7 +251,7 @@ func TestKubeConfigSecretForAnotherCluster(t *testing.T) {
 	spec.KubeConfigSecretRef = &releasev1.KubeConfigSecretReference{Name: "prod-cluster"}
 
 	o := w.observe(spec)(w.g)
-	w.g.Expect(o).To(And(state(releasev1.DeploymentUnknown), message(`Secret "prod-cluster" (deployment.kubeConfigSecretRef) not found in namespace `+w.ns+`: create it with the agent cluster's kubeconfig under the key "value"`)))
+	w.g.Expect(o).To(And(state(releasev1.DeploymentUnknown), message(`Kustomization `+w.ns+`/apps: Secret "prod-cluster" (deployment.kubeConfigSecretRef) not found in namespace `+w.ns+`: create it with the agent cluster's kubeconfig under the key "value"`)))
 	w.g.Expect(o.Reason).To(Equal(releasev1.ReasonKubeConfigInvalid))
 	w.g.Expect(agents.Decide(o, spec, time.Now(), time.Now(), time.Minute).Next).To(Equal(agents.NextBlocked))
 
@@ -273,7 +282,7 @@ func TestHelmReleaseKindInstalledLater(t *testing.T) {
 	w := newWorld(t)
 	spec := flux(releasev1.FluxHelmRelease, w.ns, "web")
 	w.g.Expect(w.observe(spec)(w.g)).To(And(state(releasev1.DeploymentMissing),
-		message("the cluster has no HelmRelease (helm.toolkit.fluxcd.io/v2): install Flux there, or fix the stage's deployment")))
+		message("HelmRelease "+w.ns+"/web: the cluster has no HelmRelease (helm.toolkit.fluxcd.io/v2): install Flux there, or fix the stage's deployment")))
 
 	_, err := envtest.InstallCRDs(restCfg, envtest.CRDInstallOptions{Paths: []string{filepath.Join(crdDir, "helm.toolkit.fluxcd.io_helmreleases.yaml")}})
 	w.g.Expect(err).NotTo(HaveOccurred())

@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,8 +88,8 @@ func TestStoreServesAGitHubApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (github.CredentialKey{APIURL: sim.URL() + "/", AppID: appID, InstallationID: inst}); a.Key() != want {
-		t.Fatalf("client of %v, want %v", a.Key(), want)
+	if k := a.Key(); k.APIURL != sim.URL()+"/" || k.AppID != appID || k.InstallationID != inst {
+		t.Fatalf("client of %v, want installation %d of App %d", k, inst, appID)
 	}
 	if b, err := get(&releasev1.LocalObjectReference{Name: "github-copy"}); err != nil || b != a {
 		t.Fatalf("another Secret of the installation: %v, want the same client", err)
@@ -115,8 +116,8 @@ func TestStoreServesAGitHubApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Step(20 * time.Second) // within TokenTTL, past the token's renewal
-	if c, err := get(ref); err != nil || c != a {
-		t.Fatalf("after the rotation: %v", err)
+	if c, err := get(ref); err != nil || c == a {
+		t.Fatalf("after the rotation: %v (the new key's client is its own)", err)
 	}
 	if *reads != 4 {
 		t.Fatalf("%d Secret reads, want 4: the refused key read again at once", *reads)
@@ -138,6 +139,52 @@ func TestStoreServesAGitHubApp(t *testing.T) {
 		if len(line) > 16 && !strings.HasPrefix(line, "-----") && strings.Contains(ce.Message, line) {
 			t.Fatal("the message quotes the key")
 		}
+	}
+}
+
+// Two pipelines' Secrets name one installation, one with a key that is not
+// the App's, retried every minute: the good Secret's token is exchanged once
+// and never refused; the wrong one is refused every time and never gets a
+// token.
+func TestStoreKeepsAWrongKeyFromAnotherSecretsToken(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+	sim, s, inst, _ := appWorld(t, clk)
+	_, goodPEM := simulator.SharedAppKey(0)
+	_, wrongPEM := simulator.SharedAppKey(1)
+	k8s := s.reader.(client.Client)
+	ctx := context.Background()
+	for name, key := range map[string][]byte{"github": goodPEM, "github-wrong": wrongPEM} {
+		if err := k8s.Create(ctx, appSecret(name, inst, key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sim.CommitFiles("acme/gitops", "main", map[string]string{"envs/prod/app.yaml": "tag: 1\n"}, "init"); err != nil {
+		t.Fatal(err)
+	}
+	good, wrong := &releasev1.LocalObjectReference{Name: "github"}, &releasev1.LocalObjectReference{Name: "github-wrong"}
+	for minute := 0; minute < 5; minute++ {
+		for _, ref := range []*releasev1.LocalObjectReference{wrong, good, wrong} {
+			c, err := s.GitHub(ctx, "shop", sim.URL(), ref, "pipeline "+ref.Name)
+			if ref == wrong {
+				var ce *Error
+				if !errors.As(err, &ce) || ce.Reason != releasev1.ReasonGitHubAppKeyRefused {
+					t.Fatalf("minute %d: the wrong key: %v, want %s", minute, err, releasev1.ReasonGitHubAppKeyRefused)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("minute %d: the good Secret: %v", minute, err)
+			}
+			if _, err := c.BranchHead(ctx, "acme/gitops", "main"); err != nil {
+				t.Fatalf("minute %d: the good Secret's read: %v", minute, err)
+			}
+		}
+		clk.Step(time.Minute)
+	}
+	st := sim.Requests()
+	refused := st.ByStatus[http.StatusUnauthorized]
+	if exchanged := st.ByOperation[exchangeRoute] - refused; exchanged != 1 || refused != 10 {
+		t.Fatalf("%d tokens exchanged and %d refused, want 1 (the good key's) and 10 (the wrong key's)", exchanged, refused)
 	}
 }
 

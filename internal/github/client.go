@@ -23,6 +23,10 @@ const DefaultAPIURL = "https://api.github.com/"
 
 // Factory hands out one Client per credential (CredentialKey), so the
 // rate-limit state and the ETag cache are shared by every object that uses it.
+// The clients of one GitHub App installation signing with different private
+// keys (two Secrets, or a key being rotated) are distinct, each with its own
+// installation token, and share the installation's ETag cache, write budget
+// and rate limit: a wrong key in one Secret never touches another's token.
 type Factory struct {
 	// Transport is the base transport; http.DefaultTransport when nil.
 	Transport http.RoundTripper
@@ -37,6 +41,24 @@ type Factory struct {
 
 	mu      sync.Mutex
 	clients map[CredentialKey]*Client
+	// shares: what the clients of one credential share, by their key
+	// without the private key's hash (CredentialKey.shared).
+	shares map[CredentialKey]*share
+}
+
+// share is what the clients of one credential share, whichever private key
+// signs their tokens: the ETag cache above the instrumented transport, the
+// write budget, and the rate limit GitHub announced.
+type share struct {
+	inner  http.RoundTripper
+	budget *Budget
+	limit  *rateLimit
+}
+
+// rateLimit is when a credential may call GitHub again.
+type rateLimit struct {
+	mu    sync.Mutex
+	until time.Time
 }
 
 // For returns the shared client for apiURL and token.
@@ -69,37 +91,51 @@ func parseAPIURL(apiURL string) (*url.URL, error) {
 // shared returns the client of key, made on first use: auth puts the
 // credential on requests above the credential's write budget, which sits
 // above the per-request timeout, the ETag cache and the instrumented base
-// transport. A GitHub App's token exchanges take the same way.
+// transport, all of them the credential's share (see share). A GitHub App's
+// token exchanges take the same way.
 func (f *Factory) shared(key CredentialKey, base *url.URL, auth func(next http.RoundTripper) (http.RoundTripper, *appAuth)) *Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.clients[key]; ok {
 		return c
 	}
-	next := f.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	clk := f.clock()
-	var inner http.RoundTripper = &timeoutTransport{next: newETagCache(&instrumented{next: next, credential: key.label()}, 4096), timeout: f.timeout()}
-	var budget *Budget
-	if f.WriteBudget != nil {
-		waiting, _ := clk.(clock.Clock)
-		budget = NewBudget(*f.WriteBudget, waiting, key.label())
-		inner = &budgetTransport{budget: budget, next: inner}
-	}
-	rt, app := auth(inner)
+	sh := f.shareOf(key)
+	rt, app := auth(sh.inner)
 	// No http.Client Timeout: timeoutTransport bounds each request, not a
 	// write's wait for its slot.
 	gc := gh.NewClient(&http.Client{Transport: rt})
 	gc.BaseURL = base
 	gc.UploadURL = base
-	c := &Client{gh: gc, clock: clk, key: key, app: app, budget: budget}
+	c := &Client{gh: gc, clock: f.clock(), key: key, app: app, budget: sh.budget, limit: sh.limit}
 	if f.clients == nil {
 		f.clients = map[CredentialKey]*Client{}
 	}
 	f.clients[key] = c
 	return c
+}
+
+// shareOf returns the share of key's credential, made on first use. f.mu is held.
+func (f *Factory) shareOf(key CredentialKey) *share {
+	if sh, ok := f.shares[key.shared()]; ok {
+		return sh
+	}
+	next := f.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	clk := f.clock()
+	sh := &share{limit: &rateLimit{}}
+	sh.inner = &timeoutTransport{next: newETagCache(&instrumented{next: next, credential: key.label()}, 4096), timeout: f.timeout()}
+	if f.WriteBudget != nil {
+		waiting, _ := clk.(clock.Clock)
+		sh.budget = NewBudget(*f.WriteBudget, waiting, key.label())
+		sh.inner = &budgetTransport{budget: sh.budget, next: sh.inner}
+	}
+	if f.shares == nil {
+		f.shares = map[CredentialKey]*share{}
+	}
+	f.shares[key.shared()] = sh
+	return sh
 }
 
 func (f *Factory) timeout() time.Duration {
@@ -125,16 +161,17 @@ type Client struct {
 	app *appAuth
 	// budget paces the credential's writes; nil when unpaced.
 	budget *Budget
-
-	mu           sync.Mutex
-	blockedUntil time.Time
+	// limit is the credential's rate limit, shared by the clients of its
+	// other private keys.
+	limit *rateLimit
 
 	// compared keeps Contains answers for pairs of commits.
 	compared containsMemo
 }
 
-// Key names the client's credential: per-credential state (the write
-// budget) hangs on it.
+// Key names the client's credential, a GitHub App's private key included;
+// what the clients of an installation share (the write budget, the ETag
+// cache, the rate limit) hangs on the Factory's share of it.
 func (c *Client) Key() CredentialKey { return c.key }
 
 // split turns owner/name into its parts.
@@ -150,10 +187,9 @@ func split(repo string) (string, string, error) {
 // a hundred reconciles waiting on one credential do not each spend a request
 // to learn it again.
 func (c *Client) guard(op string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if now := c.clock.Now(); now.Before(c.blockedUntil) {
-		return &Error{Kind: KindRateLimited, Op: op, Message: "rate limited until " + c.blockedUntil.UTC().Format(time.RFC3339), RetryAfter: c.blockedUntil.Sub(now).Round(time.Second) + time.Second}
+	until := c.RateLimitedUntil()
+	if now := c.clock.Now(); now.Before(until) {
+		return &Error{Kind: KindRateLimited, Op: op, Message: "rate limited until " + until.UTC().Format(time.RFC3339), RetryAfter: until.Sub(now).Round(time.Second) + time.Second}
 	}
 	return nil
 }
@@ -174,20 +210,20 @@ func (c *Client) done(op string, err error) error {
 	}
 	// The write budget's own refusals hold back only the writes.
 	if e, ok := err.(*Error); ok && e.Kind == KindRateLimited && e.RetryAfter > 0 && !IsWriteBudget(e) {
-		c.mu.Lock()
-		if until := c.clock.Now().Add(e.RetryAfter); until.After(c.blockedUntil) {
-			c.blockedUntil = until
+		c.limit.mu.Lock()
+		if until := c.clock.Now().Add(e.RetryAfter); until.After(c.limit.until) {
+			c.limit.until = until
 		}
-		c.mu.Unlock()
+		c.limit.mu.Unlock()
 	}
 	return err
 }
 
 // RateLimitedUntil is when the credential may call GitHub again (zero if now).
 func (c *Client) RateLimitedUntil() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.blockedUntil
+	c.limit.mu.Lock()
+	defer c.limit.mu.Unlock()
+	return c.limit.until
 }
 
 // WriteBudget is the credential's write budget, nil when writes are unpaced.

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -33,8 +34,21 @@ type CredentialKey struct {
 	// Token is a short hash of a token; empty for a GitHub App.
 	Token string
 	// AppID and InstallationID name a GitHub App installation (0 for a
-	// token). A rotated private key is the same credential.
+	// token).
 	AppID, InstallationID int64
+	// PrivateKey is a short hash of the App's private key: each key has a
+	// client and a token of its own, so a wrong key in one Secret is
+	// refused alone and never replaces another Secret's key or token. The
+	// clients of one installation share its ETag cache, write budget and
+	// rate limit (shared).
+	PrivateKey string
+}
+
+// shared is the key of what every client of the credential shares: the
+// installation, whichever private key signs its tokens.
+func (k CredentialKey) shared() CredentialKey {
+	k.PrivateKey = ""
+	return k
 }
 
 // IsApp reports whether the key names a GitHub App installation.
@@ -42,7 +56,7 @@ func (k CredentialKey) IsApp() bool { return k.InstallationID != 0 }
 
 func (k CredentialKey) String() string {
 	if k.IsApp() {
-		return fmt.Sprintf("%s app %d installation %d", k.APIURL, k.AppID, k.InstallationID)
+		return fmt.Sprintf("%s app %d installation %d key %s", k.APIURL, k.AppID, k.InstallationID, k.PrivateKey)
 	}
 	return fmt.Sprintf("%s token %s", k.APIURL, k.Token)
 }
@@ -93,9 +107,12 @@ func ProblemOf(err error) Problem {
 	return ""
 }
 
-// ForApp returns the shared client of the App installation at apiURL. A
-// private key other than the one in use (a rotated Secret) is taken at once:
-// the next request exchanges a token with it.
+// ForApp returns the client of the App installation at apiURL signing with
+// app's private key, shared by every Secret holding that key. Another key
+// (a rotated Secret, or another Secret's wrong one) is another client with
+// a token of its own; the installation's ETag cache, write budget and rate
+// limit are shared by all of them. A key that cannot be read is refused
+// before any client is made.
 func (f *Factory) ForApp(apiURL string, app AppCredential) (*Client, error) {
 	base, err := parseAPIURL(apiURL)
 	if err != nil {
@@ -104,15 +121,40 @@ func (f *Factory) ForApp(apiURL string, app AppCredential) (*Client, error) {
 	if app.AppID <= 0 || app.InstallationID <= 0 {
 		return nil, fmt.Errorf("GitHub App %d installation %d: both IDs must be positive", app.AppID, app.InstallationID)
 	}
-	key := CredentialKey{APIURL: base.String(), AppID: app.AppID, InstallationID: app.InstallationID}
-	c := f.shared(key, base, func(next http.RoundTripper) (http.RoundTripper, *appAuth) {
-		a := &appAuth{key: key, baseURL: strings.TrimSuffix(base.String(), "/"), next: next, clock: f.clock(), timeout: f.timeout(), signClock: f.Clock}
-		return a, a
-	})
-	if err := c.app.useKey(app.PrivateKey); err != nil {
+	sum := sha256.Sum256(app.PrivateKey)
+	key := CredentialKey{APIURL: base.String(), AppID: app.AppID, InstallationID: app.InstallationID, PrivateKey: hex.EncodeToString(sum[:6])}
+	if c := f.existing(key); c != nil {
+		return c, nil
+	}
+	signer, err := f.signer(app.PrivateKey)
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return f.shared(key, base, func(next http.RoundTripper) (http.RoundTripper, *appAuth) {
+		a := &appAuth{key: key, baseURL: strings.TrimSuffix(base.String(), "/"), next: next, clock: f.clock(), timeout: f.timeout(), signer: signer}
+		return a, a
+	}), nil
+}
+
+// existing returns the client of key if there is one.
+func (f *Factory) existing(key CredentialKey) *Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.clients[key]
+}
+
+// signer reads the App's private key and signs with it, on Liftoff's clock
+// when a test set one.
+func (f *Factory) signer(pemBytes []byte) (ghinstallation.Signer, error) {
+	key, err := parseAppKey(pemBytes)
+	if err != nil {
+		return nil, err
+	}
+	var signer ghinstallation.Signer = ghinstallation.NewRSASigner(jwt.SigningMethodRS256, key)
+	if f.Clock != nil {
+		signer = clockSigner{Signer: signer, clock: f.Clock}
+	}
+	return signer, nil
 }
 
 // Authenticate makes sure the client can be used: for a GitHub App, that it
@@ -129,22 +171,20 @@ func (c *Client) Authenticate(ctx context.Context) error {
 	return err
 }
 
-// appAuth authenticates requests as a GitHub App installation through
-// ghinstallation, in authTransport's place above the ETag cache: its
-// requests, the token exchange too, go to the API URL through the cache and
-// the instrumented transport.
+// appAuth authenticates requests as a GitHub App installation with one
+// private key through ghinstallation, in authTransport's place above the
+// ETag cache: its requests, the token exchange too, go to the API URL
+// through the cache and the instrumented transport.
 type appAuth struct {
 	key     CredentialKey
 	baseURL string
 	next    http.RoundTripper
 	clock   clock.PassiveClock
 	timeout time.Duration
-	// signClock, when set, moves the JWT's times to it (a test's clock).
-	signClock clock.PassiveClock
-
-	mu     sync.Mutex
-	keySum [sha256.Size]byte
+	// signer signs the JWTs with the key's private key.
 	signer ghinstallation.Signer
+
+	mu sync.Mutex
 	// tr holds the installation token; nil: exchange one at the next use.
 	tr *ghinstallation.Transport
 	// renewAt is when tr's token is renewed: a minute before it expires;
@@ -153,26 +193,6 @@ type appAuth struct {
 	// lacking are the permissions GitHub refused that no token exchanged
 	// since has (X-Accepted-GitHub-Permissions' form).
 	lacking map[string]bool
-}
-
-// useKey takes the App's private key, parsing it only when it changed.
-func (a *appAuth) useKey(pemBytes []byte) error {
-	sum := sha256.Sum256(pemBytes)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.signer != nil && sum == a.keySum {
-		return nil
-	}
-	key, err := parseAppKey(pemBytes)
-	if err != nil {
-		return err
-	}
-	var signer ghinstallation.Signer = ghinstallation.NewRSASigner(jwt.SigningMethodRS256, key)
-	if a.signClock != nil {
-		signer = clockSigner{Signer: signer, clock: a.signClock}
-	}
-	a.signer, a.keySum, a.tr = signer, sum, nil
-	return nil
 }
 
 // transport returns ghinstallation's transport with a live token: renewed by
@@ -184,9 +204,6 @@ func (a *appAuth) transport(ctx context.Context, stale *ghinstallation.Transport
 	defer a.mu.Unlock()
 	if a.tr != nil && a.tr != stale && a.clock.Now().Before(a.renewAt) {
 		return a.tr, nil
-	}
-	if a.signer == nil {
-		return nil, &Error{Kind: KindUnauthorized, Problem: ProblemKeyInvalid, Op: "sign a GitHub App JWT", Message: "no private key"}
 	}
 	atr, err := ghinstallation.NewAppsTransportWithOptions(a.next, a.key.AppID, ghinstallation.WithSigner(a.signer))
 	if err != nil {

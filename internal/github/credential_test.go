@@ -109,9 +109,9 @@ func TestOneClientPerAppInstallation(t *testing.T) {
 	if b := forApp(t, f, s.URL(), other, keyPEM); b == a {
 		t.Fatal("two installations share a client")
 	}
-	want := CredentialKey{APIURL: s.URL() + "/", AppID: testAppID, InstallationID: inst}
-	if a.Key() != want || !a.Key().IsApp() {
-		t.Fatalf("key %+v, want %+v", a.Key(), want)
+	if k := a.Key(); k.APIURL != s.URL()+"/" || k.AppID != testAppID || k.InstallationID != inst || !k.IsApp() ||
+		k.PrivateKey == "" || strings.Contains(string(keyPEM), k.PrivateKey) {
+		t.Fatalf("key %+v", k)
 	}
 	tc, _ := f.For(s.URL(), "ghp_secret")
 	if tc.Key().IsApp() || strings.Contains(tc.Key().String(), "ghp_secret") {
@@ -128,15 +128,61 @@ func TestOneClientPerAppInstallation(t *testing.T) {
 	}
 }
 
-// A rotated key is taken at once; the revoked one is refused with what to fix.
+// Two Secrets name one installation, one with a key that is not the App's:
+// whatever the order of their uses (a retry of the wrong one every minute),
+// the good one's token is never exchanged again nor refused, and the wrong
+// one never gets a token, its own or borrowed.
+func TestAWrongKeyNeverDisturbsAnotherSecretOfTheInstallation(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+	s, inst := appSim(t, simulator.WithClock(clk.Now))
+	_, goodPEM := appKey(t, 0)
+	_, wrongPEM := appKey(t, 1) // not a key of the App
+	f := &Factory{Clock: clk}
+	ctx := context.Background()
+	for minute := 0; minute < 5; minute++ {
+		// The wrong Secret takes its client just before the good one uses
+		// its own, then tries its token just after the good one took its client.
+		wrong := forApp(t, f, s.URL(), inst, wrongPEM)
+		good := forApp(t, f, s.URL(), inst, goodPEM)
+		if good == wrong {
+			t.Fatal("two private keys share a client")
+		}
+		if _, err := good.BranchHead(ctx, "acme/gitops", "main"); err != nil {
+			t.Fatalf("minute %d: the good Secret's read: %v", minute, err)
+		}
+		if err := wrong.Authenticate(ctx); ProblemOf(err) != ProblemKeyRefused {
+			t.Fatalf("minute %d: the wrong key: %v, want %s", minute, err, ProblemKeyRefused)
+		}
+		if _, err := wrong.BranchHead(ctx, "acme/gitops", "main"); ProblemOf(err) != ProblemKeyRefused {
+			t.Fatalf("minute %d: the wrong key read with %v, want %s", minute, err, ProblemKeyRefused)
+		}
+		if err := good.Authenticate(ctx); err != nil {
+			t.Fatalf("minute %d: the good Secret after the wrong one: %v", minute, err)
+		}
+		clk.Step(time.Minute)
+	}
+	st := s.Requests()
+	refused := st.ByStatus[http.StatusUnauthorized]
+	if exchanged := st.ByOperation[exchangeRoute] - refused; exchanged != 1 {
+		t.Fatalf("%d tokens exchanged for the good key, want 1", exchanged)
+	}
+	if refused != 10 {
+		t.Fatalf("%d refusals, want 10: the wrong key's two tries each minute, nothing else", refused)
+	}
+}
+
+// A rotated key has a client and a token of its own, exchanged at once;
+// the installation's ETag cache and write budget are the same. The revoked
+// key, when its token is due, is refused with what to fix.
 func TestRotatedAppKey(t *testing.T) {
-	s, inst := appSim(t)
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
+	s, inst := appSim(t, simulator.WithClock(clk.Now), simulator.WithInstallationTokenTTL(10*time.Minute))
 	old, oldPEM := appKey(t, 0)
 	rotated, newPEM := appKey(t, 1)
-	f := &Factory{}
+	f := &Factory{Clock: clk, WriteBudget: &WriteBudget{}}
 	ctx := context.Background()
 	c := forApp(t, f, s.URL(), inst, oldPEM)
-	if err := c.Authenticate(ctx); err != nil {
+	if _, err := c.BranchHead(ctx, "acme/gitops", "main"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.AddAppKey(testAppID, &rotated.PublicKey); err != nil {
@@ -145,16 +191,18 @@ func TestRotatedAppKey(t *testing.T) {
 	if err := s.RevokeAppKey(testAppID, &old.PublicKey); err != nil {
 		t.Fatal(err)
 	}
-	if c2 := forApp(t, f, s.URL(), inst, newPEM); c2 != c {
-		t.Fatal("a new key is the same credential: same client")
+	c2 := forApp(t, f, s.URL(), inst, newPEM)
+	if c2 == c || c2.WriteBudget() != c.WriteBudget() || c2.WriteBudget() == nil {
+		t.Fatal("a new key: a client of its own, the installation's write budget")
 	}
-	if _, err := c.BranchHead(ctx, "acme/gitops", "main"); err != nil {
+	s.ResetStats()
+	if _, err := c2.BranchHead(ctx, "acme/gitops", "main"); err != nil {
 		t.Fatalf("with the new key: %v", err)
 	}
-	if n := s.Requests().ByOperation[exchangeRoute]; n != 2 {
-		t.Fatalf("%d token exchanges, want 2 (the new key exchanges at once)", n)
+	if st := s.Requests(); st.ByOperation[exchangeRoute] != 1 || st.NotModified != 1 {
+		t.Fatalf("%d token exchanges and %d 304s, want 1 and 1 (the new key exchanges at once; the ETag cache is the installation's)", st.ByOperation[exchangeRoute], st.NotModified)
 	}
-	forApp(t, f, s.URL(), inst, oldPEM)
+	clk.Step(10 * time.Minute)
 	_, err := c.BranchHead(ctx, "acme/gitops", "main")
 	if ProblemOf(err) != ProblemKeyRefused || KindOf(err) != KindUnauthorized || !strings.Contains(err.Error(), "A JSON web token could not be decoded") {
 		t.Fatalf("revoked key: %v (problem %q)", err, ProblemOf(err))
