@@ -140,6 +140,7 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 		return ctrl.Result{}, err
 	}
 	rcs.record(n)
+	box = outboxOf(n) // holds the receivers found unusable now
 	events, wake := notify.Derive(snap.input)
 	report, reportWake, schedErr := r.report(n, snap, now)
 	if report != nil {
