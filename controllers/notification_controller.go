@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,8 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -137,6 +136,12 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	rcs, err := r.receivers(ctx, n)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	rcs.record(n)
+	box = outboxOf(n) // holds the receivers found unusable now
 	events, wake := notify.Derive(snap.input)
 	report, reportWake, schedErr := r.report(n, snap, now)
 	if report != nil {
@@ -145,7 +150,8 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 	if _, err := box.Enqueue(events, now); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.setConditions(n, stalledBy(snap.selectorErr, schedErr))
+	stalled := stalledBy(snap.selectorErr, schedErr)
+	r.setConditions(n, stalled, rcs)
 	n.Status.ObservedGeneration = n.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, n.Status) {
 		// The intent first: what is to be sent is recorded before anything is.
@@ -157,6 +163,7 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 			return lreconcile.Requeue().Result(now), nil
 		}
 		r.observeDropped(orig, n)
+		r.announceConfig(orig, n, rcs)
 		if report != nil {
 			r.metrics.reported(n.Namespace, n.Name)
 			r.event(n, corev1.EventTypeNormal, releasev1.ReasonReportWritten, "Report", "Release report for %s written", n.Status.Report.Occurrence.UTC().Format(time.RFC3339))
@@ -165,46 +172,53 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 	r.metrics.setPending(n.Namespace, n.Name, len(n.Status.Pending))
 
 	if attempts := box.Due(now, maxDeliveriesPerReconcile); len(attempts) > 0 {
-		if err := r.deliver(ctx, n, attempts); err != nil {
+		if err := r.deliver(ctx, n, attempts, rcs, stalled); err != nil {
 			return ctrl.Result{}, err
 		}
 		if len(attempts) == maxDeliveriesPerReconcile {
 			return lreconcile.Requeue().Result(now), nil
 		}
 	}
-	return ctrl.Result{RequeueAfter: r.requeueAfter(n, now, wake, reportWake)}, nil
+	var recheck time.Time
+	if len(rcs.problems) > 0 {
+		recheck = now.Add(conditions.RetryStalled) // no Secret watch: read them again later
+	}
+	return ctrl.Result{RequeueAfter: r.requeueAfter(n, now, wake, reportWake, recheck)}, nil
 }
 
+// outboxOf is the notification's delivery record; receivers whose
+// configuration is broken (a ConfigError in status) are held.
 func outboxOf(n *releasev1.ReleaseNotification) *notify.Outbox {
 	names := make([]string, 0, len(n.Spec.Receivers))
 	for _, rc := range n.Spec.Receivers {
 		names = append(names, rc.Name)
 	}
-	return &notify.Outbox{Status: &n.Status, Receivers: names}
+	held := map[string]bool{}
+	for _, rs := range n.Status.Receivers {
+		if rs.ConfigError != "" {
+			held[rs.Name] = true
+		}
+	}
+	return &notify.Outbox{Status: &n.Status, Receivers: names, Held: held}
 }
 
 // deliver sends the attempts, receiver by receiver in order, and writes the
 // results. A receiver that fails is not tried again in this reconcile. The
 // results are written even when the manager is stopping, so a message that
 // was delivered is recorded as such.
-func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev1.ReleaseNotification, attempts []notify.Attempt) error {
-	receivers := map[string]notify.Receiver{}
-	problems := map[string]error{}
+func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev1.ReleaseNotification, attempts []notify.Attempt, rcs *receiverSet, stalled string) error {
 	failed := map[string]bool{}
 	var results []notify.Result
 	for _, a := range attempts {
-		if failed[a.Receiver] {
+		if failed[a.Receiver] || rcs.problems[a.Receiver] != nil {
 			continue
 		}
-		rc, ok := receivers[a.Receiver]
-		if !ok && problems[a.Receiver] == nil {
-			rc, problems[a.Receiver] = r.receiver(ctx, n, a.Receiver)
-			receivers[a.Receiver] = rc
-		}
+		rc, ok := rcs.usable[a.Receiver]
 		res := notify.Result{Attempt: a}
 		start := r.Clock.Now()
-		if err := problems[a.Receiver]; err != nil {
-			res.Err = err
+		if !ok {
+			rc.Name = a.Receiver
+			res.Err = &notify.DeliveryError{Permanent: true, Message: "receiver " + a.Receiver + " is no longer in the spec"}
 		} else if ev, perr := notify.ParsePayload([]byte(a.Payload)); perr != nil {
 			res.Err = &notify.DeliveryError{Permanent: true, Message: "the queued message is unreadable: " + perr.Error()}
 		} else {
@@ -212,10 +226,6 @@ func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev
 		}
 		res.At = r.Clock.Now()
 		took := res.At.Sub(start)
-		if problems[a.Receiver] != nil {
-			took = 0
-		}
-		rc.Name = a.Receiver
 		r.metrics.delivered(n.Namespace, n.Name, rc, res, took)
 		if res.Err != nil && !notify.IsPermanent(res.Err) {
 			failed[a.Receiver] = true
@@ -230,7 +240,8 @@ func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev
 		orig := cur.DeepCopy()
 		box := outboxOf(cur)
 		box.Apply(results, r.Backoff)
-		r.setConditions(cur, stalledMessage(cur))
+		rcs.record(cur)
+		r.setConditions(cur, stalled, rcs)
 		r.metrics.setPending(cur.Namespace, cur.Name, len(cur.Status.Pending))
 		conflict, err := patchStatus(wctx, r.Client, orig, cur)
 		switch {
@@ -250,47 +261,89 @@ func (r *ReleaseNotificationReconciler) deliver(ctx context.Context, n *releasev
 	}
 }
 
-// receiver reads a receiver's Secret. Its error says what to fix and never
-// holds the Secret's values.
-func (r *ReleaseNotificationReconciler) receiver(ctx context.Context, n *releasev1.ReleaseNotification, name string) (notify.Receiver, error) {
+// receiverSet is what the receivers' Secrets hold: the receivers that can
+// be used, and why each other cannot.
+type receiverSet struct {
+	usable   map[string]notify.Receiver
+	problems map[string]*notify.ConfigError
+}
+
+// receivers reads every receiver's Secret, live (Secrets are not cached),
+// and checks what can be checked before anything is sent. An error other
+// than a missing Secret is returned, to be retried.
+func (r *ReleaseNotificationReconciler) receivers(ctx context.Context, n *releasev1.ReleaseNotification) (*receiverSet, error) {
+	out := &receiverSet{usable: map[string]notify.Receiver{}, problems: map[string]*notify.ConfigError{}}
 	for _, rc := range n.Spec.Receivers {
-		if rc.Name != name {
-			continue
-		}
-		out := notify.Receiver{Name: rc.Name, Type: rc.Type}
 		secret := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: n.Namespace, Name: rc.SecretRef.Name}, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return out, &notify.DeliveryError{Message: fmt.Sprintf("Secret %q of receiver %s not found: create it with the webhook's `url`", rc.SecretRef.Name, rc.Name)}
+			if !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("reading Secret %q of receiver %s: %w", rc.SecretRef.Name, rc.Name, err)
 			}
-			return out, &notify.DeliveryError{Message: fmt.Sprintf("reading Secret %q of receiver %s: %v", rc.SecretRef.Name, rc.Name, err)}
+			out.problems[rc.Name] = notify.SecretNotFound(rc, n.Namespace)
+			continue
 		}
-		out.URL = strings.TrimSpace(string(secret.Data["url"]))
-		out.Secret = secret.Data["secret"]
-		switch {
-		case out.URL == "":
-			return out, &notify.DeliveryError{Message: fmt.Sprintf("Secret %q of receiver %s has no `url` key: add the incoming webhook's URL under `url`", rc.SecretRef.Name, rc.Name)}
-		case rc.Type == releasev1.ReceiverWebhook && len(out.Secret) == 0:
-			return out, &notify.DeliveryError{Message: fmt.Sprintf("Secret %q of webhook receiver %s has no `secret` key: add the key that signs the deliveries under `secret`", rc.SecretRef.Name, rc.Name)}
+		got, err := notify.ReceiverFromSecret(rc, secret.Data)
+		var ce *notify.ConfigError
+		if errors.As(err, &ce) {
+			out.problems[rc.Name] = ce
+			continue
 		}
-		return out, nil
+		out.usable[rc.Name] = got
 	}
-	return notify.Receiver{Name: name}, &notify.DeliveryError{Permanent: true, Message: "receiver " + name + " is no longer in the spec"}
+	return out, nil
+}
+
+// record writes each receiver's configuration problem into its status
+// (ConfigError), or clears it.
+func (s *receiverSet) record(n *releasev1.ReleaseNotification) {
+	box := outboxOf(n)
+	for _, rc := range n.Spec.Receivers {
+		msg := ""
+		if p := s.problems[rc.Name]; p != nil {
+			msg = p.Message
+		}
+		if rs := box.Receiver(rc.Name); rs.ConfigError != msg {
+			rs.ConfigError = msg
+		}
+	}
 }
 
 // setConditions writes where the notification stands (notificationSummary)
 // as its Ready, Reconciling and Stalled conditions.
-func (r *ReleaseNotificationReconciler) setConditions(n *releasev1.ReleaseNotification, stalled string) {
-	conditions.Set(&n.Status.Conditions, n.Generation, notificationSummary(n, stalled))
+func (r *ReleaseNotificationReconciler) setConditions(n *releasev1.ReleaseNotification, stalled string, rcs *receiverSet) {
+	var broken []*notify.ConfigError
+	if rcs != nil {
+		for _, rc := range n.Spec.Receivers {
+			if p := rcs.problems[rc.Name]; p != nil {
+				broken = append(broken, p)
+			}
+		}
+	}
+	conditions.Set(&n.Status.Conditions, n.Generation, notificationSummary(n, stalled, broken))
 }
 
 // notificationSummary: Stalled while the spec cannot be used (stalled says
-// why; what can be derived is still sent), Reconciling while a receiver
-// fails (its messages are retried with back-off; the message names each
-// failing receiver's last error and next try), else Ready.
-func notificationSummary(n *releasev1.ReleaseNotification, stalled string) conditions.Summary {
+// why; what can be derived is still sent) or a receiver's Secret is missing
+// or invalid (broken: nothing is sent to it, nothing retried, until a
+// person fixes it), Reconciling while a receiver fails (its messages are
+// retried with back-off; the message names each failing receiver's last
+// error and next try), else Ready.
+func notificationSummary(n *releasev1.ReleaseNotification, stalled string, broken []*notify.ConfigError) conditions.Summary {
+	reason, why := releasev1.ReasonSecretInvalid, []string{}
 	if stalled != "" {
-		return conditions.Stalled(releasev1.ReasonInvalidSpec, stalled)
+		reason, why = releasev1.ReasonInvalidSpec, append(why, stalled)
+	}
+	for _, p := range broken {
+		if p.Reason == releasev1.ReasonSecretNotFound && stalled == "" {
+			reason = releasev1.ReasonSecretNotFound
+		}
+		why = append(why, p.Message)
+	}
+	if len(broken) > 0 {
+		why = append(why, "its messages wait until the Secret is fixed")
+	}
+	if len(why) > 0 {
+		return conditions.Stalled(reason, strings.Join(why, "; "))
 	}
 	var failing []string
 	for _, rs := range n.Status.Receivers {
@@ -321,14 +374,6 @@ func stalledBy(selectorErr, scheduleErr error) string {
 	return strings.Join(why, "; ")
 }
 
-// stalledMessage is why the notification was last found Stalled, or "".
-func stalledMessage(n *releasev1.ReleaseNotification) string {
-	if c := meta.FindStatusCondition(n.Status.Conditions, releasev1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
-		return c.Message
-	}
-	return ""
-}
-
 // announce emits an event when a receiver starts failing or recovers.
 func (r *ReleaseNotificationReconciler) announce(before, after *releasev1.ReleaseNotification) {
 	was := map[string]int32{}
@@ -338,12 +383,33 @@ func (r *ReleaseNotificationReconciler) announce(before, after *releasev1.Releas
 	for _, rs := range after.Status.Receivers {
 		switch {
 		case was[rs.Name] == 0 && rs.ConsecutiveFailures > 0:
-			r.event(after, corev1.EventTypeWarning, releasev1.ReasonDeliveryFailing, "Deliver", "Receiver %s: %s", rs.Name, rs.LastError)
+			r.event(after, corev1.EventTypeWarning, releasev1.ReasonDeliveryFailing, deliverTo(rs.Name), "Receiver %s: %s", rs.Name, rs.LastError)
 		case was[rs.Name] > 0 && rs.ConsecutiveFailures == 0 && rs.LastSent != nil:
-			r.event(after, corev1.EventTypeNormal, releasev1.ReasonDeliveryRecovered, "Deliver", "Receiver %s delivers again", rs.Name)
+			r.event(after, corev1.EventTypeNormal, releasev1.ReasonDeliveryRecovered, deliverTo(rs.Name), "Receiver %s delivers again", rs.Name)
 		}
 	}
 }
+
+// announceConfig emits an event when a receiver's Secret is found missing
+// or invalid.
+func (r *ReleaseNotificationReconciler) announceConfig(before, after *releasev1.ReleaseNotification, rcs *receiverSet) {
+	was := map[string]string{}
+	for _, rs := range before.Status.Receivers {
+		was[rs.Name] = rs.ConfigError
+	}
+	for _, rc := range after.Spec.Receivers {
+		if p := rcs.problems[rc.Name]; p != nil && was[rc.Name] != p.Message {
+			r.event(after, corev1.EventTypeWarning, p.Reason, deliverTo(rc.Name), "%s", p.Message)
+		}
+	}
+}
+
+// deliverTo is the action of a receiver's events. The events API folds
+// events of the same object, reason and action into one series that keeps
+// the first one's message (its key leaves the message out): with one action
+// per receiver, each receiver's failure and recovery is an event of its own,
+// under its name.
+func deliverTo(receiver string) string { return "DeliverTo/" + receiver }
 
 // observeDropped counts what the outbox gave up while queueing.
 func (r *ReleaseNotificationReconciler) observeDropped(before, after *releasev1.ReleaseNotification) {

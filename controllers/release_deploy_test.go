@@ -354,7 +354,8 @@ func TestRestartWhileWaitingForTheAgent(t *testing.T) {
 
 // The pipeline's status.live (kubectl get's LIVE column) shows what Argo CD
 // deployed in prod: the version before while Argo CD has not applied the
-// commit, the new one once it has, and after a rollback the version written
+// commit (before Liftoff's first promotion, the one prod's GitOps file
+// held), the new one once it has, and after a rollback the version written
 // back once Argo CD applied it. dev has no deployment: committed is live.
 func TestPipelineLiveIsWhatTheAgentDeployed(t *testing.T) {
 	g := NewWithT(t)
@@ -369,7 +370,10 @@ func TestPipelineLiveIsWhatTheAgentDeployed(t *testing.T) {
 
 	e.release("r1", "1.4.2")
 	c1 := e.deploying("r1", "prod")
-	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.2 prod=- (1.4.2 committed)"))
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.2 prod=1.4.1 (1.4.2 committed)"), "prod's file said 1.4.1: it runs there")
+	found := prod().Live
+	g.Expect(found).NotTo(BeNil())
+	g.Expect([]string{found.Version, found.Release, string(found.Origin)}).To(Equal([]string{"1.4.1", "", string(releasev1.LiveFromGitOpsFiles)}))
 	argo(c1, "Healthy")
 	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.2 prod=1.4.2"))
 

@@ -42,12 +42,14 @@ const (
 	// ReasonStageNotFound: the Release's targetStage is not a stage of its
 	// pipeline. Stalled.
 	ReasonStageNotFound = "StageNotFound"
-	// ReasonSecretNotFound: the Secret a credential is read from does not
-	// exist. Stalled.
+	// ReasonSecretNotFound: the Secret a credential (or a notification
+	// receiver's URL) is read from does not exist. Stalled.
 	ReasonSecretNotFound = "SecretNotFound"
 	// ReasonSecretInvalid: the credential's Secret has no usable `token`
 	// key, or an incomplete GitHub App credential (appID, installationID,
-	// privateKey; both IDs positive numbers), or both kinds. Stalled.
+	// privateKey; both IDs positive numbers), or both kinds; or a
+	// notification receiver's Secret has no `url` (a Webhook's no `secret`),
+	// or a `url` that is not an http(s) URL. Stalled.
 	ReasonSecretInvalid = "SecretInvalid"
 	// ReasonInvalidSpec: the spec cannot be acted on (a bad GitHub API URL,
 	// version range, label selector, calendar window, report schedule, or a
@@ -180,9 +182,10 @@ const (
 	// messages. Ready.
 	ReasonDelivering = "Delivering"
 	// ReasonDeliveryFailing: a receiver of a ReleaseNotification failed (an
-	// error answer, no answer, its Secret missing or incomplete); its
-	// messages are retried with back-off. Reconciling; also the Warning
-	// event when a receiver starts failing.
+	// error answer, no answer); its messages are retried with back-off.
+	// Reconciling; also the Warning event when a receiver starts failing.
+	// A receiver whose Secret is missing or invalid is not retried: the
+	// notification is Stalled with SecretNotFound or SecretInvalid.
 	ReasonDeliveryFailing = "DeliveryFailing"
 	// A Milestone's Ready reason is its health (OnTrack, AtRisk, Late,
 	// Completed, Missed; see MilestoneHealth).

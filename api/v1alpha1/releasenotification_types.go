@@ -120,8 +120,12 @@ type NotificationReceiver struct {
 	// +required
 	Type ReceiverType `json:"type"`
 	// SecretRef names a Secret of the namespace with the receiver's `url` (the
-	// incoming webhook URL: it is a credential) and, for Webhook, the `secret`
-	// that signs each delivery. Neither ever appears in status, events or logs.
+	// incoming webhook URL, http or https: it is a credential) and, for
+	// Webhook, the `secret` that signs each delivery. Neither ever appears in
+	// status, events or logs. The Secret is read at every reconcile: a missing
+	// Secret or key, or a URL that is not http(s), makes the notification
+	// Stalled (SecretNotFound, SecretInvalid) at once, naming the Secret and
+	// the key.
 	// +required
 	SecretRef LocalObjectReference `json:"secretRef"`
 }
@@ -204,7 +208,8 @@ type ReleaseNotificationStatus struct {
 
 	// Conditions: Ready (every receiver configured and delivering),
 	// Reconciling (a receiver fails; its messages are retried), Stalled (the
-	// spec cannot be used: an invalid schedule or selector).
+	// spec cannot be used: an invalid schedule or selector, or a receiver's
+	// Secret missing or invalid).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -240,6 +245,13 @@ type ReceiverStatus struct {
 	// RetryAt is when the next delivery is tried after a failure.
 	// +optional
 	RetryAt *metav1.Time `json:"retryAt,omitempty"`
+	// ConfigError says why the receiver cannot be used as configured: its
+	// Secret is missing, lacks the key `url` (or, for a Webhook, `secret`),
+	// or its URL is not an http(s) URL. Nothing is sent to it and nothing is
+	// retried: its messages wait until the Secret is fixed, which is checked
+	// at every reconcile and at least once a minute (Secrets are not watched).
+	// +optional
+	ConfigError string `json:"configError,omitempty"`
 }
 
 // PendingMessage is one message waiting for delivery.

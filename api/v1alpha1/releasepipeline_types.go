@@ -620,9 +620,25 @@ type LiveVersion struct {
 	// +optional
 	Commit string `json:"commit,omitempty"`
 	// DeployedAt is when the agent reported it applied and healthy (for a
-	// stage without deployment, when it landed).
+	// stage without deployment, when it landed; for a version found in the
+	// GitOps files, when Liftoff read it there).
 	DeployedAt metav1.Time `json:"deployedAt"`
+	// Origin says where Liftoff learned the version: unset when a promotion
+	// or rollback of Liftoff put it there; GitOpsFiles when it ran there
+	// before Liftoff promoted anything into the stage, read from the stage's
+	// GitOps files by Liftoff's first promotion into it (the version it
+	// replaces). It stays live until the stage's agent deploys Liftoff's commit.
+	// +optional
+	Origin LiveOrigin `json:"origin,omitempty"`
 }
+
+// LiveOrigin is where Liftoff learned a stage's live version.
+// +kubebuilder:validation:Enum=GitOpsFiles
+type LiveOrigin string
+
+// LiveFromGitOpsFiles: the version the stage's GitOps files held when Liftoff
+// first promoted into it.
+const LiveFromGitOpsFiles LiveOrigin = "GitOpsFiles"
 
 // InFlightPromotion is the lock one Release holds on a stage while it promotes.
 type InFlightPromotion struct {

@@ -24,8 +24,11 @@ func TestLiveSummary(t *testing.T) {
 			want: "dev=1.4.2 prod=1.4.2"},
 		{name: "committed, the agent has not deployed it", prod: argo, status: PipelineStageStatus{Name: "prod", Version: "1.4.2", PromotedAt: &at, Live: live("1.4.1")},
 			want: "dev=1.4.2 prod=1.4.1 (1.4.2 committed)"},
-		{name: "first commit, nothing deployed before", prod: argo, status: PipelineStageStatus{Name: "prod", Version: "1.4.2", PromotedAt: &at},
+		{name: "first commit, nothing known to run before", prod: argo, status: PipelineStageStatus{Name: "prod", Version: "1.4.2", PromotedAt: &at},
 			want: "dev=1.4.2 prod=- (1.4.2 committed)"},
+		{name: "first commit, what the GitOps files held runs", prod: argo, status: PipelineStageStatus{Name: "prod", Version: "1.4.2", PromotedAt: &at,
+			Live: &LiveVersion{Version: "v1.0.0", DeployedAt: at, Origin: LiveFromGitOpsFiles}},
+			want: "dev=1.4.2 prod=v1.0.0 (1.4.2 committed)"},
 		{name: "a rollback written back, not applied", prod: argo, status: PipelineStageStatus{Name: "prod", Version: "1.4.1", PromotedAt: &at, Live: live("1.4.2")},
 			want: "dev=1.4.2 prod=1.4.2 (1.4.1 committed)"},
 	} {

@@ -88,11 +88,12 @@ func (v Value) cel() any {
 	return out
 }
 
+// String is the value for people (FormatNumber), as status and messages show it.
 func (v Value) String() string {
 	if v.Scalar != nil {
-		return fmt.Sprintf("%g", *v.Scalar)
+		return FormatNumber(*v.Scalar)
 	}
-	return fmt.Sprintf("%v", v.Vector)
+	return formatNumbers(v.Vector)
 }
 
 // Scalar is a Value holding one number.

@@ -224,7 +224,10 @@ func stageCell(p *releasev1.ReleasePipeline, st *releasev1.Stage, now time.Time)
 	live, committed := p.LiveIn(st.Name)
 	if live != nil {
 		cell.Version, cell.Release = live.Version, live.Release
-		if !live.DeployedAt.IsZero() {
+		switch {
+		case live.Origin == releasev1.LiveFromGitOpsFiles:
+			cell.DeployedAt = "ran before Liftoff's first promotion"
+		case !live.DeployedAt.IsZero():
 			cell.DeployedAt = ago(now, live.DeployedAt.Time)
 		}
 	}

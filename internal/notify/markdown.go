@@ -116,3 +116,43 @@ func markdownLink(l Link) string {
 	}
 	return fmt.Sprintf("[%s](%s)", notes.EscapeMarkdown(l.Title), l.URL)
 }
+
+// inline is a run of a line of the Markdown Liftoff writes, as written:
+// plain, bold, or a link's text and URL.
+type inline struct {
+	Text string
+	Bold bool
+	URL  string
+}
+
+// parseInlines cuts a line of the Markdown Liftoff writes ([text](url),
+// **bold**, backslash escapes) into runs whose text is as written, for
+// receivers that mark bold and links up themselves.
+func parseInlines(line string) []inline {
+	var out []inline
+	add := func(in inline) {
+		if in.Text = reMDEscape.ReplaceAllString(in.Text, "$1"); in.Text != "" {
+			out = append(out, in)
+		}
+	}
+	text := func(s string) {
+		last := 0
+		for _, m := range reMDBold.FindAllStringSubmatchIndex(s, -1) {
+			add(inline{Text: s[last:m[0]]})
+			add(inline{Text: s[m[2]:m[3]], Bold: true})
+			last = m[1]
+		}
+		add(inline{Text: s[last:]})
+	}
+	last := 0
+	for _, m := range reMDLink.FindAllStringSubmatchIndex(line, -1) {
+		if m[0] > 0 && line[m[0]-1] == '\\' {
+			continue // an escaped [ opens no link
+		}
+		text(line[last:m[0]])
+		add(inline{Text: line[m[2]:m[3]], URL: line[m[4]:m[5]]})
+		last = m[1]
+	}
+	text(line[last:])
+	return out
+}

@@ -29,6 +29,10 @@ type Outbox struct {
 	Status *releasev1.ReleaseNotificationStatus
 	// Receivers are the names of the spec's receivers, in order.
 	Receivers []string
+	// Held are receivers that cannot be used as configured (a ConfigError):
+	// nothing is due for them and they wake nothing; their messages wait
+	// until the configuration is fixed (at most GiveUpAfter, as any).
+	Held map[string]bool
 }
 
 // Init starts the record at the notification's creation: what happened
@@ -174,13 +178,16 @@ type Attempt struct {
 }
 
 // Due lists up to limit deliveries to make now, oldest message first,
-// skipping receivers that are backing off. A receiver gets its messages in order.
+// skipping receivers that are backing off or held. A receiver gets its messages in order.
 func (o *Outbox) Due(now time.Time, limit int) []Attempt {
 	var out []Attempt
 	for _, p := range o.Status.Pending {
 		for _, r := range p.Receivers {
 			if len(out) == limit {
 				return out
+			}
+			if o.Held[r] {
+				continue
 			}
 			if rs := o.Receiver(r); rs.RetryAt != nil && now.Before(rs.RetryAt.Time) {
 				continue
@@ -270,6 +277,9 @@ func (o *Outbox) Wake(now time.Time) time.Time {
 	for _, p := range o.Status.Pending {
 		at(p.QueuedAt.Add(GiveUpAfter))
 		for _, r := range p.Receivers {
+			if o.Held[r] {
+				continue
+			}
 			if rs := o.Receiver(r); rs.RetryAt != nil && rs.RetryAt.After(now) {
 				at(rs.RetryAt.Time)
 			} else {

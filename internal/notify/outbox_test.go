@@ -116,3 +116,26 @@ func TestOutboxIsBounded(t *testing.T) {
 		t.Fatal("a forgotten event must stay known (older than Since), a new one not")
 	}
 }
+
+// A receiver that cannot be used as configured is held: nothing is due for
+// it and it wakes nothing, but its messages wait (until GiveUpAfter).
+func TestOutboxHoldsAReceiverThatCannotBeUsed(t *testing.T) {
+	b := newBox("slack", "hook")
+	b.Held = map[string]bool{"hook": true}
+	_, _ = b.Enqueue([]Event{ev(1, t0)}, t0)
+	due := b.Due(t0, 10)
+	if len(due) != 1 || due[0].Receiver != "slack" {
+		t.Fatalf("due %+v, want slack only", due)
+	}
+	b.Apply([]Result{{Attempt: due[0], At: t0}}, time.Second)
+	if b.Status.PendingCount != 1 || len(b.Status.Pending[0].Receivers) != 1 {
+		t.Fatalf("the message waits for hook: %+v", b.Status.Pending)
+	}
+	if wake := b.Wake(t0); !wake.Equal(t0.Add(GiveUpAfter)) {
+		t.Errorf("wake %v, want only the give-up time %v", wake, t0.Add(GiveUpAfter))
+	}
+	b.Held = nil
+	if due := b.Due(t0.Add(time.Hour), 10); len(due) != 1 || due[0].Receiver != "hook" {
+		t.Errorf("once fixed, due %+v", due)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,18 +137,32 @@ func TestTeamsGetsAnAdaptiveCard(t *testing.T) {
 		card["$schema"] != "http://adaptivecards.io/schemas/adaptive-card.json" {
 		t.Fatalf("attachment %v", a)
 	}
-	body := card["body"].([]any)
-	title := body[0].(map[string]any)
-	if title["type"] != "TextBlock" || title["text"] != e.Title || title["color"] != "Warning" || title["weight"] != "Bolder" {
+	lines := cardLines(t, card)
+	if len(lines) < 1 || lines[0] != e.Title {
+		t.Errorf("title %q", lines)
+	}
+	title := card["body"].([]any)[0].(map[string]any)["inlines"].([]any)[0].(map[string]any)
+	if title["color"] != "Warning" || title["weight"] != "Bolder" || title["size"] != "Large" {
 		t.Errorf("title %v", title)
 	}
-	facts := body[2].(map[string]any)
-	if facts["type"] != "FactSet" || len(facts["facts"].([]any)) != 3 {
-		t.Errorf("facts %v", facts)
+	for _, want := range []string{
+		"approvals: 1 of 2 approvals <for> prod & more",
+		"Pipeline: checkout", "Version: 1.5.0", "Stage: prod",
+		"Holding",
+		"• checks (failed): qa failed details",
+		"Changes since 1.4.2",
+		"• 1 pull request since 1.4.2: #12 Retry [fast] (alice) compare",
+		"Liftoff · shop/releases · 2026-11-23 09:00 UTC",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("the card lacks the line %q:\n%s", want, strings.Join(lines, "\n"))
+		}
 	}
-	holding := body[4].(map[string]any)["text"].(string)
-	if body[3].(map[string]any)["text"] != "Holding" || holding != "- **checks** (failed): qa failed [details](https://github.com/acme/checkout/runs/1)" {
-		t.Errorf("the gates as a Markdown list: %v / %q", body[3], holding)
+	if runs := runsOf(card, "details"); len(runs) != 1 || runs[0]["selectAction"].(map[string]any)["url"] != "https://github.com/acme/checkout/runs/1" {
+		t.Errorf("the gate's link: %v", runs)
+	}
+	if runs := runsOf(card, "checks"); len(runs) != 1 || runs[0]["weight"] != "Bolder" {
+		t.Errorf("the gate's name in bold: %v", runs)
 	}
 	actions := card["actions"].([]any)
 	if len(actions) != 1 || actions[0].(map[string]any)["type"] != "Action.OpenUrl" || actions[0].(map[string]any)["url"] != "https://github.com/acme/checkout/runs/1" {
@@ -249,10 +264,91 @@ func TestReportFitsSlackAndTeams(t *testing.T) {
 		}
 	}
 	card := TeamsMessage(e)["attachments"].([]any)[0].(map[string]any)["content"].(map[string]any)
-	raw, _ := json.Marshal(card)
-	if !strings.Contains(string(raw), `"text":"Shipped"`) || !strings.Contains(string(raw), `- **checkout-1-5**: AtRisk`) || strings.Contains(string(raw), "## ") {
-		t.Errorf("Teams report: headings become bold TextBlocks, lists stay Markdown:\n%.2000s", raw)
+	lines := cardLines(t, card)
+	for _, want := range []string{"Shipped", "\u00a0\u00a0\u00a0\u00a0◦ prod: 1.0.0, Mon 23 Nov 08:00 CET (planned Mon 23 Nov 08:00 CET, on time), see the notes",
+		"• checkout-1-5: AtRisk, 1 open blocker: #4 3-D Secure [Safari]"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("Teams report lacks the line %q", want)
+		}
 	}
+	if runs := runsOf(card, "Shipped"); len(runs) != 1 || runs[0]["weight"] != "Bolder" {
+		t.Errorf("a heading is bold: %v", runs)
+	}
+	if runs := runsOf(card, "#4 3-D Secure [Safari]"); len(runs) != 1 || runs[0]["selectAction"] == nil {
+		t.Errorf("a link opens its URL: %v", runs)
+	}
+}
+
+// Teams shows a TextBlock's text as Markdown with no escape every client
+// honours: a backslash shows as written ("result \> 0.05"), * and _ turn
+// into emphasis. Whatever a message holds, the card shows it as written.
+func TestTeamsShowsTheTextAsWritten(t *testing.T) {
+	written := []string{"price in <EUR> & more", "result > 0.05", "error_rate_5m **spike** [not a link](x)", `C:\deploy\*`, "a | b # c `d`"}
+	e := blockedEvent()
+	e.Text = written[0]
+	e.Facts = []Fact{{"Condition", written[1]}}
+	e.Gates = []Gate{{Name: "metrics", Status: "Failed", Message: written[2]}}
+	e.Unblockers = []string{written[3], written[4]}
+	e.ReleaseNotes = nil
+	card := TeamsMessage(e)["attachments"].([]any)[0].(map[string]any)["content"].(map[string]any)
+	lines := cardLines(t, card)
+	for _, want := range []string{written[0], "Condition: " + written[1], "• metrics (failed): " + written[2], "• " + written[3], "• " + written[4]} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("the card lacks %q as written:\n%s", want, strings.Join(lines, "\n"))
+		}
+	}
+	if runs := runsOf(card, "not a link"); len(runs) != 0 {
+		t.Errorf("a message's brackets made a link: %v", runs)
+	}
+	// Teams renders Markdown in TextBlocks and FactSets: none carries text.
+	raw, _ := json.Marshal(card)
+	for _, kind := range []string{`"TextBlock"`, `"FactSet"`} {
+		if strings.Contains(string(raw), kind) {
+			t.Errorf("the card has a %s, whose text Teams reads as Markdown", kind)
+		}
+	}
+}
+
+// cardLines is what a Teams card shows, one line per block (a fact of a
+// FactSet on a line of its own): a RichTextBlock's runs joined, a
+// TextBlock's text.
+func cardLines(t *testing.T, card map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, b := range card["body"].([]any) {
+		block := b.(map[string]any)
+		switch block["type"] {
+		case "TextBlock":
+			out = append(out, block["text"].(string))
+		case "FactSet":
+			for _, f := range block["facts"].([]any) {
+				out = append(out, fmt.Sprintf("%s: %s", f.(map[string]any)["title"], f.(map[string]any)["value"]))
+			}
+		case "RichTextBlock":
+			var line strings.Builder
+			for _, r := range block["inlines"].([]any) {
+				line.WriteString(r.(map[string]any)["text"].(string))
+			}
+			out = append(out, line.String())
+		default:
+			t.Fatalf("a %v in the card's body", block["type"])
+		}
+	}
+	return out
+}
+
+// runsOf lists the card's text runs whose text is text.
+func runsOf(card map[string]any, text string) []map[string]any {
+	var out []map[string]any
+	for _, b := range card["body"].([]any) {
+		inlines, _ := b.(map[string]any)["inlines"].([]any)
+		for _, r := range inlines {
+			if run := r.(map[string]any); run["text"] == text {
+				out = append(out, run)
+			}
+		}
+	}
+	return out
 }
 
 // mrkdwnTexts joins the texts of a Slack message's blocks, as Slack shows them.

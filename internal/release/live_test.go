@@ -60,7 +60,8 @@ func wantLive(t *testing.T, w *world, want string) {
 func sameTime(a *metav1.Time, b time.Time) bool { return a != nil && a.Time.Equal(b) }
 
 // The pipeline shows a version live in a stage that Argo CD deploys only
-// once Argo CD deployed it; until then the version before, and the one
+// once Argo CD deployed it; until then the version before (before Liftoff's
+// first promotion there, the one the stage's GitOps file held), and the one
 // committed. A stage without deployment shows what was committed. A
 // rollback shows the version written back live once it was applied.
 func TestPipelineLiveFollowsTheAgent(t *testing.T) {
@@ -70,11 +71,12 @@ func TestPipelineLiveFollowsTheAgent(t *testing.T) {
 	w.release("r", "1.4.2")
 	w.settle("r", 4)
 	commit := w.get("r").Status.StageStatus("prod").Promotion.Commit
-	wantLive(t, w, "dev=1.4.2 prod=- (1.4.2 committed)")
+	wantLive(t, w, "dev=1.4.2 prod=1.4.1 (1.4.2 committed)")
 	prod := pipelineStage(w, "prod")
-	if prod.Version != "1.4.2" || prod.Release != "r" || prod.Commit != commit || !sameTime(prod.PromotedAt, t0) || prod.DeployedAt != nil || prod.Live != nil ||
-		prod.InFlight == nil || prod.InFlight.Release != "r" {
-		t.Errorf("prod while deploying: %+v", prod)
+	ran := &releasev1.LiveVersion{Version: "1.4.1", DeployedAt: metav1.NewTime(t0), Origin: releasev1.LiveFromGitOpsFiles}
+	if prod.Version != "1.4.2" || prod.Release != "r" || prod.Commit != commit || !sameTime(prod.PromotedAt, t0) || prod.DeployedAt != nil ||
+		!equality.Semantic.DeepEqual(prod.Live, ran) || prod.InFlight == nil || prod.InFlight.Release != "r" {
+		t.Errorf("prod while deploying: %+v, live %+v (what its file held, found there)", prod, prod.Live)
 	}
 	if dev := pipelineStage(w, "dev"); !sameTime(dev.DeployedAt, t0) || dev.Live == nil || dev.Live.Version != "1.4.2" || dev.Live.Release != "r" || dev.Live.Commit != dev.Commit {
 		t.Errorf("dev, committed is live: %+v", dev)

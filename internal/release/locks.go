@@ -152,9 +152,12 @@ func (l *StageLocks) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline,
 // release, commit and promotedAt, and the history. live says the stage has
 // no GitOps agent to wait for: committed counts as live, and the stage's
 // deployedAt and live are recorded in the same write; otherwise they wait
-// for Deployed. The stage is freed unless keepLock: a stage waiting for its
-// agent or under verification stays held until that ends.
-func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, keepLock, live bool) error {
+// for Deployed, and until then the stage runs the version before: for
+// Liftoff's first promotion into the stage, previous, the version its GitOps
+// files held (recorded as live, found in the files). The stage is freed
+// unless keepLock: a stage waiting for its agent or under verification
+// stays held until that ends.
+func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit, previous string, now time.Time, keepLock, live bool) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
 		if ps.InFlight != nil && ps.InFlight.Release != rel.Name {
@@ -166,6 +169,10 @@ func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline
 		}
 		if ps.Release == rel.Name && ps.Commit == commit {
 			return ours, nil // already recorded: free the stage taken again
+		}
+		if !live && ps.Live == nil && ps.Version == "" && len(ps.History) == 0 && previous != "" {
+			// Nothing of Liftoff's ran there yet: what the files held runs.
+			ps.Live = &releasev1.LiveVersion{Version: previous, DeployedAt: metav1.NewTime(now), Origin: releasev1.LiveFromGitOpsFiles}
 		}
 		committed(p, ps, releasev1.PromotionRecord{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, At: metav1.NewTime(now)}, live)
 		return true, nil

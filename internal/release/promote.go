@@ -83,7 +83,11 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
 	}
 	verifying, deploying := stage.Verify != nil, stage.Deployment != nil
-	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, s.now, verifying || deploying, !deploying); err != nil {
+	ran := res.PreviousVersion // what the stage ran before, read from its files
+	if res.NoChange {
+		ran = "" // the files held this version already: the agent says whether it runs
+	}
+	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, ran, s.now, verifying || deploying, !deploying); err != nil {
 		return reconcile.Stop(), err
 	}
 	done := metav1.NewTime(s.now)
