@@ -2,7 +2,9 @@ package dashboard
 
 import (
 	"fmt"
+	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -27,28 +29,37 @@ func short(sha string) string {
 	return sha
 }
 
-// ago says how long before now t was, coarsely: "3m ago", "2h ago", "5d ago".
-func ago(now, t time.Time) string {
-	d := now.Sub(t)
-	future := d < 0
-	if future {
-		d = -d
+// Moment is a time a page shows as "how long ago": Text is absolute, in
+// the dashboard's zone with the zone named, and At is for the browser,
+// which says how long ago it was and keeps saying it truly while the page
+// stays open (a relative time written by the server goes stale).
+type Moment struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
+}
+
+func moment(t time.Time, loc *time.Location) *Moment {
+	if t.IsZero() {
+		return nil
 	}
-	var s string
-	switch {
-	case d < time.Minute:
-		s = fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		s = fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		s = fmt.Sprintf("%dh", int(d.Hours()))
-	default:
-		s = fmt.Sprintf("%dd", int(d.Hours()/24))
+	return &Moment{At: t.UTC(), Text: stamp(t, loc)}
+}
+
+// zoneName names a time zone for a page: "Europe/Berlin"; the machine's
+// own zone by the name the system gives it.
+func zoneName(loc *time.Location) string {
+	if loc.String() != "Local" {
+		return loc.String()
 	}
-	if future {
-		return "in " + s
+	if tz := os.Getenv("TZ"); tz != "" {
+		return strings.TrimPrefix(tz, ":")
 	}
-	return s + " ago"
+	if link, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(link, "zoneinfo/"); ok {
+			return name
+		}
+	}
+	return time.Now().In(loc).Format("MST")
 }
 
 // stamp formats a time for people, in loc.

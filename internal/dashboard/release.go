@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -36,8 +38,18 @@ type ReleaseView struct {
 	Approvals []ApprovalView `json:"approvals,omitempty"`
 	Checklist *ChecklistView `json:"checklist,omitempty"`
 	Milestone string         `json:"milestone,omitempty"`
-	Approve   []string       `json:"canApprove,omitempty"`
-	Verdict   []string       `json:"awaitingVerdict,omitempty"`
+	// Awaiting lists the stages that wait for an approval; Approve those
+	// the viewer may approve (the API server and the identity rules say
+	// so), Cannot why the viewer may not approve the others.
+	Awaiting []string `json:"awaitingApproval,omitempty"`
+	Approve  []string `json:"canApprove,omitempty"`
+	Cannot   []string `json:"cannotApprove,omitempty"`
+	// CanPause: the viewer may pause or resume the Release.
+	CanPause bool `json:"canPause,omitempty"`
+	// Verdict lists the stages whose analysis waits for a person's
+	// verdict; CanVerdict: the viewer may give it.
+	Verdict    []string `json:"awaitingVerdict,omitempty"`
+	CanVerdict bool     `json:"canVerdict,omitempty"`
 }
 
 // StageView is one stage of a Release.
@@ -68,15 +80,18 @@ type Point struct {
 	URL    string `json:"url,omitempty"`
 }
 
-// GateView is one gate's last evaluation and who can move it.
+// GateView is one gate's last evaluation and who can move it: Words say
+// it for the page (gates.Words); Message is the status's, for kubectl users.
 type GateView struct {
-	Name    string `json:"name"`
-	Status  string `json:"status"`
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
-	URL     string `json:"url,omitempty"`
-	Checked string `json:"lastChecked,omitempty"`
-	Owners  string `json:"owners,omitempty"`
+	Name    string                   `json:"name"`
+	Status  string                   `json:"status"`
+	Reason  string                   `json:"reason,omitempty"`
+	Words   string                   `json:"words,omitempty"`
+	Message string                   `json:"message,omitempty"`
+	URL     string                   `json:"url,omitempty"`
+	Issues  []releasev1.BlockerIssue `json:"issues,omitempty"`
+	Checked *Moment                  `json:"lastChecked,omitempty"`
+	Owners  string                   `json:"owners,omitempty"`
 }
 
 // Promotion is the GitOps change of a stage, linked to GitHub.
@@ -112,6 +127,8 @@ type ChecklistView struct {
 	Done      int32           `json:"done"`
 	Total     int32           `json:"total"`
 	Items     []ChecklistItem `json:"items"`
+	// CanSignOff: the viewer may sign off at least one item.
+	CanSignOff bool `json:"canSignOff,omitempty"`
 }
 
 // ChecklistItem is one item, its owners and its sign-offs.
@@ -125,12 +142,14 @@ type ChecklistItem struct {
 	Message  string   `json:"message,omitempty"`
 	URL      string   `json:"url,omitempty"`
 	SignOffs []string `json:"signOffs,omitempty"`
+	// CanSignOff: the viewer owns the item and may sign it off.
+	CanSignOff bool `json:"canSignOff,omitempty"`
 }
 
 // errNotFound is a page for an object the cache does not hold.
 var errNotFound = errors.New("not found")
 
-func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now time.Time) (*ReleaseView, error) {
+func buildRelease(ctx context.Context, s Store, key types.NamespacedName, who viewer, now time.Time, loc *time.Location) (*ReleaseView, error) {
 	rel := &releasev1.Release{}
 	if err := s.Get(ctx, key, rel); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -145,7 +164,6 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 		}
 		pipe = nil
 	}
-	loc := time.UTC
 	v := &ReleaseView{Namespace: rel.Namespace, Name: rel.Name, Pipeline: rel.Spec.Pipeline, Version: rel.Spec.Version,
 		Phase: phaseOr(rel.Status.Phase), CurrentStage: rel.Status.CurrentStage, Commit: rel.Status.Commit, Paused: rel.Spec.Paused,
 		Done: done(rel.Status.Phase), CreatedBy: rel.Annotations[webhooks.CreatedByAnnotation], Milestone: rel.Spec.Milestone,
@@ -204,13 +222,14 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 		}
 		sv := stageView(rel, ss, spec, next, lc, web, now, loc)
 		if sv.Manual && !v.Done && !promotedOrLater(ss.Phase) {
-			v.Approve = append(v.Approve, name)
+			v.Awaiting = append(v.Awaiting, name)
 		}
 		if ss.Analysis != nil && ss.Analysis.Phase == "Inconclusive" {
 			v.Verdict = append(v.Verdict, name)
 		}
 		v.Stages = append(v.Stages, sv)
 	}
+	offer(ctx, v, rel, lc, who)
 	return v, nil
 }
 
@@ -244,9 +263,10 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 	}
 	sv.Timeline = timeline(ss, spec, next, web, repo, now, loc)
 	for _, g := range ss.Gates {
-		gv := GateView{Name: g.Name, Status: string(g.Status), Reason: g.Reason, Message: g.Message, URL: g.URL}
+		gv := GateView{Name: g.Name, Status: string(g.Status), Reason: g.Reason, Message: g.Message, URL: g.URL, Issues: g.Issues,
+			Words: gates.Words(ss.Name, g, gates.Clock{Now: now, Loc: loc})}
 		if g.LastChecked != nil {
-			gv.Checked = ago(now, g.LastChecked.Time)
+			gv.Checked = moment(g.LastChecked.Time, loc)
 		}
 		gv.Owners = gateOwners(rel, ss.Name, g.Name, lc)
 		sv.Gates = append(sv.Gates, gv)
@@ -271,6 +291,9 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 	}
 	if rb := ss.Rollback; rb != nil {
 		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, short(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: rb.Message}
+		if rb.DeployedAt != nil {
+			li.Note = fmt.Sprintf("%s is live again in %s since %s", rb.Version, ss.Name, stamp(rb.DeployedAt.Time, loc))
+		}
 		if rb.PullRequest != nil {
 			li.Text = fmt.Sprintf("rolled back to %s, pull request #%d", rb.Version, rb.PullRequest.Number)
 			li.URL = rb.PullRequest.URL
@@ -287,7 +310,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 // the checklist's open items.
 func gateOwners(rel *releasev1.Release, stage, gate string, lc *releasev1.LaunchChecklist) string {
 	switch gate {
-	case "approvals":
+	case gates.NameApprovals:
 		var by []string
 		for _, a := range rel.Spec.Approvals {
 			if a.Stage == stage {
@@ -299,21 +322,11 @@ func gateOwners(rel *releasev1.Release, stage, gate string, lc *releasev1.Launch
 			return "approved by " + strings.Join(by, ", ") + "; " + who
 		}
 		return who
-	case "launchChecklist":
+	case gates.NameLaunchChecklist:
 		if lc == nil {
 			return ""
 		}
-		var open []string
-		state := map[string]releasev1.ItemState{}
-		for _, is := range lc.Status.Items {
-			state[is.Name] = is.State
-		}
-		for _, it := range lc.Spec.Items {
-			if s := state[it.Name]; s != releasev1.ItemDone && s != releasev1.ItemWaived {
-				open = append(open, it.Name+": "+owners(it.Owners))
-			}
-		}
-		return strings.Join(open, "; ")
+		return checklist.Open(lc) // the checklist's own rule: required items, their owners
 	}
 	return ""
 }
@@ -325,20 +338,6 @@ func orSomeone(s string) string {
 	return s
 }
 
-func owners(o releasev1.Owners) string {
-	var parts []string
-	if len(o.Users) > 0 {
-		parts = append(parts, strings.Join(o.Users, ", "))
-	}
-	for _, g := range o.Groups {
-		parts = append(parts, "group "+g)
-	}
-	if len(parts) == 0 {
-		return "anyone with the verb signoff"
-	}
-	return strings.Join(parts, ", ")
-}
-
 func checklistView(lc *releasev1.LaunchChecklist, loc *time.Location) *ChecklistView {
 	v := &ChecklistView{Namespace: lc.Namespace, Name: lc.Name, Ready: lc.Status.Ready, Done: lc.Status.Done, Total: lc.Status.Total}
 	status := map[string]releasev1.ChecklistItemStatus{}
@@ -348,7 +347,7 @@ func checklistView(lc *releasev1.LaunchChecklist, loc *time.Location) *Checklist
 	for _, it := range lc.Spec.Items {
 		is := status[it.Name]
 		item := ChecklistItem{Name: it.Name, Function: it.Function, State: string(is.State), Required: it.Required == nil || *it.Required,
-			Owners: owners(it.Owners), Manual: it.Check.Manual != nil, Message: is.Message, URL: is.URL}
+			Owners: checklist.OwnersText(it.Owners), Manual: it.Check.Manual != nil, Message: is.Message, URL: is.URL}
 		if item.State == "" {
 			item.State = string(releasev1.ItemPending)
 		}
