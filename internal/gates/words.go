@@ -61,10 +61,12 @@ func Words(stage string, g releasev1.GateStatus, c Clock) string {
 	case NameChecks:
 		return checksWords(g)
 	case NameBlockers:
-		if g.Reason == releasev1.ReasonBlockersOpen {
+		switch g.Reason {
+		case releasev1.ReasonBlockersOpen:
 			return blockersWords(g)
+		case releasev1.ReasonBlockersQueryInvalid, releasev1.ReasonMilestoneNotFound:
+			return "the blocker issues cannot be looked up: the operators must fix the pipeline or the milestone"
 		}
-		return "the blocker issues cannot be looked up: the operators must fix the pipeline or the milestone"
 	case NameLaunchChecklist:
 		switch {
 		case g.Reason == releasev1.ReasonNoChecklist || g.Reason == releasev1.ReasonChecklistNotFound:
@@ -73,20 +75,28 @@ func Words(stage string, g releasev1.GateStatus, c Clock) string {
 			return "waits for the launch " + g.Message
 		}
 	case NameCalendar:
-		if g.Reason == releasev1.ReasonWindowClosed {
+		switch {
+		case g.Reason == releasev1.ReasonCalendarInvalid:
+			return "the release calendar cannot be read: the operators must fix it"
+		case g.Reason == releasev1.ReasonWindowClosed && strings.HasPrefix(g.Message, "calendar "):
 			_, why, _ := strings.Cut(g.Message, ": ")
 			return "the release calendar keeps " + stage + " closed: " + why
 		}
-		return "the release calendar cannot be read: the operators must fix it"
 	case NameMetrics:
-		if g.Reason == releasev1.ReasonMetricsFailed {
+		switch g.Reason {
+		case releasev1.ReasonMetricsFailed:
 			return "a service metric is outside what " + stage + " asks for: " + strings.TrimPrefix(g.Message, "precondition not met: ")
+		case releasev1.ReasonMetricsPending:
+			return "the service metrics " + stage + " asks for cannot be measured yet"
 		}
-		return "the service metrics " + stage + " asks for cannot be measured yet"
 	case NameStage:
-		return "waits until another release is through " + stage
+		if g.Reason == releasev1.ReasonStageBusy {
+			return "waits until another release is through " + stage
+		}
 	case NameTarget:
-		return "cannot be written into the files of " + stage + ": the operators must fix them"
+		if g.Reason == releasev1.ReasonTargetInvalid {
+			return "cannot be written into the files of " + stage + ": the operators must fix them"
+		}
 	}
 	return g.Message
 }

@@ -52,3 +52,12 @@ func TestWordsSayWhoOrWhatHoldsTheReleaseForPeople(t *testing.T) {
 		}
 	}
 }
+
+// A reason Words does not know is said as the gate's own message: nothing
+// is made up.
+func TestWordsKeepTheMessageOfAnUnknownReason(t *testing.T) {
+	g := releasev1.GateStatus{Name: NameCalendar, Status: releasev1.GatePending, Reason: "Frozen", Message: "prod is frozen until Monday"}
+	if got := Words("prod", g, Clock{}); got != g.Message {
+		t.Errorf("got %q, want the message %q", got, g.Message)
+	}
+}
