@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/checklist"
 )
 
 // CreatedByAnnotation records who created a Release, stamped at admission:
@@ -184,7 +184,7 @@ func (id *Identity) ValidateChecklist(ctx context.Context, req admission.Request
 		if so.Decision == releasev1.DecisionApprove && item.Check.Manual == nil {
 			return admission.Denied(fmt.Sprintf("item %s is checked automatically (%s): sign it off with Waive or Reject, or let the check pass", item.Name, checkKind(item.Check)))
 		}
-		if !isOwner(item.Owners, user) {
+		if !checklist.MaySignOff(item.Owners, user.Username, user.Groups) {
 			return admission.Denied(fmt.Sprintf("%s is not an owner of item %s (%s): owners are %s", user.Username, item.Name, item.Function, ownersText(item.Owners)))
 		}
 		if err := id.allowed(ctx, user, VerbSignOff, "launchchecklists", lc.Namespace, lc.Name); err != nil {
@@ -239,18 +239,6 @@ func itemNames(lc *releasev1.LaunchChecklist) string {
 		names = append(names, it.Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-func isOwner(o releasev1.Owners, user authenticationv1.UserInfo) bool {
-	if slices.Contains(o.Users, user.Username) {
-		return true
-	}
-	for _, g := range user.Groups {
-		if slices.Contains(o.Groups, g) {
-			return true
-		}
-	}
-	return false
 }
 
 func ownersText(o releasev1.Owners) string {
