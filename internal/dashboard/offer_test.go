@@ -132,12 +132,15 @@ func TestReleasePageSpeaksThePagesLanguageInOneZone(t *testing.T) {
 		Issues: []releasev1.BlockerIssue{{Number: 12, Title: "Payment retries double-charge", URL: "https://github.com/acme/app-000/issues/12"},
 			{Number: 13, Title: "Safari", URL: "https://github.com/acme/app-000/issues/13"}}})
 	prod.Gates[1].Message = `0 of 1 approvals for prod: add an entry with stage "prod" to spec.approvals`
+	// What the engine writes for kubectl users, the stage's and the Release's.
+	prod.Message = "approvals: " + prod.Gates[1].Message
+	rel.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "False", Reason: "GatesPending", Message: "waiting to promote into prod: " + prod.Message}}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	srv, err := New(Options{Store: m, Access: grants{user: "ann", verbs: approver}, Now: func() time.Time { return t0 }, Location: berlin})
 	g.Expect(err).NotTo(HaveOccurred())
 	html := httptestGet(srv, "/releases/team-00/"+rel.Name)
 	g.Expect(html).To(ContainSubstring(`Times in Europe/Berlin`))
-	g.Expect(html).To(ContainSubstring(`waits for 1 approval for prod`))
+	g.Expect(html).To(ContainSubstring(`<p class="message" id="release-message">Before prod: waits for 1 approval for prod; waits for 2 blocker issues to be closed</p>`))
 	g.Expect(html).NotTo(ContainSubstring(`spec.approvals`))
 	g.Expect(html).To(MatchRegexp(`waits for 2 blocker issues to be closed:<ul class="issues">` +
 		`<li><a href="https://github.com/acme/app-000/issues/12">#12 Payment retries double-charge</a></li>` +

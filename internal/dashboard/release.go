@@ -221,6 +221,9 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, who vi
 			ss = &releasev1.ReleaseStageStatus{Name: name, Phase: releasev1.StagePending}
 		}
 		sv := stageView(rel, ss, spec, next, lc, web, now, loc)
+		if name == rel.Status.CurrentStage && ss.Phase == releasev1.StageWaiting && sv.Message != "" {
+			v.Message = "Before " + name + ": " + sv.Message // the status's says it for kubectl users
+		}
 		if sv.Manual && !v.Done && !promotedOrLater(ss.Phase) {
 			v.Awaiting = append(v.Awaiting, name)
 		}
@@ -262,6 +265,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		sv.Slip = ss.Slip.Duration.String()
 	}
 	sv.Timeline = timeline(ss, spec, next, web, repo, now, loc)
+	var holding []string
 	for _, g := range ss.Gates {
 		gv := GateView{Name: g.Name, Status: string(g.Status), Reason: g.Reason, Message: g.Message, URL: g.URL, Issues: g.Issues,
 			Words: gates.Words(ss.Name, g, gates.Clock{Now: now, Loc: loc})}
@@ -270,6 +274,12 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		}
 		gv.Owners = gateOwners(rel, ss.Name, g.Name, lc)
 		sv.Gates = append(sv.Gates, gv)
+		if g.Status != releasev1.GatePassed {
+			holding = append(holding, gv.Words)
+		}
+	}
+	if ss.Phase == releasev1.StageWaiting && len(holding) > 0 {
+		sv.Message = strings.Join(holding, "; ") // in the page's words, as the gates below
 	}
 	if a := ss.Analysis; a != nil {
 		sv.Analysis, sv.AnalysisOf = a.Phase, a.Message
