@@ -24,6 +24,8 @@ type needs struct {
 	kind  string
 	count map[string]int
 	list  []Need
+	// owns: whether the viewer owns an open item of a checklist, read once.
+	owns map[types.NamespacedName]bool
 }
 
 func (n *needs) add(need Need) {
@@ -125,13 +127,19 @@ func (n *needs) ownsOpenItem(rel *releasev1.Release) bool {
 	if n.who.may == nil || rel.Spec.LaunchChecklist == "" {
 		return false
 	}
-	lc := &releasev1.LaunchChecklist{}
-	if err := n.store.Get(n.ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.LaunchChecklist}, lc); err != nil {
-		return false
-	}
-	owns := false
-	for _, it := range checklist.OpenItems(lc) {
-		owns = owns || checklist.MaySignOff(it.Item.Owners, n.who.user, n.who.groups)
+	key := types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.LaunchChecklist}
+	owns, seen := n.owns[key]
+	if !seen {
+		lc := &releasev1.LaunchChecklist{}
+		if err := n.store.Get(n.ctx, key, lc); err == nil {
+			for _, it := range checklist.OpenItems(lc) {
+				owns = owns || checklist.MaySignOff(it.Item.Owners, n.who.user, n.who.groups)
+			}
+		}
+		if n.owns == nil {
+			n.owns = map[types.NamespacedName]bool{}
+		}
+		n.owns[key] = owns
 	}
 	// Asked for the namespace, as the viewer's session keeps it a while.
 	return owns && n.who.can(n.ctx, "launchchecklists", rel.Namespace, "", "update", webhooks.VerbSignOff)
