@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -43,6 +44,24 @@ func moment(t time.Time, loc *time.Location) *Moment {
 		return nil
 	}
 	return &Moment{At: t.UTC(), Text: stamp(t, loc)}
+}
+
+// rfc3339 finds the RFC 3339 times the controller writes into status messages.
+var rfc3339 = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`)
+
+// inZone writes the RFC 3339 times of a status message as the page writes
+// its times: in the page's zone, the zone named ("2026-12-14 09:20 CET").
+func inZone(msg string, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return rfc3339.ReplaceAllStringFunc(msg, func(ts string) string {
+		t, err := time.Parse(time.RFC3339, ts)
+		if err != nil {
+			return ts
+		}
+		return stamp(t, loc)
+	})
 }
 
 // zoneName names a time zone for a page: "Europe/Berlin"; the machine's

@@ -43,12 +43,12 @@ func (n *needs) pipeline(p *releasev1.ReleasePipeline, waiting []*releasev1.Rele
 	base := Need{Namespace: p.Namespace, Pipeline: p.Name}
 	if c := meta.FindStatusCondition(p.Status.Conditions, releasev1.ConditionReady); c != nil && c.Status == "False" {
 		need := base
-		need.Kind, need.What = needFailing, c.Message
+		need.Kind, need.What = needFailing, inZone(c.Message, n.clock.Loc)
 		n.add(need)
 	}
 	if newest != nil && newest.Status.Phase == releasev1.PhaseFailed {
 		need := n.release(base, newest)
-		need.Kind, need.What = needFailing, failure(newest)
+		need.Kind, need.What = needFailing, inZone(failure(newest), n.clock.Loc)
 		n.add(need)
 	}
 	for _, rel := range waiting {
@@ -80,7 +80,7 @@ func (n *needs) waiting(need Need, rel *releasev1.Release) {
 		if ss.Phase == releasev1.StageRolledBack || ss.Phase == releasev1.StageFailed {
 			need.Kind, need.Stage, need.What = needFailing, ss.Name, failure(rel)
 			if ss.Message != "" {
-				need.What = ss.Message
+				need.What = inZone(ss.Message, n.clock.Loc)
 			}
 			n.add(need)
 			return

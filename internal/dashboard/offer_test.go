@@ -207,3 +207,14 @@ func TestPipelinesPageListsWhatNeedsTheViewerFirst(t *testing.T) {
 	g.Expect(getJSON(t, ts.URL+"/api/pipelines", &v)).To(Equal(200))
 	g.Expect(v.NeedsCount).To(Equal(map[string]int{"failing": 2, "blocked": 199}))
 }
+
+// The controller's messages carry RFC 3339 times; the page writes them in
+// its one zone, as it writes its own.
+func TestStatusMessagesTimesAreInThePagesZone(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	msg := "1.5.0 committed to prod (abc1234); waiting until 2026-12-14T09:20:00Z for it to be deployed: Progressing"
+	want := "1.5.0 committed to prod (abc1234); waiting until 2026-12-14 10:20 CET for it to be deployed: Progressing"
+	if got := inZone(msg, berlin); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -157,7 +157,7 @@ func Holding(rel *releasev1.Release, clock gates.Clock) (stage string, g *releas
 	ss := rel.Status.StageStatus(stage)
 	if ss == nil {
 		if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
-			return stage, nil, c.Message
+			return stage, nil, inZone(c.Message, clock.Loc)
 		}
 		return stage, nil, "not evaluated yet"
 	}
@@ -166,7 +166,7 @@ func Holding(rel *releasev1.Release, clock gates.Clock) (stage string, g *releas
 			return stage, g, gates.Words(stage, *g, clock)
 		}
 	}
-	return stage, nil, ss.Message
+	return stage, nil, inZone(ss.Message, clock.Loc)
 }
 
 // buildPipelines renders the pipelines page from the cache.

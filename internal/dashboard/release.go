@@ -169,7 +169,7 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, who vi
 		Done: done(rel.Status.Phase), CreatedBy: rel.Annotations[webhooks.CreatedByAnnotation], Milestone: rel.Spec.Milestone,
 	}
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
-		v.Message = c.Message
+		v.Message = inZone(c.Message, loc)
 	}
 	web := github.WebURL("")
 	var stages []releasev1.Stage
@@ -245,7 +245,7 @@ func promotedOrLater(p releasev1.StagePhase) bool {
 }
 
 func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, lc *releasev1.LaunchChecklist, web string, now time.Time, loc *time.Location) StageView {
-	sv := StageView{Name: ss.Name, Phase: string(ss.Phase), Message: ss.Message}
+	sv := StageView{Name: ss.Name, Phase: string(ss.Phase), Message: inZone(ss.Message, loc)}
 	repo := ""
 	if spec != nil {
 		sv.Manual = spec.Promotion == releasev1.PromotionManual
@@ -282,7 +282,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		sv.Message = strings.Join(holding, "; ") // in the page's words, as the gates below
 	}
 	if a := ss.Analysis; a != nil {
-		sv.Analysis, sv.AnalysisOf = a.Phase, a.Message
+		sv.Analysis, sv.AnalysisOf = a.Phase, inZone(a.Message, loc)
 		var metrics []releasev1.AnalysisMetric
 		if spec != nil && spec.Verify != nil {
 			metrics = spec.Verify.Analysis.Metrics
@@ -300,10 +300,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		}
 	}
 	if rb := ss.Rollback; rb != nil {
-		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, short(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: rb.Message}
-		if rb.DeployedAt != nil {
-			li.Note = fmt.Sprintf("%s is live again in %s since %s", rb.Version, ss.Name, stamp(rb.DeployedAt.Time, loc))
-		}
+		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, short(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: inZone(rb.Message, loc)}
 		if rb.PullRequest != nil {
 			li.Text = fmt.Sprintf("rolled back to %s, pull request #%d", rb.Version, rb.PullRequest.Number)
 			li.URL = rb.PullRequest.URL
