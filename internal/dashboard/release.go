@@ -324,7 +324,7 @@ func gateOwners(rel *releasev1.Release, stage, gate string, lc *releasev1.Launch
 				by = append(by, a.By)
 			}
 		}
-		who := "anyone granted the verb approve on releases, but " + orSomeone(rel.Annotations[webhooks.CreatedByAnnotation]) + " (the creator)"
+		who := "anyone allowed to approve releases here, but " + orSomeone(rel.Annotations[webhooks.CreatedByAnnotation]) + " (the creator)"
 		if len(by) > 0 {
 			return "approved by " + strings.Join(by, ", ") + "; " + who
 		}
