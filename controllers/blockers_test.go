@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -24,6 +25,11 @@ func TestBlockerSearchHoldsStage(t *testing.T) {
 
 	g.Eventually(e.gate("r", "prod", "blockers"), timeout, interval).Should(Equal(
 		`Pending/BlockersOpen: 1 open issue(s) match "repo:acme/checkout label:release-blocker": #1 Checkout fails on Safari: close them to go on`))
+	// The issue is kept in the gate's status with its link, for the
+	// dashboard and the report to link each blocker.
+	prod := e.get("r").Status.StageStatus("prod")
+	g.Expect(prod.Gates).To(ContainElement(HaveField("Issues", ConsistOf(And(HaveField("Number", n), HaveField("Title", "Checkout fails on Safari"),
+		HaveField("URL", HaveSuffix(fmt.Sprintf("/acme/checkout/issues/%d", n))))))))
 	g.Expect(e.stagePhase("r", "dev")()).To(Equal(releasev1.StagePromoted))
 	g.Consistently(func() int { return len(e.liftoffCommits("r", "prod")) }, time.Second, 100*time.Millisecond).Should(BeZero())
 

@@ -109,7 +109,7 @@ func TestReportScheduleAcrossDaylightSavingAndItsContent(t *testing.T) {
 			"From Mon 19 Oct 09:00 CEST to Mon 26 Oct 09:00 CET: 4 promotions landed, 1 rollback, 1 release in flight.",
 			"- **checkout**, live: staging=1.4.3 prod=1.4.2\n  - staging: 1.4.2, Tue 20 Oct 10:00 CEST\n  - staging: 1.4.3, Fri 23 Oct 09:00 CEST\n" +
 				"  - prod: 1.4.2, Thu 22 Oct 14:30 CEST (planned Thu 22 Oct 10:00 CEST, 4h 30m late)\n  - prod: 1.4.3, Fri 23 Oct 11:00 CEST, rolled back",
-			"## In flight\n\n- **checkout 1.5.0** waits before staging since Sat 24 Oct 09:00 CEST (2d 1h): checks: qa is in\\_progress on 0123abc",
+			"## In flight\n\n- **checkout 1.5.0** before staging: checks: qa is in\\_progress on 0123abc (waiting since Sat 24 Oct 09:00 CEST, 2d 1h)",
 			"## Rollbacks\n\n- **checkout 1.4.3** in prod, Fri 23 Oct 11:05 CEST: back to 1.4.2; error-ratio Failed (1 of 1 failed, last 0.25); [postmortem #3](https://github.com/acme/checkout/issues/3)",
 			"## Coming up\n\n- Wed 28 Oct 10:00 CET: checkout 1.5.0 planned into prod\n- Fri 30 Oct 18:00 CET: **freeze q4-close** of prod until Mon 2 Nov 08:00 CET: Q4 financial close",
 			"## Milestones\n\n- **checkout-1-5**: AtRisk, due Tue 15 Dec 2026 (50 days), forecast Thu 10 Dec 2026, issues 2/4 (50%), 1 open blocker: [#4 3-D Secure fails on Safari](https://github.com/acme/checkout/issues/4)",

@@ -204,6 +204,11 @@ type GateStatus struct {
 	// URL of what failed, for example the failing check run.
 	// +optional
 	URL string `json:"url,omitempty"`
+	// Issues the gate names, each with its link: the open blocker issues
+	// of the blockers gate (up to 5 of its search and 5 of the milestone).
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	Issues []BlockerIssue `json:"issues,omitempty"`
 	// LastChecked is when the gate was last evaluated.
 	// +optional
 	LastChecked *metav1.Time `json:"lastChecked,omitempty"`

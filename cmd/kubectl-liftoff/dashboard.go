@@ -40,7 +40,12 @@ func runDashboard(ctx context.Context, args []string, out io.Writer) error {
 	kctx := fs.String("context", "", "kubeconfig context")
 	port := fs.Int("port", 8787, "port to serve on (0: any free port)")
 	address := fs.String("address", "127.0.0.1", "address to serve on; anything but loopback lets others act as you: only when you mean it")
+	zone := fs.String("time-zone", "", "IANA time zone of every time on the pages, e.g. Europe/Berlin (default: this machine's)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	loc, err := dashboard.Zone(*zone)
+	if err != nil {
 		return err
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
@@ -66,7 +71,7 @@ func runDashboard(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "Reading releases, pipelines, calendars, milestones and checklists...")
 	dashboard.PreferPagedLists()
-	l, err := dashboard.StartLocal(ctx, cfg, dashboard.LocalOptions{Namespace: *ns, Listener: ln})
+	l, err := dashboard.StartLocal(ctx, cfg, dashboard.LocalOptions{Namespace: *ns, Listener: ln, Location: loc})
 	if err != nil {
 		_ = ln.Close()
 		return err

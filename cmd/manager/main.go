@@ -48,6 +48,7 @@ func main() {
 		leaseDuration          time.Duration
 		renewDeadline, retry   time.Duration
 		dashboardAddr, dbAuth  string
+		dashboardZone          string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&secretFile, "github-webhook-secret-file", "", "File holding the secret of the GitHub webhook (default: the LIFTOFF_GITHUB_WEBHOOK_SECRET environment variable). Without one, every delivery is refused.")
 	flag.StringVar(&dashboardAddr, "dashboard-bind-address", "0", "Address of the release dashboard (web UI); 0 disables it.")
 	flag.StringVar(&dbAuth, "dashboard-auth", dashboard.AuthNone, "none: the dashboard is read-only and asks nobody who they are (expose it only where everyone may read); kubernetes: bearer tokens checked by TokenReview, actions by SubjectAccessReview and made by impersonation (needs config/dashboard/auth_role.yaml).")
+	flag.StringVar(&dashboardZone, "dashboard-time-zone", "UTC", "IANA time zone of every time on the dashboard's pages, e.g. Europe/Berlin; each page names it.")
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly the informer cache, which lives as long as the
 		// process: collecting at half its size again rather than twice keeps
@@ -142,7 +144,7 @@ func main() {
 	}
 	must(mgr.Add(&serve.Server{Addr: httpAddr, Handler: mux}))
 	if dashboardAddr != "0" {
-		h, err := dashboard.ForManager(ctx, mgr, dbAuth)
+		h, err := dashboard.ForManager(ctx, mgr, dbAuth, dashboardZone)
 		if err != nil {
 			log.Error(err, "Setting up the dashboard")
 			os.Exit(2)

@@ -6,6 +6,7 @@ package checklist
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -120,6 +121,25 @@ func OwnersText(o releasev1.Owners) string {
 		return "nobody (set the item's owners)"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// MaySignOff tells whether a person (user, in groups) is among an item's
+// owners, who alone may sign it off: an item without owners has nobody.
+// The identity webhook refuses the others; the dashboard offers the
+// sign-off to owners only.
+func MaySignOff(o releasev1.Owners, user string, groups []string) bool {
+	if user == "" {
+		return false
+	}
+	if slices.Contains(o.Users, user) {
+		return true
+	}
+	for _, g := range groups {
+		if slices.Contains(o.Groups, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // Open describes the required items still open for the Release's

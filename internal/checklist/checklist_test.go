@@ -87,3 +87,26 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("at moved: %v -> %v", st.Items[2].At, again.Items[2].At)
 	}
 }
+
+// Who may sign an item off: its owners, by name or group; an item without
+// owners has nobody. The identity webhook enforces it, the dashboard offers
+// the button by it.
+func TestMaySignOff(t *testing.T) {
+	owners := releasev1.Owners{Users: []string{"lee"}, Groups: []string{"security"}}
+	for _, c := range []struct {
+		owners releasev1.Owners
+		user   string
+		groups []string
+		may    bool
+	}{
+		{owners, "lee", nil, true},
+		{owners, "sue", []string{"system:authenticated", "security"}, true},
+		{owners, "mallory", []string{"system:authenticated"}, false},
+		{releasev1.Owners{}, "lee", []string{"security"}, false},
+		{releasev1.Owners{Users: []string{""}}, "", nil, false},
+	} {
+		if got := MaySignOff(c.owners, c.user, c.groups); got != c.may {
+			t.Errorf("%s %v on %+v: %v, want %v", c.user, c.groups, c.owners, got, c.may)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,7 +38,7 @@ type KubernetesAuth struct {
 
 	mu      sync.Mutex
 	tokens  map[[32]byte]tokenEntry
-	access  map[string]accessEntry
+	access  decisions
 	clients map[string]client.Client
 }
 
@@ -47,11 +46,6 @@ type tokenEntry struct {
 	user authenticationv1.UserInfo
 	err  error
 	exp  time.Time
-}
-
-type accessEntry struct {
-	err error
-	exp time.Time
 }
 
 func (k *KubernetesAuth) ttl() time.Duration {
@@ -84,6 +78,7 @@ func (k *KubernetesAuth) Session(r *http.Request) (*Session, error) {
 	}
 	return &Session{
 		User:   ui.Username,
+		Groups: ui.Groups,
 		Client: c,
 		Authorize: func(ctx context.Context, verb, resource, ns, name string) error {
 			return k.allowed(ctx, ui, verb, resource, ns, name)
@@ -123,38 +118,22 @@ func (k *KubernetesAuth) review(ctx context.Context, tok string) (authentication
 // allowed asks the API server whether the user may do verb on resource.
 func (k *KubernetesAuth) allowed(ctx context.Context, ui authenticationv1.UserInfo, verb, resource, ns, name string) error {
 	key := strings.Join([]string{ui.Username, strings.Join(ui.Groups, ","), verb, resource, ns, name}, "\x00")
-	now := time.Now()
-	k.mu.Lock()
-	if e, ok := k.access[key]; ok && now.Before(e.exp) {
-		k.mu.Unlock()
-		return e.err
-	}
-	k.mu.Unlock()
-	// Extra attributes are left out here as in the impersonation below
-	// (impersonating them needs a grant per key).
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: ui.Username, Groups: ui.Groups, UID: ui.UID,
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Group: releasev1.GroupVersion.Group, Resource: resource,
-			Verb: verb, Namespace: ns, Name: name},
-	}}
-	if err := k.Reviewer.Create(ctx, sar); err != nil {
-		return &HTTPError{http.StatusServiceUnavailable, "checking access failed; try again: " + err.Error()}
-	}
-	var err error
-	if !sar.Status.Allowed {
-		where := "in namespace " + ns
-		if ns == "" {
-			where = "in every namespace"
+	return k.access.decide(key, k.ttl(), func() error {
+		// Extra attributes are left out here as in the impersonation below
+		// (impersonating them needs a grant per key).
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: ui.Username, Groups: ui.Groups, UID: ui.UID,
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Group: releasev1.GroupVersion.Group, Resource: resource,
+				Verb: verb, Namespace: ns, Name: name},
+		}}
+		if err := k.Reviewer.Create(ctx, sar); err != nil {
+			return &HTTPError{http.StatusServiceUnavailable, "checking access failed; try again: " + err.Error()}
 		}
-		err = &HTTPError{http.StatusForbidden, fmt.Sprintf("%s may not %s %s.%s %s: an admin must grant it (RBAC)", ui.Username, verb, resource, releasev1.GroupVersion.Group, where)}
-	}
-	k.mu.Lock()
-	if k.access == nil || len(k.access) > 10000 {
-		k.access = map[string]accessEntry{}
-	}
-	k.access[key] = accessEntry{err: err, exp: now.Add(k.ttl())}
-	k.mu.Unlock()
-	return err
+		if !sar.Status.Allowed {
+			return refusal(ui.Username, verb, resource, ns)
+		}
+		return nil
+	})
 }
 
 // impersonating returns a client acting as the user, one per identity.

@@ -14,23 +14,25 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/calendar"
 )
 
-// CalendarView is a calendar's month or week, in the calendar's time zone.
+// CalendarView is a calendar's month or week, in the dashboard's time zone
+// (TimeZone); the calendar's windows are written in its own (CalendarZone).
 type CalendarView struct {
-	Namespace string      `json:"namespace"`
-	Name      string      `json:"name"`
-	TimeZone  string      `json:"timeZone"`
-	Mode      string      `json:"view"`
-	Title     string      `json:"title"`
-	Date      string      `json:"date"`
-	Prev      string      `json:"prev"`
-	Next      string      `json:"next"`
-	Today     string      `json:"today"`
-	Weeks     [][]Day     `json:"weeks"`
-	Stages    []CalStage  `json:"stages,omitempty"`
-	Freezes   []string    `json:"activeFreezes,omitempty"`
-	Problem   string      `json:"problem,omitempty"`
-	ICS       string      `json:"ics"`
-	Others    []ObjectRef `json:"calendars,omitempty"`
+	Namespace    string      `json:"namespace"`
+	Name         string      `json:"name"`
+	TimeZone     string      `json:"timeZone"`
+	CalendarZone string      `json:"calendarTimeZone"`
+	Mode         string      `json:"view"`
+	Title        string      `json:"title"`
+	Date         string      `json:"date"`
+	Prev         string      `json:"prev"`
+	Next         string      `json:"next"`
+	Today        string      `json:"today"`
+	Weeks        [][]Day     `json:"weeks"`
+	Stages       []CalStage  `json:"stages,omitempty"`
+	Freezes      []string    `json:"activeFreezes,omitempty"`
+	Problem      string      `json:"problem,omitempty"`
+	ICS          string      `json:"ics"`
+	Others       []ObjectRef `json:"calendars,omitempty"`
 }
 
 // ObjectRef names an object.
@@ -78,7 +80,7 @@ const dateLayout = "2006-01-02"
 // that holds date (today when empty). Windows and freezes are expanded from
 // the spec for any range; planned and done promotions and milestone due
 // dates come from the status (30 days back and ahead).
-func buildCalendar(ctx context.Context, s Store, key types.NamespacedName, mode, date string, now time.Time) (*CalendarView, error) {
+func buildCalendar(ctx context.Context, s Store, key types.NamespacedName, mode, date string, now time.Time, loc *time.Location) (*CalendarView, error) {
 	rc := &releasev1.ReleaseCalendar{}
 	if err := s.Get(ctx, key, rc); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -86,17 +88,14 @@ func buildCalendar(ctx context.Context, s Store, key types.NamespacedName, mode,
 		}
 		return nil, err
 	}
-	v := &CalendarView{Namespace: rc.Namespace, Name: rc.Name, TimeZone: rc.Spec.TimeZone, Mode: mode,
+	v := &CalendarView{Namespace: rc.Namespace, Name: rc.Name, TimeZone: zoneName(loc), CalendarZone: rc.Spec.TimeZone, Mode: mode,
 		ICS: fmt.Sprintf("/calendars/%s/%s.ics", rc.Namespace, rc.Name)}
-	if v.TimeZone == "" {
-		v.TimeZone = "UTC"
+	if v.CalendarZone == "" {
+		v.CalendarZone = "UTC"
 	}
 	cal, err := calendar.Of(rc)
-	loc := time.UTC
 	if err != nil {
 		v.Problem = err.Error()
-	} else {
-		loc = cal.Location()
 	}
 	today := now.In(loc)
 	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)

@@ -15,7 +15,7 @@ import (
 )
 
 func (s *Server) pipelinesQuery(r *http.Request, sess *Session) PipelinesQuery {
-	q := PipelinesQuery{Namespace: r.URL.Query().Get("ns"), Search: r.URL.Query().Get("q")}
+	q := PipelinesQuery{Namespace: r.URL.Query().Get("ns"), Search: r.URL.Query().Get("q"), Needs: r.URL.Query().Get("needs")}
 	q.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
 	if sess.CanRead != nil {
 		ctx := r.Context()
@@ -32,7 +32,7 @@ func (s *Server) pipelinesView(r *http.Request) (*PipelinesView, error) {
 	if err := readable(r, sess, r.URL.Query().Get("ns")); err != nil {
 		return nil, err
 	}
-	return buildPipelines(r.Context(), s.o.Store, s.pipelinesQuery(r, sess), s.o.Now())
+	return buildPipelines(r.Context(), s.o.Store, s.pipelinesQuery(r, sess), viewerOf(sess), s.o.Now(), s.o.Location)
 }
 
 // pipelinesJSON is the pipelines view for the API: a 503 while the Releases
@@ -86,7 +86,7 @@ func (s *Server) releaseView(r *http.Request) (*ReleaseView, error) {
 	if err := readable(r, sess, k.Namespace); err != nil {
 		return nil, err
 	}
-	return buildRelease(r.Context(), s.o.Store, k, s.o.Now())
+	return buildRelease(r.Context(), s.o.Store, k, viewerOf(sess), s.o.Now(), s.o.Location)
 }
 
 func releasePage(v *ReleaseView) page {
@@ -106,7 +106,7 @@ func (s *Server) calendarView(r *http.Request, name string) (*CalendarView, erro
 	if err := readable(r, sess, k.Namespace); err != nil {
 		return nil, err
 	}
-	return buildCalendar(r.Context(), s.o.Store, k, r.URL.Query().Get("view"), r.URL.Query().Get("date"), s.o.Now())
+	return buildCalendar(r.Context(), s.o.Store, k, r.URL.Query().Get("view"), r.URL.Query().Get("date"), s.o.Now(), s.o.Location)
 }
 
 func (s *Server) calendarsPage(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +154,7 @@ func (s *Server) milestonesView(r *http.Request) (*MilestonesView, error) {
 	if err := readable(r, sess, ns); err != nil {
 		return nil, err
 	}
-	v, err := buildMilestones(r.Context(), s.o.Store, ns)
+	v, err := buildMilestones(r.Context(), s.o.Store, ns, s.o.Location)
 	if err != nil || sess.CanRead == nil {
 		return v, err
 	}

@@ -14,13 +14,15 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gstruct"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/checklist"
 )
 
 func newTestServer(t *testing.T, s Store, access Access) (*Server, *httptest.Server) {
 	t.Helper()
-	srv, err := New(Options{Store: s, Access: access, Now: func() time.Time { return t0 }, Broker: NewBroker(10 * time.Millisecond)})
+	srv, err := New(Options{Store: s, Access: access, Now: func() time.Time { return t0 }, Location: time.UTC, Broker: NewBroker(10 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,16 +63,21 @@ func TestPipelinesJSONFiltersPagesAndNamesTheHoldingGate(t *testing.T) {
 	row := v.Rows[0]
 	g.Expect(row.Name).To(Equal("app-000"))
 	g.Expect(row.Stages).To(HaveLen(3))
-	g.Expect(row.Stages[0]).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{"Name": Equal("dev"), "Version": Equal("1.4.2"), "DeployedAt": Equal("3h ago")}))
-	g.Expect(row.Stages[1]).To(Equal(StageCell{Name: "staging", Version: "1.4.2", Release: "app-000-1-4-2", DeployedAt: "1h ago"}), "deployed by Argo CD")
-	g.Expect(v.Rows[1].Stages[1]).To(Equal(StageCell{Name: "staging", Version: "1.4.2", Release: "app-001-1-4-2", DeployedAt: "1h ago",
-		Committed: "1.4.3", CommittedRelease: "app-001-1-4-3", CommittedAt: "5m ago", Deploying: true}), "1.4.2 runs while 1.4.3 deploys")
+	// Times are absolute with the zone named; the browser says how long ago.
+	g.Expect(row.Stages[0]).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{"Name": Equal("dev"), "Version": Equal("1.4.2"),
+		"DeployedAt": Equal(&Moment{At: t0.Add(-3 * time.Hour), Text: "2026-12-14 07:00 UTC"})}))
+	deployed := &Moment{At: t0.Add(-100 * time.Minute), Text: "2026-12-14 08:20 UTC"}
+	g.Expect(row.Stages[1]).To(Equal(StageCell{Name: "staging", Version: "1.4.2", Release: "app-000-1-4-2", DeployedAt: deployed}), "deployed by Argo CD")
+	g.Expect(v.Rows[1].Stages[1]).To(Equal(StageCell{Name: "staging", Version: "1.4.2", Release: "app-001-1-4-2", DeployedAt: deployed,
+		Committed: "1.4.3", CommittedRelease: "app-001-1-4-3", CommittedAt: &Moment{At: t0.Add(-5 * time.Minute), Text: "2026-12-14 09:55 UTC"}, Deploying: true}),
+		"1.4.2 runs while 1.4.3 deploys")
 	res, err := http.Get(ts.URL + "/?q=app-001")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(readAll(res)).To(MatchRegexp(`<a href="/releases/team-00/app-001-1-4-2">1\.4\.2</a></span>\s*<span class="when">1h ago</span>\s*` +
-		`<span class="committed"><a href="/releases/team-00/app-001-1-4-3">1\.4\.3</a> committed 5m ago, deploying</span>`))
+	g.Expect(readAll(res)).To(MatchRegexp(`<a href="/releases/team-00/app-001-1-4-2">1\.4\.2</a></span>\s*` +
+		`<span class="when"><time datetime="2026-12-14T08:20:00Z" data-relative>2026-12-14 08:20 UTC</time></span>\s*` +
+		`<span class="committed"><a href="/releases/team-00/app-001-1-4-3">1\.4\.3</a> committed <time datetime="2026-12-14T09:55:00Z" data-relative>2026-12-14 09:55 UTC</time>, deploying</span>`))
 	g.Expect(row.Stages[2]).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{"Name": Equal("prod"), "Version": Equal("1.4.1"), "InFlight": Equal("app-000-1-4-2"), "Manual": BeTrue()}))
-	g.Expect(row.Waiting).To(ConsistOf(Waiting{Name: "app-000-1-0-2", Version: "1.0.2", Phase: "Blocked", Stage: "prod", Gate: "approvals", Message: "0 of 1 approvals"}))
+	g.Expect(row.Waiting).To(ConsistOf(Waiting{Name: "app-000-1-0-2", Version: "1.0.2", Phase: "Blocked", Stage: "prod", Gate: "approvals", Message: "waits for 1 approval for prod"}))
 
 	g.Expect(getJSON(t, ts.URL+"/api/pipelines?ns=team-01&page=9", &v)).To(Equal(200))
 	g.Expect(v.Total).To(Equal(20))
@@ -189,7 +196,8 @@ func TestReleaseTimelineFollowsTheRollbackUntilDeployed(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(readAll(res)).To(And(
 		MatchRegexp(`<span class="label">rollback deployed</span>\s*<span class="state">done</span> <time>2026-12-14 08:20 UTC</time>`),
-		ContainSubstring(`rolled back to 0.9.9, commit 9999999</a>: 0.9.9 is live again in staging since 2026-12-14T08:20:00Z`)))
+		ContainSubstring(`rolled back to 0.9.9, commit 9999999</a>: 0.9.9 is live again in staging since 2026-12-14 08:20 UTC`)),
+		"the page's own time, not the status's RFC 3339")
 }
 
 func TestPagesSendAStrictCSPAndNoInlineScriptOrStyle(t *testing.T) {
@@ -321,3 +329,35 @@ type cookieJar struct{ cookies []*http.Cookie }
 
 func (j *cookieJar) SetCookies(_ *url.URL, c []*http.Cookie) { j.cookies = append(j.cookies, c...) }
 func (j *cookieJar) Cookies(*url.URL) []*http.Cookie         { return j.cookies }
+
+// The dashboard says of a checklist what the checklist says: an item without
+// owners can be signed off by nobody, and an optional item does not hold the
+// Release (issue 25, item 8).
+func TestChecklistOwnersAndOpenItemsAreTheChecklistsOwn(t *testing.T) {
+	g := NewWithT(t)
+	m := fixtureWorld(1, 1)
+	rel := m.releases[0]
+	prod := rel.Status.StageStatus("prod")
+	prod.Gates = append(prod.Gates, releasev1.GateStatus{Name: "launchChecklist", Status: releasev1.GatePending, Reason: releasev1.ReasonChecklistOpen})
+	manual := releasev1.ItemCheck{Manual: &releasev1.ManualCheck{}}
+	lc := &releasev1.LaunchChecklist{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: "launch"},
+		Spec: releasev1.LaunchChecklistSpec{Items: []releasev1.ChecklistItem{
+			{Name: "security-review", Function: "Security", Owners: releasev1.Owners{Groups: []string{"security"}}, Check: manual},
+			{Name: "rollback-plan", Function: "SRE", Check: manual},
+			{Name: "blog-post", Function: "Marketing", Required: ptr.To(false), Owners: releasev1.Owners{Users: []string{"mo"}}, Check: manual},
+		}}}
+	lc.Status = checklist.Evaluate(lc, nil, nil, t0)
+	m.checklists = append(m.checklists, lc)
+	_, ts := newTestServer(t, m, ReadOnly{})
+
+	var v ReleaseView
+	g.Expect(getJSON(t, ts.URL+"/api/releases/team-00/"+rel.Name, &v)).To(Equal(200))
+	var who string
+	for _, gv := range v.Stages[2].Gates {
+		if gv.Name == "launchChecklist" {
+			who = gv.Owners
+		}
+	}
+	g.Expect(who).To(Equal("security-review (Security, pending; owners group security), rollback-plan (SRE, pending; owners nobody (set the item's owners))"))
+	g.Expect(v.Checklist.Items[1].Owners).To(Equal("nobody (set the item's owners)"))
+}

@@ -2,7 +2,10 @@ package dashboard
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -20,28 +23,55 @@ func commitURL(web, repo, sha string) string {
 	return fmt.Sprintf("%s/%s/commit/%s", web, repo, sha)
 }
 
-// ago says how long before now t was, coarsely: "3m ago", "2h ago", "5d ago".
-func ago(now, t time.Time) string {
-	d := now.Sub(t)
-	future := d < 0
-	if future {
-		d = -d
+// Moment is a time a page shows as "how long ago": Text is absolute, in
+// the dashboard's zone with the zone named, and At is for the browser,
+// which says how long ago it was and keeps saying it truly while the page
+// stays open (a relative time written by the server goes stale).
+type Moment struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
+}
+
+func moment(t time.Time, loc *time.Location) *Moment {
+	if t.IsZero() {
+		return nil
 	}
-	var s string
-	switch {
-	case d < time.Minute:
-		s = fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		s = fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		s = fmt.Sprintf("%dh", int(d.Hours()))
-	default:
-		s = fmt.Sprintf("%dd", int(d.Hours()/24))
+	return &Moment{At: t.UTC(), Text: stamp(t, loc)}
+}
+
+// rfc3339 finds the RFC 3339 times the controller writes into status messages.
+var rfc3339 = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`)
+
+// inZone writes the RFC 3339 times of a status message as the page writes
+// its times: in the page's zone, the zone named ("2026-12-14 09:20 CET").
+func inZone(msg string, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
 	}
-	if future {
-		return "in " + s
+	return rfc3339.ReplaceAllStringFunc(msg, func(ts string) string {
+		t, err := time.Parse(time.RFC3339, ts)
+		if err != nil {
+			return ts
+		}
+		return stamp(t, loc)
+	})
+}
+
+// zoneName names a time zone for a page: "Europe/Berlin"; the machine's
+// own zone by the name the system gives it.
+func zoneName(loc *time.Location) string {
+	if loc.String() != "Local" {
+		return loc.String()
 	}
-	return s + " ago"
+	if tz := os.Getenv("TZ"); tz != "" {
+		return strings.TrimPrefix(tz, ":")
+	}
+	if link, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(link, "zoneinfo/"); ok {
+			return name
+		}
+	}
+	return time.Now().In(loc).Format("MST")
 }
 
 // stamp formats a time for people, in loc.

@@ -43,6 +43,9 @@ type LocalOptions struct {
 	// milestones and checklists; 1 minute when zero. The Releases are not
 	// waited for: the pages say they are loading until they are listed.
 	SyncTimeout time.Duration
+	// Location is the time zone the pages show times in; the machine's
+	// own (the viewer's, for the plugin) when nil.
+	Location *time.Location
 }
 
 // Scheme is the scheme the dashboard reads and writes with.
@@ -90,8 +93,10 @@ func StartLocal(ctx context.Context, cfg *rest.Config, o LocalOptions) (*Local, 
 		}
 		return nil, fmt.Errorf("could not list Liftoff's objects %s within %s: check that you may list releasepipelines, releasecalendars, milestones, launchchecklists and releases there (or name one namespace with -n)", where, timeout)
 	}
-	l := &Local{User: WhoAmI(ctx, c), Broker: b, Loaded: loaded, done: make(chan error, 1)}
-	so := Options{Store: CacheStore{Reader: cc, Loaded: loaded}, Broker: b, Access: LocalUser{Name: l.User, Client: c}}
+	me := whoAmI(ctx, c)
+	l := &Local{User: me.Username, Broker: b, Loaded: loaded, done: make(chan error, 1)}
+	so := Options{Store: CacheStore{Reader: cc, Loaded: loaded}, Broker: b, Location: o.Location,
+		Access: &LocalUser{Name: me.Username, Groups: me.Groups, Client: c}}
 	if ip, ok := o.Listener.Addr().(*net.TCPAddr); ok && ip.IP.IsLoopback() {
 		so.AllowedHosts = LoopbackHosts(o.Listener.Addr())
 	}
@@ -125,10 +130,13 @@ func (l *Local) Wait() error { return <-l.done }
 
 // WhoAmI asks the API server who the client's credentials are (a
 // SelfSubjectReview); "" when it cannot tell.
-func WhoAmI(ctx context.Context, c client.Client) string {
+func WhoAmI(ctx context.Context, c client.Client) string { return whoAmI(ctx, c).Username }
+
+// whoAmI is the client's user and groups; empty when the API server cannot tell.
+func whoAmI(ctx context.Context, c client.Client) authenticationv1.UserInfo {
 	ssr := &authenticationv1.SelfSubjectReview{}
 	if err := c.Create(ctx, ssr); err != nil {
-		return ""
+		return authenticationv1.UserInfo{}
 	}
-	return ssr.Status.UserInfo.Username
+	return ssr.Status.UserInfo
 }

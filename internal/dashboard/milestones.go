@@ -52,7 +52,7 @@ type MilestoneItem struct {
 	Done    bool   `json:"done"`
 }
 
-func buildMilestones(ctx context.Context, s Store, ns string) (*MilestonesView, error) {
+func buildMilestones(ctx context.Context, s Store, ns string, loc *time.Location) (*MilestonesView, error) {
 	ms, err := s.Milestones(ctx, "")
 	if err != nil {
 		return nil, err
@@ -68,21 +68,21 @@ func buildMilestones(ctx context.Context, s Store, ns string) (*MilestonesView, 
 		if ns != "" && m.Namespace != ns {
 			continue
 		}
-		v.Milestones = append(v.Milestones, milestoneView(m))
+		v.Milestones = append(v.Milestones, milestoneView(m, loc))
 	}
 	return v, nil
 }
 
-func milestoneView(m *releasev1.Milestone) MilestoneView {
+func milestoneView(m *releasev1.Milestone, loc *time.Location) MilestoneView {
 	st := m.Status
 	mv := MilestoneView{Namespace: m.Namespace, Name: m.Name, Description: m.Spec.Description, Health: string(st.Health),
-		Due: stamp(m.Spec.DueDate.Time, time.UTC), DaysRemaining: st.DaysRemaining, Progress: st.Progress, Percent: st.Percent,
+		Due: stamp(m.Spec.DueDate.Time, loc), DaysRemaining: st.DaysRemaining, Progress: st.Progress, Percent: st.Percent,
 		ClosingRate: st.ClosingRate}
 	if mv.Health == "" {
 		mv.Health = "Unknown"
 	}
 	if st.Forecast != nil {
-		mv.Forecast = stamp(st.Forecast.Time, time.UTC)
+		mv.Forecast = stamp(st.Forecast.Time, loc)
 		mv.ForecastLate = st.Forecast.After(m.Spec.DueDate.Time)
 	}
 	if gh := m.Spec.GitHub; gh != nil {

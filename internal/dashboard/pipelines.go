@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
@@ -18,6 +19,9 @@ type PipelinesQuery struct {
 	// Search matches pipeline names, source repositories, and the names and
 	// versions of their Releases, case-insensitively.
 	Search string
+	// Needs shows only this kind of what needs a person (approve,
+	// signoff, failing, blocked); every kind when empty.
+	Needs string
 	// Page, from 1.
 	Page int
 	// PerPage pipelines; 25 when zero.
@@ -40,6 +44,44 @@ type PipelinesView struct {
 	// rows show the stages from each pipeline's status and no waiting
 	// Release, and the search matches pipelines and repositories only.
 	ReleasesLoading *Loading `json:"-"`
+	// Needs is what needs a person first, of every matching pipeline (not
+	// only this page): Releases the viewer may approve or sign off, those
+	// failing and those blocked; at most maxNeeds, of the kind asked for.
+	Needs []Need `json:"needs"`
+	// NeedsCount counts them by kind, whichever is shown.
+	NeedsCount map[string]int `json:"needsCount"`
+	MoreNeeds  int            `json:"moreNeeds,omitempty"`
+}
+
+// Kinds of Need, in the order the page lists them.
+const (
+	needApprove = "approve"
+	needSignOff = "signoff"
+	needFailing = "failing"
+	needBlocked = "blocked"
+)
+
+// NeedKinds are the kinds of Need with the words of the page's filter.
+var NeedKinds = []struct{ Kind, Label string }{
+	{needApprove, "to approve"}, {needSignOff, "to sign off"}, {needFailing, "failing"}, {needBlocked, "blocked"},
+}
+
+// maxNeeds bounds the rows of the "needs you" table.
+const maxNeeds = 50
+
+// Need is one thing that needs a person, in a row of its own: a Release the
+// viewer may approve or sign off, one that failed or waits for a verdict,
+// one held by something other than time, a pipeline that is not Ready.
+type Need struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Pipeline  string `json:"pipeline"`
+	Release   string `json:"release,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Stage     string `json:"stage,omitempty"`
+	// What says what holds it or what went wrong, in the page's words.
+	What   string                   `json:"what"`
+	Issues []releasev1.BlockerIssue `json:"issues,omitempty"`
 }
 
 // PipelineRow is one pipeline: its stages in order and its waiting Releases.
@@ -62,16 +104,19 @@ type StageCell struct {
 	// Version live in the stage: deployed by its GitOps agent, or for a
 	// stage without deployment the last committed; Release promoted it,
 	// DeployedAt says how long ago.
-	Version    string `json:"version,omitempty"`
-	Release    string `json:"release,omitempty"`
-	DeployedAt string `json:"deployedAt,omitempty"`
+	Version    string  `json:"version,omitempty"`
+	Release    string  `json:"release,omitempty"`
+	DeployedAt *Moment `json:"deployedAt,omitempty"`
+	// Note says where a live version Liftoff did not deploy came from (it
+	// ran before Liftoff's first promotion into the stage).
+	Note string `json:"note,omitempty"`
 	// Committed is a version committed into the stage that its agent has
 	// not deployed yet (CommittedRelease's, CommittedAt ago); Deploying
 	// when that Release holds the stage, waiting for the agent.
-	Committed        string `json:"committed,omitempty"`
-	CommittedRelease string `json:"committedRelease,omitempty"`
-	CommittedAt      string `json:"committedAt,omitempty"`
-	Deploying        bool   `json:"deploying,omitempty"`
+	Committed        string  `json:"committed,omitempty"`
+	CommittedRelease string  `json:"committedRelease,omitempty"`
+	CommittedAt      *Moment `json:"committedAt,omitempty"`
+	Deploying        bool    `json:"deploying,omitempty"`
 	// InFlight is the Release being promoted into the stage (not yet
 	// committed there).
 	InFlight        string `json:"inFlight,omitempty"`
@@ -79,15 +124,17 @@ type StageCell struct {
 	Manual          bool   `json:"manual,omitempty"`
 }
 
-// Waiting is a Release on its way and the one gate that holds it.
+// Waiting is a Release on its way and the one gate that holds it, said in
+// the page's words (gates.Words).
 type Waiting struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Phase   string `json:"phase"`
-	Stage   string `json:"stage,omitempty"`
-	Gate    string `json:"gate,omitempty"`
-	Message string `json:"message,omitempty"`
-	Paused  bool   `json:"paused,omitempty"`
+	Name    string                   `json:"name"`
+	Version string                   `json:"version"`
+	Phase   string                   `json:"phase"`
+	Stage   string                   `json:"stage,omitempty"`
+	Gate    string                   `json:"gate,omitempty"`
+	Message string                   `json:"message,omitempty"`
+	Issues  []releasev1.BlockerIssue `json:"issues,omitempty"`
+	Paused  bool                     `json:"paused,omitempty"`
 }
 
 const maxWaiting = 5
@@ -102,29 +149,31 @@ func done(p releasev1.ReleasePhase) bool {
 }
 
 // Holding returns the gate that holds a Release in its current stage and
-// why: the first gate that has not passed, or the stage's own message.
-func Holding(rel *releasev1.Release) (stage, gate, message string) {
+// what holds it in people's words: the first gate that has not passed, or
+// the stage's own message.
+func Holding(rel *releasev1.Release, clock gates.Clock) (stage string, g *releasev1.GateStatus, words string) {
 	stage = rel.Status.CurrentStage
 	if rel.Spec.Paused {
-		return stage, "paused", "paused: spec.paused holds every further promotion; resume to go on"
+		p := releasev1.GateStatus{Name: gates.NamePaused, Status: releasev1.GateFailed}
+		return stage, &p, gates.Words(stage, p, clock)
 	}
 	ss := rel.Status.StageStatus(stage)
 	if ss == nil {
 		if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
-			return stage, "", c.Message
+			return stage, nil, inZone(c.Message, clock.Loc)
 		}
-		return stage, "", "not evaluated yet"
+		return stage, nil, "not evaluated yet"
 	}
-	for _, g := range ss.Gates {
-		if g.Status != releasev1.GatePassed {
-			return stage, g.Name, g.Message
+	for i := range ss.Gates {
+		if g := &ss.Gates[i]; g.Status != releasev1.GatePassed {
+			return stage, g, gates.Words(stage, *g, clock)
 		}
 	}
-	return stage, "", ss.Message
+	return stage, nil, inZone(ss.Message, clock.Loc)
 }
 
 // buildPipelines renders the pipelines page from the cache.
-func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Time) (*PipelinesView, error) {
+func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, who viewer, now time.Time, loc *time.Location) (*PipelinesView, error) {
 	if q.PerPage <= 0 {
 		q.PerPage = 25
 	}
@@ -145,6 +194,7 @@ func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Tim
 	nsSeen := map[string]bool{}
 	type key struct{ ns, name string }
 	byPipe := map[key][]*releasev1.Release{}
+	newest := map[key]*releasev1.Release{}
 	search := strings.ToLower(strings.TrimSpace(q.Search))
 	releaseHit := map[key]bool{}
 	for _, r := range rels {
@@ -154,6 +204,10 @@ func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Tim
 		}
 		if !done(r.Status.Phase) {
 			byPipe[k] = append(byPipe[k], r)
+		}
+		if n := newest[k]; n == nil || n.CreationTimestamp.Before(&r.CreationTimestamp) ||
+			n.CreationTimestamp.Equal(&r.CreationTimestamp) && n.Name < r.Name {
+			newest[k] = r
 		}
 	}
 	sortByKey(pipes)
@@ -171,6 +225,12 @@ func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Tim
 		match = append(match, p)
 		v.Releases += len(byPipe[k])
 	}
+	n := needs{ctx: ctx, store: s, who: who, clock: gates.Clock{Now: now, Loc: loc}, kind: q.Needs, count: map[string]int{}}
+	for _, p := range match {
+		k := key{p.Namespace, p.Name}
+		n.pipeline(p, byPipe[k], newest[k])
+	}
+	v.Needs, v.NeedsCount, v.MoreNeeds = n.sorted()
 	for ns := range nsSeen {
 		v.Namespaces = append(v.Namespaces, ns)
 	}
@@ -186,12 +246,12 @@ func buildPipelines(ctx context.Context, s Store, q PipelinesQuery, now time.Tim
 	lo := (q.Page - 1) * q.PerPage
 	hi := min(lo+q.PerPage, len(match))
 	for _, p := range match[lo:hi] {
-		v.Rows = append(v.Rows, pipelineRow(p, byPipe[key{p.Namespace, p.Name}], now))
+		v.Rows = append(v.Rows, pipelineRow(p, byPipe[key{p.Namespace, p.Name}], loc))
 	}
 	return v, nil
 }
 
-func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, now time.Time) PipelineRow {
+func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, loc *time.Location) PipelineRow {
 	row := PipelineRow{Namespace: p.Namespace, Name: p.Name, Source: p.Spec.Source.Repository, Ready: "Unknown"}
 	web := github.WebURL(p.Spec.GitHub.APIURL)
 	row.SourceURL = repoURL(web, p.Spec.Source.Repository)
@@ -202,7 +262,7 @@ func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, now
 		}
 	}
 	for _, st := range p.Spec.Stages {
-		row.Stages = append(row.Stages, stageCell(p, &st, now))
+		row.Stages = append(row.Stages, stageCell(p, &st, loc))
 	}
 	sortByKey(waiting)
 	for i, r := range waiting {
@@ -210,31 +270,33 @@ func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, now
 			row.MoreWaiting = len(waiting) - maxWaiting
 			break
 		}
-		stage, gate, msg := Holding(r)
-		row.Waiting = append(row.Waiting, Waiting{Name: r.Name, Version: r.Spec.Version, Phase: phaseOr(r.Status.Phase),
-			Stage: stage, Gate: gate, Message: msg, Paused: r.Spec.Paused})
+		stage, gate, words := Holding(r, gates.Clock{Loc: loc})
+		w := Waiting{Name: r.Name, Version: r.Spec.Version, Phase: phaseOr(r.Status.Phase), Stage: stage, Message: words, Paused: r.Spec.Paused}
+		if gate != nil {
+			w.Gate, w.Issues = gate.Name, gate.Issues
+		}
+		row.Waiting = append(row.Waiting, w)
 	}
 	return row
 }
 
 // stageCell is what stage runs (what its agent deployed), what is committed
 // there and not deployed yet, and what is being promoted into it.
-func stageCell(p *releasev1.ReleasePipeline, st *releasev1.Stage, now time.Time) StageCell {
+func stageCell(p *releasev1.ReleasePipeline, st *releasev1.Stage, loc *time.Location) StageCell {
 	cell := StageCell{Name: st.Name, Manual: st.Promotion == releasev1.PromotionManual}
 	live, committed := p.LiveIn(st.Name)
 	if live != nil {
 		cell.Version, cell.Release = live.Version, live.Release
-		switch {
-		case live.Origin == releasev1.LiveFromGitOpsFiles:
-			cell.DeployedAt = "ran before Liftoff's first promotion"
-		case !live.DeployedAt.IsZero():
-			cell.DeployedAt = ago(now, live.DeployedAt.Time)
+		if live.Origin == releasev1.LiveFromGitOpsFiles {
+			cell.Note = "ran before Liftoff's first promotion"
+		} else {
+			cell.DeployedAt = moment(live.DeployedAt.Time, loc)
 		}
 	}
 	if committed != nil {
 		cell.Committed, cell.CommittedRelease = committed.Version, committed.Release
 		if committed.PromotedAt != nil {
-			cell.CommittedAt = ago(now, committed.PromotedAt.Time)
+			cell.CommittedAt = moment(committed.PromotedAt.Time, loc)
 		}
 	}
 	if ps := p.Status.StageStatus(st.Name); ps != nil && ps.InFlight != nil {

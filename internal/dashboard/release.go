@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 )
 
@@ -35,8 +37,18 @@ type ReleaseView struct {
 	Approvals []ApprovalView `json:"approvals,omitempty"`
 	Checklist *ChecklistView `json:"checklist,omitempty"`
 	Milestone string         `json:"milestone,omitempty"`
-	Approve   []string       `json:"canApprove,omitempty"`
-	Verdict   []string       `json:"awaitingVerdict,omitempty"`
+	// Awaiting lists the stages that wait for an approval; Approve those
+	// the viewer may approve (the API server and the identity rules say
+	// so), Cannot why the viewer may not approve the others.
+	Awaiting []string `json:"awaitingApproval,omitempty"`
+	Approve  []string `json:"canApprove,omitempty"`
+	Cannot   []string `json:"cannotApprove,omitempty"`
+	// CanPause: the viewer may pause or resume the Release.
+	CanPause bool `json:"canPause,omitempty"`
+	// Verdict lists the stages whose analysis waits for a person's
+	// verdict; CanVerdict: the viewer may give it.
+	Verdict    []string `json:"awaitingVerdict,omitempty"`
+	CanVerdict bool     `json:"canVerdict,omitempty"`
 }
 
 // StageView is one stage of a Release.
@@ -67,15 +79,18 @@ type Point struct {
 	URL    string `json:"url,omitempty"`
 }
 
-// GateView is one gate's last evaluation and who can move it.
+// GateView is one gate's last evaluation and who can move it: Words say
+// it for the page (gates.Words); Message is the status's, for kubectl users.
 type GateView struct {
-	Name    string `json:"name"`
-	Status  string `json:"status"`
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
-	URL     string `json:"url,omitempty"`
-	Checked string `json:"lastChecked,omitempty"`
-	Owners  string `json:"owners,omitempty"`
+	Name    string                   `json:"name"`
+	Status  string                   `json:"status"`
+	Reason  string                   `json:"reason,omitempty"`
+	Words   string                   `json:"words,omitempty"`
+	Message string                   `json:"message,omitempty"`
+	URL     string                   `json:"url,omitempty"`
+	Issues  []releasev1.BlockerIssue `json:"issues,omitempty"`
+	Checked *Moment                  `json:"lastChecked,omitempty"`
+	Owners  string                   `json:"owners,omitempty"`
 }
 
 // Promotion is the GitOps change of a stage, linked to GitHub.
@@ -111,6 +126,8 @@ type ChecklistView struct {
 	Done      int32           `json:"done"`
 	Total     int32           `json:"total"`
 	Items     []ChecklistItem `json:"items"`
+	// CanSignOff: the viewer may sign off at least one item.
+	CanSignOff bool `json:"canSignOff,omitempty"`
 }
 
 // ChecklistItem is one item, its owners and its sign-offs.
@@ -124,12 +141,14 @@ type ChecklistItem struct {
 	Message  string   `json:"message,omitempty"`
 	URL      string   `json:"url,omitempty"`
 	SignOffs []string `json:"signOffs,omitempty"`
+	// CanSignOff: the viewer owns the item and may sign it off.
+	CanSignOff bool `json:"canSignOff,omitempty"`
 }
 
 // errNotFound is a page for an object the cache does not hold.
 var errNotFound = errors.New("not found")
 
-func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now time.Time) (*ReleaseView, error) {
+func buildRelease(ctx context.Context, s Store, key types.NamespacedName, who viewer, now time.Time, loc *time.Location) (*ReleaseView, error) {
 	rel := &releasev1.Release{}
 	if err := s.Get(ctx, key, rel); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -144,13 +163,12 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 		}
 		pipe = nil
 	}
-	loc := time.UTC
 	v := &ReleaseView{Namespace: rel.Namespace, Name: rel.Name, Pipeline: rel.Spec.Pipeline, Version: rel.Spec.Version,
 		Phase: phaseOr(rel.Status.Phase), CurrentStage: rel.Status.CurrentStage, Commit: rel.Status.Commit, Paused: rel.Spec.Paused,
 		Done: done(rel.Status.Phase), CreatedBy: rel.Annotations[releasev1.AnnotationCreatedBy], Milestone: rel.Spec.Milestone,
 	}
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
-		v.Message = c.Message
+		v.Message = inZone(c.Message, loc)
 	}
 	web := github.WebURL("")
 	var stages []releasev1.Stage
@@ -202,14 +220,18 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 			ss = &releasev1.ReleaseStageStatus{Name: name, Phase: releasev1.StagePending}
 		}
 		sv := stageView(rel, ss, spec, next, lc, web, now, loc)
+		if name == rel.Status.CurrentStage && ss.Phase == releasev1.StageWaiting && sv.Message != "" {
+			v.Message = "Before " + name + ": " + sv.Message // the status's says it for kubectl users
+		}
 		if sv.Manual && !v.Done && !promotedOrLater(ss.Phase) {
-			v.Approve = append(v.Approve, name)
+			v.Awaiting = append(v.Awaiting, name)
 		}
 		if ss.Analysis != nil && ss.Analysis.Phase == "Inconclusive" {
 			v.Verdict = append(v.Verdict, name)
 		}
 		v.Stages = append(v.Stages, sv)
 	}
+	offer(ctx, v, rel, lc, who)
 	return v, nil
 }
 
@@ -222,7 +244,7 @@ func promotedOrLater(p releasev1.StagePhase) bool {
 }
 
 func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, lc *releasev1.LaunchChecklist, web string, now time.Time, loc *time.Location) StageView {
-	sv := StageView{Name: ss.Name, Phase: string(ss.Phase), Message: ss.Message}
+	sv := StageView{Name: ss.Name, Phase: string(ss.Phase), Message: inZone(ss.Message, loc)}
 	repo := ""
 	if spec != nil {
 		sv.Manual = spec.Promotion == releasev1.PromotionManual
@@ -242,16 +264,24 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		sv.Slip = ss.Slip.Duration.String()
 	}
 	sv.Timeline = timeline(ss, spec, next, web, repo, now, loc)
+	var holding []string
 	for _, g := range ss.Gates {
-		gv := GateView{Name: g.Name, Status: string(g.Status), Reason: g.Reason, Message: g.Message, URL: g.URL}
+		gv := GateView{Name: g.Name, Status: string(g.Status), Reason: g.Reason, Message: g.Message, URL: g.URL, Issues: g.Issues,
+			Words: gates.Words(ss.Name, g, gates.Clock{Now: now, Loc: loc})}
 		if g.LastChecked != nil {
-			gv.Checked = ago(now, g.LastChecked.Time)
+			gv.Checked = moment(g.LastChecked.Time, loc)
 		}
 		gv.Owners = gateOwners(rel, ss.Name, g.Name, lc)
 		sv.Gates = append(sv.Gates, gv)
+		if g.Status != releasev1.GatePassed {
+			holding = append(holding, gv.Words)
+		}
+	}
+	if ss.Phase == releasev1.StageWaiting && len(holding) > 0 {
+		sv.Message = strings.Join(holding, "; ") // in the page's words, as the gates below
 	}
 	if a := ss.Analysis; a != nil {
-		sv.Analysis, sv.AnalysisOf = a.Phase, a.Message
+		sv.Analysis, sv.AnalysisOf = a.Phase, inZone(a.Message, loc)
 		var metrics []releasev1.AnalysisMetric
 		if spec != nil && spec.Verify != nil {
 			metrics = spec.Verify.Analysis.Metrics
@@ -269,7 +299,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		}
 	}
 	if rb := ss.Rollback; rb != nil {
-		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, github.ShortSHA(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: rb.Message}
+		li := &LinkedItem{Text: fmt.Sprintf("rolled back to %s, commit %s", rb.Version, github.ShortSHA(rb.Commit)), URL: commitURL(web, repo, rb.Commit), Note: inZone(rb.Message, loc)}
 		if rb.PullRequest != nil {
 			li.Text = fmt.Sprintf("rolled back to %s, pull request #%d", rb.Version, rb.PullRequest.Number)
 			li.URL = rb.PullRequest.URL
@@ -286,33 +316,23 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 // the checklist's open items.
 func gateOwners(rel *releasev1.Release, stage, gate string, lc *releasev1.LaunchChecklist) string {
 	switch gate {
-	case "approvals":
+	case gates.NameApprovals:
 		var by []string
 		for _, a := range rel.Spec.Approvals {
 			if a.Stage == stage {
 				by = append(by, a.By)
 			}
 		}
-		who := "anyone granted the verb approve on releases, but " + orSomeone(rel.Annotations[releasev1.AnnotationCreatedBy]) + " (the creator)"
+		who := "anyone allowed to approve releases here, but " + orSomeone(rel.Annotations[releasev1.AnnotationCreatedBy]) + " (the creator)"
 		if len(by) > 0 {
 			return "approved by " + strings.Join(by, ", ") + "; " + who
 		}
 		return who
-	case "launchChecklist":
+	case gates.NameLaunchChecklist:
 		if lc == nil {
 			return ""
 		}
-		var open []string
-		state := map[string]releasev1.ItemState{}
-		for _, is := range lc.Status.Items {
-			state[is.Name] = is.State
-		}
-		for _, it := range lc.Spec.Items {
-			if s := state[it.Name]; s != releasev1.ItemDone && s != releasev1.ItemWaived {
-				open = append(open, it.Name+": "+owners(it.Owners))
-			}
-		}
-		return strings.Join(open, "; ")
+		return checklist.Open(lc) // the checklist's own rule: required items, their owners
 	}
 	return ""
 }
@@ -324,20 +344,6 @@ func orSomeone(s string) string {
 	return s
 }
 
-func owners(o releasev1.Owners) string {
-	var parts []string
-	if len(o.Users) > 0 {
-		parts = append(parts, strings.Join(o.Users, ", "))
-	}
-	for _, g := range o.Groups {
-		parts = append(parts, "group "+g)
-	}
-	if len(parts) == 0 {
-		return "anyone with the verb signoff"
-	}
-	return strings.Join(parts, ", ")
-}
-
 func checklistView(lc *releasev1.LaunchChecklist, loc *time.Location) *ChecklistView {
 	v := &ChecklistView{Namespace: lc.Namespace, Name: lc.Name, Ready: lc.Status.Ready, Done: lc.Status.Done, Total: lc.Status.Total}
 	status := map[string]releasev1.ChecklistItemStatus{}
@@ -347,7 +353,7 @@ func checklistView(lc *releasev1.LaunchChecklist, loc *time.Location) *Checklist
 	for _, it := range lc.Spec.Items {
 		is := status[it.Name]
 		item := ChecklistItem{Name: it.Name, Function: it.Function, State: string(is.State), Required: it.Required == nil || *it.Required,
-			Owners: owners(it.Owners), Manual: it.Check.Manual != nil, Message: is.Message, URL: is.URL}
+			Owners: checklist.OwnersText(it.Owners), Manual: it.Check.Manual != nil, Message: is.Message, URL: is.URL}
 		if item.State == "" {
 			item.State = string(releasev1.ItemPending)
 		}

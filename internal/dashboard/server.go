@@ -44,6 +44,9 @@ type Options struct {
 	Access Access
 	// Now; time.Now when nil.
 	Now func() time.Time
+	// Location is the one time zone of every page, named on each; the
+	// machine's own when nil (for the plugin, the viewer's).
+	Location *time.Location
 	// AllowedHosts, when set, are the only Host headers served (host:port):
 	// a dashboard on loopback refuses other names, so a web page cannot
 	// reach it through DNS rebinding.
@@ -83,6 +86,9 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
 	if o.Broker == nil {
 		o.Broker = NewBroker(0)
 	}
@@ -114,7 +120,9 @@ func New(o Options) (*Server, error) {
 			}
 			return base + "?" + q.Encode()
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":       func(a, b int) int { return a + b },
+		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"needKinds": func() any { return NeedKinds },
 	}
 	base, err := template.New("base").Funcs(funcs).ParseFS(assets, "assets/templates/layout.html")
 	if err != nil {
@@ -258,7 +266,9 @@ type page struct {
 	Nav      string
 	User     string
 	ReadOnly bool
-	CSRF     string
+	// Zone names the time zone of every time on the page.
+	Zone string
+	CSRF string
 	// Live lists what the page shows, for the event stream: "kind" or
 	// "kind:namespace/name", space-separated.
 	Live    string
@@ -282,6 +292,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, p p
 // the page's Live list and title.
 func (s *Server) write(w http.ResponseWriter, r *http.Request, name string, code int, p page) {
 	p.Version = s.version
+	p.Zone = zoneName(s.o.Location)
 	tmpl := "layout"
 	if r.Header.Get(fragmentHeader) == "main" {
 		tmpl = "main"

@@ -18,10 +18,10 @@ func TestStageCellSaysWhatRanBeforeLiftoff(t *testing.T) {
 	p := &releasev1.ReleasePipeline{Spec: releasev1.ReleasePipelineSpec{Stages: []releasev1.Stage{prod}}}
 	p.Status.Stages = []releasev1.PipelineStageStatus{{Name: "prod", Version: "1.1.0", Release: "checkout-1-1-0", PromotedAt: &landed,
 		Live: &releasev1.LiveVersion{Version: "v1.0.0", DeployedAt: landed, Origin: releasev1.LiveFromGitOpsFiles}}}
-	got := stageCell(p, &prod, now)
-	want := StageCell{Name: "prod", Version: "v1.0.0", DeployedAt: "ran before Liftoff's first promotion",
+	got := stageCell(p, &prod, time.UTC)
+	want := StageCell{Name: "prod", Version: "v1.0.0", Note: "ran before Liftoff's first promotion",
 		Committed: "1.1.0", CommittedRelease: "checkout-1-1-0", CommittedAt: got.CommittedAt}
-	if got != want || got.CommittedAt == "" {
+	if got != want || got.CommittedAt == nil || !got.CommittedAt.At.Equal(landed.Time) {
 		t.Errorf("stage cell %+v, want %+v", got, want)
 	}
 }

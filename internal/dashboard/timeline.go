@@ -112,6 +112,9 @@ func timeline(ss *releasev1.ReleaseStageStatus, spec, next *releasev1.Stage, web
 			pts = append(pts, back.Point)
 		}
 	}
+	for i := range pts {
+		pts[i].Detail = inZone(pts[i].Detail, loc) // the agents' messages
+	}
 	return pts
 }
 

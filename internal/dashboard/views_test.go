@@ -39,7 +39,7 @@ func TestCalendarDaysAreInTheCalendarsTimeZone(t *testing.T) {
 	}
 	s := &memStore{calendars: []*releasev1.ReleaseCalendar{rc}}
 	now := time.Date(2026, 12, 17, 12, 0, 0, 0, berlin)
-	v, err := buildCalendar(context.Background(), s, types.NamespacedName{Namespace: "shop", Name: "releases"}, "week", "", now)
+	v, err := buildCalendar(context.Background(), s, types.NamespacedName{Namespace: "shop", Name: "releases"}, "week", "", now, berlin)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(v.Title).To(Equal("Week of Monday 14 December 2026"))
 	g.Expect(v.Weeks).To(HaveLen(1))
@@ -62,7 +62,7 @@ func TestCalendarDaysAreInTheCalendarsTimeZone(t *testing.T) {
 	g.Expect(timeOf(days[5])).To(Equal([]string{"all day"}))
 	g.Expect(timeOf(days[6])).To(Equal([]string{"all day"}))
 
-	v, err = buildCalendar(context.Background(), s, types.NamespacedName{Namespace: "shop", Name: "releases"}, "month", "2026-12-21", now)
+	v, err = buildCalendar(context.Background(), s, types.NamespacedName{Namespace: "shop", Name: "releases"}, "month", "2026-12-21", now, berlin)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(v.Title).To(Equal("December 2026"))
 	g.Expect(v.Weeks).To(HaveLen(5), "30 November to 3 January")

@@ -48,6 +48,8 @@ type Result struct {
 	Reason  string
 	Message string
 	URL     string
+	// Issues the gate names, each with its link (the open blockers).
+	Issues []releasev1.BlockerIssue
 	// RecheckAfter is when a pending gate can next change by itself (soak).
 	RecheckAfter time.Duration
 }

@@ -120,6 +120,7 @@ func Blockers(f *BlockerFacts) Result {
 		}
 	}
 	if len(parts) > 0 {
+		r.Issues = append(issues(f.Search), issues(f.MilestoneBlockers)...)
 		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonBlockersOpen
 		r.Message = strings.Join(parts, "; ") + ": close them to go on"
 		return r
@@ -149,6 +150,18 @@ func list(bs []Blocker, total int) string {
 		s += fmt.Sprintf(" and %d more", total-len(out))
 	}
 	return s
+}
+
+// issues are the blockers a message names (the first maxListed), with their links.
+func issues(bs []Blocker) []releasev1.BlockerIssue {
+	var out []releasev1.BlockerIssue
+	for i, b := range bs {
+		if i == maxListed {
+			break
+		}
+		out = append(out, releasev1.BlockerIssue{Number: b.Number, Title: b.Title, URL: b.URL})
+	}
+	return out
 }
 
 func loc(l *time.Location) *time.Location {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/notes"
 )
 
@@ -168,9 +169,7 @@ func (r *reporter) inFlight() []string {
 		}
 		switch ss.Phase {
 		case releasev1.StageWaiting:
-			since := readyAt(rel, pipe, i)
-			out = append(out, fmt.Sprintf("%s waits before %s since %s (%s): %s", head, ss.Name, r.t(since), Since(since, r.in.Now),
-				notes.EscapeMarkdown(clip(ss.Message, 400))))
+			out = append(out, head+" before "+ss.Name+": "+r.holding(rel, pipe, i, ss))
 		case releasev1.StageVerifying:
 			out = append(out, fmt.Sprintf("%s verifying in %s: %s", head, ss.Name, notes.EscapeMarkdown(clip(ss.Message, 300))))
 		case releasev1.StageAwaitingMerge:
@@ -184,6 +183,37 @@ func (r *reporter) inFlight() []string {
 		}
 	}
 	return out
+}
+
+// holding says what holds a waiting Release before a stage, in the words
+// of the people who read the report (gates.Words: who or what, never the
+// field an operator edits; that stays in the Release's status), and since
+// when it waits: not before its planned time, which is no wait but a plan.
+func (r *reporter) holding(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, i int, ss *releasev1.ReleaseStageStatus) string {
+	clock := gates.Clock{Now: r.in.Now, Loc: r.in.Loc, Relative: true}
+	var said []string
+	for _, g := range ss.Gates {
+		if g.Status == releasev1.GatePassed {
+			continue
+		}
+		w := notes.EscapeMarkdown(clip(gates.Words(ss.Name, g, clock), 400))
+		var links []string
+		for _, is := range g.Issues {
+			links = append(links, markdownLink(Link{Title: fmt.Sprintf("#%d %s", is.Number, is.Title), URL: is.URL}))
+		}
+		if len(links) > 0 {
+			w += ": " + strings.Join(links, ", ")
+		}
+		said = append(said, w)
+	}
+	if len(said) == 0 {
+		said = append(said, notes.EscapeMarkdown(clip(ss.Message, 400)))
+	}
+	l := strings.Join(said, "; ")
+	if since := readyAt(rel, pipe, i); !since.After(r.in.Now) {
+		l += fmt.Sprintf(" (waiting since %s, %s)", r.t(since), Since(since, r.in.Now))
+	}
+	return l
 }
 
 // rollbacks lists the rollbacks of the period with their analysis and postmortem.

@@ -107,7 +107,7 @@ func gateStatuses(old []releasev1.GateStatus, results []gates.Result, now time.T
 	out := make([]releasev1.GateStatus, 0, len(results))
 	t := metav1.NewTime(now)
 	for _, r := range results {
-		g := releasev1.GateStatus{Name: r.Name, Status: r.State, Reason: r.Reason, Message: r.Message, URL: r.URL, LastChecked: &t}
+		g := releasev1.GateStatus{Name: r.Name, Status: r.State, Reason: r.Reason, Message: r.Message, URL: r.URL, Issues: r.Issues, LastChecked: &t}
 		if p, ok := prev[r.Name]; ok && p.LastChecked != nil && p.Status == g.Status && p.Reason == g.Reason && p.Message == g.Message && p.URL == g.URL &&
 			now.Sub(p.LastChecked.Time) < lastCheckedRefresh {
 			g.LastChecked = p.LastChecked

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/checklist"
 )
 
 // +kubebuilder:webhook:path=/mutate-release-liftoff-dev-v1alpha1-release,mutating=true,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releases,verbs=create;update,versions=v1alpha1,name=mrelease.liftoff.dev,admissionReviewVersions=v1
@@ -174,7 +174,7 @@ func (id *Identity) ValidateChecklist(ctx context.Context, req admission.Request
 		if so.Decision == releasev1.DecisionApprove && item.Check.Manual == nil {
 			return admission.Denied(fmt.Sprintf("item %s is checked automatically (%s): sign it off with Waive or Reject, or let the check pass", item.Name, checkKind(item.Check)))
 		}
-		if !isOwner(item.Owners, user) {
+		if !checklist.MaySignOff(item.Owners, user.Username, user.Groups) {
 			return admission.Denied(fmt.Sprintf("%s is not an owner of item %s (%s): owners are %s", user.Username, item.Name, item.Function, ownersText(item.Owners)))
 		}
 		if err := id.allowed(ctx, user, releasev1.VerbSignOff, "launchchecklists", lc.Namespace, lc.Name); err != nil {
@@ -229,18 +229,6 @@ func itemNames(lc *releasev1.LaunchChecklist) string {
 		names = append(names, it.Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-func isOwner(o releasev1.Owners, user authenticationv1.UserInfo) bool {
-	if slices.Contains(o.Users, user.Username) {
-		return true
-	}
-	for _, g := range user.Groups {
-		if slices.Contains(o.Groups, g) {
-			return true
-		}
-	}
-	return false
 }
 
 func ownersText(o releasev1.Owners) string {

@@ -235,7 +235,7 @@ func assertVerdict(t *testing.T, resp admission.Response, refusal string) {
 	}
 }
 
-func checklist(signOffs ...releasev1.SignOff) *releasev1.LaunchChecklist {
+func checklistWith(signOffs ...releasev1.SignOff) *releasev1.LaunchChecklist {
 	return &releasev1.LaunchChecklist{
 		TypeMeta:   metav1.TypeMeta{APIVersion: releasev1.GroupVersion.String(), Kind: "LaunchChecklist"},
 		ObjectMeta: metav1.ObjectMeta{Name: "checkout-1-5-launch", Namespace: "team"},
@@ -252,7 +252,7 @@ func checklist(signOffs ...releasev1.SignOff) *releasev1.LaunchChecklist {
 
 func TestMutateChecklistStampsNewSignOffs(t *testing.T) {
 	id := identityFor(t, nil)
-	req := request(t, admissionv1.Update, bob, checklist(releasev1.SignOff{Item: "security-review", Decision: releasev1.DecisionApprove}), checklist())
+	req := request(t, admissionv1.Update, bob, checklistWith(releasev1.SignOff{Item: "security-review", Decision: releasev1.DecisionApprove}), checklistWith())
 	got := patchedTo(t, req, id.MutateChecklist(context.Background(), req), &releasev1.LaunchChecklist{})
 	so := got.Spec.SignOffs[0]
 	if so.By != "bob" || so.At == nil {
@@ -272,15 +272,15 @@ func TestValidateChecklist(t *testing.T) {
 		obj, old *releasev1.LaunchChecklist
 		refusal  string
 	}{
-		{"an owner by group", bob, checklist(so("security-review", "bob", releasev1.DecisionApprove)), checklist(), ""},
-		{"an owner by name waives an automatic item", ann, checklist(so("faq", "ann", releasev1.DecisionWaive)), checklist(), ""},
-		{"not an owner", ann, checklist(so("security-review", "ann", releasev1.DecisionApprove)), checklist(), "ann is not an owner of item security-review (Security): owners are groups security"},
-		{"an item nobody owns", ann, checklist(so("blog", "ann", releasev1.DecisionApprove)), checklist(), "owners are nobody (set the item's owners)"},
-		{"an unknown item", bob, checklist(so("pen-test", "bob", releasev1.DecisionApprove)), checklist(), `no item "pen-test" in this checklist (items: security-review, faq, blog)`},
-		{"Approve on an automatic item", ann, checklist(so("faq", "ann", releasev1.DecisionApprove)), checklist(), "item faq is checked automatically (githubIssue)"},
-		{"a forged signer", bob, checklist(so("security-review", "sue", releasev1.DecisionApprove)), checklist(), `spec.signOffs[0].by is "sue" but you are "bob"`},
-		{"a recorded sign-off edited", bob, checklist(so("security-review", "bob", releasev1.DecisionReject)), checklist(so("security-review", "bob", releasev1.DecisionApprove)), "spec.signOffs[0] was edited or removed"},
-		{"an owner without the verb", authenticationv1.UserInfo{Username: "sue", Groups: []string{"security"}}, checklist(so("security-review", "sue", releasev1.DecisionApprove)), checklist(),
+		{"an owner by group", bob, checklistWith(so("security-review", "bob", releasev1.DecisionApprove)), checklistWith(), ""},
+		{"an owner by name waives an automatic item", ann, checklistWith(so("faq", "ann", releasev1.DecisionWaive)), checklistWith(), ""},
+		{"not an owner", ann, checklistWith(so("security-review", "ann", releasev1.DecisionApprove)), checklistWith(), "ann is not an owner of item security-review (Security): owners are groups security"},
+		{"an item nobody owns", ann, checklistWith(so("blog", "ann", releasev1.DecisionApprove)), checklistWith(), "owners are nobody (set the item's owners)"},
+		{"an unknown item", bob, checklistWith(so("pen-test", "bob", releasev1.DecisionApprove)), checklistWith(), `no item "pen-test" in this checklist (items: security-review, faq, blog)`},
+		{"Approve on an automatic item", ann, checklistWith(so("faq", "ann", releasev1.DecisionApprove)), checklistWith(), "item faq is checked automatically (githubIssue)"},
+		{"a forged signer", bob, checklistWith(so("security-review", "sue", releasev1.DecisionApprove)), checklistWith(), `spec.signOffs[0].by is "sue" but you are "bob"`},
+		{"a recorded sign-off edited", bob, checklistWith(so("security-review", "bob", releasev1.DecisionReject)), checklistWith(so("security-review", "bob", releasev1.DecisionApprove)), "spec.signOffs[0] was edited or removed"},
+		{"an owner without the verb", authenticationv1.UserInfo{Username: "sue", Groups: []string{"security"}}, checklistWith(so("security-review", "sue", releasev1.DecisionApprove)), checklistWith(),
 			`sue may not signoff launchchecklists/checkout-1-5-launch in namespace team`},
 	}
 	for _, tc := range cases {

@@ -4,7 +4,8 @@
 // again and swaps it in (also when a page was served while the dashboard
 // was still listing Releases: it fills in once they are listed), and
 // (2) submits action forms with fetch, showing the answer (the API server's
-// or the identity webhook's message) in place.
+// or the identity webhook's message) in place, and (3) says how long ago
+// the times marked relative were, from their datetime, as time passes.
 (function () {
   'use strict';
   var main = document.getElementById('main');
@@ -81,6 +82,7 @@
         main.innerHTML = page.html;
         if (page.live !== null) { main.setAttribute('data-live', page.live); }
         if (page.title) { document.title = decodeURIComponent(page.title) + ' · Liftoff'; }
+        ages();
         main.setAttribute('data-refreshed', String(Date.now()));
         if (wasLoading && !loading()) { show('Loaded: the page is complete.', false, 5000); }
         if (focusId) {
@@ -113,6 +115,25 @@
       var changes;
       try { changes = JSON.parse(e.data); } catch (err) { return; }
       if (relevant(changes)) { schedule(); }
+    });
+  }
+
+  // Relative times: the server writes each as an absolute time with its
+  // zone (<time datetime data-relative>); the browser says how long ago
+  // (or how long until) from the datetime, and keeps it true every 30 s.
+  function relative(ms) {
+    var s = Math.round(Math.abs(ms) / 1000);
+    var t = s < 60 ? s + 's' : s < 3600 ? Math.floor(s / 60) + 'm' : s < 172800 ? Math.floor(s / 3600) + 'h' : Math.floor(s / 86400) + 'd';
+    return ms < 0 ? 'in ' + t : t + ' ago';
+  }
+
+  function ages() {
+    var now = Date.now();
+    main.querySelectorAll('time[data-relative]').forEach(function (el) {
+      var at = Date.parse(el.getAttribute('datetime'));
+      if (isNaN(at)) { return; }
+      if (!el.hasAttribute('title')) { el.setAttribute('title', el.textContent); }
+      el.textContent = relative(now - at);
     });
   }
 
@@ -153,5 +174,7 @@
     });
   });
 
+  ages();
+  setInterval(ages, 30000);
   connect();
 }());
