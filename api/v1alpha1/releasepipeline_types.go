@@ -636,8 +636,8 @@ type LiveVersion struct {
 // +kubebuilder:validation:Enum=GitOpsFiles
 type LiveOrigin string
 
-// LiveFromGitOpsFiles: the version the stage's GitOps files held when Liftoff
-// first promoted into it.
+// LiveFromGitOpsFiles is the origin of a version the stage's GitOps files
+// held when Liftoff first promoted into it.
 const LiveFromGitOpsFiles LiveOrigin = "GitOpsFiles"
 
 // InFlightPromotion is the lock one Release holds on a stage while it promotes.
