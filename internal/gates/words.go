@@ -38,67 +38,92 @@ func Words(stage string, g releasev1.GateStatus, c Clock) string {
 		}
 		return g.Message // what passed, as the gate says it
 	}
-	switch g.Name {
-	case NamePaused:
+	if say, ok := sayers[g.Name]; ok {
+		if w := say(stage, g, c); w != "" {
+			return w
+		}
+	}
+	return g.Message
+}
+
+// sayers say a gate that has not passed; "" leaves it to the gate's message.
+var sayers = map[string]func(stage string, g releasev1.GateStatus, c Clock) string{
+	NamePaused: func(string, releasev1.GateStatus, Clock) string {
 		return "paused by a person: it goes on once someone resumes it"
-	case NameNotBefore:
+	},
+	NameNotBefore: func(stage string, g releasev1.GateStatus, c Clock) string {
 		if at, ok := timeAfter(g.Message, "planned for "); ok {
 			return "planned for " + stage + " on " + c.at(at)
 		}
-	case NameSoak:
-		if g.Reason == releasev1.ReasonNotLanded {
-			return "waits to be live in the stage before " + stage
-		}
-		if at, ok := timeAfter(g.Message, "until "); ok {
-			where, _, _ := strings.Cut(strings.TrimPrefix(g.Message, "soaking in "), ":")
-			return fmt.Sprintf("soaks in %s until %s before %s", where, c.at(at), stage)
-		}
-	case NameApprovals:
+		return ""
+	},
+	NameSoak: soakWords,
+	NameApprovals: func(stage string, g releasev1.GateStatus, _ Clock) string {
 		var got, want int
 		if _, err := fmt.Sscanf(g.Message, "%d of %d approvals", &got, &want); err == nil && want > got {
 			return fmt.Sprintf("waits for %s for %s", count(want-got, "approval"), stage)
 		}
-	case NameChecks:
-		return checksWords(g)
-	case NameBlockers:
-		switch g.Reason {
-		case releasev1.ReasonBlockersOpen:
-			return blockersWords(g)
-		case releasev1.ReasonBlockersQueryInvalid, releasev1.ReasonMilestoneNotFound:
-			return "the blocker issues cannot be looked up: the operators must fix the pipeline or the milestone"
-		}
-	case NameLaunchChecklist:
-		switch {
-		case g.Reason == releasev1.ReasonNoChecklist || g.Reason == releasev1.ReasonChecklistNotFound:
-			return "needs a launch checklist: the operators must name one"
-		case strings.HasPrefix(g.Message, "checklist "):
-			return "waits for the launch " + g.Message
-		}
-	case NameCalendar:
-		switch {
-		case g.Reason == releasev1.ReasonCalendarInvalid:
-			return "the release calendar cannot be read: the operators must fix it"
-		case g.Reason == releasev1.ReasonWindowClosed && strings.HasPrefix(g.Message, "calendar "):
-			_, why, _ := strings.Cut(g.Message, ": ")
-			return "the release calendar keeps " + stage + " closed: " + why
-		}
-	case NameMetrics:
-		switch g.Reason {
-		case releasev1.ReasonMetricsFailed:
-			return "a service metric is outside what " + stage + " asks for: " + strings.TrimPrefix(g.Message, "precondition not met: ")
-		case releasev1.ReasonMetricsPending:
-			return "the service metrics " + stage + " asks for cannot be measured yet"
-		}
-	case NameStage:
+		return ""
+	},
+	NameChecks:          func(_ string, g releasev1.GateStatus, _ Clock) string { return checksWords(g) },
+	NameBlockers:        func(_ string, g releasev1.GateStatus, _ Clock) string { return blockersWords(g) },
+	NameLaunchChecklist: checklistWords,
+	NameCalendar:        calendarWords,
+	NameMetrics:         metricsWords,
+	NameStage: func(stage string, g releasev1.GateStatus, _ Clock) string {
 		if g.Reason == releasev1.ReasonStageBusy {
 			return "waits until another release is through " + stage
 		}
-	case NameTarget:
+		return ""
+	},
+	NameTarget: func(stage string, g releasev1.GateStatus, _ Clock) string {
 		if g.Reason == releasev1.ReasonTargetInvalid {
 			return "cannot be written into the files of " + stage + ": the operators must fix them"
 		}
+		return ""
+	},
+}
+
+func soakWords(stage string, g releasev1.GateStatus, c Clock) string {
+	if g.Reason == releasev1.ReasonNotLanded {
+		return "waits to be live in the stage before " + stage
 	}
-	return g.Message
+	if at, ok := timeAfter(g.Message, "until "); ok {
+		where, _, _ := strings.Cut(strings.TrimPrefix(g.Message, "soaking in "), ":")
+		return fmt.Sprintf("soaks in %s until %s before %s", where, c.at(at), stage)
+	}
+	return ""
+}
+
+func checklistWords(_ string, g releasev1.GateStatus, _ Clock) string {
+	switch {
+	case g.Reason == releasev1.ReasonNoChecklist || g.Reason == releasev1.ReasonChecklistNotFound:
+		return "needs a launch checklist: the operators must name one"
+	case strings.HasPrefix(g.Message, "checklist "):
+		return "waits for the launch " + g.Message
+	}
+	return ""
+}
+
+func calendarWords(stage string, g releasev1.GateStatus, _ Clock) string {
+	switch {
+	case g.Reason == releasev1.ReasonCalendarInvalid:
+		return "the release calendar cannot be read: the operators must fix it"
+	case g.Reason == releasev1.ReasonWindowClosed && strings.HasPrefix(g.Message, "calendar "):
+		_, why, _ := strings.Cut(g.Message, ": ")
+		return "the release calendar keeps " + stage + " closed: " + why
+	}
+	return ""
+}
+
+func metricsWords(stage string, g releasev1.GateStatus, _ Clock) string {
+	switch g.Reason {
+	case releasev1.ReasonMetricsFailed:
+		return "a service metric is outside what " + stage + " asks for: " + strings.TrimPrefix(g.Message, "precondition not met: ")
+	case releasev1.ReasonMetricsPending:
+		return "the service metrics " + stage + " asks for cannot be measured yet"
+	}
+	return ""
 }
 
 // at is a time for Words, with how far it is when the clock says so.
@@ -177,11 +202,9 @@ func checksWords(g releasev1.GateStatus) string {
 				out = append(out, fmt.Sprintf("QA %s %s not reported yet", plural(len(names), "check"), strings.Join(names, ", ")))
 			}
 		}
-		if len(out) > 0 {
-			return strings.Join(out, "; ")
-		}
+		return strings.Join(out, "; ")
 	}
-	return g.Message
+	return ""
 }
 
 // checkNames reads "e2e (in_progress), lint (queued)" as its names.
@@ -210,6 +233,13 @@ var openCount = regexp.MustCompile(`(\d+) open (?:issue|blocker)\(s\)`)
 // blockersWords counts the open blockers; the issues themselves are in
 // g.Issues, for each to be linked: "waits for 2 blocker issues to be closed".
 func blockersWords(g releasev1.GateStatus) string {
+	switch g.Reason {
+	case releasev1.ReasonBlockersQueryInvalid, releasev1.ReasonMilestoneNotFound:
+		return "the blocker issues cannot be looked up: the operators must fix the pipeline or the milestone"
+	case releasev1.ReasonBlockersOpen:
+	default:
+		return ""
+	}
 	total := 0
 	for _, m := range openCount.FindAllStringSubmatch(g.Message, -1) {
 		n, _ := strconv.Atoi(m[1])
