@@ -11,6 +11,8 @@ import (
 	"time"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+
+	"github.com/liftoff-dev/liftoff/internal/analysis"
 )
 
 // Chart is one analysis metric: its measurements against its condition.
@@ -162,5 +164,5 @@ func chartSVG(m releasev1.MetricStatus, cond string, loc *time.Location) string 
 }
 
 func formatValue(v float64) string {
-	return strconv.FormatFloat(v, 'g', 4, 64)
+	return analysis.FormatNumber(v)
 }
