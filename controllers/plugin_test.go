@@ -162,3 +162,40 @@ func TestKubectlPlugin(t *testing.T) {
 	g.Expect(ok).To(BeFalse())
 	g.Expect(strings.TrimSpace(out)).To(Equal("error: usage: kubectl liftoff verdict release/NAME continue|rollback"))
 }
+
+// Rollback on demand from kubectl: who asked is stamped, the refusal of a
+// user without the verb says what to fix, and resume lets releases in again.
+func TestKubectlPluginRollback(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	e.pipeline(e.stage("dev"), e.stage("prod"))
+	e.release("r", "1.4.2")
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	e.grant("lee", []string{"releasepipelines"}, "get", "update", webhooks.VerbRollback)
+	e.grant("dave", []string{"releasepipelines"}, "get", "update")
+
+	out, ok := e.kubectlAs("dave", nil, "liftoff", "rollback", "pipeline/checkout", "--stage", "prod", "--reason", "errors", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(out).To(ContainSubstring(`dave may not rollback releasepipelines/checkout in namespace ` + e.ns + `: an admin must grant the verb "rollback"`))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "rollback", "pipeline/checkout", "--stage", "prod", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(strings.TrimSpace(out)).To(Equal(`error: rollback needs --stage and --reason: for example --stage prod --reason "errors since 14:00"`))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "rollback", "rp/checkout", "--stage", "prod", "--to", "1.0.0", "--reason", "errors", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(out).To(ContainSubstring("prod never ran 1.0.0 per its promotion history: roll back to one of 1.4.1"))
+
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "rollback", "pipeline/checkout", "--stage", "prod", "--reason", "errors since 14:00", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(Equal("pipeline/checkout: rollback 0 of prod to 1.4.1 asked by lee; releases hold before prod until: kubectl liftoff resume pipeline/checkout --stage prod\n"))
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageRolledBack))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "status", "release/r", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(ContainSubstring("lee asked for a rollback: errors since 14:00; rolled back to 1.4.1"))
+
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "resume", "pipeline/checkout", "--stage", "prod", "--comment", "fixed", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(Equal("pipeline/checkout: prod resumed by lee\n"))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "resume", "pipeline/checkout", "--stage", "prod", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(out).To(ContainSubstring("spec.resumes[1]: stage prod is not held by a rollback: nothing to resume"))
+}

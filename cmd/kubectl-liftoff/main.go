@@ -8,10 +8,12 @@
 //	kubectl liftoff notes release/NAME [--stage STAGE]
 //	kubectl liftoff report releasenotification/NAME [--send]
 //	kubectl liftoff pause|resume release/NAME
+//	kubectl liftoff rollback pipeline/NAME --stage prod [--to VERSION] --reason TEXT
+//	kubectl liftoff resume pipeline/NAME --stage prod [--comment TEXT]
 //	kubectl liftoff dashboard [--port 8787]
 //
-// Who approves or signs off is never sent: the admission webhook stamps it
-// from the authenticated request.
+// Who approves, signs off or rolls back is never sent: the admission webhook
+// stamps it from the authenticated request.
 package main
 
 import (
@@ -49,6 +51,11 @@ Commands:
                                          the latest release report (Markdown); --send: one now
   pause    release/NAME                  hold every further promotion
   resume   release/NAME                  let it go on
+  rollback pipeline/NAME --stage STAGE --reason TEXT [--to VERSION]
+                                         write an earlier version back into the stage now
+                                         (default: the one it ran before); later releases
+                                         hold before the stage until it is resumed
+  resume   pipeline/NAME --stage STAGE   let releases into the stage again [--comment TEXT]
   dashboard [--port 8787] [--address 127.0.0.1] [--open]
                                          the web UI, acting as you (see --help)
 
@@ -88,6 +95,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	reject := fs.Bool("reject", false, "reject the item")
 	watch := fs.Bool("watch", false, "keep printing the status as it changes")
 	send := fs.Bool("send", false, "report: write and send a report now, then print it")
+	to := fs.String("to", "", "rollback: the version to go back to (default: the one the stage ran before)")
+	reason := fs.String("reason", "", "rollback: why, for the commit, the postmortem and the notifications")
 	fs.BoolVar(watch, "w", false, "watch (shorthand)")
 	// Flags may follow the positional arguments, as with kubectl.
 	var pos []string
@@ -154,7 +163,23 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return cl.verdict(ctx, name, pos[1], out)
+	case "rollback":
+		name, err := object(pos, "pipeline")
+		if err != nil {
+			return err
+		}
+		if *stage == "" || *reason == "" {
+			return errors.New("rollback needs --stage and --reason: for example --stage prod --reason \"errors since 14:00\"")
+		}
+		return cl.rollback(ctx, name, *stage, *to, *reason, out)
 	case "pause", "resume":
+		if cmd == "resume" && len(pos) == 1 && isKind(pos[0], "pipeline") {
+			name, _ := object(pos, "pipeline")
+			if *stage == "" {
+				return errors.New("resume of a pipeline needs --stage: the stage a rollback holds, for example --stage prod")
+			}
+			return cl.resumeStage(ctx, name, *stage, *comment, out)
+		}
 		name, err := object(pos, "release")
 		if err != nil {
 			return err
@@ -182,21 +207,36 @@ func object(pos []string, kind string) (string, error) {
 	if len(pos) != 1 {
 		return "", fmt.Errorf("name one %s: %s/NAME", kind, kind)
 	}
-	k, name, found := strings.Cut(pos[0], "/")
+	_, name, found := strings.Cut(pos[0], "/")
 	if !found {
 		return pos[0], nil
 	}
-	aliases := map[string][]string{
-		"release":             {"release", "releases", "rel", "release.release.liftoff.dev"},
-		"launchchecklist":     {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
-		"releasenotification": {"releasenotification", "releasenotifications", "rnotif", "notification", "releasenotification.release.liftoff.dev"},
-	}
-	for _, a := range aliases[kind] {
-		if strings.EqualFold(k, a) {
-			return name, nil
-		}
+	if isKind(pos[0], kind) {
+		return name, nil
 	}
 	return "", fmt.Errorf("%q is not a %s: write %s/NAME", pos[0], kind, kind)
+}
+
+// kindAliases are the names kubectl knows each kind by.
+var kindAliases = map[string][]string{
+	"release":             {"release", "releases", "rel", "release.release.liftoff.dev"},
+	"launchchecklist":     {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
+	"releasenotification": {"releasenotification", "releasenotifications", "rnotif", "notification", "releasenotification.release.liftoff.dev"},
+	"pipeline":            {"pipeline", "pipelines", "releasepipeline", "releasepipelines", "rp", "releasepipeline.release.liftoff.dev"},
+}
+
+// isKind reports whether arg is KIND/NAME of kind.
+func isKind(arg, kind string) bool {
+	k, _, found := strings.Cut(arg, "/")
+	if !found {
+		return false
+	}
+	for _, a := range kindAliases[kind] {
+		if strings.EqualFold(k, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func connect(kubeconfig, kctx, ns string) (*cli, error) {
@@ -255,6 +295,25 @@ func (cl *cli) verdict(ctx context.Context, name, verdict string, out io.Writer)
 		return err
 	}
 	fmt.Fprintf(out, "release/%s verdict: %s\n", name, verdict)
+	return nil
+}
+
+func (cl *cli) rollback(ctx context.Context, name, stage, to, reason string, out io.Writer) error {
+	rb, n, err := actions.RollBack(ctx, cl.c, cl.key(name), stage, to, reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "pipeline/%s: rollback %d of %s to %s asked by %s; releases hold before %s until: kubectl liftoff resume pipeline/%s --stage %s\n",
+		name, n, stage, rb.To, rb.By, stage, name, stage)
+	return nil
+}
+
+func (cl *cli) resumeStage(ctx context.Context, name, stage, comment string, out io.Writer) error {
+	r, err := actions.ResumeStage(ctx, cl.c, cl.key(name), stage, comment)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "pipeline/%s: %s resumed by %s\n", name, stage, r.By)
 	return nil
 }
 

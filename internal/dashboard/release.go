@@ -38,6 +38,9 @@ type ReleaseView struct {
 	Milestone string         `json:"milestone,omitempty"`
 	Approve   []string       `json:"canApprove,omitempty"`
 	Verdict   []string       `json:"awaitingVerdict,omitempty"`
+	// RollBack: the stages that run this Release's version and ran an
+	// earlier one: a rollback on demand can write that one back.
+	RollBack []string `json:"canRollBack,omitempty"`
 }
 
 // StageView is one stage of a Release.
@@ -209,9 +212,22 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 		if ss.Analysis != nil && ss.Analysis.Phase == "Inconclusive" {
 			v.Verdict = append(v.Verdict, name)
 		}
+		if runsIn(pipe, rel, name) {
+			v.RollBack = append(v.RollBack, name)
+		}
 		v.Stages = append(v.Stages, sv)
 	}
 	return v, nil
+}
+
+// runsIn: rel's version is the one last committed into stage, and the
+// stage ran another before it.
+func runsIn(pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string) bool {
+	if pipe == nil {
+		return false
+	}
+	ps := pipe.Status.StageStatus(stage)
+	return ps != nil && ps.Release == rel.Name && ps.Version == rel.Spec.Version && len(pipe.RollbackTargets(stage)) > 0
 }
 
 func promotedOrLater(p releasev1.StagePhase) bool {
