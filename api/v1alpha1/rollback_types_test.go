@@ -27,7 +27,7 @@ func TestRollbackTargets(t *testing.T) {
 			history: []PromotionRecord{rec("1.4.2", "1.4.2", "c2")}},
 		{name: "older versions, newest first, each once", current: "1.4.3",
 			history: []PromotionRecord{rec("1.4.3", "1.4.2", "c3"), rec("1.4.2", "1.4.1", "c2"), rec("1.4.1", "", "c1")},
-			want: []RollbackTarget{{Version: "1.4.2", Commit: "c3", Parent: true}, {Version: "1.4.1", Commit: "c2", Parent: true}}},
+			want:    []RollbackTarget{{Version: "1.4.2", Commit: "c3", Parent: true}, {Version: "1.4.1", Commit: "c2", Parent: true}}},
 		{name: "after a rollback the version rolled back is a target again", current: "1.4.1",
 			history: []PromotionRecord{rec("1.4.1", "1.4.2", "r1"), rec("1.4.2", "1.4.1", "c2")},
 			want:    []RollbackTarget{{Version: "1.4.2", Commit: "r1", Parent: true}}},
