@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,7 +169,13 @@ func TestKubectlPlugin(t *testing.T) {
 func TestKubectlPluginRollback(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
+	hook := newTestReceiver(t)
+	e.receiverSecret("hook", hook.url(), "")
 	e.pipeline(e.stage("dev"), e.stage("prod"))
+	e.notification("incidents", func(s *releasev1.ReleaseNotificationSpec) {
+		s.Events = []releasev1.NotificationEvent{releasev1.EventRolledBack}
+		s.Receivers = []releasev1.NotificationReceiver{{Name: "hook", Type: releasev1.ReceiverWebhook, SecretRef: releasev1.LocalObjectReference{Name: "hook"}}}
+	})
 	e.release("r", "1.4.2")
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
 	e.grant("lee", []string{"releasepipelines"}, "get", "update", webhooks.VerbRollback)
@@ -191,6 +198,12 @@ func TestKubectlPluginRollback(t *testing.T) {
 	out, ok = e.kubectlAs("lee", nil, "liftoff", "status", "release/r", "-n", e.ns)
 	g.Expect(ok).To(BeTrue(), out)
 	g.Expect(out).To(ContainSubstring("lee asked for a rollback: errors since 14:00; rolled back to 1.4.1"))
+	// The rolled-back notification says who asked and why.
+	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"RolledBack prod"}))
+	var sent struct{ Title, Text string }
+	g.Expect(json.Unmarshal(hook.accepted()[0], &sent)).To(Succeed())
+	g.Expect(sent.Title).To(Equal("checkout 1.4.2 rolled back in prod to 1.4.1"))
+	g.Expect(sent.Text).To(HavePrefix("lee asked for a rollback: errors since 14:00; rolled back to 1.4.1: commit "))
 
 	out, ok = e.kubectlAs("lee", nil, "liftoff", "resume", "pipeline/checkout", "--stage", "prod", "--comment", "fixed", "-n", e.ns)
 	g.Expect(ok).To(BeTrue(), out)
