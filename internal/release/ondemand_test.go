@@ -102,3 +102,34 @@ func TestRollbackOnDemandIsFollowedAndHoldsTheStage(t *testing.T) {
 		t.Errorf("%s", w.describe("r2"))
 	}
 }
+
+// The Release's status write after the revert is lost (the pipeline recorded
+// it): the next reconcile records the rollback from the pipeline's record,
+// with no second commit and no second postmortem.
+func TestRollbackOnDemandAfterALostStatusWrite(t *testing.T) {
+	w := newWorld(t)
+	w.pipeline(w.stage("prod", func(s *releasev1.Stage) { s.Postmortem = &releasev1.PostmortemSpec{} }))
+	w.release("r", "1.4.2")
+	w.settle("r", 3)
+	before := w.get("r")
+	w.askRollback("prod", "1.4.1", "errors")
+	w.settle("r", 3)
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Phase != releasev1.StageRolledBack {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	lost := w.get("r")
+	lost.Status = before.Status
+	w.must(w.c.Status().Update(w.ctx, lost))
+
+	w.settle("r", 3)
+	ss := w.get("r").Status.StageStatus("prod")
+	if ss.Phase != releasev1.StageRolledBack || ss.Rollback == nil || ss.Rollback.RequestedBy != "lee" {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	if n := len(w.liftoffCommits("r", "prod")); n != 2 {
+		t.Errorf("%d commits, want the promotion and one revert", n)
+	}
+	if n := len(w.sim.Issues(appRepo)); n != 1 || ss.Postmortem == nil {
+		t.Errorf("%d postmortem issues, recorded %+v", n, ss.Postmortem)
+	}
+}

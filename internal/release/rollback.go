@@ -94,7 +94,8 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (Outcome, error) 
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	req, why := rb.req, rb.f.why
-	res, err := rb.landed()
+	res := rb.landed()
+	var err error
 	if res == nil {
 		res, err = promotion.Promote(ctx, s.gh, req)
 	}
@@ -155,11 +156,11 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (Outcome, error) 
 
 // landed is the result of a rollback on demand the pipeline recorded as
 // written back (the Release's own status write was lost), nil otherwise.
-func (rb *revert) landed() (*promotion.Result, error) {
+func (rb *revert) landed() *promotion.Result {
 	if rb.onDemand == nil || rb.onDemand.Phase != releasev1.RollbackDone || rb.onDemand.Commit == "" {
-		return nil, nil
+		return nil
 	}
-	return &promotion.Result{Landed: true, Resumed: true, Commit: rb.onDemand.Commit}, nil
+	return &promotion.Result{Landed: true, Resumed: true, Commit: rb.onDemand.Commit}
 }
 
 func sameRequest(a, b *int32) bool {
