@@ -271,6 +271,9 @@ func recent(cal *calendar.Calendar, releases []releasev1.Release, now time.Time)
 	var out []releasev1.CalendarEntry
 	for _, rel := range releases {
 		for _, ss := range rel.Status.Stages {
+			if rb := onDemandRollback(cal, &rel, &ss, from); rb != nil {
+				out = append(out, *rb)
+			}
 			p := ss.Promotion
 			if p == nil || p.CompletedAt == nil {
 				continue
@@ -296,9 +299,6 @@ func recent(cal *calendar.Calendar, releases []releasev1.Release, now time.Time)
 				}
 			}
 			out = append(out, e)
-			if rb := onDemandRollback(cal, &rel, &ss, from); rb != nil {
-				out = append(out, *rb)
-			}
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
