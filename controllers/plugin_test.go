@@ -170,7 +170,7 @@ func TestKubectlPluginRollback(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
 	hook := newTestReceiver(t)
-	e.receiverSecret("hook", hook.url(), "")
+	e.receiverSecret("hook", hook.url(), "whsec-test")
 	e.pipeline(e.stage("dev"), e.stage("prod"))
 	e.notification("incidents", func(s *releasev1.ReleaseNotificationSpec) {
 		s.Events = []releasev1.NotificationEvent{releasev1.EventRolledBack}
@@ -179,6 +179,7 @@ func TestKubectlPluginRollback(t *testing.T) {
 	e.release("r", "1.4.2")
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
 	e.grant("lee", []string{"releasepipelines"}, "get", "update", webhooks.VerbRollback)
+	e.grant("lee", []string{"releases"}, "get")
 	e.grant("dave", []string{"releasepipelines"}, "get", "update")
 
 	out, ok := e.kubectlAs("dave", nil, "liftoff", "rollback", "pipeline/checkout", "--stage", "prod", "--reason", "errors", "-n", e.ns)
@@ -199,7 +200,7 @@ func TestKubectlPluginRollback(t *testing.T) {
 	g.Expect(ok).To(BeTrue(), out)
 	g.Expect(out).To(ContainSubstring("lee asked for a rollback: errors since 14:00; rolled back to 1.4.1"))
 	// The rolled-back notification says who asked and why.
-	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"RolledBack prod"}))
+	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"RolledBack prod"}), "%+v", e.notificationStatus("incidents"))
 	var sent struct{ Title, Text string }
 	g.Expect(json.Unmarshal(hook.accepted()[0], &sent)).To(Succeed())
 	g.Expect(sent.Title).To(Equal("checkout 1.4.2 rolled back in prod to 1.4.1"))
