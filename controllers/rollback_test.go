@@ -19,10 +19,15 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
-// rollbacker is a user who may roll back the test's pipelines (and resume them).
+// rollbacker is a user who may roll back the test's pipeline (and resume
+// it), once the API server's authorizer knows it.
 func (e *testEnv) rollbacker(user string) client.Client {
 	e.grant(user, []string{"releasepipelines"}, "get", "list", "watch", "update", "patch", webhooks.VerbRollback)
-	return e.as(user)
+	c := e.as(user)
+	NewWithT(e.t).Eventually(func() error {
+		return c.Get(context.Background(), types.NamespacedName{Namespace: e.ns, Name: "checkout"}, &releasev1.ReleasePipeline{})
+	}, timeout, interval).Should(Succeed())
+	return c
 }
 
 func (e *testEnv) rollBackAs(c client.Client, stage, to, reason string) error {
