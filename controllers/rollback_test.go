@@ -164,6 +164,9 @@ func TestRollbackOnDemandFoundAgainAfterRestart(t *testing.T) {
 	g.Expect(e.stagePhase("r", "prod")()).To(Equal(releasev1.StagePromoted), "the rollback was never recorded on the Release")
 	g.Expect(e.getPipeline().Status.Rollbacks).To(HaveExactElements(HaveField("Phase", releasev1.RollbackRunning)), "claimed, not recorded as made")
 	g.Expect(onDemandCommits(e, "prod")).To(HaveLen(1))
+	// Someone commits after it: the revert is not the branch's head.
+	_, err := e.sim.CommitFiles(gitopsRepo, "main", map[string]string{"README.md": "GitOps\n"}, "Docs")
+	g.Expect(err).NotTo(HaveOccurred())
 
 	e.restart(nil)
 	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageRolledBack))
