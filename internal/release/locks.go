@@ -240,9 +240,10 @@ func (l *StageLocks) ClaimRollback(ctx context.Context, pipe *releasev1.ReleaseP
 	return claimed, err
 }
 
-// RollbackWaits records where a claimed rollback on demand waits (its pull
-// request), unless the record says so already.
-func (l *StageLocks) RollbackWaits(ctx context.Context, pipe *releasev1.ReleasePipeline, rec releasev1.RollbackRecord) error {
+// RecordRollback records where a claimed rollback on demand stands (its
+// pull request waits, or it cannot be made), unless the record says so
+// already.
+func (l *StageLocks) RecordRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rec releasev1.RollbackRecord) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		return !recordRollback(p, rec), nil
 	})

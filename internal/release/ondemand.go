@@ -79,7 +79,7 @@ func (s *step) rollbackOnDemand(ctx context.Context, k int) (Outcome, error) {
 			// version since cannot be rolled back to it.
 			rec.Phase = releasev1.RollbackFailed
 			rec.Message = fmt.Sprintf("%s has no commit of %s in its history any more: ask again with a version it ran", ask.Stage, rec.To)
-			return Stop(), s.Locks.RollbackWaits(ctx, s.pipe, *rec)
+			return Stop(), s.Locks.RecordRollback(ctx, s.pipe, *rec)
 		}
 		req.Revert.FromCommit, req.Revert.Restore, req.Revert.RestoreParent = ps.Commit, target.Commit, target.Parent
 	}

@@ -121,7 +121,7 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (Outcome, error) 
 		setConditions(rel, conclusion{phase: phase, reason: rb.f.reason, message: ss.Message, blocked: true})
 		if rb.onDemand != nil {
 			rb.onDemand.Message = ss.Message
-			if err := s.Locks.RollbackWaits(ctx, s.pipe, *rb.onDemand); err != nil {
+			if err := s.Locks.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
 				return Stop(), err
 			}
 		}
