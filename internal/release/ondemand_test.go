@@ -133,3 +133,30 @@ func TestRollbackOnDemandAfterALostStatusWrite(t *testing.T) {
 		t.Errorf("%d postmortem issues, recorded %+v", n, ss.Postmortem)
 	}
 }
+
+// A PullRequest stage is rolled back on demand through a pull request: the
+// pipeline's record says it waits for the merge, then that it is done.
+func TestRollbackOnDemandThroughAPullRequest(t *testing.T) {
+	w := newWorld(t)
+	w.pipeline(w.stage("prod", func(s *releasev1.Stage) {
+		s.Target.Strategy, s.Target.AutoMerge = releasev1.StrategyPullRequest, true
+	}))
+	w.release("r", "1.4.2")
+	w.settle("r", 4)
+	if w.get("r").Status.Phase != releasev1.PhaseReleased {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	w.askRollback("prod", "1.4.1", "errors")
+	w.settle("r", 4)
+	ss := w.get("r").Status.StageStatus("prod")
+	if ss.Phase != releasev1.StageRolledBack || ss.Rollback.PullRequest == nil || ss.Rollback.PullRequest.State != "merged" ||
+		!strings.HasSuffix(ss.Rollback.PullRequest.Branch, "/prod-rollback-0") {
+		t.Fatalf("%s; rollback %+v", w.describe("r"), ss.Rollback)
+	}
+	if rec := w.getPipeline().Status.RollbackRecordOf(0); rec == nil || rec.Phase != releasev1.RollbackDone || rec.Commit != ss.Rollback.Commit {
+		t.Errorf("record %+v", rec)
+	}
+	if w.file("prod") != kustomization("1.4.1") {
+		t.Errorf("prod holds %q", w.file("prod"))
+	}
+}
