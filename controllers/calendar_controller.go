@@ -171,7 +171,7 @@ func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.R
 		}
 	}
 	rc.Status.Upcoming = upcoming(cal, releases, milestones.Items, now)
-	rc.Status.Recent = recent(releases, now)
+	rc.Status.Recent = recent(cal, releases, now)
 	conditions.Set(&rc.Status.Conditions, rc.Generation, conditions.Ready(releasev1.ReasonReconciled,
 		fmt.Sprintf("%d window(s); %d freeze(s) in force", len(rc.Spec.Windows), len(rc.Status.ActiveFreezes))))
 
@@ -258,14 +258,18 @@ func upcoming(cal *calendar.Calendar, releases []releasev1.Release, milestones [
 }
 
 // recent lists the promotions of the last 30 days, newest first, with their
-// outcome and slip against plan. A promotion counts from when it was
-// deployed (its GitOps agent said so; for a stage without deployment, the
-// commit); one still deploying is listed at its commit, as Deploying.
-func recent(releases []releasev1.Release, now time.Time) []releasev1.CalendarEntry {
+// outcome and slip against plan, and the rollbacks on demand. A promotion
+// counts from when it was deployed (its GitOps agent said so; for a stage
+// without deployment, the commit); one still deploying is listed at its
+// commit, as Deploying.
+func recent(cal *calendar.Calendar, releases []releasev1.Release, now time.Time) []releasev1.CalendarEntry {
 	from := now.Add(-calendarHorizon)
 	var out []releasev1.CalendarEntry
 	for _, rel := range releases {
 		for _, ss := range rel.Status.Stages {
+			if rb := onDemandRollback(cal, &rel, &ss, from); rb != nil {
+				out = append(out, *rb)
+			}
 			p := ss.Promotion
 			if p == nil || p.CompletedAt == nil {
 				continue
@@ -303,4 +307,21 @@ func recent(releases []releasev1.Release, now time.Time) []releasev1.CalendarEnt
 		out = out[:maxRecent]
 	}
 	return out
+}
+
+// onDemandRollback is the calendar entry of the rollback on demand of rel in
+// stage ss since from, or nil. A rollback is never held by the calendar: one
+// made while the stage was closed says so.
+func onDemandRollback(cal *calendar.Calendar, rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, from time.Time) *releasev1.CalendarEntry {
+	rb := ss.Rollback
+	if rb == nil || rb.Request == nil || rb.At == nil || rb.At.Time.Before(from) {
+		return nil
+	}
+	detail := fmt.Sprintf("on demand by %s: %s; commit %s", rb.RequestedBy, rb.Reason, github.ShortSHA(rb.Commit))
+	if st := cal.At(ss.Name, rb.At.Time); !st.Open {
+		detail += fmt.Sprintf("; during %s (a freeze does not hold a rollback)", st.Reason)
+	}
+	return &releasev1.CalendarEntry{Type: releasev1.EntryRollback,
+		Title: fmt.Sprintf("%s %s rolled back in %s to %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name, rb.Version), Start: *rb.At,
+		Stages: []string{ss.Name}, Release: rel.Name, Version: rel.Spec.Version, Outcome: string(releasev1.StageRolledBack), Detail: detail}
 }

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,4 +161,54 @@ func TestKubectlPlugin(t *testing.T) {
 	out, ok = e.kubectlAs("ann", nil, "liftoff", "verdict", "release/r", "maybe", "-n", e.ns)
 	g.Expect(ok).To(BeFalse())
 	g.Expect(strings.TrimSpace(out)).To(Equal("error: usage: kubectl liftoff verdict release/NAME continue|rollback"))
+}
+
+// Rollback on demand from kubectl: who asked is stamped, the refusal of a
+// user without the verb says what to fix, and resume lets releases in again.
+func TestKubectlPluginRollback(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	hook := newTestReceiver(t)
+	e.receiverSecret("hook", hook.url(), "whsec-test")
+	e.pipeline(e.stage("dev"), e.stage("prod"))
+	e.notification("incidents", func(s *releasev1.ReleaseNotificationSpec) {
+		s.Events = []releasev1.NotificationEvent{releasev1.EventRolledBack}
+		s.Receivers = []releasev1.NotificationReceiver{{Name: "hook", Type: releasev1.ReceiverWebhook, SecretRef: releasev1.LocalObjectReference{Name: "hook"}}}
+	})
+	e.release("r", "1.4.2")
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	e.grant("lee", []string{"releasepipelines"}, "get", "update", releasev1.VerbRollback)
+	e.grant("lee", []string{"releases"}, "get")
+	e.grant("dave", []string{"releasepipelines"}, "get", "update")
+
+	out, ok := e.kubectlAs("dave", nil, "liftoff", "rollback", "pipeline/checkout", "--stage", "prod", "--reason", "errors", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(out).To(ContainSubstring(`dave may not rollback releasepipelines/checkout in namespace ` + e.ns + `: an admin must grant the verb "rollback"`))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "rollback", "pipeline/checkout", "--stage", "prod", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(strings.TrimSpace(out)).To(Equal(`error: rollback needs --stage and --reason: for example --stage prod --reason "errors since 14:00"`))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "rollback", "rp/checkout", "--stage", "prod", "--to", "1.0.0", "--reason", "errors", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(out).To(ContainSubstring("prod never ran 1.0.0 per its promotion history: roll back to one of 1.4.1"))
+
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "rollback", "pipeline/checkout", "--stage", "prod", "--reason", "errors since 14:00", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(Equal("pipeline/checkout: rollback 0 of prod to 1.4.1 asked by lee; releases hold before prod until: kubectl liftoff resume pipeline/checkout --stage prod\n"))
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageRolledBack))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "status", "release/r", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(ContainSubstring("lee asked for a rollback: errors since 14:00; rolled back to 1.4.1"))
+	// The rolled-back notification says who asked and why.
+	g.Eventually(func() []string { return webhookEvents(hook) }, timeout, interval).Should(Equal([]string{"RolledBack prod"}), "%+v", e.notificationStatus("incidents"))
+	var sent struct{ Title, Text string }
+	g.Expect(json.Unmarshal(hook.accepted()[0], &sent)).To(Succeed())
+	g.Expect(sent.Title).To(Equal("checkout 1.4.2 rolled back in prod to 1.4.1"))
+	g.Expect(sent.Text).To(HavePrefix("lee asked for a rollback: errors since 14:00; rolled back to 1.4.1: commit "))
+
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "resume", "pipeline/checkout", "--stage", "prod", "--comment", "fixed", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(Equal("pipeline/checkout: prod resumed by lee\n"))
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "resume", "pipeline/checkout", "--stage", "prod", "-n", e.ns)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(out).To(ContainSubstring("spec.resumes[1]: stage prod is not held by a rollback: nothing to resume"))
 }

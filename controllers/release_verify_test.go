@@ -2,9 +2,7 @@ package controllers_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,22 +269,9 @@ func TestRolloutTimeoutRollsBack(t *testing.T) {
 func TestRestartBetweenRollbackAndStatusWrite(t *testing.T) {
 	g := NewWithT(t)
 	_, prom := startPrometheus(t, "1.4.2", 0.30)
-	var updates atomic.Int32
-	var crashed atomic.Bool
-	rolledBack := make(chan struct{})
 	// The third ref update is the rollback (dev, prod, then prod's rollback):
 	// once it lands, GitHub hangs until the controller is stopped.
-	crashing := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if crashed.Load() {
-			<-r.Context().Done()
-			return nil, r.Context().Err()
-		}
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err == nil && isRefUpdate(r) && resp.StatusCode == http.StatusOK && updates.Add(1) == 3 && crashed.CompareAndSwap(false, true) {
-			close(rolledBack)
-		}
-		return resp, err
-	})
+	crashing, rolledBack := crashOnRefUpdate(3, false)
 	e := newEnv(t, withTransport(crashing))
 	e.verifiedPipeline(prom.URL, nil)
 	e.release("r", "1.4.2")

@@ -138,6 +138,9 @@ const (
 	// ReasonStageBusy: another Release is being promoted into the stage
 	// (one promotion in flight per stage). Reason of the `stage` gate.
 	ReasonStageBusy = "StageBusy"
+	// ReasonStageHeld: a rollback on demand holds the stage until a person
+	// resumes it (spec.resumes of the pipeline). Blocked.
+	ReasonStageHeld = "StageHeld"
 	// ReasonPromoting: the version is being written into the stage's
 	// GitOps files.
 	ReasonPromoting = "Promoting"

@@ -13,4 +13,7 @@ const (
 	// VerbSignOff lets a person sign off a LaunchChecklist's item
 	// (spec.signOffs).
 	VerbSignOff = "signoff"
+	// VerbRollback lets a person roll a pipeline's stage back on demand
+	// (spec.rollbacks) and let its later Releases go on (spec.resumes).
+	VerbRollback = "rollback"
 )

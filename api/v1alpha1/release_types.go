@@ -190,7 +190,8 @@ const (
 type GateStatus struct {
 	// Name of the gate: target (a target found invalid, until it is tried
 	// again), paused, notBefore (spec.plan), calendar, blockers,
-	// launchChecklist, checks, soak, metrics, approvals, and stage (another
+	// launchChecklist, checks, soak, metrics, approvals, hold (a rollback on
+	// demand holds the stage), and stage (another
 	// Release is being promoted into the stage).
 	Name string `json:"name"`
 	// Status: Passed, Pending or Failed.
@@ -425,7 +426,8 @@ type MeasurementStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
-// RollbackStatus is the commit that wrote the previous version back.
+// RollbackStatus is the commit that wrote the previous version back, after a
+// failure or on demand (the pipeline's spec.rollbacks).
 type RollbackStatus struct {
 	// Commit on the target branch.
 	// +optional
@@ -452,6 +454,16 @@ type RollbackStatus struct {
 	// PullRequest of a PullRequest stage.
 	// +optional
 	PullRequest *PullRequestRef `json:"pullRequest,omitempty"`
+	// Request is the index in the pipeline's spec.rollbacks of the rollback
+	// on demand this was; unset for a rollback after a failure.
+	// +optional
+	Request *int32 `json:"request,omitempty"`
+	// RequestedBy is who asked for the rollback on demand.
+	// +optional
+	RequestedBy string `json:"requestedBy,omitempty"`
+	// Reason they gave.
+	// +optional
+	Reason string `json:"reason,omitempty"`
 }
 
 // ReleaseStatus is what the controller observed of the Release.

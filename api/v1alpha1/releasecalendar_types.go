@@ -119,7 +119,8 @@ type ReleaseCalendarStatus struct {
 
 	// Recent promotions of the last 30 days into the stages of the pipelines
 	// that use the calendar, newest first (at most 100), with their outcome
-	// and slip against plan.
+	// and slip against plan, and the rollbacks on demand (type Rollback:
+	// who asked, why, and the freeze in force then, which does not hold them).
 	// +optional
 	// +listType=atomic
 	Recent []CalendarEntry `json:"recent,omitempty"`
@@ -161,7 +162,7 @@ type ActiveFreeze struct {
 }
 
 // CalendarEntryType is what a calendar entry stands for.
-// +kubebuilder:validation:Enum=Window;Freeze;PlannedPromotion;Promotion;MilestoneDue
+// +kubebuilder:validation:Enum=Window;Freeze;PlannedPromotion;Promotion;MilestoneDue;Rollback
 type CalendarEntryType string
 
 // Calendar entry types.
@@ -171,6 +172,8 @@ const (
 	EntryPlannedPromotion CalendarEntryType = "PlannedPromotion"
 	EntryPromotion        CalendarEntryType = "Promotion"
 	EntryMilestoneDue     CalendarEntryType = "MilestoneDue"
+	// EntryRollback: a rollback on demand (the pipeline's spec.rollbacks).
+	EntryRollback CalendarEntryType = "Rollback"
 )
 
 // CalendarEntry is one event on the calendar.

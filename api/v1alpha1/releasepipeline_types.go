@@ -36,6 +36,25 @@ type ReleasePipelineSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=20
 	Stages []Stage `json:"stages"`
+
+	// Rollbacks on demand: each entry writes an earlier version back into a
+	// stage at once, freeze or not, and holds later Releases before the
+	// stage until spec.resumes lets them go on (`kubectl liftoff rollback`).
+	// Entries are appended, never edited; by, at and a missing to are
+	// stamped at admission, which needs the RBAC verb rollback on the
+	// pipeline.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Rollbacks []RollbackRequest `json:"rollbacks,omitempty"`
+
+	// Resumes end the hold a rollback on demand put on its stage (`kubectl
+	// liftoff resume`). Entries are appended, never edited; the RBAC verb
+	// rollback on the pipeline is needed too.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Resumes []ResumeRequest `json:"resumes,omitempty"`
 }
 
 // GitHubSpec says how to reach GitHub.
@@ -535,6 +554,13 @@ type ReleasePipelineStatus struct {
 	// +optional
 	Discovery *DiscoveryStatus `json:"discovery,omitempty"`
 
+	// Rollbacks: where each rollback on demand (spec.rollbacks) stands.
+	// +optional
+	// +listType=map
+	// +listMapKey=index
+	// +kubebuilder:validation:MaxItems=100
+	Rollbacks []RollbackRecord `json:"rollbacks,omitempty"`
+
 	// Conditions: Ready, Reconciling (discovery retries GitHub), Stalled.
 	// +optional
 	// +listType=map
@@ -659,6 +685,9 @@ type PromotionRecord struct {
 	// Commit that landed it.
 	// +optional
 	Commit string `json:"commit,omitempty"`
+	// PreviousVersion is the version the commit replaced.
+	// +optional
+	PreviousVersion string `json:"previousVersion,omitempty"`
 	// At is when it landed.
 	At metav1.Time `json:"at"`
 }

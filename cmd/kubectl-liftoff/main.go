@@ -8,10 +8,12 @@
 //	kubectl liftoff notes release/NAME [--stage STAGE]
 //	kubectl liftoff report releasenotification/NAME [--send]
 //	kubectl liftoff pause|resume release/NAME
+//	kubectl liftoff rollback pipeline/NAME --stage prod [--to VERSION] --reason TEXT
+//	kubectl liftoff resume pipeline/NAME --stage prod [--comment TEXT]
 //	kubectl liftoff dashboard [--port 8787]
 //
-// Who approves or signs off is never sent: the admission webhook stamps it
-// from the authenticated request.
+// Who approves, signs off or rolls back is never sent: the admission webhook
+// stamps it from the authenticated request.
 package main
 
 import (
@@ -49,6 +51,11 @@ Commands:
                                          the latest release report (Markdown); --send: one now
   pause    release/NAME                  hold every further promotion
   resume   release/NAME                  let it go on
+  rollback pipeline/NAME --stage STAGE --reason TEXT [--to VERSION]
+                                         write an earlier version back into the stage now
+                                         (default: the one it ran before); later releases
+                                         hold before the stage until it is resumed
+  resume   pipeline/NAME --stage STAGE   let releases into the stage again [--comment TEXT]
   dashboard [--port 8787] [--address 127.0.0.1] [--open]
                                          the web UI, acting as you (see --help)
 
@@ -81,14 +88,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(ns, "n", "", "namespace (shorthand)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file")
 	kctx := fs.String("context", "", "kubeconfig context")
-	stage := fs.String("stage", "", "stage to approve, or of the notes (default: the current stage)")
-	item := fs.String("item", "", "checklist item to sign off")
-	comment := fs.String("comment", "", "why")
-	waive := fs.Bool("waive", false, "waive the item instead of approving it")
-	reject := fs.Bool("reject", false, "reject the item")
-	watch := fs.Bool("watch", false, "keep printing the status as it changes")
-	send := fs.Bool("send", false, "report: write and send a report now, then print it")
-	fs.BoolVar(watch, "w", false, "watch (shorthand)")
+	o := &opts{}
+	fs.StringVar(&o.stage, "stage", "", "stage to approve, roll back or resume, or of the notes (default: the current stage)")
+	fs.StringVar(&o.item, "item", "", "checklist item to sign off")
+	fs.StringVar(&o.comment, "comment", "", "why")
+	fs.BoolVar(&o.waive, "waive", false, "waive the item instead of approving it")
+	fs.BoolVar(&o.reject, "reject", false, "reject the item")
+	fs.BoolVar(&o.watch, "watch", false, "keep printing the status as it changes")
+	fs.BoolVar(&o.send, "send", false, "report: write and send a report now, then print it")
+	fs.BoolVar(&o.watch, "w", false, "watch (shorthand)")
+	fs.StringVar(&o.to, "to", "", "rollback: the version to go back to (default: the one the stage ran before)")
+	fs.StringVar(&o.reason, "reason", "", "rollback: why, for the commit, the postmortem and the notifications")
 	// Flags may follow the positional arguments, as with kubectl.
 	var pos []string
 	for len(args) > 0 {
@@ -104,47 +114,58 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return cl.do(ctx, cmd, pos, o, out)
+}
+
+// opts are the flags of the commands.
+type opts struct {
+	stage, item, comment, to, reason string
+	waive, reject, watch, send       bool
+}
+
+// do runs cmd on the objects named in pos.
+func (cl *cli) do(ctx context.Context, cmd string, pos []string, o *opts, out io.Writer) error {
 	switch cmd {
 	case "status":
 		name, err := object(pos, "release")
 		if err != nil {
 			return err
 		}
-		return cl.status(ctx, name, *watch, out)
+		return cl.status(ctx, name, o.watch, out)
 	case "approve":
 		name, err := object(pos, "release")
 		if err != nil {
 			return err
 		}
-		if *stage == "" {
+		if o.stage == "" {
 			return errors.New("approve needs --stage: the stage to approve, for example --stage prod")
 		}
-		return cl.approve(ctx, name, *stage, *comment, out)
+		return cl.approve(ctx, name, o.stage, o.comment, out)
 	case "signoff":
 		name, err := object(pos, "launchchecklist")
 		if err != nil {
 			return err
 		}
-		if *item == "" {
+		if o.item == "" {
 			return errors.New("signoff needs --item: the checklist item, for example --item security-review")
 		}
-		decision, err := signOffDecision(*waive, *reject)
+		decision, err := signOffDecision(o.waive, o.reject)
 		if err != nil {
 			return err
 		}
-		return cl.signOff(ctx, name, *item, decision, *comment, out)
+		return cl.signOff(ctx, name, o.item, decision, o.comment, out)
 	case "notes":
 		name, err := object(pos, "release")
 		if err != nil {
 			return err
 		}
-		return cl.notes(ctx, name, *stage, out)
+		return cl.notes(ctx, name, o.stage, out)
 	case "report":
 		name, err := object(pos, "releasenotification")
 		if err != nil {
 			return err
 		}
-		return cl.report(ctx, name, *send, out)
+		return cl.report(ctx, name, o.send, out)
 	case "verdict":
 		if len(pos) != 2 || (pos[1] != "continue" && pos[1] != "rollback") {
 			return errors.New("usage: kubectl liftoff verdict release/NAME continue|rollback")
@@ -154,7 +175,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return cl.verdict(ctx, name, pos[1], out)
-	case "pause", "resume":
+	case "rollback", "resume":
+		if cmd == "rollback" || len(pos) == 1 && isKind(pos[0], "pipeline") {
+			return cl.onPipeline(ctx, cmd, pos, o, out)
+		}
+		fallthrough
+	case "pause":
 		name, err := object(pos, "release")
 		if err != nil {
 			return err
@@ -162,6 +188,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cl.pause(ctx, name, cmd == "pause", out)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+// onPipeline rolls a stage of the pipeline back, or resumes it.
+func (cl *cli) onPipeline(ctx context.Context, cmd string, pos []string, o *opts, out io.Writer) error {
+	name, err := object(pos, "pipeline")
+	if err != nil {
+		return err
+	}
+	if cmd == "resume" {
+		if o.stage == "" {
+			return errors.New("resume of a pipeline needs --stage: the stage a rollback holds, for example --stage prod")
+		}
+		return cl.resumeStage(ctx, name, o.stage, o.comment, out)
+	}
+	if o.stage == "" || o.reason == "" {
+		return errors.New("rollback needs --stage and --reason: for example --stage prod --reason \"errors since 14:00\"")
+	}
+	return cl.rollback(ctx, name, o.stage, o.to, o.reason, out)
 }
 
 // signOffDecision is what --waive and --reject ask for: approve without either.
@@ -182,21 +226,36 @@ func object(pos []string, kind string) (string, error) {
 	if len(pos) != 1 {
 		return "", fmt.Errorf("name one %s: %s/NAME", kind, kind)
 	}
-	k, name, found := strings.Cut(pos[0], "/")
+	_, name, found := strings.Cut(pos[0], "/")
 	if !found {
 		return pos[0], nil
 	}
-	aliases := map[string][]string{
-		"release":             {"release", "releases", "rel", "release.release.liftoff.dev"},
-		"launchchecklist":     {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
-		"releasenotification": {"releasenotification", "releasenotifications", "rnotif", "notification", "releasenotification.release.liftoff.dev"},
-	}
-	for _, a := range aliases[kind] {
-		if strings.EqualFold(k, a) {
-			return name, nil
-		}
+	if isKind(pos[0], kind) {
+		return name, nil
 	}
 	return "", fmt.Errorf("%q is not a %s: write %s/NAME", pos[0], kind, kind)
+}
+
+// kindAliases are the names kubectl knows each kind by.
+var kindAliases = map[string][]string{
+	"release":             {"release", "releases", "rel", "release.release.liftoff.dev"},
+	"launchchecklist":     {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
+	"releasenotification": {"releasenotification", "releasenotifications", "rnotif", "notification", "releasenotification.release.liftoff.dev"},
+	"pipeline":            {"pipeline", "pipelines", "releasepipeline", "releasepipelines", "rp", "releasepipeline.release.liftoff.dev"},
+}
+
+// isKind reports whether arg is KIND/NAME of kind.
+func isKind(arg, kind string) bool {
+	k, _, found := strings.Cut(arg, "/")
+	if !found {
+		return false
+	}
+	for _, a := range kindAliases[kind] {
+		if strings.EqualFold(k, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func connect(kubeconfig, kctx, ns string) (*cli, error) {
@@ -255,6 +314,25 @@ func (cl *cli) verdict(ctx context.Context, name, verdict string, out io.Writer)
 		return err
 	}
 	fmt.Fprintf(out, "release/%s verdict: %s\n", name, verdict)
+	return nil
+}
+
+func (cl *cli) rollback(ctx context.Context, name, stage, to, reason string, out io.Writer) error {
+	rb, n, err := actions.RollBack(ctx, cl.c, cl.key(name), stage, to, reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "pipeline/%s: rollback %d of %s to %s asked by %s; releases hold before %s until: kubectl liftoff resume pipeline/%s --stage %s\n",
+		name, n, stage, rb.To, rb.By, stage, name, stage)
+	return nil
+}
+
+func (cl *cli) resumeStage(ctx context.Context, name, stage, comment string, out io.Writer) error {
+	r, err := actions.ResumeStage(ctx, cl.c, cl.key(name), stage, comment)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "pipeline/%s: %s resumed by %s\n", name, stage, r.By)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 // Package actions are the writes a person makes to steer a release: approve a
 // Manual stage, sign off a checklist item, pause or resume a Release, give
-// the verdict of an Inconclusive analysis. The kubectl plugin and the
+// the verdict of an Inconclusive analysis, roll a stage back on demand and
+// resume it. The kubectl plugin and the
 // dashboard both call them with a client that acts as that person, so RBAC
 // and the identity webhooks decide, and who acted is never sent: the
 // admission webhook stamps it from the authenticated request.
@@ -85,4 +86,40 @@ func Verdict(ctx context.Context, c client.Client, key types.NamespacedName, ver
 	}
 	rel.Annotations[VerdictAnnotation] = verdict
 	return c.Patch(ctx, rel, patch)
+}
+
+// RollBack appends a rollback on demand of stage (to version to, or the one
+// the stage ran before when empty) to the pipeline and returns it as
+// recorded (by, at and to stamped by the webhook) with its index.
+func RollBack(ctx context.Context, c client.Client, key types.NamespacedName, stage, to, reason string) (releasev1.RollbackRequest, int, error) {
+	pipe := &releasev1.ReleasePipeline{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, key, pipe); err != nil {
+			return err
+		}
+		pipe.Spec.Rollbacks = append(pipe.Spec.Rollbacks, releasev1.RollbackRequest{Stage: stage, To: to, Reason: reason})
+		return c.Update(ctx, pipe)
+	})
+	if err != nil {
+		return releasev1.RollbackRequest{}, 0, err
+	}
+	n := len(pipe.Spec.Rollbacks) - 1
+	return pipe.Spec.Rollbacks[n], n, nil
+}
+
+// ResumeStage appends a resume of stage to the pipeline, ending the hold of
+// its latest rollback on demand, and returns it as recorded.
+func ResumeStage(ctx context.Context, c client.Client, key types.NamespacedName, stage, comment string) (releasev1.ResumeRequest, error) {
+	pipe := &releasev1.ReleasePipeline{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, key, pipe); err != nil {
+			return err
+		}
+		pipe.Spec.Resumes = append(pipe.Spec.Resumes, releasev1.ResumeRequest{Stage: stage, Comment: comment})
+		return c.Update(ctx, pipe)
+	})
+	if err != nil {
+		return releasev1.ResumeRequest{}, err
+	}
+	return pipe.Spec.Resumes[len(pipe.Spec.Resumes)-1], nil
 }

@@ -43,6 +43,8 @@ func FeedEvents(rc *releasev1.ReleaseCalendar) []Event {
 			if e.Planned != nil {
 				desc = append(desc, "planned "+e.Planned.UTC().Format(time.RFC3339)+", slip "+e.Slip)
 			}
+		case releasev1.EntryRollback:
+			summary = "Rollback: " + e.Title
 		case releasev1.EntryMilestoneDue:
 			summary = "Due: " + strings.TrimSuffix(strings.TrimPrefix(e.Title, "milestone "), " due")
 		}

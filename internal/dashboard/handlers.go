@@ -275,6 +275,32 @@ func (s *Server) signOff(w http.ResponseWriter, r *http.Request) {
 	s.done(w, r, msg, err, back)
 }
 
+// rollBack asks for a rollback on demand of a stage of the pipeline, to the
+// version it ran before; the webhook checks the verb rollback and stamps who.
+func (s *Server) rollBack(w http.ResponseWriter, r *http.Request) {
+	k := key(r)
+	sess, err := s.actor(r, "update", "releasepipelines", k)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	stage, reason := r.PostFormValue("stage"), strings.TrimSpace(r.PostFormValue("reason"))
+	if stage == "" || reason == "" {
+		s.fail(w, r, &HTTPError{http.StatusBadRequest, "a rollback needs the stage and a reason: say why, for the postmortem"})
+		return
+	}
+	rb, _, err := actions.RollBack(r.Context(), sess.Client, k, stage, "", reason)
+	msg := ""
+	if err == nil {
+		msg = fmt.Sprintf("%s: %s rolled back to %s by %s; later releases wait before %s until it is resumed", k.Name, stage, rb.To, rb.By, stage)
+	}
+	back := r.PostFormValue("back")
+	if !strings.HasPrefix(back, "/releases/") {
+		back = "/"
+	}
+	s.done(w, r, msg, err, back)
+}
+
 // done answers an action: JSON for the page's script, a small page for a
 // browser without it.
 func (s *Server) done(w http.ResponseWriter, r *http.Request, msg string, err error, back string) {

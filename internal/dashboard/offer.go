@@ -64,7 +64,11 @@ func (w viewer) mayApprove(ctx context.Context, rel *releasev1.Release, stage, n
 // someone whose click would be accepted.
 func offer(ctx context.Context, v *ReleaseView, rel *releasev1.Release, lc *releasev1.LaunchChecklist, w viewer) {
 	if w.may == nil {
+		v.RollBack = nil
 		return
+	}
+	if len(v.RollBack) > 0 && !w.can(ctx, "releasepipelines", rel.Namespace, rel.Spec.Pipeline, "update", releasev1.VerbRollback) {
+		v.RollBack = nil
 	}
 	for _, stage := range v.Awaiting {
 		if ok, why := w.mayApprove(ctx, rel, stage, rel.Name); ok {

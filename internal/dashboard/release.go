@@ -49,6 +49,10 @@ type ReleaseView struct {
 	// verdict; CanVerdict: the viewer may give it.
 	Verdict    []string `json:"awaitingVerdict,omitempty"`
 	CanVerdict bool     `json:"canVerdict,omitempty"`
+	// RollBack: the stages that run this Release's version and ran an
+	// earlier one, where the viewer may roll back on demand (write that one
+	// back).
+	RollBack []string `json:"canRollBack,omitempty"`
 }
 
 // StageView is one stage of a Release.
@@ -229,10 +233,23 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, who vi
 		if ss.Analysis != nil && ss.Analysis.Phase == "Inconclusive" {
 			v.Verdict = append(v.Verdict, name)
 		}
+		if runsIn(pipe, rel, name) {
+			v.RollBack = append(v.RollBack, name)
+		}
 		v.Stages = append(v.Stages, sv)
 	}
 	offer(ctx, v, rel, lc, who)
 	return v, nil
+}
+
+// runsIn: rel's version is the one last committed into stage, and the
+// stage ran another before it.
+func runsIn(pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string) bool {
+	if pipe == nil {
+		return false
+	}
+	ps := pipe.Status.StageStatus(stage)
+	return ps != nil && ps.Release == rel.Name && ps.Version == rel.Spec.Version && len(pipe.RollbackTargets(stage)) > 0
 }
 
 func promotedOrLater(p releasev1.StagePhase) bool {

@@ -146,6 +146,7 @@ func New(o Options) (*Server, error) {
 	m.HandleFunc("GET /releases/{ns}/{name}", htmlOf(s, "release", s.releaseView, releasePage))
 	m.HandleFunc("POST /releases/{ns}/{name}/{action}", s.releaseAction)
 	m.HandleFunc("POST /checklists/{ns}/{name}/signoff", s.signOff)
+	m.HandleFunc("POST /pipelines/{ns}/{name}/rollback", s.rollBack)
 	m.HandleFunc("GET /calendars/{$}", s.calendarsPage)
 	m.HandleFunc("GET /calendars/{ns}/{file}", s.calendarPage)
 	m.HandleFunc("GET /milestones", htmlOf(s, "milestones", s.milestonesView, milestonesPage))

@@ -39,6 +39,8 @@ const (
 	NameApprovals = "approvals"
 	// NameStage holds a stage another Release is being promoted into (StageBusy).
 	NameStage = "stage"
+	// NameHold holds a stage a rollback on demand left held (StageHeld).
+	NameHold = "hold"
 )
 
 // Result is the outcome of one gate.
@@ -82,6 +84,22 @@ type Snapshot struct {
 	// Target is the stage's last failed attempt to write its target, nil
 	// when there was none.
 	Target *TargetFacts
+	// Hold is the rollback on demand that holds the stage, nil when none does.
+	Hold *HoldFacts
+}
+
+// HoldFacts is a rollback on demand that holds a stage until a person
+// resumes it.
+type HoldFacts struct {
+	Pipeline string
+	Stage    string
+	// Index of the rollback in the pipeline's spec.rollbacks.
+	Index int
+	// From is the version rolled back, when the rollback was made; To the
+	// one written back.
+	From, To   string
+	By, Reason string
+	At         time.Time
 }
 
 // NamedMeasurement is one precondition's measurement.
@@ -101,6 +119,9 @@ func Evaluate(s Snapshot) []Result {
 		}
 	}
 	out := []Result{Paused(s.Release.Spec.Paused)}
+	if s.Hold != nil {
+		out = append(out, Held(*s.Hold))
+	}
 	g := s.Stage.Gates
 	if g == nil {
 		g = &releasev1.Gates{}
@@ -169,6 +190,18 @@ func Paused(paused bool) Result {
 		return Result{Name: NamePaused, State: releasev1.GateFailed, Reason: releasev1.ReasonPaused, Message: "the Release is paused: set spec.paused to false to go on"}
 	}
 	return Result{Name: NamePaused, State: releasev1.GatePassed, Reason: releasev1.ReasonNotPaused, Message: "not paused"}
+}
+
+// Held holds a stage a rollback on demand left held: the version rolled
+// back is not promoted again, nor any other, until a person says so.
+func Held(h HoldFacts) Result {
+	what := "a rollback"
+	if h.From != "" {
+		what = "the rollback of " + h.From
+	}
+	return Result{Name: NameHold, State: releasev1.GateFailed, Reason: releasev1.ReasonStageHeld,
+		Message: fmt.Sprintf("%s is held since %s to %s, asked by %s at %s: %s; when it is safe to promote into %s again: kubectl liftoff resume pipeline/%s --stage %s",
+			h.Stage, what, h.To, h.By, h.At.UTC().Format("2006-01-02 15:04 MST"), h.Reason, h.Stage, h.Pipeline, h.Stage)}
 }
 
 // Checks requires the named check runs and statuses (or, with no names, every

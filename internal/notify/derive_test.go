@@ -102,7 +102,7 @@ func TestDerivePromotionsOncePerPromotionWithStableIDs(t *testing.T) {
 	}
 }
 
-func TestDeriveRollbackWaitsForItsPostmortem(t *testing.T) {
+func TestDeriveRecordRollbackForItsPostmortem(t *testing.T) {
 	rel := release("checkout-1-4-3", releasev1.PhaseFailed, "prod", landed("prod", releasev1.StageRolledBack, t0, t0.Add(time.Minute)))
 	rel.Spec.Version = "1.4.3"
 	ss := &rel.Status.Stages[0]

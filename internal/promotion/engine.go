@@ -61,6 +61,28 @@ type Revert struct {
 	BadVersion string
 	// Reason goes into the commit message.
 	Reason string
+	// Restore is the commit whose target files are written back; empty for
+	// the parent of FromCommit (what the files held before it).
+	// RestoreParent takes Restore's parent instead: what the files held
+	// before Restore replaced them.
+	Restore       string
+	RestoreParent bool
+	// Request names the rollback on demand this is (its index in the
+	// pipeline's spec.rollbacks), "" for one after a failure: a Release
+	// found again by its trailers is told apart by it.
+	Request string
+}
+
+// restorePoint is the commit whose files the revert writes back.
+func (r *Revert) restorePoint(ctx context.Context, gh GitHub, repo string) (string, error) {
+	if r.Restore != "" && !r.RestoreParent {
+		return r.Restore, nil
+	}
+	of := r.FromCommit
+	if r.Restore != "" {
+		of = r.Restore
+	}
+	return gh.CommitParent(ctx, repo, of)
 }
 
 // ReleaseKey is namespace/name, as written in the Liftoff-Release trailer.
@@ -71,6 +93,9 @@ func (r *Request) Branch() string {
 	b := fmt.Sprintf("liftoff/%s/%s/%s", r.Namespace, r.Release, r.Stage)
 	if r.Revert != nil {
 		b += "-rollback"
+		if r.Revert.Request != "" {
+			b += "-" + r.Revert.Request
+		}
 	}
 	return b
 }
@@ -145,17 +170,25 @@ func (r *Request) action() string {
 	return ""
 }
 
+// request is the Liftoff-Rollback-Request trailer of the request's commit.
+func (r *Request) request() string {
+	if r.Revert != nil {
+		return r.Revert.Request
+	}
+	return ""
+}
+
 // findOwnCommit looks through ref's history for the request's commit, and
 // returns it with the request's own trailers (a coalesced commit holds
 // several promotions').
 func (r *Request) findOwnCommit(ctx context.Context, gh history, ref string) (*github.FoundCommit, map[string]string, error) {
 	found, err := gh.FindCommit(ctx, r.Target.Repository, ref, r.Since.Add(-searchSlack), func(msg string) bool {
-		return groupOf(msg, r.ReleaseKey(), r.Stage, r.action()) != nil
+		return groupOf(msg, r.ReleaseKey(), r.Stage, r.action(), r.request()) != nil
 	})
 	if err != nil || found == nil {
 		return nil, nil, err
 	}
-	return found, groupOf(found.Message, r.ReleaseKey(), r.Stage, r.action()), nil
+	return found, groupOf(found.Message, r.ReleaseKey(), r.Stage, r.action(), r.request()), nil
 }
 
 // landedBefore is the Result when the files already hold what this
@@ -300,7 +333,7 @@ func render(ctx context.Context, gh GitHub, req *Request, ref string) (map[strin
 // renderRevert returns the files whose content at ref differs from what they
 // held before the promotion commit, with that earlier content.
 func renderRevert(ctx context.Context, gh GitHub, req *Request, ref string) (map[string][]byte, string, error) {
-	before, err := gh.CommitParent(ctx, req.Target.Repository, req.Revert.FromCommit)
+	before, err := req.Revert.restorePoint(ctx, gh, req.Target.Repository)
 	if err != nil {
 		return nil, "", err
 	}

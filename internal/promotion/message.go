@@ -15,6 +15,9 @@ const (
 	TrailerVersion         = "Liftoff-Version"
 	TrailerPreviousVersion = "Liftoff-Previous-Version"
 	TrailerAction          = "Liftoff-Action"
+	// TrailerRollbackRequest names a rollback on demand: its index in the
+	// pipeline's spec.rollbacks.
+	TrailerRollbackRequest = "Liftoff-Rollback-Request"
 )
 
 // Trailers parses the "Key: value" lines of a commit message's last
@@ -56,10 +59,11 @@ func TrailerGroups(message string) []map[string]string {
 const ActionRollback = "rollback"
 
 // groupOf returns the trailers of release's promotion into stage (action ""
-// for a promotion, ActionRollback for its rollback) in message, or nil.
-func groupOf(message, release, stage, action string) map[string]string {
+// for a promotion, ActionRollback for its rollback, request the rollback on
+// demand's) in message, or nil.
+func groupOf(message, release, stage, action, request string) map[string]string {
 	for _, t := range TrailerGroups(message) {
-		if t[TrailerRelease] == release && t[TrailerStage] == stage && t[TrailerAction] == action {
+		if t[TrailerRelease] == release && t[TrailerStage] == stage && t[TrailerAction] == action && t[TrailerRollbackRequest] == request {
 			return t
 		}
 	}
@@ -69,7 +73,7 @@ func groupOf(message, release, stage, action string) map[string]string {
 // isPromotionOf reports whether message is (or, coalesced, holds) Liftoff's
 // promotion commit of release (namespace/name) into stage.
 func isPromotionOf(message, release, stage string) bool {
-	return groupOf(message, release, stage, "") != nil
+	return groupOf(message, release, stage, "", "") != nil
 }
 
 // rollbackMessage is the message of a rollback commit. Version is what is
@@ -84,6 +88,9 @@ func rollbackMessage(req *Request) string {
 	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "%s: %s\n%s: %s\n%s: %s\n%s: %s\n%s: %s\n", TrailerRelease, req.ReleaseKey(), TrailerStage, req.Stage,
 		TrailerVersion, req.Version, TrailerPreviousVersion, req.Revert.BadVersion, TrailerAction, ActionRollback)
+	if req.Revert.Request != "" {
+		fmt.Fprintf(&b, "%s: %s\n", TrailerRollbackRequest, req.Revert.Request)
+	}
 	return b.String()
 }
 

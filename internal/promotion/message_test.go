@@ -56,7 +56,7 @@ func TestCoalescedMessageHoldsEachPromotionsTrailers(t *testing.T) {
 		t.Fatalf("%d trailer groups in\n%s", len(groups), msg)
 	}
 	for i, p := range reqs {
-		own := groupOf(msg, p.req.ReleaseKey(), p.req.Stage, "")
+		own := groupOf(msg, p.req.ReleaseKey(), p.req.Stage, "", "")
 		if own == nil || own[TrailerVersion] != p.req.Version || own[TrailerPreviousVersion] != p.previous || groups[i][TrailerRelease] != p.req.ReleaseKey() {
 			t.Errorf("%s: own trailers %v", p.req.ReleaseKey(), own)
 		}

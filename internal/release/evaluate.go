@@ -43,7 +43,7 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 		} else {
 			// Another Release took the stage since the cache showed it:
 			// decide again on the lock as it is.
-			snap.Lock = held
+			snap.Lock, snap.Hold = held, s.holdFacts(stage.Name)
 			results = gates.Evaluate(snap)
 		}
 	}
@@ -62,6 +62,8 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 			o.message = fmt.Sprintf("blocked before %s: %s", stage.Name, ss.Message)
 			if rel.Spec.Paused {
 				o.reason = releasev1.ReasonPaused
+			} else if snap.Hold != nil {
+				o.reason = releasev1.ReasonStageHeld
 			}
 		}
 		setConditions(rel, o)

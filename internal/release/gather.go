@@ -83,8 +83,26 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 	if snap.Checklist, err = s.checklistFacts(ctx, stage); err != nil {
 		return snap, err
 	}
+	snap.Hold = s.holdFacts(stage.Name)
 	snap.Lock, err = s.lockFacts(ctx, stage.Name)
 	return snap, err
+}
+
+// holdFacts is the rollback on demand that holds stage, or nil.
+func (s *step) holdFacts(stage string) *gates.HoldFacts {
+	k := s.pipe.HeldBy(stage)
+	if k < 0 {
+		return nil
+	}
+	rb := s.pipe.Spec.Rollbacks[k]
+	h := &gates.HoldFacts{Pipeline: s.pipe.Name, Stage: stage, Index: k, To: rb.To, By: rb.By, Reason: rb.Reason}
+	if rb.At != nil {
+		h.At = rb.At.Time
+	}
+	if rec := s.pipe.Status.RollbackRecordOf(k); rec != nil {
+		h.From = rec.From
+	}
+	return h
 }
 
 // targetFacts is stage i's last failure to write its target, recorded as

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -72,11 +73,19 @@ func (l *StageLocks) patchPipelineStatus(ctx context.Context, pipe *releasev1.Re
 
 // Take takes stage for rel. When another Release is promoting into it, it
 // returns false and what was found of that lock (fresh from the API server),
-// for the stage gate to say so.
+// for the stage gate to say so. When a rollback on demand holds the stage,
+// it returns false and refreshes pipe, for the hold gate to say so.
 func (l *StageLocks) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, *gates.LockFacts, error) {
 	var held *gates.LockFacts
+	onHold := false
 	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		held = nil
+		if onHold = p.HeldBy(stage) >= 0; onHold {
+			// A rollback on demand the cache did not show yet: the caller
+			// decides again on the pipeline as it is.
+			p.DeepCopyInto(pipe)
+			return false, nil
+		}
 		ps := stageEntry(p, stage)
 		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
 			return false, nil
@@ -94,7 +103,7 @@ func (l *StageLocks) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, 
 		ps.InFlight = &releasev1.InFlightPromotion{Release: rel.Name, Version: rel.Spec.Version, Since: metav1.NewTime(now)}
 		return true, nil
 	})
-	return held == nil && err == nil, held, err
+	return held == nil && !onHold && err == nil, held, err
 }
 
 // Facts reads, with reader, what the stage gate decides a lock on: who holds
@@ -174,19 +183,25 @@ func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline
 			// Nothing of Liftoff's ran there yet: what the files held runs.
 			ps.Live = &releasev1.LiveVersion{Version: previous, DeployedAt: metav1.NewTime(now), Origin: releasev1.LiveFromGitOpsFiles}
 		}
-		committed(p, ps, releasev1.PromotionRecord{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, At: metav1.NewTime(now)}, live)
+		before := "" // what the stage ran before, for a rollback on demand to go back to
+		if ss := rel.Status.StageStatus(stage); ss != nil && ss.Promotion != nil {
+			before = ss.Promotion.PreviousVersion
+		}
+		committed(p, ps, releasev1.PromotionRecord{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, PreviousVersion: before, At: metav1.NewTime(now)}, live)
 		return true, nil
 	})
 }
 
 // RolledBack records that rel's rollback commit wrote version back into
 // stage, and frees the stage. live as for Landed: without a GitOps agent
-// the version written back is live at once, else once Deployed.
-func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time, live bool) error {
+// the version written back is live at once, else once Deployed. done, for a
+// rollback on demand, is its record, written in the same write.
+func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time, live bool, done *releasev1.RollbackRecord) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
+		recorded := done == nil || recordRollback(p, *done)
 		if ps.Commit == commit && ps.InFlight == nil {
-			return false, nil
+			return !recorded, nil
 		}
 		if ps.InFlight != nil && ps.InFlight.Release == rel.Name {
 			ps.InFlight = nil
@@ -199,9 +214,60 @@ func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipe
 				break
 			}
 		}
-		committed(p, ps, releasev1.PromotionRecord{Release: owner, Version: version, Commit: commit, At: metav1.NewTime(now)}, live)
+		committed(p, ps, releasev1.PromotionRecord{Release: owner, Version: version, Commit: commit, PreviousVersion: rel.Spec.Version, At: metav1.NewTime(now)}, live)
 		return true, nil
 	})
+}
+
+// ClaimRollback makes rel the Release that makes the rollback on demand
+// spec.rollbacks[k] and returns its record: rel's version is the one the
+// stage runs (fresh from the API server), and no other Release claimed it.
+// It returns nil when rel is not the one to make it.
+func (l *StageLocks) ClaimRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, k int) (*releasev1.RollbackRecord, error) {
+	var claimed *releasev1.RollbackRecord
+	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		claimed = nil
+		if r := p.Status.RollbackRecordOf(k); r != nil || k >= len(p.Spec.Rollbacks) {
+			if r != nil && r.Release == rel.Name {
+				claimed = r.DeepCopy()
+			}
+			return false, nil
+		}
+		rb := p.Spec.Rollbacks[k]
+		ps := p.Status.StageStatus(rb.Stage)
+		if ps == nil || ps.Release != rel.Name || ps.Version != rel.Spec.Version {
+			return false, nil
+		}
+		rec := releasev1.RollbackRecord{Index: int32(k), Stage: rb.Stage, From: ps.Version, To: rb.To, Release: rel.Name, Phase: releasev1.RollbackRunning,
+			Message: fmt.Sprintf("release %s writes %s back into %s", rel.Name, rb.To, rb.Stage)}
+		recordRollback(p, rec)
+		claimed = rec.DeepCopy()
+		return true, nil
+	})
+	return claimed, err
+}
+
+// RecordRollback records where a claimed rollback on demand stands (its
+// pull request waits, or it cannot be made), unless the record says so
+// already.
+func (l *StageLocks) RecordRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rec releasev1.RollbackRecord) error {
+	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		return !recordRollback(p, rec), nil
+	})
+}
+
+// recordRollback writes rec into p's status.rollbacks; it returns true when
+// it was there already as it is.
+func recordRollback(p *releasev1.ReleasePipeline, rec releasev1.RollbackRecord) bool {
+	if r := p.Status.RollbackRecordOf(int(rec.Index)); r != nil {
+		if equality.Semantic.DeepEqual(*r, rec) {
+			return true
+		}
+		*r = rec
+		return false
+	}
+	p.Status.Rollbacks = append(p.Status.Rollbacks, rec)
+	return false
 }
 
 // committed records a commit that landed in stage ps: the stage's version,

@@ -24,10 +24,13 @@ type failure struct {
 	why string
 }
 
-// owedFailure is the failure an owed postmortem of stage ss tells of: the
-// stage failed to deploy when its agent never reported it deployed, else it
-// failed verification.
+// owedFailure is the failure an owed postmortem of stage ss tells of: a
+// rollback on demand, else the stage failed to deploy when its agent never
+// reported it deployed, else it failed verification.
 func owedFailure(ss *releasev1.ReleaseStageStatus, why string) failure {
+	if ss.Rollback != nil && ss.Rollback.Request != nil {
+		return failure{reason: releasev1.ReasonRolledBack, what: onDemandWhat, why: why}
+	}
 	if ss.DeployedAt == nil {
 		return failure{reason: releasev1.ReasonDeployFailed, what: "failed to deploy", why: why}
 	}
@@ -61,41 +64,87 @@ func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome,
 	if ss.Analysis != nil {
 		since = ss.Analysis.StartedAt.Time
 	}
-	req := &promotion.Request{
+	return s.rollBack(ctx, i, revert{f: f, req: &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
 		Version: ss.Promotion.PreviousVersion, Target: stage.Target, Since: since,
 		Revert: &promotion.Revert{FromCommit: ss.Promotion.Commit, BadVersion: rel.Spec.Version, Reason: why},
+	}})
+}
+
+// revert is one rollback of a stage: after a failure, or on demand.
+type revert struct {
+	// req writes the version back; its commit is found again by its trailers.
+	req *promotion.Request
+	// f is why: the postmortem's and the conditions' words.
+	f failure
+	// onDemand is the rollback on demand's record in the pipeline, nil for
+	// a rollback after a failure.
+	onDemand *releasev1.RollbackRecord
+	// by, reason and request: who asked for a rollback on demand, why, and
+	// its index in the pipeline's spec.rollbacks.
+	by, reason string
+	request    *int32
+}
+
+// rollBack writes rb's version back into stage i in one commit (or pull
+// request), records it in the pipeline (what the stage runs, and a rollback
+// on demand's record) and in the stage's status, marks the stage's GitHub
+// deployment failed and opens the postmortem. A stage with a GitOps agent is
+// then followed until the agent applied the rollback.
+func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcome, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	ss := &rel.Status.Stages[i]
+	req, why := rb.req, rb.f.why
+	res := rb.landed()
+	var err error
+	if res == nil {
+		res, err = promotion.Promote(ctx, s.gh, req)
 	}
-	res, err := promotion.Promote(ctx, s.gh, req)
 	if err != nil {
 		return s.githubError(err)
 	}
+	if ss.Rollback == nil || !sameRequest(ss.Rollback.Request, rb.request) {
+		ss.Rollback = &releasev1.RollbackStatus{Request: rb.request, RequestedBy: rb.by, Reason: rb.reason}
+	}
+	ss.Rollback.Version = req.Version
 	if res.PullRequest != nil {
-		ss.Rollback = &releasev1.RollbackStatus{Version: req.Version, PullRequest: &releasev1.PullRequestRef{Number: res.PullRequest.Number, URL: res.PullRequest.URL, Branch: req.Branch(), State: res.PullRequest.State}}
+		ss.Rollback.PullRequest = &releasev1.PullRequestRef{Number: res.PullRequest.Number, URL: res.PullRequest.URL, Branch: req.Branch(), State: res.PullRequest.State}
 	}
 	if !res.Landed {
 		ss.Message = fmt.Sprintf("%s; waiting for the rollback pull request #%d to be merged: %s", why, res.PullRequest.Number, res.PullRequest.URL)
-		phase := releasev1.PhaseVerifying
-		if ss.Phase == releasev1.StageDeploying {
+		phase := rel.Status.Phase
+		switch ss.Phase {
+		case releasev1.StageDeploying:
 			phase = releasev1.PhaseDeploying
+		case releasev1.StageVerifying:
+			phase = releasev1.PhaseVerifying
 		}
-		setConditions(rel, conclusion{phase: phase, reason: f.reason, message: ss.Message, blocked: true})
+		setConditions(rel, conclusion{phase: phase, reason: rb.f.reason, message: ss.Message, blocked: true})
+		if rb.onDemand != nil {
+			rb.onDemand.Message = ss.Message
+			if err := s.Locks.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
+				return reconcile.Stop(), err
+			}
+		}
 		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
 	}
-	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, stage.Deployment == nil); err != nil {
+	at := metav1.NewTime(s.now)
+	msg := fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, github.ShortSHA(res.Commit))
+	if rb.onDemand != nil {
+		if rb.onDemand.At != nil {
+			at = *rb.onDemand.At
+		}
+		rb.onDemand.Phase, rb.onDemand.Commit, rb.onDemand.At, rb.onDemand.Message = releasev1.RollbackDone, res.Commit, &at, msg
+	}
+	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, stage.Deployment == nil, rb.onDemand); err != nil {
 		return reconcile.Stop(), err
 	}
-	at := metav1.NewTime(s.now)
-	if ss.Rollback == nil {
-		ss.Rollback = &releasev1.RollbackStatus{}
-	}
-	ss.Rollback.Commit, ss.Rollback.Version, ss.Rollback.At = res.Commit, req.Version, &at
+	ss.Rollback.Commit, ss.Rollback.At = res.Commit, &at
 	if ss.Rollback.PullRequest != nil {
 		ss.Rollback.PullRequest.State = "merged"
 	}
-	s.postmortem(ctx, i, f)
-	ss.Phase = releasev1.StageRolledBack
-	ss.Message = fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, github.ShortSHA(res.Commit))
+	s.postmortem(ctx, i, rb.f)
+	ss.Phase, ss.Message = releasev1.StageRolledBack, msg
 	s.failDeployment(ctx, ss, trim("rolled back: "+why, 140))
 	setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonRolledBack, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
 	if stage.Deployment != nil {
@@ -104,6 +153,19 @@ func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome,
 		return reconcile.WriteThenContinue(), nil
 	}
 	return reconcile.Stop(), nil
+}
+
+// landed is the result of a rollback on demand the pipeline recorded as
+// written back (the Release's own status write was lost), nil otherwise.
+func (rb *revert) landed() *promotion.Result {
+	if rb.onDemand == nil || rb.onDemand.Phase != releasev1.RollbackDone || rb.onDemand.Commit == "" {
+		return nil
+	}
+	return &promotion.Result{Landed: true, Resumed: true, Commit: rb.onDemand.Commit}
+}
+
+func sameRequest(a, b *int32) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 // postmortem opens the stage's postmortem issue when it asks for one. One

@@ -57,6 +57,10 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 	}
 	syncStages(rel, s.pipe, target)
 	s.target = target
+	if k := rollbackAsked(s.pipe, rel); k >= 0 {
+		// A person asked: whatever the Release was doing, done or not.
+		return s.withGitHub(ctx, func() (reconcile.Outcome, error) { return s.rollbackOnDemand(ctx, k) })
+	}
 
 	switch rel.Status.Phase {
 	case releasev1.PhaseFailed:

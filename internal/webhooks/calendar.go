@@ -23,6 +23,8 @@ const (
 	ReleaseValidatePath   = "/validate-release-liftoff-dev-v1alpha1-release"
 	ChecklistMutatePath   = "/mutate-release-liftoff-dev-v1alpha1-launchchecklist"
 	ChecklistValidatePath = "/validate-release-liftoff-dev-v1alpha1-launchchecklist"
+	PipelineMutatePath    = "/mutate-release-liftoff-dev-v1alpha1-releasepipeline"
+	PipelineValidatePath  = "/validate-release-liftoff-dev-v1alpha1-releasepipeline"
 )
 
 // Register adds every Liftoff webhook to the server. c creates
@@ -34,6 +36,8 @@ func Register(srv webhook.Server, scheme *runtime.Scheme, c client.Client) {
 	srv.Register(ReleaseValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidateRelease)})
 	srv.Register(ChecklistMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutateChecklist)})
 	srv.Register(ChecklistValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidateChecklist)})
+	srv.Register(PipelineMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutatePipeline)})
+	srv.Register(PipelineValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidatePipeline)})
 }
 
 // +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-releasecalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releasecalendars,verbs=create;update,versions=v1alpha1,name=vreleasecalendar.liftoff.dev,admissionReviewVersions=v1
