@@ -25,6 +25,18 @@ func repoOf(t *testing.T, ref string) name.Repository {
 	return repo
 }
 
+// withImage serves a registry holding acme/checkout:1.4.2, and returns its digest.
+func withImage(t *testing.T) (*registrytest.Registry, string) {
+	t.Helper()
+	reg := registrytest.New()
+	t.Cleanup(reg.Close)
+	d, err := reg.PushImage("acme/checkout", "1.4.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, d
+}
+
 func TestTagsAreListedPageAfterPage(t *testing.T) {
 	g := NewWithT(t)
 	reg := registrytest.New()
@@ -46,10 +58,7 @@ func TestTagsAreListedPageAfterPage(t *testing.T) {
 
 func TestTagResolvesToTheDigestPushedLast(t *testing.T) {
 	g := NewWithT(t)
-	reg := registrytest.New()
-	defer reg.Close()
-	first, err := reg.PushImage("acme/checkout", "1.4.2")
-	g.Expect(err).NotTo(HaveOccurred())
+	reg, first := withImage(t)
 	c := registry.New(registry.Options{})
 	repo := repoOf(t, reg.Ref("acme/checkout"))
 	got, err := c.Digest(context.Background(), repo, "1.4.2", nil)
@@ -83,12 +92,9 @@ func TestAHelmChartResolvesLikeAnImage(t *testing.T) {
 
 func TestAMissingTagIsNotFound(t *testing.T) {
 	g := NewWithT(t)
-	reg := registrytest.New()
-	defer reg.Close()
-	_, err := reg.PushImage("acme/checkout", "1.4.2")
-	g.Expect(err).NotTo(HaveOccurred())
+	reg, _ := withImage(t)
 	c := registry.New(registry.Options{})
-	_, err = c.Digest(context.Background(), repoOf(t, reg.Ref("acme/checkout")), "9.9.9", nil)
+	_, err := c.Digest(context.Background(), repoOf(t, reg.Ref("acme/checkout")), "9.9.9", nil)
 	g.Expect(registry.KindOf(err)).To(Equal(registry.KindNotFound), "%v", err)
 	_, err = c.Tags(context.Background(), repoOf(t, reg.Ref("acme/nothing")), nil)
 	g.Expect(registry.KindOf(err)).To(Equal(registry.KindNotFound), "%v", err)
@@ -146,17 +152,14 @@ func TestADockerConfigThatIsNotOneSaysWhyWithoutQuotingIt(t *testing.T) {
 
 func TestA429IsAWaitUntilRetryAfterAndNothingIsSentBefore(t *testing.T) {
 	g := NewWithT(t)
-	reg := registrytest.New()
-	defer reg.Close()
-	_, err := reg.PushImage("acme/checkout", "1.4.2")
-	g.Expect(err).NotTo(HaveOccurred())
+	reg, _ := withImage(t)
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	clk := clocktesting.NewFakePassiveClock(now)
 	c := registry.New(registry.Options{Clock: clk})
 	repo := repoOf(t, reg.Ref("acme/checkout"))
 
 	reg.RateLimit(time.Now().Add(time.Hour), "120", false)
-	_, err = c.Digest(context.Background(), repo, "1.4.2", nil)
+	_, err := c.Digest(context.Background(), repo, "1.4.2", nil)
 	g.Expect(registry.KindOf(err)).To(Equal(registry.KindRateLimited), "%v", err)
 	g.Expect(registry.UntilOf(err)).To(Equal(now.Add(120 * time.Second)))
 
@@ -173,14 +176,11 @@ func TestA429IsAWaitUntilRetryAfterAndNothingIsSentBefore(t *testing.T) {
 
 func TestDockerHubsPullLimitIsNamed(t *testing.T) {
 	g := NewWithT(t)
-	reg := registrytest.New()
-	defer reg.Close()
-	_, err := reg.PushImage("acme/checkout", "1.4.2")
-	g.Expect(err).NotTo(HaveOccurred())
+	reg, _ := withImage(t)
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	c := registry.New(registry.Options{Clock: clocktesting.NewFakePassiveClock(now)})
 	reg.RateLimit(time.Now().Add(time.Hour), "", true)
-	_, err = c.Digest(context.Background(), repoOf(t, reg.Ref("acme/checkout")), "1.4.2", nil)
+	_, err := c.Digest(context.Background(), repoOf(t, reg.Ref("acme/checkout")), "1.4.2", nil)
 	g.Expect(registry.KindOf(err)).To(Equal(registry.KindRateLimited), "%v", err)
 	g.Expect(err.Error()).To(ContainSubstring("pull limit 100 per 6h0m0s, 0 left"))
 	g.Expect(registry.UntilOf(err).After(now)).To(BeTrue())
