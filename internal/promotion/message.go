@@ -15,6 +15,8 @@ const (
 	TrailerVersion         = "Liftoff-Version"
 	TrailerPreviousVersion = "Liftoff-Previous-Version"
 	TrailerAction          = "Liftoff-Action"
+	// TrailerArtifact is written once per pinned artifact: name@digest.
+	TrailerArtifact = "Liftoff-Artifact"
 )
 
 // Trailers parses the "Key: value" lines of a commit message's last
@@ -134,5 +136,8 @@ func writeTrailers(b *strings.Builder, req *Request, previous string) {
 	fmt.Fprintf(b, "%s: %s\n%s: %s\n%s: %s\n", TrailerRelease, req.ReleaseKey(), TrailerStage, req.Stage, TrailerVersion, req.Version)
 	if previous != "" {
 		fmt.Fprintf(b, "%s: %s\n", TrailerPreviousVersion, previous)
+	}
+	for _, a := range req.Pinned {
+		fmt.Fprintf(b, "%s: %s@%s\n", TrailerArtifact, a.Name, a.Digest)
 	}
 }

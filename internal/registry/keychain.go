@@ -99,4 +99,9 @@ func (k *Keychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 }
 
 // fingerprint tells credentials apart in the client's cache of transports.
-func (k *Keychain) fingerprint() [sha256.Size]byte { return k.fp }
+func (k *Keychain) fingerprint() [sha256.Size]byte {
+	if k == nil {
+		return [sha256.Size]byte{}
+	}
+	return k.fp
+}

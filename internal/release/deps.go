@@ -104,6 +104,9 @@ type Deps struct {
 	// Agents reads the GitOps agents of stages with a deployment. Without
 	// it such a stage is blocked (AgentNotFound), never counted as live.
 	Agents Agents
+	// Artifacts resolves the pipelines' artifacts in their registries. A
+	// pipeline with spec.artifacts stalls without it.
+	Artifacts Artifacts
 	// Notes keeps the release notes of the version pairs asked lately, so
 	// each pair is read from GitHub once; notes.Default when nil.
 	Notes *notes.Cache

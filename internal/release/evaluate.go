@@ -32,6 +32,14 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 		return WaitFor(held.RecheckAfter, WaitFix), nil
 	}
 	recordSlip(rel, ss)
+	if state, _ := gates.Summary(results); state == releasev1.GatePassed && len(rel.Status.Artifacts) > 0 {
+		// Every other gate lets the Release go: the tags are resolved again
+		// now, as close to the write as the gates come.
+		if snap.Artifacts, err = s.artifactFacts(ctx); err != nil {
+			return s.gatherFailed(err)
+		}
+		results = gates.Evaluate(snap)
+	}
 	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
 		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
 		if err != nil {
@@ -61,6 +69,9 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 			o.message = fmt.Sprintf("blocked before %s: %s", stage.Name, ss.Message)
 			if rel.Spec.Paused {
 				o.reason = releasev1.ReasonPaused
+			} else if r := failed(holding, gates.NameArtifacts); r != nil {
+				// What holds is the artifact, not a check a person can rerun.
+				o.reason = r.Reason
 			}
 		}
 		setConditions(rel, o)
@@ -79,6 +90,16 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 	ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
 	return WriteThenContinue(), nil
+}
+
+// failed is the named gate's result when it failed, or nil.
+func failed(results []gates.Result, name string) *gates.Result {
+	for i := range results {
+		if results[i].Name == name && results[i].State == releasev1.GateFailed {
+			return &results[i]
+		}
+	}
+	return nil
 }
 
 // gatherFailed turns a failure to gather the facts into a stall (the

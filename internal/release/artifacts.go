@@ -1,0 +1,137 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/artifacts"
+	"github.com/liftoff-dev/liftoff/internal/conditions"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
+	"github.com/liftoff-dev/liftoff/internal/gates"
+	"github.com/liftoff-dev/liftoff/internal/registry"
+)
+
+// Artifacts resolves a pipeline's artifacts in their registries
+// (*artifacts.Resolver).
+type Artifacts interface {
+	// Digest is the digest the artifact's tag of version points to now. A
+	// credentials Secret that cannot be used is a *credentials.Error, a
+	// registry's failure a *registry.Error.
+	Digest(ctx context.Context, pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, version string) (string, error)
+}
+
+// pinArtifacts records the digest of every pipeline artifact the Release
+// has not pinned yet (status.artifacts): the one its spec.artifacts entry
+// of the same name gives, else the one the tag points to now. done is true
+// when the step ends here: a tag not pushed yet, a registry that cannot be
+// read, credentials refused.
+func (s *step) pinArtifacts(ctx context.Context) (out Outcome, done bool, err error) {
+	rel := s.rel
+	for i := range s.pipe.Spec.Artifacts {
+		a := &s.pipe.Spec.Artifacts[i]
+		if pinned(rel, a.Name) != nil {
+			continue
+		}
+		digest := ""
+		for _, sa := range rel.Spec.Artifacts {
+			if sa.Name == a.Name && sa.Digest != "" {
+				digest = sa.Digest
+			}
+		}
+		if digest == "" {
+			if s.Artifacts == nil {
+				s.stall(releasev1.ReasonInvalidSpec, "pipeline "+s.pipe.Name+" names artifacts but the controller has no registry client")
+				return WaitFor(conditions.RetryStalled, WaitFix), true, nil
+			}
+			d, err := s.Artifacts.Digest(ctx, s.pipe, a, rel.Spec.Version)
+			if err != nil {
+				out, err := s.registryError(a, err, "cannot pin "+artifacts.Reference(a, rel.Spec.Version))
+				return out, true, err
+			}
+			digest = d
+		}
+		rel.Status.Artifacts = append(rel.Status.Artifacts, releasev1.ArtifactStatus{Name: a.Name,
+			Reference: artifacts.Reference(a, rel.Spec.Version), Digest: digest, ResolvedAt: metav1.NewTime(s.now)})
+	}
+	return Outcome{}, false, nil
+}
+
+// pinned is the Release's record of the named artifact, or nil.
+func pinned(rel *releasev1.Release, name string) *releasev1.ArtifactStatus {
+	for i := range rel.Status.Artifacts {
+		if rel.Status.Artifacts[i].Name == name {
+			return &rel.Status.Artifacts[i]
+		}
+	}
+	return nil
+}
+
+// artifactFacts resolves every pinned artifact's tag again, just before a
+// promotion. Credentials that cannot be used are a *stallError; every other
+// failure is the gate's to weigh.
+func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) {
+	var out []gates.ArtifactFact
+	for i := range s.pipe.Spec.Artifacts {
+		a := &s.pipe.Spec.Artifacts[i]
+		p := pinned(s.rel, a.Name)
+		if p == nil || s.Artifacts == nil {
+			continue
+		}
+		f := gates.ArtifactFact{Name: a.Name, Reference: p.Reference, Pinned: p.Digest}
+		f.Current, f.Err = s.Artifacts.Digest(ctx, s.pipe, a, s.rel.Spec.Version)
+		if reason, msg, stalled := registryStall(s.pipe, a, f.Err); stalled {
+			return nil, &stallError{reason, msg}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// registryStall says whether err needs a person: a credentials Secret
+// that cannot be used, credentials the registry refused, a request it
+// refuses as made.
+func registryStall(pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, err error) (reason, message string, stalled bool) {
+	var ce *credentials.Error
+	switch {
+	case err == nil:
+		return "", "", false
+	case errors.As(err, &ce):
+		return ce.Reason, ce.Message, true
+	case registry.KindOf(err) == registry.KindRefused:
+		return releasev1.ReasonRegistryCredentialsRefused, artifacts.Refused(pipe, a, err), true
+	case registry.KindOf(err) == registry.KindInvalid:
+		return releasev1.ReasonInvalidSpec, fmt.Sprintf("artifact %s: %v: fix the pipeline's spec.artifacts", a.Name, err), true
+	}
+	return "", "", false
+}
+
+// registryError turns a failure to read an artifact's registry into
+// conditions and a retry: a stall for a person, Blocked for a tag not
+// pushed yet, a wait for a registry that cannot be read now.
+func (s *step) registryError(a *releasev1.PipelineArtifact, err error, what string) (Outcome, error) {
+	if reason, msg, stalled := registryStall(s.pipe, a, err); stalled {
+		s.stall(reason, msg)
+		return WaitFor(conditions.RetryStalled, WaitFix), nil
+	}
+	phase := s.rel.Status.Phase
+	if phase == "" {
+		phase = releasev1.PhasePending
+	}
+	switch registry.KindOf(err) {
+	case registry.KindNotFound:
+		setConditions(s.rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonArtifactNotFound, blocked: true,
+			message: fmt.Sprintf("%s: %s is not in the registry: push it, or fix the pipeline's artifact %s", what, artifacts.Reference(a, s.rel.Spec.Version), a.Name)})
+		return WaitFor(s.PollInterval, WaitPoll), nil
+	case registry.KindRateLimited:
+		setConditions(s.rel, conclusion{phase: phase, reason: releasev1.ReasonRegistryRateLimited, message: fmt.Sprintf("%s: %v", what, err)})
+		return WaitUntil(registry.UntilOf(err), WaitRegistry), nil
+	}
+	setConditions(s.rel, conclusion{phase: phase, reason: releasev1.ReasonRegistryUnavailable,
+		message: fmt.Sprintf("%s: %s, retrying", what, strings.TrimSpace(err.Error()))})
+	return WaitFor(s.PollInterval, WaitRegistry), nil
+}
