@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,6 +47,15 @@ type Client struct {
 	mu         sync.Mutex
 	transports map[transportKey]http.RoundTripper
 	notBefore  map[string]*Error
+	// listings are the last one-page tag listings with the registry's ETag:
+	// asked again with If-None-Match, an unchanged one costs one request
+	// and no body.
+	listings map[transportKey]listing
+}
+
+type listing struct {
+	etag string
+	tags []string
 }
 
 type transportKey struct {
@@ -75,7 +85,7 @@ func New(o Options) *Client {
 		o.PageSize = 1000
 	}
 	c := &Client{clock: o.Clock, pageSize: o.PageSize,
-		transports: map[transportKey]http.RoundTripper{}, notBefore: map[string]*Error{}}
+		transports: map[transportKey]http.RoundTripper{}, notBefore: map[string]*Error{}, listings: map[transportKey]listing{}}
 	c.base = &limitTransport{c: c, inner: o.Transport}
 	return c
 }
@@ -100,58 +110,106 @@ func ParseRepository(ref string) (name.Repository, error) {
 
 // Tags lists every tag of the repository, page after page: it follows the
 // registry's Link header, and asks for the tags after the last one it got
-// (last=) when a full page came without one.
+// (last=) when a full page came without one. A listing that fit in one page
+// and came with an ETag is asked again conditionally: when the registry
+// answers 304 Not Modified, the tags are those of the last listing.
 func (c *Client) Tags(ctx context.Context, repo name.Repository, keys authn.Keychain) ([]string, error) {
 	rt, err := c.transport(ctx, repo, keys)
 	if err != nil {
 		return nil, err
 	}
+	key := c.key(repo, keys)
+	c.mu.Lock()
+	last := c.listings[key]
+	c.mu.Unlock()
 	hc := &http.Client{Transport: rt}
 	var out []string
-	u := &url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/tags/list", repo.RepositoryStr()),
-		RawQuery: url.Values{"n": {fmt.Sprint(c.pageSize)}}.Encode()}
+	u := c.tagsURL(repo, "")
+	etag := ""
 	for pages := 0; u != nil; pages++ {
 		if pages == maxPages {
 			return nil, &Error{Kind: KindInvalid, Err: fmt.Errorf("%s: more than %d pages of tags", repo, maxPages)}
 		}
-		page, next, err := c.listPage(ctx, hc, u)
+		ifNoneMatch := ""
+		if pages == 0 {
+			ifNoneMatch = last.etag
+		}
+		page, err := c.listPage(ctx, hc, u, ifNoneMatch)
 		if err != nil {
 			return nil, c.classify(repo, err)
 		}
-		out = append(out, page...)
-		u = next
-		if u == nil && len(page) == c.pageSize {
-			q := url.Values{"n": {fmt.Sprint(c.pageSize)}, "last": {page[len(page)-1]}}
-			u = &url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/tags/list", repo.RepositoryStr()), RawQuery: q.Encode()}
+		if page.notModified {
+			return slices.Clone(last.tags), nil
+		}
+		if pages == 0 {
+			etag = page.etag
+		}
+		out = append(out, page.tags...)
+		u = page.next
+		if u == nil && len(page.tags) == c.pageSize {
+			u = c.tagsURL(repo, page.tags[len(page.tags)-1])
+		}
+		if u != nil {
+			etag = "" // an ETag speaks for its page only
 		}
 	}
+	c.mu.Lock()
+	if etag != "" {
+		c.listings[key] = listing{etag: etag, tags: slices.Clone(out)}
+	} else {
+		delete(c.listings, key)
+	}
+	c.mu.Unlock()
 	return out, nil
+}
+
+// tagsURL is the first page of the repository's tag list, or the page
+// after the tag last.
+func (c *Client) tagsURL(repo name.Repository, last string) *url.URL {
+	q := url.Values{"n": {fmt.Sprint(c.pageSize)}}
+	if last != "" {
+		q.Set("last", last)
+	}
+	return &url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/tags/list", repo.RepositoryStr()), RawQuery: q.Encode()}
 }
 
 // maxPages bounds a listing (a registry whose Link loops).
 const maxPages = 1000
 
-func (c *Client) listPage(ctx context.Context, hc *http.Client, u *url.URL) ([]string, *url.URL, error) {
+type page struct {
+	tags        []string
+	next        *url.URL
+	etag        string
+	notModified bool
+}
+
+func (c *Client) listPage(ctx context.Context, hc *http.Client, u *url.URL, ifNoneMatch string) (page, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, err
+		return page{}, err
+	}
+	if ifNoneMatch != "" {
+		req.Header.Set("If-None-Match", ifNoneMatch)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, nil, err
+		return page{}, err
 	}
 	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode == http.StatusNotModified && ifNoneMatch != "" {
+		return page{notModified: true}, nil
+	}
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		return nil, nil, err
+		return page{}, err
 	}
 	var body struct {
 		Tags []string `json:"tags"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, nil, fmt.Errorf("reading the tag list: %w", err)
+		return page{}, fmt.Errorf("reading the tag list: %w", err)
 	}
 	next, err := nextPage(u, resp.Header.Get("Link"))
-	return body.Tags, next, err
+	return page{tags: body.Tags, next: next, etag: resp.Header.Get("ETag")}, err
 }
 
 // nextPage is the URL of the Link header's rel="next", resolved against the
@@ -197,10 +255,7 @@ func (c *Client) transport(ctx context.Context, repo name.Repository, keys authn
 	if keys == nil {
 		keys = authn.NewMultiKeychain()
 	}
-	key := transportKey{repository: repo.String()}
-	if fp, ok := keys.(interface{ fingerprint() [sha256.Size]byte }); ok {
-		key.credential = fp.fingerprint()
-	}
+	key := c.key(repo, keys)
 	c.mu.Lock()
 	rt, ok := c.transports[key]
 	c.mu.Unlock()
@@ -219,6 +274,15 @@ func (c *Client) transport(ctx context.Context, repo name.Repository, keys authn
 	c.transports[key] = rt
 	c.mu.Unlock()
 	return rt, nil
+}
+
+// key tells a repository read with a credential apart from others.
+func (c *Client) key(repo name.Repository, keys authn.Keychain) transportKey {
+	key := transportKey{repository: repo.String()}
+	if fp, ok := keys.(interface{ fingerprint() [sha256.Size]byte }); ok {
+		key.credential = fp.fingerprint()
+	}
+	return key
 }
 
 // forget drops the transports of a repository whose credentials were

@@ -56,6 +56,28 @@ func TestTagsAreListedPageAfterPage(t *testing.T) {
 	g.Expect(reg.RequestsOf("GET tags")).To(BeEquivalentTo(5))
 }
 
+func TestAnUnchangedListingCostsOneConditionalRequest(t *testing.T) {
+	g := NewWithT(t)
+	reg, _ := withImage(t)
+	reg.ServeETags(true)
+	c := registry.New(registry.Options{})
+	repo := repoOf(t, reg.Ref("acme/checkout"))
+	pings := reg.RequestsOf("GET ping") // the push's
+	for range 3 {
+		tags, err := c.Tags(context.Background(), repo, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(tags).To(Equal([]string{"1.4.2"}))
+	}
+	_, err := reg.PushImage("acme/checkout", "1.4.3")
+	g.Expect(err).NotTo(HaveOccurred())
+	tags, err := c.Tags(context.Background(), repo, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(tags).To(Equal([]string{"1.4.2", "1.4.3"}))
+	g.Expect(reg.RequestsOf("GET tags")).To(BeEquivalentTo(4), "one request a listing")
+	g.Expect(reg.NotModified()).To(BeEquivalentTo(2), "the second and third listings were not modified")
+	g.Expect(reg.RequestsOf("GET ping")).To(BeNumerically("<=", pings+2), "the client's handshake once, the second push's")
+}
+
 func TestTagResolvesToTheDigestPushedLast(t *testing.T) {
 	g := NewWithT(t)
 	reg, first := withImage(t)

@@ -10,6 +10,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,8 +47,10 @@ type Registry struct {
 	retryAfter   string
 	dockerHub    bool
 	down         bool
+	etags        bool
 
-	requests atomic.Int64
+	requests    atomic.Int64
+	notModified atomic.Int64
 	byKind   sync.Map // "GET /v2/<repo>/tags/list" style keys -> *atomic.Int64
 }
 
@@ -64,7 +68,7 @@ func (r *Registry) serve(inner http.Handler, w http.ResponseWriter, req *http.Re
 	r.count(req)
 	r.mu.Lock()
 	user, password, down := r.user, r.password, r.down
-	limited, retryAfter, hub := time.Now().Before(r.limitedUntil), r.retryAfter, r.dockerHub
+	limited, retryAfter, hub, etags := time.Now().Before(r.limitedUntil), r.retryAfter, r.dockerHub, r.etags
 	r.mu.Unlock()
 	if down {
 		http.Error(w, "registry down", http.StatusServiceUnavailable)
@@ -93,7 +97,49 @@ func (r *Registry) serve(inner http.Handler, w http.ResponseWriter, req *http.Re
 		_, _ = w.Write([]byte(`{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit"}]}`))
 		return
 	}
+	if etags && req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/tags/list") {
+		r.serveWithETag(inner, w, req)
+		return
+	}
 	inner.ServeHTTP(w, req)
+}
+
+// serveWithETag serves a tag list with an ETag of its content, and 304 Not
+// Modified to a request whose If-None-Match names it, as registries with
+// conditional listings do.
+func (r *Registry) serveWithETag(inner http.Handler, w http.ResponseWriter, req *http.Request) {
+	rec := httptest.NewRecorder()
+	inner.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		copyResponse(w, rec)
+		return
+	}
+	sum := sha256.Sum256(append([]byte(req.URL.RawQuery+"\n"), rec.Body.Bytes()...))
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	rec.Header().Set("ETag", etag)
+	if req.Header.Get("If-None-Match") == etag {
+		r.notModified.Add(1)
+		w.Header().Set("ETag", etag)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	copyResponse(w, rec)
+}
+
+func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// ServeETags makes tag listings carry an ETag and answer a conditional
+// request for an unchanged list with 304 Not Modified.
+func (r *Registry) ServeETags(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.etags = on
 }
 
 // count keeps how many requests of each kind were served: "GET tags",
@@ -116,6 +162,9 @@ func (r *Registry) count(req *http.Request) {
 
 // Requests is how many requests the registry served (or refused).
 func (r *Registry) Requests() int64 { return r.requests.Load() }
+
+// NotModified is how many conditional tag listings it answered 304.
+func (r *Registry) NotModified() int64 { return r.notModified.Load() }
 
 // RequestsOf is how many requests of a kind ("GET tags", "HEAD manifest")
 // it served.
