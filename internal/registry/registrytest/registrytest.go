@@ -51,7 +51,7 @@ type Registry struct {
 
 	requests    atomic.Int64
 	notModified atomic.Int64
-	byKind   sync.Map // "GET /v2/<repo>/tags/list" style keys -> *atomic.Int64
+	byKind      sync.Map // "GET /v2/<repo>/tags/list" style keys -> *atomic.Int64
 }
 
 // New serves a registry until the server is closed.
