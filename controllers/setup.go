@@ -95,7 +95,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := indexSourceRepository(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: creds,
+	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: creds, Artifacts: resolver,
 		Recorder: recorder, Clock: o.Clock, Discover: triggers.Discover, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -153,9 +153,9 @@ type PipelineArtifact struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^oci://[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]+)?(/[a-z0-9]+((\\\\.|_|__|-+)[a-z0-9]+)*)+$')",message="chart must be oci://registry/path without version, for example oci://ghcr.io/acme/charts/checkout (lower case; the version names the tag)"
 	Chart string `json:"chart,omitempty"`
 
-	// VersionConstraint is a semver range the artifact's versions must be
-	// in (">=1.4.0 <2.0.0"); versions outside it are never discovered from
-	// this artifact. Defaults to every version.
+	// VersionConstraint is a semver range (">=1.4.0 <2.0.0"): discovery
+	// creates a Release only for a version in every artifact's range (and in
+	// source.versionConstraint). Defaults to every version.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	VersionConstraint string `json:"versionConstraint,omitempty"`

@@ -5,12 +5,14 @@ package artifacts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/registry"
 )
 
@@ -114,4 +116,24 @@ func Refused(pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, err
 		return fmt.Sprintf("%s refused anonymous access (%v): give artifact %s a secretRef to a kubernetes.io/dockerconfigjson Secret", Location(a), err, a.Name)
 	}
 	return fmt.Sprintf("%s refused the credentials of Secret %q (spec.artifacts[%s].secretRef of pipeline %s): %v; fix the Secret's .dockerconfigjson", Location(a), a.SecretRef.Name, a.Name, pipe.Name, err)
+}
+
+// Stall says whether err needs a person, with the reason and the message of
+// the Stalled condition: a credentials Secret that cannot be used,
+// credentials the registry refused, a request it refuses as made. Every
+// other failure (a tag missing, the registry unreachable or rate limited)
+// is the caller's to wait on.
+func Stall(pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, err error) (reason, message string, stalled bool) {
+	var ce *credentials.Error
+	switch {
+	case err == nil:
+		return "", "", false
+	case errors.As(err, &ce):
+		return ce.Reason, ce.Message, true
+	case registry.KindOf(err) == registry.KindRefused:
+		return releasev1.ReasonRegistryCredentialsRefused, Refused(pipe, a, err), true
+	case registry.KindOf(err) == registry.KindInvalid:
+		return releasev1.ReasonInvalidSpec, fmt.Sprintf("artifact %s: %v: fix the pipeline's spec.artifacts", a.Name, err), true
+	}
+	return "", "", false
 }

@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -11,7 +10,6 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/artifacts"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
-	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/registry"
 )
@@ -84,7 +82,7 @@ func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) 
 		}
 		f := gates.ArtifactFact{Name: a.Name, Reference: p.Reference, Pinned: p.Digest}
 		f.Current, f.Err = s.Artifacts.Digest(ctx, s.pipe, a, s.rel.Spec.Version)
-		if reason, msg, stalled := registryStall(s.pipe, a, f.Err); stalled {
+		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
 			return nil, &stallError{reason, msg}
 		}
 		out = append(out, f)
@@ -92,29 +90,11 @@ func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) 
 	return out, nil
 }
 
-// registryStall says whether err needs a person: a credentials Secret
-// that cannot be used, credentials the registry refused, a request it
-// refuses as made.
-func registryStall(pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, err error) (reason, message string, stalled bool) {
-	var ce *credentials.Error
-	switch {
-	case err == nil:
-		return "", "", false
-	case errors.As(err, &ce):
-		return ce.Reason, ce.Message, true
-	case registry.KindOf(err) == registry.KindRefused:
-		return releasev1.ReasonRegistryCredentialsRefused, artifacts.Refused(pipe, a, err), true
-	case registry.KindOf(err) == registry.KindInvalid:
-		return releasev1.ReasonInvalidSpec, fmt.Sprintf("artifact %s: %v: fix the pipeline's spec.artifacts", a.Name, err), true
-	}
-	return "", "", false
-}
-
 // registryError turns a failure to read an artifact's registry into
 // conditions and a retry: a stall for a person, Blocked for a tag not
 // pushed yet, a wait for a registry that cannot be read now.
 func (s *step) registryError(a *releasev1.PipelineArtifact, err error, what string) (Outcome, error) {
-	if reason, msg, stalled := registryStall(s.pipe, a, err); stalled {
+	if reason, msg, stalled := artifacts.Stall(s.pipe, a, err); stalled {
 		s.stall(reason, msg)
 		return WaitFor(conditions.RetryStalled, WaitFix), nil
 	}
