@@ -117,6 +117,10 @@ type ArtifactStatus struct {
 	Digest string `json:"digest"`
 	// ResolvedAt is when the tag was resolved (or the digest taken from spec.artifacts).
 	ResolvedAt metav1.Time `json:"resolvedAt"`
+	// Signer is who signed the digest, once a stage's signature gate
+	// verified it: the public key's Secret and key.
+	// +optional
+	Signer string `json:"signer,omitempty"`
 }
 
 // Tag is the tag part of the reference.

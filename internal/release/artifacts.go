@@ -115,3 +115,13 @@ func (s *step) registryError(a *releasev1.PipelineArtifact, err error, what stri
 		message: fmt.Sprintf("%s: %s, retrying", what, strings.TrimSpace(err.Error()))})
 	return WaitFor(s.PollInterval, WaitRegistry), nil
 }
+
+// pinnedDigests are the Release's pins as name@digest, for the GitHub
+// deployment's payload.
+func pinnedDigests(rel *releasev1.Release) []string {
+	out := make([]string, 0, len(rel.Status.Artifacts))
+	for _, a := range rel.Status.Artifacts {
+		out = append(out, a.Name+"@"+a.Digest)
+	}
+	return out
+}
