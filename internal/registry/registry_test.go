@@ -237,3 +237,33 @@ func TestMalformedReferencesSayWhatToGive(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred(), ref)
 	}
 }
+
+func TestCosignSignaturesAreVerifiedOfflineAgainstAPublicKey(t *testing.T) {
+	g := NewWithT(t)
+	reg, digest := withImage(t)
+	other, err := reg.PushImage("acme/checkout", "1.4.3")
+	g.Expect(err).NotTo(HaveOccurred())
+	ours, theirs := registrytest.NewKey(), registrytest.NewKey()
+	key, err := registry.PublicKeyVerifier(registrytest.PublicKeyPEM(ours))
+	g.Expect(err).NotTo(HaveOccurred())
+	c := registry.New(registry.Options{})
+	repo := repoOf(t, reg.Ref("acme/checkout"))
+	verify := func(d string) registry.Verdict {
+		v, err := c.VerifyCosign(context.Background(), repo, d, nil, key)
+		g.Expect(err).NotTo(HaveOccurred())
+		return v
+	}
+
+	g.Expect(verify(digest)).To(Equal(registry.Unsigned))
+	g.Expect(reg.Sign("acme/checkout", digest, digest, theirs)).To(Succeed())
+	g.Expect(verify(digest)).To(Equal(registry.WrongSigner))
+	g.Expect(reg.Sign("acme/checkout", digest, digest, ours)).To(Succeed())
+	g.Expect(verify(digest)).To(Equal(registry.Verified), "one of the signatures is ours")
+
+	// Our signature of another digest copied under this one's tag.
+	g.Expect(reg.Sign("acme/checkout", other, digest, ours)).To(Succeed())
+	g.Expect(verify(other)).To(Equal(registry.DigestMismatch))
+
+	_, err = registry.PublicKeyVerifier([]byte("not a key"))
+	g.Expect(err).To(HaveOccurred())
+}
