@@ -81,6 +81,9 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{"a digest value without an artifact", func(s *releasev1.ReleasePipelineSpec) {
 			s.Stages[1].Target.Files = []releasev1.TargetFile{{Path: "values.yaml", YAMLPath: "image.digest", Value: releasev1.ValueDigest}}
 		}, "set artifact too"},
+		{"a signature gate without artifacts", func(s *releasev1.ReleasePipelineSpec) {
+			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}}}
+		}, "gates.signature verifies spec.artifacts"},
 		{"discovery from the registry without artifacts", func(s *releasev1.ReleasePipelineSpec) { s.Source.From = releasev1.DiscoverRegistry }, "source.from Registry discovers versions from spec.artifacts"},
 	}
 	for _, c := range cases {

@@ -135,6 +135,18 @@ const (
 	// ReasonArtifactsPinned: every artifact's tag still points to the
 	// digest the Release pinned. Reason of the passed `artifacts` gate.
 	ReasonArtifactsPinned = "ArtifactsPinned"
+	// ReasonSignatureVerified: every artifact the signature gate covers is
+	// signed by its key. Reason of the passed `signature` gate.
+	ReasonSignatureVerified = "SignatureVerified"
+	// ReasonArtifactUnsigned: an artifact's digest has no signature.
+	// Blocked; reason of the failed `signature` gate.
+	ReasonArtifactUnsigned = "ArtifactUnsigned"
+	// ReasonSignatureWrongSigner: an artifact is signed, not by the gate's
+	// key. Blocked.
+	ReasonSignatureWrongSigner = "SignatureWrongSigner"
+	// ReasonSignatureDigestMismatch: the gate's key signed another digest
+	// than the artifact's. Blocked.
+	ReasonSignatureDigestMismatch = "SignatureDigestMismatch"
 	// ReasonRegistryUnavailable: an artifact's registry could not be read
 	// (unreachable, 5xx); the message holds the error. Progressing; retried.
 	ReasonRegistryUnavailable = "RegistryUnavailable"

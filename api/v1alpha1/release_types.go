@@ -118,7 +118,8 @@ type ArtifactStatus struct {
 	// ResolvedAt is when the tag was resolved (or the digest taken from spec.artifacts).
 	ResolvedAt metav1.Time `json:"resolvedAt"`
 	// Signer is who signed the digest, once a stage's signature gate
-	// verified it: the public key's Secret and key.
+	// verified it: the public key's Secret and key (Secret "cosign"
+	// key cosign.pub).
 	// +optional
 	Signer string `json:"signer,omitempty"`
 }
@@ -242,6 +243,7 @@ type GateStatus struct {
 	// again), paused, notBefore (spec.plan), calendar, blockers,
 	// launchChecklist, checks, soak, metrics, approvals, artifacts (the
 	// pinned artifacts' tags, resolved again once every other gate passed),
+	// signature (their cosign signatures, verified then too),
 	// and stage (another Release is being promoted into the stage).
 	Name string `json:"name"`
 	// Status: Passed, Pending or Failed.

@@ -8,6 +8,7 @@ import (
 // versions come from and the ordered stages they are promoted through.
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, self.stages.exists_one(t, t.name == s.name))",message="stage names must be unique"
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.target.files.all(f, !has(f.artifact) || (has(self.artifacts) && self.artifacts.exists(a, a.name == f.artifact))))",message="a target file's artifact must name one of spec.artifacts"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, !has(s.gates) || !has(s.gates.signature) || (has(self.artifacts) && size(self.artifacts) > 0))",message="gates.signature verifies spec.artifacts: name at least one"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.from) || self.source.from != 'Registry' || (has(self.artifacts) && size(self.artifacts) > 0)",message="source.from Registry discovers versions from spec.artifacts: name at least one"
 // +kubebuilder:validation:XValidation:rule="has(self.prometheus) || self.stages.all(s, !has(s.verify) && (!has(s.gates) || !has(s.gates.metrics)))",message="a stage with verify or gates.metrics needs spec.prometheus (the server its queries go to)"
 type ReleasePipelineSpec struct {
@@ -570,6 +571,52 @@ type Gates struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=10
 	Metrics []AnalysisMetric `json:"metrics,omitempty"`
+
+	// Signature holds the promotion until every artifact's pinned digest is
+	// signed (cosign's format) by the public key in a Secret, verified
+	// offline. Unsigned, signed by another key, or a signature of another
+	// digest blocks the Release.
+	// +optional
+	Signature *SignatureGate `json:"signature,omitempty"`
+}
+
+// SignatureGate names the key the artifacts must be signed with.
+type SignatureGate struct {
+	// SecretRef names a Secret in the pipeline's namespace holding the
+	// signer's PEM public key (cosign.pub from `cosign generate-key-pair`).
+	// +required
+	SecretRef LocalObjectReference `json:"secretRef"`
+	// Key is the Secret's key holding the public key. Defaults to cosign.pub.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key,omitempty"`
+	// Artifacts to verify, by name. Defaults to every one of spec.artifacts.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=63
+	Artifacts []string `json:"artifacts,omitempty"`
+}
+
+// KeyName is the Secret's key holding the public key.
+func (g *SignatureGate) KeyName() string {
+	if g.Key == "" {
+		return "cosign.pub"
+	}
+	return g.Key
+}
+
+// Covers reports whether the gate verifies the named artifact.
+func (g *SignatureGate) Covers(artifact string) bool {
+	if len(g.Artifacts) == 0 {
+		return true
+	}
+	for _, a := range g.Artifacts {
+		if a == artifact {
+			return true
+		}
+	}
+	return false
 }
 
 // ChecksGate requires green QA results on the release commit.

@@ -66,9 +66,11 @@ func Reference(a *releasev1.PipelineArtifact, version string) string {
 	return Location(a) + ":" + Tag(a, version)
 }
 
-// Keys reads an artifact's registry credentials (credentials.Store).
+// Keys reads an artifact's registry credentials and a signer's public key
+// (credentials.Store).
 type Keys interface {
 	Registry(ctx context.Context, namespace string, ref *releasev1.LocalObjectReference, field string) (*registry.Keychain, error)
+	PublicKey(ctx context.Context, namespace string, ref releasev1.LocalObjectReference, key, field string) ([]byte, error)
 }
 
 // Resolver reads the pipeline's artifacts in their registries.
@@ -95,6 +97,28 @@ func (r *Resolver) Tags(ctx context.Context, pipe *releasev1.ReleasePipeline, a 
 		return nil, err
 	}
 	return r.Registry.Tags(ctx, repo, keys)
+}
+
+// Verify checks the cosign signatures of the artifact's digest against the
+// gate's public key, offline. signer names the key for people. A key that
+// cannot be read or parsed is a *credentials.Error.
+func (r *Resolver) Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (verdict registry.Verdict, signer string, err error) {
+	field := "gates.signature.secretRef of pipeline " + pipe.Name
+	pem, err := r.Keys.PublicKey(ctx, pipe.Namespace, gate.SecretRef, gate.KeyName(), field)
+	if err != nil {
+		return "", "", err
+	}
+	signer = fmt.Sprintf("Secret %q key %s", gate.SecretRef.Name, gate.KeyName())
+	key, err := registry.PublicKeyVerifier(pem)
+	if err != nil {
+		return "", "", &credentials.Error{Reason: releasev1.ReasonSecretInvalid, Message: fmt.Sprintf("%s (%s): %v", signer, field, err)}
+	}
+	repo, keys, err := r.open(ctx, pipe, a)
+	if err != nil {
+		return "", "", err
+	}
+	verdict, err = r.Registry.VerifyCosign(ctx, repo, digest, keys, key)
+	return verdict, signer, err
 }
 
 func (r *Resolver) open(ctx context.Context, pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact) (name.Repository, *registry.Keychain, error) {

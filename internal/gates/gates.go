@@ -86,6 +86,9 @@ type Snapshot struct {
 	// Artifacts are the Release's pinned artifacts resolved again, read
 	// only once every other gate lets the Release go; nil until then.
 	Artifacts []ArtifactFact
+	// Signatures are the pinned artifacts' signatures for a stage with
+	// gates.signature, read with Artifacts; nil until then.
+	Signatures []SignatureFact
 }
 
 // NamedMeasurement is one precondition's measurement.
@@ -139,6 +142,9 @@ func Evaluate(s Snapshot) []Result {
 	}
 	if s.Artifacts != nil {
 		out = append(out, Artifacts(s.Artifacts, s.Now))
+	}
+	if s.Signatures != nil {
+		out = append(out, Signature(s.Signatures))
 	}
 	if s.Lock != nil {
 		if state, _ := Summary(out); state == releasev1.GatePassed {

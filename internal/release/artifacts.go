@@ -21,6 +21,9 @@ type Artifacts interface {
 	// credentials Secret that cannot be used is a *credentials.Error, a
 	// registry's failure a *registry.Error.
 	Digest(ctx context.Context, pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, version string) (string, error)
+	// Verify checks the cosign signatures of the digest against the
+	// gate's key; signer names the key.
+	Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (verdict registry.Verdict, signer string, err error)
 }
 
 // pinArtifacts records the digest of every pipeline artifact the Release
@@ -88,6 +91,36 @@ func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) 
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// signatureFacts verifies the signatures of the pinned artifacts the
+// stage's signature gate covers. Keys or credentials that cannot be used
+// are a *stallError.
+func (s *step) signatureFacts(ctx context.Context, gate *releasev1.SignatureGate) ([]gates.SignatureFact, error) {
+	out := []gates.SignatureFact{}
+	for i := range s.pipe.Spec.Artifacts {
+		a := &s.pipe.Spec.Artifacts[i]
+		p := pinned(s.rel, a.Name)
+		if p == nil || !gate.Covers(a.Name) {
+			continue
+		}
+		f := gates.SignatureFact{Name: a.Name, Digest: p.Digest}
+		f.Verdict, f.Signer, f.Err = s.Artifacts.Verify(ctx, s.pipe, gate, a, p.Digest)
+		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
+			return nil, &stallError{reason, msg}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// recordSigners notes who signed each verified pin.
+func recordSigners(rel *releasev1.Release, facts []gates.SignatureFact) {
+	for _, f := range facts {
+		if p := pinned(rel, f.Name); p != nil && f.Err == nil && f.Verdict == registry.Verified {
+			p.Signer = f.Signer
+		}
+	}
 }
 
 // registryError turns a failure to read an artifact's registry into

@@ -1,6 +1,7 @@
 package release_test
 
 import (
+	"crypto/ecdsa"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -194,4 +195,53 @@ func TestADigestGivenInTheReleaseIsThePin(t *testing.T) {
 	g.Expect(w.get("r").Status.Artifacts[0].Digest).To(Equal(first))
 	g.Expect(w.condition("r", releasev1.ConditionBlocked)).To(And(HavePrefix("True/"+releasev1.ReasonArtifactChanged), ContainSubstring(first)))
 	g.Expect(strings.Count(w.file("dev"), "digest:")).To(BeZero(), "dev was not written")
+}
+
+func TestTheSignatureGateLetsOnlyWhatTheKeySigned(t *testing.T) {
+	ours, theirs := registrytest.NewKey(), registrytest.NewKey()
+	setup := func(t *testing.T) (*world, *registrytest.Registry, string) {
+		w, reg := artifactWorld(t)
+		p := w.getPipeline()
+		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{
+			SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Artifacts: []string{"checkout"}}}
+		w.must(w.c.Update(w.ctx, p))
+		w.must(w.c.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cosign", Namespace: ns},
+			Data: map[string][]byte{"cosign.pub": registrytest.PublicKeyPEM(ours)}}))
+		image, err := reg.PushImage("acme/checkout", "v1.4.2")
+		w.must(err)
+		_, err = reg.PushChart("acme/charts/checkout", "1.4.2")
+		w.must(err)
+		return w, reg, image
+	}
+	for _, c := range []struct {
+		name   string
+		signer *ecdsa.PrivateKey
+		reason string
+	}{
+		{"unsigned", nil, releasev1.ReasonArtifactUnsigned},
+		{"signed by another key", theirs, releasev1.ReasonSignatureWrongSigner},
+	} {
+		t.Run(c.name+" is blocked", func(t *testing.T) {
+			g := NewWithT(t)
+			w, reg, image := setup(t)
+			if c.signer != nil {
+				g.Expect(reg.Sign("acme/checkout", image, image, c.signer)).To(Succeed())
+			}
+			w.release("r", "1.4.2")
+			w.settle("r", 5)
+			g.Expect(w.condition("r", releasev1.ConditionBlocked)).To(And(HavePrefix("True/"+c.reason), ContainSubstring(image), ContainSubstring(`Secret "cosign"`)))
+			g.Expect(w.liftoffCommits("r", "")).To(BeEmpty())
+		})
+	}
+	t.Run("signed by the key goes, and the signer is recorded", func(t *testing.T) {
+		g := NewWithT(t)
+		w, reg, image := setup(t)
+		g.Expect(reg.Sign("acme/checkout", image, image, ours)).To(Succeed())
+		w.release("r", "1.4.2")
+		w.settle("r", 5)
+		rel := w.get("r")
+		g.Expect(rel.Status.StageStatus("dev").Phase).To(Equal(releasev1.StagePromoted), w.describe("r"))
+		g.Expect(rel.Status.Artifacts[0].Signer).To(Equal(`Secret "cosign" key cosign.pub`))
+		g.Expect(rel.Status.Artifacts[1].Signer).To(BeEmpty(), "the chart is not covered")
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +39,13 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 		if snap.Artifacts, err = s.artifactFacts(ctx); err != nil {
 			return s.gatherFailed(err)
 		}
+		if stage.Gates != nil && stage.Gates.Signature != nil {
+			if snap.Signatures, err = s.signatureFacts(ctx, stage.Gates.Signature); err != nil {
+				return s.gatherFailed(err)
+			}
+		}
 		results = gates.Evaluate(snap)
+		recordSigners(rel, snap.Signatures)
 	}
 	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
 		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
@@ -69,7 +76,7 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 			o.message = fmt.Sprintf("blocked before %s: %s", stage.Name, ss.Message)
 			if rel.Spec.Paused {
 				o.reason = releasev1.ReasonPaused
-			} else if r := failed(holding, gates.NameArtifacts); r != nil {
+			} else if r := failed(holding, gates.NameArtifacts, gates.NameSignature); r != nil {
 				// What holds is the artifact, not a check a person can rerun.
 				o.reason = r.Reason
 			}
@@ -92,10 +99,10 @@ func (s *step) evaluate(ctx context.Context, i int) (Outcome, error) {
 	return WriteThenContinue(), nil
 }
 
-// failed is the named gate's result when it failed, or nil.
-func failed(results []gates.Result, name string) *gates.Result {
+// failed is the first of the named gates' results that failed, or nil.
+func failed(results []gates.Result, names ...string) *gates.Result {
 	for i := range results {
-		if results[i].Name == name && results[i].State == releasev1.GateFailed {
+		if slices.Contains(names, results[i].Name) && results[i].State == releasev1.GateFailed {
 			return &results[i]
 		}
 	}
