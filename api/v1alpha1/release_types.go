@@ -141,6 +141,17 @@ func (a *ArtifactStatus) Repository() string {
 	return a.Reference
 }
 
+// Summary is the pin for people: the tag, the digest's first 12 digits
+// and the signer, for example
+// `ghcr.io/acme/checkout:v1.4.2 4f2c0e0b8a6d, signed by Secret "cosign" key cosign.pub`.
+func (a *ArtifactStatus) Summary() string {
+	s := a.Reference + " " + ShortDigest(a.Digest)
+	if a.Signer != "" {
+		s += ", signed by " + a.Signer
+	}
+	return s
+}
+
 // ShortDigest is the digest's first 12 hexadecimal digits, for people.
 func ShortDigest(digest string) string {
 	_, hex, ok := strings.Cut(digest, ":")

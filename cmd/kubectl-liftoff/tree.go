@@ -76,11 +76,7 @@ func (cl *cli) render(ctx context.Context, name string) (string, error) {
 func artifactLines(pins []releasev1.ArtifactStatus) []string {
 	out := make([]string, 0, len(pins))
 	for _, a := range pins {
-		l := fmt.Sprintf("%s %s %s", pad(a.Name, 10), a.Reference, releasev1.ShortDigest(a.Digest))
-		if a.Signer != "" {
-			l += ", signed by " + a.Signer
-		}
-		out = append(out, l)
+		out = append(out, pad(a.Name, 10)+" "+a.Summary())
 	}
 	return out
 }

@@ -38,6 +38,8 @@ type ReleaseView struct {
 	Milestone string         `json:"milestone,omitempty"`
 	Approve   []string       `json:"canApprove,omitempty"`
 	Verdict   []string       `json:"awaitingVerdict,omitempty"`
+	// Artifacts are the pinned artifacts: name, tag, short digest, signer.
+	Artifacts []string `json:"artifacts,omitempty"`
 }
 
 // StageView is one stage of a Release.
@@ -152,6 +154,9 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, now ti
 	}
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
 		v.Message = c.Message
+	}
+	for _, a := range rel.Status.Artifacts {
+		v.Artifacts = append(v.Artifacts, a.Name+": "+a.Summary())
 	}
 	web := github.WebURL("")
 	var stages []releasev1.Stage
