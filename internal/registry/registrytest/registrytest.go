@@ -186,6 +186,39 @@ func (r *Registry) RequestsOf(kind string) int64 {
 	return v.(*atomic.Int64).Load()
 }
 
+// Counts are the requests served by kind since the last ResetCounts.
+func (r *Registry) Counts() map[string]int64 {
+	out := map[string]int64{}
+	r.byKind.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// ResetCounts starts the counters over.
+func (r *Registry) ResetCounts() {
+	r.byKind.Range(func(k, _ any) bool {
+		r.byKind.Delete(k)
+		return true
+	})
+	r.requests.Store(0)
+	r.notModified.Store(0)
+}
+
+// Tag points another tag of repo at what tag points to (one manifest PUT).
+func (r *Registry) Tag(repo, tag, another string) error {
+	ref, err := name.NewTag(r.Ref(repo) + ":" + tag)
+	if err != nil {
+		return err
+	}
+	desc, err := remote.Get(ref, r.options()...)
+	if err != nil {
+		return err
+	}
+	return remote.Tag(ref.Context().Tag(another), desc, r.options()...)
+}
+
 // RequireBasicAuth makes the registry refuse requests without these credentials.
 func (r *Registry) RequireBasicAuth(user, password string) {
 	r.mu.Lock()
