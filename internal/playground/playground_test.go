@@ -55,9 +55,14 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err != nil {
 		t.Fatal(err)
 	}
+	// The image was pinned from the playground's registry and written by digest.
+	if len(rel.Status.Artifacts) != 1 || rel.Status.Artifacts[0].Reference != p.Registry.Ref(ImageRepo)+":1.4.2" {
+		t.Fatalf("pins %+v", rel.Status.Artifacts)
+	}
+	pinned := "digest: " + rel.Status.Artifacts[0].Digest
 	for _, st := range []string{"dev", "staging", "prod"} {
 		content, ok := p.Sim.FileAt(GitOpsRepo, "main", "envs/"+st+"/kustomization.yaml")
-		if !ok || !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
+		if !ok || !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, pinned) {
 			t.Errorf("%s kustomization:\n%s", st, content)
 		}
 		ss := rel.Status.StageStatus(st)
@@ -114,9 +119,13 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		t.Errorf("rollback %+v", rb)
 	}
 	t.Logf("kubectl get releases -w:\n%s", strings.Join(watched(), "\n"))
+	good := &releasev1.Release{}
+	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, good); err != nil || len(good.Status.Artifacts) != 1 {
+		t.Fatalf("checkout-1-4-2's pins: %v, %+v", err, good.Status.Artifacts)
+	}
 	content, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/prod/kustomization.yaml")
-	if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
-		t.Errorf("prod after the rollback:\n%s", content)
+	if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: "+good.Status.Artifacts[0].Digest) {
+		t.Errorf("prod after the rollback: want 1.4.2's pinned digest back\n%s", content)
 	}
 	postmortems := 0
 	for _, is := range p.Sim.Issues(AppRepo) {

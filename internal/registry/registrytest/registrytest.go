@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,13 +65,29 @@ type Registry struct {
 	byKind      sync.Map // "GET /v2/<repo>/tags/list" style keys -> *atomic.Int64
 }
 
-// New serves a registry until the server is closed.
+// New serves a registry on a free port until the server is closed.
 func New() *Registry {
+	r, err := Listen("127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Listen serves a registry at addr (host:port) until the server is closed.
+func Listen(addr string) (*Registry, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
 	r := &Registry{}
 	inner := ggcrregistry.New(ggcrregistry.Logger(discard()))
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serve(inner, w, req) }))
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serve(inner, w, req) }))
+	_ = r.Server.Listener.Close()
+	r.Server.Listener = ln
+	r.Start()
 	r.Host = strings.TrimPrefix(r.URL, "http://")
-	return r
+	return r, nil
 }
 
 func (r *Registry) serve(inner http.Handler, w http.ResponseWriter, req *http.Request) {
