@@ -255,6 +255,7 @@ func start(t *testing.T, o Options) (*Playground, string) {
 		t.Fatal(err)
 	}
 	o.SimAddr, o.PrometheusAddr, o.InboxAddr, o.Dir, o.Root, o.PollInterval, o.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", t.TempDir(), root, time.Second, "0"
+	o.RegistryAddr = "127.0.0.1:0"
 	p, err := Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
