@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -77,7 +78,9 @@ func TestDiscoveryFromTheRegistryCreatesOneReleaseWithTheImageAndTheChart(t *tes
 
 	chart, err := reg.PushChart("acme/charts/checkout", "1.4.2")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Eventually(e.releaseNames, timeout, interval).Should(Equal([]string{"checkout-1-4-2"}))
+	g.Eventually(e.releaseNames, timeout, interval).Should(Equal([]string{"checkout-1-4-2"}), func() string {
+		return fmt.Sprintf("discovery %+v, conditions %+v", e.discovery(), e.getPipeline().Status.Conditions)
+	})
 	rel := e.get("checkout-1-4-2")
 	g.Expect(rel.Spec.Commit).To(Equal(e.appSHA), "the source's tag v1.4.2 is the release commit")
 	g.Expect(rel.Spec.Artifacts).To(ContainElements(

@@ -202,7 +202,7 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 		// the create and the status write).
 		st.LatestVersion, st.LatestRelease = v, discovery.Name(pipe.Name, v)
 	}
-	if st.LatestVersion == "" && len(found) > 0 {
+	if st.LatestVersion == "" && len(found) > 0 && waiting == "" {
 		// The newest version in range has a Release made by hand: later
 		// polls create what is newer.
 		st.LatestVersion = found[len(found)-1].VersionString()
