@@ -10,6 +10,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/registry/registrytest"
@@ -154,4 +156,25 @@ func TestALeaderKilledBetweenResolvingAndWritingMakesOneCommit(t *testing.T) {
 	g.Expect(commits).To(HaveLen(1))
 	g.Expect(commits[0].Message).To(ContainSubstring("Liftoff-Artifact: checkout@" + image))
 	g.Expect(strings.Count(e.file("prod"), image)).To(Equal(1))
+}
+
+func TestAnUnsignedImageIsBlockedByTheSignatureGate(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	reg, image, _ := servedArtifacts(t, true)
+	key := registrytest.NewKey()
+	g.Expect(k8s.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cosign", Namespace: e.ns},
+		Data: map[string][]byte{"cosign.pub": registrytest.PublicKeyPEM(key)}})).To(Succeed())
+	e.artifactPipeline(reg, func(p *releasev1.ReleasePipeline) {
+		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Artifacts: []string{"checkout"}}}
+	})
+	e.release("r", "1.4.2")
+	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(
+		HavePrefix("True/"+releasev1.ReasonArtifactUnsigned), ContainSubstring(image)))
+	g.Expect(e.liftoffCommits("r", "")).To(BeEmpty())
+
+	// Signed with the key, it goes at the next look.
+	g.Expect(reg.Sign("acme/checkout", image, image, key)).To(Succeed())
+	g.Eventually(e.stagePhase("r", "dev"), timeout, interval).Should(Equal(releasev1.StagePromoted))
+	g.Expect(e.get("r").Status.Artifacts[0].Signer).To(Equal(`Secret "cosign" key cosign.pub`))
 }
