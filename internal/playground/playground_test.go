@@ -171,6 +171,11 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		discovered.Spec.Milestone != "checkout-1-5" || discovered.Spec.LaunchChecklist != "checkout-1-5-launch" {
 		t.Errorf("discovered release checkout-1-5-0: %+v %v", discovered.Spec, err)
 	}
+	// CI pushes the image before it publishes the release: discovery waits
+	// for every artifact of a version.
+	if _, err := p.Registry.PushImage(ImageRepo, "1.5.1"); err != nil {
+		t.Fatal(err)
+	}
 	head := p.Sim.Commits(AppRepo, "main")[0].SHA
 	if _, err := p.Sim.CreateRelease(AppRepo, "v1.5.1", head, false); err != nil {
 		t.Fatal(err)
