@@ -167,15 +167,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 
-	if err := p.startGitHub(o); err != nil {
-		p.Stop()
-		return nil, err
-	}
-	if err := p.startRegistry(o.RegistryAddr); err != nil {
-		p.Stop()
-		return nil, err
-	}
-	if err := p.startInbox(o.InboxAddr); err != nil {
+	if err := p.startOutsideSystems(o); err != nil {
 		p.Stop()
 		return nil, err
 	}
@@ -392,6 +384,18 @@ func (p *Playground) startGitHub(o Options) error {
 	p.server = &http.Server{Handler: p.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.server.Serve(ln) }()
 	return nil
+}
+
+// startOutsideSystems starts what Liftoff talks to besides the cluster:
+// GitHub (the simulator), the OCI registry and the notifications' inbox.
+func (p *Playground) startOutsideSystems(o Options) error {
+	if err := p.startGitHub(o); err != nil {
+		return err
+	}
+	if err := p.startRegistry(o.RegistryAddr); err != nil {
+		return err
+	}
+	return p.startInbox(o.InboxAddr)
 }
 
 // startRegistry serves the OCI registry of the sample's image, with an

@@ -83,8 +83,8 @@ func Listen(addr string) (*Registry, error) {
 	r := &Registry{}
 	inner := ggcrregistry.New(ggcrregistry.Logger(discard()))
 	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serve(inner, w, req) }))
-	_ = r.Server.Listener.Close()
-	r.Server.Listener = ln
+	_ = r.Listener.Close()
+	r.Listener = ln
 	r.Start()
 	r.Host = strings.TrimPrefix(r.URL, "http://")
 	return r, nil
