@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/artifacts"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
@@ -34,8 +35,10 @@ type ReleasePipelineReconciler struct {
 	APIReader client.Reader
 	// Credentials gives the pipeline's GitHub client.
 	Credentials *credentials.Store
-	Recorder    events.EventRecorder
-	Clock       clock.PassiveClock
+	// Artifacts reads the pipeline's artifacts in their registries.
+	Artifacts *artifacts.Resolver
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
 	// Discover triggers discovery of a repository's pipelines at once (the
 	// webhook receiver sends to it).
 	Discover <-chan event.TypedGenericEvent[hooks.Event]

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/artifacts"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/discovery"
 	"github.com/liftoff-dev/liftoff/internal/github"
@@ -131,6 +133,10 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 	var cands []discovery.Candidate
 	var truncated bool
 	switch src.From {
+	case releasev1.DiscoverRegistry:
+		if cands, err = r.registryCandidates(ctx, pipe); err != nil {
+			return r.registryFailed(pipe, interval, err)
+		}
 	case releasev1.DiscoverTags:
 		var tags []github.Tag
 		tags, truncated, err = gh.ListTags(ctx, src.Repository)
@@ -151,6 +157,10 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 	st.LastChecked = &now
 
 	found := discovery.InRange(cands, constraint)
+	if found, err = inArtifactRanges(pipe, found); err != nil {
+		st.Message = err.Error()
+		return 0, stalled(releasev1.ReasonInvalidSpec, st.Message), nil
+	}
 	known, discovered, err := r.knownVersions(ctx, pipe)
 	if err != nil {
 		return 0, nil, err
@@ -159,8 +169,21 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 	fresh := discovery.New(found, latest, known)
 
 	var created []string
+	waiting := ""
 	for _, f := range fresh {
-		name, stall, err := r.createDiscovered(ctx, pipe, gh, f)
+		pins, missing, err := r.pinDiscovered(ctx, pipe, f.VersionString())
+		if err != nil {
+			if len(created) > 0 {
+				st.Message = fmt.Sprintf("created %s", strings.Join(created, ", "))
+			}
+			return r.registryFailed(pipe, interval, err)
+		}
+		if len(missing) > 0 {
+			// Versions go in order: a later one waits for this one.
+			waiting = fmt.Sprintf("%s waits for its artifacts: %s not in the registry yet", f.VersionString(), strings.Join(missing, ", "))
+			break
+		}
+		name, stall, err := r.createDiscovered(ctx, pipe, gh, f, pins)
 		if stall != nil {
 			st.Message = stall.Message
 			return 0, stall, nil
@@ -180,15 +203,18 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 		// the create and the status write).
 		st.LatestVersion, st.LatestRelease = v, discovery.Name(pipe.Name, v)
 	}
-	if st.LatestVersion == "" && len(found) > 0 {
+	if st.LatestVersion == "" && len(found) > 0 && waiting == "" {
 		// The newest version in range has a Release made by hand: later
 		// polls create what is newer.
 		st.LatestVersion = found[len(found)-1].VersionString()
 	}
 
-	what := "tags"
-	if src.From != releasev1.DiscoverTags {
-		what = "published releases"
+	what := "published releases"
+	switch src.From {
+	case releasev1.DiscoverTags:
+		what = "tags"
+	case releasev1.DiscoverRegistry:
+		what = "registry tags"
 	}
 	switch {
 	case len(created) > 0:
@@ -197,6 +223,9 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 		st.Message = fmt.Sprintf("none of %d %s of %s is a version in range %q", len(cands), what, src.Repository, orAll(src.VersionConstraint))
 	default:
 		st.Message = fmt.Sprintf("no new version: newest in range is %s", found[len(found)-1].VersionString())
+	}
+	if waiting != "" {
+		st.Message += "; " + waiting
 	}
 	if truncated {
 		st.Message += fmt.Sprintf(" (only the first %d %s were read)", len(cands), what)
@@ -268,9 +297,24 @@ func (r *ReleasePipelineReconciler) knownVersions(ctx context.Context, pipe *rel
 // createDiscovered creates the Release of one discovered version. A Release
 // of that name and version that exists already (created before a crash or a
 // lost status write) counts as created.
-func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client, f discovery.Found) (string, *conditions.Summary, error) {
-	commit := f.Commit
-	if commit == "" {
+func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *releasev1.ReleasePipeline, gh *github.Client, f discovery.Found, pins []releasev1.Artifact) (string, *conditions.Summary, error) {
+	commit, from := f.Commit, f.Tag
+	switch {
+	case pipe.Spec.Source.From == releasev1.DiscoverRegistry:
+		// The version came from the registry: the source's tag, if pushed
+		// already, is the release commit; otherwise the Release finds it.
+		from = artifacts.Reference(&pipe.Spec.Artifacts[0], f.VersionString())
+		for _, tag := range []string{"v" + f.VersionString(), f.VersionString()} {
+			sha, err := gh.ResolveCommit(ctx, pipe.Spec.Source.Repository, "refs/tags/"+tag)
+			if err == nil && sha != "" {
+				commit = sha
+				break
+			}
+			if err != nil && !github.IsNotFound(err) {
+				return "", nil, err
+			}
+		}
+	case commit == "":
 		sha, err := gh.ResolveCommit(ctx, pipe.Spec.Source.Repository, "refs/tags/"+f.Tag)
 		if err != nil {
 			return "", nil, err
@@ -281,7 +325,7 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 	rel := &releasev1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: pipe.Namespace,
 			Labels:      map[string]string{},
-			Annotations: map[string]string{AnnotationDiscoveredFrom: f.Tag}},
+			Annotations: map[string]string{AnnotationDiscoveredFrom: from}},
 		Spec: releasev1.ReleaseSpec{Pipeline: pipe.Name, Version: f.VersionString(), Commit: strings.ToLower(commit)},
 	}
 	if t := pipe.Spec.Source.ReleaseTemplate; t != nil {
@@ -289,10 +333,14 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 			rel.Labels[k] = v
 		}
 		for _, a := range t.Artifacts {
-			rel.Spec.Artifacts = append(rel.Spec.Artifacts, releasev1.Artifact{Name: a.Name, Image: a.Image})
+			if !slices.ContainsFunc(pins, func(p releasev1.Artifact) bool { return p.Name == a.Name }) {
+				rel.Spec.Artifacts = append(rel.Spec.Artifacts, releasev1.Artifact{Name: a.Name, Image: a.Image})
+			}
 		}
 		rel.Spec.TargetStage, rel.Spec.Milestone, rel.Spec.LaunchChecklist = t.TargetStage, t.Milestone, t.LaunchChecklist
 	}
+	// The digests found in the registry are the Release's pins.
+	rel.Spec.Artifacts = append(rel.Spec.Artifacts, pins...)
 	rel.Labels[LabelPipeline] = pipe.Name
 	if shard, ok := pipe.Labels[ShardLabel]; ok {
 		// The Release goes to the shard of its pipeline.
@@ -301,10 +349,10 @@ func (r *ReleasePipelineReconciler) createDiscovered(ctx context.Context, pipe *
 	err := r.Create(ctx, rel)
 	switch {
 	case err == nil:
-		ctrl.LoggerFrom(ctx).Info("Discovered a new version", "release", klog.KObj(rel), "tag", f.Tag, "commit", commit)
+		ctrl.LoggerFrom(ctx).Info("Discovered a new version", "release", klog.KObj(rel), "tag", from, "commit", commit)
 		if r.Recorder != nil {
 			r.Recorder.Eventf(pipe, rel, corev1.EventTypeNormal, releasev1.ReasonDiscovered, "Discover",
-				"Created Release %s for %s %s (%s)", name, pipe.Spec.Source.Repository, f.Tag, github.ShortSHA(commit))
+				"Created Release %s for %s %s (%s)%s", name, pipe.Spec.Source.Repository, f.Tag, github.ShortSHA(commit), pinSummary(pins))
 		}
 		return name, nil, nil
 	case apierrors.IsAlreadyExists(err):

@@ -14,11 +14,13 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents"
+	"github.com/liftoff-dev/liftoff/internal/artifacts"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/hooks"
 	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
+	"github.com/liftoff-dev/liftoff/internal/registry"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
@@ -56,6 +58,10 @@ type Options struct {
 	// ready together into one repository and branch are not coalesced (the
 	// benchmark's baseline, --coalesce-commits=false).
 	SeparateCommits bool
+	// Registry reads the pipelines' artifacts in OCI registries; one
+	// client for the process (its transports and the registries' rate
+	// limits are shared). A new one when nil.
+	Registry *registry.Client
 }
 
 // Setup registers every Liftoff reconciler with the manager. The manager
@@ -73,10 +79,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.Metrics == nil {
 		o.Metrics = metrics.Registry
 	}
+	if o.Registry == nil {
+		o.Registry = registry.New(registry.Options{Clock: o.Clock})
+	}
 	// What the reconcilers share: the credentials read from Secrets (tokens
 	// kept a while), the calendars compiled once per generation.
 	creds := credentials.NewStore(mgr.GetAPIReader(), o.GitHub, o.Clock)
 	cals := newCalendars()
+	resolver := &artifacts.Resolver{Registry: o.Registry, Keys: creds}
 	// Every event's message fits what the API server accepts.
 	recorder := shortEvents{mgr.GetEventRecorder("liftoff")}
 	// Webhook deliveries become triggers on these channels; the controllers
@@ -85,7 +95,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := indexSourceRepository(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: creds,
+	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: creds, Artifacts: resolver,
 		Recorder: recorder, Clock: o.Clock, Discover: triggers.Discover, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -123,7 +133,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Coalescers:  coalescers,
 		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
 		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval, Agents: deployments,
-		Notes: notes.NewCache(notesKept, o.Clock.Now),
+		Notes: notes.NewCache(notesKept, o.Clock.Now), Artifacts: resolver,
 	})
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,

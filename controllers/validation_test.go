@@ -52,6 +52,39 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{"bad strategy", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Target.Strategy = "Push" }, `supported values: "Commit", "PullRequest"`},
 		{"bad stage name", func(s *releasev1.ReleasePipelineSpec) { s.Stages[0].Name = "Dev Stage" }, "spec.stages[0].name"},
 		{"bad API URL", func(s *releasev1.ReleasePipelineSpec) { s.GitHub.APIURL = "ftp://example" }, "spec.github.apiURL"},
+		{"artifacts: an image and a chart, files taking them", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app", TagTemplate: "v{{.Version}}"},
+				{Name: "chart", Chart: "oci://localhost:5000/acme/charts/app"}}
+			s.Stages[0].Target.Files[0].Artifact = "app"
+			s.Stages[1].Target.Files = append(s.Stages[1].Target.Files,
+				releasev1.TargetFile{Path: "envs/prod/values.yaml", YAMLPath: "image.ref", Artifact: "app", Value: releasev1.ValueTagAndDigest})
+		}, ""},
+		{"artifact image with a tag", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app:1.4.2"}}
+		}, "spec.artifacts[0].image: Invalid value"},
+		{"artifact image with a digest", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app@sha256:4f2c"}}
+		}, "image must be a repository without tag or digest"},
+		{"artifact chart without oci://", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "chart", Chart: "ghcr.io/acme/charts/app"}}
+		}, "spec.artifacts[0].chart: Invalid value"},
+		{"artifact with image and chart", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app", Chart: "oci://ghcr.io/acme/charts/app"}}
+		}, "set exactly one of image"},
+		{"tag template without the version", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app", TagTemplate: "latest"}}
+		}, "spec.artifacts[0].tagTemplate"},
+		{"a file naming an unknown artifact", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app"}}
+			s.Stages[1].Target.Files[0].Artifact = "api"
+		}, "a target file's artifact must name one of spec.artifacts"},
+		{"a digest value without an artifact", func(s *releasev1.ReleasePipelineSpec) {
+			s.Stages[1].Target.Files = []releasev1.TargetFile{{Path: "values.yaml", YAMLPath: "image.digest", Value: releasev1.ValueDigest}}
+		}, "set artifact too"},
+		{"a signature gate without artifacts", func(s *releasev1.ReleasePipelineSpec) {
+			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}}}
+		}, "gates.signature verifies spec.artifacts"},
+		{"discovery from the registry without artifacts", func(s *releasev1.ReleasePipelineSpec) { s.Source.From = releasev1.DiscoverRegistry }, "source.from Registry discovers versions from spec.artifacts"},
 	}
 	for _, c := range cases {
 		t.Run("pipeline/"+c.name, func(t *testing.T) {

@@ -126,6 +126,39 @@ const (
 	// ReasonCommitNotFound: the Release's version has no tag in the source
 	// repository (and no spec.commit). Blocked; read again every poll.
 	ReasonCommitNotFound = "CommitNotFound"
+	// ReasonArtifactChanged: an artifact's tag points to another digest
+	// than the one the Release pinned (the tag was pushed again): the
+	// message names both digests; nothing is promoted. Blocked; reason of
+	// the failed `artifacts` gate.
+	ReasonArtifactChanged = "ArtifactChanged"
+	// ReasonArtifactNotFound: an artifact's tag is not in its registry.
+	// Blocked; read again every poll.
+	ReasonArtifactNotFound = "ArtifactNotFound"
+	// ReasonArtifactsPinned: every artifact's tag still points to the
+	// digest the Release pinned. Reason of the passed `artifacts` gate.
+	ReasonArtifactsPinned = "ArtifactsPinned"
+	// ReasonSignatureVerified: every artifact the signature gate covers is
+	// signed by its key. Reason of the passed `signature` gate.
+	ReasonSignatureVerified = "SignatureVerified"
+	// ReasonArtifactUnsigned: an artifact's digest has no signature.
+	// Blocked; reason of the failed `signature` gate.
+	ReasonArtifactUnsigned = "ArtifactUnsigned"
+	// ReasonSignatureWrongSigner: an artifact is signed, not by the gate's
+	// key. Blocked.
+	ReasonSignatureWrongSigner = "SignatureWrongSigner"
+	// ReasonSignatureDigestMismatch: the gate's key signed another digest
+	// than the artifact's. Blocked.
+	ReasonSignatureDigestMismatch = "SignatureDigestMismatch"
+	// ReasonRegistryUnavailable: an artifact's registry could not be read
+	// (unreachable, 5xx); the message holds the error. Progressing; retried.
+	ReasonRegistryUnavailable = "RegistryUnavailable"
+	// ReasonRegistryRateLimited: an artifact's registry asked to wait (429,
+	// Docker Hub's pull limit); nothing is sent to it before the time it
+	// gave. Progressing.
+	ReasonRegistryRateLimited = "RegistryRateLimited"
+	// ReasonRegistryCredentialsRefused: an artifact's registry refused its
+	// credentials (401/403); the message names the Secret. Stalled.
+	ReasonRegistryCredentialsRefused = "RegistryCredentialsRefused"
 	// ReasonGatesPending: a gate of the next stage waits (QA running, soak,
 	// approvals, a closed window). Progressing.
 	ReasonGatesPending = "GatesPending"

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -29,7 +31,9 @@ type ReleaseSpec struct {
 	Commit string `json:"commit,omitempty"`
 
 	// Artifacts built from the commit. A kustomizeImage updater writes the
-	// digest of the artifact whose image equals its name.
+	// digest of the artifact whose image equals its name. An entry named
+	// like one of the pipeline's spec.artifacts pins that artifact's digest
+	// (otherwise it is resolved from the registry when the Release starts).
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -100,6 +104,64 @@ type Artifact struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`
 	// +kubebuilder:validation:MaxLength=200
 	Digest string `json:"digest,omitempty"`
+}
+
+// ArtifactStatus is one artifact pinned by digest.
+type ArtifactStatus struct {
+	// Name of the pipeline's artifact.
+	Name string `json:"name"`
+	// Reference is the tag the digest was resolved from, for example
+	// ghcr.io/acme/checkout:v1.4.2 (oci://... for a chart).
+	Reference string `json:"reference"`
+	// Digest of the manifest the tag pointed to, sha256:...
+	Digest string `json:"digest"`
+	// ResolvedAt is when the tag was resolved (or the digest taken from spec.artifacts).
+	ResolvedAt metav1.Time `json:"resolvedAt"`
+	// Signer is who signed the digest, once a stage's signature gate
+	// verified it: the public key's Secret and key (Secret "cosign"
+	// key cosign.pub).
+	// +optional
+	Signer string `json:"signer,omitempty"`
+}
+
+// Tag is the tag part of the reference.
+func (a *ArtifactStatus) Tag() string {
+	i := strings.LastIndex(a.Reference, ":")
+	if i < 0 || i < strings.LastIndex(a.Reference, "/") {
+		return ""
+	}
+	return a.Reference[i+1:]
+}
+
+// Repository is the reference without its tag.
+func (a *ArtifactStatus) Repository() string {
+	if t := a.Tag(); t != "" {
+		return strings.TrimSuffix(a.Reference, ":"+t)
+	}
+	return a.Reference
+}
+
+// Summary is the pin for people: the tag, the digest's first 12 digits
+// and the signer, for example
+// `ghcr.io/acme/checkout:v1.4.2 4f2c0e0b8a6d, signed by Secret "cosign" key cosign.pub`.
+func (a *ArtifactStatus) Summary() string {
+	s := a.Reference + " " + ShortDigest(a.Digest)
+	if a.Signer != "" {
+		s += ", signed by " + a.Signer
+	}
+	return s
+}
+
+// ShortDigest is the digest's first 12 hexadecimal digits, for people.
+func ShortDigest(digest string) string {
+	_, hex, ok := strings.Cut(digest, ":")
+	if !ok {
+		hex = digest
+	}
+	if len(hex) > 12 {
+		hex = hex[:12]
+	}
+	return hex
 }
 
 // Approval lets a Release into a Manual stage.
@@ -191,8 +253,10 @@ type GateStatus struct {
 	// Name of the gate: target (a target found invalid, until it is tried
 	// again), paused, notBefore (spec.plan), calendar, blockers,
 	// launchChecklist, checks, soak, metrics, approvals, hold (a rollback on
-	// demand holds the stage), and stage (another
-	// Release is being promoted into the stage).
+	// demand holds the stage), artifacts (the pinned artifacts' tags,
+	// resolved again once every other gate passed), signature (their cosign
+	// signatures, verified then too), and stage (another Release is being
+	// promoted into the stage).
 	Name string `json:"name"`
 	// Status: Passed, Pending or Failed.
 	Status GateState `json:"status"`
@@ -489,6 +553,15 @@ type ReleaseStatus struct {
 	// change to the pipeline retries a stage whose target was invalid at once.
 	// +optional
 	PipelineGeneration int64 `json:"pipelineGeneration,omitempty"`
+	// Artifacts are the pipeline's artifacts as this Release pinned them
+	// when it started: the tag each one was resolved from and its digest.
+	// Every promotion writes these digests and first checks that the tags
+	// still point to them.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=10
+	Artifacts []ArtifactStatus `json:"artifacts,omitempty"`
 	// PendingRecords are the GitHub records the Release still owes: GitHub
 	// deployments and their statuses, postmortem issues that GitHub's write
 	// budget (or GitHub) turned away. Later reconciles write them, each

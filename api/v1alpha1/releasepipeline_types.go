@@ -7,6 +7,9 @@ import (
 // ReleasePipelineSpec is the release process of one application: where its
 // versions come from and the ordered stages they are promoted through.
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, self.stages.exists_one(t, t.name == s.name))",message="stage names must be unique"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.target.files.all(f, !has(f.artifact) || (has(self.artifacts) && self.artifacts.exists(a, a.name == f.artifact))))",message="a target file's artifact must name one of spec.artifacts"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, !has(s.gates) || !has(s.gates.signature) || (has(self.artifacts) && size(self.artifacts) > 0))",message="gates.signature verifies spec.artifacts: name at least one"
+// +kubebuilder:validation:XValidation:rule="!has(self.source.from) || self.source.from != 'Registry' || (has(self.artifacts) && size(self.artifacts) > 0)",message="source.from Registry discovers versions from spec.artifacts: name at least one"
 // +kubebuilder:validation:XValidation:rule="has(self.prometheus) || self.stages.all(s, !has(s.verify) && (!has(s.gates) || !has(s.gates.metrics)))",message="a stage with verify or gates.metrics needs spec.prometheus (the server its queries go to)"
 type ReleasePipelineSpec struct {
 	// GitHub is the API endpoint and the credential used for the source and
@@ -22,6 +25,19 @@ type ReleasePipelineSpec struct {
 	// and where its QA check runs and commit statuses are read.
 	// +required
 	Source SourceSpec `json:"source"`
+
+	// Artifacts are the build outputs of a version in OCI registries:
+	// container images and Helm charts. A Release records each one's digest
+	// when it is created (status.artifacts), every promotion writes the
+	// digest (target files with artifact), and before every promotion the
+	// tag is resolved again: a tag that now points elsewhere blocks the
+	// Release (ArtifactChanged). With source.from, discovery creates a
+	// Release only once every artifact of the version is in its registry.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=10
+	Artifacts []PipelineArtifact `json:"artifacts,omitempty"`
 
 	// CalendarRef names a ReleaseCalendar in the same namespace whose windows
 	// gate promotion into the stages: no promotion into a closed stage,
@@ -115,7 +131,7 @@ type PrometheusSpec struct {
 }
 
 // DiscoverySource is where new versions are discovered.
-// +kubebuilder:validation:Enum=Releases;Tags
+// +kubebuilder:validation:Enum=Releases;Tags;Registry
 type DiscoverySource string
 
 // Discovery sources.
@@ -124,7 +140,60 @@ const (
 	DiscoverReleases DiscoverySource = "Releases"
 	// DiscoverTags: tags of the repository.
 	DiscoverTags DiscoverySource = "Tags"
+	// DiscoverRegistry: the tags of the pipeline's artifacts in their
+	// registries; a version is discovered once every artifact has it.
+	DiscoverRegistry DiscoverySource = "Registry"
 )
+
+// PipelineArtifact is a build output of every version, in an OCI registry:
+// a container image or a Helm chart, exactly one.
+// +kubebuilder:validation:XValidation:rule="[has(self.image), has(self.chart)].filter(x, x).size() == 1",message="set exactly one of image (a container image repository) or chart (an oci:// chart reference)"
+type PipelineArtifact struct {
+	// Name of the artifact, unique in the pipeline; target files name it
+	// (files[].artifact), and a Release's spec.artifacts entry of the same
+	// name may pin its digest.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Image is the container image repository, without tag or digest: for
+	// example ghcr.io/acme/checkout, or docker.io/library/nginx.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]+)?/)?[a-z0-9]+((\\\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\\\.|_|__|-+)[a-z0-9]+)*)*$')",message="image must be a repository without tag or digest, for example ghcr.io/acme/checkout (lower case; the version names the tag)"
+	Image string `json:"image,omitempty"`
+
+	// Chart is a Helm chart's OCI reference without version, for example
+	// oci://ghcr.io/acme/charts/checkout. Its tag is the chart version
+	// (Helm writes + as _ in tags).
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^oci://[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]+)?(/[a-z0-9]+((\\\\.|_|__|-+)[a-z0-9]+)*)+$')",message="chart must be oci://registry/path without version, for example oci://ghcr.io/acme/charts/checkout (lower case; the version names the tag)"
+	Chart string `json:"chart,omitempty"`
+
+	// VersionConstraint is a semver range (">=1.4.0 <2.0.0"): discovery
+	// creates a Release only for a version in every artifact's range (and in
+	// source.versionConstraint). Defaults to every version.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	VersionConstraint string `json:"versionConstraint,omitempty"`
+
+	// TagTemplate makes the tag of a version: {{.Version}} (the default) or
+	// with a prefix or suffix, for example v{{.Version}} or {{.Version}}-alpine.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.contains('{{.Version}}') && self.indexOf('{{.Version}}') == self.lastIndexOf('{{.Version}}') && self.replace('{{.Version}}', '').matches('^[A-Za-z0-9_.-]*$')",message="tagTemplate must contain {{.Version}} once, with letters, digits, '.', '_' or '-' around it, for example v{{.Version}}"
+	TagTemplate string `json:"tagTemplate,omitempty"`
+
+	// SecretRef names a kubernetes.io/dockerconfigjson Secret in the
+	// pipeline's namespace with the registry's credentials (the kind
+	// `kubectl create secret docker-registry` makes). Without it the
+	// registry is read anonymously.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
 
 // SourceSpec names the application repository and, optionally, how new
 // versions in it become Releases.
@@ -428,6 +497,8 @@ type Target struct {
 
 // TargetFile is one file and the one updater that writes the version into it.
 // +kubebuilder:validation:XValidation:rule="[has(self.kustomizeImage), has(self.yamlPath)].filter(x, x).size() == 1",message="set exactly one updater per file: kustomizeImage or yamlPath"
+// +kubebuilder:validation:XValidation:rule="!has(self.value) || self.value == 'Version' || has(self.artifact)",message="value Tag, Digest or TagAndDigest writes an artifact's: set artifact too"
+// +kubebuilder:validation:XValidation:rule="!has(self.value) || has(self.yamlPath)",message="value applies to a yamlPath updater (kustomizeImage writes the tag and the digest)"
 type TargetFile struct {
 	// Path of the file in the repository, for example envs/prod/kustomization.yaml.
 	// +required
@@ -446,7 +517,32 @@ type TargetFile struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
 	YAMLPath string `json:"yamlPath,omitempty"`
+
+	// Artifact names one of the pipeline's spec.artifacts whose pinned
+	// digest this file takes: a kustomizeImage gets the artifact's tag as
+	// newTag and its digest; a yamlPath gets what value says.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Artifact string `json:"artifact,omitempty"`
+
+	// Value is what a yamlPath gets: Version (the default: the Release's
+	// version, a chart version for a chart artifact), Tag (the artifact's
+	// tag), Digest (sha256:...) or TagAndDigest (tag@sha256:...).
+	// +optional
+	// +kubebuilder:validation:Enum=Version;Tag;Digest;TagAndDigest
+	Value FileValue `json:"value,omitempty"`
 }
+
+// FileValue is what a yamlPath updater writes.
+type FileValue string
+
+// File values.
+const (
+	ValueVersion      FileValue = "Version"
+	ValueTag          FileValue = "Tag"
+	ValueDigest       FileValue = "Digest"
+	ValueTagAndDigest FileValue = "TagAndDigest"
+)
 
 // KustomizeImageUpdater names the image entry to update.
 type KustomizeImageUpdater struct {
@@ -494,6 +590,52 @@ type Gates struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=10
 	Metrics []AnalysisMetric `json:"metrics,omitempty"`
+
+	// Signature holds the promotion until every artifact's pinned digest is
+	// signed (cosign's format) by the public key in a Secret, verified
+	// offline. Unsigned, signed by another key, or a signature of another
+	// digest blocks the Release.
+	// +optional
+	Signature *SignatureGate `json:"signature,omitempty"`
+}
+
+// SignatureGate names the key the artifacts must be signed with.
+type SignatureGate struct {
+	// SecretRef names a Secret in the pipeline's namespace holding the
+	// signer's PEM public key (cosign.pub from `cosign generate-key-pair`).
+	// +required
+	SecretRef LocalObjectReference `json:"secretRef"`
+	// Key is the Secret's key holding the public key. Defaults to cosign.pub.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key,omitempty"`
+	// Artifacts to verify, by name. Defaults to every one of spec.artifacts.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=63
+	Artifacts []string `json:"artifacts,omitempty"`
+}
+
+// KeyName is the Secret's key holding the public key.
+func (g *SignatureGate) KeyName() string {
+	if g.Key == "" {
+		return "cosign.pub"
+	}
+	return g.Key
+}
+
+// Covers reports whether the gate verifies the named artifact.
+func (g *SignatureGate) Covers(artifact string) bool {
+	if len(g.Artifacts) == 0 {
+		return true
+	}
+	for _, a := range g.Artifacts {
+		if a == artifact {
+			return true
+		}
+	}
+	return false
 }
 
 // ChecksGate requires green QA results on the release commit.

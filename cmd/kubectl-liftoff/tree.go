@@ -31,6 +31,12 @@ func (cl *cli) render(ctx context.Context, name string) (string, error) {
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
 		fmt.Fprintf(&b, "Message:    %s\n", c.Message)
 	}
+	if lines := artifactLines(rel.Status.Artifacts); len(lines) > 0 {
+		b.WriteString("\nARTIFACT\n")
+		for i, l := range lines {
+			fmt.Fprintf(&b, "%s %s\n", branch(i == len(lines)-1), l)
+		}
+	}
 	b.WriteString("\nSTAGE\n")
 	for i, ss := range rel.Status.Stages {
 		last := i == len(rel.Status.Stages)-1
@@ -65,6 +71,16 @@ func (cl *cli) render(ctx context.Context, name string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// artifactLines are the Release's pinned artifacts: name, the tag it was
+// resolved from, the digest (short) and who signed it.
+func artifactLines(pins []releasev1.ArtifactStatus) []string {
+	out := make([]string, 0, len(pins))
+	for _, a := range pins {
+		out = append(out, pad(a.Name, 10)+" "+a.Summary())
+	}
+	return out
 }
 
 // stageLines are the lines under a stage: its plan, its promotion with when

@@ -70,3 +70,18 @@ func TestStageLinesShowTheDeployment(t *testing.T) {
 		})
 	}
 }
+
+// The status tree names each pinned artifact with its short digest and signer.
+func TestArtifactLinesShowShortDigestsAndSigners(t *testing.T) {
+	got := artifactLines([]releasev1.ArtifactStatus{
+		{Name: "checkout", Reference: "ghcr.io/acme/checkout:v1.4.2", Digest: "sha256:4f2c0e0b8a6d1c2e3f4a5b6c7d8e9f0a", Signer: `Secret "cosign" key cosign.pub`},
+		{Name: "chart", Reference: "oci://ghcr.io/acme/charts/checkout:1.4.2", Digest: "sha256:9a8b7c6d5e4f3a2b1c0d"},
+	})
+	want := []string{
+		`checkout   ghcr.io/acme/checkout:v1.4.2 4f2c0e0b8a6d, signed by Secret "cosign" key cosign.pub`,
+		"chart      oci://ghcr.io/acme/charts/checkout:1.4.2 9a8b7c6d5e4f",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -26,6 +26,7 @@ func main() {
 	promAddr := flag.String("prometheus-addr", envOr("LIFTOFF_PROMETHEUS_ADDR", "127.0.0.1:9091"), "Address of the playground's Prometheus.")
 	httpAddr := flag.String("http-addr", envOr("LIFTOFF_HTTP_ADDR", "127.0.0.1:8082"), "Where the calendar feeds and the GitHub webhook receiver answer.")
 	inboxAddr := flag.String("inbox-addr", envOr("LIFTOFF_INBOX_ADDR", "127.0.0.1:9092"), "Where the local inbox takes the sample notification's Slack, Teams and webhook messages.")
+	registryAddr := flag.String("registry-addr", envOr("LIFTOFF_REGISTRY_ADDR", playground.SampleRegistryHost), "Address of the OCI registry holding the sample's image.")
 	dashAddr := flag.String("dashboard-addr", envOr("LIFTOFF_DASHBOARD_ADDR", "127.0.0.1:8787"), "Where the dashboard serves (acting as ann); 0 disables it.")
 	bad := flag.Bool("bad-release", true, "Once the sample release is out, ship a bad one (1.4.3) and let Liftoff roll it back.")
 	app := flag.Bool("github-app", os.Getenv("LIFTOFF_GITHUB_APP") != "", "Authenticate to the simulated GitHub as a GitHub App (appID, installationID, privateKey in the Secret) instead of a token.")
@@ -40,7 +41,7 @@ func main() {
 	root, _ := os.Getwd()
 	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
 		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, DashboardAddr: *dashAddr,
-		InboxAddr: *inboxAddr, GitHubApp: *app})
+		InboxAddr: *inboxAddr, GitHubApp: *app, RegistryAddr: *registryAddr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)
 		os.Exit(1)
@@ -129,6 +130,9 @@ a promotion, the delivery state, and the release report (sent now on request):
 
 Press Ctrl-C to stop.
 `, p.Kubeconfig, p.SimURL, playground.Token, *metrics, p.PrometheusURL, p.HTTPURL, p.Users["sue"], p.Users["lee"], story, p.DashboardURL, p.InboxURL)
+	fmt.Printf(`  OCI registry:      %[1]s   (the sample's image %[2]s, one tag per version;
+                     push it again to see the next stage blocked: ArtifactChanged)
+`, p.Registry.URL, p.Registry.Ref(playground.ImageRepo))
 	if a := p.App; a != nil {
 		fmt.Printf(`
 Liftoff authenticates as GitHub App %[1]d (installation %[2]d on acme's

@@ -53,6 +53,8 @@ type ReleaseView struct {
 	// earlier one, where the viewer may roll back on demand (write that one
 	// back).
 	RollBack []string `json:"canRollBack,omitempty"`
+	// Artifacts are the pinned artifacts: name, tag, short digest, signer.
+	Artifacts []string `json:"artifacts,omitempty"`
 }
 
 // StageView is one stage of a Release.
@@ -173,6 +175,9 @@ func buildRelease(ctx context.Context, s Store, key types.NamespacedName, who vi
 	}
 	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
 		v.Message = inZone(c.Message, loc)
+	}
+	for _, a := range rel.Status.Artifacts {
+		v.Artifacts = append(v.Artifacts, a.Name+": "+a.Summary())
 	}
 	web := github.WebURL("")
 	var stages []releasev1.Stage

@@ -37,6 +37,9 @@ const (
 	NameMetrics = "metrics"
 	// NameApprovals holds a stage until it is approved (Approvals).
 	NameApprovals = "approvals"
+	// NameArtifacts holds a stage whose artifacts' tags no longer point to
+	// the digests the Release pinned, or cannot be read (Artifacts).
+	NameArtifacts = "artifacts"
 	// NameStage holds a stage another Release is being promoted into (StageBusy).
 	NameStage = "stage"
 	// NameHold holds a stage a rollback on demand left held (StageHeld).
@@ -84,6 +87,12 @@ type Snapshot struct {
 	// Target is the stage's last failed attempt to write its target, nil
 	// when there was none.
 	Target *TargetFacts
+	// Artifacts are the Release's pinned artifacts resolved again, read
+	// only once every other gate lets the Release go; nil until then.
+	Artifacts []ArtifactFact
+	// Signatures are the pinned artifacts' signatures for a stage with
+	// gates.signature, read with Artifacts; nil until then.
+	Signatures []SignatureFact
 	// Hold is the rollback on demand that holds the stage, nil when none does.
 	Hold *HoldFacts
 }
@@ -153,6 +162,12 @@ func Evaluate(s Snapshot) []Result {
 			count = g.Approvals.Count
 		}
 		out = append(out, Approvals(s.Stage.Name, count, s.Release.Spec.Approvals))
+	}
+	if s.Artifacts != nil {
+		out = append(out, Artifacts(s.Artifacts, s.Now))
+	}
+	if s.Signatures != nil {
+		out = append(out, Signature(s.Signatures))
 	}
 	if s.Lock != nil {
 		if state, _ := Summary(out); state == releasev1.GatePassed {

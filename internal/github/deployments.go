@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 )
@@ -41,8 +42,9 @@ func (c *Client) FindDeployment(ctx context.Context, repo, sha, environment, key
 }
 
 // CreateDeployment records a deployment of ref (the release commit) to
-// environment, with key in its payload so a retry finds it.
-func (c *Client) CreateDeployment(ctx context.Context, repo, ref, environment, key, version, description string, production bool) (int64, error) {
+// environment, with key in its payload so a retry finds it, and the pinned
+// artifacts (name@digest) the promotion wrote.
+func (c *Client) CreateDeployment(ctx context.Context, repo, ref, environment, key, version, description string, production bool, artifacts ...string) (int64, error) {
 	op := "create deployment"
 	if err := c.guard(op); err != nil {
 		return 0, err
@@ -51,10 +53,14 @@ func (c *Client) CreateDeployment(ctx context.Context, repo, ref, environment, k
 	if err != nil {
 		return 0, err
 	}
+	payload := map[string]string{"liftoffRelease": key, "version": version}
+	if len(artifacts) > 0 {
+		payload["artifacts"] = strings.Join(artifacts, " ")
+	}
 	d, _, err := c.gh.Repositories.CreateDeployment(ctx, owner, name, &gh.DeploymentRequest{
 		Ref: gh.String(ref), Task: gh.String("deploy"), Environment: gh.String(environment),
 		Description: gh.String(description), AutoMerge: gh.Bool(false), RequiredContexts: &[]string{},
-		Payload:               map[string]string{"liftoffRelease": key, "version": version},
+		Payload:               payload,
 		ProductionEnvironment: gh.Bool(production),
 	})
 	if err != nil {

@@ -488,6 +488,9 @@ func stageFacts(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) []Fact
 	if ss.Slip != nil && ss.Slip.Duration > 0 {
 		out = append(out, Fact{"Slip", Duration(ss.Slip.Duration)})
 	}
+	for _, a := range rel.Status.Artifacts {
+		out = append(out, Fact{"Artifact " + a.Name, a.Summary()})
+	}
 	return out
 }
 

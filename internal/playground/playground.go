@@ -43,6 +43,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
+	"github.com/liftoff-dev/liftoff/internal/registry/registrytest"
 	"github.com/liftoff-dev/liftoff/internal/serve"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
@@ -50,6 +51,10 @@ import (
 // SampleAPIURL is the simulator address the samples name; the playground
 // rewrites it when it listens elsewhere.
 const SampleAPIURL = "http://127.0.0.1:9090/"
+
+// SampleRegistryHost is the OCI registry the samples' artifacts are in; the
+// playground rewrites it when the registry listens elsewhere.
+const SampleRegistryHost = "127.0.0.1:9093"
 
 // SamplePrometheusURL is the Prometheus address the samples name.
 const SamplePrometheusURL = "http://127.0.0.1:9091"
@@ -100,6 +105,9 @@ type Options struct {
 	// RolloutDelay is how long the playground's Argo CD and Flux take to
 	// roll a stage out; DefaultRolloutDelay when zero.
 	RolloutDelay time.Duration
+	// RegistryAddr is where the OCI registry holding the sample's image
+	// listens; SampleRegistryHost when empty, "127.0.0.1:0" picks a port.
+	RegistryAddr string
 	// GitHubApp makes Liftoff authenticate as a GitHub App: the simulator
 	// registers App AppID with a new key and installs it on acme's
 	// repositories, and the Secret TokenSecret holds appID, installationID
@@ -134,6 +142,9 @@ type Playground struct {
 	App    *App
 	Client client.Client
 	Sim    *simulator.Server
+	// Registry is the OCI registry holding the sample's image, one tag per
+	// version tagged in the application repository.
+	Registry *registrytest.Registry
 
 	env     *envtest.Environment
 	server  *http.Server
@@ -156,11 +167,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 
-	if err := p.startGitHub(o); err != nil {
-		p.Stop()
-		return nil, err
-	}
-	if err := p.startInbox(o.InboxAddr); err != nil {
+	if err := p.startOutsideSystems(o); err != nil {
 		p.Stop()
 		return nil, err
 	}
@@ -379,6 +386,36 @@ func (p *Playground) startGitHub(o Options) error {
 	return nil
 }
 
+// startOutsideSystems starts what Liftoff talks to besides the cluster:
+// GitHub (the simulator), the OCI registry and the notifications' inbox.
+func (p *Playground) startOutsideSystems(o Options) error {
+	if err := p.startGitHub(o); err != nil {
+		return err
+	}
+	if err := p.startRegistry(o.RegistryAddr); err != nil {
+		return err
+	}
+	return p.startInbox(o.InboxAddr)
+}
+
+// startRegistry serves the OCI registry of the sample's image, with an
+// image for each version the application repository tags.
+func (p *Playground) startRegistry(addr string) error {
+	if addr == "" {
+		addr = SampleRegistryHost
+	}
+	var err error
+	if p.Registry, err = registrytest.Listen(addr); err != nil {
+		return fmt.Errorf("the OCI registry cannot listen on %s: %w", addr, err)
+	}
+	for _, v := range SeededVersions {
+		if _, err := p.Registry.PushImage(ImageRepo, v); err != nil {
+			return fmt.Errorf("pushing %s:%s: %w", ImageRepo, v, err)
+		}
+	}
+	return nil
+}
+
 // startDashboard serves the dashboard as ann, in the samples' namespace.
 func (p *Playground) startDashboard(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -440,6 +477,7 @@ func (p *Playground) ApplyDir(ctx context.Context, dir string) error {
 // Apply creates the objects of a multi-document YAML.
 func (p *Playground) Apply(ctx context.Context, raw []byte) error {
 	raw = bytes.ReplaceAll(raw, []byte(SampleAPIURL), []byte(p.SimURL))
+	raw = bytes.ReplaceAll(raw, []byte(SampleRegistryHost), []byte(p.Registry.Host))
 	raw = bytes.ReplaceAll(raw, []byte(SamplePrometheusURL), []byte(p.PrometheusURL))
 	raw = bytes.ReplaceAll(raw, []byte(SampleInboxURL), []byte(p.InboxURL))
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
@@ -488,6 +526,9 @@ func (p *Playground) Stop() {
 	}
 	if p.Sim != nil {
 		p.Sim.Close()
+	}
+	if p.Registry != nil {
+		p.Registry.Close()
 	}
 }
 

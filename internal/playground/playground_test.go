@@ -54,9 +54,14 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err != nil {
 		t.Fatal(err)
 	}
+	// The image was pinned from the playground's registry and written by digest.
+	if len(rel.Status.Artifacts) != 1 || rel.Status.Artifacts[0].Reference != p.Registry.Ref(ImageRepo)+":1.4.2" {
+		t.Fatalf("pins %+v", rel.Status.Artifacts)
+	}
+	pinned := "digest: " + rel.Status.Artifacts[0].Digest
 	for _, st := range []string{"dev", "staging", "prod"} {
 		content, ok := p.Sim.FileAt(GitOpsRepo, "main", "envs/"+st+"/kustomization.yaml")
-		if !ok || !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
+		if !ok || !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, pinned) {
 			t.Errorf("%s kustomization:\n%s", st, content)
 		}
 		ss := rel.Status.StageStatus(st)
@@ -113,9 +118,13 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 		t.Errorf("rollback %+v", rb)
 	}
 	t.Logf("kubectl get releases -w:\n%s", strings.Join(watched(), "\n"))
+	good := &releasev1.Release{}
+	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, good); err != nil || len(good.Status.Artifacts) != 1 {
+		t.Fatalf("checkout-1-4-2's pins: %v, %+v", err, good.Status.Artifacts)
+	}
 	content, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/prod/kustomization.yaml")
-	if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: sha256:9f2d6c8e") {
-		t.Errorf("prod after the rollback:\n%s", content)
+	if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, "digest: "+good.Status.Artifacts[0].Digest) {
+		t.Errorf("prod after the rollback: want 1.4.2's pinned digest back\n%s", content)
 	}
 	postmortems := 0
 	for _, is := range p.Sim.Issues(AppRepo) {
@@ -160,6 +169,11 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-5-0"}, discovered); err != nil ||
 		discovered.Spec.Milestone != "checkout-1-5" || discovered.Spec.LaunchChecklist != "checkout-1-5-launch" {
 		t.Errorf("discovered release checkout-1-5-0: %+v %v", discovered.Spec, err)
+	}
+	// CI pushes the image before it publishes the release: discovery waits
+	// for every artifact of a version.
+	if _, err := p.Registry.PushImage(ImageRepo, "1.5.1"); err != nil {
+		t.Fatal(err)
 	}
 	head := p.Sim.Commits(AppRepo, "main")[0].SHA
 	if _, err := p.Sim.CreateRelease(AppRepo, "v1.5.1", head, false); err != nil {
@@ -245,6 +259,7 @@ func start(t *testing.T, o Options) (*Playground, string) {
 		t.Fatal(err)
 	}
 	o.SimAddr, o.PrometheusAddr, o.InboxAddr, o.Dir, o.Root, o.PollInterval, o.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", t.TempDir(), root, time.Second, "0"
+	o.RegistryAddr = "127.0.0.1:0"
 	p, err := Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

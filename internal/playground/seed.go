@@ -9,7 +9,12 @@ import (
 const (
 	AppRepo    = "acme/checkout"
 	GitOpsRepo = "acme/gitops"
+	// ImageRepo is the sample's image in the playground's OCI registry.
+	ImageRepo = "acme/checkout"
 )
+
+// SeededVersions are the versions Seed tags; the registry holds an image of each.
+var SeededVersions = []string{"1.4.2", BadVersion, "1.5.0"}
 
 func kustomization(env, tag string) string {
 	return `# ` + env + ` environment of the checkout service.

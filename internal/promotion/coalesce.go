@@ -374,7 +374,7 @@ func applyAll(r *Request, working map[string][]byte, missing map[string]bool, re
 		if !ok || missing[f.Path] {
 			return nil, "", false, &TargetError{Path: f.Path, Err: fmt.Errorf("file not found on %s of %s", branch, repo)}
 		}
-		updated, prev, didChange, err := apply(f, content, r.Version, r.Artifacts)
+		updated, prev, didChange, err := apply(f, content, r)
 		if err != nil {
 			return nil, "", false, err
 		}

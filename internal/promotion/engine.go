@@ -39,7 +39,11 @@ type Request struct {
 	Stage       string
 	Version     string
 	Artifacts   []releasev1.Artifact
-	Target      releasev1.Target
+	// Pinned are the Release's artifacts pinned by digest: a file naming
+	// one (files[].artifact) takes its tag and digest, and each goes into
+	// the commit's trailers (Liftoff-Artifact: name@digest).
+	Pinned []releasev1.ArtifactStatus
+	Target releasev1.Target
 	// Since is when the promotion started: its own commit cannot be older.
 	Since time.Time
 	// Gates is a Markdown summary of the gate results for the pull request body.
@@ -282,7 +286,7 @@ func promoteOneFile(ctx context.Context, gh oneFile, req *Request) (*Result, err
 			}
 			return nil, err
 		}
-		out, previous, changed, err := apply(f, file.Content, req.Version, req.Artifacts)
+		out, previous, changed, err := apply(f, file.Content, req)
 		if err != nil {
 			return nil, err
 		}
@@ -316,7 +320,7 @@ func render(ctx context.Context, gh GitHub, req *Request, ref string) (map[strin
 			}
 			return nil, "", err
 		}
-		out, prev, didChange, err := apply(f, content, req.Version, req.Artifacts)
+		out, prev, didChange, err := apply(f, content, req)
 		if err != nil {
 			return nil, "", err
 		}

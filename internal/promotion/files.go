@@ -22,8 +22,12 @@ func (e *TargetError) Unwrap() error { return e.Err }
 
 // artifactDigest returns the digest of the Release artifact that an image
 // entry named name refers to: by image reference, by artifact name, or by the
-// last element of the image reference.
-func artifactDigest(artifacts []releasev1.Artifact, name string) string {
+// last element of the image reference; a pinned artifact's digest before a
+// spec's.
+func artifactDigest(artifacts []releasev1.Artifact, pinned []releasev1.ArtifactStatus, name string) string {
+	for _, p := range pinned {
+		artifacts = append([]releasev1.Artifact{{Name: p.Name, Image: strings.TrimPrefix(p.Repository(), "oci://"), Digest: p.Digest}}, artifacts...)
+	}
 	for _, a := range artifacts {
 		if a.Image == name || a.Name == name {
 			return a.Digest
@@ -38,23 +42,65 @@ func artifactDigest(artifacts []releasev1.Artifact, name string) string {
 }
 
 // apply writes the version into one file's content. It returns the new
-// content, what the file held before, and whether it changed.
-func apply(f releasev1.TargetFile, content []byte, version string, artifacts []releasev1.Artifact) ([]byte, string, bool, error) {
+// content, the version the file held before ("" for a file that holds a
+// digest), and whether it changed.
+func apply(f releasev1.TargetFile, content []byte, req *Request) ([]byte, string, bool, error) {
+	var a *releasev1.ArtifactStatus
+	if f.Artifact != "" {
+		if a = pinnedArtifact(req.Pinned, f.Artifact); a == nil {
+			return nil, "", false, &TargetError{Path: f.Path, Err: fmt.Errorf("the Release pinned no artifact %q", f.Artifact)}
+		}
+	}
 	switch {
 	case f.KustomizeImage != nil:
-		out, prev, changed, err := updater.SetKustomizeImage(content, f.KustomizeImage.Name, version, artifactDigest(artifacts, f.KustomizeImage.Name))
+		tag, digest := req.Version, artifactDigest(req.Artifacts, req.Pinned, f.KustomizeImage.Name)
+		if a != nil {
+			tag, digest = a.Tag(), a.Digest
+		}
+		out, prev, changed, err := updater.SetKustomizeImage(content, f.KustomizeImage.Name, tag, digest)
 		if err != nil {
 			return nil, "", false, &TargetError{Path: f.Path, Err: err}
 		}
 		return out, prev.NewTag, changed, nil
 	case f.YAMLPath != "":
-		out, prev, changed, err := updater.SetYAMLPath(content, f.YAMLPath, version)
+		value, holdsVersion := fileValue(f, req.Version, a)
+		out, prev, changed, err := updater.SetYAMLPath(content, f.YAMLPath, value)
 		if err != nil {
 			return nil, "", false, &TargetError{Path: f.Path, Err: err}
+		}
+		if !holdsVersion {
+			prev = ""
 		}
 		return out, prev, changed, nil
 	}
 	return nil, "", false, &TargetError{Path: f.Path, Err: fmt.Errorf("no updater set: set kustomizeImage or yamlPath")}
+}
+
+// fileValue is what a yamlPath file gets (its value: the version, or the
+// artifact's tag, digest or tag@digest), and whether that is the version.
+func fileValue(f releasev1.TargetFile, version string, a *releasev1.ArtifactStatus) (string, bool) {
+	if a == nil {
+		return version, true
+	}
+	switch f.Value {
+	case releasev1.ValueTag:
+		return a.Tag(), true
+	case releasev1.ValueDigest:
+		return a.Digest, false
+	case releasev1.ValueTagAndDigest:
+		return a.Tag() + "@" + a.Digest, false
+	}
+	return version, true
+}
+
+// pinnedArtifact is the named pinned artifact, or nil.
+func pinnedArtifact(pinned []releasev1.ArtifactStatus, name string) *releasev1.ArtifactStatus {
+	for i := range pinned {
+		if pinned[i].Name == name {
+			return &pinned[i]
+		}
+	}
+	return nil
 }
 
 // describeChange lists the files and what changes in them, for pull request bodies.

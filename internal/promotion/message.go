@@ -18,6 +18,8 @@ const (
 	// TrailerRollbackRequest names a rollback on demand: its index in the
 	// pipeline's spec.rollbacks.
 	TrailerRollbackRequest = "Liftoff-Rollback-Request"
+	// TrailerArtifact is written once per pinned artifact: name@digest.
+	TrailerArtifact = "Liftoff-Artifact"
 )
 
 // Trailers parses the "Key: value" lines of a commit message's last
@@ -141,5 +143,8 @@ func writeTrailers(b *strings.Builder, req *Request, previous string) {
 	fmt.Fprintf(b, "%s: %s\n%s: %s\n%s: %s\n", TrailerRelease, req.ReleaseKey(), TrailerStage, req.Stage, TrailerVersion, req.Version)
 	if previous != "" {
 		fmt.Fprintf(b, "%s: %s\n", TrailerPreviousVersion, previous)
+	}
+	for _, a := range req.Pinned {
+		fmt.Fprintf(b, "%s: %s@%s\n", TrailerArtifact, a.Name, a.Digest)
 	}
 }

@@ -90,6 +90,12 @@ func promoteByPullRequest(ctx context.Context, gh GitHub, req *Request) (*Result
 func pullRequestBody(req *Request, previous string) string {
 	body := fmt.Sprintf("Liftoff promotes release `%s` (%s %s) into stage **%s**.\n\n### Change\n\n%s",
 		req.ReleaseKey(), req.Application, req.Version, req.Stage, describeChange(req.Target.Files, previous, req.Version))
+	if len(req.Pinned) > 0 {
+		body += "\n### Artifacts\n\n| Artifact | Tag | Digest |\n| --- | --- | --- |\n"
+		for _, a := range req.Pinned {
+			body += fmt.Sprintf("| %s | `%s` | `%s` |\n", a.Name, a.Reference, a.Digest)
+		}
+	}
 	if req.Notes != "" {
 		body += "\n" + req.Notes
 	}

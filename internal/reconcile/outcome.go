@@ -80,6 +80,9 @@ const (
 	// change of the agent's object wakes the Release sooner; the wait ends
 	// at the next poll or at the deployment's deadline.
 	WaitDeployed Wait = "Deployed"
+	// WaitRegistry: an artifact's registry could not be read (unreachable,
+	// or it asked to wait until a time).
+	WaitRegistry Wait = "Registry"
 	// WaitCache: the cache has not caught up with the controller's own last
 	// write.
 	WaitCache Wait = "Cache"
@@ -91,7 +94,8 @@ const minRequeue = time.Millisecond
 
 // floors are the shortest waits of some kinds.
 var floors = map[Wait]time.Duration{
-	WaitGitHub: time.Second,
+	WaitGitHub:   time.Second,
+	WaitRegistry: time.Second,
 	// Records lag anyway: a slot that is due comes back no sooner than
 	// this, so Releases that owe records never spin.
 	WaitRecords: 100 * time.Millisecond,

@@ -92,7 +92,7 @@ func (s *step) deploy(ctx context.Context, ss *releasev1.ReleaseStageStatus, fin
 			if n := s.stageNotes(ctx, i); n != nil {
 				desc = n.DeploymentDescription()
 			}
-			id, err = s.gh.CreateDeployment(ctx, repo, s.rel.Status.Commit, env, key, s.rel.Spec.Version, desc, i == len(s.pipe.Spec.Stages)-1)
+			id, err = s.gh.CreateDeployment(ctx, repo, s.rel.Status.Commit, env, key, s.rel.Spec.Version, desc, i == len(s.pipe.Spec.Stages)-1, pinnedDigests(s.rel)...)
 		}
 		if err != nil {
 			return err

@@ -31,7 +31,7 @@ type GitHub interface {
 	Checks(ctx context.Context, repo, sha string, required []string) ([]github.CheckResult, error)
 	SearchIssues(ctx context.Context, query string) (int, []github.IssueInfo, error)
 	FindDeployment(ctx context.Context, repo, sha, environment, key string) (int64, error)
-	CreateDeployment(ctx context.Context, repo, ref, environment, key, version, description string, production bool) (int64, error)
+	CreateDeployment(ctx context.Context, repo, ref, environment, key, version, description string, production bool, artifacts ...string) (int64, error)
 	SetDeploymentStatus(ctx context.Context, repo string, id int64, state, description, logURL string) error
 	DeploymentState(ctx context.Context, repo string, id int64) (string, error)
 	FindIssue(ctx context.Context, repo, marker string, labels []string) (*github.Issue, error)
@@ -104,6 +104,9 @@ type Deps struct {
 	// Agents reads the GitOps agents of stages with a deployment. Without
 	// it such a stage is blocked (AgentNotFound), never counted as live.
 	Agents Agents
+	// Artifacts resolves the pipelines' artifacts in their registries. A
+	// pipeline with spec.artifacts stalls without it.
+	Artifacts Artifacts
 	// Notes keeps the release notes of the version pairs asked lately, so
 	// each pair is read from GitHub once; notes.Default when nil.
 	Notes *notes.Cache

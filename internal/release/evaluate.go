@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,20 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 		return reconcile.WaitFor(held.RecheckAfter, reconcile.WaitFix), nil
 	}
 	recordSlip(rel, ss)
+	if state, _ := gates.Summary(results); state == releasev1.GatePassed && len(rel.Status.Artifacts) > 0 {
+		// Every other gate lets the Release go: the tags are resolved again
+		// now, as close to the write as the gates come.
+		if snap.Artifacts, err = s.artifactFacts(ctx); err != nil {
+			return s.gatherFailed(err)
+		}
+		if stage.Gates != nil && stage.Gates.Signature != nil {
+			if snap.Signatures, err = s.signatureFacts(ctx, stage.Gates.Signature); err != nil {
+				return s.gatherFailed(err)
+			}
+		}
+		results = gates.Evaluate(snap)
+		recordSigners(rel, snap.Signatures)
+	}
 	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
 		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
 		if err != nil {
@@ -64,6 +79,9 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 				o.reason = releasev1.ReasonPaused
 			} else if snap.Hold != nil {
 				o.reason = releasev1.ReasonStageHeld
+			} else if r := failed(holding, gates.NameArtifacts, gates.NameSignature); r != nil {
+				// What holds is the artifact, not a check a person can rerun.
+				o.reason = r.Reason
 			}
 		}
 		setConditions(rel, o)
@@ -82,6 +100,16 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 	ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
 	return reconcile.WriteThenContinue(), nil
+}
+
+// failed is the first of the named gates' results that failed, or nil.
+func failed(results []gates.Result, names ...string) *gates.Result {
+	for i := range results {
+		if slices.Contains(names, results[i].Name) && results[i].State == releasev1.GateFailed {
+			return &results[i]
+		}
+	}
+	return nil
 }
 
 // gatherFailed turns a failure to gather the facts into a stall (the

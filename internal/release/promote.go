@@ -41,7 +41,7 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 	}
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
-		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Target: stage.Target,
+		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Pinned: rel.Status.Artifacts, Target: stage.Target,
 		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), Notes: s.pullRequestNotes(ctx, i),
 	}
 	var res *promotion.Result

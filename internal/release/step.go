@@ -113,6 +113,11 @@ func (s *step) runStage(ctx context.Context) (reconcile.Outcome, error) {
 			return out, err
 		}
 	}
+	if len(rel.Status.Artifacts) < len(s.pipe.Spec.Artifacts) {
+		if out, done, err := s.pinArtifacts(ctx); done {
+			return out, err
+		}
+	}
 
 	current := -1
 	for i := 0; i <= target; i++ {

@@ -22,12 +22,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/artifacts"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
+	"github.com/liftoff-dev/liftoff/internal/registry"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
 
@@ -122,10 +124,12 @@ func (w *world) start() {
 		return http.DefaultTransport.RoundTrip(r)
 	})}
 	w.factory = factory
+	store := credentials.NewStore(w.c, factory, w.clk)
 	w.engine = release.New(release.Deps{
 		Client: w.c, APIReader: w.c,
 		Locks:       &release.StageLocks{Reader: w.c, Writer: countedStatus{w.c, &w.pipelineWrites}, StaleAfter: 5 * time.Second},
-		Credentials: release.StoreCredentials{Store: credentials.NewStore(w.c, factory, w.clk)},
+		Credentials: release.StoreCredentials{Store: store},
+		Artifacts:   &artifacts.Resolver{Registry: registry.New(registry.Options{Clock: w.clk}), Keys: store},
 		Calendar: func(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {
 			return calendar.Of(rc)
 		},

@@ -42,15 +42,23 @@ type options struct {
 	dashboardReleases   int
 	dashboardPipelines  int
 	trainPipelines      int
+	registryRepos       int
+	registryTags        int
+	registryInterval    time.Duration
+	registryWatch       time.Duration
 }
 
-var allPhases = []string{"throughput", "raw", "shards", "idle", "memory", "dashboard", "train"}
+var allPhases = []string{"throughput", "raw", "shards", "idle", "memory", "dashboard", "train", "registry"}
 
 func main() {
 	var o options
 	var phases string
 	flag.StringVar(&o.deployments, "deployments", "Enabled", "The pipelines' spec.github.deployments: Enabled records each promotion as a GitHub deployment (two requests), Disabled does not.")
 	flag.IntVar(&o.trainPipelines, "train-pipelines", 50, "Services of the train phase, sharing one GitOps repository, that go dev -> staging -> prod together under GitHub's secondary limits.")
+	flag.IntVar(&o.registryRepos, "registry-repos", 200, "Pipelines of the registry phase, each discovering from its own OCI repository.")
+	flag.IntVar(&o.registryTags, "registry-tags", 500, "Tags of each repository in the registry phase.")
+	flag.DurationVar(&o.registryInterval, "registry-interval", time.Minute, "Discovery interval of the registry phase.")
+	flag.DurationVar(&o.registryWatch, "registry-watch", 3*time.Minute, "How long the registry phase watches discovery once every version is found.")
 	flag.IntVar(&o.pipelines, "pipelines", 100, "Pipelines of the throughput phase (each with its own source repository).")
 	flag.IntVar(&o.releases, "releases", 10, "Releases per pipeline in the throughput phase, created one after the other.")
 	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")
@@ -172,6 +180,13 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("train: %w", err)
 		}
 		rep.train(r)
+	}
+	if o.phases["registry"] {
+		r, err := runRegistry(ctx, w, o)
+		if err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		rep.registry(r)
 	}
 	rep.print(os.Stdout)
 	if err := rep.write(o.out); err != nil {

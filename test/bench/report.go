@@ -46,6 +46,7 @@ type phases struct {
 	Raw        *rawResult        `json:"raw,omitempty"`
 	Shards     *throughputResult `json:"shards,omitempty"`
 	Idle       *idleResult       `json:"idle,omitempty"`
+	Registry   *registryResult   `json:"registry,omitempty"`
 	Memory     *memoryResult     `json:"memory,omitempty"`
 	Dashboard  *dashboardResult  `json:"dashboard,omitempty"`
 	Train      *trainResult      `json:"train,omitempty"`
@@ -167,6 +168,28 @@ func (r *report) raw(x *rawResult, t *throughputResult) {
 	if len(x.NotReplayed) > 0 {
 		r.add("raw", "not replayed", "%s", strings.Join(sortedKeys(x.NotReplayed), "; "))
 	}
+}
+
+func (r *report) registry(x *registryResult) {
+	r.Phases.Registry = x
+	r.add("registry", "repositories discovering", "%d of %d tags each, every %s, watched %.0f s", x.Repositories, x.Tags, x.Interval, x.WatchedSeconds)
+	r.add("registry", "push, then until every Release", "%.1f s, %.1f s", x.SetupSeconds, x.FirstSeconds)
+	r.add("registry", "registry requests per poll", "%.2f (%d not modified of %.0f polls; %s)", x.RequestsPerPoll, x.NotModified, x.Polls, counts(x.Requests))
+	r.add("registry", "controller", "CPU %.1f s while watched, RSS %.0f MiB, peak %.0f MiB", x.CPUSeconds, x.Controller.RSSMiB, x.Controller.PeakRSSMiB)
+}
+
+// counts renders requests by kind, sorted.
+func counts(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (r *report) idle(x *idleResult) {
