@@ -12,6 +12,11 @@ CONTROLLER_GEN ?= $(CACHE)/bin/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(CACHE)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 IMG ?= ghcr.io/liftoff-dev/liftoff:dev
+# The build's identity, linked into both binaries (`manager --version`,
+# `kubectl liftoff version`, the liftoff_build_info metric).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS ?= -X github.com/liftoff-dev/liftoff/internal/version.version=$(VERSION) -X github.com/liftoff-dev/liftoff/internal/version.commit=$(COMMIT)
 # Test parallelism sized for a 2-core machine.
 TEST_P ?= 2
 
@@ -71,16 +76,16 @@ dev: ## Start the playground: control plane (with Argo CD's and Flux's CRDs), Gi
 
 .PHONY: build
 build: ## Build the manager and the kubectl plugin.
-	go build -o bin/manager ./cmd/manager
-	go build -o bin/kubectl-liftoff ./cmd/kubectl-liftoff
+	go build -ldflags "$(LDFLAGS)" -o bin/manager ./cmd/manager
+	go build -ldflags "$(LDFLAGS)" -o bin/kubectl-liftoff ./cmd/kubectl-liftoff
 
 .PHONY: docker-build
 docker-build: ## Build the manager image $(IMG) (needs a container engine).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMG) .
 
 .PHONY: run
 run: ## Run the manager against the current kubeconfig.
-	go run ./cmd/manager
+	go run -ldflags "$(LDFLAGS)" ./cmd/manager
 
 ##@ Deployment
 

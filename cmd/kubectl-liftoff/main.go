@@ -9,6 +9,7 @@
 //	kubectl liftoff report releasenotification/NAME [--send]
 //	kubectl liftoff pause|resume release/NAME
 //	kubectl liftoff dashboard [--port 8787]
+//	kubectl liftoff version [-n NAMESPACE]
 //
 // Who approves or signs off is never sent: the admission webhook stamps it
 // from the authenticated request.
@@ -33,6 +34,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/actions"
+	"github.com/liftoff-dev/liftoff/internal/version"
 )
 
 const usage = `kubectl liftoff: release management from kubectl
@@ -51,6 +53,7 @@ Commands:
   resume   release/NAME                  let it go on
   dashboard [--port 8787] [--address 127.0.0.1] [--open]
                                          the web UI, acting as you (see --help)
+  version  [-n NAMESPACE]                this plugin's build and the one the manager runs
 
 Flags of every command: -n/--namespace NS, --kubeconfig FILE, --context NAME.
 `
@@ -102,9 +105,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	cl, err := connect(*kubeconfig, *kctx, *ns)
 	if err != nil {
+		if cmd == "version" {
+			// The client's build is known without a cluster.
+			fmt.Fprintf(out, "Client: %s\n", version.Get())
+		}
 		return err
 	}
 	switch cmd {
+	case "version":
+		// Without -n every namespace: the manager's is seldom the user's.
+		return printVersion(ctx, cl, *ns, out)
 	case "status":
 		name, err := object(pos, "release")
 		if err != nil {
