@@ -30,8 +30,9 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the Go types and markers.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the Go types and markers, and copy them into charts/liftoff.
 	$(CONTROLLER_GEN) rbac:roleName=liftoff-manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	hack/sync-chart.sh
 
 .PHONY: fmt
 fmt: ## Fail when gofmt would change a file.
@@ -48,7 +49,7 @@ lint: $(GOLANGCI_LINT) ## golangci-lint with the checks of .golangci.yml.
 
 .PHONY: verify-generated
 verify-generated: generate manifests ## Fail when generated files differ from the checkout.
-	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
+	@git diff --exit-code -- api config charts && test -z "$$(git status --porcelain -- charts)" || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd (cached) and print their directory.
