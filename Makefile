@@ -56,10 +56,10 @@ envtest: ## Build kube-apiserver and etcd (cached) and print their directory.
 	@hack/build-control-plane.sh
 
 .PHONY: test
-test: fmt vet verify-generated ## Run the fast tier, the linter, then every test against a real kube-apiserver, etcd and Prometheus; the dashboard's in headless Chromium.
+test: fmt vet verify-generated ## Run the fast tier, the linter, then every test against a real kube-apiserver, etcd and Prometheus; the dashboard's in headless Chromium; the chart with helm.
 	go test -short -p $(TEST_P) -count=1 -timeout 5m ./...
 	$(MAKE) --no-print-directory lint
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_PROMETHEUS="$$(hack/build-prometheus.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" LIFTOFF_HELM="$$(hack/build-helm.sh)" go test -p $(TEST_P) -count=1 -timeout 40m ./...
 
 .PHONY: test-short
 test-short: ## The fast tier alone: every test that needs no control plane or Prometheus, in seconds.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,14 +102,22 @@ func (w *world) finishedOnce(g Gomega, pipelines map[string]string, version stri
 	}
 }
 
-func dashed(v string) string {
-	out := []byte(v)
-	for i := range out {
-		if out[i] == '.' {
-			out[i] = '-'
-		}
-	}
-	return string(out)
+func dashed(v string) string { return strings.ReplaceAll(v, ".", "-") }
+
+// trainWithStandby starts replica a, the leader once it says so, then b, the
+// standby, whose receiver GitHub's webhook (create and check_run) points at;
+// then three pipelines that discover 1.5.0 and later, checked once.
+func trainWithStandby(t *testing.T) (w *world, a, b *replica, hook int64, pipes map[string]string) {
+	g := NewWithT(t)
+	w = newWorld(t)
+	lease := controllers.Shard("").LeaderElectionID()
+	a, _ = webhookReplica(t, "a", w.ns)
+	g.Eventually(func() bool { return a.logged("Successfully acquired lease", "lock", w.ns+"/"+lease) }, timeout, interval).Should(BeTrue())
+	b, standbyURL := webhookReplica(t, "b", w.ns)
+	hook = w.sim.AddWebhook(standbyURL, []byte(hookSecret), "create", "check_run")
+	pipes = w.discoveringPipelines(3)
+	g.Eventually(w.discovered(pipes), timeout, interval).Should(BeTrue())
+	return w, a, b, hook, pipes
 }
 
 // GitHub's deliveries reach the replica that is not the leader: it verifies
@@ -117,16 +126,7 @@ func dashed(v string) string {
 // the deliveries can move the train.
 func TestDeliveriesToTheStandbyAreActedOn(t *testing.T) {
 	g := NewWithT(t)
-	w := newWorld(t)
-	lease := controllers.Shard("").LeaderElectionID()
-	a, _ := webhookReplica(t, "a", w.ns)
-	g.Eventually(func() bool { return a.logged("Successfully acquired lease", "lock", w.ns+"/"+lease) }, timeout, interval).Should(BeTrue())
-	_, standbyURL := webhookReplica(t, "b", w.ns)
-	hook := w.sim.AddWebhook(standbyURL, []byte(hookSecret), "create", "check_run")
-
-	pipes := w.discoveringPipelines(3)
-	g.Eventually(w.discovered(pipes), timeout, interval).Should(BeTrue())
-
+	w, _, _, hook, pipes := trainWithStandby(t)
 	sha := w.tagRelease("1.5.0")
 	g.Eventually(w.accepted(hook, "create"), timeout, interval).Should(Equal(1), "the standby accepts the tag's delivery")
 	for name := range pipes {
@@ -144,15 +144,8 @@ func TestDeliveriesToTheStandbyAreActedOn(t *testing.T) {
 // every Release of the train exactly once.
 func TestDeliveriesDuringFailoverAreNotLost(t *testing.T) {
 	g := NewWithT(t)
-	w := newWorld(t)
+	w, a, b, hook, pipes := trainWithStandby(t)
 	lease := controllers.Shard("").LeaderElectionID()
-	a, _ := webhookReplica(t, "a", w.ns)
-	g.Eventually(func() bool { return a.logged("Successfully acquired lease", "lock", w.ns+"/"+lease) }, timeout, interval).Should(BeTrue())
-	b, standbyURL := webhookReplica(t, "b", w.ns)
-	hook := w.sim.AddWebhook(standbyURL, []byte(hookSecret), "create", "check_run")
-
-	pipes := w.discoveringPipelines(3)
-	g.Eventually(w.discovered(pipes), timeout, interval).Should(BeTrue())
 	sha := w.tagRelease("1.5.0")
 	for name := range pipes {
 		g.Eventually(func() bool { return w.exists(name + "-1-5-0") }, timeout, interval).Should(BeTrue())
