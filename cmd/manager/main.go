@@ -150,7 +150,8 @@ func main() {
 	if webhooksOn {
 		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
 	}
-	must(mgr.Add(&serve.Server{Addr: httpAddr, Handler: mux}))
+	httpServer := &serve.Server{Addr: httpAddr, Handler: mux}
+	must(mgr.Add(httpServer))
 	if dashboardAddr != "0" {
 		h, err := dashboard.ForManager(ctx, mgr, dbAuth)
 		if err != nil {
@@ -161,6 +162,8 @@ func main() {
 	}
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))
+	// Ready once the GitHub webhook receiver serves: every replica takes deliveries.
+	must(mgr.AddReadyzCheck("http", httpServer.Ready))
 	metrics.Registry.MustRegister(version.Collector(build))
 	if ns := cmp.Or(leaseNamespace, version.PodNamespace()); ns != "" {
 		host, _ := os.Hostname()

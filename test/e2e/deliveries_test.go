@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,17 @@ func webhookReplica(t *testing.T, name, ns string) (*replica, string) {
 	}
 	addr := freeAddr(t)
 	r := startReplica(t, name, ns, "--http-bind-address="+addr, "--github-webhook-secret-file="+file, "--gate-poll-interval=1h")
-	return r, "http://" + addr + "/hooks/github"
+	url := "http://" + addr + "/hooks/github"
+	// The receiver serves once the replica's cache is synced.
+	NewWithT(t).Eventually(func() int {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}, timeout, interval).Should(Equal(http.StatusMethodNotAllowed), "replica %s's receiver answers", name)
+	return r, url
 }
 
 // discoveringPipelines makes n pipelines that discover tags >=1.5.0 of the
@@ -90,6 +101,15 @@ func (w *world) accepted(hook int64, event string) func() int {
 	}
 }
 
+// deliveryLog describes every delivery, for failure messages.
+func (w *world) deliveryLog() string {
+	var b strings.Builder
+	for _, d := range w.sim.Deliveries() {
+		fmt.Fprintf(&b, "\n  hook %d %s/%s done=%v %d %s %s", d.HookID, d.Event, d.Action, d.Done, d.StatusCode, strings.TrimSpace(d.Response), d.Error)
+	}
+	return b.String()
+}
+
 // finishedOnce checks that every pipeline's Release of version is Released
 // with one promotion commit per stage.
 func (w *world) finishedOnce(g Gomega, pipelines map[string]string, version string) {
@@ -128,13 +148,13 @@ func TestDeliveriesToTheStandbyAreActedOn(t *testing.T) {
 	g := NewWithT(t)
 	w, _, _, hook, pipes := trainWithStandby(t)
 	sha := w.tagRelease("1.5.0")
-	g.Eventually(w.accepted(hook, "create"), timeout, interval).Should(Equal(1), "the standby accepts the tag's delivery")
+	g.Eventually(w.accepted(hook, "create"), timeout, interval).Should(Equal(1), w.deliveryLog)
 	for name := range pipes {
 		g.Eventually(func() bool { return w.exists(name + "-1-5-0") }, timeout, interval).Should(BeTrue(), "%s discovers 1.5.0 on the delivery", name)
 		g.Eventually(w.gate(name+"-1-5-0", "dev", "checks"), timeout, interval).Should(HavePrefix("Pending/"), "%s waits on QA", name)
 	}
 	w.sim.SetCheckRun(appRepo, sha, "qa", "completed", "success")
-	g.Eventually(w.accepted(hook, "check_run"), timeout, interval).Should(Equal(1), "the standby accepts the QA delivery")
+	g.Eventually(w.accepted(hook, "check_run"), timeout, interval).Should(Equal(1), w.deliveryLog)
 	w.finishedOnce(g, pipes, "1.5.0")
 	g.Expect(w.get("app0-1-5-0").Annotations).To(HaveKey(controllers.AnnotationGitHubDelivery), "the delivery is recorded on the Release")
 }
@@ -156,8 +176,8 @@ func TestDeliveriesDuringFailoverAreNotLost(t *testing.T) {
 	a.kill()
 	w.sim.SetCheckRun(appRepo, sha, "qa", "completed", "success")
 	next := w.tagRelease("1.5.1")
-	g.Eventually(w.accepted(hook, "check_run"), timeout, interval).Should(Equal(1))
-	g.Eventually(w.accepted(hook, "create"), timeout, interval).Should(Equal(2))
+	g.Eventually(w.accepted(hook, "check_run"), timeout, interval).Should(Equal(1), w.deliveryLog)
+	g.Eventually(w.accepted(hook, "create"), timeout, interval).Should(Equal(2), w.deliveryLog)
 	for name := range pipes {
 		g.Expect(w.get(name+"-1-5-0").Annotations).To(HaveKey(controllers.AnnotationGitHubDelivery), "the QA delivery is recorded on %s", name)
 	}
