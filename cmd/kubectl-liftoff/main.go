@@ -34,7 +34,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/actions"
-	"github.com/liftoff-dev/liftoff/internal/version"
 )
 
 const usage = `kubectl liftoff: release management from kubectl
@@ -76,8 +75,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	}
 	cmd, args := args[0], args[1:]
-	if cmd == "dashboard" {
-		return runDashboard(ctx, args, out)
+	if run, ok := ownFlags[cmd]; ok {
+		return run(ctx, args, out)
 	}
 	fs := flag.NewFlagSet("kubectl liftoff "+cmd, flag.ContinueOnError)
 	ns := fs.String("namespace", "", "namespace (default: the kubeconfig context's)")
@@ -105,16 +104,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	cl, err := connect(*kubeconfig, *kctx, *ns)
 	if err != nil {
-		if cmd == "version" {
-			// The client's build is known without a cluster.
-			fmt.Fprintf(out, "Client: %s\n", version.Get())
-		}
 		return err
 	}
 	switch cmd {
-	case "version":
-		// Without -n every namespace: the manager's is seldom the user's.
-		return printVersion(ctx, cl, *ns, out)
 	case "status":
 		name, err := object(pos, "release")
 		if err != nil {
@@ -172,6 +164,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cl.pause(ctx, name, cmd == "pause", out)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+// ownFlags are the commands that parse flags of their own.
+var ownFlags = map[string]func(context.Context, []string, io.Writer) error{
+	"dashboard": runDashboard,
+	"version":   runVersion,
 }
 
 // signOffDecision is what --waive and --reject ask for: approve without either.

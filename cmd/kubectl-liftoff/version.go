@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -13,11 +14,30 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/version"
 )
 
-// printVersion prints the plugin's build, then the build each shard's
+// runVersion is `kubectl liftoff version [-n NAMESPACE]`. Without -n it
+// looks in every namespace: the manager's is seldom the user's.
+func runVersion(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("kubectl liftoff version", flag.ContinueOnError)
+	ns := fs.String("namespace", "", "the namespace Liftoff runs in (default: every namespace you may list ConfigMaps of)")
+	fs.StringVar(ns, "n", "", "namespace (shorthand)")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file")
+	kctx := fs.String("context", "", "kubeconfig context")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// The client's build is known without a cluster.
+	fmt.Fprintf(out, "Client: %s\n", version.Get())
+	cl, err := connect(*kubeconfig, *kctx, *ns)
+	if err != nil {
+		return err
+	}
+	return printServerVersion(ctx, cl, *ns, out)
+}
+
+// printServerVersion prints the plugin's build, then the build each shard's
 // elected manager recorded (internal/version.Recorder): in namespace ns when
 // set, else in every namespace the user may list ConfigMaps of.
-func printVersion(ctx context.Context, cl *cli, ns string, out io.Writer) error {
-	fmt.Fprintf(out, "Client: %s\n", version.Get())
+func printServerVersion(ctx context.Context, cl *cli, ns string, out io.Writer) error {
 	var list corev1.ConfigMapList
 	err := cl.c.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{version.LabelComponent: version.ComponentValue})
 	if apierrors.IsForbidden(err) && ns == "" {

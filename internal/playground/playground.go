@@ -175,25 +175,12 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 	p.demo = startDemoService(p.Sim)
-	promAddr, err := freePort(o.PrometheusAddr)
-	if err != nil {
-		p.Stop()
-		return nil, err
-	}
-	p.PrometheusURL = "http://" + promAddr
-	if o.PrometheusLater {
-		go func() {
-			if err := p.startPrometheus(o, promAddr); err != nil {
-				ctrl.Log.Error(err, "Starting Prometheus: verification in prod waits for it until its rollout timeout")
-				return
-			}
-			ctrl.Log.Info("Prometheus serves", "url", p.PrometheusURL)
-		}()
-	} else if err := p.startPrometheus(o, promAddr); err != nil {
+	if err := p.prometheus(o); err != nil {
 		p.Stop()
 		return nil, err
 	}
 
+	var err error
 	agentCRDs := o.AgentCRDs
 	if agentCRDs == "" {
 		if agentCRDs, err = agenttest.CRDDirectory(o.Root); err != nil {
@@ -316,6 +303,27 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		}()
 	}
 	return p, nil
+}
+
+// prometheus sets PrometheusURL and starts Prometheus there, now or, with
+// o.PrometheusLater, in the background.
+func (p *Playground) prometheus(o Options) error {
+	addr, err := freePort(o.PrometheusAddr)
+	if err != nil {
+		return err
+	}
+	p.PrometheusURL = "http://" + addr
+	if !o.PrometheusLater {
+		return p.startPrometheus(o, addr)
+	}
+	go func() {
+		if err := p.startPrometheus(o, addr); err != nil {
+			ctrl.Log.Error(err, "Starting Prometheus: verification in prod waits for it until its rollout timeout")
+			return
+		}
+		ctrl.Log.Info("Prometheus serves", "url", p.PrometheusURL)
+	}()
+	return nil
 }
 
 // startPrometheus builds (unless o names the binary) and runs Prometheus on

@@ -18,8 +18,12 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 	// ComponentValue is LabelComponent's value on the record.
 	ComponentValue = "liftoff-version"
-	// Keys of the record's data besides Info's.
-	KeyShard, KeyReplica, KeySince = "shard", "replica", "since"
+	// KeyShard is the record's key of the shard's name ("" for the default).
+	KeyShard = "shard"
+	// KeyReplica is the key of the leading replica's name.
+	KeyReplica = "replica"
+	// KeySince is the key of when it recorded itself (RFC 3339).
+	KeySince = "since"
 )
 
 // Recorder writes the build of the replica that leads into a ConfigMap once
@@ -45,7 +49,7 @@ func RecordName(shard string) string {
 	return "liftoff-version-" + shard
 }
 
-// NeedLeaderElection: the leader's build is the one that acts.
+// NeedLeaderElection is true: the leader's build is the one that acts.
 func (r *Recorder) NeedLeaderElection() bool { return true }
 
 // Start writes the record, trying again until it is written or the manager
