@@ -270,6 +270,12 @@ func checkChart(t *testing.T, name string, objs []*unstructured.Unstructured) {
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(dashboardJSON).To(Equal(strings.TrimSuffix(string(want), "\n")))
 		g.Expect(names(byKind["Service"])).To(ContainElements("liftoff-everything-dashboard", "liftoff-everything-controller-manager-blue-http"))
+		for _, svc := range byKind["Service"] {
+			if svc.GetName() == "liftoff-everything-dashboard" {
+				sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+				g.Expect(sel).To(HaveKeyWithValue("release.liftoff.dev/shard-name", "default"), "the dashboard shows one shard's objects")
+			}
+		}
 	case "minimal":
 		g.Expect(byKind["CustomResourceDefinition"]).To(BeEmpty())
 		g.Expect(byKind["MutatingWebhookConfiguration"]).To(BeEmpty())
