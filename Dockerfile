@@ -7,7 +7,10 @@ COPY api/ api/
 COPY cmd/ cmd/
 COPY controllers/ controllers/
 COPY internal/ internal/
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /manager ./cmd/manager
+# The build's identity (`make docker-build` passes both; the image has no .git).
+ARG VERSION=devel
+ARG COMMIT=unknown
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X github.com/liftoff-dev/liftoff/internal/version.version=${VERSION} -X github.com/liftoff-dev/liftoff/internal/version.commit=${COMMIT}" -o /manager ./cmd/manager
 
 FROM gcr.io/distroless/static:nonroot
 COPY --from=build /manager /manager

@@ -11,16 +11,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/artifacts"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
-	"github.com/liftoff-dev/liftoff/internal/hooks"
 	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
@@ -39,24 +35,19 @@ type ReleasePipelineReconciler struct {
 	Artifacts *artifacts.Resolver
 	Recorder  events.EventRecorder
 	Clock     clock.PassiveClock
-	// Discover triggers discovery of a repository's pipelines at once (the
-	// webhook receiver sends to it).
-	Discover <-chan event.TypedGenericEvent[hooks.Event]
 }
 
 // SetupWithManager registers the reconciler. Status changes do not trigger
-// it: discovery polls at spec.source.interval, or at once on a webhook.
+// it: discovery polls at spec.source.interval, or at once when a GitHub
+// webhook delivery is stamped on the pipeline (AnnotationGitHubDelivery).
 func (r *ReleasePipelineReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
-		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
-		Named("releasepipeline")
-	if r.Discover != nil {
-		b = b.WatchesRawSource(source.Channel(r.Discover, handler.TypedEnqueueRequestsFromMapFunc(r.discoverRequests)))
-	}
-	return b.Complete(r)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&releasev1.ReleasePipeline{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deliveryStamped), r.Shard.Predicate())).
+		Named("releasepipeline").
+		Complete(r)
 }
 
 // Reconcile checks the credential, mirrors the stage list and sets Ready.

@@ -10,11 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/artifacts"
@@ -53,42 +51,49 @@ func indexSourceRepository(ctx context.Context, mgr ctrl.Manager) error {
 
 // pipelinesOfRepository lists the pipelines whose source repository is repo
 // (GitHub names are case-insensitive).
-func pipelinesOfRepository(ctx context.Context, c client.Reader, repo string) []releasev1.ReleasePipeline {
+func pipelinesOfRepository(ctx context.Context, c client.Reader, repo string) ([]releasev1.ReleasePipeline, error) {
 	var list releasev1.ReleasePipelineList
 	if err := c.List(ctx, &list, client.MatchingFields{sourceRepoIndex: strings.ToLower(repo)}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing pipelines of repository", "repository", repo)
-		return nil
+		return nil, fmt.Errorf("listing the pipelines of %s: %w", repo, err)
 	}
-	return list.Items
+	return list.Items, nil
 }
 
-// discoverRequests maps a webhook discovery trigger to the pipelines that
+// pipelinesToDiscover maps a webhook discovery trigger to the pipelines that
 // discover from the repository.
-func (r *ReleasePipelineReconciler) discoverRequests(ctx context.Context, ev hooks.Event) []reconcile.Request {
-	var out []reconcile.Request
-	for _, p := range pipelinesOfRepository(ctx, r.Client, ev.Repository) {
-		if p.Spec.Source.From != "" {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+func pipelinesToDiscover(ctx context.Context, c client.Reader, ev hooks.Event) ([]client.Object, error) {
+	pipes, err := pipelinesOfRepository(ctx, c, ev.Repository)
+	if err != nil {
+		return nil, err
+	}
+	var out []client.Object
+	for i := range pipes {
+		if pipes[i].Spec.Source.From != "" {
+			out = append(out, &pipes[i])
 		}
 	}
-	return out
+	return out, nil
 }
 
-// recheckRequests maps a webhook QA trigger (check run, check suite or
+// releasesToRecheck maps a webhook QA trigger (check run, check suite or
 // commit status) to the Releases of the repository's pipelines whose
 // release commit it is: their gates are evaluated again at once. A Release
 // whose commit the cache does not show yet (resolved by a status write the
 // cache has not caught up with, or named only in spec.commit) is rechecked
-// too: a trigger dropped there would wait for the next poll.
-func (r *ReleaseReconciler) recheckRequests(ctx context.Context, ev hooks.Event) []reconcile.Request {
-	var out []reconcile.Request
-	for _, p := range pipelinesOfRepository(ctx, r.Client, ev.Repository) {
+// too: a trigger missed there would wait for the next poll.
+func releasesToRecheck(ctx context.Context, c client.Reader, ev hooks.Event) ([]client.Object, error) {
+	pipes, err := pipelinesOfRepository(ctx, c, ev.Repository)
+	if err != nil {
+		return nil, err
+	}
+	var out []client.Object
+	for _, p := range pipes {
 		var list releasev1.ReleaseList
-		if err := r.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingFields{pipelineIndex: p.Name}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Listing releases of pipeline", "pipeline", klog.KObj(&p))
-			continue
+		if err := c.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingFields{pipelineIndex: p.Name}); err != nil {
+			return nil, fmt.Errorf("listing the Releases of pipeline %s: %w", klog.KObj(&p), err)
 		}
-		for _, rel := range list.Items {
+		for i := range list.Items {
+			rel := &list.Items[i]
 			switch rel.Status.Phase {
 			case releasev1.PhaseReleased, releasev1.PhaseFailed, releasev1.PhaseSuperseded:
 				continue
@@ -98,11 +103,11 @@ func (r *ReleaseReconciler) recheckRequests(ctx context.Context, ev hooks.Event)
 				commit = rel.Spec.Commit
 			}
 			if commit == "" || strings.EqualFold(commit, ev.SHA) {
-				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
+				out = append(out, rel)
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // stalled is a problem that stops discovery until a person fixes it.

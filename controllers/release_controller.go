@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/hooks"
 	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/release"
 )
@@ -55,9 +54,6 @@ type ReleaseReconciler struct {
 	// it would redo a step (and its GitHub requests, a deployment status
 	// among them) only to lose the write to a conflict.
 	replaced writtenOver
-	// Recheck triggers a re-evaluation of the gates of the Releases of a
-	// commit at once (the webhook receiver sends to it on QA results).
-	Recheck <-chan event.TypedGenericEvent[hooks.Event]
 	// Coalesced wakes a Release whose coalesced commit was made (the
 	// engine's coalescers send to it).
 	Coalesced <-chan event.GenericEvent
@@ -112,9 +108,6 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Watches(&releasev1.LaunchChecklist{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfChecklist)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("release")
-	if r.Recheck != nil {
-		b = b.WatchesRawSource(source.Channel(r.Recheck, handler.TypedEnqueueRequestsFromMapFunc(r.recheckRequests)))
-	}
 	if r.Coalesced != nil {
 		b = b.WatchesRawSource(source.Channel(r.Coalesced, &handler.EnqueueRequestForObject{}))
 	}

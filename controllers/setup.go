@@ -89,14 +89,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	resolver := &artifacts.Resolver{Registry: o.Registry, Keys: creds}
 	// Every event's message fits what the API server accepts.
 	recorder := shortEvents{mgr.GetEventRecorder("liftoff")}
-	// Webhook deliveries become triggers on these channels; the controllers
-	// consume them. A full channel drops a trigger: polling is the fallback.
-	triggers := hooks.NewTriggers(triggerBuffer)
 	if err := indexSourceRepository(ctx, mgr); err != nil {
 		return err
 	}
 	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: creds, Artifacts: resolver,
-		Recorder: recorder, Clock: o.Clock, Discover: triggers.Discover, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
+		Recorder: recorder, Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&ReleaseCalendarReconciler{Client: mgr.GetClient(), Clock: o.Clock, Shard: o.Shard, calendars: cals}).SetupWithManager(mgr); err != nil {
@@ -137,7 +134,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	})
 	if err := (&ReleaseReconciler{
 		Client: mgr.GetClient(), Engine: engine, Recorder: recorder, Clock: o.Clock,
-		MaxConcurrentReconciles: o.Concurrency, Recheck: triggers.Recheck, Coalesced: coalesced, Deployments: deployments.Source(), Shard: o.Shard,
+		MaxConcurrentReconciles: o.Concurrency, Coalesced: coalesced, Deployments: deployments.Source(), Shard: o.Shard,
 		metrics: newReleaseMetrics(o.Metrics),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
@@ -147,25 +144,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	if o.HTTP != nil {
-		h := hooks.NewHandler(o.WebhookSecret, triggers)
-		h.Leading = leading(mgr)
-		o.HTTP.Handle(hooks.Path, h)
+		// Every replica receives deliveries: it stamps them on the objects
+		// concerned, whose watches wake the leader's controllers.
+		o.HTTP.Handle(hooks.Path, hooks.NewHandler(o.WebhookSecret, &deliveryStamps{Reader: mgr.GetClient(), Writer: mgr.GetClient()}))
 	}
 	return nil
-}
-
-// leading tells whether the manager's leader-election controllers run: always
-// without leader election, once elected with it.
-func leading(mgr ctrl.Manager) func() bool {
-	elected := mgr.Elected()
-	return func() bool {
-		select {
-		case <-elected:
-			return true
-		default:
-			return false
-		}
-	}
 }
 
 // wakeRelease wakes the Release of a coalesced promotion whose commit was
@@ -187,7 +170,3 @@ const coalescedBuffer = 1024
 // notesKept is how many version pairs' release notes the Release
 // controller keeps (a few kilobytes each).
 const notesKept = 256
-
-// triggerBuffer is how many webhook triggers of each kind wait for the
-// controllers before more are dropped.
-const triggerBuffer = 256

@@ -14,6 +14,14 @@ if [[ -x "$OUT/prometheus" ]]; then
   exit 0
 fi
 mkdir -p "$OUT"
+# One build at a time: `make dev` starts one in the background, and the
+# playground asks again once it needs the binary.
+exec 9>"$OUT.lock"
+flock 9
+if [[ -x "$OUT/prometheus" ]]; then
+  echo "$OUT/prometheus"
+  exit 0
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "building prometheus $PROM_VERSION into $OUT (first time only)" >&2

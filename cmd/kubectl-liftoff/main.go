@@ -11,6 +11,7 @@
 //	kubectl liftoff rollback pipeline/NAME --stage prod [--to VERSION] --reason TEXT
 //	kubectl liftoff resume pipeline/NAME --stage prod [--comment TEXT]
 //	kubectl liftoff dashboard [--port 8787]
+//	kubectl liftoff version [-n NAMESPACE]
 //
 // Who approves, signs off or rolls back is never sent: the admission webhook
 // stamps it from the authenticated request.
@@ -58,6 +59,7 @@ Commands:
   resume   pipeline/NAME --stage STAGE   let releases into the stage again [--comment TEXT]
   dashboard [--port 8787] [--address 127.0.0.1] [--open]
                                          the web UI, acting as you (see --help)
+  version  [-n NAMESPACE]                this plugin's build and the one the manager runs
 
 Flags of every command: -n/--namespace NS, --kubeconfig FILE, --context NAME.
 `
@@ -80,8 +82,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	}
 	cmd, args := args[0], args[1:]
-	if cmd == "dashboard" {
-		return runDashboard(ctx, args, out)
+	if run, ok := ownFlags[cmd]; ok {
+		return run(ctx, args, out)
 	}
 	fs := flag.NewFlagSet("kubectl liftoff "+cmd, flag.ContinueOnError)
 	ns := fs.String("namespace", "", "namespace (default: the kubeconfig context's)")
@@ -206,6 +208,12 @@ func (cl *cli) onPipeline(ctx context.Context, cmd string, pos []string, o *opts
 		return errors.New("rollback needs --stage and --reason: for example --stage prod --reason \"errors since 14:00\"")
 	}
 	return cl.rollback(ctx, name, o.stage, o.to, o.reason, out)
+}
+
+// ownFlags are the commands that parse flags of their own.
+var ownFlags = map[string]func(context.Context, []string, io.Writer) error{
+	"dashboard": runDashboard,
+	"version":   runVersion,
 }
 
 // signOffDecision is what --waive and --reject ask for: approve without either.

@@ -3,6 +3,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"flag"
 	"fmt"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -28,6 +30,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/serve"
+	"github.com/liftoff-dev/liftoff/internal/version"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
 )
 
@@ -49,7 +52,9 @@ func main() {
 		renewDeadline, retry   time.Duration
 		dashboardAddr, dbAuth  string
 		dashboardZone          string
+		printVersion           bool
 	)
+	flag.BoolVar(&printVersion, "version", false, "Print the version, commit and Go version, then exit.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
@@ -82,6 +87,11 @@ func main() {
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	build := version.Get()
+	if printVersion {
+		fmt.Println("liftoff manager", build)
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
@@ -142,7 +152,8 @@ func main() {
 	if webhooksOn {
 		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
 	}
-	must(mgr.Add(&serve.Server{Addr: httpAddr, Handler: mux}))
+	httpServer := &serve.Server{Addr: httpAddr, Handler: mux}
+	must(mgr.Add(httpServer))
 	if dashboardAddr != "0" {
 		h, err := dashboard.ForManager(ctx, mgr, dbAuth, dashboardZone)
 		if err != nil {
@@ -153,7 +164,16 @@ func main() {
 	}
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", healthz.Ping))
-	log.Info("Starting manager", "shard", shard.String())
+	// Ready once the GitHub webhook receiver serves: every replica takes deliveries.
+	must(mgr.AddReadyzCheck("http", httpServer.Ready))
+	metrics.Registry.MustRegister(version.Collector(build))
+	if ns := cmp.Or(leaseNamespace, version.PodNamespace()); ns != "" {
+		host, _ := os.Hostname()
+		must(mgr.Add(&version.Recorder{Client: mgr.GetClient(), Namespace: ns, Shard: string(shard), Replica: host, Info: build}))
+	} else {
+		log.Info("Not recording the running build: no namespace for it", "fix", "set --leader-elect-namespace or POD_NAMESPACE")
+	}
+	log.Info("Starting manager", "shard", shard.String(), "version", build.Version, "commit", build.Commit)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "Running manager")
 		os.Exit(1)

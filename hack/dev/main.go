@@ -40,7 +40,7 @@ func main() {
 	defer stop()
 	root, _ := os.Getwd()
 	p, err := playground.Start(ctx, playground.Options{SimAddr: *simAddr, Dir: *dir, Root: root, PollInterval: 2 * time.Second, MetricsAddr: *metrics,
-		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), BadRelease: *bad, HTTPAddr: *httpAddr, DashboardAddr: *dashAddr,
+		PrometheusAddr: *promAddr, PrometheusBin: os.Getenv("LIFTOFF_PROMETHEUS"), PrometheusLater: true, BadRelease: *bad, HTTPAddr: *httpAddr, DashboardAddr: *dashAddr,
 		InboxAddr: *inboxAddr, GitHubApp: *app, RegistryAddr: *registryAddr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "playground:", err)

@@ -1,15 +1,16 @@
 // Package hooks is the GitHub webhook receiver mounted at /hooks/github. It
 // checks each delivery's HMAC signature and turns the events Liftoff cares
 // about into triggers: discovery of a repository's new versions, and a
-// re-check of the QA gates of a commit. Triggers are non-blocking sends on
-// buffered channels the controllers consume through controller-runtime's
-// source.Channel; when a channel is full the trigger is dropped and counted,
-// and polling catches up. The receiver holds no state that matters: the
-// memory of recent delivery IDs only spares duplicate work, and every
-// trigger is idempotent.
+// re-check of the QA gates of a commit. It hands each trigger to a Sink,
+// which in the manager records it in the API server (a stamp on the objects
+// concerned) so that the elected leader acts on it whichever replica
+// received it, and so that it outlives the replica. The receiver holds no
+// state that matters: the memory of recent delivery IDs only spares
+// duplicate work, and every trigger is idempotent.
 package hooks
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,7 +23,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -39,36 +39,23 @@ type Event struct {
 	Repository string
 	// SHA is the commit whose QA results changed (re-check triggers only).
 	SHA string
+	// Delivery is GitHub's X-GitHub-Delivery ID ("" when absent).
+	Delivery string
 }
 
-// Triggers are the buffered channels the receiver sends to. Discover is
-// consumed by the pipeline controller, Recheck by the Release controller.
-type Triggers struct {
-	Discover chan event.TypedGenericEvent[Event]
-	Recheck  chan event.TypedGenericEvent[Event]
-}
-
-// NewTriggers makes both channels with room for size triggers each.
-func NewTriggers(size int) *Triggers {
-	return &Triggers{
-		Discover: make(chan event.TypedGenericEvent[Event], size),
-		Recheck:  make(chan event.TypedGenericEvent[Event], size),
-	}
-}
-
-// send never blocks: a full channel drops the trigger.
-func send(ch chan event.TypedGenericEvent[Event], ev Event) bool {
-	select {
-	case ch <- event.TypedGenericEvent[Event]{Object: ev}:
-		return true
-	default:
-		return false
-	}
+// Sink takes the triggers of authentic deliveries. An error refuses the
+// delivery (503), so a redelivery from GitHub brings it again; polling
+// catches up meanwhile.
+type Sink interface {
+	// Discover asks for a discovery of the pipelines of ev.Repository.
+	Discover(ctx context.Context, ev Event) error
+	// Recheck asks for the QA gates of the Releases of ev.SHA.
+	Recheck(ctx context.Context, ev Event) error
 }
 
 var deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "liftoff_github_webhook_deliveries_total",
-	Help: "GitHub webhook deliveries by event and outcome (triggered, ignored, duplicate, dropped, pong, unauthorized, unconfigured, too_large, bad_request, method_not_allowed).",
+	Help: "GitHub webhook deliveries by event and outcome (triggered, ignored, duplicate, unrecorded, pong, unauthorized, unconfigured, too_large, bad_request, method_not_allowed).",
 }, []string{"event", "outcome"})
 
 func init() { metrics.Registry.MustRegister(deliveries) }
@@ -77,21 +64,18 @@ func init() { metrics.Registry.MustRegister(deliveries) }
 var knownEvents = map[string]bool{"ping": true, "release": true, "create": true, "push": true,
 	"check_run": true, "check_suite": true, "status": true}
 
-// Handler receives GitHub webhook deliveries.
+// Handler receives GitHub webhook deliveries. Every replica serves it: a
+// standby hands its triggers to the same Sink as the leader.
 type Handler struct {
-	secret   []byte
-	triggers *Triggers
-	seen     *recent
-	// Leading, when set, tells whether this replica runs the controllers
-	// that consume the triggers. A standby refuses deliveries (503) rather
-	// than accept what nobody would act on.
-	Leading func() bool
+	secret []byte
+	sink   Sink
+	seen   *recent
 }
 
 // NewHandler verifies deliveries with secret (without one it refuses every
-// delivery) and sends triggers to t.
-func NewHandler(secret []byte, t *Triggers) *Handler {
-	return &Handler{secret: append([]byte(nil), secret...), triggers: t, seen: newRecent(4096)}
+// delivery) and hands their triggers to sink.
+func NewHandler(secret []byte, sink Sink) *Handler {
+	return &Handler{secret: append([]byte(nil), secret...), sink: sink, seen: newRecent(4096)}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -113,10 +97,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if len(h.secret) == 0 {
 		answer(http.StatusServiceUnavailable, "unconfigured", "no webhook secret is configured, so no delivery can be verified: start the manager with --github-webhook-secret-file (or LIFTOFF_GITHUB_WEBHOOK_SECRET) holding the secret set on the GitHub webhook")
-		return
-	}
-	if h.Leading != nil && !h.Leading() {
-		answer(http.StatusServiceUnavailable, "standby", "this replica is on standby, not the leader: route deliveries to the leader (polling picks up what is missed)")
 		return
 	}
 	if req.ContentLength > MaxBody {
@@ -151,9 +131,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		answer(http.StatusOK, "duplicate", "duplicate delivery %s: already handled", id)
 		return
 	}
-	code, outcome, msg := h.route(ev, body)
-	if (outcome == "dropped" || outcome == "bad_request") && id != "" {
-		// A redelivery of a dropped or unreadable delivery is worth
+	code, outcome, msg := h.route(req.Context(), ev, id, body)
+	if (outcome == "unrecorded" || outcome == "bad_request") && id != "" {
+		// A redelivery of an unrecorded or unreadable delivery is worth
 		// trying again: it is not remembered.
 		h.seen.forget(id)
 	}
@@ -194,7 +174,7 @@ type payload struct {
 }
 
 // route answers an authentic delivery: code, outcome and message.
-func (h *Handler) route(ev string, body []byte) (int, string, string) {
+func (h *Handler) route(ctx context.Context, ev, id string, body []byte) (int, string, string) {
 	if ev == "ping" {
 		return http.StatusOK, "pong", "pong"
 	}
@@ -209,9 +189,12 @@ func (h *Handler) route(ev string, body []byte) (int, string, string) {
 	if repo == "" {
 		return http.StatusBadRequest, "bad_request", "payload has no repository.full_name"
 	}
+	unrecorded := func(err error) (int, string, string) {
+		return http.StatusServiceUnavailable, "unrecorded", fmt.Sprintf("recording the delivery failed (%v): redeliver it from the webhook's Recent Deliveries; polling picks it up meanwhile", err)
+	}
 	discover := func(why string) (int, string, string) {
-		if !send(h.triggers.Discover, Event{Repository: repo}) {
-			return http.StatusAccepted, "dropped", "discovery queue is full: the trigger was dropped, polling picks it up"
+		if err := h.sink.Discover(ctx, Event{Repository: repo, Delivery: id}); err != nil {
+			return unrecorded(err)
 		}
 		return http.StatusAccepted, "triggered", fmt.Sprintf("discovery of %s triggered by %s", repo, why)
 	}
@@ -219,8 +202,8 @@ func (h *Handler) route(ev string, body []byte) (int, string, string) {
 		if sha == "" {
 			return http.StatusBadRequest, "bad_request", fmt.Sprintf("%s payload has no head SHA", ev)
 		}
-		if !send(h.triggers.Recheck, Event{Repository: repo, SHA: sha}) {
-			return http.StatusAccepted, "dropped", "re-check queue is full: the trigger was dropped, polling picks it up"
+		if err := h.sink.Recheck(ctx, Event{Repository: repo, SHA: sha, Delivery: id}); err != nil {
+			return unrecorded(err)
 		}
 		return http.StatusAccepted, "triggered", fmt.Sprintf("QA gates of %s@%s re-checked", repo, sha)
 	}

@@ -2,13 +2,16 @@ package hooks
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -58,9 +61,37 @@ func post(t *testing.T, url string, d delivery) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func serve(t *testing.T, key []byte, size int) (*Triggers, string) {
+// sink keeps the triggers it is handed; while failing is set it refuses them.
+type sink struct {
+	mu                sync.Mutex
+	discover, recheck []Event
+	failing           atomic.Bool
+}
+
+func (s *sink) Discover(_ context.Context, ev Event) error { return s.add(&s.discover, ev) }
+func (s *sink) Recheck(_ context.Context, ev Event) error  { return s.add(&s.recheck, ev) }
+
+func (s *sink) add(to *[]Event, ev Event) error {
+	if s.failing.Load() {
+		return errors.New("the API server is unreachable")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*to = append(*to, ev)
+	return nil
+}
+
+// take returns and forgets what was handed over.
+func (s *sink) take() (discover, recheck []Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	discover, recheck, s.discover, s.recheck = s.discover, s.recheck, nil, nil
+	return discover, recheck
+}
+
+func serve(t *testing.T, key []byte) (*sink, string) {
 	t.Helper()
-	tr := NewTriggers(size)
+	tr := &sink{}
 	srv := httptest.NewServer(NewHandler(key, tr))
 	t.Cleanup(srv.Close)
 	return tr, srv.URL + Path
@@ -69,7 +100,7 @@ func serve(t *testing.T, key []byte, size int) (*Triggers, string) {
 const releasePublished = `{"action":"published","release":{"tag_name":"v1.5.0","draft":false},"repository":{"full_name":"Acme/Checkout"}}`
 
 func TestRefused(t *testing.T) {
-	tr, url := serve(t, secret, 8)
+	tr, url := serve(t, secret)
 	body := []byte(releasePublished)
 	big := bytes.Repeat([]byte("x"), MaxBody+1)
 	for _, tc := range []struct {
@@ -95,20 +126,20 @@ func TestRefused(t *testing.T) {
 			}
 		})
 	}
-	if len(tr.Discover) != 0 || len(tr.Recheck) != 0 {
-		t.Fatalf("refused deliveries triggered: %d discover, %d recheck", len(tr.Discover), len(tr.Recheck))
+	if d, r := tr.take(); len(d) != 0 || len(r) != 0 {
+		t.Fatalf("refused deliveries triggered: %v discover, %v recheck", d, r)
 	}
 }
 
 func TestNoSecretRefusesEverything(t *testing.T) {
-	tr, url := serve(t, nil, 8)
+	tr, url := serve(t, nil)
 	body := []byte(releasePublished)
 	before := counted("release", "unconfigured")
 	code, msg := post(t, url, delivery{event: "release", id: "a", body: body, sig: sign(nil, body)})
 	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "--github-webhook-secret-file") {
 		t.Fatalf("got %d %q", code, msg)
 	}
-	if len(tr.Discover) != 0 {
+	if d, _ := tr.take(); len(d) != 0 {
 		t.Fatal("triggered without a secret")
 	}
 	if got := counted("release", "unconfigured") - before; got != 1 {
@@ -117,7 +148,7 @@ func TestNoSecretRefusesEverything(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
-	tr, url := serve(t, secret, 16)
+	tr, url := serve(t, secret)
 	for i, tc := range []struct {
 		event, body string
 		code        int
@@ -138,23 +169,24 @@ func TestRouting(t *testing.T) {
 		{"issues", `{"action":"opened","repository":{"full_name":"acme/checkout"}}`, http.StatusAccepted, "", ""},
 	} {
 		body := []byte(tc.body)
-		code, msg := post(t, url, delivery{event: tc.event, id: "r" + string(rune('a'+i)), body: body, sig: sign(secret, body)})
+		id := "r" + string(rune('a'+i))
+		code, msg := post(t, url, delivery{event: tc.event, id: id, body: body, sig: sign(secret, body)})
 		if code != tc.code {
 			t.Errorf("%s %s: got %d %q, want %d", tc.event, tc.body, code, msg, tc.code)
 		}
 		gotDiscover, gotRecheck := "", ""
-		select {
-		case ev := <-tr.Discover:
-			gotDiscover = ev.Object.Repository
-		default:
-		}
-		select {
-		case ev := <-tr.Recheck:
-			gotRecheck = ev.Object.SHA
-			if ev.Object.Repository != "acme/checkout" {
-				t.Errorf("%s: re-check of %q", tc.event, ev.Object.Repository)
+		discovered, rechecked := tr.take()
+		for _, ev := range discovered {
+			gotDiscover = ev.Repository
+			if ev.Delivery != id {
+				t.Errorf("%s: delivery %q, want %q", tc.event, ev.Delivery, id)
 			}
-		default:
+		}
+		for _, ev := range rechecked {
+			gotRecheck = ev.SHA
+			if ev.Repository != "acme/checkout" || ev.Delivery != id {
+				t.Errorf("%s: re-check of %q, delivery %q", tc.event, ev.Repository, ev.Delivery)
+			}
 		}
 		if gotDiscover != tc.discover || gotRecheck != tc.recheck {
 			t.Errorf("%s %s: discover %q recheck %q, want %q %q (%s)", tc.event, tc.body, gotDiscover, gotRecheck, tc.discover, tc.recheck, msg)
@@ -163,7 +195,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestReplayTriggersOnce(t *testing.T) {
-	tr, url := serve(t, secret, 8)
+	tr, url := serve(t, secret)
 	body := []byte(releasePublished)
 	d := delivery{event: "release", id: "72d3162e-cc78-11e3-81ab-4c9367dc0958", body: body, sig: sign(secret, body)}
 	if code, msg := post(t, url, d); code != http.StatusAccepted {
@@ -173,8 +205,8 @@ func TestReplayTriggersOnce(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(msg, "duplicate") {
 		t.Fatalf("replay: %d %q", code, msg)
 	}
-	if len(tr.Discover) != 1 {
-		t.Fatalf("%d triggers, want 1", len(tr.Discover))
+	if d, _ := tr.take(); len(d) != 1 {
+		t.Fatalf("%d triggers, want 1", len(d))
 	}
 	// A replay with a forged body under the same id is refused, not "duplicate".
 	forged := delivery{event: "release", id: d.id, body: []byte(`{}`), sig: sign([]byte("x"), []byte(`{}`))}
@@ -183,24 +215,28 @@ func TestReplayTriggersOnce(t *testing.T) {
 	}
 }
 
-// Nobody reads the channels: the handler still answers every delivery, drops
-// what does not fit, counts it, and lets a redelivery of a dropped one in.
-func TestFullChannelDoesNotBlock(t *testing.T) {
-	tr, url := serve(t, secret, 1)
+// The sink cannot record a delivery (the API server is unreachable): the
+// delivery is refused with 503 and counted, so GitHub's log shows it, and a
+// redelivery of it is let in once the sink works again.
+func TestUnrecordedIsRefusedAndRedeliverable(t *testing.T) {
+	tr, url := serve(t, secret)
 	body := []byte(releasePublished)
-	dropped := counted("release", "dropped")
-	for _, id := range []string{"d1", "d2", "d3"} {
-		if code, msg := post(t, url, delivery{event: "release", id: id, body: body, sig: sign(secret, body)}); code != http.StatusAccepted {
-			t.Fatalf("%s: %d %q", id, code, msg)
-		}
+	d := delivery{event: "release", id: "u1", body: body, sig: sign(secret, body)}
+	unrecorded := counted("release", "unrecorded")
+	tr.failing.Store(true)
+	code, msg := post(t, url, d)
+	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "redeliver it") || !strings.Contains(msg, "unreachable") {
+		t.Fatalf("unrecorded: %d %q", code, msg)
 	}
-	if got := counted("release", "dropped") - dropped; got != 2 {
-		t.Fatalf("%v dropped, want 2", got)
+	if got := counted("release", "unrecorded") - unrecorded; got != 1 {
+		t.Fatalf("%v unrecorded, want 1", got)
 	}
-	<-tr.Discover
-	code, msg := post(t, url, delivery{event: "release", id: "d3", body: body, sig: sign(secret, body)})
-	if code != http.StatusAccepted || !strings.Contains(msg, "triggered") {
-		t.Fatalf("redelivery of a dropped delivery: %d %q", code, msg)
+	tr.failing.Store(false)
+	if code, msg := post(t, url, d); code != http.StatusAccepted || !strings.Contains(msg, "triggered") {
+		t.Fatalf("redelivery of an unrecorded delivery: %d %q", code, msg)
+	}
+	if got, _ := tr.take(); len(got) != 1 || got[0].Delivery != "u1" {
+		t.Fatalf("recorded %v", got)
 	}
 }
 
@@ -242,31 +278,4 @@ func counted(event, outcome string) float64 {
 		}
 	}
 	return 0
-}
-
-// A standby replica runs no controller to act on a delivery: it refuses it
-// so GitHub's delivery log shows the failure, and accepts once it leads.
-func TestStandbyRefusesUntilLeading(t *testing.T) {
-	tr := NewTriggers(8)
-	h := NewHandler(secret, tr)
-	var lead atomic.Bool
-	h.Leading = lead.Load
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	body := []byte(releasePublished)
-	d := delivery{event: "release", id: "standby-1", body: body, sig: sign(secret, body)}
-	code, msg := post(t, srv.URL+Path, d)
-	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "standby") {
-		t.Fatalf("standby: %d %q", code, msg)
-	}
-	if len(tr.Discover) != 0 {
-		t.Fatal("a standby queued a trigger")
-	}
-	lead.Store(true)
-	if code, msg := post(t, srv.URL+Path, d); code != http.StatusAccepted {
-		t.Fatalf("leader, same delivery redelivered: %d %q", code, msg)
-	}
-	if len(tr.Discover) != 1 {
-		t.Fatalf("%d triggers, want 1", len(tr.Discover))
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -88,6 +89,12 @@ type Options struct {
 	PrometheusAddr string
 	// PrometheusBin is the Prometheus binary; built by hack/build-prometheus.sh when empty.
 	PrometheusBin string
+	// PrometheusLater: Start does not wait for Prometheus. It is built (when
+	// PrometheusBin is empty) and started in the background while the
+	// control plane, the simulator and the controller come up and promote;
+	// only verification waits for it (the rollout check sees no answer
+	// until it serves).
+	PrometheusLater bool
 	// BadRelease applies the bad sample release once the good one is released.
 	BadRelease bool
 	// HTTPAddr is where the controller serves the calendar feeds and the
@@ -146,14 +153,17 @@ type Playground struct {
 	// version tagged in the application repository.
 	Registry *registrytest.Registry
 
-	env     *envtest.Environment
-	server  *http.Server
-	inbox   *http.Server
-	demo    *demoService
-	agents  *deployer
-	prom    *promtest.Server
-	cancel  context.CancelFunc
-	stopped chan struct{}
+	env    *envtest.Environment
+	server *http.Server
+	inbox  *http.Server
+	demo   *demoService
+	agents *deployer
+	// prom is Prometheus once it runs; promStopped says Stop came first.
+	promMu      sync.Mutex
+	prom        *promtest.Server
+	promStopped bool
+	cancel      context.CancelFunc
+	stopped     chan struct{}
 }
 
 // Start brings everything up and applies the samples.
@@ -172,17 +182,12 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		return nil, err
 	}
 	p.demo = startDemoService(p.Sim)
-	bin, err := prometheusBin(o)
-	if err != nil {
+	if err := p.prometheus(o); err != nil {
 		p.Stop()
 		return nil, err
 	}
-	if p.prom, err = promtest.Run(bin, filepath.Join(o.Dir, "prometheus"), o.PrometheusAddr, time.Second, p.demo.addr()); err != nil {
-		p.Stop()
-		return nil, err
-	}
-	p.PrometheusURL = p.prom.URL
 
+	var err error
 	agentCRDs := o.AgentCRDs
 	if agentCRDs == "" {
 		if agentCRDs, err = agenttest.CRDDirectory(o.Root); err != nil {
@@ -305,6 +310,61 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		}()
 	}
 	return p, nil
+}
+
+// prometheus sets PrometheusURL and starts Prometheus there, now or, with
+// o.PrometheusLater, in the background.
+func (p *Playground) prometheus(o Options) error {
+	addr, err := freePort(o.PrometheusAddr)
+	if err != nil {
+		return err
+	}
+	p.PrometheusURL = "http://" + addr
+	if !o.PrometheusLater {
+		return p.startPrometheus(o, addr)
+	}
+	go func() {
+		if err := p.startPrometheus(o, addr); err != nil {
+			ctrl.Log.Error(err, "Starting Prometheus: verification in prod waits for it until its rollout timeout")
+			return
+		}
+		ctrl.Log.Info("Prometheus serves", "url", p.PrometheusURL)
+	}()
+	return nil
+}
+
+// startPrometheus builds (unless o names the binary) and runs Prometheus on
+// addr, scraping the demo service. Stopped at once if Stop came first.
+func (p *Playground) startPrometheus(o Options, addr string) error {
+	bin, err := prometheusBin(o)
+	if err != nil {
+		return err
+	}
+	srv, err := promtest.Run(bin, filepath.Join(o.Dir, "prometheus"), addr, time.Second, p.demo.addr())
+	if err != nil {
+		return err
+	}
+	p.promMu.Lock()
+	defer p.promMu.Unlock()
+	if p.promStopped {
+		srv.Stop()
+		return errors.New("the playground stopped")
+	}
+	p.prom = srv
+	return nil
+}
+
+// freePort is addr with a free port in place of ":0".
+func freePort(addr string) (string, error) {
+	if !strings.HasSuffix(addr, ":0") {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // prometheusBin is o's Prometheus binary, built by hack/build-prometheus.sh
@@ -518,9 +578,12 @@ func (p *Playground) Stop() {
 	if p.inbox != nil {
 		_ = p.inbox.Close()
 	}
+	p.promMu.Lock()
 	if p.prom != nil {
 		p.prom.Stop()
 	}
+	p.promStopped = true
+	p.promMu.Unlock()
 	if p.demo != nil {
 		p.demo.close()
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,18 @@ type Server struct {
 	Handler http.Handler
 	// Listener, when set, is used instead of Addr (tests bind a free port first).
 	Listener net.Listener
+	// listening is set once the server accepts connections.
+	listening atomic.Bool
+}
+
+// Ready is a readiness check (healthz.Checker): an error until the server
+// accepts connections, which is once the manager's cache has synced. A
+// Service then sends a replica no request it would refuse.
+func (s *Server) Ready(*http.Request) error {
+	if (s.Addr == "0" && s.Listener == nil) || s.listening.Load() {
+		return nil
+	}
+	return errors.New("not serving yet")
 }
 
 // NeedLeaderElection is false: every replica serves.
@@ -36,6 +49,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	s.listening.Store(true)
 	srv := &http.Server{
 		Handler:           s.Handler,
 		ReadHeaderTimeout: 10 * time.Second,

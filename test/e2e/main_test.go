@@ -31,7 +31,30 @@ var (
 	managerBin string
 	// kubeconfig is the file the managers connect with.
 	kubeconfig string
+	// buildDir holds the binaries the tests build.
+	buildDir string
 )
+
+// e2eVersion is the version linked into the binaries the tests build, as the
+// Makefile links its own.
+const e2eVersion = "v0.0.0-e2e"
+
+// ldflags link e2eVersion and the checkout's commit (when git knows it).
+func ldflags() string {
+	f := "-X github.com/liftoff-dev/liftoff/internal/version.version=" + e2eVersion
+	if out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output(); err == nil {
+		f += " -X github.com/liftoff-dev/liftoff/internal/version.commit=" + strings.TrimSpace(string(out))
+	}
+	return f
+}
+
+// goBuild builds pkg (./cmd/...) into buildDir.
+func goBuild(pkg, name string) (string, error) {
+	out := filepath.Join(buildDir, name)
+	build := exec.Command("go", "build", "-ldflags", ldflags(), "-o", out, pkg)
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	return out, build.Run()
+}
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -61,10 +84,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 
-	managerBin = filepath.Join(dir, "manager")
-	build := exec.Command("go", "build", "-o", managerBin, "./cmd/manager")
-	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	buildDir = dir
+	if managerBin, err = goBuild("./cmd/manager", "manager"); err != nil {
 		fmt.Fprintln(os.Stderr, "building the manager:", err)
 		return 1
 	}

@@ -39,6 +39,13 @@ type replica struct {
 // with LIFTOFF_E2E_LOG set. The process is killed at the end of the test.
 func startReplica(t *testing.T, name, ns string, extra ...string) *replica {
 	t.Helper()
+	return startBinary(t, managerBin, name, ns, extra...)
+}
+
+// startBinary is startReplica with the manager binary bin (an earlier build
+// in the upgrade test).
+func startBinary(t *testing.T, bin, name, ns string, extra ...string) *replica {
+	t.Helper()
 	args := append([]string{
 		"--kubeconfig", kubeconfig,
 		"--enable-webhooks=false",
@@ -49,7 +56,7 @@ func startReplica(t *testing.T, name, ns string, extra ...string) *replica {
 		"--leader-elect-retry-period=" + retryPeriod.String(),
 		"--gate-poll-interval=" + pollInterval.String(),
 	}, extra...)
-	r := &replica{name: name, cmd: exec.Command(managerBin, args...), exited: make(chan struct{}), log: &lockedBuffer{}}
+	r := &replica{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{}), log: &lockedBuffer{}}
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("starting replica %s: %v", name, err)
