@@ -23,9 +23,18 @@ func TestReleaseOffersRollbackWhereItsVersionRuns(t *testing.T) {
 	}
 	pipe.Status.Stages[0].History[0].PreviousVersion = "" // dev ran nothing before
 	pipe.Status.Stages[2].Release = "app-000-1-0-1"       // a newer Release runs in prod
-	_, ts := newTestServer(t, m, ReadOnly{})
-
+	releaseManager := grants{user: "ann", verbs: []string{"update releasepipelines", "rollback releasepipelines"}}
+	_, ts := newTestServer(t, m, releaseManager)
 	var v ReleaseView
 	g.Expect(getJSON(t, ts.URL+"/api/releases/team-00/"+rel.Name, &v)).To(Equal(200))
 	g.Expect(v.RollBack).To(Equal([]string{"staging"}))
+
+	// Offered only to whom the API server lets roll back, and never on a
+	// read-only dashboard.
+	for name, access := range map[string]Access{"without the verb rollback": grants{user: "lee", verbs: []string{"update releasepipelines"}}, "read-only": ReadOnly{}} {
+		_, ts := newTestServer(t, m, access)
+		var v ReleaseView
+		g.Expect(getJSON(t, ts.URL+"/api/releases/team-00/"+rel.Name, &v)).To(Equal(200))
+		g.Expect(v.RollBack).To(BeEmpty(), name)
+	}
 }
