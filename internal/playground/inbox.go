@@ -82,14 +82,24 @@ func (in *Inbox) receive(w http.ResponseWriter, req *http.Request) {
 		_ = json.Unmarshal(body, &s)
 		m.Title = s.Text
 	case "teams":
+		// The card's first block is its title: a RichTextBlock of TextRuns.
 		var t struct {
 			Attachments []struct {
-				Content struct{ Body []struct{ Text string } }
+				Content struct {
+					Body []struct {
+						Text    string
+						Inlines []struct{ Text string }
+					}
+				}
 			}
 		}
 		_ = json.Unmarshal(body, &t)
 		if len(t.Attachments) > 0 && len(t.Attachments[0].Content.Body) > 0 {
-			m.Title = t.Attachments[0].Content.Body[0].Text
+			first := t.Attachments[0].Content.Body[0]
+			m.Title = first.Text
+			for _, run := range first.Inlines {
+				m.Title += run.Text
+			}
 		}
 	case "webhook":
 		var e notify.Event
