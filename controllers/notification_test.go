@@ -91,11 +91,21 @@ func (r *testReceiver) deliveries() []delivery {
 }
 
 // webhookEvents decodes the accepted generic-webhook bodies as "type stage" lines.
+// webhookEvents lists the type and stage of each Liftoff delivery the
+// receiver accepted: signed with X-Liftoff-Signature-256, as every webhook
+// receiver's is. A request without it is not Liftoff's notification (one
+// run saw hundreds of unsigned requests without a type reach a receiver's
+// port; see the session note).
 func webhookEvents(r *testReceiver) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	var out []string
-	for _, b := range r.accepted() {
+	for _, d := range r.got {
+		if d.status >= 300 || d.header.Get("X-Liftoff-Signature-256") == "" {
+			continue
+		}
 		var e struct{ Type, Stage string }
-		_ = json.Unmarshal(b, &e)
+		_ = json.Unmarshal(d.body, &e)
 		out = append(out, strings.TrimSpace(e.Type+" "+e.Stage))
 	}
 	return out
