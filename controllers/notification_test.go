@@ -93,9 +93,10 @@ func (r *testReceiver) deliveries() []delivery {
 // webhookEvents decodes the accepted generic-webhook bodies as "type stage" lines.
 // webhookEvents lists the type and stage of each Liftoff delivery the
 // receiver accepted: signed with X-Liftoff-Signature-256, as every webhook
-// receiver's is. A request without it is not Liftoff's notification (one
-// run saw hundreds of unsigned requests without a type reach a receiver's
-// port; see the session note).
+// receiver's is. (Hundreds of unsigned Slack messages once reached a
+// receiver here: an earlier test's notification, retried by every later
+// test's controller to a port this receiver reused. Each test's controller
+// now watches its own namespace only.)
 func webhookEvents(r *testReceiver) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -27,6 +27,7 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -319,6 +320,12 @@ func (e *testEnv) start() {
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		// Each test's controller sees its own namespace only: the API server
+		// keeps every earlier test's objects, and a controller watching them
+		// all would go on delivering their notifications (to receivers whose
+		// ports a later test's receiver may reuse) and promoting their
+		// releases.
+		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}},
 	})
 	if err != nil {
 		e.t.Fatal(err)
