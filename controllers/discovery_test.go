@@ -272,7 +272,7 @@ func answered(e *testEnv) []simulator.Delivery {
 func TestWebhookTriggersDiscovery(t *testing.T) {
 	g := NewWithT(t)
 	secret := []byte("webhook-secret")
-	e := webhookEnv(t, secret)
+	e := newEnv(t, withHooks(secret), withPollInterval(time.Hour), serial())
 	// GitHub names are case-insensitive: the payload says acme/checkout.
 	e.discoveringPipeline(releasev1.DiscoverReleases, "", time.Hour, func(p *releasev1.ReleasePipeline) { p.Spec.Source.Repository = "ACME/Checkout" })
 	g.Eventually(e.lastChecked, timeout, interval).ShouldNot(BeZero())

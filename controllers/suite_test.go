@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,6 +186,8 @@ type testEnv struct {
 	// (withPreviousRelease), 0 without.
 	retryPR        int
 	previousTagged bool
+	// serial: the test does not run in parallel with others (serial()).
+	serial bool
 }
 
 const (
@@ -225,6 +228,14 @@ func withSimulator(opts ...simulator.Option) envOption {
 // withPreviousRelease gives the application a history before 1.4.2: a
 // commit tagged v1.4.1, then a merged pull request (e.retryPR, "Retry
 // payments" by alice), so that promotions of 1.4.2 have release notes.
+// parallel holds the tests that asked to run in parallel (a test with two
+// worlds asks once).
+var parallel sync.Map
+
+// serial runs the test alone: it reads a process-wide metric that other
+// tests' controllers also count.
+func serial() envOption { return func(e *testEnv) { e.serial = true } }
+
 func withPreviousRelease() envOption { return func(e *testEnv) { e.previousTagged = true } }
 
 // withHooks serves the manager's HTTP mux on a free port, with the webhook
@@ -257,6 +268,11 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	e.ns = strings.Trim(strings.ReplaceAll(e.ns, "/", "-"), "-")
 	for _, o := range opts {
 		o(e)
+	}
+	if _, again := parallel.LoadOrStore(t, true); !again && !e.serial {
+		// Each test has its namespace, controller and GitHub: most of a
+		// test's time is waiting on them, so tests run side by side.
+		t.Parallel()
 	}
 	if e.clock == nil {
 		e.clock = clock.RealClock{}
