@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
@@ -105,25 +104,7 @@ func (e *testEnv) commit(msg string) string {
 // counted reads liftoff_github_webhook_deliveries_total{event,outcome} from
 // controller-runtime's registry, as the metrics endpoint serves it.
 func counted(event, outcome string) float64 {
-	mfs, err := metrics.Registry.Gather()
-	if err != nil {
-		panic(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "liftoff_github_webhook_deliveries_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["event"] == event && labels["outcome"] == outcome {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return counterValue("liftoff_github_webhook_deliveries_total", map[string]string{"event": event, "outcome": outcome})
 }
 
 func TestDiscoveryFromReleasesPromotesTheNewest(t *testing.T) {

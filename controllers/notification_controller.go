@@ -116,15 +116,20 @@ func (r *ReleaseNotificationReconciler) notificationsOf(ctx context.Context, o c
 // Reconcile derives the events, queues the new ones (written before any
 // delivery), delivers what is due and writes the outcome.
 func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	out, err := r.reconcile(ctx, req)
+	return out.Result(r.Clock.Now()), err
+}
+
+func (r *ReleaseNotificationReconciler) reconcile(ctx context.Context, req ctrl.Request) (lreconcile.Outcome, error) {
 	n := &releasev1.ReleaseNotification{}
 	if err := r.APIReader.Get(ctx, req.NamespacedName, n); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.metrics.forget(req.Namespace, req.Name)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return lreconcile.Stop(), client.IgnoreNotFound(err)
 	}
 	if !n.DeletionTimestamp.IsZero() || !r.Shard.Owns(n) {
-		return ctrl.Result{}, nil
+		return lreconcile.Stop(), nil
 	}
 	now := r.Clock.Now()
 	orig := n.DeepCopy()
@@ -134,11 +139,11 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 
 	snap, err := r.gather(ctx, n, now)
 	if err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 	rcs, err := r.receivers(ctx, n)
 	if err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 	rcs.record(n)
 	box = outboxOf(n) // holds the receivers found unusable now
@@ -148,7 +153,7 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 		events = append(events, *report)
 	}
 	if _, err := box.Enqueue(events, now); err != nil {
-		return ctrl.Result{}, err
+		return lreconcile.Stop(), err
 	}
 	stalled := stalledBy(snap.selectorErr, schedErr)
 	r.setConditions(n, stalled, rcs)
@@ -157,10 +162,10 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 		// The intent first: what is to be sent is recorded before anything is.
 		conflict, err := patchStatus(ctx, r.Client, orig, n)
 		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("writing the delivery record: %w", err)
+			return lreconcile.Stop(), fmt.Errorf("writing the delivery record: %w", err)
 		}
 		if conflict {
-			return lreconcile.Requeue().Result(now), nil
+			return lreconcile.Requeue(), nil
 		}
 		r.observeDropped(orig, n)
 		r.announceConfig(orig, n, rcs)
@@ -173,17 +178,14 @@ func (r *ReleaseNotificationReconciler) Reconcile(ctx context.Context, req ctrl.
 
 	if attempts := box.Due(now, maxDeliveriesPerReconcile); len(attempts) > 0 {
 		if err := r.deliver(ctx, n, attempts, rcs, stalled); err != nil {
-			return ctrl.Result{}, err
+			return lreconcile.Stop(), err
 		}
 		if len(attempts) == maxDeliveriesPerReconcile {
-			return lreconcile.Requeue().Result(now), nil
+			// Written; the rest of what is due goes at once, in the next reconcile.
+			return lreconcile.WriteThenContinue(), nil
 		}
 	}
-	var recheck time.Time
-	if len(rcs.problems) > 0 {
-		recheck = now.Add(conditions.RetryStalled) // no Secret watch: read them again later
-	}
-	return ctrl.Result{RequeueAfter: r.requeueAfter(n, now, wake, reportWake, recheck)}, nil
+	return notificationNext(n, rcs, now, wake, reportWake), nil
 }
 
 // outboxOf is the notification's delivery record; receivers whose
@@ -428,19 +430,25 @@ func (r *ReleaseNotificationReconciler) event(n *releasev1.ReleaseNotification, 
 	}
 }
 
-// requeueAfter is when the notification next has work: a retry, a message to
-// give up on, a wait that turns into Blocked, a freeze coming into notice,
-// the next report.
-func (r *ReleaseNotificationReconciler) requeueAfter(n *releasev1.ReleaseNotification, now time.Time, wakes ...time.Time) time.Duration {
-	wakes = append(wakes, outboxOf(n).Wake(now))
-	var next time.Time
-	for _, w := range wakes {
-		if !w.IsZero() && (next.IsZero() || w.Before(next)) {
-			next = w
+// notificationNext is when the notification next has work, the earliest of:
+// a receiver's retry or a message to give up on (the outbox's Wake:
+// WaitDelivery); a time at which time alone makes a message (due: a wait
+// that turns into Blocked, a freeze coming into notice, the next report:
+// WaitDue); and, while a receiver's Secret is missing or invalid, reading
+// the Secrets again (no watch tells of them: WaitFix). Nothing of these:
+// a change of what it watches brings it back (Stop).
+func notificationNext(n *releasev1.ReleaseNotification, rcs *receiverSet, now time.Time, due ...time.Time) lreconcile.Outcome {
+	out := lreconcile.Stop()
+	if len(rcs.problems) > 0 {
+		out = lreconcile.WaitFor(conditions.RetryStalled, lreconcile.WaitFix)
+	}
+	if at := outboxOf(n).Wake(now); !at.IsZero() {
+		out = out.NoLaterThan(at, now, lreconcile.WaitDelivery)
+	}
+	for _, at := range due {
+		if !at.IsZero() {
+			out = out.NoLaterThan(at, now, lreconcile.WaitDue)
 		}
 	}
-	if next.IsZero() {
-		return 0
-	}
-	return max(next.Sub(now), time.Second)
+	return out
 }

@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github/simulator"
@@ -309,25 +308,7 @@ func TestAFailingReceiverShowsTheErrorThenGetsTheMessageOnce(t *testing.T) {
 
 // deliveryCount reads liftoff_notification_deliveries_total from the controller's registry.
 func deliveryCount(ns, receiver, result string) float64 {
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		panic(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "liftoff_notification_deliveries_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["namespace"] == ns && labels["receiver"] == receiver && labels["result"] == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return counterValue("liftoff_notification_deliveries_total", map[string]string{"namespace": ns, "receiver": receiver, "result": result})
 }
 
 // The manager stops while a delivery hangs: the message was recorded before

@@ -214,6 +214,13 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 		st.LatestVersion = found[len(found)-1].VersionString()
 	}
 
+	st.Message = discoveryMessage(src, created, found, len(cands), waiting, truncated)
+	return interval, nil, nil
+}
+
+// discoveryMessage says what a poll found: the Releases it created, or why
+// none; what waits for its artifacts; that a listing was cut short.
+func discoveryMessage(src releasev1.SourceSpec, created []string, found []discovery.Found, listed int, waiting string, truncated bool) string {
 	what := "published releases"
 	switch src.From {
 	case releasev1.DiscoverTags:
@@ -221,21 +228,22 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 	case releasev1.DiscoverRegistry:
 		what = "registry tags"
 	}
+	var msg string
 	switch {
 	case len(created) > 0:
-		st.Message = fmt.Sprintf("created %s", strings.Join(created, ", "))
+		msg = fmt.Sprintf("created %s", strings.Join(created, ", "))
 	case len(found) == 0:
-		st.Message = fmt.Sprintf("none of %d %s of %s is a version in range %q", len(cands), what, src.Repository, orAll(src.VersionConstraint))
+		msg = fmt.Sprintf("none of %d %s of %s is a version in range %q", listed, what, src.Repository, orAll(src.VersionConstraint))
 	default:
-		st.Message = fmt.Sprintf("no new version: newest in range is %s", found[len(found)-1].VersionString())
+		msg = fmt.Sprintf("no new version: newest in range is %s", found[len(found)-1].VersionString())
 	}
 	if waiting != "" {
-		st.Message += "; " + waiting
+		msg += "; " + waiting
 	}
 	if truncated {
-		st.Message += fmt.Sprintf(" (only the first %d %s were read)", len(cands), what)
+		msg += fmt.Sprintf(" (only the first %d %s were read)", listed, what)
 	}
-	return interval, nil, nil
+	return msg
 }
 
 func orAll(c string) string {

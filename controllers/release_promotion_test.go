@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -312,25 +311,7 @@ func TestNewerReleaseSupersedesOlder(t *testing.T) {
 
 // promotionCount reads liftoff_promotions_total from the controller's registry.
 func promotionCount(ns, stage, result string) float64 {
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		panic(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "liftoff_promotions_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["namespace"] == ns && labels["stage"] == stage && labels["result"] == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return counterValue("liftoff_promotions_total", map[string]string{"namespace": ns, "stage": stage, "result": result})
 }
 
 // The request budget of a promotion whose stage waits for its GitOps agent:

@@ -30,34 +30,16 @@ const (
 // Approve appends an approval of stage to the Release and returns it as
 // recorded (by and at stamped by the webhook).
 func Approve(ctx context.Context, c client.Client, key types.NamespacedName, stage, comment string) (releasev1.Approval, error) {
-	rel := &releasev1.Release{}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := c.Get(ctx, key, rel); err != nil {
-			return err
-		}
-		rel.Spec.Approvals = append(rel.Spec.Approvals, releasev1.Approval{Stage: stage, Comment: comment})
-		return c.Update(ctx, rel)
-	})
-	if err != nil {
-		return releasev1.Approval{}, err
-	}
-	return rel.Spec.Approvals[len(rel.Spec.Approvals)-1], nil
+	a, _, err := appendTo(ctx, c, key, &releasev1.Release{}, func(rel *releasev1.Release) *[]releasev1.Approval { return &rel.Spec.Approvals },
+		releasev1.Approval{Stage: stage, Comment: comment})
+	return a, err
 }
 
 // SignOff appends a sign-off of item to the checklist and returns it as recorded.
 func SignOff(ctx context.Context, c client.Client, key types.NamespacedName, item string, decision releasev1.SignOffDecision, comment string) (releasev1.SignOff, error) {
-	lc := &releasev1.LaunchChecklist{}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := c.Get(ctx, key, lc); err != nil {
-			return err
-		}
-		lc.Spec.SignOffs = append(lc.Spec.SignOffs, releasev1.SignOff{Item: item, Decision: decision, Comment: comment})
-		return c.Update(ctx, lc)
-	})
-	if err != nil {
-		return releasev1.SignOff{}, err
-	}
-	return lc.Spec.SignOffs[len(lc.Spec.SignOffs)-1], nil
+	s, _, err := appendTo(ctx, c, key, &releasev1.LaunchChecklist{}, func(lc *releasev1.LaunchChecklist) *[]releasev1.SignOff { return &lc.Spec.SignOffs },
+		releasev1.SignOff{Item: item, Decision: decision, Comment: comment})
+	return s, err
 }
 
 // SetPaused pauses (true) or resumes (false) every further promotion of the Release.
@@ -92,34 +74,34 @@ func Verdict(ctx context.Context, c client.Client, key types.NamespacedName, ver
 // the stage ran before when empty) to the pipeline and returns it as
 // recorded (by, at and to stamped by the webhook) with its index.
 func RollBack(ctx context.Context, c client.Client, key types.NamespacedName, stage, to, reason string) (releasev1.RollbackRequest, int, error) {
-	pipe := &releasev1.ReleasePipeline{}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := c.Get(ctx, key, pipe); err != nil {
-			return err
-		}
-		pipe.Spec.Rollbacks = append(pipe.Spec.Rollbacks, releasev1.RollbackRequest{Stage: stage, To: to, Reason: reason})
-		return c.Update(ctx, pipe)
-	})
-	if err != nil {
-		return releasev1.RollbackRequest{}, 0, err
-	}
-	n := len(pipe.Spec.Rollbacks) - 1
-	return pipe.Spec.Rollbacks[n], n, nil
+	return appendTo(ctx, c, key, &releasev1.ReleasePipeline{}, func(p *releasev1.ReleasePipeline) *[]releasev1.RollbackRequest { return &p.Spec.Rollbacks },
+		releasev1.RollbackRequest{Stage: stage, To: to, Reason: reason})
 }
 
 // ResumeStage appends a resume of stage to the pipeline, ending the hold of
 // its latest rollback on demand, and returns it as recorded.
 func ResumeStage(ctx context.Context, c client.Client, key types.NamespacedName, stage, comment string) (releasev1.ResumeRequest, error) {
-	pipe := &releasev1.ReleasePipeline{}
+	r, _, err := appendTo(ctx, c, key, &releasev1.ReleasePipeline{}, func(p *releasev1.ReleasePipeline) *[]releasev1.ResumeRequest { return &p.Spec.Resumes },
+		releasev1.ResumeRequest{Stage: stage, Comment: comment})
+	return r, err
+}
+
+// appendTo appends entry to a list of obj's spec (list points at it), read
+// fresh from key and written again on a conflict, and returns the entry as
+// the API server recorded it (the admission webhook stamps who and when)
+// with its index.
+func appendTo[O client.Object, E any](ctx context.Context, c client.Client, key types.NamespacedName, obj O, list func(O) *[]E, entry E) (E, int, error) {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := c.Get(ctx, key, pipe); err != nil {
+		if err := c.Get(ctx, key, obj); err != nil {
 			return err
 		}
-		pipe.Spec.Resumes = append(pipe.Spec.Resumes, releasev1.ResumeRequest{Stage: stage, Comment: comment})
-		return c.Update(ctx, pipe)
+		*list(obj) = append(*list(obj), entry)
+		return c.Update(ctx, obj)
 	})
 	if err != nil {
-		return releasev1.ResumeRequest{}, err
+		var zero E
+		return zero, 0, err
 	}
-	return pipe.Spec.Resumes[len(pipe.Spec.Resumes)-1], nil
+	recorded := *list(obj)
+	return recorded[len(recorded)-1], len(recorded) - 1, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 // listGate stands between a dashboard and the API server and holds its list
@@ -103,7 +104,7 @@ func createEarlyWorld(t *testing.T, space string) {
 		Stages: []releasev1.ReleaseStageStatus{
 			{Name: "dev", Phase: releasev1.StagePromoted, Promotion: &releasev1.PromotionStatus{Commit: "8888888aaaaaaa", CompletedAt: &now}},
 			{Name: "prod", Phase: releasev1.StageWaiting, Gates: []releasev1.GateStatus{
-				{Name: "calendar", Status: releasev1.GatePending, Reason: "Frozen", Message: "prod is frozen until Monday", LastChecked: &now}}},
+				{Name: gates.NameCalendar, Status: releasev1.GatePending, Reason: "Frozen", Message: "prod is frozen until Monday", LastChecked: &now}}},
 		}}
 	g.Expect(k8s.Status().Update(ctx, rel)).To(Succeed())
 }

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 var t0 = time.Date(2026, 12, 14, 10, 0, 0, 0, time.UTC)
@@ -57,8 +58,8 @@ func fixtureRelease(ns, pipeline, version string) *releasev1.Release {
 				{Name: "dev", Phase: releasev1.StagePromoted, Promotion: &releasev1.PromotionStatus{Commit: "aaaaaaa1111", CompletedAt: mt(t0.Add(-3 * time.Hour))}},
 				{Name: "staging", Phase: releasev1.StagePromoted, Promotion: &releasev1.PromotionStatus{Commit: "bbbbbbb2222", CompletedAt: mt(t0.Add(-2 * time.Hour))}},
 				{Name: "prod", Phase: releasev1.StageWaiting, Gates: []releasev1.GateStatus{
-					{Name: "checks", Status: releasev1.GatePassed, Message: "qa passed"},
-					{Name: "approvals", Status: releasev1.GatePending, Reason: "AwaitingApproval", Message: "0 of 1 approvals", LastChecked: mt(t0)},
+					{Name: gates.NameChecks, Status: releasev1.GatePassed, Message: "qa passed"},
+					{Name: gates.NameApprovals, Status: releasev1.GatePending, Reason: "AwaitingApproval", Message: "0 of 1 approvals", LastChecked: mt(t0)},
 				}},
 			},
 		},

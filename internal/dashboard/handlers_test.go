@@ -18,6 +18,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 func newTestServer(t *testing.T, s Store, access Access) (*Server, *httptest.Server) {
@@ -338,7 +339,7 @@ func TestChecklistOwnersAndOpenItemsAreTheChecklistsOwn(t *testing.T) {
 	m := fixtureWorld(1, 1)
 	rel := m.releases[0]
 	prod := rel.Status.StageStatus("prod")
-	prod.Gates = append(prod.Gates, releasev1.GateStatus{Name: "launchChecklist", Status: releasev1.GatePending, Reason: releasev1.ReasonChecklistOpen})
+	prod.Gates = append(prod.Gates, releasev1.GateStatus{Name: gates.NameLaunchChecklist, Status: releasev1.GatePending, Reason: releasev1.ReasonChecklistOpen})
 	manual := releasev1.ItemCheck{Manual: &releasev1.ManualCheck{}}
 	lc := &releasev1.LaunchChecklist{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: "launch"},
 		Spec: releasev1.LaunchChecklistSpec{Items: []releasev1.ChecklistItem{
@@ -354,7 +355,7 @@ func TestChecklistOwnersAndOpenItemsAreTheChecklistsOwn(t *testing.T) {
 	g.Expect(getJSON(t, ts.URL+"/api/releases/team-00/"+rel.Name, &v)).To(Equal(200))
 	var who string
 	for _, gv := range v.Stages[2].Gates {
-		if gv.Name == "launchChecklist" {
+		if gv.Name == gates.NameLaunchChecklist {
 			who = gv.Owners
 		}
 	}

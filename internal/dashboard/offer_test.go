@@ -14,6 +14,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 // grants is an Access whose viewer holds the RBAC verbs listed ("verb
@@ -126,7 +127,7 @@ func TestReleasePageSpeaksThePagesLanguageInOneZone(t *testing.T) {
 	g := NewWithT(t)
 	m, rel := worldWithChecklist()
 	prod := rel.Status.StageStatus("prod")
-	prod.Gates = append(prod.Gates, releasev1.GateStatus{Name: "blockers", Status: releasev1.GatePending, Reason: releasev1.ReasonBlockersOpen,
+	prod.Gates = append(prod.Gates, releasev1.GateStatus{Name: gates.NameBlockers, Status: releasev1.GatePending, Reason: releasev1.ReasonBlockersOpen,
 		Message: `2 open issue(s) match "label:blocker": #12 Payment retries double-charge, #13 Safari: close them to go on`,
 		URL:     "https://github.com/acme/app-000/issues/12", LastChecked: mt(t0.Add(-time.Minute)),
 		Issues: []releasev1.BlockerIssue{{Number: 12, Title: "Payment retries double-charge", URL: "https://github.com/acme/app-000/issues/12"},
@@ -175,7 +176,7 @@ func TestPipelinesPageListsWhatNeedsTheViewerFirst(t *testing.T) {
 	failed.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "False", Reason: "RolledBack", Message: "prod: analysis failed: error-ratio 0.25"}}
 	blocked := waiting("app-005").Status.StageStatus("prod")
 	blocked.Gates[1].Status = releasev1.GatePassed
-	blocked.Gates = append(blocked.Gates, releasev1.GateStatus{Name: "blockers", Status: releasev1.GatePending, Reason: releasev1.ReasonBlockersOpen,
+	blocked.Gates = append(blocked.Gates, releasev1.GateStatus{Name: gates.NameBlockers, Status: releasev1.GatePending, Reason: releasev1.ReasonBlockersOpen,
 		Message: `2 open issue(s) match "label:blocker": #12 A, #13 B: close them to go on`,
 		Issues:  []releasev1.BlockerIssue{{Number: 12, Title: "A", URL: "https://github.com/acme/app-005/issues/12"}, {Number: 13, Title: "B", URL: "https://github.com/acme/app-005/issues/13"}}})
 	m.pipelines[7].Status.Conditions = []metav1.Condition{{Type: "Ready", Status: "False", Reason: "SecretNotFound", Message: "Secret github-token not found"}}

@@ -130,36 +130,34 @@ func (c *Client) CommitFiles(ctx context.Context, repo, parent string, files map
 // UpdateBranch moves branch to sha, fast-forward only: when someone else moved
 // the branch meanwhile it returns a KindConflict error.
 func (c *Client) UpdateBranch(ctx context.Context, repo, branch, sha string) error {
-	op := "update branch " + branch
-	if err := c.guard(op); err != nil {
+	return c.writeBranch("update branch", repo, branch, sha, func(owner, name string, ref *gh.Reference) error {
+		_, _, err := c.gh.Git.UpdateRef(ctx, owner, name, ref, false)
 		return err
-	}
-	owner, name, err := split(repo)
-	if err != nil {
-		return err
-	}
-	_, _, err = c.gh.Git.UpdateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}}, false)
-	return c.done(op, err)
+	})
 }
 
 // CreateBranch creates branch at sha; KindConflict when it exists.
 func (c *Client) CreateBranch(ctx context.Context, repo, branch, sha string) error {
-	op := "create branch " + branch
-	if err := c.guard(op); err != nil {
+	return c.writeBranch("create branch", repo, branch, sha, func(owner, name string, ref *gh.Reference) error {
+		_, _, err := c.gh.Git.CreateRef(ctx, owner, name, ref)
 		return err
-	}
-	owner, name, err := split(repo)
-	if err != nil {
-		return err
-	}
-	_, _, err = c.gh.Git.CreateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}})
-	return c.done(op, err)
+	})
 }
 
 // ForceBranch moves branch to sha even when that is not a fast-forward. Used
 // only for Liftoff's own pull-request branches.
 func (c *Client) ForceBranch(ctx context.Context, repo, branch, sha string) error {
-	op := "reset branch " + branch
+	return c.writeBranch("reset branch", repo, branch, sha, func(owner, name string, ref *gh.Reference) error {
+		_, _, err := c.gh.Git.UpdateRef(ctx, owner, name, ref, true)
+		return err
+	})
+}
+
+// writeBranch makes the write (verb: "update branch", ...) that points
+// branch of repo at sha, unless a rate limit is in force, and classifies
+// its error.
+func (c *Client) writeBranch(verb, repo, branch, sha string, write func(owner, name string, ref *gh.Reference) error) error {
+	op := verb + " " + branch
 	if err := c.guard(op); err != nil {
 		return err
 	}
@@ -167,8 +165,8 @@ func (c *Client) ForceBranch(ctx context.Context, repo, branch, sha string) erro
 	if err != nil {
 		return err
 	}
-	_, _, err = c.gh.Git.UpdateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}}, true)
-	return c.done(op, err)
+	ref := &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}}
+	return c.done(op, write(owner, name, ref))
 }
 
 // FoundCommit is a commit found by FindCommit.

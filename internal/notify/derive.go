@@ -10,6 +10,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/checklist"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/notes"
 )
@@ -224,7 +225,7 @@ func (d *deriver) blocked(rel *releasev1.Release, pipe *releasev1.ReleasePipelin
 	}
 	var holding []Gate
 	for _, g := range ss.Gates {
-		if g.Status == releasev1.GatePassed || g.Name == "soak" || g.Name == "notBefore" {
+		if g.Status == releasev1.GatePassed || g.Name == gates.NameSoak || g.Name == gates.NameNotBefore {
 			continue
 		}
 		holding = append(holding, Gate{Name: g.Name, Status: string(g.Status), Message: clip(g.Message, 400), URL: g.URL})
@@ -294,7 +295,7 @@ func (d *deriver) unblockers(rel *releasev1.Release, ss *releasev1.ReleaseStageS
 			continue
 		}
 		switch g.Name {
-		case "approvals":
+		case gates.NameApprovals:
 			who := "anyone granted the verb approve on releases"
 			if d.in.Approvers != nil {
 				if list := exclude(d.in.Approvers(), approvedBy(rel, ss.Name, rel.Annotations[releasev1.AnnotationCreatedBy])); len(list) > 0 {
@@ -302,9 +303,9 @@ func (d *deriver) unblockers(rel *releasev1.Release, ss *releasev1.ReleaseStageS
 				}
 			}
 			out = append(out, fmt.Sprintf("approve %s: %s (kubectl liftoff approve release/%s --stage %s)", ss.Name, who, rel.Name, ss.Name))
-		case "launchChecklist":
+		case gates.NameLaunchChecklist:
 			out = append(out, d.checklistOwners(rel.Spec.LaunchChecklist)...)
-		case "paused":
+		case gates.NamePaused:
 			out = append(out, fmt.Sprintf("whoever paused it: unset spec.paused of release/%s", rel.Name))
 		}
 	}

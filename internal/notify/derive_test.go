@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -144,9 +145,9 @@ func TestDeriveBlockedAfterTheThresholdNamesWhoCanUnblock(t *testing.T) {
 		landed("dev", releasev1.StagePromoted, t0, t0.Add(time.Minute)),
 		landed("staging", releasev1.StagePromoted, t0.Add(2*time.Minute), t0.Add(3*time.Minute)),
 		releasev1.ReleaseStageStatus{Name: "prod", Phase: releasev1.StageWaiting, Gates: []releasev1.GateStatus{
-			{Name: "soak", Status: releasev1.GatePassed},
-			{Name: "launchChecklist", Status: releasev1.GatePending, Message: "checklist launch: 1 of 3 done"},
-			{Name: "approvals", Status: releasev1.GatePending, Message: "1 of 2 approvals for prod"},
+			{Name: gates.NameSoak, Status: releasev1.GatePassed},
+			{Name: gates.NameLaunchChecklist, Status: releasev1.GatePending, Message: "checklist launch: 1 of 3 done"},
+			{Name: gates.NameApprovals, Status: releasev1.GatePending, Message: "1 of 2 approvals for prod"},
 		}})
 	rel.Spec.Version = "1.5.0"
 	rel.Spec.Approvals = []releasev1.Approval{{Stage: "prod", By: "ann"}}
@@ -203,7 +204,7 @@ func TestDeriveBlockedAfterTheThresholdNamesWhoCanUnblock(t *testing.T) {
 		t.Errorf("the same wait later: %+v", later)
 	}
 	// Held by the soak alone it is not blocked: the plan holds it.
-	rel.Status.Stages[2].Gates = []releasev1.GateStatus{{Name: "soak", Status: releasev1.GatePending}}
+	rel.Status.Stages[2].Gates = []releasev1.GateStatus{{Name: gates.NameSoak, Status: releasev1.GatePending}}
 	in.Releases = []releasev1.Release{rel}
 	if events, _ := Derive(in); len(events) != 0 {
 		t.Errorf("soaking: %s", eventTypes(events))

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // Bounds of the outbox in a ReleaseNotification's status.
@@ -209,8 +210,8 @@ type Result struct {
 
 // Apply records the results. A success or a refusal (Permanent) takes the
 // receiver off the message; a message no receiver waits for is done. A
-// failure backs the receiver off: backoff, doubled per consecutive failure,
-// at most MaxBackoff, or what the receiver asked (Retry-After).
+// failure backs the receiver off: reconcile.Backoff from backoff, at most
+// MaxBackoff, or what the receiver asked (Retry-After).
 func (o *Outbox) Apply(results []Result, backoff time.Duration) {
 	for _, res := range results {
 		rs := o.Receiver(res.Receiver)
@@ -232,8 +233,7 @@ func (o *Outbox) Apply(results []Result, backoff time.Duration) {
 			rs.ConsecutiveFailures++
 			wait := RetryAfter(res.Err)
 			if wait <= 0 {
-				wait = backoff << min(rs.ConsecutiveFailures-1, 16)
-				wait = min(wait, MaxBackoff)
+				wait = reconcile.Backoff(backoff, rs.ConsecutiveFailures, MaxBackoff)
 			}
 			rs.LastError, rs.LastErrorAt = clip(res.Err.Error(), 1024), ptrTime(res.At)
 			rs.RetryAt = ptrTime(res.At.Add(wait))

@@ -28,6 +28,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/calendar"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 // The embedded default does what the README promises: the sample release
@@ -350,7 +351,7 @@ func holdsAtCalendar(ctx context.Context, t *testing.T, p *Playground, freeze st
 		if err := p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-1-4-2"}, rel); err == nil {
 			if ss := rel.Status.StageStatus("prod"); ss != nil {
 				for _, g := range ss.Gates {
-					if g.Name == "calendar" && g.Status == releasev1.GatePending && strings.Contains(g.Message, freeze) {
+					if g.Name == gates.NameCalendar && g.Status == releasev1.GatePending && strings.Contains(g.Message, freeze) {
 						return
 					}
 				}

@@ -63,7 +63,8 @@ const (
 	// wait is only the fallback should that wake-up be lost.
 	WaitCoalesced Wait = "Coalesced"
 	// WaitFix: a person must fix something no watch reports (a file in
-	// GitHub, a token): it is tried again now and then.
+	// GitHub, a token, a notification receiver's Secret): it is tried again
+	// now and then.
 	WaitFix Wait = "Fix"
 	// WaitStageLock: another Release took the stage this one promotes into.
 	WaitStageLock Wait = "StageLock"
@@ -86,6 +87,13 @@ const (
 	// WaitCache: the cache has not caught up with the controller's own last
 	// write.
 	WaitCache Wait = "Cache"
+	// WaitDelivery: a notification's receiver failed and is tried again at
+	// its retry (Backoff, or when the receiver asked), or a queued message
+	// is given up on.
+	WaitDelivery Wait = "Delivery"
+	// WaitDue: time alone makes a notification's next message (a wait that
+	// turns into Blocked, a freeze coming into notice, the next report).
+	WaitDue Wait = "Due"
 )
 
 // minRequeue is the shortest requeue: a wait is never zero (controller-runtime
@@ -99,6 +107,10 @@ var floors = map[Wait]time.Duration{
 	// Records lag anyway: a slot that is due comes back no sooner than
 	// this, so Releases that owe records never spin.
 	WaitRecords: 100 * time.Millisecond,
+	// A receiver, or a message come due, is never sought more than once a
+	// second.
+	WaitDelivery: time.Second,
+	WaitDue:      time.Second,
 }
 
 // Stop ends the reconcile: the status is written and nothing is scheduled; a
@@ -197,6 +209,16 @@ func (o Outcome) String() string {
 		return fmt.Sprintf("WaitFor(%s, %s)", o.after, o.wait)
 	}
 	return "Stop"
+}
+
+// Backoff is how long to wait after failures (at least one) consecutive
+// failures of the same thing: first, doubled per failure after the first,
+// at most ceiling.
+func Backoff(first time.Duration, failures int32, ceiling time.Duration) time.Duration {
+	if failures < 1 {
+		failures = 1
+	}
+	return min(first<<min(failures-1, 16), ceiling)
 }
 
 // Poll runs again after d, as a reconciler that polls something outside the

@@ -25,6 +25,10 @@ func TestOutcomeResult(t *testing.T) {
 		// not say how long to wait.
 		{WaitFor(0, WaitGitHub), time.Second, false, true},
 		{WaitFor(90*time.Second, WaitGitHub), 90 * time.Second, false, true},
+		// A notification's receiver or message is not sought again within a
+		// second.
+		{WaitUntil(now.Add(100*time.Millisecond), WaitDelivery), time.Second, false, true},
+		{WaitUntil(now, WaitDue), time.Second, false, true},
 	} {
 		t.Run(tt.out.String(), func(t *testing.T) {
 			if got := tt.out.Result(now).RequeueAfter; got != tt.requeue {
@@ -34,5 +38,21 @@ func TestOutcomeResult(t *testing.T) {
 				t.Errorf("continues %v writes %v, want %v %v", tt.out.Continues(), tt.out.Writes(), tt.continues, tt.write)
 			}
 		})
+	}
+}
+
+// A receiver that keeps failing is tried again later each time, up to the
+// ceiling, and never sooner than the first wait.
+func TestBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		failures int32
+		want     time.Duration
+	}{
+		{0, 5 * time.Second}, {1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second},
+		{6, 160 * time.Second}, {7, 5 * time.Minute}, {40, 5 * time.Minute},
+	} {
+		if got := Backoff(5*time.Second, tt.failures, 5*time.Minute); got != tt.want {
+			t.Errorf("after %d failures: %s, want %s", tt.failures, got, tt.want)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 // dashboardResult: how fast the dashboard shows many Releases, served as
@@ -213,7 +214,7 @@ func waiting(st *releasev1.ReleaseStatus) {
 	st.Phase, st.CurrentStage = releasev1.PhaseBlocked, "prod"
 	prod := &st.Stages[len(st.Stages)-1]
 	prod.Phase, prod.Promotion = releasev1.StageWaiting, nil
-	prod.Gates = append(prod.Gates, releasev1.GateStatus{Name: "approvals", Status: releasev1.GatePending, Reason: "AwaitingApproval", Message: "0 of 1 approvals"})
+	prod.Gates = append(prod.Gates, releasev1.GateStatus{Name: gates.NameApprovals, Status: releasev1.GatePending, Reason: "AwaitingApproval", Message: "0 of 1 approvals"})
 }
 
 func fetch(url string) ([]byte, error) {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 // memoryResult: the controller's memory once it holds and has worked
@@ -113,7 +114,7 @@ func finishedStatus(rel *releasev1.Release, k int) releasev1.ReleaseStatus {
 			Name: name, Phase: releasev1.StagePromoted,
 			Message: fmt.Sprintf("%s is live in %s since commit %s", rel.Spec.Version, name, sha(name)[:7]),
 			Gates: []releasev1.GateStatus{{
-				Name: "checks", Status: releasev1.GatePassed, Reason: "ChecksPassed",
+				Name: gates.NameChecks, Status: releasev1.GatePassed, Reason: "ChecksPassed",
 				Message: "all required checks passed: qa (success)", URL: fmt.Sprintf("https://github.com/bench/%s/runs/%d", rel.Spec.Pipeline, 1000+k),
 				LastChecked: at(offset),
 			}},

@@ -14,6 +14,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
+	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
 var stageNames = []string{"dev", "staging", "prod"}
@@ -263,7 +264,7 @@ func waitingOnQA(r *releasev1.Release) bool {
 		return false
 	}
 	for _, g := range r.Status.Stages[0].Gates {
-		if g.Name == "checks" {
+		if g.Name == gates.NameChecks {
 			return g.Status == releasev1.GatePending
 		}
 	}
