@@ -24,7 +24,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 const (
@@ -33,7 +33,7 @@ const (
 )
 
 // appKey is one of the App private keys.
-func appKey(i int) (*rsa.PrivateKey, []byte) { return simulator.SharedAppKey(i) }
+func appKey(i int) (*rsa.PrivateKey, []byte) { return githubsim.SharedAppKey(i) }
 
 // withApp registers the GitHub App testAppID (key 0) in the simulator,
 // installs it on acme's repositories (all, or those named) and makes the
@@ -129,7 +129,7 @@ func TestPromotesWithAGitHubApp(t *testing.T) {
 func TestAppTokenRenewedMidPromotion(t *testing.T) {
 	g := NewWithT(t)
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
-	e := newEnv(t, withClock(clk), withSimulator(simulator.WithInstallationTokenTTL(10*time.Minute)), withApp(nil, nil))
+	e := newEnv(t, withClock(clk), withSimulator(githubsim.WithInstallationTokenTTL(10*time.Minute)), withApp(nil, nil))
 	e.pipeline(e.stage("dev"), e.stage("staging", func(s *releasev1.Stage) {
 		s.Gates = &releasev1.Gates{Soak: &metav1Duration{Duration: 30 * time.Minute}}
 	}), e.stage("prod"))
@@ -203,7 +203,7 @@ func TestBadAppCredentialsBlockAndWriteNothing(t *testing.T) {
 		name    string
 		repos   []string
 		mod     func(map[string][]byte)
-		sim     []simulator.Option
+		sim     []githubsim.Option
 		reason  string
 		message string
 	}{
@@ -212,7 +212,7 @@ func TestBadAppCredentialsBlockAndWriteNothing(t *testing.T) {
 		{name: "key of no App", mod: set("privateKey", string(otherPEM)), reason: releasev1.ReasonGitHubAppKeyRefused, message: "A JSON web token could not be decoded: the privateKey is not a key of GitHub App 314"},
 		{name: "unknown installation", mod: set("installationID", "999999"), reason: releasev1.ReasonGitHubAppInstallationNotFound, message: "GitHub App 314 has no installation 999999"},
 		{name: "not installed on the GitOps repository", repos: []string{appRepo}, reason: releasev1.ReasonGitHubAppNotInstalled, message: "repository acme/gitops is not among the repositories of GitHub App installation"},
-		{name: "clock skew", sim: []simulator.Option{simulator.WithClock(ahead)}, reason: releasev1.ReasonGitHubAppClockSkew, message: "behind GitHub's: synchronise the node's clock (NTP)"},
+		{name: "clock skew", sim: []githubsim.Option{githubsim.WithClock(ahead)}, reason: releasev1.ReasonGitHubAppClockSkew, message: "behind GitHub's: synchronise the node's clock (NTP)"},
 		{name: "both kinds of keys", mod: set("token", token), reason: releasev1.ReasonSecretInvalid, message: "has both `token` and GitHub App keys (appID, installationID, privateKey): keep one kind"},
 		{name: "neither kind", mod: func(d map[string][]byte) { clear(d); d["user"] = []byte("liftoff") }, reason: releasev1.ReasonSecretInvalid, message: "has no `token` key"},
 		{name: "appID not a number", mod: set("appID", "Iv1.8a61f9b3a7aba766"), reason: releasev1.ReasonSecretInvalid, message: "`appID` is not a number: use the App ID on the App's settings page"},
@@ -277,7 +277,7 @@ func conditionIn(conds []metav1.Condition, ctype string) string {
 
 // withAppPermissions gives the App's installation (withApp, before it) perms
 // instead of the permissions Liftoff needs.
-func withAppPermissions(perms simulator.Permissions) envOption {
+func withAppPermissions(perms githubsim.Permissions) envOption {
 	return func(e *testEnv) {
 		e.onSim = append(e.onSim, func(e *testEnv) {
 			if err := e.sim.SetInstallationPermissions(e.appInstallation(), perms); err != nil {
@@ -301,15 +301,15 @@ func (e *testEnv) appInstallation() int64 {
 // Liftoff needs, in GitHub; nobody touches the cluster.
 func (e *testEnv) grantAppPermissions() {
 	e.t.Helper()
-	if err := e.sim.SetInstallationPermissions(e.appInstallation(), simulator.DefaultAppPermissions()); err != nil {
+	if err := e.sim.SetInstallationPermissions(e.appInstallation(), githubsim.DefaultAppPermissions()); err != nil {
 		e.t.Fatal(err)
 	}
 }
 
 // appPermissionsWithout is what Liftoff needs less the permissions named
 // (name=level keeps name at level).
-func appPermissionsWithout(names ...string) simulator.Permissions {
-	p := simulator.DefaultAppPermissions()
+func appPermissionsWithout(names ...string) githubsim.Permissions {
+	p := githubsim.DefaultAppPermissions()
 	for _, n := range names {
 		name, level, _ := strings.Cut(n, "=")
 		delete(p, name)

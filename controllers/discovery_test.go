@@ -14,7 +14,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // discoveringPipeline creates the test pipeline with discovery on.
@@ -245,7 +245,7 @@ func webhookEnv(t *testing.T, secret []byte) *testEnv {
 }
 
 // answered waits for every delivery and returns them.
-func answered(e *testEnv) []simulator.Delivery {
+func answered(e *testEnv) []githubsim.Delivery {
 	e.sim.WaitDeliveries()
 	return e.sim.Deliveries()
 }
@@ -269,7 +269,7 @@ func TestWebhookTriggersDiscovery(t *testing.T) {
 	g.Eventually(e.releaseNames, timeout, interval).Should(Equal([]string{"checkout-1-5-0"}))
 	g.Expect(e.get("checkout-1-5-0").Spec.Commit).To(Equal(sha))
 	g.Expect(e.polls(releasev1.DiscoverReleases)()).To(BeNumerically(">", polled))
-	var published simulator.Delivery
+	var published githubsim.Delivery
 	for _, d := range answered(e) {
 		switch d.Event {
 		case "ping":

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // A Monday noon; every time in these tests is relative to it.
@@ -300,7 +300,7 @@ func TestMilestoneNotFoundStallsAndOutagesKeepStatus(t *testing.T) {
 	g.Eventually(e.msCondition("ga", releasev1.ConditionStalled), timeout, interval).Should(BeEmpty())
 	g.Expect(e.getMilestone("ga").Status).To(And(HaveField("Health", releasev1.HealthOnTrack), HaveField("Progress", "1/2 (50%)")))
 
-	e.sim.Inject(simulator.Fault{Path: "/milestones", Status: http.StatusServiceUnavailable})
+	e.sim.Inject(githubsim.Fault{Path: "/milestones", Status: http.StatusServiceUnavailable})
 	e.sim.CreateIssue(appRepo, "c", nil, n)
 	clk.Step(time.Second)
 	g.Eventually(e.msCondition("ga", releasev1.ConditionReady), timeout, interval).Should(And(

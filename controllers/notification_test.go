@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // delivery is one request a test receiver answered.
@@ -427,7 +427,7 @@ func TestKubectlPrintsTheNotesAndTheReport(t *testing.T) {
 	g.Expect(out).To(Equal("Stage dev: acme/checkout 1.4.2 -> 1.4.3: 2 pull requests, as the controller stored them " +
 		"(you may not read Secret github (the pipeline's GitHub token))\n  2 pull requests since 1.4.2: " + list + "\nCompare: " + notes.URL + "\n"))
 	// So does anyone when GitHub fails; r142's stage has nothing stored: the error says what to do.
-	e.sim.Inject(simulator.Fault{Path: "/compare/", Status: http.StatusBadGateway})
+	e.sim.Inject(githubsim.Fault{Path: "/compare/", Status: http.StatusBadGateway})
 	out, ok = e.kubectlAs("admin", admin, "liftoff", "notes", "release/r143", "-n", e.ns)
 	g.Expect(ok).To(BeTrue(), out)
 	g.Expect(out).To(HavePrefix("Stage dev: acme/checkout 1.4.2 -> 1.4.3: 2 pull requests, as the controller stored them (GitHub cannot be read: "))

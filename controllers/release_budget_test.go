@@ -13,7 +13,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
@@ -23,7 +23,7 @@ import (
 
 func budgetEnv(t *testing.T, b github.WriteBudget, opts ...envOption) (*testEnv, *clocktesting.FakeClock) {
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second)) // status times have second precision
-	opts = append([]envOption{withClock(clk), withBudget(b), withSimulator(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))}, opts...)
+	opts = append([]envOption{withClock(clk), withBudget(b), withSimulator(githubsim.WithSecondaryLimits(githubsim.GitHubSecondaryLimits))}, opts...)
 	return newEnv(t, opts...), clk
 }
 
@@ -192,7 +192,7 @@ func TestDeploymentRecordsAreWrittenLate(t *testing.T) {
 		return resp, err
 	})
 	e = newEnv(t, withBudget(github.GitHubWriteBudget), withTransport(refuseAfterCommit),
-		withSimulator(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits)))
+		withSimulator(githubsim.WithSecondaryLimits(githubsim.GitHubSecondaryLimits)))
 	e.pipeline(e.stage("dev"))
 	e.release("r", "1.4.2")
 

@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
@@ -139,16 +139,16 @@ func TestRacingReleasesOneStageAtATime(t *testing.T) {
 func TestGitHubFaultsBackOffAndLoseNothing(t *testing.T) {
 	tests := []struct {
 		name   string
-		fault  simulator.Fault
+		fault  githubsim.Fault
 		reason string
 	}{
-		{"server errors", simulator.Fault{Method: "PUT", Path: `/contents/`, Status: 502, Times: 3}, releasev1.ReasonGitHubUnavailable},
-		{"primary rate limit", simulator.Fault{Method: "GET", Path: `/contents/`, Status: 403, RateLimitReset: time.Now().Add(2 * time.Second), Times: 1}, releasev1.ReasonGitHubRateLimited},
-		{"secondary rate limit", simulator.Fault{Method: "PUT", Path: `/contents/`, Status: 403, Secondary: true, RetryAfter: time.Second, Times: 1}, releasev1.ReasonGitHubRateLimited},
-		{"429 with Retry-After", simulator.Fault{Method: "GET", Path: `/commits/refs/tags/`, Status: 429, RetryAfter: time.Second, Times: 2}, releasev1.ReasonGitHubRateLimited},
+		{"server errors", githubsim.Fault{Method: "PUT", Path: `/contents/`, Status: 502, Times: 3}, releasev1.ReasonGitHubUnavailable},
+		{"primary rate limit", githubsim.Fault{Method: "GET", Path: `/contents/`, Status: 403, RateLimitReset: time.Now().Add(2 * time.Second), Times: 1}, releasev1.ReasonGitHubRateLimited},
+		{"secondary rate limit", githubsim.Fault{Method: "PUT", Path: `/contents/`, Status: 403, Secondary: true, RetryAfter: time.Second, Times: 1}, releasev1.ReasonGitHubRateLimited},
+		{"429 with Retry-After", githubsim.Fault{Method: "GET", Path: `/commits/refs/tags/`, Status: 429, RetryAfter: time.Second, Times: 2}, releasev1.ReasonGitHubRateLimited},
 		// A write that times out on the client but is made: the retry finds
 		// the file holding the version and the commit by its trailers.
-		{"timeouts", simulator.Fault{Method: "PUT", Path: `/contents/`, Delay: 3 * time.Second, Times: 2}, releasev1.ReasonGitHubUnavailable},
+		{"timeouts", githubsim.Fault{Method: "PUT", Path: `/contents/`, Delay: 3 * time.Second, Times: 2}, releasev1.ReasonGitHubUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

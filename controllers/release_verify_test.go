@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 )
 
@@ -73,7 +73,7 @@ func TestBadReleaseIsRolledBackInGit(t *testing.T) {
 	// The first attempt to open the postmortem fails: nothing is lost (the
 	// issue is owed, and opened by a later reconcile), and the retry neither
 	// rolls back twice nor opens two issues.
-	e.sim.Inject(simulator.Fault{Method: "POST", Path: "/issues$", Status: 502, Times: 1})
+	e.sim.Inject(githubsim.Fault{Method: "POST", Path: "/issues$", Status: 502, Times: 1})
 	e.release("r", "1.4.2")
 
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))

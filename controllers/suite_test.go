@@ -40,7 +40,7 @@ import (
 	"github.com/liftoff-dev/liftoff/controllers"
 	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/serve"
 	"github.com/liftoff-dev/liftoff/internal/webhooks"
@@ -155,7 +155,7 @@ func zapLevel() zapcore.Level {
 type testEnv struct {
 	t     *testing.T
 	ns    string
-	sim   *simulator.Server
+	sim   *githubsim.Server
 	ctx   context.Context
 	stop  context.CancelFunc
 	done  chan struct{}
@@ -175,7 +175,7 @@ type testEnv struct {
 	// simOpts are added to the simulator's options (after its clock);
 	// onSim run once it is seeded, before the Secret "github" is written
 	// with secret (the token when nil).
-	simOpts []simulator.Option
+	simOpts []githubsim.Option
 	onSim   []func(*testEnv)
 	secret  map[string][]byte
 	// budget paces the controller's GitHub writes (withBudget).
@@ -221,7 +221,7 @@ func withPollInterval(d time.Duration) envOption { return func(e *testEnv) { e.p
 func withBudget(b github.WriteBudget) envOption { return func(e *testEnv) { e.budget = &b } }
 
 // withSimulator configures the GitHub simulator (its secondary limits).
-func withSimulator(opts ...simulator.Option) envOption {
+func withSimulator(opts ...githubsim.Option) envOption {
 	return func(e *testEnv) { e.simOpts = append(e.simOpts, opts...) }
 }
 
@@ -277,7 +277,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	if e.clock == nil {
 		e.clock = clock.RealClock{}
 	}
-	e.sim = simulator.New(append([]simulator.Option{simulator.WithClock(e.clock.Now)}, e.simOpts...)...)
+	e.sim = githubsim.New(append([]githubsim.Option{githubsim.WithClock(e.clock.Now)}, e.simOpts...)...)
 	t.Cleanup(e.sim.Close)
 	e.sim.AddToken(token)
 	g.Expect(e.sim.CreateRepo(appRepo, "main")).To(Succeed())
@@ -503,8 +503,8 @@ func (e *testEnv) file(stage string) string {
 // liftoffCommits lists the commits on the GitOps branch made by Liftoff for a
 // release and stage ("" matches any): those with a trailer group of both (a
 // coalesced commit holds one per promotion).
-func (e *testEnv) liftoffCommits(release, stage string) []simulator.Commit {
-	var out []simulator.Commit
+func (e *testEnv) liftoffCommits(release, stage string) []githubsim.Commit {
+	var out []githubsim.Commit
 	for _, c := range e.sim.Commits(gitopsRepo, "main") {
 		if e.promotionIn(c, release, stage) != nil {
 			out = append(out, c)
@@ -515,7 +515,7 @@ func (e *testEnv) liftoffCommits(release, stage string) []simulator.Commit {
 
 // promotionIn returns the trailers of c's promotion of release into stage
 // ("" matches any), or nil.
-func (e *testEnv) promotionIn(c simulator.Commit, release, stage string) map[string]string {
+func (e *testEnv) promotionIn(c githubsim.Commit, release, stage string) map[string]string {
 	for _, g := range promotion.TrailerGroups(c.Message) {
 		if g[promotion.TrailerRelease] == "" ||
 			release != "" && g[promotion.TrailerRelease] != e.ns+"/"+release ||

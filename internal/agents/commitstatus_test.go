@@ -9,7 +9,7 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // A commit status on the GitOps commit says whether it is deployed; an
@@ -18,7 +18,7 @@ import (
 func TestCommitStatusOnTheGitOpsCommit(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	sim := simulator.New()
+	sim := githubsim.New()
 	defer sim.Close()
 	g.Expect(sim.CreateRepo("acme/gitops", "main")).To(Succeed())
 	ours, err := sim.CommitFiles("acme/gitops", "main", map[string]string{"envs/prod/version": "1.4.2\n"}, "promote")

@@ -27,7 +27,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // The suite runs a real kube-apiserver and etcd with the agents' real CRDs
@@ -104,7 +104,7 @@ type world struct {
 	g       *WithT
 	ctx     context.Context
 	ns      string
-	sim     *simulator.Server
+	sim     *githubsim.Server
 	gh      *github.Client
 	agent   *agenttest.Agent
 	watcher *agents.Watcher
@@ -129,7 +129,7 @@ func newWorldAs(t *testing.T, cfg *rest.Config) *world {
 	w := &world{t: t, g: g, ctx: ctx, ns: fmt.Sprintf("agents-%d", sequence.Add(1))}
 	g.Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}})).To(Succeed())
 
-	w.sim = simulator.New()
+	w.sim = githubsim.New()
 	g.Expect(w.sim.CreateRepo("acme/gitops", "main")).To(Succeed())
 	var err error
 	for i, c := range []*string{&w.earlier, &w.ours, &w.later} {

@@ -20,7 +20,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 const (
@@ -31,14 +31,14 @@ const (
 // appWorld is the simulator with App appID (key 0) installed on acme, and a
 // Store over a fake API server holding objs, all on clk. reads counts the
 // Secret reads.
-func appWorld(t *testing.T, clk *clocktesting.FakeClock, objs ...client.Object) (*simulator.Server, *Store, int64, *int) {
+func appWorld(t *testing.T, clk *clocktesting.FakeClock, objs ...client.Object) (*githubsim.Server, *Store, int64, *int) {
 	t.Helper()
-	sim := simulator.New(simulator.WithClock(clk.Now), simulator.WithInstallationTokenTTL(10*time.Minute))
+	sim := githubsim.New(githubsim.WithClock(clk.Now), githubsim.WithInstallationTokenTTL(10*time.Minute))
 	t.Cleanup(sim.Close)
 	if err := sim.CreateRepo("acme/gitops", "main"); err != nil {
 		t.Fatal(err)
 	}
-	key, _ := simulator.SharedAppKey(0)
+	key, _ := githubsim.SharedAppKey(0)
 	sim.AddApp(appID, "liftoff", &key.PublicKey)
 	inst, err := sim.InstallApp(appID, "acme")
 	if err != nil {
@@ -72,7 +72,7 @@ func TestStoreServesAGitHubApp(t *testing.T) {
 	// The installation's ID is known once the simulator runs: the Secrets
 	// are written then.
 	sim, s, inst, reads := appWorld(t, clk)
-	_, keyPEM := simulator.SharedAppKey(0)
+	_, keyPEM := githubsim.SharedAppKey(0)
 	k8s := s.reader.(client.Client)
 	ctx := context.Background()
 	for _, name := range []string{"github", "github-copy"} {
@@ -104,8 +104,8 @@ func TestStoreServesAGitHubApp(t *testing.T) {
 	if _, err := get(ref); err != nil { // the cache expired: read #3, same key
 		t.Fatal(err)
 	}
-	old, _ := simulator.SharedAppKey(0)
-	rotated, rotatedPEM := simulator.SharedAppKey(1)
+	old, _ := githubsim.SharedAppKey(0)
+	rotated, rotatedPEM := githubsim.SharedAppKey(1)
 	if err := sim.AddAppKey(appID, &rotated.PublicKey); err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +149,8 @@ func TestStoreServesAGitHubApp(t *testing.T) {
 func TestStoreKeepsAWrongKeyFromAnotherSecretsToken(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 	sim, s, inst, _ := appWorld(t, clk)
-	_, goodPEM := simulator.SharedAppKey(0)
-	_, wrongPEM := simulator.SharedAppKey(1)
+	_, goodPEM := githubsim.SharedAppKey(0)
+	_, wrongPEM := githubsim.SharedAppKey(1)
 	k8s := s.reader.(client.Client)
 	ctx := context.Background()
 	for name, key := range map[string][]byte{"github": goodPEM, "github-wrong": wrongPEM} {
@@ -191,7 +191,7 @@ func TestStoreKeepsAWrongKeyFromAnotherSecretsToken(t *testing.T) {
 // A Secret that holds no usable credential says which keys to fix and
 // quotes none of their values.
 func TestStoreRefusesAnIncompleteGitHubApp(t *testing.T) {
-	_, keyPEM := simulator.SharedAppKey(0)
+	_, keyPEM := githubsim.SharedAppKey(0)
 	app := func(mod func(map[string][]byte)) map[string][]byte {
 		d := appSecret("", 7, keyPEM).Data
 		mod(d)

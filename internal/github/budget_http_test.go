@@ -11,7 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // The budget against the simulator with GitHub's secondary limits on, both on
@@ -21,7 +21,7 @@ const simToken = "budget-token"
 
 type limitedGitHub struct {
 	clk  *clocktesting.FakeClock
-	sim  *simulator.Server
+	sim  *githubsim.Server
 	c    *Client
 	head string
 	// sent lists the content-generating requests in the order they reached
@@ -33,7 +33,7 @@ type limitedGitHub struct {
 func newLimitedGitHub(t *testing.T) *limitedGitHub {
 	t.Helper()
 	l := &limitedGitHub{clk: clocktesting.NewFakeClock(t0)}
-	l.sim = simulator.New(simulator.WithClock(l.clk.Now), simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))
+	l.sim = githubsim.New(githubsim.WithClock(l.clk.Now), githubsim.WithSecondaryLimits(githubsim.GitHubSecondaryLimits))
 	t.Cleanup(l.sim.Close)
 	l.sim.AddToken(simToken)
 	if err := l.sim.CreateRepo("acme/app", "main"); err != nil {
@@ -183,7 +183,7 @@ func TestSecondaryRefusalBlocksEveryWriter(t *testing.T) {
 	g := NewWithT(t)
 	l := newLimitedGitHub(t)
 	// Someone else spent the token's minute: GitHub refuses Liftoff's write.
-	l.sim.Inject(simulator.Fault{Method: "POST", Path: "/deployments$", Status: http.StatusForbidden, Secondary: true, RetryAfter: 40 * time.Second, Times: 1})
+	l.sim.Inject(githubsim.Fault{Method: "POST", Path: "/deployments$", Status: http.StatusForbidden, Secondary: true, RetryAfter: 40 * time.Second, Times: 1})
 	err := l.record(PriorityRecord, "refused")
 	g.Expect(KindOf(err)).To(Equal(KindRateLimited))
 	g.Expect(IsWriteBudget(err)).To(BeFalse(), "GitHub's own refusal")

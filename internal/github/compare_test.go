@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 const compareOp = "GET /repos/{owner}/{repo}/compare/{basehead...}"
@@ -14,7 +14,7 @@ const compareOp = "GET /repos/{owner}/{repo}/compare/{basehead...}"
 // comparison per pair of commits: commits never change, so asking again
 // costs nothing. A branch name is asked again, conditionally.
 func TestContainsAsksOncePerPairOfCommits(t *testing.T) {
-	sim := simulator.New()
+	sim := githubsim.New()
 	defer sim.Close()
 	if err := sim.CreateRepo("acme/gitops", "main"); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 const (
@@ -25,13 +25,13 @@ const (
 )
 
 // appKey returns one of the App private keys.
-func appKey(_ *testing.T, i int) (*rsa.PrivateKey, []byte) { return simulator.SharedAppKey(i) }
+func appKey(_ *testing.T, i int) (*rsa.PrivateKey, []byte) { return githubsim.SharedAppKey(i) }
 
 // appSim is a simulator with acme/gitops and acme/checkout and App 42
 // installed on acme/gitops only; it returns the installation ID.
-func appSim(t *testing.T, opts ...simulator.Option) (*simulator.Server, int64) {
+func appSim(t *testing.T, opts ...githubsim.Option) (*githubsim.Server, int64) {
 	t.Helper()
-	s := simulator.New(opts...)
+	s := githubsim.New(opts...)
 	t.Cleanup(s.Close)
 	for _, r := range []string{"acme/gitops", "acme/checkout"} {
 		if err := s.CreateRepo(r, "main"); err != nil {
@@ -64,7 +64,7 @@ func forApp(t *testing.T, f *Factory, apiURL string, inst int64, keyPEM []byte) 
 // revalidated (304, free) with the new one.
 func TestAppTokenRenewedByTheClockAndTheCacheOutlivesIt(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
-	s, inst := appSim(t, simulator.WithClock(clk.Now), simulator.WithInstallationTokenTTL(10*time.Minute))
+	s, inst := appSim(t, githubsim.WithClock(clk.Now), githubsim.WithInstallationTokenTTL(10*time.Minute))
 	_, keyPEM := appKey(t, 0)
 	c := forApp(t, &Factory{Clock: clk}, s.URL(), inst, keyPEM)
 	ctx := context.Background()
@@ -134,7 +134,7 @@ func TestOneClientPerAppInstallation(t *testing.T) {
 // one never gets a token, its own or borrowed.
 func TestAWrongKeyNeverDisturbsAnotherSecretOfTheInstallation(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
-	s, inst := appSim(t, simulator.WithClock(clk.Now))
+	s, inst := appSim(t, githubsim.WithClock(clk.Now))
 	_, goodPEM := appKey(t, 0)
 	_, wrongPEM := appKey(t, 1) // not a key of the App
 	f := &Factory{Clock: clk}
@@ -176,7 +176,7 @@ func TestAWrongKeyNeverDisturbsAnotherSecretOfTheInstallation(t *testing.T) {
 // key, when its token is due, is refused with what to fix.
 func TestRotatedAppKey(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
-	s, inst := appSim(t, simulator.WithClock(clk.Now), simulator.WithInstallationTokenTTL(10*time.Minute))
+	s, inst := appSim(t, githubsim.WithClock(clk.Now), githubsim.WithInstallationTokenTTL(10*time.Minute))
 	old, oldPEM := appKey(t, 0)
 	rotated, newPEM := appKey(t, 1)
 	f := &Factory{Clock: clk, WriteBudget: &WriteBudget{}}
@@ -218,7 +218,7 @@ func TestRefusedInstallationTokenIsExchangedAgain(t *testing.T) {
 	if _, err := c.BranchHead(ctx, "acme/gitops", "main"); err != nil {
 		t.Fatal(err)
 	}
-	s.Inject(simulator.Fault{Method: "PUT", Path: "/contents/", Status: http.StatusUnauthorized, Times: 1})
+	s.Inject(githubsim.Fault{Method: "PUT", Path: "/contents/", Status: http.StatusUnauthorized, Times: 1})
 	f, err := c.ReadFile(ctx, "acme/gitops", "envs/dev/app.yaml", "main")
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestAppCredentialProblems(t *testing.T) {
 	later := func() time.Time { return time.Now().Add(20 * time.Minute) }
 	tests := []struct {
 		name    string
-		sim     []simulator.Option
+		sim     []githubsim.Option
 		factory *Factory
 		inst    int64 // 0: the installation
 		key     []byte
@@ -256,7 +256,7 @@ func TestAppCredentialProblems(t *testing.T) {
 		{name: "a certificate", key: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("x")}), problem: ProblemKeyInvalid, message: `a PEM "CERTIFICATE" block`},
 		{name: "another App's key", key: otherPEM, problem: ProblemKeyRefused, message: "not a key of GitHub App 42"},
 		{name: "unknown installation", inst: 999999, key: keyPEM, problem: ProblemInstallationNotFound, message: "GitHub App 42 has no installation 999999"},
-		{name: "clock behind GitHub's", sim: []simulator.Option{simulator.WithClock(later)}, key: keyPEM, problem: ProblemClockSkew, message: "behind GitHub's"},
+		{name: "clock behind GitHub's", sim: []githubsim.Option{githubsim.WithClock(later)}, key: keyPEM, problem: ProblemClockSkew, message: "behind GitHub's"},
 		{name: "clock ahead of GitHub's", factory: &Factory{Clock: clocktesting.NewFakeClock(later())}, key: keyPEM, problem: ProblemClockSkew, message: "ahead of GitHub's"},
 	}
 	for _, tt := range tests {
@@ -355,7 +355,7 @@ func TestAppOnGitHubEnterpriseServerPath(t *testing.T) {
 // reads go on with a renewed token while the writes wait.
 func TestAppWriteBudgetPerInstallationLetsTheTokenExchangeThrough(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
-	s, inst := appSim(t, simulator.WithClock(clk.Now), simulator.WithInstallationTokenTTL(10*time.Minute))
+	s, inst := appSim(t, githubsim.WithClock(clk.Now), githubsim.WithInstallationTokenTTL(10*time.Minute))
 	other, err := s.InstallApp(testAppID, "acme")
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
-func simClient(t *testing.T) (*simulator.Server, *Client) {
+func simClient(t *testing.T) (*githubsim.Server, *Client) {
 	t.Helper()
-	s := simulator.New()
+	s := githubsim.New()
 	t.Cleanup(s.Close)
 	s.AddToken("tok")
 	if err := s.CreateRepo("acme/app", "main"); err != nil {

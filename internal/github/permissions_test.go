@@ -10,12 +10,12 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // without is the default App permissions less name, or with it at level.
-func without(name, level string) simulator.Permissions {
-	p := simulator.DefaultAppPermissions()
+func without(name, level string) githubsim.Permissions {
+	p := githubsim.DefaultAppPermissions()
 	delete(p, name)
 	if level != "" {
 		p[name] = level
@@ -30,59 +30,59 @@ func without(name, level string) simulator.Permissions {
 // token carries it.
 func TestAppWithoutAPermission(t *testing.T) {
 	ctx := context.Background()
-	head := func(s *simulator.Server) string { sha, _ := s.BranchHead("acme/gitops", "main"); return sha }
+	head := func(s *githubsim.Server) string { sha, _ := s.BranchHead("acme/gitops", "main"); return sha }
 	files := map[string][]byte{"envs/dev/app.yaml": []byte("tag: 2\n")}
 	for _, tt := range []struct {
 		name  string
-		perms simulator.Permissions
-		call  func(c *Client, s *simulator.Server) error
+		perms githubsim.Permissions
+		call  func(c *Client, s *githubsim.Server) error
 		// grant is what the message asks for, and where GitHub refused.
 		grant, endpoint string
 	}{
 		{"a promotion's coalesced commit without contents: write", without("contents", "read"),
-			func(c *Client, s *simulator.Server) error {
+			func(c *Client, s *githubsim.Server) error {
 				_, err := c.CommitOnBranch(ctx, "acme/gitops", "main", head(s), files, "Promote", "")
 				return err
 			}, "grant contents=write (Contents: Read and write)", "GraphQL createCommitOnBranch"},
 		{"a promotion's commit without contents: write", without("contents", "read"),
-			func(c *Client, s *simulator.Server) error {
+			func(c *Client, s *githubsim.Server) error {
 				_, err := c.CommitFiles(ctx, "acme/gitops", head(s), files, "Promote")
 				return err
 			}, "grant contents=write (Contents: Read and write)", "POST /repos/acme/gitops/git/trees"},
 		{"a deployment without deployments: write", without("deployments", "read"),
-			func(c *Client, s *simulator.Server) error {
+			func(c *Client, s *githubsim.Server) error {
 				_, err := c.CreateDeployment(ctx, "acme/gitops", head(s), "dev", "ns/r", "1.4.2", "Promote", false)
 				return err
 			}, "grant deployments=write (Deployments: Read and write)", "POST /repos/acme/gitops/deployments"},
 		{"a pull request without pull_requests: write", without("pull_requests", "read"),
-			func(c *Client, _ *simulator.Server) error {
+			func(c *Client, _ *githubsim.Server) error {
 				_, err := c.CreatePullRequest(ctx, "acme/gitops", "main", "main", "Promote", "")
 				return err
 			}, "grant pull_requests=write (Pull requests: Read and write)", "POST /repos/acme/gitops/pulls"},
 		{"QA checks without checks: read", without("checks", ""),
-			func(c *Client, s *simulator.Server) error {
+			func(c *Client, s *githubsim.Server) error {
 				_, err := c.Checks(ctx, "acme/gitops", head(s), []string{"qa"})
 				return err
 			}, "grant checks=read (Checks: Read-only)", "/check-runs"},
 		{"blockers without issues: read", without("issues", ""),
-			func(c *Client, _ *simulator.Server) error {
+			func(c *Client, _ *githubsim.Server) error {
 				_, _, err := c.SearchIssues(ctx, "repo:acme/gitops is:issue is:open label:blocker")
 				return err
 			}, "grant issues=read (Issues: Read-only)", "GET /search/issues"},
-		{"a milestone without issues nor pull_requests", func() simulator.Permissions { p := without("issues", ""); delete(p, "pull_requests"); return p }(),
-			func(c *Client, _ *simulator.Server) error {
+		{"a milestone without issues nor pull_requests", func() githubsim.Permissions { p := without("issues", ""); delete(p, "pull_requests"); return p }(),
+			func(c *Client, _ *githubsim.Server) error {
 				_, err := c.GetMilestone(ctx, "acme/gitops", "1.5")
 				return err
 			}, "grant issues=read (Issues: Read-only) or pull_requests=read (Pull requests: Read-only)", "GET /repos/acme/gitops/milestones"},
 		{"discovery of tags without metadata: read", without("metadata", ""),
-			func(c *Client, _ *simulator.Server) error {
+			func(c *Client, _ *githubsim.Server) error {
 				_, _, err := c.ListTags(ctx, "acme/gitops")
 				return err
 			}, "grant metadata=read (Metadata: Read-only)", "GET /repos/acme/gitops/tags"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
-			s, inst := appSim(t, simulator.WithClock(clk.Now))
+			s, inst := appSim(t, githubsim.WithClock(clk.Now))
 			if err := s.SetInstallationPermissions(inst, tt.perms); err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +124,7 @@ func TestAppWithoutAPermission(t *testing.T) {
 			authenticate(0) // the token is new
 			clk.Step(recheckPermissions)
 			authenticate(1)
-			if err := s.SetInstallationPermissions(inst, simulator.DefaultAppPermissions()); err != nil {
+			if err := s.SetInstallationPermissions(inst, githubsim.DefaultAppPermissions()); err != nil {
 				t.Fatal(err)
 			}
 			if err := tt.call(c, s); ProblemOf(err) != ProblemPermissionMissing {

@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // Listing releases and tags goes through the ETag cache: an unchanged
 // repository answers 304, which GitHub does not charge.
 func TestListReleasesAndTagsAreConditional(t *testing.T) {
-	sim := simulator.New()
+	sim := githubsim.New()
 	defer sim.Close()
 	if err := sim.CreateRepo("acme/app", "main"); err != nil {
 		t.Fatal(err)

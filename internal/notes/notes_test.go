@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/notes"
 )
 
@@ -18,7 +18,7 @@ const repo = "acme/checkout"
 // merged pull requests, one closed unmerged and a direct commit, v1.1.0, and
 // one more merged pull request after it.
 type world struct {
-	sim     *simulator.Server
+	sim     *githubsim.Server
 	gh      *github.Client
 	v11     string
 	numbers []int
@@ -27,7 +27,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	sim := simulator.New(simulator.WithClock(func() time.Time { now = now.Add(time.Minute); return now }))
+	sim := githubsim.New(githubsim.WithClock(func() time.Time { now = now.Add(time.Minute); return now }))
 	t.Cleanup(sim.Close)
 	sim.AddToken("t")
 	must := func(err error) {
@@ -156,7 +156,7 @@ func TestAFailureIsRememberedForAMinute(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 	cache := notes.NewCache(16, func() time.Time { return now })
-	w.sim.Inject(simulator.Fault{Path: "/compare/", Status: 502})
+	w.sim.Inject(githubsim.Fault{Path: "/compare/", Status: 502})
 	for i := 0; i < 3; i++ {
 		if _, err := cache.For(ctx, w.gh, repo, "1.0.0", "1.1.0"); err == nil || notes.IsNotFound(err) {
 			t.Fatalf("ask %d while GitHub fails: %v", i, err)

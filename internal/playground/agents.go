@@ -15,7 +15,7 @@ import (
 
 	"github.com/liftoff-dev/liftoff/internal/agents"
 	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // DefaultRolloutDelay is how long the playground's agents take to roll a
@@ -49,7 +49,7 @@ var sampleAgents = []stageAgent{
 // stage's files out as the agents report it (Progressing, then after delay
 // Healthy or Ready); a commit that does not is applied at once.
 type deployer struct {
-	sim   *simulator.Server
+	sim   *githubsim.Server
 	agent *agenttest.Agent
 	delay time.Duration
 	// deployed is told each commit a stage's agent finished applying.

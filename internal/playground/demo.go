@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/updater"
 )
 
@@ -19,13 +19,13 @@ const BadVersion = "1.4.3"
 // applied (deployed), and reports that version and its error ratio for
 // Prometheus to scrape.
 type demoService struct {
-	sim *simulator.Server
+	sim *githubsim.Server
 	srv *httptest.Server
 	mu  sync.Mutex
 	ver string
 }
 
-func startDemoService(sim *simulator.Server) *demoService {
+func startDemoService(sim *githubsim.Server) *demoService {
 	d := &demoService{sim: sim}
 	d.srv = httptest.NewServer(http.HandlerFunc(d.metrics))
 	return d

@@ -42,7 +42,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
 	"github.com/liftoff-dev/liftoff/internal/dashboard"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 	"github.com/liftoff-dev/liftoff/internal/registry/registrytest"
 	"github.com/liftoff-dev/liftoff/internal/serve"
@@ -148,7 +148,7 @@ type Playground struct {
 	// App is the GitHub App Liftoff authenticates as, nil with a token.
 	App    *App
 	Client client.Client
-	Sim    *simulator.Server
+	Sim    *githubsim.Server
 	// Registry is the OCI registry holding the sample's image, one tag per
 	// version tagged in the application repository.
 	Registry *registrytest.Registry
@@ -422,7 +422,7 @@ func (p *Playground) addUsers(cfg *rest.Config, dir string) error {
 // limits as on github.com (the controller paces its writes under them), and
 // registers the playground's GitHub App when o asks for one.
 func (p *Playground) startGitHub(o Options) error {
-	p.Sim = simulator.New(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))
+	p.Sim = githubsim.New(githubsim.WithSecondaryLimits(githubsim.GitHubSecondaryLimits))
 	p.Sim.AddToken(Token)
 	if err := Seed(p.Sim); err != nil {
 		return fmt.Errorf("seeding the GitHub simulator: %w", err)
@@ -598,8 +598,8 @@ func (p *Playground) Stop() {
 // registerApp registers the playground's GitHub App in the simulator with a
 // new key (written to dir, as the App's settings would let you download it)
 // and installs it on every repository of acme.
-func registerApp(sim *simulator.Server, dir string) (*App, error) {
-	key, keyPEM, err := simulator.NewAppKey()
+func registerApp(sim *githubsim.Server, dir string) (*App, error) {
+	key, keyPEM, err := githubsim.NewAppKey()
 	if err != nil {
 		return nil, err
 	}

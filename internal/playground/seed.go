@@ -1,7 +1,7 @@
 package playground
 
 import (
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"time"
 )
 
@@ -33,7 +33,7 @@ images:
 // Seed fills the simulator: the application repository with release 1.4.2
 // (green QA) and 1.5.0 (QA still running), and the GitOps repository with
 // dev, staging and prod at 1.4.1.
-func Seed(sim *simulator.Server) error {
+func Seed(sim *githubsim.Server) error {
 	if err := sim.CreateRepo(AppRepo, "main"); err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
@@ -23,7 +23,7 @@ import (
 // limits on, and a client whose write budget shares the simulator's clock.
 type env struct {
 	clk *clocktesting.FakeClock
-	sim *simulator.Server
+	sim *githubsim.Server
 	gh  *github.Client
 	// beforeCommit, when set, runs before a commit request reaches GitHub.
 	beforeCommit func()
@@ -47,7 +47,7 @@ func image(svc string) string { return "ghcr.io/acme/" + svc }
 func newEnv(t *testing.T, services int) *env {
 	t.Helper()
 	e := &env{clk: clocktesting.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), done: make(chan *promotion.Request, 100)}
-	e.sim = simulator.New(simulator.WithClock(e.clk.Now), simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits))
+	e.sim = githubsim.New(githubsim.WithClock(e.clk.Now), githubsim.WithSecondaryLimits(githubsim.GitHubSecondaryLimits))
 	t.Cleanup(e.sim.Close)
 	e.sim.AddToken(token)
 	if err := e.sim.CreateRepo(gitops, "main"); err != nil {
@@ -121,8 +121,8 @@ func (e *env) submitAll(g Gomega, reqs []*promotion.Request, beforeRelease func(
 	return out
 }
 
-func (e *env) liftoffCommits() []simulator.Commit {
-	var out []simulator.Commit
+func (e *env) liftoffCommits() []githubsim.Commit {
+	var out []githubsim.Commit
 	for _, c := range e.sim.Commits(gitops, "main") {
 		if strings.Contains(c.Message, promotion.TrailerRelease) {
 			out = append(out, c)

@@ -11,7 +11,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
@@ -29,7 +29,7 @@ func kustomization(tag string) string {
 
 type world struct {
 	t   *testing.T
-	sim *simulator.Server
+	sim *githubsim.Server
 	gh  *github.Client
 	// transport sees every request the promotion makes.
 	transport roundTripFunc
@@ -42,7 +42,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // newWorld seeds a GitOps repository with dev and prod at 1.4.1.
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, sim: simulator.New()}
+	w := &world{t: t, sim: githubsim.New()}
 	t.Cleanup(w.sim.Close)
 	w.sim.AddToken(token)
 	if err := w.sim.CreateRepo(gitops, "main"); err != nil {
@@ -84,8 +84,8 @@ func (w *world) request(files ...string) *promotion.Request {
 }
 
 // liftoffCommits are the commits on main that carry the release's trailers.
-func (w *world) liftoffCommits() []simulator.Commit {
-	var out []simulator.Commit
+func (w *world) liftoffCommits() []githubsim.Commit {
+	var out []githubsim.Commit
 	for _, c := range w.sim.Commits(gitops, "main") {
 		if strings.Contains(c.Message, "Liftoff-Release: shop/checkout-1-4-2\n") {
 			out = append(out, c)

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
@@ -146,15 +146,15 @@ func TestStepTransitions(t *testing.T) {
 			w.release("r", "9.9.9")
 		}, stage: "dev", phase: releasev1.StagePending, ready: "False/CommitNotFound: no tag v9.9.9 or 9.9.9 in acme/checkout", outcome: "WaitFor(30s, Poll)"},
 		{name: "token refused: stalled", setup: func(w *world) {
-			w.sim.Inject(simulator.Fault{Path: "/commits/refs/tags/", Status: http.StatusUnauthorized})
+			w.sim.Inject(githubsim.Fault{Path: "/commits/refs/tags/", Status: http.StatusUnauthorized})
 			w.pipeline()
 		}, stage: "dev", phase: releasev1.StagePending, ready: "False/GitHubUnauthorized", outcome: "WaitFor(1m0s, Fix)", check: stalledWith(releasev1.ReasonGitHubUnauthorized)},
 		{name: "429 without Retry-After: waits a second", setup: func(w *world) {
-			w.sim.Inject(simulator.Fault{Path: "/commits/refs/tags/", Status: http.StatusTooManyRequests, Times: 1})
+			w.sim.Inject(githubsim.Fault{Path: "/commits/refs/tags/", Status: http.StatusTooManyRequests, Times: 1})
 			w.pipeline()
 		}, stage: "dev", phase: releasev1.StagePending, ready: "False/GitHubRateLimited", outcome: "WaitFor(1s, GitHub)"},
 		{name: "GitHub down: retried with backoff, nothing lost", setup: func(w *world) {
-			w.sim.Inject(simulator.Fault{Method: "PUT", Path: "/contents/", Status: http.StatusBadGateway})
+			w.sim.Inject(githubsim.Fault{Method: "PUT", Path: "/contents/", Status: http.StatusBadGateway})
 			w.pipeline()
 		}, stage: "dev", phase: releasev1.StagePromoting, ready: "False/GitHubUnavailable", err: true, outcome: "Stop", check: func(t *testing.T, w *world) {
 			if c := w.condition("r", releasev1.ConditionReconciling); !strings.HasPrefix(c, "True/GitHubUnavailable") || !strings.Contains(c, "retrying with backoff") {

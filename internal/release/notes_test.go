@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // notesAsked counts the requests release notes make of the application's
@@ -136,7 +136,7 @@ func TestAPromotionGoesOnWithoutNotes(t *testing.T) {
 	}{
 		{"GitHub fails the comparison", func(w *world) {
 			w.secondRelease()
-			w.sim.Inject(simulator.Fault{Path: "/compare/", Status: 502})
+			w.sim.Inject(githubsim.Fault{Path: "/compare/", Status: 502})
 		}, 1},
 		{"the previous version has no tag", func(w *world) {
 			w.release("r143", "1.4.2")

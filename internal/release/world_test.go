@@ -26,7 +26,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/calendar"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/notes"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/registry"
@@ -52,7 +52,7 @@ type world struct {
 	t      *testing.T
 	ctx    context.Context
 	clk    *clocktesting.FakeClock
-	sim    *simulator.Server
+	sim    *githubsim.Server
 	c      client.WithWatch
 	engine *release.Engine
 	events *events.FakeRecorder
@@ -83,7 +83,7 @@ func kustomization(tag string) string {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), clk: clocktesting.NewFakeClock(t0), events: events.NewFakeRecorder(100), agents: &fakeAgents{}}
-	w.sim = simulator.New(simulator.WithClock(w.clk.Now))
+	w.sim = githubsim.New(githubsim.WithClock(w.clk.Now))
 	t.Cleanup(w.sim.Close)
 	w.sim.AddToken(token)
 	w.must(w.sim.CreateRepo(appRepo, "main"))
@@ -322,8 +322,8 @@ func (w *world) file(stage string) string {
 }
 
 // liftoffCommits are the commits Liftoff made for release into stage ("" any).
-func (w *world) liftoffCommits(release, stage string) []simulator.Commit {
-	var out []simulator.Commit
+func (w *world) liftoffCommits(release, stage string) []githubsim.Commit {
+	var out []githubsim.Commit
 	for _, c := range w.sim.Commits(gitopsRepo, "main") {
 		if !strings.Contains(c.Message, "Liftoff-Release: ") ||
 			release != "" && !strings.Contains(c.Message, "Liftoff-Release: "+ns+"/"+release+"\n") ||

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
@@ -103,7 +103,7 @@ type train struct {
 	ns          string
 	liftoff     bool
 	deployments bool
-	sim         *simulator.Server
+	sim         *githubsim.Server
 	api         *httptest.Server
 	apps        []app
 	target      *promtest.Target
@@ -168,7 +168,7 @@ func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
 	o := t.o
 	run := &trainRun{Mode: t.mode(), Deployments: t.deployments, Promotions: o.trainPipelines * len(stageNames)}
 	progress("train: %s, deployments %v: %d services x %d stages under GitHub's secondary limits", run.Mode, t.deployments, o.trainPipelines, len(stageNames))
-	t.sim = simulator.New(simulator.WithSecondaryLimits(simulator.GitHubSecondaryLimits), simulator.WithLatency(o.latency), simulator.WithBranchHook(t.branchMoved))
+	t.sim = githubsim.New(githubsim.WithSecondaryLimits(githubsim.GitHubSecondaryLimits), githubsim.WithLatency(o.latency), githubsim.WithBranchHook(t.branchMoved))
 	defer t.sim.Close()
 	// The controller reaches the simulator through this server, which notes
 	// when a request is refused for a secondary limit.
@@ -406,7 +406,7 @@ func (t *train) rollback(ctx context.Context, wt *watcher, run *trainRun) error 
 	}
 }
 
-func (t *train) branchMoved(u simulator.BranchUpdate) {
+func (t *train) branchMoved(u githubsim.BranchUpdate) {
 	if u.Repo != trainGitOps {
 		return
 	}

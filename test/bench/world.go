@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
@@ -35,7 +35,7 @@ type world struct {
 	cfg        *rest.Config
 	scheme     *runtime.Scheme
 	k8s        client.Client
-	sim        *simulator.Server
+	sim        *githubsim.Server
 	dir        string
 	kubeconfig string
 	manager    string // the manager binary
@@ -112,7 +112,7 @@ func startWorld(ctx context.Context, o options) (*world, error) {
 		return nil, err
 	}
 
-	w.sim = simulator.New(simulator.WithLatency(o.latency), simulator.WithRateLimit(1<<40), simulator.WithBranchHook(w.commits.record))
+	w.sim = githubsim.New(githubsim.WithLatency(o.latency), githubsim.WithRateLimit(1<<40), githubsim.WithBranchHook(w.commits.record))
 	w.sim.AddToken(token)
 	ok = true
 	return w, nil
@@ -177,7 +177,7 @@ type commitLog struct {
 	at map[string]time.Time // "namespace/release stage"
 }
 
-func (l *commitLog) record(u simulator.BranchUpdate) {
+func (l *commitLog) record(u githubsim.BranchUpdate) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

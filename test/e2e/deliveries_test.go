@@ -14,7 +14,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 const hookSecret = "e2e-webhook-secret"
@@ -207,7 +207,7 @@ func (w *world) gate(name, stage, gate string) func() string {
 	}
 }
 
-type simulatorDeliveries []simulator.Delivery
+type simulatorDeliveries []githubsim.Delivery
 
 // refused lists the deliveries answered with anything but 2xx.
 func (ds simulatorDeliveries) refused() []string {

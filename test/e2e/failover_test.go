@@ -11,7 +11,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // The leader dies between its GitOps commit and the status write that
@@ -32,7 +32,7 @@ func TestFailoverBetweenCommitAndStatus(t *testing.T) {
 		killed   = make(chan struct{})
 	)
 	w := newWorld(t)
-	hook := func(u simulator.BranchUpdate) {
+	hook := func(u githubsim.BranchUpdate) {
 		if u.Repo != gitops || !isPromotion(u.Message, w.ns+"/"+release, stage) {
 			return
 		}

@@ -16,7 +16,7 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/controllers"
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 )
 
@@ -35,18 +35,18 @@ var nsSeq atomic.Int64
 type world struct {
 	t      *testing.T
 	ns     string
-	sim    *simulator.Server
+	sim    *githubsim.Server
 	appSHA string
 	// onBranch is called for every branch an API request moves, before
-	// the answer is sent (see simulator.WithBranchHook).
-	onBranch atomic.Pointer[func(simulator.BranchUpdate)]
+	// the answer is sent (see githubsim.WithBranchHook).
+	onBranch atomic.Pointer[func(githubsim.BranchUpdate)]
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	g := NewWithT(t)
 	w := &world{t: t, ns: fmt.Sprintf("e2e-%d-%s", nsSeq.Add(1), strings.ToLower(t.Name()))}
-	w.sim = simulator.New(simulator.WithBranchHook(func(u simulator.BranchUpdate) {
+	w.sim = githubsim.New(githubsim.WithBranchHook(func(u githubsim.BranchUpdate) {
 		if f := w.onBranch.Load(); f != nil {
 			(*f)(u)
 		}
@@ -184,8 +184,8 @@ func (w *world) condition(name, ctype string) func() string {
 
 // promotionCommits lists the commits of repo's main branch that promote
 // release into stage, by their trailers, newest first.
-func (w *world) promotionCommits(repo, release, stage string) []simulator.Commit {
-	var out []simulator.Commit
+func (w *world) promotionCommits(repo, release, stage string) []githubsim.Commit {
+	var out []githubsim.Commit
 	for _, c := range w.sim.Commits(repo, "main") {
 		if isPromotion(c.Message, w.ns+"/"+release, stage) {
 			out = append(out, c)
