@@ -85,28 +85,33 @@ func (r *ReleaseReconciler) releasesRequiring(ctx context.Context, o client.Obje
 			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
 		}
 	}
-	var pipes releasev1.ReleasePipelineList
-	if err := r.List(ctx, &pipes, client.InNamespace(o.GetNamespace()), client.MatchingFields{requiresIndex: o.GetName()}); err != nil {
+	viaPipelines, err := r.releasesOfPipelinesWith(ctx, o.GetNamespace(), requiresIndex, o.GetName())
+	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing pipelines requiring pipeline", "pipeline", klog.KObj(o))
-		return out
 	}
+	return append(out, viaPipelines...)
+}
+
+// releasesOfPipelinesWith lists the Releases that may still move of the
+// pipelines whose field index has value.
+func (r *ReleaseReconciler) releasesOfPipelinesWith(ctx context.Context, namespace, field, value string) ([]reconcile.Request, error) {
+	var pipes releasev1.ReleasePipelineList
+	if err := r.List(ctx, &pipes, client.InNamespace(namespace), client.MatchingFields{field: value}); err != nil {
+		return nil, err
+	}
+	var out []reconcile.Request
 	for i := range pipes.Items {
 		out = append(out, r.releasesOf(ctx, &pipes.Items[i], false)...)
 	}
-	return out
+	return out, nil
 }
 
 // releasesOfCalendar maps a calendar change to the Releases of every pipeline
 // that uses it and may still move: a window that opens lets them go at once.
 func (r *ReleaseReconciler) releasesOfCalendar(ctx context.Context, o client.Object) []reconcile.Request {
-	var pipes releasev1.ReleasePipelineList
-	if err := r.List(ctx, &pipes, client.InNamespace(o.GetNamespace()), client.MatchingFields{calendarIndex: o.GetName()}); err != nil {
+	out, err := r.releasesOfPipelinesWith(ctx, o.GetNamespace(), calendarIndex, o.GetName())
+	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing pipelines of calendar", "calendar", klog.KObj(o))
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range pipes.Items {
-		out = append(out, r.releasesOf(ctx, &pipes.Items[i], false)...)
 	}
 	return out
 }
