@@ -1,8 +1,10 @@
 package playground
 
 import (
-	"github.com/liftoff-dev/liftoff/internal/github/simulator"
+	"strings"
 	"time"
+
+	"github.com/liftoff-dev/liftoff/internal/github/simulator"
 )
 
 // Repositories of the playground.
@@ -11,6 +13,8 @@ const (
 	GitOpsRepo = "acme/gitops"
 	// ImageRepo is the sample's image in the playground's OCI registry.
 	ImageRepo = "acme/checkout"
+	// PaymentsRepo is the second service, which checkout requires.
+	PaymentsRepo = "acme/payments"
 )
 
 // SeededVersions are the versions Seed tags; the registry holds an image of each.
@@ -108,6 +112,30 @@ func Seed(sim *simulator.Server) error {
 	}
 	files["envs/staging/kustomization.yaml"] = kustomization("staging", "1.4.1")
 	files["envs/prod/kustomization.yaml"] = kustomization("prod", "1.4.1")
-	_, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the checkout service")
+	if _, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the checkout service"); err != nil {
+		return err
+	}
+	return seedPayments(sim)
+}
+
+// seedPayments adds the payments service, which checkout requires: its
+// repository with release 1.8.0 (green QA) and its environments at 1.7.2.
+func seedPayments(sim *simulator.Server) error {
+	if err := sim.CreateRepo(PaymentsRepo, "main"); err != nil {
+		return err
+	}
+	sha, err := sim.CommitFiles(PaymentsRepo, "main", map[string]string{"main.go": "package main\n\nfunc main() {}\n"}, "Release 1.8.0")
+	if err != nil {
+		return err
+	}
+	if err := sim.CreateTag(PaymentsRepo, "v1.8.0", sha); err != nil {
+		return err
+	}
+	sim.SetCheckRun(PaymentsRepo, sha, "qa", "completed", "success")
+	files := map[string]string{}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		files["envs/payments/"+env+"/kustomization.yaml"] = strings.ReplaceAll(kustomization(env, "1.7.2"), "checkout", "payments")
+	}
+	_, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the payments service")
 	return err
 }
