@@ -41,14 +41,11 @@ func Seed(sim *simulator.Server) error {
 	if err := sim.CreateRepo(AppRepo, "main"); err != nil {
 		return err
 	}
-	sha, err := sim.CommitFiles(AppRepo, "main", map[string]string{
+	sha, err := tagged(sim, AppRepo, "1.4.2", map[string]string{
 		"main.go":   "package main\n\nfunc main() {}\n",
 		"README.md": "# checkout\n",
-	}, "Release 1.4.2")
+	})
 	if err != nil {
-		return err
-	}
-	if err := sim.CreateTag(AppRepo, "v1.4.2", sha); err != nil {
 		return err
 	}
 	sim.SetCheckRun(AppRepo, sha, "qa", "completed", "success")
@@ -72,11 +69,8 @@ func Seed(sim *simulator.Server) error {
 			return err
 		}
 	}
-	bad, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.4.3: a change that breaks checkout\nfunc main() {}\n"}, "Release "+BadVersion)
+	bad, err := tagged(sim, AppRepo, BadVersion, map[string]string{"main.go": "package main\n\n// 1.4.3: a change that breaks checkout\nfunc main() {}\n"})
 	if err != nil {
-		return err
-	}
-	if err := sim.CreateTag(AppRepo, "v"+BadVersion, bad); err != nil {
 		return err
 	}
 	// QA passes: the bug only shows in production.
@@ -84,11 +78,8 @@ func Seed(sim *simulator.Server) error {
 	sim.SetCheckRun(AppRepo, bad, "e2e", "completed", "success")
 	sim.SetStatus(AppRepo, bad, "ci/build", "success")
 
-	next, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.5.0\nfunc main() {}\n"}, "Release 1.5.0")
+	next, err := tagged(sim, AppRepo, "1.5.0", map[string]string{"main.go": "package main\n\n// 1.5.0\nfunc main() {}\n"})
 	if err != nil {
-		return err
-	}
-	if err := sim.CreateTag(AppRepo, "v1.5.0", next); err != nil {
 		return err
 	}
 	sim.SetCheckRun(AppRepo, next, "qa", "in_progress", "")
@@ -124,11 +115,8 @@ func seedPayments(sim *simulator.Server) error {
 	if err := sim.CreateRepo(PaymentsRepo, "main"); err != nil {
 		return err
 	}
-	sha, err := sim.CommitFiles(PaymentsRepo, "main", map[string]string{"main.go": "package main\n\nfunc main() {}\n"}, "Release 1.8.0")
+	sha, err := tagged(sim, PaymentsRepo, "1.8.0", map[string]string{"main.go": "package main\n\nfunc main() {}\n"})
 	if err != nil {
-		return err
-	}
-	if err := sim.CreateTag(PaymentsRepo, "v1.8.0", sha); err != nil {
 		return err
 	}
 	sim.SetCheckRun(PaymentsRepo, sha, "qa", "completed", "success")
@@ -138,4 +126,14 @@ func seedPayments(sim *simulator.Server) error {
 	}
 	_, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the payments service")
 	return err
+}
+
+// tagged commits files to repo's main branch as release version and tags
+// the commit v+version.
+func tagged(sim *simulator.Server, repo, version string, files map[string]string) (string, error) {
+	sha, err := sim.CommitFiles(repo, "main", files, "Release "+version)
+	if err != nil {
+		return "", err
+	}
+	return sha, sim.CreateTag(repo, "v"+version, sha)
 }
