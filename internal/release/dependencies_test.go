@@ -1,21 +1,26 @@
 package release_test
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/gates"
+	"github.com/liftoff-dev/liftoff/internal/shard"
 )
 
 // payments is a second service's pipeline, dev and staging only, whose
 // staging is deployed by an agent: staging runs live, committed or not.
-func (w *world) payments() *releasev1.ReleasePipeline {
+func (w *world) payments(labels map[string]string) *releasev1.ReleasePipeline {
 	p := &releasev1.ReleasePipeline{
-		ObjectMeta: metav1.ObjectMeta{Name: "payments", Namespace: ns, Generation: 1},
+		ObjectMeta: metav1.ObjectMeta{Name: "payments", Namespace: ns, Generation: 1, Labels: labels},
 		Spec: releasev1.ReleasePipelineSpec{
 			Source: releasev1.SourceSpec{Repository: "acme/payments"},
 			Stages: []releasev1.Stage{w.stage("dev"), w.stage("staging", func(s *releasev1.Stage) {
@@ -31,7 +36,7 @@ func (w *world) payments() *releasev1.ReleasePipeline {
 			Live: &releasev1.LiveVersion{Version: "1.7.2", Release: "payments-1.7.2", DeployedAt: at}},
 	}
 	w.must(w.c.Status().Update(w.ctx, p))
-	w.must(w.c.Create(w.ctx, &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "payments-1.8.0", Namespace: ns},
+	w.must(w.c.Create(w.ctx, &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "payments-1.8.0", Namespace: ns, Labels: labels},
 		Spec: releasev1.ReleaseSpec{Pipeline: "payments", Version: "1.8.0"}}))
 	return p
 }
@@ -47,10 +52,45 @@ func (w *world) dependenciesGate(name, stage string) releasev1.GateStatus {
 	return releasev1.GateStatus{}
 }
 
+// shardCache is what a controller of the default shard caches: only the
+// pipelines and Releases without a shard label.
+type shardCache struct{ client.Reader }
+
+func (c shardCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if err := c.Reader.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	if !shard.Shard("").Owns(obj) {
+		return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
+	}
+	return nil
+}
+
+func (c shardCache) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if err := c.Reader.List(ctx, list, opts...); err != nil {
+		return err
+	}
+	if rl, ok := list.(*releasev1.ReleaseList); ok {
+		rl.Items = slices.DeleteFunc(rl.Items, func(r releasev1.Release) bool { return !shard.Shard("").Owns(&r) })
+	}
+	return nil
+}
+
+// Checkout waits in staging until payments runs 1.8.0 there, deployed, and
+// reads it the same whether payments is in its shard (the cache) or in
+// another (the API server).
 func TestReleaseWaitsUntilTheRequiredPipelineRunsTheVersionDeployed(t *testing.T) {
+	for name, labels := range map[string]map[string]string{"same shard": nil, "another shard": {shard.Label: "payments"}} {
+		t.Run(name, func(t *testing.T) { waitsForPayments(t, labels) })
+	}
+}
+
+func waitsForPayments(t *testing.T, labels map[string]string) {
 	w := newWorld(t)
+	w.cache = shardCache{w.c}
+	w.start()
 	w.pipeline()
-	payments := w.payments()
+	payments := w.payments(labels)
 	w.release("checkout-1.4.2", "1.4.2", func(r *releasev1.Release) {
 		r.Spec.Requires = []releasev1.Requirement{{Pipeline: "payments", Version: ">=1.8.0"}}
 	})
