@@ -126,6 +126,9 @@ func TestRequirementsThatCannotBeMetAreRefused(t *testing.T) {
 	checkout.Spec.Requires = []releasev1.Requirement{{Pipeline: "payments", Version: ">=1.8.0", Stages: map[string]string{"prod": "production"}}}
 	refused(k8s.Create(ctx, checkout.DeepCopy()), `spec.requires[0].stages.prod: "production" is not a stage of payments (stages: dev, staging)`)
 
+	checkout.Spec.Requires = []releasev1.Requirement{{Pipeline: "payments", Version: ">=1.8.0", Stages: map[string]string{"prod": strings.Repeat("p", 64)}}}
+	refused(k8s.Create(ctx, checkout.DeepCopy()), "spec.requires[0].stages: Invalid value: stage names are at most 63 characters")
+
 	checkout.Spec.Requires = []releasev1.Requirement{{Pipeline: "payments", Version: ">=1.8.0"}}
 	g.Expect(k8s.Create(ctx, checkout)).To(Succeed())
 	payments := &releasev1.ReleasePipeline{}

@@ -24,6 +24,7 @@ type Requirement struct {
 	// counterpart there is not held by this requirement.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=20
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 63 && size(self[k]) <= 63)",message="stage names are at most 63 characters"
 	Stages map[string]string `json:"stages,omitempty"`
 }
 
