@@ -91,6 +91,11 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	}); err != nil {
 		return err
 	}
+	for _, o := range []client.Object{&releasev1.Release{}, &releasev1.ReleasePipeline{}} {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, o, requiresIndex, requiredPipelines); err != nil {
+			return err
+		}
+	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
@@ -100,6 +105,10 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&releasev1.Release{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}), r.Shard.Predicate())).
 		Watches(&releasev1.ReleasePipeline{}, r.pipelineEvents()).
+		// What a pipeline runs wakes the Releases that require it.
+		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(r.releasesRequiring), builder.WithPredicates(liveChanged)).
+		// Where a Release stands is what those waiting on its pipeline say of it.
+		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.releasesRequiringPipelineOf), builder.WithPredicates(standingChanged)).
 		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A milestone writes its status at every poll; only its spec and its
 		// blockers matter to the gates.

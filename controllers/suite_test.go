@@ -123,7 +123,7 @@ func startWebhooks(o *envtest.WebhookInstallOptions) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	webhooks.Register(srv, scheme, c)
+	webhooks.Register(srv, scheme, c, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

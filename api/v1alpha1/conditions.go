@@ -297,6 +297,18 @@ const (
 	ReasonSoaking = "Soaking"
 	// ReasonSoaked: `soak` passes.
 	ReasonSoaked = "Soaked"
+	// ReasonDependencyPending: `dependencies` waits for a required
+	// pipeline to run a matching version in the corresponding stage.
+	ReasonDependencyPending = "DependencyPending"
+	// ReasonDependencyNotFound: `dependencies` fails: a required pipeline
+	// (or the stage spec.requires maps to) does not exist.
+	ReasonDependencyNotFound = "DependencyNotFound"
+	// ReasonDependencyInvalid: `dependencies` fails: a requirement's
+	// version is not a semver range.
+	ReasonDependencyInvalid = "DependencyInvalid"
+	// ReasonDependenciesMet: `dependencies` passes: every required
+	// pipeline runs a matching version (or has no corresponding stage).
+	ReasonDependenciesMet = "DependenciesMet"
 	// ReasonMetricsPending: `metrics` cannot tell yet (an error, no data).
 	ReasonMetricsPending = "MetricsPending"
 	// ReasonMetricsFailed: `metrics` fails: a precondition does not hold.

@@ -64,6 +64,16 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	LaunchChecklist string `json:"launchChecklist,omitempty"`
 
+	// Requires lists other services' versions this Release needs running
+	// before it is promoted into a stage (the dependencies gate), besides
+	// its pipeline's spec.requires; an entry for the same pipeline replaces
+	// the pipeline's.
+	// +optional
+	// +listType=map
+	// +listMapKey=pipeline
+	// +kubebuilder:validation:MaxItems=20
+	Requires []Requirement `json:"requires,omitempty"`
+
 	// Approvals for Manual stages. Entries are appended, never edited.
 	// +optional
 	// +listType=atomic
@@ -252,9 +262,10 @@ const (
 type GateStatus struct {
 	// Name of the gate: target (a target found invalid, until it is tried
 	// again), paused, notBefore (spec.plan), calendar, blockers,
-	// launchChecklist, checks, soak, metrics, approvals, hold (a rollback on
-	// demand holds the stage), artifacts (the pinned artifacts' tags,
-	// resolved again once every other gate passed), signature (their cosign
+	// launchChecklist, checks, soak, dependencies (other services' versions
+	// spec.requires names), metrics, approvals, hold (a rollback on demand
+	// holds the stage), artifacts (the pinned artifacts' tags, resolved
+	// again once every other gate passed), signature (their cosign
 	// signatures, verified then too), and stage (another Release is being
 	// promoted into the stage).
 	Name string `json:"name"`

@@ -53,6 +53,18 @@ type ReleasePipelineSpec struct {
 	// +kubebuilder:validation:MaxItems=20
 	Stages []Stage `json:"stages"`
 
+	// Requires lists other services' versions that every Release of this
+	// pipeline needs running before it is promoted into a stage (the
+	// dependencies gate). A Release's own spec.requires adds to it and
+	// replaces the entry for the same pipeline. Refused at admission: a
+	// pipeline requiring itself, a required pipeline that does not exist,
+	// a dependency cycle, a version that is not a semver range.
+	// +optional
+	// +listType=map
+	// +listMapKey=pipeline
+	// +kubebuilder:validation:MaxItems=20
+	Requires []Requirement `json:"requires,omitempty"`
+
 	// Rollbacks on demand: each entry writes an earlier version back into a
 	// stage at once, freeze or not, and holds later Releases before the
 	// stage until spec.resumes lets them go on (`kubectl liftoff rollback`).

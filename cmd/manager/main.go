@@ -150,7 +150,7 @@ func main() {
 		os.Exit(1)
 	}
 	if webhooksOn {
-		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
+		webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient(), mgr.GetAPIReader())
 	}
 	httpServer := &serve.Server{Addr: httpAddr, Handler: mux}
 	must(mgr.Add(httpServer))

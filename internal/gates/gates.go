@@ -33,6 +33,9 @@ const (
 	NameChecks = "checks"
 	// NameSoak holds a stage until the version soaked in the previous one (Soak).
 	NameSoak = "soak"
+	// NameDependencies holds a stage until the pipelines spec.requires
+	// names run matching versions in it (Dependencies).
+	NameDependencies = "dependencies"
 	// NameMetrics holds a stage until its Prometheus preconditions hold (Metrics).
 	NameMetrics = "metrics"
 	// NameApprovals holds a stage until it is approved (Approvals).
@@ -95,6 +98,9 @@ type Snapshot struct {
 	Signatures []SignatureFact
 	// Hold is the rollback on demand that holds the stage, nil when none does.
 	Hold *HoldFacts
+	// Dependencies are the Release's requirements (spec.requires of the
+	// Release and its pipeline) as found for the stage, nil without any.
+	Dependencies []DependencyFacts
 }
 
 // HoldFacts is a rollback on demand that holds a stage until a person
@@ -152,6 +158,9 @@ func Evaluate(s Snapshot) []Result {
 	}
 	if g.Soak != nil {
 		out = append(out, Soak(g.Soak.Duration, s.PreviousStage, s.PreviousLandedAt, s.Now))
+	}
+	if len(s.Dependencies) > 0 {
+		out = append(out, Dependencies(s.Dependencies))
 	}
 	if len(g.Metrics) > 0 {
 		out = append(out, Metrics(s.Metrics))

@@ -249,7 +249,7 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 		p.Stop()
 		return nil, err
 	}
-	webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient())
+	webhooks.Register(mgr.GetWebhookServer(), scheme, mgr.GetClient(), mgr.GetAPIReader())
 	httpAddr := o.HTTPAddr
 	if httpAddr == "" {
 		httpAddr = "127.0.0.1:0"

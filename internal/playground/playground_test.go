@@ -80,6 +80,17 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if w := watched(); !slices.ContainsFunc(w, func(l string) bool { return strings.HasPrefix(l, "checkout-1-4-2 Deploying ") }) {
 		t.Errorf("the wait for the agents was not seen:\n%s", strings.Join(w, "\n"))
 	}
+	// Checkout required payments 1.8.0 running in each stage first.
+	for _, st := range []string{"dev", "staging", "prod"} {
+		if g := gate(rel.Status.StageStatus(st), gates.NameDependencies); g == nil || g.Status != releasev1.GatePassed ||
+			g.Message != "payments 1.8.0 runs in "+st+" (needs >=1.8.0)" {
+			t.Errorf("stage %s: dependencies gate %+v", st, g)
+		}
+		content, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/payments/"+st+"/kustomization.yaml")
+		if !strings.Contains(content, `newTag: "1.8.0" # promoted by Liftoff`) {
+			t.Errorf("payments %s kustomization:\n%s", st, content)
+		}
+	}
 	values, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/staging/values.yaml")
 	if !strings.Contains(values, "version: 1.4.2 # promoted by Liftoff") {
 		t.Errorf("staging values.yaml:\n%s", values)
@@ -375,4 +386,17 @@ func get(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %s\n%s", url, resp.Status, b)
 	}
 	return string(b)
+}
+
+// gate is the named gate of a stage, or nil.
+func gate(ss *releasev1.ReleaseStageStatus, name string) *releasev1.GateStatus {
+	if ss == nil {
+		return nil
+	}
+	for i := range ss.Gates {
+		if ss.Gates[i].Name == name {
+			return &ss.Gates[i]
+		}
+	}
+	return nil
 }

@@ -1,8 +1,10 @@
 package playground
 
 import (
-	"github.com/liftoff-dev/liftoff/internal/githubsim"
+	"strings"
 	"time"
+
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 )
 
 // Repositories of the playground.
@@ -11,6 +13,8 @@ const (
 	GitOpsRepo = "acme/gitops"
 	// ImageRepo is the sample's image in the playground's OCI registry.
 	ImageRepo = "acme/checkout"
+	// PaymentsRepo is the second service, which checkout requires.
+	PaymentsRepo = "acme/payments"
 )
 
 // SeededVersions are the versions Seed tags; the registry holds an image of each.
@@ -37,14 +41,11 @@ func Seed(sim *githubsim.Server) error {
 	if err := sim.CreateRepo(AppRepo, "main"); err != nil {
 		return err
 	}
-	sha, err := sim.CommitFiles(AppRepo, "main", map[string]string{
+	sha, err := tagged(sim, AppRepo, "1.4.2", map[string]string{
 		"main.go":   "package main\n\nfunc main() {}\n",
 		"README.md": "# checkout\n",
-	}, "Release 1.4.2")
+	})
 	if err != nil {
-		return err
-	}
-	if err := sim.CreateTag(AppRepo, "v1.4.2", sha); err != nil {
 		return err
 	}
 	sim.SetCheckRun(AppRepo, sha, "qa", "completed", "success")
@@ -68,11 +69,8 @@ func Seed(sim *githubsim.Server) error {
 			return err
 		}
 	}
-	bad, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.4.3: a change that breaks checkout\nfunc main() {}\n"}, "Release "+BadVersion)
+	bad, err := tagged(sim, AppRepo, BadVersion, map[string]string{"main.go": "package main\n\n// 1.4.3: a change that breaks checkout\nfunc main() {}\n"})
 	if err != nil {
-		return err
-	}
-	if err := sim.CreateTag(AppRepo, "v"+BadVersion, bad); err != nil {
 		return err
 	}
 	// QA passes: the bug only shows in production.
@@ -80,11 +78,8 @@ func Seed(sim *githubsim.Server) error {
 	sim.SetCheckRun(AppRepo, bad, "e2e", "completed", "success")
 	sim.SetStatus(AppRepo, bad, "ci/build", "success")
 
-	next, err := sim.CommitFiles(AppRepo, "main", map[string]string{"main.go": "package main\n\n// 1.5.0\nfunc main() {}\n"}, "Release 1.5.0")
+	next, err := tagged(sim, AppRepo, "1.5.0", map[string]string{"main.go": "package main\n\n// 1.5.0\nfunc main() {}\n"})
 	if err != nil {
-		return err
-	}
-	if err := sim.CreateTag(AppRepo, "v1.5.0", next); err != nil {
 		return err
 	}
 	sim.SetCheckRun(AppRepo, next, "qa", "in_progress", "")
@@ -108,6 +103,37 @@ func Seed(sim *githubsim.Server) error {
 	}
 	files["envs/staging/kustomization.yaml"] = kustomization("staging", "1.4.1")
 	files["envs/prod/kustomization.yaml"] = kustomization("prod", "1.4.1")
-	_, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the checkout service")
+	if _, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the checkout service"); err != nil {
+		return err
+	}
+	return seedPayments(sim)
+}
+
+// seedPayments adds the payments service, which checkout requires: its
+// repository with release 1.8.0 (green QA) and its environments at 1.7.2.
+func seedPayments(sim *githubsim.Server) error {
+	if err := sim.CreateRepo(PaymentsRepo, "main"); err != nil {
+		return err
+	}
+	sha, err := tagged(sim, PaymentsRepo, "1.8.0", map[string]string{"main.go": "package main\n\nfunc main() {}\n"})
+	if err != nil {
+		return err
+	}
+	sim.SetCheckRun(PaymentsRepo, sha, "qa", "completed", "success")
+	files := map[string]string{}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		files["envs/payments/"+env+"/kustomization.yaml"] = strings.ReplaceAll(kustomization(env, "1.7.2"), "checkout", "payments")
+	}
+	_, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the payments service")
 	return err
+}
+
+// tagged commits files to repo's main branch as release version and tags
+// the commit v+version.
+func tagged(sim *githubsim.Server, repo, version string, files map[string]string) (string, error) {
+	sha, err := sim.CommitFiles(repo, "main", files, "Release "+version)
+	if err != nil {
+		return "", err
+	}
+	return sha, sim.CreateTag(repo, "v"+version, sha)
 }

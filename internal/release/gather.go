@@ -26,10 +26,10 @@ func (e *stallError) Error() string { return e.message }
 
 // gather collects what the gates of stage i decide on: the target's last
 // failure, the QA checks, the metrics gate's measurements, the plan, the
-// calendar, the blockers, the checklist, and the stage's lock. A target
-// still held ends the gathering: nothing else could change that decision,
-// and nothing is read from GitHub for a stage that cannot go. An error is a
-// *stallError, a GitHub error, or a transient one.
+// calendar, the blockers, the checklist, the required pipelines, and the
+// stage's lock. A target still held ends the gathering: nothing else could
+// change that decision, and nothing is read from GitHub for a stage that
+// cannot go. An error is a *stallError, a GitHub error, or a transient one.
 func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	snap := gates.Snapshot{Now: s.now, Release: rel, Stage: stage, Commit: rel.Status.Commit}
@@ -81,6 +81,9 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 		}
 	}
 	if snap.Checklist, err = s.checklistFacts(ctx, stage); err != nil {
+		return snap, err
+	}
+	if snap.Dependencies, err = s.dependencyFacts(ctx, stage.Name); err != nil {
 		return snap, err
 	}
 	snap.Hold = s.holdFacts(stage.Name)

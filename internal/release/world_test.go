@@ -74,6 +74,9 @@ type world struct {
 	promURL string
 	// agents plays the stages' GitOps agents.
 	agents *fakeAgents
+	// cache, when set, is what the engine reads as the manager's cache (a
+	// shard's); the API server (w.c) otherwise.
+	cache client.Reader
 }
 
 func kustomization(tag string) string {
@@ -125,8 +128,12 @@ func (w *world) start() {
 	})}
 	w.factory = factory
 	store := credentials.NewStore(w.c, factory, w.clk)
+	var cache client.Reader = w.c
+	if w.cache != nil {
+		cache = w.cache
+	}
 	w.engine = release.New(release.Deps{
-		Client: w.c, APIReader: w.c,
+		Client: cache, APIReader: w.c,
 		Locks:       &release.StageLocks{Reader: w.c, Writer: countedStatus{w.c, &w.pipelineWrites}, StaleAfter: 5 * time.Second},
 		Credentials: release.StoreCredentials{Store: store},
 		Artifacts:   &artifacts.Resolver{Registry: registry.New(registry.Options{Clock: w.clk}), Keys: store},

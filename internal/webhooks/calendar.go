@@ -28,10 +28,12 @@ const (
 )
 
 // Register adds every Liftoff webhook to the server. c creates
-// SubjectAccessReviews (the manager's client).
-func Register(srv webhook.Server, scheme *runtime.Scheme, c client.Client) {
+// SubjectAccessReviews (the manager's client); reader reads the pipelines
+// spec.requires names from the API server (the manager's API reader: its
+// cache holds only its shard's pipelines).
+func Register(srv webhook.Server, scheme *runtime.Scheme, c client.Client, reader client.Reader) {
 	srv.Register(CalendarValidatePath, admission.WithValidator[*releasev1.ReleaseCalendar](scheme, CalendarValidator{}))
-	id := &Identity{Client: c, Decoder: admission.NewDecoder(scheme)}
+	id := &Identity{Client: c, Reader: reader, Decoder: admission.NewDecoder(scheme)}
 	srv.Register(ReleaseMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutateRelease)})
 	srv.Register(ReleaseValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidateRelease)})
 	srv.Register(ChecklistMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutateChecklist)})

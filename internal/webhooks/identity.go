@@ -32,10 +32,28 @@ import (
 // they are, and no client can write someone else's name into it.
 type Identity struct {
 	// Client creates SubjectAccessReviews.
-	Client  client.Client
+	Client client.Client
+	// Reader reads the pipelines spec.requires names from the API server
+	// (every shard's); Client when nil.
+	Reader  client.Reader
 	Decoder admission.Decoder
 	// Now stamps `at`; time.Now when nil.
 	Now func() time.Time
+}
+
+func (id *Identity) reader() client.Reader {
+	if id.Reader != nil {
+		return id.Reader
+	}
+	return id.Client
+}
+
+// refused denies with msg, or answers err (the API server could not be read).
+func refused(msg string, err error) admission.Response {
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return admission.Denied(msg)
 }
 
 func (id *Identity) now() metav1.Time {
@@ -109,7 +127,8 @@ func patched(req admission.Request, obj runtime.Object) admission.Response {
 	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
 }
 
-// ValidateRelease refuses edits of recorded approvals, a forged creator or
+// ValidateRelease refuses requirements that cannot be met
+// (ReleaseRequiresRefusal), edits of recorded approvals, a forged creator or
 // approver, self-approval and approvers without the approve verb.
 func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) admission.Response {
 	rel, old := &releasev1.Release{}, &releasev1.Release{}
@@ -127,6 +146,9 @@ func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) 
 		if creator != old.Annotations[releasev1.AnnotationCreatedBy] {
 			return admission.Denied(fmt.Sprintf("annotation %s records who created the Release and cannot change", releasev1.AnnotationCreatedBy))
 		}
+	}
+	if msg, err := ReleaseRequiresRefusal(ctx, id.reader(), rel, old); err != nil || msg != "" {
+		return refused(msg, err)
 	}
 	if msg := appendOnly("spec.approvals", len(old.Spec.Approvals), func(i int) bool {
 		return i < len(rel.Spec.Approvals) && equality.Semantic.DeepEqual(old.Spec.Approvals[i], rel.Spec.Approvals[i])

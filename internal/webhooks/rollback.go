@@ -52,7 +52,8 @@ func (id *Identity) MutatePipeline(_ context.Context, req admission.Request) adm
 	return patched(req, pipe)
 }
 
-// ValidatePipeline refuses edits of recorded rollbacks and resumes, forged
+// ValidatePipeline refuses requirements that cannot be met
+// (PipelineRequiresRefusal), edits of recorded rollbacks and resumes, forged
 // names, users without the verb rollback, and rollbacks the stage's history
 // cannot make: an unknown stage or version, nothing to roll back to, a
 // rollback of the stage still under way.
@@ -60,6 +61,9 @@ func (id *Identity) ValidatePipeline(ctx context.Context, req admission.Request)
 	pipe, old := &releasev1.ReleasePipeline{}, &releasev1.ReleasePipeline{}
 	if err := decodePair(id.Decoder, req, pipe, old); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if msg, err := PipelineRequiresRefusal(ctx, id.reader(), pipe, old); err != nil || msg != "" {
+		return refused(msg, err)
 	}
 	if msg := appendOnly("spec.rollbacks", len(old.Spec.Rollbacks), func(i int) bool {
 		return i < len(pipe.Spec.Rollbacks) && equality.Semantic.DeepEqual(old.Spec.Rollbacks[i], pipe.Spec.Rollbacks[i])

@@ -20,7 +20,7 @@ import (
 // and returns the function that stops them.
 func Serve(o *envtest.WebhookInstallOptions, scheme *runtime.Scheme, c client.Client) (func(), error) {
 	srv := webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir})
-	webhooks.Register(srv, scheme, c)
+	webhooks.Register(srv, scheme, c, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
