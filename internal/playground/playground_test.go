@@ -61,14 +61,16 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	}
 	pinned := "digest: " + rel.Status.Artifacts[0].Digest
 	for _, st := range []string{"dev", "staging", "prod"} {
-		content, ok := p.Sim.FileAt(GitOpsRepo, "main", "envs/"+st+"/kustomization.yaml")
-		if !ok || !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, pinned) {
-			t.Errorf("%s kustomization:\n%s", st, content)
-		}
 		ss := rel.Status.StageStatus(st)
-		if ss == nil || ss.Phase != releasev1.StagePromoted {
+		if ss == nil || ss.Phase != releasev1.StagePromoted || ss.Promotion == nil {
 			t.Errorf("stage %s: %+v", st, ss)
 			continue
+		}
+		// Read at the promotion's commit: the story's next release (1.4.3)
+		// may be in dev already.
+		content, ok := p.Sim.FileAt(GitOpsRepo, ss.Promotion.Commit, "envs/"+st+"/kustomization.yaml")
+		if !ok || !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) || !strings.Contains(content, pinned) {
+			t.Errorf("%s kustomization at %s:\n%s", st, ss.Promotion.Commit, content)
 		}
 		// Each stage waited for its GitOps agent to roll the commit out.
 		agent := map[string]string{"dev": "ArgoCD", "staging": "ArgoCD", "prod": "Flux"}[st]
@@ -91,7 +93,7 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 			t.Errorf("payments %s kustomization:\n%s", st, content)
 		}
 	}
-	values, _ := p.Sim.FileAt(GitOpsRepo, "main", "envs/staging/values.yaml")
+	values, _ := p.Sim.FileAt(GitOpsRepo, rel.Status.StageStatus("staging").Promotion.Commit, "envs/staging/values.yaml")
 	if !strings.Contains(values, "version: 1.4.2 # promoted by Liftoff") {
 		t.Errorf("staging values.yaml:\n%s", values)
 	}
