@@ -233,7 +233,8 @@ const (
 	StageFailed StagePhase = "Failed"
 	// StageSuperseded: a newer Release reached this stage.
 	StageSuperseded StagePhase = "Superseded"
-	// StageSkipped: the stage is after the Release's targetStage.
+	// StageSkipped: the stage is not on the way to the Release's
+	// targetStage (neither the target nor a stage it comes after).
 	StageSkipped StagePhase = "Skipped"
 )
 

@@ -64,9 +64,11 @@ type Snapshot struct {
 	Now     time.Time
 	Release *releasev1.Release
 	Stage   *releasev1.Stage
-	// PreviousStage is the stage before, nil for the first.
+	// PreviousStage is the stage the soak counts from: of the stages this
+	// one comes after, the last the Release went live in; nil for a stage
+	// after none.
 	PreviousStage *string
-	// PreviousLandedAt is when the Release landed in the previous stage.
+	// PreviousLandedAt is when the Release went live in PreviousStage.
 	PreviousLandedAt *time.Time
 	// Commit is the release commit.
 	Commit string

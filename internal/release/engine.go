@@ -86,11 +86,15 @@ type Run struct {
 	locked map[string]bool
 	// records is what the run knows of the GitHub records the Release owes.
 	records records
+	// waits are the outcomes of the stages whose step waited in this run: a
+	// stage of a fan-out that waits (a soak, a check) is not stepped again
+	// while its siblings go on, and its wait counts when the run ends.
+	waits map[string]reconcile.Outcome
 }
 
 // Start begins a reconcile.
 func (e *Engine) Start() *Run {
-	return &Run{e: e, locked: map[string]bool{}}
+	return &Run{e: e, locked: map[string]bool{}, waits: map[string]reconcile.Outcome{}}
 }
 
 // StatusWriter writes the status a step computed, with optimistic locking:
@@ -156,16 +160,16 @@ func (e *Engine) Forget(key types.NamespacedName) {
 // transient failure: the status says what happened, and the caller writes it
 // and retries with backoff.
 func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outcome, error) {
-	s := &step{Engine: r.e, locked: r.locked, records: &r.records, rel: rel, now: r.e.Clock.Now()}
+	s := &step{Engine: r.e, locked: r.locked, records: &r.records, waits: r.waits, rel: rel, now: r.e.Clock.Now()}
 	out, err := s.run(ctx)
 	s.noteRecords()
 	return s.owing(out), err
 }
 
-// stageStep moves the current stage (index i) on.
+// stageStep moves stage i on.
 type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
 
-// stageSteps is the step of each phase of the current stage.
+// stageSteps is the step of each phase of a stage.
 var stageSteps = map[releasev1.StagePhase]stageStep{
 	releasev1.StagePending:       (*step).evaluate,
 	releasev1.StageWaiting:       (*step).evaluate,

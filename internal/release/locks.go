@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -319,11 +320,16 @@ func (l *StageLocks) Deployed(ctx context.Context, pipe *releasev1.ReleasePipeli
 	return at, err
 }
 
-// Free frees every stage rel holds.
-func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release) error {
+// Free frees the named stages rel holds, or every stage it holds when none
+// is named. A stage of a fan-out frees only its own: its siblings may still
+// be promoting.
+func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stages ...string) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		changed := false
 		for i := range p.Status.Stages {
+			if len(stages) > 0 && !slices.Contains(stages, p.Status.Stages[i].Name) {
+				continue
+			}
 			if l := p.Status.Stages[i].InFlight; l != nil && l.Release == rel.Name {
 				p.Status.Stages[i].InFlight = nil
 				changed = true

@@ -52,14 +52,19 @@ func (id *Identity) MutatePipeline(_ context.Context, req admission.Request) adm
 	return patched(req, pipe)
 }
 
-// ValidatePipeline refuses edits of recorded rollbacks and resumes, forged
-// names, users without the verb rollback, and rollbacks the stage's history
-// cannot make: an unknown stage or version, nothing to roll back to, a
-// rollback of the stage still under way.
+// ValidatePipeline refuses stages that do not form a graph (an after that
+// names no stage, the stage itself or a stage twice, a cycle), edits of
+// recorded rollbacks and resumes, forged names, users without the verb
+// rollback, and rollbacks the stage's history cannot make: an unknown stage
+// or version, nothing to roll back to, a rollback of the stage still under
+// way.
 func (id *Identity) ValidatePipeline(ctx context.Context, req admission.Request) admission.Response {
 	pipe, old := &releasev1.ReleasePipeline{}, &releasev1.ReleasePipeline{}
 	if err := decodePair(id.Decoder, req, pipe, old); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if msg := pipe.Spec.GraphError(); msg != "" {
+		return admission.Denied(msg)
 	}
 	if msg := appendOnly("spec.rollbacks", len(old.Spec.Rollbacks), func(i int) bool {
 		return i < len(pipe.Spec.Rollbacks) && equality.Semantic.DeepEqual(old.Spec.Rollbacks[i], pipe.Spec.Rollbacks[i])

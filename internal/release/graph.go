@@ -1,0 +1,201 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
+)
+
+// stepStages runs the step of each ready stage, as its phase says in
+// stageSteps, and combines their outcomes (Outcome.And). A stage whose step
+// waited earlier in this reconcile is not stepped again: its wait counts.
+// When one stage fails the Release, the stages after it in ready are not
+// stepped; the stages not started never start, and a promotion in flight
+// is finished by the next reconcile (finishInFlight).
+func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, error) {
+	rel := s.rel
+	out := reconcile.Stop()
+	for _, i := range ready {
+		name := s.pipe.Spec.Stages[i].Name
+		o, waited := s.waits[name]
+		if !waited {
+			next, ok := stageSteps[rel.Status.Stages[i].Phase]
+			if !ok {
+				next = (*step).evaluate
+			}
+			var err error
+			if o, err = next(s, ctx, i); err != nil {
+				return o, err
+			}
+			if rel.Status.Phase == releasev1.PhaseFailed {
+				s.notStarted(name)
+				return o, nil
+			}
+			if !o.Continues() && len(ready) > 1 {
+				s.waits[name] = o
+			}
+		}
+		out = out.And(o, s.now)
+	}
+	rel.Status.CurrentStage = s.stageList(ready)
+	if len(ready) > 1 {
+		s.summarize(ready)
+	}
+	return out, nil
+}
+
+// said is what the step of one stage concluded, as it set the conditions.
+type said struct {
+	phase   releasev1.ReleasePhase
+	reason  string
+	message string
+	blocked bool
+	stalled bool
+}
+
+func saidNow(rel *releasev1.Release) said {
+	out := said{phase: rel.Status.Phase}
+	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
+		out.reason, out.message = c.Reason, c.Message
+	}
+	out.blocked = meta.IsStatusConditionTrue(rel.Status.Conditions, releasev1.ConditionBlocked)
+	out.stalled = meta.IsStatusConditionTrue(rel.Status.Conditions, releasev1.ConditionStalled)
+	return out
+}
+
+// summarize sets the conditions of a Release with several stages ready:
+// the message tells what each does ("prod-eu: ...; prod-us: ..."), the
+// phase and reason are those of the first stage that moves (the Release is
+// blocked only when all of them are), or of a stage stalled on the
+// pipeline, which a person must fix either way.
+func (s *step) summarize(ready []int) {
+	rel := s.rel
+	var lead *said
+	parts := make([]string, 0, len(ready))
+	for _, i := range ready {
+		ss := &rel.Status.Stages[i]
+		parts = append(parts, fmt.Sprintf("%s: %s %s", ss.Name, strings.ToLower(string(ss.Phase)), ss.Message))
+	}
+	rank := func(x said) int {
+		switch {
+		case x.stalled:
+			return 3
+		case !x.blocked && x.phase != releasev1.PhasePending:
+			return 2
+		case x.blocked:
+			return 1
+		}
+		return 0
+	}
+	for _, i := range ready {
+		ss := &rel.Status.Stages[i]
+		x := said{phase: phaseOfStage(ss.Phase), reason: releasev1.ReasonGatesPending}
+		switch ss.Phase {
+		case releasev1.StagePromoting, releasev1.StageAwaitingMerge:
+			x.reason = releasev1.ReasonPromoting
+		case releasev1.StageDeploying:
+			x.reason = releasev1.ReasonDeploying
+		case releasev1.StageVerifying:
+			x.reason = releasev1.ReasonVerifying
+		case releasev1.StageWaiting:
+			x.blocked = waitBlocked(ss)
+			if x.blocked {
+				x.reason = releasev1.ReasonGateFailed
+			}
+		}
+		if lead == nil || rank(x) > rank(*lead) {
+			lead = &x
+		}
+	}
+	if last := saidNow(rel); last.stalled {
+		lead = &last
+	}
+	setConditions(rel, conclusion{phase: lead.phase, reason: lead.reason, blocked: lead.blocked, stalled: lead.stalled,
+		message: trim(strings.Join(parts, "; "), 1024)})
+}
+
+// phaseOfStage is the Release's phase while a stage is in phase p.
+func phaseOfStage(p releasev1.StagePhase) releasev1.ReleasePhase {
+	switch p {
+	case releasev1.StageDeploying:
+		return releasev1.PhaseDeploying
+	case releasev1.StageVerifying:
+		return releasev1.PhaseVerifying
+	}
+	return releasev1.PhaseProgressing
+}
+
+// waitBlocked reports whether a waiting stage is held by a failed gate (a
+// person must act), not only by one still pending.
+func waitBlocked(ss *releasev1.ReleaseStageStatus) bool {
+	for _, g := range ss.Gates {
+		if g.Status == releasev1.GateFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// notStarted says, in every stage of a failed Release that was not started,
+// that it never will be.
+func (s *step) notStarted(failed string) {
+	for i := range s.rel.Status.Stages {
+		ss := &s.rel.Status.Stages[i]
+		if ss.Phase == releasev1.StagePending || ss.Phase == releasev1.StageWaiting {
+			ss.Phase, ss.Message = releasev1.StagePending, fmt.Sprintf("not started: the Release failed in %s", failed)
+		}
+	}
+}
+
+// inFlight are the stages of rel with a promotion under way: taken, being
+// written, deployed or verified.
+func inFlight(rel *releasev1.Release) []int {
+	var out []int
+	for i, ss := range rel.Status.Stages {
+		switch ss.Phase {
+		case releasev1.StagePromoting, releasev1.StageAwaitingMerge, releasev1.StageDeploying, releasev1.StageVerifying:
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// finishInFlight goes on with the promotions of a failed Release that were
+// in flight in other branches of the graph when it failed: a promotion is
+// never abandoned half-way (its commit may be on its way), so each lands,
+// deploys and is verified, and frees its stage, or fails and rolls back in
+// turn; follow is a failed stage's rollback still followed (or -1). The
+// Release stays Failed, with the failure's conditions.
+func (s *step) finishInFlight(ctx context.Context, stages []int, follow int) (reconcile.Outcome, error) {
+	rel := s.rel
+	out := reconcile.Stop()
+	if follow >= 0 {
+		o, err := s.followRollback(ctx, follow)
+		if err != nil {
+			return o, err
+		}
+		out = o
+	}
+	for _, i := range stages {
+		failure := rel.Status.DeepCopy()
+		next, ok := stageSteps[rel.Status.Stages[i].Phase]
+		if !ok {
+			continue
+		}
+		o, err := next(s, ctx, i)
+		if rel.Status.Phase != releasev1.PhaseFailed {
+			// The stage went on; the Release stays failed as it was.
+			rel.Status.Phase, rel.Status.Conditions = failure.Phase, failure.Conditions
+		}
+		if err != nil {
+			return o, err
+		}
+		out = out.And(o, s.now)
+	}
+	return out, nil
+}
