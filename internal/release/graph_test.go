@@ -216,3 +216,23 @@ func TestFailingBranchFinishesSiblingsInFlightAndStartsNoOther(t *testing.T) {
 		t.Errorf("once every promotion ended: %s", out)
 	}
 }
+
+// A pipeline whose stages form a cycle (admission refuses it; the webhook
+// may have been off) stalls its Releases with the same words, and nothing
+// is written.
+func TestCycleStallsTheRelease(t *testing.T) {
+	w := newWorld(t)
+	w.withEnvironments("e2e", "prod-eu")
+	w.pipeline(w.stage("dev"), w.stage("e2e", after("dev", "prod-eu")), w.stage("prod-eu", after("e2e")))
+	w.release("r", "1.4.2")
+	if out := w.settle("r", 2); out.String() != "Stop" {
+		t.Errorf("outcome %s: the pipeline's change brings the Release back", out)
+	}
+	want := "True/InvalidStageGraph: ReleasePipeline checkout: spec.stages: the stages form a cycle: e2e -> prod-eu -> e2e: remove one of these from the after of the next"
+	if got := w.condition("r", releasev1.ConditionStalled); got != want {
+		t.Errorf("Stalled %s\nwant    %s", got, want)
+	}
+	if n := len(w.liftoffCommits("r", "")); n != 0 {
+		t.Errorf("%d commits", n)
+	}
+}
