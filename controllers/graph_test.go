@@ -38,9 +38,11 @@ func comesAfter(names ...string) func(*releasev1.Stage) {
 
 // Two development clusters fan in to e2e (Argo CD deploys dev-a, Flux
 // dev-b); staging follows; production fans out to two regions, each its own
-// Argo CD Application. Each stage is written once, e2e only once both dev
-// clusters run the version, both regions are promoted side by side, and
-// the pipeline says what runs where.
+// Argo CD Application. Each stage is written once (the regions' promotions,
+// ready together into one branch, may share a coalesced commit, each found
+// by its own trailer), e2e only once both dev clusters run the version,
+// both regions are promoted side by side, and the pipeline says what runs
+// where.
 func TestStageGraphFansInAndOut(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t, withEnvironments("dev-a", "dev-b", "e2e", "prod-eu", "prod-us"))
@@ -75,7 +77,6 @@ func TestStageGraphFansInAndOut(t *testing.T) {
 
 	// e2e and staging have no agent: they go at once, and production fans out.
 	eu, us := e.deploying("r", "prod-eu"), e.deploying("r", "prod-us")
-	g.Expect(eu).NotTo(Equal(us), "each region has its own commit")
 	g.Eventually(current, timeout, interval).Should(Equal("prod-eu, prod-us"))
 	p := e.getPipeline()
 	g.Expect(p.Status.StageStatus("prod-eu").InFlight.Release).To(Equal("r"))
@@ -126,7 +127,7 @@ func TestAPIRefusesBadStageGraphs(t *testing.T) {
 		{"an unknown stage", []releasev1.Stage{stage("dev"), stage("staging"), stage("prod"), stage("canary", "stagin")},
 			`spec.stages[3].after[0]: "stagin" is not a stage of this pipeline (stages: dev, staging, prod, canary)`},
 		{"a stage after itself", []releasev1.Stage{stage("dev"), stage("e2e", "dev", "e2e")},
-			"spec.stages[1].after: Invalid value: \"array\": stage e2e cannot come after itself: remove it from after"},
+			"spec.stages[1].after: Invalid value: stage e2e cannot come after itself: remove it from after"},
 		{"a stage named twice", []releasev1.Stage{stage("dev"), stage("e2e", "dev", "dev")}, `spec.stages[1].after[1]: Duplicate value: "dev"`},
 		{"a cycle", []releasev1.Stage{stage("dev"), stage("e2e", "dev", "prod-eu"), stage("prod-eu", "e2e")},
 			"spec.stages: the stages form a cycle: e2e -> prod-eu -> e2e: remove one of these from the after of the next"},
