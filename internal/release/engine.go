@@ -5,10 +5,11 @@
 //
 // # Steps
 //
-// One call of Step runs the checks every step needs (the pipeline exists, the
-// target stage is valid, the Release is not done or overtaken, the GitHub
-// credential works, the release commit is known), then the step of the
-// current stage, chosen by the stage's phase in stageSteps:
+// One call of Step runs the checks every step needs (the pipeline exists and
+// its stages form a graph, the target stage is valid, the Release is not
+// done or overtaken, the GitHub credential works, the release commit is
+// known), then the step of each ready stage, chosen by the stage's phase in
+// stageSteps:
 //
 //	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
 //	Promoting,         promote: write the version into Git (or find it written), record
@@ -20,6 +21,24 @@
 //	                     roll back (or halt)
 //	Verifying          verify: the rollout, then the analysis; on failure roll back
 //	                     (or halt) and open the postmortem
+//
+// # The stage graph
+//
+// Each stage comes after the stages its after names (by default the one
+// before it in the list). A stage is ready when it is on the Release's way
+// (its targetStage or a stage the target comes after; every stage without
+// one), not promoted, and every stage it comes after is promoted: the
+// version is deployed there. A line of stages has one ready stage at a time;
+// a fan-out has several, and one Step steps each (graph.go), each with its
+// own gates, lock, commit, agent and verification, and combines their
+// outcomes (reconcile.Outcome.And: the earliest wait wins, a write is a
+// write). A stage whose step waited is not stepped again in the same
+// reconcile. A fan-in's soak counts from the last stage before it to go
+// live. When one stage fails the Release, no stage starts any more; a
+// sibling's promotion in flight is finished (finishInFlight: it lands,
+// deploys, is verified or rolls back, and frees its own lock) while the
+// Release stays Failed. The Release is Released once every stage on its way
+// is promoted.
 //
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on
