@@ -89,7 +89,7 @@ func TestArtifactLinesShowShortDigestsAndSigners(t *testing.T) {
 // A graph is drawn in columns by depth: two roots side by side in the first
 // column, the fan-in after them, the fan-out one above the other.
 func TestGraphLinesDrawColumnsByDepth(t *testing.T) {
-	after := func(names ...string) *[]string { return &names }
+	after := func(names ...string) *[]string { list := append([]string{}, names...); return &list } // [] for a root, not null
 	pipe := &releasev1.ReleasePipeline{Spec: releasev1.ReleasePipelineSpec{Stages: []releasev1.Stage{
 		{Name: "dev-a", After: after()}, {Name: "dev-b", After: after()}, {Name: "e2e", After: after("dev-a", "dev-b")},
 		{Name: "staging"}, {Name: "prod-eu", After: after("staging")}, {Name: "prod-us", After: after("staging")},

@@ -560,7 +560,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	t.Run("a stage graph: stages in columns by depth, each saying what it comes after", func(t *testing.T) {
 		g := NewWithT(t)
 		ann.t = t
-		after := func(names ...string) *[]string { return &names }
+		after := func(names ...string) *[]string { list := append([]string{}, names...); return &list } // [] for a root, not null
 		stage := func(name string, a *[]string) releasev1.Stage {
 			return releasev1.Stage{Name: name, After: a, Target: releasev1.Target{Repository: "acme/gitops",
 				Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml", KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/regions"}}}}}

@@ -32,7 +32,7 @@ images:
 
 // Seed fills the simulator: the application repository with release 1.4.2
 // (green QA) and 1.5.0 (QA still running), and the GitOps repository with
-// dev, staging and prod at 1.4.1.
+// dev, staging, prod and prod-us at 1.4.1.
 func Seed(sim *simulator.Server) error {
 	if err := sim.CreateRepo(AppRepo, "main"); err != nil {
 		return err
@@ -108,6 +108,7 @@ func Seed(sim *simulator.Server) error {
 	}
 	files["envs/staging/kustomization.yaml"] = kustomization("staging", "1.4.1")
 	files["envs/prod/kustomization.yaml"] = kustomization("prod", "1.4.1")
+	files["envs/prod-us/kustomization.yaml"] = kustomization("prod-us", "1.4.1")
 	_, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the checkout service")
 	return err
 }

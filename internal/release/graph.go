@@ -19,6 +19,7 @@ import (
 // is finished by the next reconcile (finishInFlight).
 func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, error) {
 	rel := s.rel
+	rel.Status.CurrentStage = s.stageList(ready)
 	out := reconcile.Stop()
 	for _, i := range ready {
 		name := s.pipe.Spec.Stages[i].Name
@@ -42,7 +43,6 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 		}
 		out = out.And(o, s.now)
 	}
-	rel.Status.CurrentStage = s.stageList(ready)
 	if len(ready) > 1 {
 		s.summarize(ready)
 	}

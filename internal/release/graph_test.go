@@ -236,3 +236,28 @@ func TestCycleStallsTheRelease(t *testing.T) {
 		t.Errorf("%d commits", n)
 	}
 }
+
+// A released Release is superseded once a newer version is live in every
+// stage it ended in: with a fan-out, both regions.
+func TestReleasedIsSupersededOnlyInEveryRegion(t *testing.T) {
+	w := newWorld(t)
+	w.withEnvironments("prod-eu", "prod-us")
+	w.tag("1.5.0")
+	w.tag("1.6.0")
+	w.pipeline(w.stage("staging"), w.stage("prod-eu", after("staging")), w.stage("prod-us", after("staging")))
+	w.release("old", "1.4.2")
+	w.settle("old", 3)
+	w.release("eu-only", "1.5.0", func(r *releasev1.Release) { r.Spec.TargetStage = "prod-eu" })
+	w.settle("eu-only", 3)
+	w.settle("old", 1)
+	old := w.get("old")
+	if old.Status.Phase != releasev1.PhaseReleased || phases(old) != "staging=Superseded prod-eu=Superseded prod-us=Promoted" {
+		t.Fatalf("1.4.2 still runs in prod-us: %s", w.describe("old"))
+	}
+	w.release("everywhere", "1.6.0")
+	w.settle("everywhere", 3)
+	w.settle("old", 1)
+	if c := w.condition("old", releasev1.ConditionReady); c != "False/Superseded: newer release everywhere is live in prod-us" {
+		t.Errorf("Ready %q: %s", c, w.describe("old"))
+	}
+}

@@ -102,7 +102,7 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 	case releasev1.PhaseSuperseded:
 		return s.settleOnly(ctx)
 	case releasev1.PhaseReleased:
-		s.supersedeReleased(target)
+		s.supersedeReleased()
 		return s.settleOnly(ctx)
 	}
 	if by, stage := newerInPipeline(s.pipe, rel); by != "" {

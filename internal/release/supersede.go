@@ -31,10 +31,13 @@ func (s *step) supersede(ctx context.Context, by, stage string) (reconcile.Outco
 }
 
 // supersedeReleased marks the stages of a released Release where a newer
-// version now lives; once that includes its target stage, the Release is
+// version now lives; once that includes every stage it ended in (its
+// targetStage, or each stage no other comes after), the Release is
 // Superseded.
-func (s *step) supersedeReleased(target int) {
+func (s *step) supersedeReleased() {
 	rel := s.rel
+	var by *releasev1.LiveVersion
+	var where string
 	for i := range rel.Status.Stages {
 		ss := &rel.Status.Stages[i]
 		if ss.Phase != releasev1.StagePromoted {
@@ -56,11 +59,22 @@ func (s *step) supersedeReleased(target int) {
 			continue
 		}
 		ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("release %s (%s) replaced it", live.Release, live.Version)
-		if i == target {
-			setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
-				message: fmt.Sprintf("newer release %s is live in %s", live.Release, ss.Name)})
+		by, where = live, ss.Name
+	}
+	if by == nil {
+		return
+	}
+	ends := s.pipe.Spec.Leaves()
+	if rel.Spec.TargetStage != "" {
+		ends = []int{s.target}
+	}
+	for _, i := range ends {
+		if rel.Status.Stages[i].Phase != releasev1.StageSuperseded {
+			return
 		}
 	}
+	setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
+		message: fmt.Sprintf("newer release %s is live in %s", by.Release, where)})
 }
 
 // newerVersion reports whether release (at version) is another Release with a
