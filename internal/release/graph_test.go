@@ -186,6 +186,16 @@ func TestFailingBranchFinishesSiblingsInFlightAndStartsNoOther(t *testing.T) {
 	if ps := w.getPipeline().Status.StageStatus("prod-us"); ps.InFlight == nil || ps.InFlight.Release != "r" {
 		t.Errorf("prod-us's promotion is in flight, its stage held: %+v", ps)
 	}
+	// A newer Release does not take prod-us from the failed one while its
+	// promotion there is in flight.
+	w.tag("1.4.3")
+	w.setProm("0.01")
+	w.release("r2", "1.4.3")
+	w.settle("r2", 20)
+	if us := w.get("r2").Status.StageStatus("prod-us"); us.Phase != releasev1.StageWaiting || !strings.Contains(us.Message, "stage: ") ||
+		len(w.liftoffCommits("r2", "prod-us")) != 0 {
+		t.Errorf("r2 in prod-us: %s: %s", us.Phase, us.Message)
+	}
 
 	// The agent applies prod-us's commit: that promotion ends, the stage is
 	// free, the Release stays failed in prod-eu.
@@ -209,11 +219,16 @@ func TestFailingBranchFinishesSiblingsInFlightAndStartsNoOther(t *testing.T) {
 	if n := len(w.liftoffCommits("r", "prod-us")); n != 1 {
 		t.Errorf("prod-us written %d times", n)
 	}
-	if n := len(w.liftoffCommits("r", "prod-ap")); n != 0 || w.file("prod-ap") != kustomization("1.4.1") {
+	if n := len(w.liftoffCommits("r", "prod-ap")); n != 0 {
 		t.Errorf("prod-ap written %d times after the failure", n)
 	}
 	if out := w.settle("r", 1); out.String() != "Stop" {
 		t.Errorf("once every promotion ended: %s", out)
+	}
+	// prod-us is free: r2 goes on.
+	w.settle("r2", 20)
+	if n := len(w.liftoffCommits("r2", "prod-us")); n != 1 {
+		t.Errorf("r2 wrote prod-us %d times once it was free: %s", n, w.describe("r2"))
 	}
 }
 

@@ -123,6 +123,11 @@ func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string,
 	case releasev1.PhaseFailed, releasev1.PhaseSuperseded, releasev1.PhaseReleased:
 		f.HolderDone = true
 	}
+	if ss := holder.Status.StageStatus(stage); holder.Status.Phase == releasev1.PhaseFailed && ss != nil && (writing(ss.Phase) || ss.Phase == releasev1.StageVerifying) {
+		// Failed in another branch of the graph: it finishes this
+		// promotion (finishInFlight) and frees the stage then.
+		f.HolderDone = false
+	}
 	// Waiting for its GitOps agent is part of the promotion: the deadline,
 	// not the stale-lock timer, ends it.
 	if ss := holder.Status.StageStatus(stage); ss != nil && (ss.Phase == releasev1.StagePromoting || ss.Phase == releasev1.StageAwaitingMerge || ss.Phase == releasev1.StageDeploying) {
