@@ -182,3 +182,12 @@ func (s *ReleasePipelineSpec) stageNames() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// FirstCurrentStage is the first stage status.currentStage names: the
+// stage, or the first of several in flight side by side ("prod-eu, prod-us",
+// "prod-eu +3").
+func (s *ReleaseStatus) FirstCurrentStage() string {
+	first, _, _ := strings.Cut(s.CurrentStage, ", ")
+	first, _, _ = strings.Cut(first, " +")
+	return first
+}

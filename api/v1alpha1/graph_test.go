@@ -70,3 +70,11 @@ func TestGraphShape(t *testing.T) {
 		t.Errorf("the first stage comes after %v, want none", got)
 	}
 }
+
+func TestFirstCurrentStage(t *testing.T) {
+	for in, want := range map[string]string{"prod": "prod", "prod-eu, prod-us": "prod-eu", "prod-eu +3": "prod-eu", "": ""} {
+		if got := (&ReleaseStatus{CurrentStage: in}).FirstCurrentStage(); got != want {
+			t.Errorf("FirstCurrentStage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -195,7 +195,7 @@ func (d *deriver) released(rel *releasev1.Release, pipe *releasev1.ReleasePipeli
 	e.ID, e.Type, e.Severity, e.At = Key(fmt.Sprintf("%s/released", rel.UID)), string(releasev1.EventReleased), SeverityInfo, c.LastTransitionTime.Time
 	e.Title = fmt.Sprintf("%s %s released", rel.Spec.Pipeline, rel.Spec.Version)
 	e.Text = c.Message
-	if ss := rel.Status.StageStatus(stage); ss != nil {
+	if ss := rel.Status.StageStatus(rel.Status.FirstCurrentStage()); ss != nil {
 		e.Links = promotionLinks(pipe, ss)
 		e.ReleaseNotes = notesOf(ss)
 		if ss.Promotion != nil {

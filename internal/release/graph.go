@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -14,6 +15,7 @@ import (
 // stepStages runs the step of each ready stage, as its phase says in
 // stageSteps, and combines their outcomes (Outcome.And). A stage whose step
 // waited earlier in this reconcile is not stepped again: its wait counts.
+// An error of one stage's step is returned once the others were stepped.
 // When one stage fails the Release, the stages after it in ready are not
 // stepped; the stages not started never start, and a promotion in flight
 // is finished by the next reconcile (finishInFlight).
@@ -21,6 +23,7 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 	rel := s.rel
 	rel.Status.CurrentStage = s.stageList(ready)
 	out := reconcile.Stop()
+	var failed error
 	for _, i := range ready {
 		name := s.pipe.Spec.Stages[i].Name
 		o, waited := s.waits[name]
@@ -31,11 +34,14 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 			}
 			var err error
 			if o, err = next(s, ctx, i); err != nil {
-				return o, err
+				// A transient failure of one branch (retried with backoff)
+				// does not hold its siblings.
+				failed = cmp.Or(failed, err)
+				continue
 			}
 			if rel.Status.Phase == releasev1.PhaseFailed {
 				s.notStarted(name)
-				return o, nil
+				return o, failed
 			}
 			if !o.Continues() && len(ready) > 1 {
 				s.waits[name] = o
@@ -46,7 +52,7 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 	if len(ready) > 1 {
 		s.summarize(ready)
 	}
-	return out, nil
+	return out, failed
 }
 
 // said is what the step of one stage concluded, as it set the conditions.
@@ -69,7 +75,8 @@ func saidNow(rel *releasev1.Release) said {
 }
 
 // summarize sets the conditions of a Release with several stages ready:
-// the message tells what each does ("prod-eu: ...; prod-us: ..."), the
+// the message tells what each does ("prod-eu Verifying: ...; prod-us
+// Waiting: ..."), the
 // phase and reason are those of the first stage that moves (the Release is
 // blocked only when all of them are), or of a stage stalled on the
 // pipeline, which a person must fix either way.
@@ -79,7 +86,7 @@ func (s *step) summarize(ready []int) {
 	parts := make([]string, 0, len(ready))
 	for _, i := range ready {
 		ss := &rel.Status.Stages[i]
-		parts = append(parts, fmt.Sprintf("%s: %s %s", ss.Name, strings.ToLower(string(ss.Phase)), ss.Message))
+		parts = append(parts, fmt.Sprintf("%s %s: %s", ss.Name, ss.Phase, ss.Message))
 	}
 	rank := func(x said) int {
 		switch {
