@@ -101,6 +101,20 @@ func TestStageGraphFansInAndOut(t *testing.T) {
 	for _, ps := range e.getPipeline().Status.Stages {
 		g.Expect(ps.InFlight).To(BeNil(), "%s still held", ps.Name)
 	}
+
+	// kubectl liftoff status draws the graph, each stage saying what it
+	// comes after; a user who may not read the pipeline gets the list.
+	e.grant("ann", []string{"releases", "releasepipelines"}, "get")
+	out, ok := e.kubectlAs("ann", nil, "liftoff", "status", "release/r", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).To(ContainSubstring("GRAPH\n  ✔ dev-a  ✔ e2e  ✔ staging  ✔ prod-eu\n  ✔ dev-b                    ✔ prod-us\n"))
+	g.Expect(out).To(ContainSubstring("├─ e2e        ✔ Promoted  (after dev-a, dev-b)"))
+	g.Expect(out).To(ContainSubstring("├─ dev-a      ✔ Promoted  (first)"))
+	e.grant("lee", []string{"releases"}, "get")
+	out, ok = e.kubectlAs("lee", nil, "liftoff", "status", "release/r", "-n", e.ns)
+	g.Expect(ok).To(BeTrue(), out)
+	g.Expect(out).NotTo(ContainSubstring("GRAPH"))
+	g.Expect(out).To(ContainSubstring("├─ e2e        ✔ Promoted\n"))
 }
 
 // Admission refuses stages that do not form a graph, with the field to fix.
