@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
@@ -24,6 +25,7 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 	rel.Status.CurrentStage = s.stageList(ready)
 	out := reconcile.Stop()
 	var failed error
+	var stalled *conclusion
 	for _, i := range ready {
 		name := s.pipe.Spec.Stages[i].Name
 		o, waited := s.waits[name]
@@ -46,95 +48,62 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 			if !o.Continues() && len(ready) > 1 {
 				s.waits[name] = o
 			}
+			if c := stalledNow(rel); c != nil {
+				stalled = c
+			}
 		}
 		out = out.And(o, s.now)
 	}
 	if len(ready) > 1 {
-		s.summarize(ready)
+		s.summarize(ready, stalled)
 	}
 	return out, failed
 }
 
-// said is what the step of one stage concluded, as it set the conditions.
-type said struct {
-	phase   releasev1.ReleasePhase
-	reason  string
-	message string
-	blocked bool
-	stalled bool
-}
-
-func saidNow(rel *releasev1.Release) said {
-	out := said{phase: rel.Status.Phase}
-	if c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionReady); c != nil {
-		out.reason, out.message = c.Reason, c.Message
+// stalledNow is the conclusion a step left when it stalled the Release (a
+// person must fix the pipeline or a file), or nil.
+func stalledNow(rel *releasev1.Release) *conclusion {
+	c := meta.FindStatusCondition(rel.Status.Conditions, releasev1.ConditionStalled)
+	if c == nil || c.Status != metav1.ConditionTrue {
+		return nil
 	}
-	out.blocked = meta.IsStatusConditionTrue(rel.Status.Conditions, releasev1.ConditionBlocked)
-	out.stalled = meta.IsStatusConditionTrue(rel.Status.Conditions, releasev1.ConditionStalled)
-	return out
+	return &conclusion{phase: rel.Status.Phase, reason: c.Reason, message: c.Message, blocked: true, stalled: true}
 }
 
 // summarize sets the conditions of a Release with several stages ready:
 // the message tells what each does ("prod-eu Verifying: ...; prod-us
-// Waiting: ..."), the
-// phase and reason are those of the first stage that moves (the Release is
-// blocked only when all of them are), or of a stage stalled on the
-// pipeline, which a person must fix either way.
-func (s *step) summarize(ready []int) {
+// Waiting: ..."); the phase and reason are those of a stage stalled (a
+// person must fix it whatever the others do), else of the first stage in
+// flight, else of the first waiting: the Release is Blocked only when every
+// stage is.
+func (s *step) summarize(ready []int, stalled *conclusion) {
 	rel := s.rel
-	var lead *said
 	parts := make([]string, 0, len(ready))
+	lead, rank := conclusion{}, -1
 	for _, i := range ready {
 		ss := &rel.Status.Stages[i]
 		parts = append(parts, fmt.Sprintf("%s %s: %s", ss.Name, ss.Phase, ss.Message))
-	}
-	rank := func(x said) int {
-		switch {
-		case x.stalled:
-			return 3
-		case !x.blocked && x.phase != releasev1.PhasePending:
-			return 2
-		case x.blocked:
-			return 1
-		}
-		return 0
-	}
-	for _, i := range ready {
-		ss := &rel.Status.Stages[i]
-		x := said{phase: phaseOfStage(ss.Phase), reason: releasev1.ReasonGatesPending}
+		x, r := conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting}, 2
 		switch ss.Phase {
-		case releasev1.StagePromoting, releasev1.StageAwaitingMerge:
-			x.reason = releasev1.ReasonPromoting
 		case releasev1.StageDeploying:
-			x.reason = releasev1.ReasonDeploying
+			x.phase, x.reason = releasev1.PhaseDeploying, releasev1.ReasonDeploying
 		case releasev1.StageVerifying:
-			x.reason = releasev1.ReasonVerifying
-		case releasev1.StageWaiting:
-			x.blocked = waitBlocked(ss)
-			if x.blocked {
-				x.reason = releasev1.ReasonGateFailed
+			x.phase, x.reason = releasev1.PhaseVerifying, releasev1.ReasonVerifying
+		case releasev1.StageWaiting, releasev1.StagePending:
+			x.reason, r = releasev1.ReasonGatesPending, 1
+			if waitBlocked(ss) {
+				x.phase, x.reason, x.blocked, r = releasev1.PhaseBlocked, releasev1.ReasonGateFailed, true, 0
 			}
 		}
-		if lead == nil || rank(x) > rank(*lead) {
-			lead = &x
+		if r > rank {
+			lead, rank = x, r
 		}
 	}
-	if last := saidNow(rel); last.stalled {
-		lead = &last
+	if stalled != nil {
+		lead = *stalled
 	}
-	setConditions(rel, conclusion{phase: lead.phase, reason: lead.reason, blocked: lead.blocked, stalled: lead.stalled,
-		message: trim(strings.Join(parts, "; "), 1024)})
-}
-
-// phaseOfStage is the Release's phase while a stage is in phase p.
-func phaseOfStage(p releasev1.StagePhase) releasev1.ReleasePhase {
-	switch p {
-	case releasev1.StageDeploying:
-		return releasev1.PhaseDeploying
-	case releasev1.StageVerifying:
-		return releasev1.PhaseVerifying
-	}
-	return releasev1.PhaseProgressing
+	lead.message = trim(strings.Join(parts, "; "), 1024)
+	setConditions(rel, lead)
 }
 
 // waitBlocked reports whether a waiting stage is held by a failed gate (a

@@ -276,3 +276,26 @@ func TestReleasedIsSupersededOnlyInEveryRegion(t *testing.T) {
 		t.Errorf("Ready %q: %s", c, w.describe("old"))
 	}
 }
+
+// With several stages in flight, the Release says what each does, and its
+// phase is the one of the stage that moves: one region deploying while the
+// other waits for an approval is Deploying, not Blocked.
+func TestFanOutSaysWhatEachStageDoes(t *testing.T) {
+	w := newWorld(t)
+	w.withEnvironments("prod-eu", "prod-us")
+	w.pipeline(w.stage("staging"), w.stage("prod-eu", after("staging"), argo), w.stage("prod-us", after("staging"), manual))
+	w.release("r", "1.4.2")
+	out := w.settle("r", 5)
+	rel := w.get("r")
+	if rel.Status.Phase != releasev1.PhaseDeploying || rel.Status.CurrentStage != "prod-eu, prod-us" {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	ready := w.condition("r", releasev1.ConditionReady)
+	if !strings.HasPrefix(ready, "False/Deploying: prod-eu Deploying: 1.4.2 committed to prod-eu") ||
+		!strings.Contains(ready, "; prod-us Waiting: approvals: 0 of 1 approvals") {
+		t.Errorf("Ready %s", ready)
+	}
+	if out.Waits() != "Deployed" {
+		t.Errorf("outcome %s: prod-eu's agent wakes the Release", out)
+	}
+}
