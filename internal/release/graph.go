@@ -34,6 +34,7 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 			if !ok {
 				next = (*step).evaluate
 			}
+			was := stalledNow(rel)
 			var err error
 			if o, err = next(s, ctx, i); err != nil {
 				// A transient failure of one branch (retried with backoff)
@@ -48,7 +49,8 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 			if !o.Continues() && len(ready) > 1 {
 				s.waits[name] = o
 			}
-			if c := stalledNow(rel); c != nil {
+			if c := stalledNow(rel); c != nil && (was == nil || *was != *c) {
+				// This step stalled the Release (not a summary before it).
 				stalled = c
 			}
 		}
@@ -99,10 +101,12 @@ func (s *step) summarize(ready []int, stalled *conclusion) {
 			lead, rank = x, r
 		}
 	}
+	msg := strings.Join(parts, "; ")
 	if stalled != nil {
-		lead = *stalled
+		// What to fix comes first.
+		lead, msg = *stalled, stalled.message+"; "+msg
 	}
-	lead.message = trim(strings.Join(parts, "; "), 1024)
+	lead.message = trim(msg, 1024)
 	setConditions(rel, lead)
 }
 

@@ -299,3 +299,23 @@ func TestFanOutSaysWhatEachStageDoes(t *testing.T) {
 		t.Errorf("outcome %s: prod-eu's agent wakes the Release", out)
 	}
 }
+
+// A stage of a fan-out whose target cannot take the version stalls the
+// Release with what to fix; its sibling is promoted all the same.
+func TestStalledBranchDoesNotHoldItsSibling(t *testing.T) {
+	w := newWorld(t)
+	w.withEnvironments("prod-eu") // prod-us has no file to write
+	w.pipeline(w.stage("staging"), w.stage("prod-eu", after("staging")), w.stage("prod-us", after("staging")))
+	w.release("r", "1.4.2")
+	w.settle("r", 5)
+	rel := w.get("r")
+	if got := phases(rel); got != "staging=Promoted prod-eu=Promoted prod-us=Waiting" {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	if got := w.condition("r", releasev1.ConditionStalled); !strings.HasPrefix(got, "True/TargetInvalid: stage prod-us: ") {
+		t.Errorf("Stalled %s", got)
+	}
+	if n := len(w.liftoffCommits("r", "prod-eu")); n != 1 {
+		t.Errorf("prod-eu written %d times", n)
+	}
+}
