@@ -314,7 +314,8 @@ func Metrics(ms []NamedMeasurement) Result {
 	return r
 }
 
-// Soak requires the Release to have been live in the previous stage for d.
+// Soak requires the Release to have been live in the previous stage for d
+// (of a fan-in, the last of the stages before it to go live).
 func Soak(d time.Duration, previous *string, landedAt *time.Time, now time.Time) Result {
 	r := Result{Name: NameSoak}
 	switch {

@@ -127,8 +127,9 @@ func (s *step) withGitHub(ctx context.Context, next func() (reconcile.Outcome, e
 	return next()
 }
 
-// runStage runs the step of the current stage, after the GitHub records the
-// Release owes.
+// runStage runs the step of each ready stage (stepStages), after the GitHub
+// records the Release owes; with none left on its way, the Release is
+// Released.
 func (s *step) runStage(ctx context.Context) (reconcile.Outcome, error) {
 	rel := s.rel
 	s.settleRecords(ctx)
