@@ -106,7 +106,9 @@ func (m *releaseMetrics) recorded(before, after *releasev1.Release) {
 		if old != nil {
 			was = old.Phase
 		}
-		if ss.Name == after.Status.CurrentStage {
+		if ss.Name == after.Status.CurrentStage || ss.Phase == releasev1.StageWaiting {
+			// The gates of the stage being worked on; several wait side by
+			// side in a stage graph's fan-out.
 			for _, g := range ss.Gates {
 				v := 0.0
 				switch g.Status {

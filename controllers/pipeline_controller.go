@@ -97,6 +97,11 @@ func (r *ReleasePipelineReconciler) reconcile(ctx context.Context, req ctrl.Requ
 	if problem != nil {
 		summary = *problem
 	}
+	if msg := pipe.Spec.GraphError(); msg != "" {
+		// Admission refuses it; one that exists anyway (the webhook was
+		// off) promotes nothing until a person fixes it.
+		summary = *stalled(releasev1.ReasonInvalidStageGraph, msg)
+	}
 	conditions.Set(&pipe.Status.Conditions, pipe.Generation, summary)
 	// Observed: the credential was read, discovery ran, the conditions say
 	// what came of this generation.

@@ -42,6 +42,10 @@ const (
 	// ReasonStageNotFound: the Release's targetStage is not a stage of its
 	// pipeline. Stalled.
 	ReasonStageNotFound = "StageNotFound"
+	// ReasonInvalidStageGraph: the stages' after lists do not form a graph
+	// (a name that is no stage, a cycle): admission refuses such a pipeline,
+	// this says so when one exists anyway. Stalled.
+	ReasonInvalidStageGraph = "InvalidStageGraph"
 	// ReasonSecretNotFound: the Secret a credential (or a notification
 	// receiver's URL) is read from does not exist. Stalled.
 	ReasonSecretNotFound = "SecretNotFound"

@@ -40,7 +40,9 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:MaxItems=50
 	Artifacts []Artifact `json:"artifacts,omitempty"`
 
-	// TargetStage is the last stage to promote into. Defaults to the pipeline's last stage.
+	// TargetStage is the last stage to promote into: the Release goes
+	// through it and the stages it comes after, and no further (the others
+	// are Skipped). Without it, every stage of the pipeline.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	TargetStage string `json:"targetStage,omitempty"`
@@ -243,7 +245,8 @@ const (
 	StageFailed StagePhase = "Failed"
 	// StageSuperseded: a newer Release reached this stage.
 	StageSuperseded StagePhase = "Superseded"
-	// StageSkipped: the stage is after the Release's targetStage.
+	// StageSkipped: the stage is not on the way to the Release's
+	// targetStage (neither the target nor a stage it comes after).
 	StageSkipped StagePhase = "Skipped"
 )
 
@@ -549,7 +552,10 @@ type ReleaseStatus struct {
 	// Phase summarises the Release.
 	// +optional
 	Phase ReleasePhase `json:"phase,omitempty"`
-	// CurrentStage is the stage being worked on, or the last one reached.
+	// CurrentStage is the stage being worked on, or the last one reached;
+	// in a stage graph, every stage in flight or reached side by side
+	// ("prod-eu, prod-us"; past 40 characters the first and how many more,
+	// "prod-eu +3").
 	// +optional
 	CurrentStage string `json:"currentStage,omitempty"`
 	// Commit is the release commit in the source repository (spec.commit or resolved from the tag).

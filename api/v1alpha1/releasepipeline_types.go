@@ -45,7 +45,8 @@ type ReleasePipelineSpec struct {
 	// +optional
 	CalendarRef *LocalObjectReference `json:"calendarRef,omitempty"`
 
-	// Stages, in promotion order (for example dev, staging, prod).
+	// Stages, in promotion order (for example dev, staging, prod): each
+	// comes after the one before it unless its after says otherwise.
 	// +required
 	// +listType=map
 	// +listMapKey=name
@@ -279,6 +280,7 @@ const (
 )
 
 // Stage is one environment the application is promoted into.
+// +kubebuilder:validation:XValidation:rule="!has(self.after) || !(self.name in self.after)",messageExpression="'stage ' + self.name + ' cannot come after itself: remove it from after'",fieldPath=".after"
 // +kubebuilder:validation:XValidation:rule="!has(self.promotion) || self.promotion != 'Manual' || (has(self.gates) && has(self.gates.approvals))",message="a Manual stage needs gates.approvals (how many approvals it waits for)"
 type Stage struct {
 	// Name of the stage, unique in the pipeline (dev, staging, prod).
@@ -287,6 +289,22 @@ type Stage struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
+
+	// After names the stages this stage comes after: a Release is promoted
+	// into it once its version is deployed in every one of them (and, with
+	// gates.soak, has soaked in the last of them to be deployed). Omitted,
+	// the stage comes after the one before it in the list (the first stage
+	// after none), so a list of stages is a line. An empty list makes the
+	// stage a root: it starts as soon as its own gates pass. Several stages
+	// after one fan out (promoted in parallel, each with its own gates,
+	// lock, commit and verification); one stage after several fans in. The
+	// stages must not form a cycle.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.all(a, a.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'))",message="after names stages: lowercase letters, digits and dashes"
+	After *[]string `json:"after,omitempty"`
 
 	// Environment is the GitHub deployment environment recorded for this stage.
 	// Defaults to the stage name.

@@ -17,6 +17,8 @@ import (
 
 // render draws a Release as a tree: its stages in order, each stage's gates
 // (or its promotion and analysis once it moved), and its launch checklist.
+// A pipeline whose stages form a graph is drawn first in columns by depth,
+// and each stage says what it comes after.
 func (cl *cli) render(ctx context.Context, name string) (string, error) {
 	rel := &releasev1.Release{}
 	if err := cl.c.Get(ctx, cl.key(name), rel); err != nil {
@@ -37,10 +39,24 @@ func (cl *cli) render(ctx context.Context, name string) (string, error) {
 			fmt.Fprintf(&b, "%s %s\n", branch(i == len(lines)-1), l)
 		}
 	}
+	// The pipeline only draws the graph: without it (gone, or not
+	// readable by this user) the stages are listed as the Release has them.
+	pipe := &releasev1.ReleasePipeline{}
+	graph := cl.c.Get(ctx, cl.key(rel.Spec.Pipeline), pipe) == nil && isGraph(pipe)
+	if graph {
+		b.WriteString("\nGRAPH\n")
+		for _, l := range graphLines(pipe, rel) {
+			b.WriteString("  " + l + "\n")
+		}
+	}
 	b.WriteString("\nSTAGE\n")
 	for i, ss := range rel.Status.Stages {
 		last := i == len(rel.Status.Stages)-1
-		fmt.Fprintf(&b, "%s %s %s %s\n", branch(last), pad(ss.Name, 10), symbol(string(ss.Phase)), ss.Phase)
+		note := ""
+		if graph {
+			note = afterNote(pipe, ss.Name)
+		}
+		fmt.Fprintf(&b, "%s %s %s %s%s\n", branch(last), pad(ss.Name, 10), symbol(string(ss.Phase)), ss.Phase, note)
 		lines := stageLines(&ss)
 		for j, l := range lines {
 			fmt.Fprintf(&b, "%s %s %s\n", indent(last), branch(j == len(lines)-1), l)

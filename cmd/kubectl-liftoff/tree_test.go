@@ -85,3 +85,33 @@ func TestArtifactLinesShowShortDigestsAndSigners(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A graph is drawn in columns by depth: two roots side by side in the first
+// column, the fan-in after them, the fan-out one above the other.
+func TestGraphLinesDrawColumnsByDepth(t *testing.T) {
+	after := func(names ...string) *[]string { list := append([]string{}, names...); return &list } // [] for a root, not null
+	pipe := &releasev1.ReleasePipeline{Spec: releasev1.ReleasePipelineSpec{Stages: []releasev1.Stage{
+		{Name: "dev-a", After: after()}, {Name: "dev-b", After: after()}, {Name: "e2e", After: after("dev-a", "dev-b")},
+		{Name: "staging"}, {Name: "prod-eu", After: after("staging")}, {Name: "prod-us", After: after("staging")},
+	}}}
+	rel := &releasev1.Release{Status: releasev1.ReleaseStatus{Stages: []releasev1.ReleaseStageStatus{
+		{Name: "dev-a", Phase: releasev1.StagePromoted}, {Name: "dev-b", Phase: releasev1.StagePromoted}, {Name: "e2e", Phase: releasev1.StagePromoted},
+		{Name: "staging", Phase: releasev1.StagePromoted}, {Name: "prod-eu", Phase: releasev1.StageVerifying}, {Name: "prod-us", Phase: releasev1.StageWaiting},
+	}}}
+	want := []string{
+		"✔ dev-a  ✔ e2e  ✔ staging  ◌ prod-eu",
+		"✔ dev-b                    ⧗ prod-us",
+	}
+	if got := graphLines(pipe, rel); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("graph:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := afterNote(pipe, "e2e"); got != "  (after dev-a, dev-b)" {
+		t.Errorf("e2e: %q", got)
+	}
+	if got := afterNote(pipe, "staging"); got != "  (after e2e)" {
+		t.Errorf("staging: %q", got)
+	}
+	if !isGraph(pipe) || isGraph(&releasev1.ReleasePipeline{Spec: releasev1.ReleasePipelineSpec{Stages: []releasev1.Stage{{Name: "dev"}, {Name: "prod"}}}}) {
+		t.Error("only a pipeline with an after is drawn as a graph")
+	}
+}

@@ -556,4 +556,44 @@ func TestDashboardInABrowser(t *testing.T) {
 		ann.axeClean("milestones")
 		ann.noErrors()
 	})
+
+	t.Run("a stage graph: stages in columns by depth, each saying what it comes after", func(t *testing.T) {
+		g := NewWithT(t)
+		ann.t = t
+		after := func(names ...string) *[]string { list := append([]string{}, names...); return &list } // [] for a root, not null
+		stage := func(name string, a *[]string) releasev1.Stage {
+			return releasev1.Stage{Name: name, After: a, Target: releasev1.Target{Repository: "acme/gitops",
+				Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml", KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/regions"}}}}}
+		}
+		g.Expect(k8s.Create(ctx, &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{Name: "regions", Namespace: ns},
+			Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/regions"}, Stages: []releasev1.Stage{
+				stage("dev-a", after()), stage("dev-b", after()), stage("e2e", after("dev-a", "dev-b")), stage("staging", nil),
+				stage("prod-eu", after("staging")), stage("prod-us", after("staging"))}}})).To(Succeed())
+		const section = `section.pipeline[aria-labelledby="p-` + ns + `-regions"]`
+		columns := func() []string {
+			ann.open(annURL + "?q=regions")
+			return evalIn[[]string](ann, `Array.from(document.querySelectorAll('`+section+` ol.graph > li.graph-column')).map(c =>
+				Array.from(c.querySelectorAll('.stage-name')).map(n => n.textContent.trim()).join(' '))`)
+		}
+		g.Eventually(columns, 10*time.Second, 200*time.Millisecond).Should(Equal([]string{"dev-a dev-b", "e2e", "staging", "prod-eu prod-us"}))
+		g.Expect(evalIn[[]string](ann, `Array.from(document.querySelectorAll('`+section+` .stage .after')).map(n => n.textContent.trim())`)).
+			To(Equal([]string{"first", "first", "after dev-a, dev-b", "after e2e", "after staging", "after staging"}))
+		// As a person sees it: the columns run left to right, the two
+		// regions of the fan-out stand one above the other in the last.
+		box := func(name string) []float64 {
+			return evalIn[[]float64](ann, `(() => { const n = Array.from(document.querySelectorAll('`+section+` .stage')).find(s =>
+				s.querySelector('.stage-name').textContent.trim() === '`+name+`').getBoundingClientRect(); return [n.left, n.top]; })()`)
+		}
+		devA, devB, e2e, staging, eu, us := box("dev-a"), box("dev-b"), box("e2e"), box("staging"), box("prod-eu"), box("prod-us")
+		g.Expect(devA[0]).To(Equal(devB[0]), "the two roots share the first column")
+		g.Expect(devB[1]).To(BeNumerically(">", devA[1]), "dev-b below dev-a")
+		g.Expect(e2e[0]).To(BeNumerically(">", devA[0]), "e2e right of the stages it comes after")
+		g.Expect(staging[0]).To(BeNumerically(">", e2e[0]))
+		g.Expect(eu[0]).To(BeNumerically(">", staging[0]))
+		g.Expect(us[0]).To(Equal(eu[0]), "prod-eu and prod-us side by side in one column")
+		g.Expect(us[1]).To(BeNumerically(">", eu[1]))
+		ann.screenshot("stage-graph")
+		ann.axeClean("stage-graph")
+		ann.noErrors()
+	})
 }

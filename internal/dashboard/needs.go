@@ -85,7 +85,7 @@ func (n *needs) waiting(need Need, rel *releasev1.Release) {
 			return
 		}
 	}
-	ss := rel.Status.StageStatus(rel.Status.CurrentStage)
+	ss := rel.Status.StageStatus(rel.Status.FirstCurrentStage())
 	if rel.Spec.Paused {
 		need.Kind, need.What = needBlocked, gates.Words(need.Stage, releasev1.GateStatus{Name: gates.NamePaused, Status: releasev1.GateFailed}, n.clock)
 		n.add(need)

@@ -93,7 +93,11 @@ type PipelineRow struct {
 	Ready     string      `json:"ready"`
 	Problem   string      `json:"problem,omitempty"`
 	Stages    []StageCell `json:"stages"`
-	Waiting   []Waiting   `json:"waiting"`
+	// Columns are the stages of a pipeline whose stages form a graph, by
+	// depth: a stage stands one column right of the deepest stage it comes
+	// after, the stages of a fan-out one above the other. Nil for a line.
+	Columns [][]StageCell `json:"columns,omitempty"`
+	Waiting []Waiting     `json:"waiting"`
 	// MoreWaiting are waiting Releases not listed (the row shows maxWaiting).
 	MoreWaiting int `json:"moreWaiting,omitempty"`
 }
@@ -101,6 +105,12 @@ type PipelineRow struct {
 // StageCell is one stage of a pipeline: what is live and what is on its way.
 type StageCell struct {
 	Name string `json:"name"`
+	// Namespace of the pipeline, for the cell's links.
+	Namespace string `json:"-"`
+	// After names the stages it comes after, in a pipeline whose stages
+	// form a graph; First marks a stage after none there.
+	After string `json:"after,omitempty"`
+	First bool   `json:"first,omitempty"`
 	// Version live in the stage: deployed by its GitOps agent, or for a
 	// stage without deployment the last committed; Release promoted it,
 	// DeployedAt says how long ago.
@@ -261,8 +271,23 @@ func pipelineRow(p *releasev1.ReleasePipeline, waiting []*releasev1.Release, loc
 			row.Problem = c.Message
 		}
 	}
+	graph := false
 	for _, st := range p.Spec.Stages {
-		row.Stages = append(row.Stages, stageCell(p, &st, loc))
+		graph = graph || st.After != nil
+	}
+	depths := p.Spec.Depths()
+	for i, st := range p.Spec.Stages {
+		cell := stageCell(p, &st, loc)
+		cell.Namespace = p.Namespace
+		if graph {
+			cell.After = strings.Join(p.Spec.AfterNames(i), ", ")
+			cell.First = cell.After == ""
+			for len(row.Columns) <= depths[i] {
+				row.Columns = append(row.Columns, nil)
+			}
+			row.Columns[depths[i]] = append(row.Columns[depths[i]], cell)
+		}
+		row.Stages = append(row.Stages, cell)
 	}
 	sortByKey(waiting)
 	for i, r := range waiting {

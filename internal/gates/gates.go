@@ -67,9 +67,11 @@ type Snapshot struct {
 	Now     time.Time
 	Release *releasev1.Release
 	Stage   *releasev1.Stage
-	// PreviousStage is the stage before, nil for the first.
+	// PreviousStage is the stage the soak counts from: of the stages this
+	// one comes after, the last the Release went live in; nil for a stage
+	// after none.
 	PreviousStage *string
-	// PreviousLandedAt is when the Release landed in the previous stage.
+	// PreviousLandedAt is when the Release went live in PreviousStage.
 	PreviousLandedAt *time.Time
 	// Commit is the release commit.
 	Commit string
@@ -321,7 +323,8 @@ func Metrics(ms []NamedMeasurement) Result {
 	return r
 }
 
-// Soak requires the Release to have been live in the previous stage for d.
+// Soak requires the Release to have been live in the previous stage for d
+// (of a fan-in, the last of the stages before it to go live).
 func Soak(d time.Duration, previous *string, landedAt *time.Time, now time.Time) Result {
 	r := Result{Name: NameSoak}
 	switch {

@@ -196,7 +196,7 @@ func (d *deriver) released(rel *releasev1.Release, pipe *releasev1.ReleasePipeli
 	e.ID, e.Type, e.Severity, e.At = Key(fmt.Sprintf("%s/released", rel.UID)), string(releasev1.EventReleased), SeverityInfo, c.LastTransitionTime.Time
 	e.Title = fmt.Sprintf("%s %s released", rel.Spec.Pipeline, rel.Spec.Version)
 	e.Text = c.Message
-	if ss := rel.Status.StageStatus(stage); ss != nil {
+	if ss := rel.Status.StageStatus(rel.Status.FirstCurrentStage()); ss != nil {
 		e.Links = promotionLinks(pipe, ss)
 		e.ReleaseNotes = notesOf(ss)
 		if ss.Promotion != nil {
@@ -219,10 +219,16 @@ func (d *deriver) blocked(rel *releasev1.Release, pipe *releasev1.ReleasePipelin
 	default:
 		return
 	}
-	i, ss := stageIndex(rel, pipe, rel.Status.CurrentStage)
-	if ss == nil || ss.Phase != releasev1.StageWaiting {
-		return
+	// Every stage the Release waits before: several in a fan-out.
+	for i := range pipe.Spec.Stages {
+		if ss := rel.Status.StageStatus(pipe.Spec.Stages[i].Name); ss != nil && ss.Phase == releasev1.StageWaiting {
+			d.blockedBefore(rel, pipe, i, ss)
+		}
 	}
+}
+
+// blockedBefore: the Release has waited before stage i (its status ss).
+func (d *deriver) blockedBefore(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, i int, ss *releasev1.ReleaseStageStatus) {
 	var holding []Gate
 	for _, g := range ss.Gates {
 		if g.Status == releasev1.GatePassed || g.Name == gates.NameSoak || g.Name == gates.NameNotBefore {
@@ -265,12 +271,12 @@ func (d *deriver) blocked(rel *releasev1.Release, pipe *releasev1.ReleasePipelin
 }
 
 // readyAt is when the Release could have entered stage i: the latest of its
-// creation, the previous stage's landing plus the stage's soak, and its
-// planned time.
+// creation, the landing in each stage it comes after plus the stage's soak,
+// and its planned time.
 func readyAt(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, i int) time.Time {
 	t := rel.CreationTimestamp.Time
-	if i > 0 {
-		if prev := rel.Status.StageStatus(pipe.Spec.Stages[i-1].Name); prev != nil && prev.Promotion != nil && prev.Promotion.CompletedAt != nil {
+	for _, j := range pipe.Spec.AfterIndexes(i) {
+		if prev := rel.Status.StageStatus(pipe.Spec.Stages[j].Name); prev != nil && prev.Promotion != nil && prev.Promotion.CompletedAt != nil {
 			landed := prev.Promotion.CompletedAt.Time
 			if g := pipe.Spec.Stages[i].Gates; g != nil && g.Soak != nil {
 				landed = landed.Add(g.Soak.Duration)

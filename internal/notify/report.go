@@ -161,7 +161,7 @@ func (r *reporter) inFlight() []string {
 		default:
 			continue
 		}
-		i, ss := stageIndex(rel, pipe, rel.Status.CurrentStage)
+		i, ss := stageIndex(rel, pipe, rel.Status.FirstCurrentStage())
 		head := fmt.Sprintf("- **%s %s**", rel.Spec.Pipeline, rel.Spec.Version)
 		if ss == nil {
 			out = append(out, head+": "+string(rel.Status.Phase))

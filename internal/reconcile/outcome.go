@@ -164,6 +164,42 @@ func (o Outcome) NoLaterThan(t, now time.Time, why Wait) Outcome {
 	return o
 }
 
+// And combines the outcomes of steps run side by side (the stages of a
+// fan-out): the next step runs at once when either asks, after a write
+// unless neither needs one; otherwise the earliest wait wins, kept a wait on
+// a GitOps agent when either waits on one (its changes keep waking the
+// Release); a Stop adds nothing.
+func (o Outcome) And(p Outcome, now time.Time) Outcome {
+	switch {
+	case o.next == again || p.next == again:
+		return Requeue()
+	case o.next == stop:
+		return p
+	case p.next == stop:
+		return o
+	case o.Continues() || p.Continues():
+		if o.next == proceedUnwritten && p.next == proceedUnwritten {
+			return ContinueWithoutWrite()
+		}
+		return WriteThenContinue()
+	}
+	at := func(x Outcome) time.Time {
+		if x.until.IsZero() {
+			return now.Add(x.after)
+		}
+		return x.until
+	}
+	first := o
+	if at(p).Before(at(o)) {
+		first = p
+	}
+	why := first.wait
+	if o.wait == WaitDeployed || p.wait == WaitDeployed {
+		why = WaitDeployed
+	}
+	return WaitUntil(at(first), why)
+}
+
 // Continues reports whether the next step runs at once.
 func (o Outcome) Continues() bool { return o.next == proceed || o.next == proceedUnwritten }
 

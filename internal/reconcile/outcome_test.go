@@ -56,3 +56,32 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// The stages of a fan-out step side by side: the Release comes back for the
+// first of them that can move.
+func TestOutcomeAnd(t *testing.T) {
+	now := time.Date(2026, 12, 7, 21, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		a, b Outcome
+		want string
+	}{
+		{"both stop", Stop(), Stop(), "Stop"},
+		{"a wait beats a stop", Stop(), WaitFor(time.Minute, WaitPoll), "WaitFor(1m0s, Poll)"},
+		{"the earliest wait wins", WaitFor(time.Hour, WaitPoll), WaitFor(time.Minute, WaitAnalysis), WaitUntil(now.Add(time.Minute), WaitAnalysis).String()},
+		{"a stage waiting on its agent keeps the agent's wake-ups", WaitFor(time.Hour, WaitDeployed), WaitFor(time.Minute, WaitPoll),
+			WaitUntil(now.Add(time.Minute), WaitDeployed).String()},
+		{"one that goes on goes on, after a write", WaitFor(time.Minute, WaitPoll), ContinueWithoutWrite(), "WriteThenContinue"},
+		{"two that need no write", ContinueWithoutWrite(), ContinueWithoutWrite(), "ContinueWithoutWrite"},
+		{"a lost write starts over", Requeue(), WriteThenContinue(), "Requeue"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.a.And(tt.b, now).String(); got != tt.want {
+				t.Errorf("%s.And(%s) = %s, want %s", tt.a, tt.b, got, tt.want)
+			}
+			if got := tt.b.And(tt.a, now).String(); got != tt.want {
+				t.Errorf("%s.And(%s) = %s, want %s", tt.b, tt.a, got, tt.want)
+			}
+		})
+	}
+}

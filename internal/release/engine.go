@@ -5,10 +5,11 @@
 //
 // # Steps
 //
-// One call of Step runs the checks every step needs (the pipeline exists, the
-// target stage is valid, the Release is not done or overtaken, the GitHub
-// credential works, the release commit is known), then the step of the
-// current stage, chosen by the stage's phase in stageSteps:
+// One call of Step runs the checks every step needs (the pipeline exists and
+// its stages form a graph, the target stage is valid, the Release is not
+// done or overtaken, the GitHub credential works, the release commit is
+// known), then the step of each ready stage, chosen by the stage's phase in
+// stageSteps:
 //
 //	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
 //	Promoting,         promote: write the version into Git (or find it written), record
@@ -20,6 +21,24 @@
 //	                     roll back (or halt)
 //	Verifying          verify: the rollout, then the analysis; on failure roll back
 //	                     (or halt) and open the postmortem
+//
+// # The stage graph
+//
+// Each stage comes after the stages its after names (by default the one
+// before it in the list). A stage is ready when it is on the Release's way
+// (its targetStage or a stage the target comes after; every stage without
+// one), not promoted, and every stage it comes after is promoted: the
+// version is deployed there. A line of stages has one ready stage at a time;
+// a fan-out has several, and one Step steps each (graph.go), each with its
+// own gates, lock, commit, agent and verification, and combines their
+// outcomes (reconcile.Outcome.And: the earliest wait wins, a write is a
+// write). A stage whose step waited is not stepped again in the same
+// reconcile. A fan-in's soak counts from the last stage before it to go
+// live. When one stage fails the Release, no stage starts any more; a
+// sibling's promotion in flight is finished (finishInFlight: it lands,
+// deploys, is verified or rolls back, and frees its own lock) while the
+// Release stays Failed. The Release is Released once every stage on its way
+// is promoted.
 //
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on
@@ -86,11 +105,15 @@ type Run struct {
 	locked map[string]bool
 	// records is what the run knows of the GitHub records the Release owes.
 	records records
+	// waits are the outcomes of the stages whose step waited in this run: a
+	// stage of a fan-out that waits (a soak, a check) is not stepped again
+	// while its siblings go on, and its wait counts when the run ends.
+	waits map[string]reconcile.Outcome
 }
 
 // Start begins a reconcile.
 func (e *Engine) Start() *Run {
-	return &Run{e: e, locked: map[string]bool{}}
+	return &Run{e: e, locked: map[string]bool{}, waits: map[string]reconcile.Outcome{}}
 }
 
 // StatusWriter writes the status a step computed, with optimistic locking:
@@ -156,16 +179,16 @@ func (e *Engine) Forget(key types.NamespacedName) {
 // transient failure: the status says what happened, and the caller writes it
 // and retries with backoff.
 func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outcome, error) {
-	s := &step{Engine: r.e, locked: r.locked, records: &r.records, rel: rel, now: r.e.Clock.Now()}
+	s := &step{Engine: r.e, locked: r.locked, records: &r.records, waits: r.waits, rel: rel, now: r.e.Clock.Now()}
 	out, err := s.run(ctx)
 	s.noteRecords()
 	return s.owing(out), err
 }
 
-// stageStep moves the current stage (index i) on.
+// stageStep moves stage i on.
 type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
 
-// stageSteps is the step of each phase of the current stage.
+// stageSteps is the step of each phase of a stage.
 var stageSteps = map[releasev1.StagePhase]stageStep{
 	releasev1.StagePending:       (*step).evaluate,
 	releasev1.StageWaiting:       (*step).evaluate,

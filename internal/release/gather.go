@@ -36,16 +36,7 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 	if snap.Target = s.targetFacts(i); snap.Target != nil && gates.TargetRetry(*snap.Target, s.now).State != releasev1.GatePassed {
 		return snap, nil
 	}
-	if i > 0 {
-		prev := s.pipe.Spec.Stages[i-1].Name
-		snap.PreviousStage = &prev
-		// The soak counts from when the version was live there: deployed
-		// (committed, for a stage without deployment).
-		if at := liveSince(&rel.Status.Stages[i-1]); at != nil {
-			t := at.Time
-			snap.PreviousLandedAt = &t
-		}
-	}
+	snap.PreviousStage, snap.PreviousLandedAt = s.previousFacts(i)
 	paused := rel.Spec.Paused
 	if stage.Gates != nil && stage.Gates.Checks != nil && !paused {
 		checks, err := s.gh.Checks(ctx, s.pipe.Spec.Source.Repository, rel.Status.Commit, stage.Gates.Checks.Required)
@@ -89,6 +80,28 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 	snap.Hold = s.holdFacts(stage.Name)
 	snap.Lock, err = s.lockFacts(ctx, stage.Name)
 	return snap, err
+}
+
+// previousFacts is the stage the soak of stage i counts from and since when
+// the version is live there: of the stages i comes after, the one where it
+// went live last (deployed; committed, for a stage without deployment), or
+// one where it is not live yet (nil time). Both are nil for a stage after
+// none.
+func (s *step) previousFacts(i int) (*string, *time.Time) {
+	var stage *string
+	var latest *time.Time
+	for _, j := range s.pipe.Spec.AfterIndexes(i) {
+		name := s.pipe.Spec.Stages[j].Name
+		at := liveSince(&s.rel.Status.Stages[j])
+		if at == nil {
+			return &name, nil
+		}
+		if latest == nil || at.After(*latest) {
+			t := at.Time
+			stage, latest = &name, &t
+		}
+	}
+	return stage, latest
 }
 
 // holdFacts is the rollback on demand that holds stage, or nil.

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -121,6 +122,11 @@ func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string,
 	switch holder.Status.Phase {
 	case releasev1.PhaseFailed, releasev1.PhaseSuperseded, releasev1.PhaseReleased:
 		f.HolderDone = true
+	}
+	if ss := holder.Status.StageStatus(stage); holder.Status.Phase == releasev1.PhaseFailed && ss != nil && (writing(ss.Phase) || ss.Phase == releasev1.StageVerifying) {
+		// Failed in another branch of the graph: it finishes this
+		// promotion (finishInFlight) and frees the stage then.
+		f.HolderDone = false
 	}
 	// Waiting for its GitOps agent is part of the promotion: the deadline,
 	// not the stale-lock timer, ends it.
@@ -319,11 +325,16 @@ func (l *StageLocks) Deployed(ctx context.Context, pipe *releasev1.ReleasePipeli
 	return at, err
 }
 
-// Free frees every stage rel holds.
-func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release) error {
+// Free frees the named stages rel holds, or every stage it holds when none
+// is named. A stage of a fan-out frees only its own: its siblings may still
+// be promoting.
+func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stages ...string) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		changed := false
 		for i := range p.Status.Stages {
+			if len(stages) > 0 && !slices.Contains(stages, p.Status.Stages[i].Name) {
+				continue
+			}
 			if l := p.Status.Stages[i].InFlight; l != nil && l.Release == rel.Name {
 				p.Status.Stages[i].InFlight = nil
 				changed = true

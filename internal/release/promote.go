@@ -179,7 +179,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 	case errors.As(err, &te):
 		// Nothing was committed: give the stage back and retry later, a
 		// person may fix the repository.
-		if uerr := s.Locks.Free(ctx, s.pipe, rel); uerr != nil {
+		if uerr := s.Locks.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
 			return reconcile.Stop(), uerr
 		}
 		ss.Phase = releasev1.StageWaiting
@@ -198,7 +198,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
 		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	case errors.As(err, &closed):
-		if uerr := s.Locks.Free(ctx, s.pipe, rel); uerr != nil {
+		if uerr := s.Locks.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
 			return reconcile.Stop(), uerr
 		}
 		ss.Phase, ss.Message = releasev1.StageFailed, closed.Error()

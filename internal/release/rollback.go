@@ -49,7 +49,7 @@ func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome,
 	ss := &rel.Status.Stages[i]
 	why := f.why
 	if stage.OnFailure == releasev1.FailureHalt || ss.Promotion == nil || ss.Promotion.NoChange || ss.Promotion.Commit == "" {
-		if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
+		if err := s.Locks.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)

@@ -21,15 +21,20 @@ import (
 // step is one step of one Release.
 type step struct {
 	*Engine
-	// locked and records are shared by the steps of one reconcile.
+	// locked, records and waits are shared by the steps of one reconcile.
 	locked  map[string]bool
 	records *records
+	waits   map[string]reconcile.Outcome
 	rel     *releasev1.Release
 	pipe    *releasev1.ReleasePipeline
 	gh      GitHub
 	now     time.Time
-	// target is the index of the Release's last stage.
+	// target is the index of the Release's targetStage (the last stage
+	// without one).
 	target int
+	// onWay marks the stages the Release goes through: the targetStage and
+	// every stage it comes after, or every stage without a targetStage.
+	onWay []bool
 	// pipelineChanged: the pipeline's spec changed since the last step.
 	pipelineChanged bool
 }
@@ -48,14 +53,26 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 	rel.Status.ObservedGeneration = rel.Generation
 	s.pipelineChanged = rel.Status.PipelineGeneration != s.pipe.Generation
 	rel.Status.PipelineGeneration = s.pipe.Generation
+	if msg := s.pipe.Spec.GraphError(); msg != "" {
+		// Admission refuses such a pipeline; one that exists anyway (the
+		// webhook was off) is fixed by a person, and its change brings the
+		// Release back.
+		s.stall(releasev1.ReasonInvalidStageGraph, fmt.Sprintf("ReleasePipeline %s: %s", s.pipe.Name, msg))
+		return reconcile.Stop(), nil
+	}
 	target := len(s.pipe.Spec.Stages) - 1
+	s.onWay = make([]bool, len(s.pipe.Spec.Stages))
+	for i := range s.onWay {
+		s.onWay[i] = true
+	}
 	if rel.Spec.TargetStage != "" {
 		if target = s.pipe.StageIndex(rel.Spec.TargetStage); target < 0 {
 			s.stall(releasev1.ReasonStageNotFound, fmt.Sprintf("targetStage %q is not a stage of pipeline %s (stages: %s)", rel.Spec.TargetStage, s.pipe.Name, s.pipe.StageNames()))
 			return reconcile.Stop(), nil
 		}
+		s.onWay = s.pipe.Spec.OnTheWay(target)
 	}
-	syncStages(rel, s.pipe, target)
+	syncStages(rel, s.pipe, s.onWay)
 	s.target = target
 	if k := rollbackAsked(s.pipe, rel); k >= 0 {
 		// A person asked: whatever the Release was doing, done or not.
@@ -64,6 +81,13 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 
 	switch rel.Status.Phase {
 	case releasev1.PhaseFailed:
+		if stages := inFlight(rel); len(stages) > 0 {
+			// Another branch of the graph was promoting when this one
+			// failed: that promotion ends as promotions do.
+			return s.withGitHub(ctx, func() (reconcile.Outcome, error) {
+				return s.finishInFlight(ctx, stages, rollbackToFollow(rel, s.pipe))
+			})
+		}
 		if i := rollbackToFollow(rel, s.pipe); i >= 0 {
 			// The Release failed whatever its credential says now: without
 			// it the agent is still read; only a revision Liftoff did not
@@ -78,7 +102,7 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 	case releasev1.PhaseSuperseded:
 		return s.settleOnly(ctx)
 	case releasev1.PhaseReleased:
-		s.supersedeReleased(target)
+		s.supersedeReleased()
 		return s.settleOnly(ctx)
 	}
 	if by, stage := newerInPipeline(s.pipe, rel); by != "" {
@@ -103,10 +127,11 @@ func (s *step) withGitHub(ctx context.Context, next func() (reconcile.Outcome, e
 	return next()
 }
 
-// runStage runs the step of the current stage, after the GitHub records the
-// Release owes.
+// runStage runs the step of each ready stage (stepStages), after the GitHub
+// records the Release owes; with none left on its way, the Release is
+// Released.
 func (s *step) runStage(ctx context.Context) (reconcile.Outcome, error) {
-	rel, target := s.rel, s.target
+	rel := s.rel
 	s.settleRecords(ctx)
 	if rel.Status.Commit == "" {
 		if out, done, err := s.resolveCommit(ctx); done {
@@ -119,30 +144,74 @@ func (s *step) runStage(ctx context.Context) (reconcile.Outcome, error) {
 		}
 	}
 
-	current := -1
-	for i := 0; i <= target; i++ {
-		if rel.Status.Stages[i].Phase != releasev1.StagePromoted {
-			current = i
-			break
-		}
-	}
-	if current < 0 {
-		rel.Status.CurrentStage = s.pipe.Spec.Stages[target].Name
+	ready, left := s.readyStages()
+	if left == 0 {
+		rel.Status.CurrentStage = s.reachedStages()
 		setConditions(rel, conclusion{phase: releasev1.PhaseReleased, reason: releasev1.ReasonReleased,
 			message: fmt.Sprintf("%s is live in %s", rel.Spec.Version, rel.Status.CurrentStage)})
 		return reconcile.Stop(), nil
 	}
-	rel.Status.CurrentStage = s.pipe.Spec.Stages[current].Name
-	next, ok := stageSteps[rel.Status.Stages[current].Phase]
-	if !ok {
-		next = (*step).evaluate
+	return s.stepStages(ctx, ready)
+}
+
+// readyStages are the stages on the way that are not promoted and come
+// after stages all promoted, in pipeline order, and how many stages on the
+// way are not promoted yet.
+func (s *step) readyStages() (ready []int, left int) {
+	st := s.rel.Status.Stages
+	for i := range st {
+		if !s.onWay[i] || st[i].Phase == releasev1.StagePromoted {
+			continue
+		}
+		left++
+		if s.afterPromoted(i) {
+			ready = append(ready, i)
+		}
 	}
-	return next(s, ctx, current)
+	return ready, left
+}
+
+// afterPromoted reports whether every stage stage i comes after has the
+// version deployed.
+func (s *step) afterPromoted(i int) bool {
+	for _, j := range s.pipe.Spec.AfterIndexes(i) {
+		if s.rel.Status.Stages[j].Phase != releasev1.StagePromoted {
+			return false
+		}
+	}
+	return true
+}
+
+// reachedStages names where a released Release ended: its targetStage, or
+// every stage no other comes after.
+func (s *step) reachedStages() string {
+	if s.rel.Spec.TargetStage != "" {
+		return s.rel.Spec.TargetStage
+	}
+	return s.stageList(s.pipe.Spec.Leaves())
+}
+
+// maxCurrentStage bounds status.currentStage (a printer column): past it,
+// the stages after the first are counted, not named.
+const maxCurrentStage = 40
+
+// stageList names stages for status.currentStage: "prod-eu, prod-us", or
+// "prod-eu +3" when their names would be too long for a column.
+func (s *step) stageList(idx []int) string {
+	names := make([]string, len(idx))
+	for k, i := range idx {
+		names[k] = s.pipe.Spec.Stages[i].Name
+	}
+	if all := strings.Join(names, ", "); len(all) <= maxCurrentStage || len(names) == 1 {
+		return all
+	}
+	return fmt.Sprintf("%s +%d", names[0], len(names)-1)
 }
 
 // syncStages makes status.stages mirror the pipeline's stages, keeping what
-// was recorded for stages that still exist.
-func syncStages(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, target int) {
+// was recorded for stages that still exist; a stage not on the way to the
+// targetStage that was not started is Skipped.
+func syncStages(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, onWay []bool) {
 	out := make([]releasev1.ReleaseStageStatus, len(pipe.Spec.Stages))
 	for i, st := range pipe.Spec.Stages {
 		if old := rel.Status.StageStatus(st.Name); old != nil {
@@ -150,9 +219,9 @@ func syncStages(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, target 
 		} else {
 			out[i] = releasev1.ReleaseStageStatus{Name: st.Name, Phase: releasev1.StagePending}
 		}
-		if i > target && out[i].Phase == releasev1.StagePending {
+		if !onWay[i] && out[i].Phase == releasev1.StagePending {
 			out[i].Phase = releasev1.StageSkipped
-			out[i].Message = "after the Release's targetStage"
+			out[i].Message = "not on the way to the Release's targetStage"
 		}
 	}
 	rel.Status.Stages = out

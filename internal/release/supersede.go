@@ -31,10 +31,13 @@ func (s *step) supersede(ctx context.Context, by, stage string) (reconcile.Outco
 }
 
 // supersedeReleased marks the stages of a released Release where a newer
-// version now lives; once that includes its target stage, the Release is
+// version now lives; once that includes every stage it ended in (its
+// targetStage, or each stage no other comes after), the Release is
 // Superseded.
-func (s *step) supersedeReleased(target int) {
+func (s *step) supersedeReleased() {
 	rel := s.rel
+	var by *releasev1.LiveVersion
+	var where string
 	for i := range rel.Status.Stages {
 		ss := &rel.Status.Stages[i]
 		if ss.Phase != releasev1.StagePromoted {
@@ -56,11 +59,22 @@ func (s *step) supersedeReleased(target int) {
 			continue
 		}
 		ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("release %s (%s) replaced it", live.Release, live.Version)
-		if i == target {
-			setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
-				message: fmt.Sprintf("newer release %s is live in %s", live.Release, ss.Name)})
+		by, where = live, ss.Name
+	}
+	if by == nil {
+		return
+	}
+	ends := s.pipe.Spec.Leaves()
+	if rel.Spec.TargetStage != "" {
+		ends = []int{s.target}
+	}
+	for _, i := range ends {
+		if rel.Status.Stages[i].Phase != releasev1.StageSuperseded {
+			return
 		}
 	}
+	setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
+		message: fmt.Sprintf("newer release %s is live in %s", by.Release, where)})
 }
 
 // newerVersion reports whether release (at version) is another Release with a
@@ -80,12 +94,27 @@ func newerVersion(release, version string, rel *releasev1.Release) bool {
 // newerInPipeline returns a Release with a newer version than rel (still on
 // its way) that is live in a stage rel reached or is about to enter, or holds
 // the stage rel waits for, and that stage. Such a Release overtook rel.
+//
+// A Release with a promotion being written or deployed in one branch of the
+// graph is not overtaken until it ends: a promotion in flight is never
+// abandoned half-way.
 func newerInPipeline(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) (string, string) {
-	next := true // the first stage not yet promoted
 	for _, ss := range rel.Status.Stages {
+		if writing(ss.Phase) {
+			return "", ""
+		}
+	}
+	for i, ss := range rel.Status.Stages {
+		// Where it is live, and where it is about to go: every stage not
+		// promoted yet whose stages before are.
 		relevant := ss.Phase == releasev1.StagePromoted
-		if !relevant && next && ss.Phase != releasev1.StageSkipped {
-			relevant, next = true, false
+		if !relevant && ss.Phase != releasev1.StageSkipped && i < len(pipe.Spec.Stages) && pipe.Spec.Stages[i].Name == ss.Name {
+			relevant = true
+			for _, j := range pipe.Spec.AfterIndexes(i) {
+				if rel.Status.Stages[j].Phase != releasev1.StagePromoted {
+					relevant = false
+				}
+			}
 		}
 		if !relevant {
 			continue
@@ -99,10 +128,15 @@ func newerInPipeline(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) (s
 		}
 		// A promotion in flight is never abandoned half-way: only a Release
 		// still waiting yields to a newer one that holds the stage.
-		if ps.InFlight != nil && ss.Phase != releasev1.StagePromoting && ss.Phase != releasev1.StageAwaitingMerge && ss.Phase != releasev1.StageDeploying &&
-			newerVersion(ps.InFlight.Release, ps.InFlight.Version, rel) {
+		if ps.InFlight != nil && newerVersion(ps.InFlight.Release, ps.InFlight.Version, rel) {
 			return ps.InFlight.Release, ss.Name
 		}
 	}
 	return "", ""
+}
+
+// writing reports whether a stage in phase p has a promotion being written
+// or deployed.
+func writing(p releasev1.StagePhase) bool {
+	return p == releasev1.StagePromoting || p == releasev1.StageAwaitingMerge || p == releasev1.StageDeploying
 }

@@ -278,7 +278,7 @@ func measuredSummary(st *analysis.State) string {
 // verified ends a successful verification: the stage is promoted and freed.
 func (s *step) verified(ctx context.Context, i int, msg string) (reconcile.Outcome, error) {
 	ss := &s.rel.Status.Stages[i]
-	if err := s.Locks.Free(ctx, s.pipe, s.rel); err != nil {
+	if err := s.Locks.Free(ctx, s.pipe, s.rel, ss.Name); err != nil {
 		return reconcile.Stop(), err
 	}
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s, %s", s.rel.Spec.Version, ss.Name, msg)

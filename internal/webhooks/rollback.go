@@ -52,15 +52,19 @@ func (id *Identity) MutatePipeline(_ context.Context, req admission.Request) adm
 	return patched(req, pipe)
 }
 
-// ValidatePipeline refuses requirements that cannot be met
-// (PipelineRequiresRefusal), edits of recorded rollbacks and resumes, forged
-// names, users without the verb rollback, and rollbacks the stage's history
-// cannot make: an unknown stage or version, nothing to roll back to, a
-// rollback of the stage still under way.
+// ValidatePipeline refuses stages that do not form a graph (an after that
+// names no stage, the stage itself or a stage twice, a cycle), requirements
+// that cannot be met (PipelineRequiresRefusal), edits of recorded rollbacks
+// and resumes, forged names, users without the verb rollback, and rollbacks
+// the stage's history cannot make: an unknown stage or version, nothing to
+// roll back to, a rollback of the stage still under way.
 func (id *Identity) ValidatePipeline(ctx context.Context, req admission.Request) admission.Response {
 	pipe, old := &releasev1.ReleasePipeline{}, &releasev1.ReleasePipeline{}
 	if err := decodePair(id.Decoder, req, pipe, old); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if msg := pipe.Spec.GraphError(); msg != "" {
+		return admission.Denied(msg)
 	}
 	if msg, err := PipelineRequiresRefusal(ctx, id.reader(), pipe, old); err != nil || msg != "" {
 		return refused(msg, err)
