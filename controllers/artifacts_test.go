@@ -166,7 +166,7 @@ func TestAnUnsignedImageIsBlockedByTheSignatureGate(t *testing.T) {
 	g.Expect(k8s.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cosign", Namespace: e.ns},
 		Data: map[string][]byte{"cosign.pub": registrytest.PublicKeyPEM(key)}})).To(Succeed())
 	e.artifactPipeline(reg, func(p *releasev1.ReleasePipeline) {
-		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Artifacts: []string{"checkout"}}}
+		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Key: "cosign.pub", Artifacts: []string{"checkout"}}}
 	})
 	e.release("r", "1.4.2")
 	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(
@@ -177,4 +177,31 @@ func TestAnUnsignedImageIsBlockedByTheSignatureGate(t *testing.T) {
 	g.Expect(reg.Sign("acme/checkout", image, image, key)).To(Succeed())
 	g.Eventually(e.stagePhase("r", "dev"), timeout, interval).Should(Equal(releasev1.StagePromoted))
 	g.Expect(e.get("r").Status.Artifacts[0].Signer).To(Equal(`Secret "cosign" key cosign.pub`))
+}
+
+func TestAKeylessSignatureOfAnotherIdentityIsBlockedByTheSignatureGate(t *testing.T) {
+	const subject, issuer = "release@acme.dev", "https://token.actions.githubusercontent.com"
+	g := NewWithT(t)
+	e := newEnv(t)
+	reg, image, _ := servedArtifacts(t, true)
+	sigstore := registrytest.NewSigstore()
+	g.Expect(k8s.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sigstore", Namespace: e.ns},
+		Data: map[string][]byte{releasev1.SecretKeyFulcioBundle: sigstore.CA.BundlePEM(), releasev1.SecretKeyRekorKey: sigstore.RekorKeyPEM()}})).To(Succeed())
+	e.artifactPipeline(reg, func(p *releasev1.ReleasePipeline) {
+		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "sigstore"},
+			Identity: &releasev1.SignatureIdentity{Subject: subject, Issuer: issuer}, Artifacts: []string{"checkout"}}}
+	})
+	// Signed keyless, by a certificate of another subject (valid ten
+	// minutes, an hour ago: verified at the log's time, not now).
+	g.Expect(sigstore.SignKeyless(reg, "acme/checkout", image, image, registrytest.Keyless{Subject: "mallory@acme.dev", Issuer: issuer})).To(Succeed())
+	e.release("r", "1.4.2")
+	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(
+		HavePrefix("True/"+releasev1.ReasonSignatureWrongIdentity), ContainSubstring(image),
+		ContainSubstring("signed by mallory@acme.dev via "+issuer+", expected "+subject+" via "+issuer)))
+	g.Expect(e.liftoffCommits("r", "")).To(BeEmpty())
+
+	// Signed by the identity, it goes at the next look, the identity recorded.
+	g.Expect(sigstore.SignKeyless(reg, "acme/checkout", image, image, registrytest.Keyless{Subject: subject, Issuer: issuer})).To(Succeed())
+	g.Eventually(e.stagePhase("r", "dev"), timeout, interval).Should(Equal(releasev1.StagePromoted))
+	g.Expect(e.get("r").Status.Artifacts[0].Signer).To(Equal(subject + " via " + issuer))
 }

@@ -23,8 +23,8 @@ type Artifacts interface {
 	// registry's failure a *registry.Error.
 	Digest(ctx context.Context, pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, version string) (string, error)
 	// Verify checks the cosign signatures of the digest against the
-	// gate's key; signer names the key.
-	Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (verdict registry.Verdict, signer string, err error)
+	// gate's key or certificate identity; signer names whom it trusts.
+	Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (f registry.Finding, signer string, err error)
 }
 
 // pinArtifacts records the digest of every pipeline artifact the Release
@@ -105,8 +105,8 @@ func (s *step) signatureFacts(ctx context.Context, gate *releasev1.SignatureGate
 		if p == nil || !gate.Covers(a.Name) {
 			continue
 		}
-		f := gates.SignatureFact{Name: a.Name, Digest: p.Digest}
-		f.Verdict, f.Signer, f.Err = s.Artifacts.Verify(ctx, s.pipe, gate, a, p.Digest)
+		f := gates.SignatureFact{Name: a.Name, Digest: p.Digest, Keyless: gate.Identity != nil}
+		f.Finding, f.Signer, f.Err = s.Artifacts.Verify(ctx, s.pipe, gate, a, p.Digest)
 		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
 			return nil, &stallError{reason, msg}
 		}
@@ -117,9 +117,10 @@ func (s *step) signatureFacts(ctx context.Context, gate *releasev1.SignatureGate
 
 // recordSigners notes who signed each verified pin.
 func recordSigners(rel *releasev1.Release, facts []gates.SignatureFact) {
-	for _, f := range facts {
+	for i := range facts {
+		f := &facts[i]
 		if p := pinned(rel, f.Name); p != nil && f.Err == nil && f.Verdict == registry.Verified {
-			p.Signer = f.Signer
+			p.Signer = f.SignedBy()
 		}
 	}
 }
