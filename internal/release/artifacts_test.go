@@ -3,7 +3,9 @@ package release_test
 import (
 	"crypto/ecdsa"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +324,37 @@ func TestTheSignatureGateLetsOnlyWhatTheIdentitySignedKeyless(t *testing.T) {
 		g.Expect(w.condition("r", releasev1.ConditionStalled)).To(And(HavePrefix("True/"+releasev1.ReasonSecretInvalid),
 			ContainSubstring(`Secret "sigstore"`), ContainSubstring("has no key rekor.pub: put the Rekor log's PEM public key there")))
 	})
+}
+
+// A controller that dies after recording the promotion's intent and before
+// writing it resumes the promotion after the restart: a tag pushed again
+// while it was down is caught before anything is written.
+func TestATagPushedAgainWhileTheControllerWasDownIsCaughtOnResume(t *testing.T) {
+	g := NewWithT(t)
+	w, reg := artifactWorld(t)
+	pinned, err := reg.PushImage("acme/checkout", "v1.4.2")
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = reg.PushChart("acme/charts/checkout", "1.4.2")
+	g.Expect(err).NotTo(HaveOccurred())
+	w.transport = func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodGet {
+			return nil, errors.New("connection reset: the controller died")
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	w.release("r", "1.4.2")
+	_, _ = w.reconcile("r")
+	g.Expect(w.get("r").Status.StageStatus("dev").Phase).To(Equal(releasev1.StagePromoting), w.describe("r"))
+	g.Expect(w.liftoffCommits("r", "")).To(BeEmpty())
+
+	rebuilt, err := reg.PushImage("acme/checkout", "v1.4.2")
+	g.Expect(err).NotTo(HaveOccurred())
+	w.transport = nil
+	w.start()
+	w.settle("r", 5)
+	g.Expect(w.condition("r", releasev1.ConditionBlocked)).To(And(HavePrefix("True/"+releasev1.ReasonArtifactChanged),
+		ContainSubstring(pinned), ContainSubstring(rebuilt)))
+	g.Expect(w.liftoffCommits("r", "")).To(BeEmpty(), "nothing written")
+	ss := w.get("r").Status.StageStatus("dev")
+	g.Expect(ss.Phase).To(Equal(releasev1.StageWaiting), w.describe("r"))
 }
