@@ -98,6 +98,46 @@ func TestDiscoveryFromTheRegistryCreatesOneReleaseWithTheImageAndTheChart(t *tes
 	g.Consistently(e.releaseNames, time.Second, 100*time.Millisecond).Should(HaveLen(1), "one Release for the version")
 }
 
+// A version whose artifacts never all arrive does not hold a later one that
+// has them: 1.5.0's chart is never pushed, 1.5.1 comes complete and becomes
+// a Release; 1.5.0 is passed over for good, as status.discovery says.
+func TestAVersionWaitingForItsArtifactsDoesNotHoldALaterOne(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	reg, _, _ := servedArtifacts(t, true)
+	e.artifactPipeline(reg, func(p *releasev1.ReleasePipeline) {
+		p.Spec.Source.From = releasev1.DiscoverRegistry
+		p.Spec.Source.Interval = &metav1Duration{Duration: 200 * time.Millisecond}
+	})
+	g.Eventually(e.releaseNames, timeout, interval).Should(Equal([]string{"checkout-1-4-2"}))
+	chart := "oci://" + reg.Ref("acme/charts/checkout")
+
+	push := func(version string, withChart bool) {
+		g.Expect(e.sim.CreateTag(appRepo, "v"+version, e.commit(version))).To(Succeed())
+		_, err := reg.PushImage("acme/checkout", "v"+version)
+		g.Expect(err).NotTo(HaveOccurred())
+		if withChart {
+			_, err = reg.PushChart("acme/charts/checkout", version)
+			g.Expect(err).NotTo(HaveOccurred())
+		}
+	}
+	push("1.5.0", false)
+	g.Eventually(func() string { return e.discovery().Message }, timeout, interval).Should(
+		ContainSubstring("1.5.0 waits for its artifacts: " + chart + ":1.5.0 not in the registry yet"))
+
+	push("1.5.1", true)
+	g.Eventually(e.releaseNames, timeout, interval).Should(ConsistOf("checkout-1-4-2", "checkout-1-5-1"), func() string {
+		return fmt.Sprintf("discovery %+v", e.discovery())
+	})
+	g.Expect(e.discovery().LatestVersion).To(Equal("1.5.1"))
+
+	// The chart of 1.5.0 arriving late makes no Release: 1.5.1 is newer.
+	_, err := reg.PushChart("acme/charts/checkout", "1.5.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Consistently(e.releaseNames, time.Second, 100*time.Millisecond).Should(ConsistOf("checkout-1-4-2", "checkout-1-5-1"))
+	g.Expect(e.discovery().Message).NotTo(ContainSubstring("waits for"))
+}
+
 func TestAnImageTagPushedAgainBetweenStagingAndProdBlocksProd(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
