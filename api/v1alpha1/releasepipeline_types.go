@@ -606,8 +606,10 @@ type Gates struct {
 type SignatureGate struct {
 	// SecretRef names a Secret in the pipeline's namespace holding the
 	// signer's PEM public key (under key), or, for identity, the trust
-	// roots: the Fulcio CA bundle (root and intermediates, PEM) under
-	// fulcio.crt.pem and the Rekor log's PEM public key under rekor.pub.
+	// roots: the Fulcio CA bundle (root and intermediates, PEM; a
+	// signature's own chain may give intermediates that chain to a root)
+	// under fulcio.crt.pem and the Rekor log's PEM public key under
+	// rekor.pub.
 	// +required
 	SecretRef LocalObjectReference `json:"secretRef"`
 	// Key is the Secret's key holding the signer's PEM public key

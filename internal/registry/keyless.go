@@ -74,7 +74,8 @@ type CosignLogged struct {
 // verified offline with sigstore-go.
 type Keyless struct {
 	Identity Identity
-	material root.TrustedMaterial
+	cas      []*root.FulcioCertificateAuthority
+	logs     map[string]*root.TransparencyLog
 	subject  *regexp.Regexp
 }
 
@@ -97,7 +98,7 @@ func NewKeyless(caBundle, rekorKey []byte, id Identity) (*Keyless, error) {
 	if len(roots) == 0 {
 		return nil, errors.New("the CA bundle has no root (self-signed) certificate")
 	}
-	cas := make([]root.CertificateAuthority, 0, len(roots))
+	cas := make([]*root.FulcioCertificateAuthority, 0, len(roots))
 	for _, r := range roots {
 		cas = append(cas, &root.FulcioCertificateAuthority{Root: r, Intermediates: intermediates})
 	}
@@ -112,17 +113,34 @@ func NewKeyless(caBundle, rekorKey []byte, id Identity) (*Keyless, error) {
 	id0 := sha256.Sum256(der)
 	logs := map[string]*root.TransparencyLog{hex.EncodeToString(id0[:]): {ID: id0[:], PublicKey: pub,
 		HashFunc: crypto.SHA256, SignatureHashFunc: crypto.SHA256, ValidityPeriodStart: time.Unix(1, 0)}}
-	material, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, nil, nil, logs)
-	if err != nil {
-		return nil, err
-	}
-	k := &Keyless{Identity: id, material: material}
+	k := &Keyless{Identity: id, cas: cas, logs: logs}
 	if id.SubjectRegExp != "" {
 		if k.subject, err = regexp.Compile(id.SubjectRegExp); err != nil {
 			return nil, fmt.Errorf("subjectRegExp: %w", err)
 		}
 	}
 	return k, nil
+}
+
+// material is the trust roots, with the intermediates of a signature's
+// chain (dev.sigstore.cosign/chain) added to each CA's: they count only
+// when they chain to a root of the CA bundle.
+func (k *Keyless) material(l layer) (root.TrustedMaterial, error) {
+	var extra []*x509.Certificate
+	if chain, err := cryptoutils.UnmarshalCertificatesFromPEM([]byte(l.annotations[CosignChainAnnotation])); err == nil {
+		for _, c := range chain {
+			if !bytes.Equal(c.RawIssuer, c.RawSubject) {
+				extra = append(extra, c)
+			}
+		}
+	}
+	cas := make([]root.CertificateAuthority, 0, len(k.cas))
+	for _, ca := range k.cas {
+		with := *ca
+		with.Intermediates = append(append([]*x509.Certificate{}, ca.Intermediates...), extra...)
+		cas = append(cas, &with)
+	}
+	return root.NewTrustedRoot(root.TrustedRootMediaType01, cas, nil, nil, k.logs)
 }
 
 // check verifies one keyless signature layer over payload: the full
@@ -135,7 +153,11 @@ func (k *Keyless) check(l layer) Finding {
 	}
 	found := identityOf(cert)
 	f = Finding{Found: found}
-	v, err := verify.NewVerifier(k.material, verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1))
+	material, err := k.material(l)
+	if err != nil {
+		return Finding{Verdict: WrongSigner, Detail: err.Error()}
+	}
+	v, err := verify.NewVerifier(material, verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1))
 	if err != nil {
 		return Finding{Verdict: WrongSigner, Detail: err.Error()}
 	}
@@ -151,12 +173,12 @@ func (k *Keyless) check(l layer) Finding {
 	entry := entity.entry
 	at := entry.IntegratedTime()
 	switch {
-	case tlog.VerifySET(entry, k.material.RekorLogs()) != nil:
+	case tlog.VerifySET(entry, k.logs) != nil:
 		f.Verdict, f.Detail = UntrustedLog, fmt.Sprintf("the transparency log's signed entry timestamp (log %s) does not verify with the Rekor key", hex.EncodeToString([]byte(entry.LogKeyID())))
 	case at.Before(cert.NotBefore) || at.After(cert.NotAfter):
 		f.Verdict, f.Detail = CertificateExpired, fmt.Sprintf("the certificate is valid from %s to %s, the log integrated the signature at %s",
 			cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-	case verifyChain(at, cert, k.material) != nil:
+	case verifyChain(at, cert, material) != nil:
 		f.Verdict, f.Detail = UntrustedCertificate, fmt.Sprintf("the certificate (issued by %q) does not chain to the CA bundle", cert.Issuer.CommonName)
 	case !k.matches(cert):
 		f.Verdict = WrongIdentity

@@ -322,6 +322,17 @@ func TestKeylessSignaturesAreVerifiedOfflineAgainstACertificateIdentity(t *testi
 		g.Expect(f).To(Equal(registry.Finding{Verdict: registry.Verified, Found: workflow + " via " + issuer}))
 	})
 
+	t.Run("a CA bundle of the root alone: the signature's chain gives the intermediate", func(t *testing.T) {
+		g := NewWithT(t)
+		reg, digest := withImage(t)
+		g.Expect(trusted.SignKeyless(reg, "acme/checkout", digest, digest, registrytest.Keyless{Subject: subject, Issuer: issuer})).To(Succeed())
+		rootOnly, err := registry.NewKeyless(trusted.CA.RootPEM(), trusted.RekorKeyPEM(), registry.Identity{Subject: subject, Issuer: issuer})
+		g.Expect(err).NotTo(HaveOccurred())
+		f, err := c.VerifyCosign(context.Background(), repoOf(t, reg.Ref("acme/checkout")), digest, nil, rootOnly)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(f.Verdict).To(Equal(registry.Verified), f.Detail)
+	})
+
 	t.Run("a key's signature is not keyless", func(t *testing.T) {
 		g := NewWithT(t)
 		reg, digest := withImage(t)

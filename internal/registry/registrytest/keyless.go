@@ -55,6 +55,10 @@ func NewCA() *CA {
 // intermediate, as SIGSTORE_ROOT_FILE holds them.
 func (ca *CA) BundlePEM() []byte { return append(certPEM(ca.Root), certPEM(ca.Intermediate)...) }
 
+// RootPEM is the root alone, for a bundle that leaves the intermediate to
+// the signature's chain.
+func (ca *CA) RootPEM() []byte { return certPEM(ca.Root) }
+
 // RekorKeyPEM is the Rekor key's public half (rekor.pub).
 func (s *Sigstore) RekorKeyPEM() []byte { return PublicKeyPEM(s.Rekor) }
 
