@@ -664,6 +664,16 @@ const (
 	SecretKeyRekorKey     = "rekor.pub"
 )
 
+// KeyName is the Secret's key holding the public key: key, or cosign.pub
+// for a gate stored before key or identity was required (it had that
+// default).
+func (g *SignatureGate) KeyName() string {
+	if g.Key == "" {
+		return "cosign.pub"
+	}
+	return g.Key
+}
+
 // Covers reports whether the gate verifies the named artifact.
 func (g *SignatureGate) Covers(artifact string) bool {
 	if len(g.Artifacts) == 0 {

@@ -138,8 +138,8 @@ func (r *Resolver) trust(ctx context.Context, pipe *releasev1.ReleasePipeline, g
 		}
 		return k, k.Identity.String(), nil
 	}
-	signer := fmt.Sprintf("Secret %q key %s", gate.SecretRef.Name, gate.Key)
-	pem, err := r.Keys.Key(ctx, pipe.Namespace, gate.SecretRef, gate.Key, "the signer's PEM public key", field)
+	signer := fmt.Sprintf("Secret %q key %s", gate.SecretRef.Name, gate.KeyName())
+	pem, err := r.Keys.Key(ctx, pipe.Namespace, gate.SecretRef, gate.KeyName(), "the signer's PEM public key", field)
 	if err != nil {
 		return nil, "", err
 	}
