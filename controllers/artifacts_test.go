@@ -98,6 +98,46 @@ func TestDiscoveryFromTheRegistryCreatesOneReleaseWithTheImageAndTheChart(t *tes
 	g.Consistently(e.releaseNames, time.Second, 100*time.Millisecond).Should(HaveLen(1), "one Release for the version")
 }
 
+// A version whose artifacts never all arrive does not hold a later one that
+// has them: 1.5.0's chart is never pushed, 1.5.1 comes complete and becomes
+// a Release; 1.5.0 is passed over for good, as status.discovery says.
+func TestAVersionWaitingForItsArtifactsDoesNotHoldALaterOne(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	reg, _, _ := servedArtifacts(t, true)
+	e.artifactPipeline(reg, func(p *releasev1.ReleasePipeline) {
+		p.Spec.Source.From = releasev1.DiscoverRegistry
+		p.Spec.Source.Interval = &metav1Duration{Duration: 200 * time.Millisecond}
+	})
+	g.Eventually(e.releaseNames, timeout, interval).Should(Equal([]string{"checkout-1-4-2"}))
+	chart := "oci://" + reg.Ref("acme/charts/checkout")
+
+	push := func(version string, withChart bool) {
+		g.Expect(e.sim.CreateTag(appRepo, "v"+version, e.commit(version))).To(Succeed())
+		_, err := reg.PushImage("acme/checkout", "v"+version)
+		g.Expect(err).NotTo(HaveOccurred())
+		if withChart {
+			_, err = reg.PushChart("acme/charts/checkout", version)
+			g.Expect(err).NotTo(HaveOccurred())
+		}
+	}
+	push("1.5.0", false)
+	g.Eventually(func() string { return e.discovery().Message }, timeout, interval).Should(
+		ContainSubstring("1.5.0 waits for its artifacts: " + chart + ":1.5.0 not in the registry yet"))
+
+	push("1.5.1", true)
+	g.Eventually(e.releaseNames, timeout, interval).Should(ConsistOf("checkout-1-4-2", "checkout-1-5-1"), func() string {
+		return fmt.Sprintf("discovery %+v", e.discovery())
+	})
+	g.Expect(e.discovery().LatestVersion).To(Equal("1.5.1"))
+
+	// The chart of 1.5.0 arriving late makes no Release: 1.5.1 is newer.
+	_, err := reg.PushChart("acme/charts/checkout", "1.5.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Consistently(e.releaseNames, time.Second, 100*time.Millisecond).Should(ConsistOf("checkout-1-4-2", "checkout-1-5-1"))
+	g.Expect(e.discovery().Message).NotTo(ContainSubstring("waits for"))
+}
+
 func TestAnImageTagPushedAgainBetweenStagingAndProdBlocksProd(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
@@ -166,7 +206,7 @@ func TestAnUnsignedImageIsBlockedByTheSignatureGate(t *testing.T) {
 	g.Expect(k8s.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cosign", Namespace: e.ns},
 		Data: map[string][]byte{"cosign.pub": registrytest.PublicKeyPEM(key)}})).To(Succeed())
 	e.artifactPipeline(reg, func(p *releasev1.ReleasePipeline) {
-		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Artifacts: []string{"checkout"}}}
+		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Key: "cosign.pub", Artifacts: []string{"checkout"}}}
 	})
 	e.release("r", "1.4.2")
 	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(
@@ -177,4 +217,31 @@ func TestAnUnsignedImageIsBlockedByTheSignatureGate(t *testing.T) {
 	g.Expect(reg.Sign("acme/checkout", image, image, key)).To(Succeed())
 	g.Eventually(e.stagePhase("r", "dev"), timeout, interval).Should(Equal(releasev1.StagePromoted))
 	g.Expect(e.get("r").Status.Artifacts[0].Signer).To(Equal(`Secret "cosign" key cosign.pub`))
+}
+
+func TestAKeylessSignatureOfAnotherIdentityIsBlockedByTheSignatureGate(t *testing.T) {
+	const subject, issuer = "release@acme.dev", "https://token.actions.githubusercontent.com"
+	g := NewWithT(t)
+	e := newEnv(t)
+	reg, image, _ := servedArtifacts(t, true)
+	sigstore := registrytest.NewSigstore()
+	g.Expect(k8s.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sigstore", Namespace: e.ns},
+		Data: map[string][]byte{releasev1.SecretKeyFulcioBundle: sigstore.CA.BundlePEM(), releasev1.SecretKeyRekorKey: sigstore.RekorKeyPEM()}})).To(Succeed())
+	e.artifactPipeline(reg, func(p *releasev1.ReleasePipeline) {
+		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "sigstore"},
+			Identity: &releasev1.SignatureIdentity{Subject: subject, Issuer: issuer}, Artifacts: []string{"checkout"}}}
+	})
+	// Signed keyless, by a certificate of another subject (valid ten
+	// minutes, an hour ago: verified at the log's time, not now).
+	g.Expect(sigstore.SignKeyless(reg, "acme/checkout", image, image, registrytest.Keyless{Subject: "mallory@acme.dev", Issuer: issuer})).To(Succeed())
+	e.release("r", "1.4.2")
+	g.Eventually(e.condition("r", releasev1.ConditionBlocked), timeout, interval).Should(And(
+		HavePrefix("True/"+releasev1.ReasonSignatureWrongIdentity), ContainSubstring(image),
+		ContainSubstring("signed by mallory@acme.dev via "+issuer+", expected "+subject+" via "+issuer)))
+	g.Expect(e.liftoffCommits("r", "")).To(BeEmpty())
+
+	// Signed by the identity, it goes at the next look, the identity recorded.
+	g.Expect(sigstore.SignKeyless(reg, "acme/checkout", image, image, registrytest.Keyless{Subject: subject, Issuer: issuer})).To(Succeed())
+	g.Eventually(e.stagePhase("r", "dev"), timeout, interval).Should(Equal(releasev1.StagePromoted))
+	g.Expect(e.get("r").Status.Artifacts[0].Signer).To(Equal(subject + " via " + issuer))
 }

@@ -174,7 +174,7 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 	fresh := discovery.New(found, latest, known)
 
 	var created []string
-	waiting := ""
+	var waits []discovery.Waiting
 	for _, f := range fresh {
 		pins, missing, err := r.pinDiscovered(ctx, pipe, f.VersionString())
 		if err != nil {
@@ -184,9 +184,10 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 			return r.registryFailed(pipe, interval, err)
 		}
 		if len(missing) > 0 {
-			// Versions go in order: a later one waits for this one.
-			waiting = fmt.Sprintf("%s waits for its artifacts: %s not in the registry yet", f.VersionString(), strings.Join(missing, ", "))
-			break
+			// A version waiting for its artifacts does not hold a later
+			// one that has them all (discovery.WaitingMessage).
+			waits = append(waits, discovery.Waiting{Version: f.VersionString(), Missing: missing})
+			continue
 		}
 		name, stall, err := r.createDiscovered(ctx, pipe, gh, f, pins)
 		if stall != nil {
@@ -208,6 +209,7 @@ func (r *ReleasePipelineReconciler) discover(ctx context.Context, pipe *releasev
 		// the create and the status write).
 		st.LatestVersion, st.LatestRelease = v, discovery.Name(pipe.Name, v)
 	}
+	waiting := discovery.WaitingMessage(waits, st.LatestVersion)
 	if st.LatestVersion == "" && len(found) > 0 && waiting == "" {
 		// The newest version in range has a Release made by hand: later
 		// polls create what is newer.

@@ -82,8 +82,27 @@ func TestAPIRefusesBadInput(t *testing.T) {
 			s.Stages[1].Target.Files = []releasev1.TargetFile{{Path: "values.yaml", YAMLPath: "image.digest", Value: releasev1.ValueDigest}}
 		}, "set artifact too"},
 		{"a signature gate without artifacts", func(s *releasev1.ReleasePipelineSpec) {
-			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}}}
+			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Key: "cosign.pub"}}
 		}, "gates.signature verifies spec.artifacts"},
+		{"a signature gate with neither a key nor an identity", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app"}}
+			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}}}
+		}, "spec.stages[1].gates.signature: Invalid value: set key (the Secret's key holding the signer's PEM public key, such as cosign.pub) or identity"},
+		{"a signature gate with both a key and an identity", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app"}}
+			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Key: "cosign.pub",
+				Identity: &releasev1.SignatureIdentity{Subject: "release@acme.dev", Issuer: "https://token.actions.githubusercontent.com"}}}
+		}, "spec.stages[1].gates.signature: Invalid value: set key"},
+		{"a keyless identity with both a subject and a regular expression", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app"}}
+			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "sigstore"},
+				Identity: &releasev1.SignatureIdentity{Subject: "release@acme.dev", SubjectRegExp: ".*", Issuer: "https://token.actions.githubusercontent.com"}}}
+		}, "spec.stages[1].gates.signature.identity: Invalid value: set subject (exact) or subjectRegExp, exactly one"},
+		{"a keyless identity", func(s *releasev1.ReleasePipelineSpec) {
+			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app"}}
+			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "sigstore"},
+				Identity: &releasev1.SignatureIdentity{SubjectRegExp: "^https://github.com/acme/", Issuer: "https://token.actions.githubusercontent.com"}}}
+		}, ""},
 		{"discovery from the registry without artifacts", func(s *releasev1.ReleasePipelineSpec) { s.Source.From = releasev1.DiscoverRegistry }, "source.from Registry discovers versions from spec.artifacts"},
 	}
 	for _, c := range cases {

@@ -153,6 +153,18 @@ const (
 	// ReasonSignatureDigestMismatch: the gate's key signed another digest
 	// than the artifact's. Blocked.
 	ReasonSignatureDigestMismatch = "SignatureDigestMismatch"
+	// ReasonSignatureWrongIdentity: an artifact's keyless signature names
+	// another subject or OIDC issuer than the gate's identity. Blocked.
+	ReasonSignatureWrongIdentity = "SignatureWrongIdentity"
+	// ReasonSignatureUntrustedCertificate: an artifact's keyless signature
+	// has a certificate that does not chain to the gate's CA bundle. Blocked.
+	ReasonSignatureUntrustedCertificate = "SignatureUntrustedCertificate"
+	// ReasonSignatureCertificateExpired: an artifact's keyless signature was
+	// logged when its certificate was not valid. Blocked.
+	ReasonSignatureCertificateExpired = "SignatureCertificateExpired"
+	// ReasonSignatureUntrustedLog: an artifact's keyless signature has no
+	// transparency log entry signed by the gate's Rekor key. Blocked.
+	ReasonSignatureUntrustedLog = "SignatureUntrustedLog"
 	// ReasonRegistryUnavailable: an artifact's registry could not be read
 	// (unreachable, 5xx); the message holds the error. Progressing; retried.
 	ReasonRegistryUnavailable = "RegistryUnavailable"

@@ -131,7 +131,8 @@ type ArtifactStatus struct {
 	ResolvedAt metav1.Time `json:"resolvedAt"`
 	// Signer is who signed the digest, once a stage's signature gate
 	// verified it: the public key's Secret and key (Secret "cosign"
-	// key cosign.pub).
+	// key cosign.pub), or a keyless certificate's identity
+	// (release@acme.dev via https://token.actions.githubusercontent.com).
 	// +optional
 	Signer string `json:"signer,omitempty"`
 }

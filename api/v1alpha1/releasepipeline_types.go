@@ -622,23 +622,38 @@ type Gates struct {
 	Metrics []AnalysisMetric `json:"metrics,omitempty"`
 
 	// Signature holds the promotion until every artifact's pinned digest is
-	// signed (cosign's format) by the public key in a Secret, verified
-	// offline. Unsigned, signed by another key, or a signature of another
-	// digest blocks the Release.
+	// signed (cosign's format), verified offline: by the public key in a
+	// Secret (key), or keyless by a certificate identity under the trust
+	// roots in a Secret (identity). Unsigned, another signer, or a
+	// signature of another digest blocks the Release.
 	// +optional
 	Signature *SignatureGate `json:"signature,omitempty"`
 }
 
-// SignatureGate names the key the artifacts must be signed with.
+// SignatureGate names whom the artifacts must be signed by: a public key,
+// or a certificate identity (keyless).
+// +kubebuilder:validation:XValidation:rule="has(self.key) != has(self.identity)",message="set key (the Secret's key holding the signer's PEM public key, such as cosign.pub) or identity (keyless: the certificate's subject and issuer), exactly one"
 type SignatureGate struct {
 	// SecretRef names a Secret in the pipeline's namespace holding the
-	// signer's PEM public key (cosign.pub from `cosign generate-key-pair`).
+	// signer's PEM public key (under key), or, for identity, the trust
+	// roots: the Fulcio CA bundle (root and intermediates, PEM; a
+	// signature's own chain may give intermediates that chain to a root)
+	// under fulcio.crt.pem and the Rekor log's PEM public key under
+	// rekor.pub.
 	// +required
 	SecretRef LocalObjectReference `json:"secretRef"`
-	// Key is the Secret's key holding the public key. Defaults to cosign.pub.
+	// Key is the Secret's key holding the signer's PEM public key
+	// (cosign.pub as `cosign generate-key-pair` writes it). Set key or
+	// identity.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Key string `json:"key,omitempty"`
+	// Identity is the certificate identity keyless signatures must carry,
+	// as cosign's --certificate-identity and --certificate-oidc-issuer. Set
+	// key or identity.
+	// +optional
+	Identity *SignatureIdentity `json:"identity,omitempty"`
 	// Artifacts to verify, by name. Defaults to every one of spec.artifacts.
 	// +optional
 	// +listType=set
@@ -647,7 +662,41 @@ type SignatureGate struct {
 	Artifacts []string `json:"artifacts,omitempty"`
 }
 
-// KeyName is the Secret's key holding the public key.
+// SignatureIdentity is the identity in a keyless signature's Fulcio
+// certificate: its subject (SAN) and OIDC issuer.
+// +kubebuilder:validation:XValidation:rule="has(self.subject) != has(self.subjectRegExp)",message="set subject (exact) or subjectRegExp, exactly one"
+type SignatureIdentity struct {
+	// Subject is the certificate's subject alternative name, exactly: an
+	// e-mail (release@acme.dev) or a URI (a GitHub workflow's
+	// https://github.com/acme/checkout/.github/workflows/release.yml@refs/heads/main).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Subject string `json:"subject,omitempty"`
+	// SubjectRegExp is a regular expression (Go's RE2 syntax) the subject
+	// must match, as cosign's --certificate-identity-regexp.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	SubjectRegExp string `json:"subjectRegExp,omitempty"`
+	// Issuer is the OIDC issuer the certificate names (Fulcio's extension
+	// 1.3.6.1.4.1.57264.1.8), for example
+	// https://token.actions.githubusercontent.com.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Issuer string `json:"issuer"`
+}
+
+// Secret keys of the keyless trust roots.
+const (
+	SecretKeyFulcioBundle = "fulcio.crt.pem"
+	SecretKeyRekorKey     = "rekor.pub"
+)
+
+// KeyName is the Secret's key holding the public key: key, or cosign.pub
+// for a gate stored before key or identity was required (it had that
+// default).
 func (g *SignatureGate) KeyName() string {
 	if g.Key == "" {
 		return "cosign.pub"

@@ -66,11 +66,12 @@ func Reference(a *releasev1.PipelineArtifact, version string) string {
 	return Location(a) + ":" + Tag(a, version)
 }
 
-// Keys reads an artifact's registry credentials and a signer's public key
+// Keys reads an artifact's registry credentials and a signature gate's
+// public key or trust roots
 // (credentials.Store).
 type Keys interface {
 	Registry(ctx context.Context, namespace string, ref *releasev1.LocalObjectReference, field string) (*registry.Keychain, error)
-	PublicKey(ctx context.Context, namespace string, ref releasev1.LocalObjectReference, key, field string) ([]byte, error)
+	Key(ctx context.Context, namespace string, ref releasev1.LocalObjectReference, key, what, field string) ([]byte, error)
 }
 
 // Resolver reads the pipeline's artifacts in their registries.
@@ -100,25 +101,53 @@ func (r *Resolver) Tags(ctx context.Context, pipe *releasev1.ReleasePipeline, a 
 }
 
 // Verify checks the cosign signatures of the artifact's digest against the
-// gate's public key, offline. signer names the key for people. A key that
-// cannot be read or parsed is a *credentials.Error.
-func (r *Resolver) Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (verdict registry.Verdict, signer string, err error) {
-	field := "gates.signature.secretRef of pipeline " + pipe.Name
-	pem, err := r.Keys.PublicKey(ctx, pipe.Namespace, gate.SecretRef, gate.KeyName(), field)
+// gate's public key or certificate identity, offline. signer names whom
+// the gate trusts, for people. A key or trust root that cannot be read or
+// parsed is a *credentials.Error.
+func (r *Resolver) Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (f registry.Finding, signer string, err error) {
+	trust, signer, err := r.trust(ctx, pipe, gate)
 	if err != nil {
-		return "", "", err
-	}
-	signer = fmt.Sprintf("Secret %q key %s", gate.SecretRef.Name, gate.KeyName())
-	key, err := registry.PublicKeyVerifier(pem)
-	if err != nil {
-		return "", "", &credentials.Error{Reason: releasev1.ReasonSecretInvalid, Message: fmt.Sprintf("%s (%s): %v", signer, field, err)}
+		return f, "", err
 	}
 	repo, keys, err := r.open(ctx, pipe, a)
 	if err != nil {
-		return "", "", err
+		return f, "", err
 	}
-	verdict, err = r.Registry.VerifyCosign(ctx, repo, digest, keys, key)
-	return verdict, signer, err
+	f, err = r.Registry.VerifyCosign(ctx, repo, digest, keys, trust)
+	return f, signer, err
+}
+
+// trust reads the gate's public key, or its trust roots and identity.
+func (r *Resolver) trust(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate) (registry.Trust, string, error) {
+	field := "gates.signature.secretRef of pipeline " + pipe.Name
+	invalid := func(what string, err error) error {
+		return &credentials.Error{Reason: releasev1.ReasonSecretInvalid, Message: fmt.Sprintf("%s (%s): %v", what, field, err)}
+	}
+	if id := gate.Identity; id != nil {
+		bundle, err := r.Keys.Key(ctx, pipe.Namespace, gate.SecretRef, releasev1.SecretKeyFulcioBundle, "the Fulcio CA bundle (PEM root and intermediates)", field)
+		if err != nil {
+			return nil, "", err
+		}
+		rekor, err := r.Keys.Key(ctx, pipe.Namespace, gate.SecretRef, releasev1.SecretKeyRekorKey, "the Rekor log's PEM public key", field)
+		if err != nil {
+			return nil, "", err
+		}
+		k, err := registry.NewKeyless(bundle, rekor, registry.Identity{Subject: id.Subject, SubjectRegExp: id.SubjectRegExp, Issuer: id.Issuer})
+		if err != nil {
+			return nil, "", invalid(fmt.Sprintf("Secret %q", gate.SecretRef.Name), err)
+		}
+		return k, k.Identity.String(), nil
+	}
+	signer := fmt.Sprintf("Secret %q key %s", gate.SecretRef.Name, gate.KeyName())
+	pem, err := r.Keys.Key(ctx, pipe.Namespace, gate.SecretRef, gate.KeyName(), "the signer's PEM public key", field)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := registry.PublicKeyVerifier(pem)
+	if err != nil {
+		return nil, "", invalid(signer, err)
+	}
+	return registry.Key{Verifier: key}, signer, nil
 }
 
 func (r *Resolver) open(ctx context.Context, pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact) (name.Repository, *registry.Keychain, error) {

@@ -44,21 +44,22 @@ func (s *Store) Registry(ctx context.Context, namespace string, ref *releasev1.L
 	return keys, nil
 }
 
-// PublicKey reads a signer's PEM public key from a Secret's key in
-// namespace; field names where the reference is written, for messages.
-func (s *Store) PublicKey(ctx context.Context, namespace string, ref releasev1.LocalObjectReference, key, field string) ([]byte, error) {
+// Key reads what a Secret's key holds (what says it for messages: "the
+// signer's PEM public key") in namespace; field names where the reference
+// is written.
+func (s *Store) Key(ctx context.Context, namespace string, ref releasev1.LocalObjectReference, key, what, field string) ([]byte, error) {
 	secret := &corev1.Secret{}
 	if err := s.reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, &Error{Reason: releasev1.ReasonSecretNotFound,
-				Message: fmt.Sprintf("Secret %q (%s) not found in namespace %s: create it with the signer's public key under %s", ref.Name, field, namespace, key)}
+				Message: fmt.Sprintf("Secret %q (%s) not found in namespace %s: create it with %s under %s", ref.Name, field, namespace, what, key)}
 		}
 		return nil, err
 	}
-	pem, ok := secret.Data[key]
+	data, ok := secret.Data[key]
 	if !ok {
 		return nil, &Error{Reason: releasev1.ReasonSecretInvalid,
-			Message: fmt.Sprintf("Secret %q (%s) has no key %s: put the signer's PEM public key there", ref.Name, field, key)}
+			Message: fmt.Sprintf("Secret %q (%s) has no key %s: put %s there", ref.Name, field, key, what)}
 	}
-	return pem, nil
+	return data, nil
 }

@@ -49,8 +49,8 @@ func TestRegistrySecretsSayWhatToFix(t *testing.T) {
 			t.Errorf("%s: %v, want %s naming the Secret and the field, not its content", name, err, want)
 		}
 	}
-	if _, err := s.PublicKey(context.Background(), "shop", releasev1.LocalObjectReference{Name: "ok"}, "cosign.pub", "gates.signature.secretRef"); err == nil ||
-		!strings.Contains(err.Error(), "has no key cosign.pub") {
+	if _, err := s.Key(context.Background(), "shop", releasev1.LocalObjectReference{Name: "ok"}, "cosign.pub", "the signer's PEM public key", "gates.signature.secretRef"); err == nil ||
+		!strings.Contains(err.Error(), "has no key cosign.pub: put the signer's PEM public key there") {
 		t.Errorf("a Secret without the key: %v", err)
 	}
 }

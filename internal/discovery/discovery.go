@@ -118,6 +118,32 @@ func New(found []Found, latest string, known map[string]bool) []Found {
 	return kept
 }
 
+// Waiting is a new version not created yet: some of its artifacts are not
+// in their registries (Missing names their references).
+type Waiting struct {
+	Version string
+	Missing []string
+}
+
+// WaitingMessage says what discovery waits for. A version waiting for its
+// artifacts does not hold a later one whose artifacts are all there: once
+// a later version is created (latest), the earlier one is passed over for
+// good, as its Release would be superseded by the newer one anyway; those
+// are named as passed over, the others as waiting. "" when nothing waits.
+func WaitingMessage(waits []Waiting, latest string) string {
+	last, err := semver.NewVersion(latest)
+	parts := make([]string, 0, len(waits))
+	for _, w := range waits {
+		missing := strings.Join(w.Missing, ", ")
+		if v, verr := semver.NewVersion(w.Version); err == nil && verr == nil && v.LessThan(last) {
+			parts = append(parts, fmt.Sprintf("%s passed over for %s: %s never arrived", w.Version, latest, missing))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s waits for its artifacts: %s not in the registry yet", w.Version, missing))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Latest returns the newest of the versions, or "" when none parses.
 func Latest(versions ...string) string {
 	var best *semver.Version

@@ -138,3 +138,28 @@ func TestName(t *testing.T) {
 		t.Error("Name is not deterministic")
 	}
 }
+
+func TestWaitingMessage(t *testing.T) {
+	chart := func(v string) []string { return []string{"oci://r/charts/app:" + v} }
+	for _, tc := range []struct {
+		name   string
+		waits  []Waiting
+		latest string
+		want   string
+	}{
+		{"nothing waits", nil, "1.4.2", ""},
+		{"the newest waits", []Waiting{{"1.5.0", chart("1.5.0")}}, "1.4.2",
+			"1.5.0 waits for its artifacts: oci://r/charts/app:1.5.0 not in the registry yet"},
+		{"two wait, neither holds the other", []Waiting{{"1.5.0", chart("1.5.0")}, {"1.5.1", []string{"r/app:v1.5.1", "oci://r/charts/app:1.5.1"}}}, "1.4.2",
+			"1.5.0 waits for its artifacts: oci://r/charts/app:1.5.0 not in the registry yet; " +
+				"1.5.1 waits for its artifacts: r/app:v1.5.1, oci://r/charts/app:1.5.1 not in the registry yet"},
+		{"a later version was created: the earlier is passed over", []Waiting{{"1.5.0", chart("1.5.0")}}, "1.5.1",
+			"1.5.0 passed over for 1.5.1: oci://r/charts/app:1.5.0 never arrived"},
+		{"first discovery, nothing created", []Waiting{{"1.5.0", chart("1.5.0")}}, "",
+			"1.5.0 waits for its artifacts: oci://r/charts/app:1.5.0 not in the registry yet"},
+	} {
+		if got := WaitingMessage(tc.waits, tc.latest); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -346,6 +346,10 @@ func (c *Coalescer) plan(ctx context.Context, batch []*Request, head string, out
 			landed = append(landed, planned{req: r, previous: previous})
 			continue
 		}
+		if err := r.beforeWrite(ctx); err != nil {
+			out[r] = Outcome{Err: err}
+			continue
+		}
 		for p, b := range next {
 			working[p] = b
 		}

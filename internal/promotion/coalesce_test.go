@@ -272,3 +272,49 @@ func TestALonePromotionOfOneFileGoesThroughTheContentsAPI(t *testing.T) {
 	g.Expect(st.ByOperation).NotTo(HaveKey("POST /graphql"))
 	g.Expect(st.ByOperation).NotTo(HaveKey("GET /repos/{owner}/{repo}/git/ref/{ref...}"), "no read of the branch head")
 }
+
+// A request whose BeforeWrite refuses is not written, whichever way the
+// others go: coalesced with others, alone with several files (a commit
+// through the Git data API) or alone with one (the contents API); a
+// request whose files hold its version already is not asked.
+func TestARequestRefusedBeforeTheWriteIsNotWritten(t *testing.T) {
+	moved := errors.New("artifacts: the tag was pushed again")
+	refuse := func(r *promotion.Request) *promotion.Request {
+		r.BeforeWrite = func(context.Context) error { return moved }
+		return r
+	}
+	t.Run("coalesced", func(t *testing.T) {
+		g := NewWithT(t)
+		e := newEnv(t, 2)
+		good, bad := e.request(service(0), "dev", "2.0.0"), refuse(e.request(service(1), "dev", "2.0.0"))
+		out := e.submitAll(g, []*promotion.Request{good, bad}, nil)
+		g.Expect(out[good].Err).NotTo(HaveOccurred())
+		g.Expect(out[bad].Err).To(MatchError(moved))
+		commits := e.liftoffCommits()
+		g.Expect(commits).To(HaveLen(1))
+		g.Expect(commits[0].Files).To(Equal([]string{path(service(0), "dev")}))
+	})
+	t.Run("alone, several files", func(t *testing.T) {
+		g := NewWithT(t)
+		e := newEnv(t, 1)
+		r := refuse(e.request(service(0), "dev", "2.0.0"))
+		r.Target.Files = append(r.Target.Files, releasev1.TargetFile{Path: path(service(0), "prod"), KustomizeImage: &releasev1.KustomizeImageUpdater{Name: image(service(0))}})
+		_, err := promotion.Promote(context.Background(), e.gh, r)
+		g.Expect(err).To(MatchError(moved))
+		g.Expect(e.liftoffCommits()).To(BeEmpty())
+	})
+	t.Run("alone, one file", func(t *testing.T) {
+		g := NewWithT(t)
+		e := newEnv(t, 1)
+		_, err := promotion.Promote(context.Background(), e.gh, refuse(e.request(service(0), "dev", "2.0.0")))
+		g.Expect(err).To(MatchError(moved))
+		g.Expect(e.liftoffCommits()).To(BeEmpty())
+	})
+	t.Run("already written", func(t *testing.T) {
+		g := NewWithT(t)
+		e := newEnv(t, 1)
+		res, err := promotion.Promote(context.Background(), e.gh, refuse(e.request(service(0), "dev", "1.0.0")))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(res.NoChange).To(BeTrue())
+	})
+}

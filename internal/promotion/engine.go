@@ -53,6 +53,20 @@ type Request struct {
 	Notes string
 	// Revert, when set, makes this a rollback of an earlier promotion.
 	Revert *Revert
+	// BeforeWrite, when set, is asked once the files are found not to hold
+	// the promotion yet, just before they are written: an error stops this
+	// request's write and is returned as is (the artifacts' tags are
+	// checked again here, so the check holds for the write that happens,
+	// also one resumed after a restart).
+	BeforeWrite func(context.Context) error
+}
+
+// beforeWrite asks the request's BeforeWrite, when it has one.
+func (r *Request) beforeWrite(ctx context.Context) error {
+	if r.BeforeWrite == nil {
+		return nil
+	}
+	return r.BeforeWrite(ctx)
 }
 
 // Revert describes a rollback: every target file gets back what it held
@@ -236,6 +250,9 @@ func prepare(ctx context.Context, gh GitHub, req *Request) (landed *Result, comm
 		landed, err := landedBefore(ctx, gh, req, head, previous)
 		return landed, "", "", err
 	}
+	if err := req.beforeWrite(ctx); err != nil {
+		return nil, "", "", err
+	}
 	msg := commitMessage(req, previous)
 	if req.Revert != nil {
 		msg = rollbackMessage(req)
@@ -292,6 +309,9 @@ func promoteOneFile(ctx context.Context, gh oneFile, req *Request) (*Result, err
 		}
 		if !changed {
 			return landedBefore(ctx, gh, req, "", previous)
+		}
+		if err := req.beforeWrite(ctx); err != nil {
+			return nil, err
 		}
 		sha, err := gh.PutFile(ctx, repo, branch, f.Path, out, file.SHA, commitMessage(req, previous))
 		if err == nil {

@@ -49,15 +49,70 @@ type Verdict string
 
 // Verdicts.
 const (
-	// Verified: a signature made with the key signs this digest.
+	// Verified: a signature by the trusted signer signs this digest.
 	Verified Verdict = "Verified"
 	// Unsigned: no signature at all.
 	Unsigned Verdict = "Unsigned"
-	// WrongSigner: signatures, none made with the key.
+	// WrongSigner: signatures, none made with the key (or, keyless, none
+	// that verifies with its certificate).
 	WrongSigner Verdict = "WrongSigner"
-	// DigestMismatch: a signature made with the key, over another digest.
+	// DigestMismatch: a trusted signature, over another digest.
 	DigestMismatch Verdict = "DigestMismatch"
+	// WrongIdentity: a keyless signature whose certificate names another
+	// subject or OIDC issuer.
+	WrongIdentity Verdict = "WrongIdentity"
+	// UntrustedCertificate: a keyless signature whose certificate does not
+	// chain to the CA bundle.
+	UntrustedCertificate Verdict = "UntrustedCertificate"
+	// CertificateExpired: a keyless signature logged when its certificate
+	// was not valid.
+	CertificateExpired Verdict = "CertificateExpired"
+	// UntrustedLog: a keyless signature without a transparency log entry
+	// signed by the Rekor key.
+	UntrustedLog Verdict = "UntrustedLog"
 )
+
+// rank orders the verdicts of several signatures: the one nearest to a
+// verified signature is the one reported.
+var rank = map[Verdict]int{Unsigned: 0, WrongSigner: 1, UntrustedLog: 2, UntrustedCertificate: 3,
+	CertificateExpired: 4, WrongIdentity: 5, DigestMismatch: 6, Verified: 7}
+
+// Finding is what the signatures of a digest say, for people: the
+// verdict, who signed when the signature says it (a certificate's
+// identity) and what is wrong.
+type Finding struct {
+	Verdict Verdict
+	// Found is the signer the signature names: a keyless certificate's
+	// identity ("release@acme.dev via https://token.actions.githubusercontent.com").
+	Found string
+	// Detail says what failed (the certificate's validity and the log's
+	// time, the log's ID).
+	Detail string
+}
+
+// Trust is whom a signature must come from: a public key (Key) or a
+// certificate identity under trust roots (Keyless).
+type Trust interface {
+	check(l layer) Finding
+}
+
+// layer is one signature of a digest: the signature, the payload it
+// signs and the layer's annotations (a keyless signature's certificate
+// and Rekor bundle).
+type layer struct {
+	sig, payload []byte
+	annotations  map[string]string
+}
+
+// Key trusts signatures made with a public key.
+type Key struct{ signature.Verifier }
+
+func (k Key) check(l layer) Finding {
+	if k.VerifySignature(bytes.NewReader(l.sig), bytes.NewReader(l.payload)) != nil {
+		return Finding{Verdict: WrongSigner}
+	}
+	return Finding{Verdict: Verified}
+}
 
 // PublicKeyVerifier parses a PEM public key (ECDSA, RSA or Ed25519, as
 // `cosign generate-key-pair` writes cosign.pub) into a verifier of SHA-256
@@ -71,58 +126,66 @@ func PublicKeyVerifier(pemKey []byte) (signature.Verifier, error) {
 }
 
 // VerifyCosign reads the cosign signatures of repo@digest and checks them
-// against the key, offline (no transparency log, no certificate). An error
-// is the registry's (*Error); a verdict says what the signatures hold.
-func (c *Client) VerifyCosign(ctx context.Context, repo name.Repository, digest string, keys authn.Keychain, key signature.Verifier) (Verdict, error) {
+// against the trust, offline. An error is the registry's (*Error); the
+// finding says what the signatures hold (of several, the one nearest to a
+// verified signature).
+func (c *Client) VerifyCosign(ctx context.Context, repo name.Repository, digest string, keys authn.Keychain, trust Trust) (Finding, error) {
 	rt, err := c.transport(ctx, repo, keys)
 	if err != nil {
-		return "", err
+		return Finding{}, err
 	}
 	opts := []remote.Option{remote.WithTransport(rt), remote.WithContext(ctx)}
 	desc, err := remote.Get(repo.Tag(CosignTag(digest)), opts...)
 	if err != nil {
 		if err = c.classify(repo, err); KindOf(err) == KindNotFound {
-			return Unsigned, nil
+			return Finding{Verdict: Unsigned}, nil
 		}
-		return "", err
+		return Finding{}, err
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
-		return "", &Error{Kind: KindInvalid, Err: fmt.Errorf("the signature manifest %s: %w", CosignTag(digest), err)}
+		return Finding{}, &Error{Kind: KindInvalid, Err: fmt.Errorf("the signature manifest %s: %w", CosignTag(digest), err)}
 	}
-	verdict := Unsigned
+	best := Finding{Verdict: Unsigned}
 	for _, l := range m.Layers {
 		sig, ok := l.Annotations[CosignSignatureAnnotation]
 		if !ok {
 			continue
 		}
-		if verdict == Unsigned {
-			verdict = WrongSigner
+		f := Finding{Verdict: WrongSigner, Detail: "the signature is not base64"}
+		if raw, err := base64.StdEncoding.DecodeString(sig); err == nil {
+			payload, err := c.blob(repo.Digest(l.Digest.String()), opts)
+			if err != nil {
+				return Finding{}, c.classify(repo, err)
+			}
+			f = trust.check(layer{sig: raw, payload: payload, annotations: l.Annotations})
+			if f.Verdict == Verified && signedDigest(payload) != digest {
+				f.Verdict, f.Detail = DigestMismatch, "the payload names "+signedDigest(payload)
+			}
 		}
-		raw, err := base64.StdEncoding.DecodeString(sig)
-		if err != nil {
-			continue
+		if f.Verdict == Verified {
+			return f, nil
 		}
-		payload, err := c.blob(repo.Digest(l.Digest.String()), opts)
-		if err != nil {
-			return "", c.classify(repo, err)
+		if rank[f.Verdict] > rank[best.Verdict] {
+			best = f
 		}
-		if key.VerifySignature(bytes.NewReader(raw), bytes.NewReader(payload)) != nil {
-			continue
-		}
-		var p struct {
-			Critical struct {
-				Image struct {
-					Digest string `json:"docker-manifest-digest"`
-				} `json:"image"`
-			} `json:"critical"`
-		}
-		if json.Unmarshal(payload, &p) == nil && p.Critical.Image.Digest == digest {
-			return Verified, nil
-		}
-		verdict = DigestMismatch
 	}
-	return verdict, nil
+	return best, nil
+}
+
+// signedDigest is the digest a simple-signing payload names.
+func signedDigest(payload []byte) string {
+	var p struct {
+		Critical struct {
+			Image struct {
+				Digest string `json:"docker-manifest-digest"`
+			} `json:"image"`
+		} `json:"critical"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	return p.Critical.Image.Digest
 }
 
 // maxPayload bounds a signature payload read.

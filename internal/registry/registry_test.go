@@ -249,9 +249,9 @@ func TestCosignSignaturesAreVerifiedOfflineAgainstAPublicKey(t *testing.T) {
 	c := registry.New(registry.Options{})
 	repo := repoOf(t, reg.Ref("acme/checkout"))
 	verify := func(d string) registry.Verdict {
-		v, err := c.VerifyCosign(context.Background(), repo, d, nil, key)
+		f, err := c.VerifyCosign(context.Background(), repo, d, nil, registry.Key{Verifier: key})
 		g.Expect(err).NotTo(HaveOccurred())
-		return v
+		return f.Verdict
 	}
 
 	g.Expect(verify(digest)).To(Equal(registry.Unsigned))
@@ -266,4 +266,90 @@ func TestCosignSignaturesAreVerifiedOfflineAgainstAPublicKey(t *testing.T) {
 
 	_, err = registry.PublicKeyVerifier([]byte("not a key"))
 	g.Expect(err).To(HaveOccurred())
+}
+
+func TestKeylessSignaturesAreVerifiedOfflineAgainstACertificateIdentity(t *testing.T) {
+	const subject, issuer = "release@acme.dev", "https://token.actions.githubusercontent.com"
+	trusted := registrytest.NewSigstore()
+	issued := time.Now().Add(-2 * time.Hour)
+	type want struct {
+		verdict        registry.Verdict
+		found, details string
+	}
+	wants := map[string]want{
+		"verified":                       {registry.Verified, subject + " via " + issuer, ""},
+		"wrong subject":                  {registry.WrongIdentity, "mallory@acme.dev via " + issuer, ""},
+		"wrong issuer":                   {registry.WrongIdentity, subject + " via https://accounts.google.com", ""},
+		"a certificate not from the CA":  {registry.UntrustedCertificate, "", "does not chain to the CA bundle"},
+		"expired at the integrated time": {registry.CertificateExpired, "", "the log integrated the signature at " + issued.Add(time.Hour).UTC().Format(time.RFC3339)},
+		"a SET not from the Rekor key":   {registry.UntrustedLog, "", "does not verify with the Rekor key"},
+		"digest mismatch":                {registry.DigestMismatch, "", "the payload names sha256:"},
+	}
+	trust, err := registry.NewKeyless(trusted.CA.BundlePEM(), trusted.RekorKeyPEM(), registry.Identity{Subject: subject, Issuer: issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := registry.New(registry.Options{})
+	for _, way := range trusted.Ways(subject, issuer, issued) {
+		t.Run(way.Name, func(t *testing.T) {
+			g := NewWithT(t)
+			tc, ok := wants[way.Name]
+			g.Expect(ok).To(BeTrue(), "a verdict for each way")
+			reg, digest := withImage(t)
+			other, err := reg.PushImage("acme/checkout", "1.4.3")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(way.Sign(reg, "acme/checkout", digest, other)).To(Succeed())
+			f, err := c.VerifyCosign(context.Background(), repoOf(t, reg.Ref("acme/checkout")), digest, nil, trust)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(f.Verdict).To(Equal(tc.verdict), f.Detail)
+			if tc.found != "" {
+				g.Expect(f.Found).To(Equal(tc.found))
+			}
+			g.Expect(f.Detail).To(ContainSubstring(tc.details))
+		})
+	}
+
+	t.Run("a regular expression of subjects", func(t *testing.T) {
+		g := NewWithT(t)
+		reg, digest := withImage(t)
+		workflow := "https://github.com/acme/checkout/.github/workflows/release.yml@refs/tags/v1.4.2"
+		g.Expect(trusted.SignKeyless(reg, "acme/checkout", digest, digest, registrytest.Keyless{Subject: workflow, Issuer: issuer})).To(Succeed())
+		byRegExp, err := registry.NewKeyless(trusted.CA.BundlePEM(), trusted.RekorKeyPEM(),
+			registry.Identity{SubjectRegExp: `^https://github\.com/acme/checkout/\.github/workflows/release\.yml@refs/tags/v`, Issuer: issuer})
+		g.Expect(err).NotTo(HaveOccurred())
+		f, err := c.VerifyCosign(context.Background(), repoOf(t, reg.Ref("acme/checkout")), digest, nil, byRegExp)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(f).To(Equal(registry.Finding{Verdict: registry.Verified, Found: workflow + " via " + issuer}))
+	})
+
+	t.Run("a CA bundle of the root alone: the signature's chain gives the intermediate", func(t *testing.T) {
+		g := NewWithT(t)
+		reg, digest := withImage(t)
+		g.Expect(trusted.SignKeyless(reg, "acme/checkout", digest, digest, registrytest.Keyless{Subject: subject, Issuer: issuer})).To(Succeed())
+		rootOnly, err := registry.NewKeyless(trusted.CA.RootPEM(), trusted.RekorKeyPEM(), registry.Identity{Subject: subject, Issuer: issuer})
+		g.Expect(err).NotTo(HaveOccurred())
+		f, err := c.VerifyCosign(context.Background(), repoOf(t, reg.Ref("acme/checkout")), digest, nil, rootOnly)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(f.Verdict).To(Equal(registry.Verified), f.Detail)
+	})
+
+	t.Run("a key's signature is not keyless", func(t *testing.T) {
+		g := NewWithT(t)
+		reg, digest := withImage(t)
+		g.Expect(reg.Sign("acme/checkout", digest, digest, registrytest.NewKey())).To(Succeed())
+		f, err := c.VerifyCosign(context.Background(), repoOf(t, reg.Ref("acme/checkout")), digest, nil, trust)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(f.Verdict).To(Equal(registry.WrongSigner))
+		g.Expect(f.Detail).To(ContainSubstring("sign it keyless"))
+	})
+
+	t.Run("bad trust roots", func(t *testing.T) {
+		g := NewWithT(t)
+		_, err := registry.NewKeyless([]byte("no"), trusted.RekorKeyPEM(), registry.Identity{Subject: subject, Issuer: issuer})
+		g.Expect(err).To(MatchError(ContainSubstring("CA bundle")))
+		_, err = registry.NewKeyless(trusted.CA.BundlePEM(), []byte("no"), registry.Identity{Subject: subject, Issuer: issuer})
+		g.Expect(err).To(MatchError(ContainSubstring("Rekor key")))
+		_, err = registry.NewKeyless(trusted.CA.BundlePEM(), trusted.RekorKeyPEM(), registry.Identity{SubjectRegExp: "(", Issuer: issuer})
+		g.Expect(err).To(MatchError(ContainSubstring("subjectRegExp")))
+	})
 }

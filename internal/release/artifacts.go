@@ -23,8 +23,8 @@ type Artifacts interface {
 	// registry's failure a *registry.Error.
 	Digest(ctx context.Context, pipe *releasev1.ReleasePipeline, a *releasev1.PipelineArtifact, version string) (string, error)
 	// Verify checks the cosign signatures of the digest against the
-	// gate's key; signer names the key.
-	Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (verdict registry.Verdict, signer string, err error)
+	// gate's key or certificate identity; signer names whom it trusts.
+	Verify(ctx context.Context, pipe *releasev1.ReleasePipeline, gate *releasev1.SignatureGate, a *releasev1.PipelineArtifact, digest string) (f registry.Finding, signer string, err error)
 }
 
 // pinArtifacts records the digest of every pipeline artifact the Release
@@ -94,6 +94,62 @@ func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) 
 	return out, nil
 }
 
+// artifactsMoved stops a promotion's write: the artifacts gate, asked again
+// just before it, does not pass.
+type artifactsMoved struct{ result gates.Result }
+
+func (e *artifactsMoved) Error() string { return e.result.Name + ": " + e.result.Message }
+
+// stillPinned is the promotion's check just before its write (nil when the
+// Release pins nothing): every pinned tag is resolved again, so a tag
+// pushed again between the gates and the write, or while the controller
+// was down with the promotion in flight, stops the write. It works on
+// copies: the coalescer may ask from its own goroutine.
+func (s *step) stillPinned() func(context.Context) error {
+	if len(s.rel.Status.Artifacts) == 0 || s.Artifacts == nil {
+		return nil
+	}
+	c := &step{Engine: s.Engine, rel: s.rel.DeepCopy(), pipe: s.pipe.DeepCopy(), now: s.now}
+	return func(ctx context.Context) error {
+		facts, err := c.artifactFacts(ctx)
+		if err != nil {
+			return err
+		}
+		if r := gates.Artifacts(facts, c.now); r.State != releasev1.GatePassed {
+			return &artifactsMoved{r}
+		}
+		return nil
+	}
+}
+
+// artifactsMovedBeforeWrite concludes a promotion whose write the
+// artifacts stopped: a tag moved or gone gives the stage back and blocks
+// the Release, as the gate does; a registry that cannot be read keeps the
+// promotion in flight, to ask again.
+func (s *step) artifactsMovedBeforeWrite(ctx context.Context, i int, r gates.Result) (reconcile.Outcome, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	ss := &rel.Status.Stages[i]
+	if r.State == releasev1.GatePending {
+		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: r.Reason,
+			message: fmt.Sprintf("promoting into %s, before the write: %s", stage.Name, r.Message)})
+		wait := s.PollInterval
+		if r.RecheckAfter > 0 {
+			wait = r.RecheckAfter
+		}
+		return reconcile.WaitFor(wait, reconcile.WaitRegistry), nil
+	}
+	if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
+		return reconcile.Stop(), err
+	}
+	replaceGate(ss, r, s.now)
+	ss.Phase, ss.Message = releasev1.StageWaiting, r.Name+": "+r.Message
+	s.failDeployment(ctx, ss, "artifact changed before the write")
+	ss.Promotion = nil
+	setConditions(rel, conclusion{phase: releasev1.PhaseBlocked, blocked: true, reason: r.Reason,
+		message: fmt.Sprintf("blocked before %s: %s", stage.Name, ss.Message)})
+	return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+}
+
 // signatureFacts verifies the signatures of the pinned artifacts the
 // stage's signature gate covers. Keys or credentials that cannot be used
 // are a *stallError.
@@ -105,8 +161,8 @@ func (s *step) signatureFacts(ctx context.Context, gate *releasev1.SignatureGate
 		if p == nil || !gate.Covers(a.Name) {
 			continue
 		}
-		f := gates.SignatureFact{Name: a.Name, Digest: p.Digest}
-		f.Verdict, f.Signer, f.Err = s.Artifacts.Verify(ctx, s.pipe, gate, a, p.Digest)
+		f := gates.SignatureFact{Name: a.Name, Digest: p.Digest, Keyless: gate.Identity != nil}
+		f.Finding, f.Signer, f.Err = s.Artifacts.Verify(ctx, s.pipe, gate, a, p.Digest)
 		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
 			return nil, &stallError{reason, msg}
 		}
@@ -117,9 +173,10 @@ func (s *step) signatureFacts(ctx context.Context, gate *releasev1.SignatureGate
 
 // recordSigners notes who signed each verified pin.
 func recordSigners(rel *releasev1.Release, facts []gates.SignatureFact) {
-	for _, f := range facts {
+	for i := range facts {
+		f := &facts[i]
 		if p := pinned(rel, f.Name); p != nil && f.Err == nil && f.Verdict == registry.Verified {
-			p.Signer = f.Signer
+			p.Signer = f.SignedBy()
 		}
 	}
 }

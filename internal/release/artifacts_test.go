@@ -3,14 +3,18 @@ package release_test
 import (
 	"crypto/ecdsa"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	. "github.com/onsi/gomega/gstruct"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/registry/registrytest"
@@ -203,7 +207,7 @@ func TestTheSignatureGateLetsOnlyWhatTheKeySigned(t *testing.T) {
 		w, reg := artifactWorld(t)
 		p := w.getPipeline()
 		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{
-			SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Artifacts: []string{"checkout"}}}
+			SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Key: "cosign.pub", Artifacts: []string{"checkout"}}}
 		w.must(w.c.Update(w.ctx, p))
 		w.must(w.c.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cosign", Namespace: ns},
 			Data: map[string][]byte{"cosign.pub": registrytest.PublicKeyPEM(ours)}}))
@@ -244,4 +248,113 @@ func TestTheSignatureGateLetsOnlyWhatTheKeySigned(t *testing.T) {
 		g.Expect(rel.Status.Artifacts[0].Signer).To(Equal(`Secret "cosign" key cosign.pub`))
 		g.Expect(rel.Status.Artifacts[1].Signer).To(BeEmpty(), "the chart is not covered")
 	})
+}
+
+func TestTheSignatureGateLetsOnlyWhatTheIdentitySignedKeyless(t *testing.T) {
+	const subject, issuer = "release@acme.dev", "https://token.actions.githubusercontent.com"
+	expected := subject + " via " + issuer
+	trusted := registrytest.NewSigstore()
+	issued := time.Now().Add(-3 * time.Hour)
+	// What the Blocked condition says for each way of signing wrong: the
+	// reason, the identities, what to fix.
+	blocked := map[string][]string{
+		"unsigned":                       {releasev1.ReasonArtifactUnsigned, "not signed: sign it keyless", "as " + expected},
+		"wrong subject":                  {releasev1.ReasonSignatureWrongIdentity, "signed by mallory@acme.dev via " + issuer + ", expected " + expected, "fix gates.signature.identity"},
+		"wrong issuer":                   {releasev1.ReasonSignatureWrongIdentity, "signed by " + subject + " via https://accounts.google.com, expected " + expected},
+		"a certificate not from the CA":  {releasev1.ReasonSignatureUntrustedCertificate, "signed by " + expected, "does not chain to the CA bundle", "fulcio.crt.pem"},
+		"expired at the integrated time": {releasev1.ReasonSignatureCertificateExpired, "valid from " + issued.UTC().Format(time.RFC3339), "sign it again"},
+		"a SET not from the Rekor key":   {releasev1.ReasonSignatureUntrustedLog, "does not verify with the Rekor key", "rekor.pub"},
+		"digest mismatch":                {releasev1.ReasonSignatureDigestMismatch, expected + " signed another digest"},
+	}
+	setup := func(t *testing.T) (*world, *registrytest.Registry, string) {
+		w, reg := artifactWorld(t)
+		p := w.getPipeline()
+		p.Spec.Stages[0].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "sigstore"},
+			Identity: &releasev1.SignatureIdentity{Subject: subject, Issuer: issuer}, Artifacts: []string{"checkout"}}}
+		w.must(w.c.Update(w.ctx, p))
+		w.must(w.c.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sigstore", Namespace: ns},
+			Data: map[string][]byte{releasev1.SecretKeyFulcioBundle: trusted.CA.BundlePEM(), releasev1.SecretKeyRekorKey: trusted.RekorKeyPEM()}}))
+		image, err := reg.PushImage("acme/checkout", "v1.4.2")
+		w.must(err)
+		_, err = reg.PushChart("acme/charts/checkout", "1.4.2")
+		w.must(err)
+		return w, reg, image
+	}
+	ways := append(trusted.Ways(subject, issuer, issued), registrytest.KeylessWay{Name: "unsigned"})
+	for _, way := range ways[1:] {
+		t.Run(way.Name+" is blocked", func(t *testing.T) {
+			g := NewWithT(t)
+			says, ok := blocked[way.Name]
+			g.Expect(ok).To(BeTrue(), "a condition for each way")
+			w, reg, image := setup(t)
+			if way.By != nil {
+				other, err := reg.PushImage("acme/checkout", "v1.4.3")
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(way.Sign(reg, "acme/checkout", image, other)).To(Succeed())
+			}
+			w.release("r", "1.4.2")
+			w.settle("r", 5)
+			cond := w.condition("r", releasev1.ConditionBlocked)
+			g.Expect(cond).To(And(HavePrefix("True/"+says[0]), ContainSubstring(image)))
+			for _, s := range says[1:] {
+				g.Expect(cond).To(ContainSubstring(s))
+			}
+			g.Expect(w.liftoffCommits("r", "")).To(BeEmpty())
+		})
+	}
+	t.Run("signed by the identity goes, and the identity is recorded", func(t *testing.T) {
+		g := NewWithT(t)
+		w, reg, image := setup(t)
+		g.Expect(trusted.SignKeyless(reg, "acme/checkout", image, image, registrytest.Keyless{Subject: subject, Issuer: issuer})).To(Succeed())
+		w.release("r", "1.4.2")
+		w.settle("r", 5)
+		rel := w.get("r")
+		g.Expect(rel.Status.StageStatus("dev").Phase).To(Equal(releasev1.StagePromoted), w.describe("r"))
+		g.Expect(rel.Status.Artifacts[0].Signer).To(Equal(expected))
+	})
+	t.Run("trust roots missing from the Secret stall, naming the key", func(t *testing.T) {
+		g := NewWithT(t)
+		w, _, _ := setup(t)
+		s := &corev1.Secret{}
+		w.must(w.c.Get(w.ctx, client.ObjectKey{Namespace: ns, Name: "sigstore"}, s))
+		delete(s.Data, releasev1.SecretKeyRekorKey)
+		w.must(w.c.Update(w.ctx, s))
+		w.release("r", "1.4.2")
+		w.settle("r", 5)
+		g.Expect(w.condition("r", releasev1.ConditionStalled)).To(And(HavePrefix("True/"+releasev1.ReasonSecretInvalid),
+			ContainSubstring(`Secret "sigstore"`), ContainSubstring("has no key rekor.pub: put the Rekor log's PEM public key there")))
+	})
+}
+
+// A controller that dies after recording the promotion's intent and before
+// writing it resumes the promotion after the restart: a tag pushed again
+// while it was down is caught before anything is written.
+func TestATagPushedAgainWhileTheControllerWasDownIsCaughtOnResume(t *testing.T) {
+	g := NewWithT(t)
+	w, reg := artifactWorld(t)
+	pinned, err := reg.PushImage("acme/checkout", "v1.4.2")
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = reg.PushChart("acme/charts/checkout", "1.4.2")
+	g.Expect(err).NotTo(HaveOccurred())
+	w.transport = func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodGet {
+			return nil, errors.New("connection reset: the controller died")
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	w.release("r", "1.4.2")
+	_, _ = w.reconcile("r")
+	g.Expect(w.get("r").Status.StageStatus("dev").Phase).To(Equal(releasev1.StagePromoting), w.describe("r"))
+	g.Expect(w.liftoffCommits("r", "")).To(BeEmpty())
+
+	rebuilt, err := reg.PushImage("acme/checkout", "v1.4.2")
+	g.Expect(err).NotTo(HaveOccurred())
+	w.transport = nil
+	w.start()
+	w.settle("r", 5)
+	g.Expect(w.condition("r", releasev1.ConditionBlocked)).To(And(HavePrefix("True/"+releasev1.ReasonArtifactChanged),
+		ContainSubstring(pinned), ContainSubstring(rebuilt)))
+	g.Expect(w.liftoffCommits("r", "")).To(BeEmpty(), "nothing written")
+	ss := w.get("r").Status.StageStatus("dev")
+	g.Expect(ss.Phase).To(Equal(releasev1.StageWaiting), w.describe("r"))
 }

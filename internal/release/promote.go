@@ -43,6 +43,7 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
 		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Pinned: rel.Status.Artifacts, Target: stage.Target,
 		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), Notes: s.pullRequestNotes(ctx, i),
+		BeforeWrite: s.stillPinned(),
 	}
 	var res *promotion.Result
 	var err error
@@ -175,7 +176,14 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 	ss := &rel.Status.Stages[i]
 	var te *promotion.TargetError
 	var closed *promotion.PullRequestClosedError
+	var moved *artifactsMoved
+	var st *stallError
 	switch {
+	case errors.As(err, &moved):
+		return s.artifactsMovedBeforeWrite(ctx, i, moved.result)
+	case errors.As(err, &st):
+		// The registry's credentials, asked again before the write.
+		return s.gatherFailed(err)
 	case errors.As(err, &te):
 		// Nothing was committed: give the stage back and retry later, a
 		// person may fix the repository.
@@ -186,15 +194,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 		ss.Message = fmt.Sprintf("cannot write the version into %s: %v", stage.Target.Repository, te)
 		s.failDeployment(ctx, ss, "target invalid")
 		ss.Promotion = nil
-		checked := metav1.NewTime(s.now)
-		kept := ss.Gates[:0]
-		for _, g := range ss.Gates {
-			if g.Name != gates.NameTarget {
-				kept = append(kept, g)
-			}
-		}
-		ss.Gates = append(kept, releasev1.GateStatus{Name: gates.NameTarget, Status: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid,
-			Message: te.Error(), LastChecked: &checked})
+		replaceGate(ss, gates.Result{Name: gates.NameTarget, State: releasev1.GateFailed, Reason: releasev1.ReasonTargetInvalid, Message: te.Error()}, s.now)
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
 		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	case errors.As(err, &closed):
@@ -211,4 +211,17 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 		return reconcile.Stop(), nil
 	}
 	return s.githubError(err)
+}
+
+// replaceGate puts a gate's result in the stage's gate statuses, in place
+// of the gate's earlier one.
+func replaceGate(ss *releasev1.ReleaseStageStatus, r gates.Result, now time.Time) {
+	checked := metav1.NewTime(now)
+	kept := ss.Gates[:0]
+	for _, g := range ss.Gates {
+		if g.Name != r.Name {
+			kept = append(kept, g)
+		}
+	}
+	ss.Gates = append(kept, releasev1.GateStatus{Name: r.Name, Status: r.State, Reason: r.Reason, Message: r.Message, LastChecked: &checked})
 }

@@ -387,11 +387,16 @@ func discard() *log.Logger { return log.New(io.Discard, "", 0) }
 // mismatch) under the tag sha256-HEX.sig. Signing again adds a signature.
 func (r *Registry) Sign(repo, digest, signed string, key *ecdsa.PrivateKey) error {
 	payload := registry.CosignPayload(r.Ref(repo), signed)
-	sum := sha256.Sum256(payload)
-	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+	sig, err := signSHA256(key, payload)
 	if err != nil {
 		return err
 	}
+	return r.pushSignature(repo, digest, payload, map[string]string{registry.CosignSignatureAnnotation: base64.StdEncoding.EncodeToString(sig)})
+}
+
+// pushSignature adds a layer holding payload, with the annotations, to the
+// signatures of repo@digest.
+func (r *Registry) pushSignature(repo, digest string, payload []byte, annotations map[string]string) error {
 	ref, err := name.NewTag(r.Ref(repo) + ":" + registry.CosignTag(digest))
 	if err != nil {
 		return err
@@ -400,12 +405,16 @@ func (r *Registry) Sign(repo, digest, signed string, key *ecdsa.PrivateKey) erro
 	if existing, err := remote.Image(ref, r.options()...); err == nil {
 		base = existing
 	}
-	img, err := mutate.Append(base, mutate.Addendum{Layer: static.NewLayer(payload, registry.CosignPayloadMediaType),
-		Annotations: map[string]string{registry.CosignSignatureAnnotation: base64.StdEncoding.EncodeToString(sig)}})
+	img, err := mutate.Append(base, mutate.Addendum{Layer: static.NewLayer(payload, registry.CosignPayloadMediaType), Annotations: annotations})
 	if err != nil {
 		return err
 	}
 	return remote.Write(ref, img, r.options()...)
+}
+
+func signSHA256(key *ecdsa.PrivateKey, payload []byte) ([]byte, error) {
+	sum := sha256.Sum256(payload)
+	return ecdsa.SignASN1(rand.Reader, key, sum[:])
 }
 
 // PublicKeyPEM is key's public half as `cosign generate-key-pair` writes
