@@ -84,10 +84,6 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{"a signature gate without artifacts", func(s *releasev1.ReleasePipelineSpec) {
 			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Key: "cosign.pub"}}
 		}, "gates.signature verifies spec.artifacts"},
-		{"a signature gate with neither a key nor an identity", func(s *releasev1.ReleasePipelineSpec) {
-			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app"}}
-			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}}}
-		}, "spec.stages[1].gates.signature: Invalid value: set key (the Secret's key holding the signer's PEM public key, such as cosign.pub) or identity"},
 		{"a signature gate with both a key and an identity", func(s *releasev1.ReleasePipelineSpec) {
 			s.Artifacts = []releasev1.PipelineArtifact{{Name: "app", Image: "ghcr.io/acme/app"}}
 			s.Stages[1].Gates = &releasev1.Gates{Signature: &releasev1.SignatureGate{SecretRef: releasev1.LocalObjectReference{Name: "cosign"}, Key: "cosign.pub",

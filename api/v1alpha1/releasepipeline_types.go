@@ -632,7 +632,7 @@ type Gates struct {
 
 // SignatureGate names whom the artifacts must be signed by: a public key,
 // or a certificate identity (keyless).
-// +kubebuilder:validation:XValidation:rule="has(self.key) != has(self.identity)",message="set key (the Secret's key holding the signer's PEM public key, such as cosign.pub) or identity (keyless: the certificate's subject and issuer), exactly one"
+// +kubebuilder:validation:XValidation:rule="!(has(self.key) && has(self.identity))",message="set key (the Secret's key holding the signer's PEM public key; cosign.pub when neither is set) or identity (keyless: the certificate's subject and issuer), not both"
 type SignatureGate struct {
 	// SecretRef names a Secret in the pipeline's namespace holding the
 	// signer's PEM public key (under key), or, for identity, the trust
@@ -643,15 +643,15 @@ type SignatureGate struct {
 	// +required
 	SecretRef LocalObjectReference `json:"secretRef"`
 	// Key is the Secret's key holding the signer's PEM public key
-	// (cosign.pub as `cosign generate-key-pair` writes it). Set key or
-	// identity.
+	// (cosign.pub as `cosign generate-key-pair` writes it), the default
+	// when identity is not set either. Not with identity.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Key string `json:"key,omitempty"`
 	// Identity is the certificate identity keyless signatures must carry,
-	// as cosign's --certificate-identity and --certificate-oidc-issuer. Set
-	// key or identity.
+	// as cosign's --certificate-identity and --certificate-oidc-issuer. Not
+	// with key.
 	// +optional
 	Identity *SignatureIdentity `json:"identity,omitempty"`
 	// Artifacts to verify, by name. Defaults to every one of spec.artifacts.
@@ -695,8 +695,7 @@ const (
 )
 
 // KeyName is the Secret's key holding the public key: key, or cosign.pub
-// for a gate stored before key or identity was required (it had that
-// default).
+// when neither key nor identity is set.
 func (g *SignatureGate) KeyName() string {
 	if g.Key == "" {
 		return "cosign.pub"

@@ -42,7 +42,7 @@ func TestLiveSummary(t *testing.T) {
 	}
 }
 
-func TestASignatureGateStoredBeforeKeyWasRequiredReadsCosignPub(t *testing.T) {
+func TestASignatureGateWithoutKeyOrIdentityReadsCosignPub(t *testing.T) {
 	for key, want := range map[string]string{"": "cosign.pub", "release.pub": "release.pub"} {
 		if got := (&SignatureGate{Key: key}).KeyName(); got != want {
 			t.Errorf("key %q: %q, want %q", key, got, want)
