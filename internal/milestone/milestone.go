@@ -148,10 +148,11 @@ func ReleaseStatus(rel Release, targetStage string) releasev1.MilestoneRelease {
 	if target == "" {
 		target = rel.SpecTarget
 	}
-	if target == "" && len(rel.Stages) > 0 {
-		target = rel.Stages[len(rel.Stages)-1].Name
-	}
 	if target == "" {
+		// No stage named: the Release's whole way, every stage of a line
+		// or every branch of a stage graph (a fan-out's last stage in the
+		// list is only one of its ends).
+		out.Done = rel.Phase == releasev1.PhaseReleased || everyStagePromoted(rel.Stages)
 		return out
 	}
 	targetIdx, currentIdx := -1, -1
@@ -170,6 +171,22 @@ func ReleaseStatus(rel Release, targetStage string) releasev1.MilestoneRelease {
 		out.Done = true
 	}
 	return out
+}
+
+// everyStagePromoted: the Release is promoted in every stage it goes
+// through (the others were skipped).
+func everyStagePromoted(stages []releasev1.ReleaseStageStatus) bool {
+	promoted := 0
+	for _, ss := range stages {
+		switch ss.Phase {
+		case releasev1.StagePromoted:
+			promoted++
+		case releasev1.StageSkipped:
+		default:
+			return false
+		}
+	}
+	return promoted > 0
 }
 
 // Input is the snapshot health is decided on.

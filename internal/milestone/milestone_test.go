@@ -119,6 +119,10 @@ func TestReleaseStatus(t *testing.T) {
 		{"released and superseded in the stage still counts as reached", Release{Phase: releasev1.PhaseReleased, CurrentStage: "prod", Stages: stages("dev=Promoted", "prod=Superseded")}, "prod", true},
 		{"released short of the milestone's target", Release{Phase: releasev1.PhaseReleased, CurrentStage: "staging", SpecTarget: "staging", Stages: stages("staging=Promoted", "prod=Skipped")}, "prod", false},
 		{"no status yet", Release{Phase: releasev1.PhasePending}, "", false},
+		{"a fan-out's last stage in the list is not its whole way", Release{Phase: releasev1.PhaseProgressing, CurrentStage: "prod-eu",
+			Stages: stages("staging=Promoted", "prod-eu=Verifying", "prod-us=Promoted")}, "", false},
+		{"every branch of a fan-out promoted", Release{Phase: releasev1.PhaseProgressing, CurrentStage: "prod-eu, prod-us",
+			Stages: stages("staging=Promoted", "prod-eu=Promoted", "prod-us=Promoted")}, "", true},
 		{"target stage not in the pipeline", Release{Phase: releasev1.PhaseReleased, CurrentStage: "prod", Stages: stages("prod=Promoted")}, "qa", false},
 	}
 	for _, tc := range tests {
