@@ -329,7 +329,7 @@ func Soak(d time.Duration, previous *string, landedAt *time.Time, now time.Time)
 	r := Result{Name: NameSoak}
 	switch {
 	case previous == nil:
-		r.State, r.Reason, r.Message = releasev1.GatePassed, releasev1.ReasonFirstStage, "first stage: nothing to soak in"
+		r.State, r.Reason, r.Message = releasev1.GatePassed, releasev1.ReasonFirstStage, "no stage before this one: nothing to soak in"
 	case landedAt == nil:
 		r.State, r.Reason = releasev1.GatePending, releasev1.ReasonNotLanded
 		r.Message = fmt.Sprintf("waiting for the Release to land in %s", *previous)
