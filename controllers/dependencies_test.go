@@ -79,7 +79,7 @@ func TestReleaseWaitsForTheServiceItRequiresToRunInTheStage(t *testing.T) {
 
 	e.release("checkout-1.4.2", "1.4.2", requires("payments", ">=1.8.0"))
 	g.Eventually(e.gate("checkout-1.4.2", "staging", gates.NameDependencies), timeout, interval).Should(Equal(
-		"Pending/DependencyPending: needs payments >=1.8.0 in staging: staging runs nothing yet; payments 1.8.0 is on its way to staging"))
+		"Pending/DependencyPending: needs payments >=1.8.0 in staging: staging runs 1.7.2; payments 1.8.0 is on its way to staging"))
 	g.Expect(e.stagePhase("checkout-1.4.2", "dev")()).To(Equal(releasev1.StagePromoted))
 	g.Expect(e.gate("checkout-1.4.2", "dev", gates.NameDependencies)()).To(Equal("Passed/DependenciesMet: payments 1.8.0 runs in dev (needs >=1.8.0)"))
 	g.Expect(e.condition("checkout-1.4.2", releasev1.ConditionReady)()).To(ContainSubstring("waiting to promote into staging: dependencies: needs payments >=1.8.0 in staging"))
@@ -158,7 +158,7 @@ func TestReleaseIsBlockedWhenTheRequiredPipelineIsDeleted(t *testing.T) {
 		s.Gates = &releasev1.Gates{Approvals: &releasev1.ApprovalsGate{Count: 1}}
 	}))
 	e.release("checkout-1.4.2", "1.4.2", requires("payments", ">=1.8.0"))
-	g.Eventually(e.gate("checkout-1.4.2", "dev", gates.NameDependencies), timeout, interval).Should(HavePrefix("Pending/DependencyPending: needs payments >=1.8.0 in dev: dev runs nothing yet; no payments release matches >=1.8.0 yet"))
+	g.Eventually(e.gate("checkout-1.4.2", "dev", gates.NameDependencies), timeout, interval).Should(HavePrefix("Pending/DependencyPending: needs payments >=1.8.0 in dev: dev runs 1.7.2; no payments release matches >=1.8.0 yet"))
 
 	g.Expect(k8s.Delete(ctx, &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{Name: "payments", Namespace: e.ns}})).To(Succeed())
 	g.Eventually(e.gate("checkout-1.4.2", "dev", gates.NameDependencies), timeout, interval).Should(Equal(

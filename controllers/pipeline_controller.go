@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/artifacts"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
 	lreconcile "github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
@@ -88,10 +91,15 @@ func (r *ReleasePipelineReconciler) reconcile(ctx context.Context, req ctrl.Requ
 		}
 		problem = stalled(ce.Reason, ce.Error())
 		requeue = conditions.RetryStalled // no Secret watch: look again later
-	} else if pipe.Spec.Source.From != "" {
-		requeue, problem, discoverErr = r.discover(ctx, pipe, gh)
 	} else {
-		pipe.Status.Discovery = nil
+		if pipe.Status.ObservedGeneration != pipe.Generation {
+			r.readRunning(ctx, pipe, gh)
+		}
+		if pipe.Spec.Source.From != "" {
+			requeue, problem, discoverErr = r.discover(ctx, pipe, gh)
+		} else {
+			pipe.Status.Discovery = nil
+		}
 	}
 	summary := conditions.Ready(releasev1.ReasonReconciled, fmt.Sprintf("%d stages: %s", len(pipe.Spec.Stages), pipe.StageNames()))
 	if problem != nil {
@@ -107,4 +115,29 @@ func (r *ReleasePipelineReconciler) reconcile(ctx context.Context, req ctrl.Requ
 	// what came of this generation.
 	pipe.Status.ObservedGeneration = pipe.Generation
 	return writeStatus(ctx, r.Client, orig, pipe, lreconcile.Poll(requeue), discoverErr)
+}
+
+// readRunning records, for each stage Liftoff never promoted into, the
+// version its GitOps files hold (live.origin GitOpsFiles), so that LIVE, the
+// report and the dashboard say what runs there before Liftoff's first
+// promotion rather than nothing. It reads once per generation of the
+// pipeline; a file that cannot be read is left to the first promotion,
+// which reads it again.
+func (r *ReleasePipelineReconciler) readRunning(ctx context.Context, pipe *releasev1.ReleasePipeline, gh promotion.FileGetter) {
+	for i := range pipe.Status.Stages {
+		ps := &pipe.Status.Stages[i]
+		k := pipe.StageIndex(ps.Name)
+		if k < 0 || ps.Live != nil || ps.Version != "" || len(ps.History) > 0 {
+			continue
+		}
+		v, err := promotion.Running(ctx, gh, pipe.Spec.Stages[k].Target)
+		if err != nil {
+			log.FromContext(ctx).Info("cannot read what the stage's GitOps files hold", "stage", ps.Name, "error", err.Error())
+			continue
+		}
+		if v != "" {
+			ps.Live = &releasev1.LiveVersion{Version: v, DeployedAt: metav1.NewTime(r.Clock.Now()), Origin: releasev1.LiveFromGitOpsFiles}
+		}
+	}
+	pipe.Status.Live = pipe.LiveSummary()
 }

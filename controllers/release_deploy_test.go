@@ -357,6 +357,7 @@ func TestRestartWhileWaitingForTheAgent(t *testing.T) {
 // commit (before Liftoff's first promotion, the one prod's GitOps file
 // held), the new one once it has, and after a rollback the version written
 // back once Argo CD applied it. dev has no deployment: committed is live.
+// Before any promotion each stage runs what its files hold.
 func TestPipelineLiveIsWhatTheAgentDeployed(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
@@ -367,6 +368,10 @@ func TestPipelineLiveIsWhatTheAgentDeployed(t *testing.T) {
 	argo := func(commit, health string) {
 		e.setApp("checkout-prod", agenttest.ArgoStatus{Revision: commit, Sync: "Synced", Health: health, Operation: "Succeeded", Message: "Waiting for rollout to finish"})
 	}
+
+	// Before any promotion, what the GitOps files hold runs.
+	g.Eventually(live, timeout, interval).Should(Equal("dev=1.4.1 prod=1.4.1"), "the files say 1.4.1 before Liftoff promoted anything")
+	g.Expect(prod().Live.Origin).To(Equal(releasev1.LiveFromGitOpsFiles))
 
 	e.release("r1", "1.4.2")
 	c1 := e.deploying("r1", "prod")

@@ -316,7 +316,8 @@ func promotionCount(ns, stage, result string) float64 {
 
 // The request budget of a promotion whose stage waits for its GitOps agent:
 // the promotion's own requests and one more deployment status (in_progress
-// while the agent deploys, then success); looking at the agent costs none,
+// while the agent deploys, then success), and the pipeline's one read of what
+// the stage ran before; looking at the agent costs none,
 // however often it is looked at.
 func TestRequestBudgetWhileWaitingForTheAgent(t *testing.T) {
 	g := NewWithT(t)
@@ -338,7 +339,9 @@ func TestRequestBudgetWhileWaitingForTheAgent(t *testing.T) {
 	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
 	st := e.sim.Requests()
 	for op, n := range map[string]int{
-		"GET /repos/{owner}/{repo}/contents/{path...}":         1,
+		// The pipeline reads the file once when created (what runs before
+		// Liftoff's first promotion), the promotion once before writing.
+		"GET /repos/{owner}/{repo}/contents/{path...}":         2,
 		"PUT /repos/{owner}/{repo}/contents/{path...}":         1,
 		"POST /repos/{owner}/{repo}/deployments":               1,
 		"POST /repos/{owner}/{repo}/deployments/{id}/statuses": 2,

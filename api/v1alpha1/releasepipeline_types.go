@@ -981,8 +981,13 @@ func (s *ReleasePipelineStatus) StageStatus(name string) *PipelineStageStatus {
 // A stage without deployment runs what was committed last.
 func (p *ReleasePipeline) LiveIn(stage string) (live *LiveVersion, committed *PipelineStageStatus) {
 	ps := p.Status.StageStatus(stage)
-	if ps == nil || ps.Version == "" {
+	if ps == nil {
 		return nil, nil
+	}
+	if ps.Version == "" {
+		// Liftoff committed nothing there: what the GitOps files held
+		// runs, once read (live.origin GitOpsFiles).
+		return ps.Live, nil
 	}
 	if i := p.StageIndex(stage); i >= 0 && p.Spec.Stages[i].Deployment == nil {
 		at := ps.DeployedAt
