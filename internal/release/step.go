@@ -60,6 +60,11 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 		s.stall(releasev1.ReasonInvalidStageGraph, fmt.Sprintf("ReleasePipeline %s: %s", s.pipe.Name, msg))
 		return reconcile.Stop(), nil
 	}
+	if msg := s.pipe.Spec.TargetsError(); msg != "" {
+		// Admission refuses these too.
+		s.stall(releasev1.ReasonInvalidSpec, fmt.Sprintf("ReleasePipeline %s: %s", s.pipe.Name, msg))
+		return reconcile.Stop(), nil
+	}
 	target := len(s.pipe.Spec.Stages) - 1
 	s.onWay = make([]bool, len(s.pipe.Spec.Stages))
 	for i := range s.onWay {

@@ -53,7 +53,8 @@ func (id *Identity) MutatePipeline(_ context.Context, req admission.Request) adm
 }
 
 // ValidatePipeline refuses stages that do not form a graph (an after that
-// names no stage, the stage itself or a stage twice, a cycle), requirements
+// names no stage, the stage itself or a stage twice, a cycle), targets and
+// waves that do not split (TargetsError), requirements
 // that cannot be met (PipelineRequiresRefusal), edits of recorded rollbacks
 // and resumes, forged names, users without the verb rollback, and rollbacks
 // the stage's history cannot make: an unknown stage or version, nothing to
@@ -64,6 +65,9 @@ func (id *Identity) ValidatePipeline(ctx context.Context, req admission.Request)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	if msg := pipe.Spec.GraphError(); msg != "" {
+		return admission.Denied(msg)
+	}
+	if msg := pipe.Spec.TargetsError(); msg != "" {
 		return admission.Denied(msg)
 	}
 	if msg, err := PipelineRequiresRefusal(ctx, id.reader(), pipe, old); err != nil || msg != "" {
