@@ -119,19 +119,19 @@ func TestAPIRefusesBadInput(t *testing.T) {
 			t := s.Stages[1].Target
 			s.Stages[1] = targetsStage()
 			s.Stages[1].Target = t
-		}, "spec.stages[1].targets: Invalid value: \"object\": set target (one GitOps target) or targets (several, rolled out in waves), not both"},
+		}, "spec.stages[1].targets: Invalid value: set target (one GitOps target) or targets (several, rolled out in waves), not both"},
 		{"neither target nor targets", func(s *releasev1.ReleasePipelineSpec) { s.Stages[1].Target = releasev1.Target{} },
-			"spec.stages[1].targets: Invalid value: \"object\": set target (one GitOps target) or targets"},
+			"spec.stages[1].targets: Invalid value: set target (one GitOps target) or targets"},
 		{"waves without targets", func(s *releasev1.ReleasePipelineSpec) { s.Stages[1].Waves = []intstr.IntOrString{intstr.FromInt32(1)} },
-			"spec.stages[1].waves: Invalid value: \"object\": waves split a stage's targets: set targets, or remove waves"},
+			"spec.stages[1].waves: Invalid value: waves split a stage's targets: set targets, or remove waves"},
 		{"a target named twice", func(s *releasev1.ReleasePipelineSpec) {
 			s.Stages[1] = targetsStage()
 			s.Stages[1].Targets[1].Name = "prod-1"
-		}, `spec.stages[1].targets[1]: Duplicate value: map[string]interface {}{"name":"prod-1"}`},
+		}, `spec.stages[1].targets[1]: Duplicate value: {"name":"prod-1"}`},
 		{"the stage's deployment with targets", func(s *releasev1.ReleasePipelineSpec) {
 			s.Stages[1] = targetsStage()
 			s.Stages[1].Deployment = &releasev1.DeploymentSpec{ArgoCD: &releasev1.ArgoCDDeployment{Name: "prod"}}
-		}, "spec.stages[1].deployment: Invalid value: \"object\": a stage with targets names each target's deployment (targets[].deployment)"},
+		}, "spec.stages[1].deployment: Invalid value: a stage with targets names each target's deployment (targets[].deployment)"},
 	}
 	for _, c := range cases {
 		t.Run("pipeline/"+c.name, func(t *testing.T) {

@@ -188,6 +188,19 @@ func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outco
 // stageStep moves stage i on.
 type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
 
+// stepOf is the step of stage i in its phase: stageSteps', or, for a stage
+// with targets, waveSteps'.
+func (s *step) stepOf(i int) (stageStep, bool) {
+	phase := s.rel.Status.Stages[i].Phase
+	if s.pipe.Spec.Stages[i].HasTargets() {
+		if next, ok := waveSteps[phase]; ok {
+			return next, true
+		}
+	}
+	next, ok := stageSteps[phase]
+	return next, ok
+}
+
 // stageSteps is the step of each phase of a stage.
 var stageSteps = map[releasev1.StagePhase]stageStep{
 	releasev1.StagePending:       (*step).evaluate,

@@ -206,6 +206,10 @@ func (s *step) stageList(idx []int) string {
 	names := make([]string, len(idx))
 	for k, i := range idx {
 		names[k] = s.pipe.Spec.Stages[i].Name
+		if ss := &s.rel.Status.Stages[i]; ss.Waves > 0 && ss.Phase != releasev1.StagePromoted && len(idx) == 1 {
+			// A stage with targets under way: how far it is.
+			names[k] = waveProgress(s.rel, ss)
+		}
 	}
 	if all := strings.Join(names, ", "); len(all) <= maxCurrentStage || len(names) == 1 {
 		return all
