@@ -406,22 +406,20 @@ type ReleaseStageStatus struct {
 }
 
 // TargetPhase is where a Release stands in one target of a stage.
-// +kubebuilder:validation:Enum=Pending;Committed;Deploying;Deployed;Failed;RolledBack
+// +kubebuilder:validation:Enum=Pending;Deploying;Deployed;Failed;RolledBack
 type TargetPhase string
 
 // Target phases.
 const (
 	// TargetPending: its wave has not started.
 	TargetPending TargetPhase = "Pending"
-	// TargetCommitted: the version landed in its files (its wave's commit).
-	TargetCommitted TargetPhase = "Committed"
-	// TargetDeploying: its agent has not deployed the commit yet.
+	// TargetDeploying: the version landed in its files (its wave's
+	// commit); its agent has not deployed it yet.
 	TargetDeploying TargetPhase = "Deploying"
 	// TargetDeployed: its agent deployed the commit (or, without one, it
 	// landed).
 	TargetDeployed TargetPhase = "Deployed"
-	// TargetFailed: its agent failed to deploy it, or its wave's
-	// verification failed and the stage halts.
+	// TargetFailed: its agent failed to deploy it (and the stage halts).
 	TargetFailed TargetPhase = "Failed"
 	// TargetRolledBack: the version it ran before was written back.
 	TargetRolledBack TargetPhase = "RolledBack"

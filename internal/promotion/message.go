@@ -72,6 +72,19 @@ func groupOf(message, release, stage, action, request string) map[string]string 
 	return nil
 }
 
+// StagesIn are the stages (for a stage's target, stage/target) whose
+// promotion of release (namespace/name) message holds, with action ("" for
+// promotions, ActionRollback for rollbacks), in their order.
+func StagesIn(message, release, action string) []string {
+	var out []string
+	for _, t := range TrailerGroups(message) {
+		if t[TrailerRelease] == release && t[TrailerAction] == action {
+			out = append(out, t[TrailerStage])
+		}
+	}
+	return out
+}
+
 // isPromotionOf reports whether message is (or, coalesced, holds) Liftoff's
 // promotion commit of release (namespace/name) into stage.
 func isPromotionOf(message, release, stage string) bool {

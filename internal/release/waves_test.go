@@ -64,10 +64,8 @@ func (w *world) targetCommits(repo, action string) [][]string {
 	slices.Reverse(commits)
 	for _, c := range commits {
 		var targets []string
-		for _, g := range promotion.TrailerGroups(c.Message) {
-			if g[promotion.TrailerRelease] == ns+"/r" && g[promotion.TrailerAction] == action {
-				targets = append(targets, strings.TrimPrefix(g[promotion.TrailerStage], "prod/"))
-			}
+		for _, st := range promotion.StagesIn(c.Message, ns+"/r", action) {
+			targets = append(targets, strings.TrimPrefix(st, "prod/"))
 		}
 		if len(targets) > 0 {
 			out = append(out, targets)

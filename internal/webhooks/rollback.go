@@ -126,6 +126,9 @@ func rollbackRefusal(old, pipe *releasev1.ReleasePipeline, i int, op admissionv1
 	if pipe.StageIndex(rb.Stage) < 0 {
 		return fmt.Sprintf("no stage %q in this pipeline (stages: %s)", rb.Stage, pipe.StageNames())
 	}
+	if pipe.Spec.Stages[pipe.StageIndex(rb.Stage)].HasTargets() {
+		return fmt.Sprintf("stage %s has targets: a rollback on demand of a stage with targets is not supported yet (release the version to go back to instead)", rb.Stage)
+	}
 	ps := old.Status.StageStatus(rb.Stage)
 	if op == admissionv1.Create || ps == nil || ps.Version == "" {
 		return fmt.Sprintf("nothing to roll back: Liftoff has promoted nothing into %s yet", rb.Stage)

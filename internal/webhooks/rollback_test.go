@@ -107,6 +107,11 @@ func TestValidatePipeline(t *testing.T) {
 		{"targets in waves", admissionv1.Create, ann, waves(intstr.FromInt32(1), intstr.FromString("100%")), nil, ""},
 		{"waves that do not grow", admissionv1.Create, ann, waves(intstr.FromInt32(2), intstr.FromString("50%"), intstr.FromString("100%")), nil,
 			"spec.stages[1].waves[1]: 50% (2 targets) does not grow past waves[0] (2 targets)"},
+		{"a rollback on demand of a stage with targets", admissionv1.Update, ann, func() *releasev1.ReleasePipeline {
+			p := waves()
+			p.Spec.Rollbacks = first
+			return p
+		}(), pipelineRan(nil), "stage prod has targets: a rollback on demand of a stage with targets is not supported yet"},
 		{"a wave past the targets", admissionv1.Update, ann, waves(intstr.FromInt32(1), intstr.FromInt32(5)), pipelineRan(nil),
 			"spec.stages[1].waves[1]: 5 is more than the stage's 3 targets"},
 		{"a rollback stamped with another name", admissionv1.Update, ann, pipelineRan([]releasev1.RollbackRequest{rollbackTo("prod", "1.4.1", "bob")}), pipelineRan(nil),
