@@ -318,3 +318,57 @@ func TestWavesPauseHoldsTheNextWave(t *testing.T) {
 		t.Fatalf("after the resume: %s", w.describe("r"))
 	}
 }
+
+// The stage's analysis runs once per wave, its query aggregating over the
+// wave's targets ({{ .Targets }}); wave 2's fails, and with onFailure Halt
+// the targets keep the version: nothing is written back, and wave 3 never
+// starts.
+func TestWavesAnalysisPerWaveHalts(t *testing.T) {
+	w := newWorld(t)
+	st := targetsWorld(t, w)
+	verified(releasev1.FailureHalt)(&st)
+	st.Verify.Analysis.Metrics[0].Query = `max(errors{version="{{ .Version }}", cluster=~"{{ .Targets }}"})`
+	w.pipeline(st)
+	w.promFor = func(q string) string {
+		if strings.Contains(q, "prod-2|prod-3") {
+			return "0.3"
+		}
+		return "0.01"
+	}
+	w.agentsSay(func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed })
+	w.release("r", "1.4.2")
+	w.settle("r", 40)
+
+	rel := w.get("r")
+	ss := rel.Status.StageStatus("prod")
+	if rel.Status.Phase != releasev1.PhaseFailed || ss.Phase != releasev1.StageFailed || ss.Wave != 2 {
+		t.Fatalf("release %s, prod %s in wave %d: %s", rel.Status.Phase, ss.Phase, ss.Wave, w.describe("r"))
+	}
+	w.mu.Lock()
+	asked := slices.Compact(slices.Clone(w.queries))
+	w.mu.Unlock()
+	want := []string{`max(errors{version="1.4.2", cluster=~"prod-1"})`, `max(errors{version="1.4.2", cluster=~"prod-2|prod-3"})`}
+	if !slices.Equal(asked, want) {
+		t.Errorf("queries %q, want %q", asked, want)
+	}
+	if !strings.Contains(ss.Message, "halted with 1.4.2 in prod 3/6 on 1.4.2, wave 2 of 3") {
+		t.Errorf("prod's message: %s", ss.Message)
+	}
+	for _, repo := range []string{gitopsRepo, euRepo} {
+		if got := w.targetCommits(repo, promotion.ActionRollback); len(got) != 0 {
+			t.Errorf("rollback commits in %s: %v", repo, got)
+		}
+	}
+	for k := 1; k <= 6; k++ {
+		want := `"1.4.2"`
+		if k > 3 {
+			want = `"1.4.1"`
+		}
+		if got := w.targetFile(k); !strings.Contains(got, want) {
+			t.Errorf("prod-%d holds %s, want %s", k, got, want)
+		}
+	}
+	if ps := w.getPipeline().Status.StageStatus("prod"); ps.InFlight != nil {
+		t.Errorf("prod still held by %s", ps.InFlight.Release)
+	}
+}
