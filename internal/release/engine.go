@@ -40,6 +40,12 @@
 // Release stays Failed. The Release is Released once every stage on its way
 // is promoted.
 //
+// A stage with targets (spec.stages[].targets) steps through the same
+// phases wave by wave (waves.go, waveSteps): each wave's targets are written
+// in one commit per repository and branch, each target's agent is awaited,
+// the stage's verify runs for the wave, then the next wave starts; a
+// failure writes back every target the version reached (or halts).
+//
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on
 // only to follow its rollback commit until the agent applied it
