@@ -110,6 +110,9 @@ func (r *ReleasePipelineReconciler) reconcile(ctx context.Context, req ctrl.Requ
 		// off) promotes nothing until a person fixes it.
 		summary = *stalled(releasev1.ReasonInvalidStageGraph, msg)
 	}
+	if msg := pipe.Spec.TargetsError(); msg != "" {
+		summary = *stalled(releasev1.ReasonInvalidSpec, msg)
+	}
 	conditions.Set(&pipe.Status.Conditions, pipe.Generation, summary)
 	// Observed: the credential was read, discovery ran, the conditions say
 	// what came of this generation.

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -15,6 +16,17 @@ import (
 )
 
 // The API server refuses bad input with a message that says what to fix.
+// targetsStage is a prod stage of 6 targets in two repositories, in waves.
+func targetsStage(waves ...intstr.IntOrString) releasev1.Stage {
+	st := releasev1.Stage{Name: "prod", Waves: waves}
+	for k := 1; k <= 6; k++ {
+		st.Targets = append(st.Targets, releasev1.StageTarget{Name: fmt.Sprintf("prod-%d", k), Target: releasev1.Target{
+			Repository: fmt.Sprintf("acme/gitops-%d", k%2),
+			Files:      []releasev1.TargetFile{{Path: fmt.Sprintf("envs/prod-%d/kustomization.yaml", k), KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "app"}}}}})
+	}
+	return st
+}
+
 func TestAPIRefusesBadInput(t *testing.T) {
 	needsControlPlane(t)
 	ns := fmt.Sprintf("validation-%d", nsSeq.Add(1))
@@ -100,6 +112,26 @@ func TestAPIRefusesBadInput(t *testing.T) {
 				Identity: &releasev1.SignatureIdentity{SubjectRegExp: "^https://github.com/acme/", Issuer: "https://token.actions.githubusercontent.com"}}}
 		}, ""},
 		{"discovery from the registry without artifacts", func(s *releasev1.ReleasePipelineSpec) { s.Source.From = releasev1.DiscoverRegistry }, "source.from Registry discovers versions from spec.artifacts"},
+		{"targets in waves", func(s *releasev1.ReleasePipelineSpec) {
+			s.Stages[1] = targetsStage(intstr.FromInt32(1), intstr.FromString("50%"), intstr.FromString("100%"))
+		}, ""},
+		{"target and targets", func(s *releasev1.ReleasePipelineSpec) {
+			t := s.Stages[1].Target
+			s.Stages[1] = targetsStage()
+			s.Stages[1].Target = t
+		}, "spec.stages[1].targets: Invalid value: set target (one GitOps target) or targets (several, rolled out in waves), not both"},
+		{"neither target nor targets", func(s *releasev1.ReleasePipelineSpec) { s.Stages[1].Target = releasev1.Target{} },
+			"spec.stages[1].targets: Invalid value: set target (one GitOps target) or targets"},
+		{"waves without targets", func(s *releasev1.ReleasePipelineSpec) { s.Stages[1].Waves = []intstr.IntOrString{intstr.FromInt32(1)} },
+			"spec.stages[1].waves: Invalid value: waves split a stage's targets: set targets, or remove waves"},
+		{"a target named twice", func(s *releasev1.ReleasePipelineSpec) {
+			s.Stages[1] = targetsStage()
+			s.Stages[1].Targets[1].Name = "prod-1"
+		}, `spec.stages[1].targets[1]: Duplicate value: {"name":"prod-1"}`},
+		{"the stage's deployment with targets", func(s *releasev1.ReleasePipelineSpec) {
+			s.Stages[1] = targetsStage()
+			s.Stages[1].Deployment = &releasev1.DeploymentSpec{ArgoCD: &releasev1.ArgoCDDeployment{Name: "prod"}}
+		}, "spec.stages[1].deployment: Invalid value: a stage with targets names each target's deployment (targets[].deployment)"},
 	}
 	for _, c := range cases {
 		t.Run("pipeline/"+c.name, func(t *testing.T) {

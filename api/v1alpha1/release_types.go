@@ -390,6 +390,71 @@ type ReleaseStageStatus struct {
 	// version the stage ran before (promotion.previousVersion) and this one.
 	// +optional
 	ReleaseNotes *ReleaseNotes `json:"releaseNotes,omitempty"`
+	// Wave is the wave under way (from 1) in a stage with targets; with
+	// the stage promoted, its last.
+	// +optional
+	Wave int32 `json:"wave,omitempty"`
+	// Waves is how many waves the stage's targets are rolled out in.
+	// +optional
+	Waves int32 `json:"waves,omitempty"`
+	// Targets: where the version stands in each target of a stage with
+	// targets, in the pipeline's order.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Targets []TargetStatus `json:"targets,omitempty"`
+}
+
+// TargetPhase is where a Release stands in one target of a stage.
+// +kubebuilder:validation:Enum=Pending;Deploying;Deployed;Failed;RolledBack
+type TargetPhase string
+
+// Target phases.
+const (
+	// TargetPending: its wave has not started.
+	TargetPending TargetPhase = "Pending"
+	// TargetDeploying: the version landed in its files (its wave's
+	// commit); its agent has not deployed it yet.
+	TargetDeploying TargetPhase = "Deploying"
+	// TargetDeployed: its agent deployed the commit (or, without one, it
+	// landed).
+	TargetDeployed TargetPhase = "Deployed"
+	// TargetFailed: its agent failed to deploy it (and the stage halts).
+	TargetFailed TargetPhase = "Failed"
+	// TargetRolledBack: the version it ran before was written back.
+	TargetRolledBack TargetPhase = "RolledBack"
+)
+
+// TargetStatus is where a Release stands in one target of a stage.
+type TargetStatus struct {
+	// Name of the target.
+	Name string `json:"name"`
+	// Wave the target is rolled out in (from 1).
+	Wave int32 `json:"wave"`
+	// Phase in this target.
+	Phase TargetPhase `json:"phase"`
+	// Commit that landed the version in the target's files.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+	// PreviousVersion the target's files held before.
+	// +optional
+	PreviousVersion string `json:"previousVersion,omitempty"`
+	// CommittedAt is when the commit landed.
+	// +optional
+	CommittedAt *metav1.Time `json:"committedAt,omitempty"`
+	// DeployedAt is when the target's agent reported the commit applied
+	// and healthy (committedAt, without one).
+	// +optional
+	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
+	// Deployment is what the target's agent last said.
+	// +optional
+	Deployment *DeploymentStatus `json:"deployment,omitempty"`
+	// RollbackCommit wrote the previous version back into the target.
+	// +optional
+	RollbackCommit string `json:"rollbackCommit,omitempty"`
+	// Message for people.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // ReleaseNotes summarise what a promotion brings into a stage; the whole list

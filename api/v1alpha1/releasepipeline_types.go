@@ -2,12 +2,13 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // ReleasePipelineSpec is the release process of one application: where its
 // versions come from and the ordered stages they are promoted through.
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, self.stages.exists_one(t, t.name == s.name))",message="stage names must be unique"
-// +kubebuilder:validation:XValidation:rule="self.stages.all(s, s.target.files.all(f, !has(f.artifact) || (has(self.artifacts) && self.artifacts.exists(a, a.name == f.artifact))))",message="a target file's artifact must name one of spec.artifacts"
+// +kubebuilder:validation:XValidation:rule="self.stages.all(s, !has(s.target) || s.target.files.all(f, !has(f.artifact) || (has(self.artifacts) && self.artifacts.exists(a, a.name == f.artifact))))",message="a target file's artifact must name one of spec.artifacts"
 // +kubebuilder:validation:XValidation:rule="self.stages.all(s, !has(s.gates) || !has(s.gates.signature) || (has(self.artifacts) && size(self.artifacts) > 0))",message="gates.signature verifies spec.artifacts: name at least one"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.from) || self.source.from != 'Registry' || (has(self.artifacts) && size(self.artifacts) > 0)",message="source.from Registry discovers versions from spec.artifacts: name at least one"
 // +kubebuilder:validation:XValidation:rule="has(self.prometheus) || self.stages.all(s, !has(s.verify) && (!has(s.gates) || !has(s.gates.metrics)))",message="a stage with verify or gates.metrics needs spec.prometheus (the server its queries go to)"
@@ -282,6 +283,9 @@ const (
 // Stage is one environment the application is promoted into.
 // +kubebuilder:validation:XValidation:rule="!has(self.after) || !(self.name in self.after)",messageExpression="'stage ' + self.name + ' cannot come after itself: remove it from after'",fieldPath=".after"
 // +kubebuilder:validation:XValidation:rule="!has(self.promotion) || self.promotion != 'Manual' || (has(self.gates) && has(self.gates.approvals))",message="a Manual stage needs gates.approvals (how many approvals it waits for)"
+// +kubebuilder:validation:XValidation:rule="has(self.target) != has(self.targets)",message="set target (one GitOps target) or targets (several, rolled out in waves), not both",fieldPath=".targets"
+// +kubebuilder:validation:XValidation:rule="!has(self.targets) || !has(self.deployment)",message="a stage with targets names each target's deployment (targets[].deployment), not the stage's",fieldPath=".deployment"
+// +kubebuilder:validation:XValidation:rule="!has(self.waves) || has(self.targets)",message="waves split a stage's targets: set targets, or remove waves",fieldPath=".waves"
 type Stage struct {
 	// Name of the stage, unique in the pipeline (dev, staging, prod).
 	// +required
@@ -318,9 +322,34 @@ type Stage struct {
 	// +kubebuilder:default=Auto
 	Promotion PromotionMode `json:"promotion,omitempty"`
 
-	// Target is where the version is written.
-	// +required
-	Target Target `json:"target"`
+	// Target is where the version is written. A stage has target, or
+	// targets (several, rolled out in waves), not both.
+	// +optional
+	Target Target `json:"target,omitzero"`
+
+	// Targets are the stage's GitOps targets when it has several (regions,
+	// clusters): each its own files and its own deployment agent, rolled
+	// out in waves. The gates, verify, onFailure and postmortem are the
+	// stage's. At most 20 (the API server's budget for checking their
+	// files).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	Targets []StageTarget `json:"targets,omitempty"`
+
+	// Waves split the targets, in their order, into waves rolled out one
+	// after another: each wave is written, deployed and verified before the
+	// next starts. Each entry is the cumulative number of targets live at
+	// the end of its wave: a count (1) or a percentage of the targets
+	// ("25%", rounded up); strictly increasing, the last covering every
+	// target ("100%" or their count). Omitted: one wave of every target.
+	// The admission webhook refuses waves that do not split the targets so.
+	// +optional
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	Waves []intstr.IntOrString `json:"waves,omitempty"`
 
 	// Gates must all pass before a Release is promoted into this stage.
 	// +optional
@@ -353,6 +382,41 @@ type Stage struct {
 	// timeline and the "What went well" / "What can be improved" sections.
 	// +optional
 	Postmortem *PostmortemSpec `json:"postmortem,omitempty"`
+}
+
+// PipelineTargetStatus is the version one target of a stage runs.
+type PipelineTargetStatus struct {
+	// Name of the target.
+	Name string `json:"name"`
+	// Version last committed into the target.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// Commit that put it there.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+	// DeployedAt is when its agent reported the commit deployed; unset
+	// while it waits.
+	// +optional
+	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
+}
+
+// StageTarget is one of a stage's GitOps targets.
+type StageTarget struct {
+	// Name of the target, unique in the stage (prod-eu-1).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Target is where the version is written for this target.
+	// +required
+	Target Target `json:"target"`
+
+	// Deployment names the GitOps agent that deploys this target. Without
+	// it a committed version counts as live.
+	// +optional
+	Deployment *DeploymentSpec `json:"deployment,omitempty"`
 }
 
 // PostmortemSpec says where postmortem issues go.
@@ -843,6 +907,12 @@ type PipelineStageStatus struct {
 	// before.
 	// +optional
 	Live *LiveVersion `json:"live,omitempty"`
+
+	// Targets: the version each target of a stage with targets runs.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Targets []PipelineTargetStatus `json:"targets,omitempty"`
 
 	// InFlight is the promotion under way into this stage; one at a time.
 	// +optional

@@ -102,6 +102,10 @@ func Scalar(f float64) Value { return Value{Scalar: &f, Vector: []float64{f}} }
 // Vars are what a query template can use.
 type Vars struct {
 	Version, PreviousVersion, Stage, Release string
+	// Targets names the targets of the wave being verified, as a regular
+	// expression ("prod-eu-1|prod-eu-2") for a label matcher such as
+	// cluster=~"{{ .Targets }}"; "" for a stage with one target.
+	Targets string
 }
 
 // RenderQuery expands a query template ({{ .Version }}, ...). A reference to

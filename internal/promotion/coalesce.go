@@ -27,6 +27,7 @@ type CommitGitHub interface {
 	GetFile(ctx context.Context, repo, path, ref string) ([]byte, error)
 	CommitOnBranch(ctx context.Context, repo, branch, expectedHead string, files map[string][]byte, headline, body string) (string, error)
 	AwaitWriteSlot(ctx context.Context, p github.Priority) error
+	CommitParent(ctx context.Context, repo, sha string) (string, error)
 }
 
 // Outcome is what became of a coalesced promotion: its Result, or the error
@@ -256,7 +257,7 @@ type planned struct {
 // read and the commit, it reads again and retries.
 func (c *Coalescer) commit(ctx context.Context, batch []*Request) map[*Request]Outcome {
 	out := map[*Request]Outcome{}
-	if len(batch) == 1 && len(batch[0].Target.Files) == 1 {
+	if len(batch) == 1 && len(batch[0].Target.Files) == 1 && batch[0].Revert == nil {
 		// Alone, and one file: the contents API writes it in one request
 		// too, and needs no read of the branch head.
 		res, err := promoteOneFile(ctx, c.gh, batch[0])
@@ -338,6 +339,9 @@ func (c *Coalescer) plan(ctx context.Context, batch []*Request, head string, out
 	var included, landed []planned
 	for _, r := range batch {
 		next, previous, changed, err := applyAll(r, working, missing, c.repo, c.branch)
+		if r.Revert != nil {
+			next, previous, changed, err = c.restore(ctx, r, working)
+		}
 		if err != nil {
 			out[r] = Outcome{Err: err}
 			continue
@@ -391,8 +395,45 @@ func applyAll(r *Request, working map[string][]byte, missing map[string]bool, re
 	return next, previous, changed, nil
 }
 
+// restore is what a rollback writes back: each of its files as it was at
+// the revert's restore point, the bad version as the one it held, and
+// whether anything changes.
+func (c *Coalescer) restore(ctx context.Context, r *Request, working map[string][]byte) (map[string][]byte, string, bool, error) {
+	before, err := r.Revert.restorePoint(ctx, c.gh, c.repo)
+	if err != nil {
+		return nil, "", false, err
+	}
+	next := map[string][]byte{}
+	changed := false
+	for _, f := range r.Target.Files {
+		old, err := c.gh.GetFile(ctx, c.repo, f.Path, before)
+		if err != nil {
+			return nil, "", false, err
+		}
+		next[f.Path] = old
+		changed = changed || string(old) != string(working[f.Path])
+	}
+	return next, r.Revert.BadVersion, changed, nil
+}
+
 // splitMessage cuts a commit message into its headline and its body.
 func splitMessage(msg string) (string, string) {
 	headline, body, _ := strings.Cut(strings.TrimRight(msg, "\n"), "\n\n")
 	return headline, body
+}
+
+// CommitTogether writes the requests into repo@branch in one commit, at
+// once, and returns each request's outcome: what a wave of a stage's
+// targets needs (the targets that share a repository and branch change
+// together), without waiting for a coalescer's batch. A request whose
+// files hold its version already finds its earlier commit by its trailers,
+// so a wave retried after a crash writes each target once. The requests are
+// all promotions or all rollbacks (Revert), of the Commit strategy.
+func CommitTogether(ctx context.Context, gh CommitGitHub, repo, branch string, reqs []*Request) map[*Request]Outcome {
+	p := github.PriorityCommit
+	if len(reqs) > 0 && reqs[0].Revert != nil {
+		p = github.PriorityRollback
+	}
+	c := &Coalescer{gh: gh, repo: repo, branch: branch}
+	return c.commit(github.WithPriority(ctx, p), reqs)
 }

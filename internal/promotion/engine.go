@@ -92,7 +92,9 @@ type Revert struct {
 }
 
 // restorePoint is the commit whose files the revert writes back.
-func (r *Revert) restorePoint(ctx context.Context, gh GitHub, repo string) (string, error) {
+func (r *Revert) restorePoint(ctx context.Context, gh interface {
+	CommitParent(ctx context.Context, repo, sha string) (string, error)
+}, repo string) (string, error) {
 	if r.Restore != "" && !r.RestoreParent {
 		return r.Restore, nil
 	}

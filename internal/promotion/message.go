@@ -72,6 +72,19 @@ func groupOf(message, release, stage, action, request string) map[string]string 
 	return nil
 }
 
+// StagesIn are the stages (for a stage's target, stage/target) whose
+// promotion of release (namespace/name) message holds, with action ("" for
+// promotions, ActionRollback for rollbacks), in their order.
+func StagesIn(message, release, action string) []string {
+	var out []string
+	for _, t := range TrailerGroups(message) {
+		if t[TrailerRelease] == release && t[TrailerAction] == action {
+			out = append(out, t[TrailerStage])
+		}
+	}
+	return out
+}
+
 // isPromotionOf reports whether message is (or, coalesced, holds) Liftoff's
 // promotion commit of release (namespace/name) into stage.
 func isPromotionOf(message, release, stage string) bool {
@@ -114,6 +127,9 @@ func commitMessage(req *Request, previous string) string {
 // One promotion alone gets commitMessage's.
 func batchMessage(promotions []planned) string {
 	if len(promotions) == 1 {
+		if promotions[0].req.Revert != nil {
+			return rollbackMessage(promotions[0].req)
+		}
 		return commitMessage(promotions[0].req, promotions[0].previous)
 	}
 	var stages []string
@@ -123,9 +139,17 @@ func batchMessage(promotions []planned) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Promote %d releases to %s\n\nLiftoff promoted:\n", len(promotions), strings.Join(stages, ", "))
+	if promotions[0].req.Revert != nil {
+		fmt.Fprintf(&b, "Roll back %d promotions in %s\n\nLiftoff rolled back:\n", len(promotions), strings.Join(stages, ", "))
+	} else {
+		fmt.Fprintf(&b, "Promote %d releases to %s\n\nLiftoff promoted:\n", len(promotions), strings.Join(stages, ", "))
+	}
 	for _, p := range promotions {
 		fmt.Fprintf(&b, "- %s %s to %s (release %s)", p.req.Application, p.req.Version, p.req.Stage, p.req.ReleaseKey())
+		if p.req.Revert != nil {
+			fmt.Fprintf(&b, ", in place of %s: %s\n", p.req.Revert.BadVersion, p.req.Revert.Reason)
+			continue
+		}
 		if p.previous != "" {
 			fmt.Fprintf(&b, ", replacing %s", p.previous)
 		}
@@ -146,5 +170,11 @@ func writeTrailers(b *strings.Builder, req *Request, previous string) {
 	}
 	for _, a := range req.Pinned {
 		fmt.Fprintf(b, "%s: %s@%s\n", TrailerArtifact, a.Name, a.Digest)
+	}
+	if req.Revert != nil {
+		fmt.Fprintf(b, "%s: %s\n", TrailerAction, ActionRollback)
+		if req.Revert.Request != "" {
+			fmt.Fprintf(b, "%s: %s\n", TrailerRollbackRequest, req.Revert.Request)
+		}
 	}
 }

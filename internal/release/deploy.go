@@ -98,7 +98,13 @@ func (s *step) deployed(ctx context.Context, i int, msg string) (reconcile.Outco
 // it never times out.
 func (s *step) lookAtAgent(ctx context.Context, i int, commit string, landed *metav1.Time, status **releasev1.DeploymentStatus) (agents.Decision, error) {
 	stage := &s.pipe.Spec.Stages[i]
-	spec := stage.Deployment
+	return s.askAgent(ctx, stage.Name, stage.Deployment, agents.CommitsFor(s.pipe, stage.Name, commit), landed, status)
+}
+
+// askAgent reads what the agent spec says of commits (named where, a stage
+// or one of its targets), records it in *status and decides, as
+// lookAtAgent says.
+func (s *step) askAgent(ctx context.Context, where string, spec *releasev1.DeploymentSpec, commits agents.Commits, landed *metav1.Time, status **releasev1.DeploymentStatus) (agents.Decision, error) {
 	var obs agents.Observation
 	if s.Agents == nil {
 		obs = agents.Observation{State: releasev1.DeploymentMissing, Reason: releasev1.ReasonAgentNotFound,
@@ -106,7 +112,7 @@ func (s *step) lookAtAgent(ctx context.Context, i int, commit string, landed *me
 	} else {
 		req := agents.Request{
 			Release: types.NamespacedName{Namespace: s.rel.Namespace, Name: s.rel.Name}, Namespace: s.pipe.Namespace,
-			Stage: stage.Name, Spec: spec, Commits: agents.CommitsFor(s.pipe, stage.Name, commit),
+			Stage: where, Spec: spec, Commits: commits,
 		}
 		if s.gh != nil {
 			req.GitHub = s.gh

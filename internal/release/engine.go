@@ -40,6 +40,12 @@
 // Release stays Failed. The Release is Released once every stage on its way
 // is promoted.
 //
+// A stage with targets (spec.stages[].targets) steps through the same
+// phases wave by wave (waves.go, waveSteps): each wave's targets are written
+// in one commit per repository and branch, each target's agent is awaited,
+// the stage's verify runs for the wave, then the next wave starts; a
+// failure writes back every target the version reached (or halts).
+//
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on
 // only to follow its rollback commit until the agent applied it
@@ -187,6 +193,19 @@ func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outco
 
 // stageStep moves stage i on.
 type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
+
+// stepOf is the step of stage i in its phase: stageSteps', or, for a stage
+// with targets, waveSteps'.
+func (s *step) stepOf(i int) (stageStep, bool) {
+	phase := s.rel.Status.Stages[i].Phase
+	if s.pipe.Spec.Stages[i].HasTargets() {
+		if next, ok := waveSteps[phase]; ok {
+			return next, true
+		}
+	}
+	next, ok := stageSteps[phase]
+	return next, ok
+}
 
 // stageSteps is the step of each phase of a stage.
 var stageSteps = map[releasev1.StagePhase]stageStep{

@@ -30,7 +30,7 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 		name := s.pipe.Spec.Stages[i].Name
 		o, waited := s.waits[name]
 		if !waited {
-			next, ok := stageSteps[rel.Status.Stages[i].Phase]
+			next, ok := s.stepOf(i)
 			if !ok {
 				next = (*step).evaluate
 			}
@@ -56,6 +56,7 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 		}
 		out = out.And(o, s.now)
 	}
+	rel.Status.CurrentStage = s.stageList(ready)
 	if len(ready) > 1 {
 		s.summarize(ready, stalled)
 	}
@@ -163,7 +164,7 @@ func (s *step) finishInFlight(ctx context.Context, stages []int, follow int) (re
 	}
 	for _, i := range stages {
 		failure := rel.Status.DeepCopy()
-		next, ok := stageSteps[rel.Status.Stages[i].Phase]
+		next, ok := s.stepOf(i)
 		if !ok {
 			continue
 		}

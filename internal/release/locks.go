@@ -343,3 +343,23 @@ func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, 
 		return changed, nil
 	})
 }
+
+// Targets records what the targets of stage run, entry by entry (by
+// name): the commit that landed a version in each, and when it was
+// deployed there.
+func (l *StageLocks) Targets(ctx context.Context, pipe *releasev1.ReleasePipeline, stage string, entries []releasev1.PipelineTargetStatus) error {
+	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
+		ps := stageEntry(p, stage)
+		write := false
+		for _, e := range entries {
+			k := slices.IndexFunc(ps.Targets, func(t releasev1.PipelineTargetStatus) bool { return t.Name == e.Name })
+			switch {
+			case k < 0:
+				ps.Targets, write = append(ps.Targets, e), true
+			case !equality.Semantic.DeepEqual(ps.Targets[k], e):
+				ps.Targets[k], write = e, true
+			}
+		}
+		return write, nil
+	})
+}

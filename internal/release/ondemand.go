@@ -28,7 +28,9 @@ const onDemandWhat = "was rolled back on demand"
 // version.
 func rollbackAsked(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) int {
 	for k, rb := range pipe.Spec.Rollbacks {
-		if pipe.StageIndex(rb.Stage) < 0 {
+		if i := pipe.StageIndex(rb.Stage); i < 0 || pipe.Spec.Stages[i].HasTargets() {
+			// Admission refuses a rollback on demand of a stage with
+			// targets: not made yet.
 			continue
 		}
 		rec := pipe.Status.RollbackRecordOf(k)

@@ -25,19 +25,8 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		started := metav1.NewTime(s.now)
 		ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	}
-	held := s.locked[stage.Name]
-	if !held {
-		var err error
-		if held, err = s.Locks.Holds(ctx, s.pipe, rel, stage.Name, s.now); err != nil {
-			return reconcile.Stop(), err
-		}
-	}
-	if !held {
-		// Lost the stage (taken over as stale): nothing was committed by us
-		// unless our commit is found again after re-taking it.
-		ss.Phase, ss.Message = releasev1.StageWaiting, "lost the stage lock; waiting to take it again"
-		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonStageBusy, message: ss.Message})
-		return reconcile.WaitFor(time.Second, reconcile.WaitStageLock), nil
+	if out, lost, err := s.lostStage(ctx, i); lost || err != nil {
+		return out, err
 	}
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
@@ -127,6 +116,24 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 	return reconcile.ContinueWithoutWrite(), nil
 }
 
+// lostStage reports whether rel no longer holds stage i (taken over as
+// stale), and puts the stage back to waiting to take it again: nothing was
+// committed by us unless our commit is found again after re-taking it.
+func (s *step) lostStage(ctx context.Context, i int) (reconcile.Outcome, bool, error) {
+	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
+	ss := &rel.Status.Stages[i]
+	if s.locked[stage.Name] {
+		return reconcile.Outcome{}, false, nil
+	}
+	held, err := s.Locks.Holds(ctx, s.pipe, rel, stage.Name, s.now)
+	if err != nil || held {
+		return reconcile.Stop(), false, err
+	}
+	ss.Phase, ss.Message = releasev1.StageWaiting, "lost the stage lock; waiting to take it again"
+	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonStageBusy, message: ss.Message})
+	return reconcile.WaitFor(time.Second, reconcile.WaitStageLock), true, nil
+}
+
 // coalesces: the stage's promotions go into coalesced commits (Commit
 // strategy; pull requests and rollbacks are made on their own).
 func (s *step) coalesces(stage *releasev1.Stage) bool {
@@ -142,6 +149,9 @@ const coalescedFallback = 30 * time.Second
 // wait costs no status write of its own.
 func (s *step) promotingMessage(stage *releasev1.Stage) string {
 	msg := fmt.Sprintf("promoting %s into %s", s.rel.Spec.Version, stage.Name)
+	if stage.HasTargets() {
+		return msg + ": its targets in waves"
+	}
 	if s.coalesces(stage) {
 		msg += fmt.Sprintf(": waiting for the coalesced commit to %s@%s", stage.Target.Repository, stage.Target.Branch)
 	}

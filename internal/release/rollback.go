@@ -45,6 +45,9 @@ func (s *step) verificationFailed(ctx context.Context, i int, why string) (recon
 // failed halts or rolls back, as the stage's onFailure says. A rollback of
 // a stage with a GitOps agent is then followed until the agent applied it.
 func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome, error) {
+	if s.pipe.Spec.Stages[i].HasTargets() {
+		return s.waveFailed(ctx, i, f)
+	}
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	why := f.why

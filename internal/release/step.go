@@ -60,6 +60,11 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 		s.stall(releasev1.ReasonInvalidStageGraph, fmt.Sprintf("ReleasePipeline %s: %s", s.pipe.Name, msg))
 		return reconcile.Stop(), nil
 	}
+	if msg := s.pipe.Spec.TargetsError(); msg != "" {
+		// Admission refuses these too.
+		s.stall(releasev1.ReasonInvalidSpec, fmt.Sprintf("ReleasePipeline %s: %s", s.pipe.Name, msg))
+		return reconcile.Stop(), nil
+	}
 	target := len(s.pipe.Spec.Stages) - 1
 	s.onWay = make([]bool, len(s.pipe.Spec.Stages))
 	for i := range s.onWay {
@@ -201,6 +206,10 @@ func (s *step) stageList(idx []int) string {
 	names := make([]string, len(idx))
 	for k, i := range idx {
 		names[k] = s.pipe.Spec.Stages[i].Name
+		if ss := &s.rel.Status.Stages[i]; ss.Waves > 0 && ss.Phase != releasev1.StagePromoted && len(idx) == 1 {
+			// A stage with targets under way: how far it is.
+			names[k] = waveProgress(s.rel, ss)
+		}
 	}
 	if all := strings.Join(names, ", "); len(all) <= maxCurrentStage || len(names) == 1 {
 		return all

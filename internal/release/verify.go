@@ -164,7 +164,7 @@ func (s *step) verify(ctx context.Context, i int) (reconcile.Outcome, error) {
 				s.stall(releasev1.ReasonInvalidSpec, err.Error())
 				return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 			}
-			vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name}
+			vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name, Targets: waveTargets(stage, ss)}
 			if ss.Promotion != nil {
 				vars.PreviousVersion = ss.Promotion.PreviousVersion
 			}
@@ -213,7 +213,7 @@ func (s *step) waitForRollout(ctx context.Context, i int, r *releasev1.RolloutCh
 		s.stall(releasev1.ReasonInvalidSpec, err.Error())
 		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	}
-	vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name, PreviousVersion: ss.Promotion.PreviousVersion}
+	vars := analysis.Vars{Version: rel.Spec.Version, Stage: stage.Name, Release: rel.Name, PreviousVersion: ss.Promotion.PreviousVersion, Targets: waveTargets(stage, ss)}
 	q, err := analysis.RenderQuery(r.Query, vars)
 	var v analysis.Value
 	if err == nil {
@@ -277,6 +277,9 @@ func measuredSummary(st *analysis.State) string {
 
 // verified ends a successful verification: the stage is promoted and freed.
 func (s *step) verified(ctx context.Context, i int, msg string) (reconcile.Outcome, error) {
+	if s.pipe.Spec.Stages[i].HasTargets() {
+		return s.waveDone(ctx, i, msg)
+	}
 	ss := &s.rel.Status.Stages[i]
 	if err := s.Locks.Free(ctx, s.pipe, s.rel, ss.Name); err != nil {
 		return reconcile.Stop(), err

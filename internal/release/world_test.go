@@ -70,6 +70,10 @@ type world struct {
 	// prom is the error ratio the Prometheus API answers with ("" no data).
 	mu   sync.Mutex
 	prom string
+	// promFor, when set, answers each query instead of prom; queries are
+	// those asked.
+	promFor func(query string) string
+	queries []string
 	// promURL serves a Prometheus HTTP API.
 	promURL string
 	// agents plays the stages' GitOps agents.
@@ -183,6 +187,11 @@ func (w *world) must(err error) {
 func (w *world) serveProm(rw http.ResponseWriter, r *http.Request) {
 	w.mu.Lock()
 	v := w.prom
+	q := r.FormValue("query")
+	w.queries = append(w.queries, q)
+	if w.promFor != nil {
+		v = w.promFor(q)
+	}
 	w.mu.Unlock()
 	result := "[]"
 	if v != "" {

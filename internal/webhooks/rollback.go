@@ -53,7 +53,8 @@ func (id *Identity) MutatePipeline(_ context.Context, req admission.Request) adm
 }
 
 // ValidatePipeline refuses stages that do not form a graph (an after that
-// names no stage, the stage itself or a stage twice, a cycle), requirements
+// names no stage, the stage itself or a stage twice, a cycle), targets and
+// waves that do not split (TargetsError), requirements
 // that cannot be met (PipelineRequiresRefusal), edits of recorded rollbacks
 // and resumes, forged names, users without the verb rollback, and rollbacks
 // the stage's history cannot make: an unknown stage or version, nothing to
@@ -64,6 +65,9 @@ func (id *Identity) ValidatePipeline(ctx context.Context, req admission.Request)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	if msg := pipe.Spec.GraphError(); msg != "" {
+		return admission.Denied(msg)
+	}
+	if msg := pipe.Spec.TargetsError(); msg != "" {
 		return admission.Denied(msg)
 	}
 	if msg, err := PipelineRequiresRefusal(ctx, id.reader(), pipe, old); err != nil || msg != "" {
@@ -121,6 +125,9 @@ func rollbackRefusal(old, pipe *releasev1.ReleasePipeline, i int, op admissionv1
 	rb := pipe.Spec.Rollbacks[i]
 	if pipe.StageIndex(rb.Stage) < 0 {
 		return fmt.Sprintf("no stage %q in this pipeline (stages: %s)", rb.Stage, pipe.StageNames())
+	}
+	if pipe.Spec.Stages[pipe.StageIndex(rb.Stage)].HasTargets() {
+		return fmt.Sprintf("stage %s has targets: a rollback on demand of a stage with targets is not supported yet (release the version to go back to instead)", rb.Stage)
 	}
 	ps := old.Status.StageStatus(rb.Stage)
 	if op == admissionv1.Create || ps == nil || ps.Version == "" {

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"testing"
 	"time"
 
@@ -86,6 +87,15 @@ func TestValidatePipeline(t *testing.T) {
 	done := pipelineRan(first)
 	done.Status.Rollbacks = []releasev1.RollbackRecord{{Index: 0, Stage: "prod", Phase: releasev1.RollbackDone}}
 	twice := append(first[:1:1], rollbackTo("prod", "1.4.0", "ann"))
+	waves := func(w ...intstr.IntOrString) *releasev1.ReleasePipeline {
+		p := pipelineRan(nil)
+		p.Spec.Stages[1].Waves = w
+		for _, name := range []string{"prod-eu", "prod-us", "prod-ap"} {
+			p.Spec.Stages[1].Targets = append(p.Spec.Stages[1].Targets, releasev1.StageTarget{Name: name,
+				Target: releasev1.Target{Repository: "acme/gitops", Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml"}}}})
+		}
+		return p
+	}
 	cases := []struct {
 		name     string
 		op       admissionv1.Operation
@@ -94,6 +104,16 @@ func TestValidatePipeline(t *testing.T) {
 		refusal  string // empty: allowed
 	}{
 		{"a rollback to the version before", admissionv1.Update, ann, pipelineRan(first), pipelineRan(nil), ""},
+		{"targets in waves", admissionv1.Create, ann, waves(intstr.FromInt32(1), intstr.FromString("100%")), nil, ""},
+		{"waves that do not grow", admissionv1.Create, ann, waves(intstr.FromInt32(2), intstr.FromString("50%"), intstr.FromString("100%")), nil,
+			"spec.stages[1].waves[1]: 50% (2 targets) does not grow past waves[0] (2 targets)"},
+		{"a rollback on demand of a stage with targets", admissionv1.Update, ann, func() *releasev1.ReleasePipeline {
+			p := waves()
+			p.Spec.Rollbacks = first
+			return p
+		}(), pipelineRan(nil), "stage prod has targets: a rollback on demand of a stage with targets is not supported yet"},
+		{"a wave past the targets", admissionv1.Update, ann, waves(intstr.FromInt32(1), intstr.FromInt32(5)), pipelineRan(nil),
+			"spec.stages[1].waves[1]: 5 is more than the stage's 3 targets"},
 		{"a rollback stamped with another name", admissionv1.Update, ann, pipelineRan([]releasev1.RollbackRequest{rollbackTo("prod", "1.4.1", "bob")}), pipelineRan(nil),
 			`spec.rollbacks[0].by is "bob" but you are "ann"`},
 		{"a rollback by someone without the verb", admissionv1.Update, eve, pipelineRan([]releasev1.RollbackRequest{rollbackTo("prod", "1.4.1", "eve")}), pipelineRan(nil),

@@ -1,0 +1,116 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// A stage with targets rolls them out in waves. These functions read the
+// waves; they are shared by the admission webhook and the engine.
+
+// HasTargets reports whether the stage has several targets (targets[])
+// rather than one (target).
+func (st *Stage) HasTargets() bool { return len(st.Targets) > 0 }
+
+// WaveEnds are the ends of the stage's waves: wave k (from 0) holds the
+// targets from WaveEnds[k-1] (0 for the first) up to WaveEnds[k], in the
+// order of targets. Without waves it is one wave of every target. An error
+// says what to fix, with the field; WaveError is the same check.
+func (st *Stage) WaveEnds() ([]int, error) {
+	n := len(st.Targets)
+	if st.Waves == nil {
+		return []int{n}, nil
+	}
+	if len(st.Waves) == 0 {
+		return nil, fmt.Errorf("waves: the list is empty: name at least one wave, or remove waves for one wave of every target")
+	}
+	ends := make([]int, 0, len(st.Waves))
+	for k, w := range st.Waves {
+		end, err := waveEnd(w, n)
+		if err != nil {
+			return nil, fmt.Errorf("waves[%d]: %v", k, err)
+		}
+		switch {
+		case end > n:
+			return nil, fmt.Errorf("waves[%d]: %s is more than the stage's %d targets", k, w.String(), n)
+		case k > 0 && end <= ends[k-1]:
+			return nil, fmt.Errorf("waves[%d]: %s (%d targets) does not grow past waves[%d] (%d targets): waves count the targets live at the end of each, strictly increasing", k, w.String(), end, k-1, ends[k-1])
+		}
+		ends = append(ends, end)
+	}
+	if last := ends[len(ends)-1]; last < n {
+		return nil, fmt.Errorf("waves[%d]: the last wave reaches %d of the stage's %d targets: end the waves with \"100%%\" or %d", len(ends)-1, last, n, n)
+	}
+	return ends, nil
+}
+
+// waveEnd is the number of targets a wave entry reaches: a count, or a
+// percentage of n rounded up.
+func waveEnd(w intstr.IntOrString, n int) (int, error) {
+	if w.Type == intstr.Int {
+		if w.IntVal < 1 {
+			return 0, fmt.Errorf("%d: a wave reaches at least one target", w.IntVal)
+		}
+		return int(w.IntVal), nil
+	}
+	p, ok := strings.CutSuffix(w.StrVal, "%")
+	v, err := strconv.Atoi(p)
+	if !ok || err != nil || v < 1 || v > 100 {
+		return 0, fmt.Errorf("%q: a wave is a count of targets or a percentage from 1%% to 100%%", w.StrVal)
+	}
+	return (v*n + 99) / 100, nil
+}
+
+// TargetsError says what is wrong with the stages' targets and waves, with
+// the field to fix, or "": waves that do not split the targets (WaveEnds),
+// two targets of a stage with one name, or two targets of a stage writing
+// one file (the same repository, branch and path), a target's file taking
+// an artifact the pipeline has not, a target written by pull requests.
+func (s *ReleasePipelineSpec) TargetsError() string {
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		if !st.HasTargets() {
+			if st.Waves != nil {
+				return fmt.Sprintf("spec.stages[%d].waves: waves split a stage's targets: set targets, or remove waves", i)
+			}
+			continue
+		}
+		if _, err := st.WaveEnds(); err != nil {
+			return fmt.Sprintf("spec.stages[%d].%v", i, err)
+		}
+		names := map[string]int{}
+		files := map[string]int{}
+		for k, t := range st.Targets {
+			if j, ok := names[t.Name]; ok {
+				return fmt.Sprintf("spec.stages[%d].targets[%d].name: %q is the name of targets[%d] too: name each target once", i, k, t.Name, j)
+			}
+			names[t.Name] = k
+			if t.Target.Strategy == StrategyPullRequest {
+				return fmt.Sprintf("spec.stages[%d].targets[%d].target.strategy: a stage's targets are written by commits (a wave's in one commit per repository); pull requests are not supported there yet", i, k)
+			}
+			for _, f := range t.Target.Files {
+				if f.Artifact != "" && !slices.ContainsFunc(s.Artifacts, func(a PipelineArtifact) bool { return a.Name == f.Artifact }) {
+					return fmt.Sprintf("spec.stages[%d].targets[%d].target.files: %s: artifact %q is not one of spec.artifacts", i, k, f.Path, f.Artifact)
+				}
+				key := t.Target.Repository + "@" + branchOrMain(t.Target.Branch) + ":" + f.Path
+				if j, ok := files[key]; ok && j != k {
+					return fmt.Sprintf("spec.stages[%d].targets[%d].target.files: %s on %s of %s is written by targets[%d] (%s) too: give each target its own files",
+						i, k, f.Path, branchOrMain(t.Target.Branch), t.Target.Repository, j, st.Targets[j].Name)
+				}
+				files[key] = k
+			}
+		}
+	}
+	return ""
+}
+
+func branchOrMain(b string) string {
+	if b == "" {
+		return "main"
+	}
+	return b
+}

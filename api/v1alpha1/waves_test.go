@@ -1,0 +1,79 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// wavesStage is a stage of n targets prod-1..prod-n, each writing its own
+// file in acme/gitops, rolled out in waves.
+func wavesStage(n int, waves ...intstr.IntOrString) Stage {
+	st := Stage{Name: "prod", Waves: waves}
+	for k := 1; k <= n; k++ {
+		st.Targets = append(st.Targets, StageTarget{Name: fmt.Sprintf("prod-%d", k),
+			Target: Target{Repository: "acme/gitops", Branch: "main", Files: []TargetFile{{Path: fmt.Sprintf("envs/prod-%d/kustomization.yaml", k)}}}})
+	}
+	return st
+}
+
+func TestWaveEnds(t *testing.T) {
+	n, pc := intstr.FromInt32, intstr.FromString
+	for _, tc := range []struct {
+		name  string
+		stage Stage
+		ends  []int
+	}{
+		{"no waves: one wave of every target", wavesStage(6), []int{6}},
+		{"1, 50%, 100% of 6", wavesStage(6, n(1), pc("50%"), pc("100%")), []int{1, 3, 6}},
+		{"percentages round up", wavesStage(5, pc("25%"), pc("100%")), []int{2, 5}},
+		{"counts", wavesStage(3, n(1), n(3)), []int{1, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ends, err := tc.stage.WaveEnds()
+			if err != nil || !slices.Equal(ends, tc.ends) {
+				t.Errorf("WaveEnds() = %v, %v; want %v", ends, err, tc.ends)
+			}
+		})
+	}
+}
+
+func TestTargetsErrorSaysWhatToFix(t *testing.T) {
+	n, pc := intstr.FromInt32, intstr.FromString
+	sameFile := wavesStage(3)
+	sameFile.Targets[2].Target.Files[0].Path = "envs/prod-1/kustomization.yaml"
+	otherBranch := wavesStage(2)
+	otherBranch.Targets[1].Target.Files[0].Path = "envs/prod-1/kustomization.yaml"
+	otherBranch.Targets[1].Target.Branch = "prod"
+	dupName := wavesStage(2)
+	dupName.Targets[1].Name = "prod-1"
+	single := Stage{Name: "dev", Waves: []intstr.IntOrString{n(1)}, Target: Target{Repository: "acme/gitops"}}
+	for _, tc := range []struct {
+		name  string
+		stage Stage
+		error string
+	}{
+		{"waves that split the targets", wavesStage(6, n(1), pc("50%"), pc("100%")), ""},
+		{"one file per target, another branch", otherBranch, ""},
+		{"empty waves", wavesStage(2, []intstr.IntOrString{}...), "spec.stages[1].waves: the list is empty: name at least one wave, or remove waves for one wave of every target"},
+		{"not increasing", wavesStage(6, n(3), pc("50%"), pc("100%")),
+			"spec.stages[1].waves[1]: 50% (3 targets) does not grow past waves[0] (3 targets): waves count the targets live at the end of each, strictly increasing"},
+		{"more than the targets", wavesStage(3, n(1), n(4)), "spec.stages[1].waves[1]: 4 is more than the stage's 3 targets"},
+		{"the last short of every target", wavesStage(6, n(1), pc("50%")),
+			`spec.stages[1].waves[1]: the last wave reaches 3 of the stage's 6 targets: end the waves with "100%" or 6`},
+		{"a percentage out of range", wavesStage(6, pc("150%")), `spec.stages[1].waves[0]: "150%": a wave is a count of targets or a percentage from 1% to 100%`},
+		{"a name twice", dupName, `spec.stages[1].targets[1].name: "prod-1" is the name of targets[0] too: name each target once`},
+		{"one file written by two targets", sameFile,
+			"spec.stages[1].targets[2].target.files: envs/prod-1/kustomization.yaml on main of acme/gitops is written by targets[0] (prod-1) too: give each target its own files"},
+		{"waves without targets", single, "spec.stages[1].waves: waves split a stage's targets: set targets, or remove waves"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &ReleasePipelineSpec{Stages: []Stage{{Name: "staging"}, tc.stage}}
+			if got := spec.TargetsError(); got != tc.error {
+				t.Errorf("TargetsError() =\n  %s\nwant\n  %s", got, tc.error)
+			}
+		})
+	}
+}

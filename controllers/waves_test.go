@@ -1,0 +1,195 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
+)
+
+// euRepo holds the even production targets; gitopsRepo the odd ones.
+const euRepo = "acme/gitops-eu"
+
+func targetRepo(k int) string {
+	if k%2 == 0 {
+		return euRepo
+	}
+	return gitopsRepo
+}
+
+// withTargets seeds the files of prod-1..prod-6 on 1.4.1 in both GitOps
+// repositories.
+func withTargets() envOption {
+	return func(e *testEnv) {
+		e.onSim = append(e.onSim, func(e *testEnv) {
+			g := NewWithT(e.t)
+			g.Expect(e.sim.CreateRepo(euRepo, "main")).To(Succeed())
+			files := map[string]map[string]string{gitopsRepo: {}, euRepo: {}}
+			for k := 1; k <= 6; k++ {
+				files[targetRepo(k)][fmt.Sprintf("envs/prod-%d/kustomization.yaml", k)] = kustomization("1.4.1")
+			}
+			for repo, f := range files {
+				_, err := e.sim.CommitFiles(repo, "main", f, "Production targets")
+				g.Expect(err).NotTo(HaveOccurred())
+			}
+		})
+	}
+}
+
+// targetCommits are Liftoff's commits of release r in repo, oldest first,
+// each as the targets it wrote (action "" for promotions, "rollback").
+func (e *testEnv) targetCommits(repo, action string) [][]string {
+	var out [][]string
+	commits := e.sim.Commits(repo, "main")
+	slices.Reverse(commits)
+	for _, c := range commits {
+		var targets []string
+		for _, st := range promotion.StagesIn(c.Message, e.ns+"/r", action) {
+			targets = append(targets, strings.TrimPrefix(st, "prod/"))
+		}
+		if len(targets) > 0 {
+			out = append(out, targets)
+		}
+	}
+	return out
+}
+
+// Six production targets in two repositories, each its own Argo CD
+// Application, in waves 1, 50%, 100%, verified by a real Prometheus: wave 1
+// passes; wave 2's analysis fails, so prod-1, prod-2 and prod-3 are written
+// back in one commit per repository and wave 3 never starts; the Release
+// and the pipeline say which targets run what.
+func TestWavesRollBackWhenTheSecondWaveFailsItsAnalysis(t *testing.T) {
+	g := NewWithT(t)
+	target, prom := startPrometheus(t, "1.4.2", 0.01)
+	e := newEnv(t, withTargets())
+	prod := releasev1.Stage{Name: "prod", Waves: []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("50%"), intstr.FromString("100%")},
+		Verify: &releasev1.Verify{Analysis: releasev1.AnalysisSpec{
+			InitialDelay: &metav1.Duration{Duration: 200 * time.Millisecond},
+			Interval:     &metav1.Duration{Duration: 300 * time.Millisecond}, Count: 3, ConsecutiveErrorLimit: 2,
+			Metrics: []releasev1.AnalysisMetric{{Name: "error-ratio", Query: `max(demo_error_ratio{version="{{ .Version }}"})`, SuccessCondition: "result < 0.05", NoData: "Fail"}},
+		}}}
+	for k := 1; k <= 6; k++ {
+		name := fmt.Sprintf("prod-%d", k)
+		e.application("checkout-" + name)
+		prod.Targets = append(prod.Targets, releasev1.StageTarget{Name: name,
+			Target: releasev1.Target{Repository: targetRepo(k), Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml",
+				KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/checkout"}}}},
+			Deployment: &releasev1.DeploymentSpec{ArgoCD: &releasev1.ArgoCDDeployment{Name: "checkout-" + name, Namespace: e.ns}}})
+	}
+	p := e.newPipeline(prod)
+	p.Spec.Prometheus = &releasev1.PrometheusSpec{Address: prom.URL}
+	g.Expect(k8sCreate(p)).To(Succeed())
+	e.release("r", "1.4.2")
+
+	prodStatus := e.stageStatus("r", "prod")
+	inWave := func(wave int32) func() releasev1.ReleaseStageStatus {
+		return func() releasev1.ReleaseStageStatus {
+			if ss := prodStatus(); ss.Wave == wave {
+				return ss
+			}
+			return releasev1.ReleaseStageStatus{}
+		}
+	}
+	healthy := func(names ...string) {
+		ss := prodStatus()
+		for _, ts := range ss.Targets {
+			if slices.Contains(names, ts.Name) {
+				g.Expect(ts.Commit).NotTo(BeEmpty(), ts.Name)
+				e.setApp("checkout-"+ts.Name, agenttest.ArgoStatus{Revision: ts.Commit, Sync: "Synced", Health: "Healthy", Operation: "Succeeded", Message: "successfully synced (all tasks run)"})
+			}
+		}
+	}
+	phase := func(ss releasev1.ReleaseStageStatus) releasev1.StagePhase { return ss.Phase }
+
+	g.Eventually(inWave(1), timeout, interval).Should(WithTransform(phase, Equal(releasev1.StageDeploying)))
+	g.Expect(e.get("r").Status.CurrentStage).To(Equal("prod 0/6 on 1.4.2, wave 1 of 3"))
+	healthy("prod-1")
+	g.Eventually(inWave(2), timeout, interval).Should(WithTransform(phase, Equal(releasev1.StageDeploying)))
+	g.Expect(prodStatus().Analysis.Phase).To(Equal("Succeeded"), "wave 1 was verified")
+	g.Expect(e.targetCommits(gitopsRepo, "")).To(Equal([][]string{{"prod-1"}, {"prod-3"}}))
+	g.Expect(e.targetCommits(euRepo, "")).To(Equal([][]string{{"prod-2"}}))
+
+	// The version turns bad once it reaches wave 2.
+	target.Set("1.4.2", 0.30)
+	prom.WaitForSeries(t, `demo_error_ratio{version="1.4.2"} > 0.2`)
+	healthy("prod-2", "prod-3")
+
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
+	ss := prodStatus()
+	g.Expect(ss.Phase).To(Equal(releasev1.StageRolledBack))
+	g.Expect(ss.Message).To(ContainSubstring("successCondition result < 0.05 is false"))
+	g.Expect(ss.Message).To(ContainSubstring("rolled back prod-1, prod-3, prod-2 in 2 commits; the waves after wave 2 of 3 never start"))
+	g.Expect(e.targetCommits(gitopsRepo, promotion.ActionRollback)).To(Equal([][]string{{"prod-1", "prod-3"}}))
+	g.Expect(e.targetCommits(euRepo, promotion.ActionRollback)).To(Equal([][]string{{"prod-2"}}))
+	for k := 1; k <= 6; k++ {
+		c, _ := e.sim.FileAt(targetRepo(k), "main", fmt.Sprintf("envs/prod-%d/kustomization.yaml", k))
+		g.Expect(c).To(Equal(kustomization("1.4.1")), "prod-%d holds what it held before", k)
+	}
+	want := map[string]releasev1.TargetPhase{"prod-1": releasev1.TargetRolledBack, "prod-2": releasev1.TargetRolledBack, "prod-3": releasev1.TargetRolledBack,
+		"prod-4": releasev1.TargetPending, "prod-5": releasev1.TargetPending, "prod-6": releasev1.TargetPending}
+	for _, ts := range ss.Targets {
+		g.Expect(ts.Phase).To(Equal(want[ts.Name]), ts.Name)
+	}
+	g.Consistently(func() [][]string { return e.targetCommits(euRepo, "") }, 2*time.Second, 100*time.Millisecond).
+		Should(Equal([][]string{{"prod-2"}}), "wave 3 never starts")
+
+	ps := e.getPipeline().Status.StageStatus("prod")
+	g.Expect(ps).NotTo(BeNil())
+	g.Expect(ps.InFlight).To(BeNil(), "the stage is freed")
+	g.Expect(ps.Version).To(BeEmpty(), "1.4.2 never ran in all of prod")
+	versions := map[string]string{}
+	for _, pt := range ps.Targets {
+		versions[pt.Name] = pt.Version
+	}
+	g.Expect(versions).To(Equal(map[string]string{"prod-1": "1.4.1", "prod-2": "1.4.1", "prod-3": "1.4.1"}))
+}
+
+// Admission refuses waves that do not split the targets and targets that
+// write one file, with the field to fix (the pipeline webhook).
+func TestAPIRefusesBadWaves(t *testing.T) {
+	needsControlPlane(t)
+	ns := fmt.Sprintf("waves-validation-%d", nsSeq.Add(1))
+	NewWithT(t).Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	n, pc := intstr.FromInt32, intstr.FromString
+	for _, tc := range []struct {
+		name string
+		mod  func(*releasev1.Stage)
+		want string
+	}{
+		{"waves that split the targets", func(s *releasev1.Stage) { s.Waves = []intstr.IntOrString{n(1), pc("50%"), pc("100%")} }, ""},
+		{"waves that do not grow", func(s *releasev1.Stage) { s.Waves = []intstr.IntOrString{n(3), pc("50%"), pc("100%")} },
+			"spec.stages[0].waves[1]: 50% (3 targets) does not grow past waves[0] (3 targets)"},
+		{"a wave past the targets", func(s *releasev1.Stage) { s.Waves = []intstr.IntOrString{n(1), n(7)} },
+			"spec.stages[0].waves[1]: 7 is more than the stage's 6 targets"},
+		{"waves short of every target", func(s *releasev1.Stage) { s.Waves = []intstr.IntOrString{n(1), pc("50%")} },
+			`spec.stages[0].waves[1]: the last wave reaches 3 of the stage's 6 targets: end the waves with "100%" or 6`},
+		{"two targets writing one file", func(s *releasev1.Stage) { s.Targets[4].Target.Files[0].Path = "envs/prod-3/kustomization.yaml" },
+			"spec.stages[0].targets[4].target.files: envs/prod-3/kustomization.yaml on main of acme/gitops-1 is written by targets[2] (prod-3) too: give each target its own files"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			st := targetsStage()
+			tc.mod(&st)
+			p := &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{GenerateName: "p-", Namespace: ns},
+				Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/app"}, Stages: []releasev1.Stage{st}}}
+			err := k8s.Create(context.Background(), p)
+			if tc.want == "" {
+				g.Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			g.Expect(err).To(MatchError(ContainSubstring(tc.want)))
+		})
+	}
+}
