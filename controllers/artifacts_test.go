@@ -129,7 +129,8 @@ func TestAVersionWaitingForItsArtifactsDoesNotHoldALaterOne(t *testing.T) {
 	g.Eventually(e.releaseNames, timeout, interval).Should(ConsistOf("checkout-1-4-2", "checkout-1-5-1"), func() string {
 		return fmt.Sprintf("discovery %+v", e.discovery())
 	})
-	g.Expect(e.discovery().LatestVersion).To(Equal("1.5.1"))
+	// The Release is created before discovery's status says so.
+	g.Eventually(func() string { return e.discovery().LatestVersion }, timeout, interval).Should(Equal("1.5.1"))
 
 	// The chart of 1.5.0 arriving late makes no Release: 1.5.1 is newer.
 	_, err := reg.PushChart("acme/charts/checkout", "1.5.0")
