@@ -177,3 +177,12 @@ func (l *Launch) FailurePolicy() LaunchFailurePolicy {
 	}
 	return l.Spec.OnFailure
 }
+
+// StagePhases is the Release's phase in each stage, in pipeline order.
+func (r *Release) StagePhases() []LaunchMemberStage {
+	out := make([]LaunchMemberStage, 0, len(r.Status.Stages))
+	for _, s := range r.Status.Stages {
+		out = append(out, LaunchMemberStage{Name: s.Name, Phase: s.Phase})
+	}
+	return out
+}
