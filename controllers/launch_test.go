@@ -160,3 +160,49 @@ func TestLaunchMovesItsMembersStageByStageTogether(t *testing.T) {
 	g.Expect(l.Status.CurrentStage).To(Equal("prod"))
 	g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
 }
+
+// A launch its members could never move with is refused at admission, with
+// what to fix: a member already in another launch that is still on
+// (named, or picked by labels), and members whose services each wait for
+// the other to run first.
+func TestLaunchesThatCouldNeverMoveAreRefused(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	refused := func(err error, msg string) {
+		t.Helper()
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(err.Error()).To(ContainSubstring(msg))
+	}
+	launch := func(name string, spec releasev1.LaunchSpec) *releasev1.Launch {
+		return &releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns}, Spec: spec}
+	}
+	g.Expect(k8s.Create(ctx, launch("spring", releasev1.LaunchSpec{Members: []string{"checkout", "web"}}))).To(Succeed())
+	refused(k8s.Create(ctx, launch("summer", releasev1.LaunchSpec{Members: []string{"worker", "web"}})),
+		"Launch summer: spec.members: web is already a member of launch spring, which is still on: a Release moves with one launch at a time; remove it from one of them")
+	refused(k8s.Create(ctx, launch("both", releasev1.LaunchSpec{Members: []string{"worker"}, Selector: &metav1.LabelSelector{}})),
+		"name the launch's Releases in spec.members or pick them with spec.selector, not both")
+
+	// A Release the labels of which a second launch picks.
+	p := e.pipeline()
+	shop := &metav1.LabelSelector{MatchLabels: map[string]string{"team": "shop"}}
+	g.Expect(k8s.Create(ctx, launch("autumn", releasev1.LaunchSpec{Selector: shop}))).To(Succeed())
+	rel := &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: e.ns, Labels: map[string]string{"team": "shop"}},
+		Spec: releasev1.ReleaseSpec{Pipeline: p.Name, Version: "1.4.2"}}
+	refused(k8s.Create(ctx, rel.DeepCopy()),
+		"Release checkout would be a member of launches autumn and spring, which are all still on: a Release moves with one launch at a time")
+	rel.Labels = nil
+	g.Expect(k8s.Create(ctx, rel)).To(Succeed())
+	e.paymentsPipeline(nil)
+
+	// Checkout 2.0.0 needs payments, payments 2.0.0 needs checkout: each
+	// admitted alone, never together.
+	two := func(pipeline, requires string) {
+		g.Expect(k8s.Create(ctx, &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: pipeline + "-2.0.0", Namespace: e.ns},
+			Spec: releasev1.ReleaseSpec{Pipeline: pipeline, Version: "2.0.0", Requires: []releasev1.Requirement{{Pipeline: requires, Version: ">=2.0.0"}}}})).To(Succeed())
+	}
+	two(p.Name, "payments")
+	two("payments", p.Name)
+	refused(k8s.Create(ctx, launch("winter", releasev1.LaunchSpec{Members: []string{p.Name + "-2.0.0", "payments-2.0.0"}})),
+		"Launch winter: a dependency cycle between its members' services, "+p.Name+" -> payments -> "+p.Name+": no member could ever go first")
+}
