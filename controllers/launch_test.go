@@ -179,7 +179,7 @@ func TestLaunchesThatCouldNeverMoveAreRefused(t *testing.T) {
 	}
 	g.Expect(k8s.Create(ctx, launch("spring", releasev1.LaunchSpec{Members: []string{"checkout", "web"}}))).To(Succeed())
 	refused(k8s.Create(ctx, launch("summer", releasev1.LaunchSpec{Members: []string{"worker", "web"}})),
-		"Launch summer: spec.members: web is already a member of launch spring, which is still on: a Release moves with one launch at a time; remove it from one of them")
+		"launch summer: spec.members: web is already a member of launch spring, which is still on: a Release moves with one launch at a time; remove it from one of them")
 	refused(k8s.Create(ctx, launch("both", releasev1.LaunchSpec{Members: []string{"worker"}, Selector: &metav1.LabelSelector{}})),
 		"name the launch's Releases in spec.members or pick them with spec.selector, not both")
 
@@ -204,5 +204,5 @@ func TestLaunchesThatCouldNeverMoveAreRefused(t *testing.T) {
 	two(p.Name, "payments")
 	two("payments", p.Name)
 	refused(k8s.Create(ctx, launch("winter", releasev1.LaunchSpec{Members: []string{p.Name + "-2.0.0", "payments-2.0.0"}})),
-		"Launch winter: a dependency cycle between its members' services, "+p.Name+" -> payments -> "+p.Name+": no member could ever go first")
+		"launch winter: a dependency cycle between its members' services, "+p.Name+" -> payments -> "+p.Name+": no member could ever go first")
 }

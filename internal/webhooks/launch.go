@@ -48,7 +48,7 @@ func (v LaunchValidator) validate(ctx context.Context, l *releasev1.Launch) erro
 		return err
 	}
 	if msg != "" {
-		return fmt.Errorf("Launch %s: %s", l.Name, msg)
+		return fmt.Errorf("launch %s: %s", l.Name, msg)
 	}
 	return nil
 }
