@@ -206,3 +206,32 @@ func TestLaunchesThatCouldNeverMoveAreRefused(t *testing.T) {
 	refused(k8s.Create(ctx, launch("winter", releasev1.LaunchSpec{Members: []string{p.Name + "-2.0.0", "payments-2.0.0"}})),
 		"launch winter: a dependency cycle between its members' services, "+p.Name+" -> payments -> "+p.Name+": no member could ever go first")
 }
+
+// Web fails in dev (Argo CD reports it Degraded and it is rolled back):
+// with onFailure Group the launch halts, checkout, done in dev, does not
+// start staging, and both say which member failed.
+func TestALaunchHaltsWhenAMemberFails(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	e.application("web-dev")
+	g.Expect(k8sCreate(&releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "spring", Namespace: e.ns},
+		Spec: releasev1.LaunchSpec{Members: []string{"checkout", "web"}}})).To(Succeed())
+	e.launchService("checkout", "1.4.2", func(string, *releasev1.Stage) {})
+	e.launchService("web", "2.0.0", func(stage string, s *releasev1.Stage) {
+		if stage == "dev" {
+			e.argoCD("web-dev", 0)(s)
+		}
+	})
+	commit := e.deploying("web", "dev")
+	g.Eventually(e.gate("checkout", "staging", gates.NameGroup), timeout, interval).Should(Equal(
+		"Pending/GroupPending: waits for web 2.0.0 to finish dev (deploying) (launch spring)"))
+	e.setApp("web-dev", agenttest.ArgoStatus{Revision: commit, Sync: "Synced", Health: "Degraded", Operation: "Succeeded", Message: "CrashLoopBackOff"})
+
+	g.Eventually(e.phase("web"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
+	g.Eventually(e.gate("checkout", "staging", gates.NameGroup), timeout, interval).Should(Equal(
+		"Failed/GroupMemberFailed: web 2.0.0 failed in dev: launch spring halts (onFailure: Group)"))
+	g.Expect(e.phase("checkout")()).To(Equal(releasev1.PhaseBlocked))
+	g.Expect(e.liftoffCommits("checkout", "staging")).To(BeEmpty())
+	g.Eventually(func() releasev1.LaunchPhase { return e.launchStatus("spring")().Phase }, timeout, interval).Should(Equal(releasev1.LaunchFailed))
+	g.Expect(e.launchStatus("spring")().Holder).To(Equal("web 2.0.0 failed in dev: the launch halts (onFailure: Group)"))
+}

@@ -88,10 +88,11 @@ func memberWait(m GroupMember, after []string) string {
 	return fmt.Sprintf("waits for %s %s to finish %s", m.Name, m.Version, strings.Join(unfinished, ", "))
 }
 
-// failedWhere is " in STAGE" for the stage a failed member failed in.
+// failedWhere is " in STAGE" for the stage a failed member failed in
+// (and was rolled back in, when it was).
 func failedWhere(m GroupMember) string {
 	for _, s := range m.Stages {
-		if s.Phase == releasev1.StageFailed {
+		if s.Phase == releasev1.StageFailed || s.Phase == releasev1.StageRolledBack {
 			return " in " + s.Name
 		}
 	}

@@ -54,6 +54,9 @@ func TestGroup(t *testing.T) {
 		{"a failed member halts the group", facts("staging", []string{"dev"}, promotedInDev,
 			member("web", "1.2.0", releasev1.PhaseFailed, "dev", "Failed")),
 			releasev1.GateFailed, releasev1.ReasonGroupMemberFailed, "web 1.2.0 failed in dev: launch spring halts (onFailure: Group)"},
+		{"a member rolled back after it failed is named with its stage", facts("staging", []string{"dev"},
+			member("web", "1.2.0", releasev1.PhaseFailed, "dev", "RolledBack")),
+			releasev1.GateFailed, releasev1.ReasonGroupMemberFailed, "web 1.2.0 failed in dev: launch spring halts (onFailure: Group)"},
 		{"with onFailure Member it is left behind", func() GroupFacts {
 			f := facts("staging", []string{"dev"}, promotedInDev, member("web", "1.2.0", releasev1.PhaseFailed, "dev", "Failed"))
 			f.OnFailure = releasev1.FailMember
