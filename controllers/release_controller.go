@@ -64,7 +64,7 @@ type ReleaseReconciler struct {
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases/status;releasepipelines/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars;milestones;launchchecklists,verbs=get;list;watch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars;milestones;launchchecklists;launches,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
 
@@ -109,6 +109,9 @@ func (r *ReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(r.releasesRequiring), builder.WithPredicates(liveChanged)).
 		// Where a Release stands is what those waiting on its pipeline say of it.
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.releasesRequiringPipelineOf), builder.WithPredicates(standingChanged)).
+		// A member's move wakes the other members of its launch.
+		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.otherMembersOf), builder.WithPredicates(memberMoved)).
+		Watches(&releasev1.Launch{}, handler.EnqueueRequestsFromMapFunc(r.membersOfLaunch), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&releasev1.ReleaseCalendar{}, handler.EnqueueRequestsFromMapFunc(r.releasesOfCalendar), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A milestone writes its status at every poll; only its spec and its
 		// blockers matter to the gates.

@@ -92,6 +92,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := indexSourceRepository(ctx, mgr); err != nil {
 		return err
 	}
+	if err := indexLaunches(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&LaunchReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if err := (&ReleasePipelineReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Credentials: creds, Artifacts: resolver,
 		Recorder: recorder, Clock: o.Clock, Shard: o.Shard}).SetupWithManager(mgr); err != nil {
 		return err

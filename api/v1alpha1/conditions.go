@@ -325,6 +325,17 @@ const (
 	// ReasonDependenciesMet: `dependencies` passes: every required
 	// pipeline runs a matching version (or has no corresponding stage).
 	ReasonDependenciesMet = "DependenciesMet"
+	// ReasonGroupPending: `group` waits for another member of the
+	// Release's launch to be promoted in the stages this one comes after.
+	ReasonGroupPending = "GroupPending"
+	// ReasonGroupMemberFailed: `group` fails: a member of the launch failed
+	// and the launch's onFailure is Group.
+	ReasonGroupMemberFailed = "GroupMemberFailed"
+	// ReasonGroupReady: `group` passes: every member of the launch is
+	// promoted in the stages this one comes after.
+	ReasonGroupReady = "GroupReady"
+	// ReasonMemberNotFound: a Launch names a Release that does not exist.
+	ReasonMemberNotFound = "MemberNotFound"
 	// ReasonMetricsPending: `metrics` cannot tell yet (an error, no data).
 	ReasonMetricsPending = "MetricsPending"
 	// ReasonMetricsFailed: `metrics` fails: a precondition does not hold.

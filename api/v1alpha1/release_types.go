@@ -267,7 +267,8 @@ type GateStatus struct {
 	// Name of the gate: target (a target found invalid, until it is tried
 	// again), paused, notBefore (spec.plan), calendar, blockers,
 	// launchChecklist, checks, soak, dependencies (other services' versions
-	// spec.requires names), metrics, approvals, hold (a rollback on demand
+	// spec.requires names), group (the other members of its Launch,
+	// promoted in the stages this one comes after), metrics, approvals, hold (a rollback on demand
 	// holds the stage), artifacts (the pinned artifacts' tags, resolved
 	// again once every other gate passed), signature (their cosign
 	// signatures, verified then too), and stage (another Release is being

@@ -42,6 +42,7 @@ const usage = `kubectl liftoff: release management from kubectl
 
 Commands:
   status   release/NAME [--watch]        stages, gates and the launch checklist as a tree
+  status   launch/NAME [--watch]         a launch's members × stages, the member that holds it marked
   approve  release/NAME --stage STAGE    approve a Manual stage [--comment TEXT]
   signoff  launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
   verdict  release/NAME continue|rollback
@@ -129,11 +130,15 @@ type opts struct {
 func (cl *cli) do(ctx context.Context, cmd string, pos []string, o *opts, out io.Writer) error {
 	switch cmd {
 	case "status":
+		if len(pos) == 1 && isKind(pos[0], "launch") {
+			name, _ := object(pos, "launch")
+			return cl.status(ctx, name, o.watch, out, cl.renderLaunch)
+		}
 		name, err := object(pos, "release")
 		if err != nil {
 			return err
 		}
-		return cl.status(ctx, name, o.watch, out)
+		return cl.status(ctx, name, o.watch, out, cl.render)
 	case "approve":
 		name, err := object(pos, "release")
 		if err != nil {
@@ -249,6 +254,7 @@ var kindAliases = map[string][]string{
 	"release":             {"release", "releases", "rel", "release.release.liftoff.dev"},
 	"launchchecklist":     {"launchchecklist", "launchchecklists", "lc", "checklist", "launchchecklist.release.liftoff.dev"},
 	"releasenotification": {"releasenotification", "releasenotifications", "rnotif", "notification", "releasenotification.release.liftoff.dev"},
+	"launch":              {"launch", "launches", "lch", "launch.release.liftoff.dev"},
 	"pipeline":            {"pipeline", "pipelines", "releasepipeline", "releasepipelines", "rp", "releasepipeline.release.liftoff.dev"},
 }
 
@@ -356,9 +362,9 @@ func (cl *cli) pause(ctx context.Context, name string, paused bool, out io.Write
 	return nil
 }
 
-func (cl *cli) status(ctx context.Context, name string, watch bool, out io.Writer) error {
+func (cl *cli) status(ctx context.Context, name string, watch bool, out io.Writer, render func(context.Context, string) (string, error)) error {
 	if !watch {
-		text, err := cl.render(ctx, name)
+		text, err := render(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -369,7 +375,7 @@ func (cl *cli) status(ctx context.Context, name string, watch bool, out io.Write
 	defer stop()
 	last := ""
 	for {
-		text, err := cl.render(ctx, name)
+		text, err := render(ctx, name)
 		if err != nil {
 			return err
 		}

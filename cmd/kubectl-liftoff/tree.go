@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -198,9 +199,10 @@ func indent(last bool) string {
 	return "│ "
 }
 
+// pad fills s with spaces to n characters.
 func pad(s string, n int) string {
-	if len(s) >= n {
-		return s
+	if w := utf8.RuneCountInString(s); w < n {
+		return s + strings.Repeat(" ", n-w)
 	}
-	return s + strings.Repeat(" ", n-len(s))
+	return s
 }

@@ -36,6 +36,9 @@ const (
 	// NameDependencies holds a stage until the pipelines spec.requires
 	// names run matching versions in it (Dependencies).
 	NameDependencies = "dependencies"
+	// NameGroup holds a stage until every other member of the Release's
+	// launch is promoted in the stages it comes after (Group).
+	NameGroup = "group"
 	// NameMetrics holds a stage until its Prometheus preconditions hold (Metrics).
 	NameMetrics = "metrics"
 	// NameApprovals holds a stage until it is approved (Approvals).
@@ -103,6 +106,9 @@ type Snapshot struct {
 	// Dependencies are the Release's requirements (spec.requires of the
 	// Release and its pipeline) as found for the stage, nil without any.
 	Dependencies []DependencyFacts
+	// Group is the Release's launch as found for the stage, nil when the
+	// Release is in none.
+	Group *GroupFacts
 }
 
 // HoldFacts is a rollback on demand that holds a stage until a person
@@ -163,6 +169,9 @@ func Evaluate(s Snapshot) []Result {
 	}
 	if len(s.Dependencies) > 0 {
 		out = append(out, Dependencies(s.Dependencies))
+	}
+	if s.Group != nil {
+		out = append(out, Group(*s.Group))
 	}
 	if len(g.Metrics) > 0 {
 		out = append(out, Metrics(s.Metrics))

@@ -71,6 +71,7 @@ var sayers = map[string]func(stage string, g releasev1.GateStatus, c Clock) stri
 	NameCalendar:        calendarWords,
 	NameMetrics:         metricsWords,
 	NameDependencies:    dependenciesWords,
+	NameGroup:           groupWords,
 	NameStage: func(stage string, g releasev1.GateStatus, _ Clock) string {
 		if g.Reason == releasev1.ReasonStageBusy {
 			return "waits until another release is through " + stage

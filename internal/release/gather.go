@@ -26,8 +26,8 @@ func (e *stallError) Error() string { return e.message }
 
 // gather collects what the gates of stage i decide on: the target's last
 // failure, the QA checks, the metrics gate's measurements, the plan, the
-// calendar, the blockers, the checklist, the required pipelines, and the
-// stage's lock. A target still held ends the gathering: nothing else could
+// calendar, the blockers, the checklist, the required pipelines, the other
+// members of its launch, and the stage's lock. A target still held ends the gathering: nothing else could
 // change that decision, and nothing is read from GitHub for a stage that
 // cannot go. An error is a *stallError, a GitHub error, or a transient one.
 func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
@@ -75,6 +75,9 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 		return snap, err
 	}
 	if snap.Dependencies, err = s.dependencyFacts(ctx, stage.Name); err != nil {
+		return snap, err
+	}
+	if snap.Group, err = s.groupFacts(ctx, i); err != nil {
 		return snap, err
 	}
 	snap.Hold = s.holdFacts(stage.Name)

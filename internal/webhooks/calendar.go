@@ -25,12 +25,13 @@ const (
 	ChecklistValidatePath = "/validate-release-liftoff-dev-v1alpha1-launchchecklist"
 	PipelineMutatePath    = "/mutate-release-liftoff-dev-v1alpha1-releasepipeline"
 	PipelineValidatePath  = "/validate-release-liftoff-dev-v1alpha1-releasepipeline"
+	LaunchValidatePath    = "/validate-release-liftoff-dev-v1alpha1-launch"
 )
 
 // Register adds every Liftoff webhook to the server. c creates
 // SubjectAccessReviews (the manager's client); reader reads the pipelines
 // spec.requires names from the API server (the manager's API reader: its
-// cache holds only its shard's pipelines).
+// cache holds only its shard's pipelines), and a launch's members.
 func Register(srv webhook.Server, scheme *runtime.Scheme, c client.Client, reader client.Reader) {
 	srv.Register(CalendarValidatePath, admission.WithValidator[*releasev1.ReleaseCalendar](scheme, CalendarValidator{}))
 	id := &Identity{Client: c, Reader: reader, Decoder: admission.NewDecoder(scheme)}
@@ -40,6 +41,7 @@ func Register(srv webhook.Server, scheme *runtime.Scheme, c client.Client, reade
 	srv.Register(ChecklistValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidateChecklist)})
 	srv.Register(PipelineMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutatePipeline)})
 	srv.Register(PipelineValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidatePipeline)})
+	srv.Register(LaunchValidatePath, admission.WithValidator[*releasev1.Launch](scheme, LaunchValidator{Reader: reader}))
 }
 
 // +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-releasecalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releasecalendars,verbs=create;update,versions=v1alpha1,name=vreleasecalendar.liftoff.dev,admissionReviewVersions=v1

@@ -128,7 +128,8 @@ func patched(req admission.Request, obj runtime.Object) admission.Response {
 }
 
 // ValidateRelease refuses requirements that cannot be met
-// (ReleaseRequiresRefusal), edits of recorded approvals, a forged creator or
+// (ReleaseRequiresRefusal), a Release two launches would have
+// (ReleaseLaunchRefusal), edits of recorded approvals, a forged creator or
 // approver, self-approval and approvers without the approve verb.
 func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) admission.Response {
 	rel, old := &releasev1.Release{}, &releasev1.Release{}
@@ -148,6 +149,13 @@ func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) 
 		}
 	}
 	if msg, err := ReleaseRequiresRefusal(ctx, id.reader(), rel, old); err != nil || msg != "" {
+		return refused(msg, err)
+	}
+	var was *releasev1.Release
+	if req.Operation == admissionv1.Update {
+		was = old
+	}
+	if msg, err := ReleaseLaunchRefusal(ctx, id.reader(), rel, was); err != nil || msg != "" {
 		return refused(msg, err)
 	}
 	if msg := appendOnly("spec.approvals", len(old.Spec.Approvals), func(i int) bool {
