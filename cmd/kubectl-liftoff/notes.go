@@ -64,8 +64,24 @@ func (cl *cli) notes(ctx context.Context, name, stage string, out io.Writer) err
 	shown := *n // shared with the cache: not modified
 	shown.To = rel.Spec.Version
 	fmt.Fprintf(out, "Stage %s: ", stage)
-	_, err := io.WriteString(out, shown.Text())
+	if _, err := io.WriteString(out, shown.Text()); err != nil {
+		return err
+	}
+	_, err := io.WriteString(out, pinnedArtifacts(rel))
 	return err
+}
+
+// pinnedArtifacts lists what the Release ships, by digest (and signer):
+// the exact binaries the notes are about.
+func pinnedArtifacts(rel *releasev1.Release) string {
+	if len(rel.Status.Artifacts) == 0 {
+		return ""
+	}
+	s := "Artifacts:\n"
+	for i := range rel.Status.Artifacts {
+		s += "  " + rel.Status.Artifacts[i].Summary() + "\n"
+	}
+	return s
 }
 
 // readNotes reads the notes from from to the Release's commit from GitHub;
@@ -102,6 +118,7 @@ func storedNotes(out io.Writer, pipe *releasev1.ReleasePipeline, rel *releasev1.
 	if n.URL != "" {
 		fmt.Fprintf(out, "Compare: %s\n", n.URL)
 	}
+	_, _ = io.WriteString(out, pinnedArtifacts(rel))
 }
 
 // githubToken is $GITHUB_TOKEN, else the pipeline's token read with the
