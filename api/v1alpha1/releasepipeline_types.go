@@ -1097,6 +1097,16 @@ func (p *ReleasePipeline) LiveSummary() string {
 	return out
 }
 
+// GitOpsRepository is the repository the stage writes: its target's, or
+// its first target's when it has several (for links; each target's own
+// repository is in its target).
+func (s *Stage) GitOpsRepository() string {
+	if s.Target.Repository == "" && len(s.Targets) > 0 {
+		return s.Targets[0].Target.Repository
+	}
+	return s.Target.Repository
+}
+
 // EnvironmentName is the GitHub deployment environment of the stage.
 func (s *Stage) EnvironmentName() string {
 	if s.Environment != "" {

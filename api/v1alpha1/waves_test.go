@@ -77,3 +77,13 @@ func TestTargetsErrorSaysWhatToFix(t *testing.T) {
 		})
 	}
 }
+
+// Links to a stage's commits name a repository even when the stage has
+// several targets.
+func TestGitOpsRepositoryOfAStageWithTargets(t *testing.T) {
+	one := Stage{Target: Target{Repository: "acme/gitops"}}
+	many := Stage{Targets: []StageTarget{{Name: "eu", Target: Target{Repository: "acme/gitops-eu"}}, {Name: "us", Target: Target{Repository: "acme/gitops-us"}}}}
+	if one.GitOpsRepository() != "acme/gitops" || many.GitOpsRepository() != "acme/gitops-eu" {
+		t.Errorf("got %q and %q", one.GitOpsRepository(), many.GitOpsRepository())
+	}
+}

@@ -270,7 +270,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 	repo := ""
 	if spec != nil {
 		sv.Manual = spec.Promotion == releasev1.PromotionManual
-		repo = spec.Target.Repository
+		repo = spec.GitOpsRepository()
 	}
 	if p := ss.Promotion; p != nil && (p.Commit != "" || p.PullRequest != nil || p.NoChange) {
 		pv := &Promotion{Commit: p.Commit, CommitURL: commitURL(web, repo, p.Commit), PreviousVersion: p.PreviousVersion}

@@ -538,7 +538,7 @@ func commitLink(pipe *releasev1.ReleasePipeline, stage, title, sha string) Link 
 	repo := ""
 	for _, s := range pipe.Spec.Stages {
 		if s.Name == stage {
-			repo = s.Target.Repository
+			repo = s.GitOpsRepository()
 		}
 	}
 	return Link{Title: title, URL: github.WebURL(pipe.Spec.GitHub.APIURL) + "/" + repo + "/commit/" + sha}
