@@ -98,9 +98,10 @@ func TestPromotesThroughThreeStages(t *testing.T) {
 	// the deployment with its one status. A first attempt searches no history
 	// and looks for no earlier deployment. The release notes cost two GETs
 	// per version pair (the comparison, a page of pull requests): the three
-	// stages share 1.4.1...1.4.2, so once.
+	// stages share 1.4.1...1.4.2, so once. The pipeline, when created, read
+	// each stage's file once (what runs before Liftoff's first promotion).
 	for op, n := range map[string]int{
-		"GET /repos/{owner}/{repo}/contents/{path...}":         3,
+		"GET /repos/{owner}/{repo}/contents/{path...}":         3 + 3,
 		"PUT /repos/{owner}/{repo}/contents/{path...}":         3,
 		"POST /repos/{owner}/{repo}/deployments":               3,
 		"POST /repos/{owner}/{repo}/deployments/{id}/statuses": 3,

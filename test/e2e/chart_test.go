@@ -234,7 +234,7 @@ func checkChart(t *testing.T, name string, objs []*unstructured.Unstructured) {
 		g.Expect(mgr.Args).To(ContainElement("--leader-elect=true"))
 		g.Expect(deps[0].Spec.Template.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution).To(HaveLen(1))
 		g.Expect(byKind["PodDisruptionBudget"]).To(HaveLen(1))
-		g.Expect(byKind["CustomResourceDefinition"]).To(HaveLen(6))
+		g.Expect(byKind["CustomResourceDefinition"]).To(HaveLen(7), "every kind, the Launch included")
 		// The generated certificate's CA is in both configurations.
 		g.Expect(byKind["Secret"]).To(HaveLen(1))
 		ca, _, _ := unstructured.NestedString(byKind["Secret"][0].Object, "data", "ca.crt")
@@ -337,7 +337,7 @@ func checkEqualToKustomize(t *testing.T, chart []*unstructured.Unstructured, mgr
 	// CRDs: the chart's files are config/crd/bases byte for byte.
 	bases, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(bases).To(HaveLen(6))
+	g.Expect(bases).To(HaveLen(7))
 	for _, b := range bases {
 		want, _ := os.ReadFile(b)
 		got, err := os.ReadFile(filepath.Join(chartDir, "files", "crds", filepath.Base(b)))
