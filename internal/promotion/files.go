@@ -82,15 +82,16 @@ func fileValue(f releasev1.TargetFile, version string, a *releasev1.ArtifactStat
 	if a == nil {
 		return version, true
 	}
+	value := version
 	switch f.Value {
 	case releasev1.ValueTag:
-		return a.Tag(), true
+		value = a.Tag()
 	case releasev1.ValueDigest:
-		return a.Digest, false
+		value = a.Digest
 	case releasev1.ValueTagAndDigest:
-		return a.Tag() + "@" + a.Digest, false
+		value = a.Tag() + "@" + a.Digest
 	}
-	return version, true
+	return value, holdsVersion(f)
 }
 
 // pinnedArtifact is the named pinned artifact, or nil.
