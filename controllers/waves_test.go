@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents/agenttest"
@@ -177,6 +178,14 @@ func TestAPIRefusesBadWaves(t *testing.T) {
 			`spec.stages[0].waves[1]: the last wave reaches 3 of the stage's 6 targets: end the waves with "100%" or 6`},
 		{"two targets writing one file", func(s *releasev1.Stage) { s.Targets[4].Target.Files[0].Path = "envs/prod-3/kustomization.yaml" },
 			"spec.stages[0].targets[4].target.files: envs/prod-3/kustomization.yaml on main of acme/gitops-1 is written by targets[2] (prod-3) too: give each target its own files"},
+		{"maxParallel", func(s *releasev1.Stage) { s.MaxParallel = ptr.To[int32](2) }, ""},
+		{"maxParallel and waves", func(s *releasev1.Stage) {
+			s.MaxParallel, s.Waves = ptr.To[int32](2), []intstr.IntOrString{n(1), pc("100%")}
+		}, "spec.stages[0].maxParallel: Invalid value: set waves (how many targets run the version after each wave) or maxParallel (waves of that many targets), not both"},
+		{"maxParallel 0", func(s *releasev1.Stage) { s.MaxParallel = ptr.To[int32](0) }, "spec.stages[0].maxParallel: Invalid value: 0: spec.stages[0].maxParallel in body should be greater than or equal to 1"},
+		{"rollback of the failed target", func(s *releasev1.Stage) { s.Rollback = releasev1.RollbackScopeTarget }, ""},
+		{"rollback with onFailure Halt", func(s *releasev1.Stage) { s.Rollback, s.OnFailure = releasev1.RollbackScopeWave, releasev1.FailureHalt },
+			"spec.stages[0].rollback: Invalid value: rollback says what onFailure Rollback writes back: remove it, or set onFailure Rollback"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
@@ -192,4 +201,53 @@ func TestAPIRefusesBadWaves(t *testing.T) {
 			g.Expect(err).To(MatchError(ContainSubstring(tc.want)))
 		})
 	}
+}
+
+// The controller dies between two waves: wave 1 recorded, wave 2's commit
+// in acme/gitops-eu landed but never recorded in the Release's status, its
+// commit in acme/gitops not made. A new manager (as after a leader change)
+// finishes the stage: each target's file is written exactly once.
+func TestWavesLeaderChangeWritesEachTargetOnce(t *testing.T) {
+	g := NewWithT(t)
+	// The second ref update (wave 2's first commit) lands; every GitHub call
+	// after it hangs until the controller is stopped.
+	crashing, landed := crashingAfter(2)
+	e := newEnv(t, withTargets(), withTransport(crashing))
+	prod := releasev1.Stage{Name: "prod", Waves: []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("50%"), intstr.FromString("100%")}}
+	for k := 1; k <= 6; k++ {
+		name := fmt.Sprintf("prod-%d", k)
+		prod.Targets = append(prod.Targets, releasev1.StageTarget{Name: name,
+			Target: releasev1.Target{Repository: targetRepo(k), Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml",
+				KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/checkout"}}}}})
+	}
+	e.pipeline(prod)
+	e.release("r", "1.4.2")
+	g.Eventually(landed, timeout).Should(BeClosed())
+	e.stopController()
+	ss := e.stageStatus("r", "prod")()
+	g.Expect(ss.Wave).To(Equal(int32(2)), "wave 1 was recorded")
+	for _, ts := range ss.Targets {
+		if ts.Wave == 2 {
+			g.Expect(ts.Commit).To(BeEmpty(), "%s: wave 2's commits were never recorded", ts.Name)
+		}
+	}
+	g.Expect(e.targetCommits(euRepo, "")).To(Equal([][]string{{"prod-2"}}), "wave 2's first commit landed")
+
+	e.restart(nil)
+	g.Eventually(e.phase("r"), timeout, interval).Should(Equal(releasev1.PhaseReleased))
+	written := map[string]int{}
+	for _, repo := range []string{gitopsRepo, euRepo} {
+		for _, c := range e.targetCommits(repo, "") {
+			for _, target := range c {
+				written[target]++
+			}
+		}
+	}
+	g.Expect(written).To(Equal(map[string]int{"prod-1": 1, "prod-2": 1, "prod-3": 1, "prod-4": 1, "prod-5": 1, "prod-6": 1}))
+	g.Expect(e.targetCommits(gitopsRepo, "")).To(Equal([][]string{{"prod-1"}, {"prod-3"}, {"prod-5"}}))
+	g.Expect(e.targetCommits(euRepo, "")).To(Equal([][]string{{"prod-2"}, {"prod-4", "prod-6"}}))
+	for _, ts := range e.stageStatus("r", "prod")().Targets {
+		g.Expect(ts.Phase).To(Equal(releasev1.TargetDeployed), ts.Name)
+	}
+	g.Expect(e.getPipeline().Status.StageStatus("prod").Version).To(Equal("1.4.2"))
 }

@@ -18,10 +18,13 @@ func (st *Stage) HasTargets() bool { return len(st.Targets) > 0 }
 
 // WaveEnds are the ends of the stage's waves: wave k (from 0) holds the
 // targets from WaveEnds[k-1] (0 for the first) up to WaveEnds[k], in the
-// order of targets. Without waves it is one wave of every target. An error
-// says what to fix, with the field; WaveError is the same check.
+// order of targets. Without waves it is waves of maxParallel targets, or one
+// wave of every target. An error says what to fix, with the field.
 func (st *Stage) WaveEnds() ([]int, error) {
 	n := len(st.Targets)
+	if st.MaxParallel != nil {
+		return parallelEnds(st, n)
+	}
 	if st.Waves == nil {
 		return []int{n}, nil
 	}
@@ -48,6 +51,25 @@ func (st *Stage) WaveEnds() ([]int, error) {
 	return ends, nil
 }
 
+// parallelEnds are the ends of waves of maxParallel targets each, the last
+// one holding what is left.
+func parallelEnds(st *Stage, n int) ([]int, error) {
+	size := int(*st.MaxParallel)
+	switch {
+	case st.Waves != nil:
+		return nil, fmt.Errorf("maxParallel: set waves (how many targets run the version after each wave) or maxParallel (waves of that many targets), not both")
+	case size < 1:
+		return nil, fmt.Errorf("maxParallel: %d: a wave holds at least one target", size)
+	}
+	var ends []int
+	for end := size; ; end += size {
+		if end >= n {
+			return append(ends, n), nil
+		}
+		ends = append(ends, end)
+	}
+}
+
 // waveEnd is the number of targets a wave entry reaches: a count, or a
 // percentage of n rounded up.
 func waveEnd(w intstr.IntOrString, n int) (int, error) {
@@ -66,7 +88,8 @@ func waveEnd(w intstr.IntOrString, n int) (int, error) {
 }
 
 // TargetsError says what is wrong with the stages' targets and waves, with
-// the field to fix, or "": waves that do not split the targets (WaveEnds),
+// the field to fix, or "": waves, maxParallel or rollback without targets,
+// rollback with onFailure Halt, waves that do not split the targets (WaveEnds),
 // two targets of a stage with one name, or two targets of a stage writing
 // one file (the same repository, branch and path), a target's file taking
 // an artifact the pipeline has not, a target written by pull requests.
@@ -74,10 +97,18 @@ func (s *ReleasePipelineSpec) TargetsError() string {
 	for i := range s.Stages {
 		st := &s.Stages[i]
 		if !st.HasTargets() {
-			if st.Waves != nil {
+			switch {
+			case st.Waves != nil:
 				return fmt.Sprintf("spec.stages[%d].waves: waves split a stage's targets: set targets, or remove waves", i)
+			case st.MaxParallel != nil:
+				return fmt.Sprintf("spec.stages[%d].maxParallel: maxParallel splits a stage's targets into waves: set targets, or remove maxParallel", i)
+			case st.Rollback != "":
+				return fmt.Sprintf("spec.stages[%d].rollback: rollback says which of a stage's targets a failure writes back: set targets, or remove rollback", i)
 			}
 			continue
+		}
+		if st.Rollback != "" && st.OnFailure == FailureHalt {
+			return fmt.Sprintf("spec.stages[%d].rollback: rollback says what onFailure Rollback writes back: remove it, or set onFailure Rollback", i)
 		}
 		if _, err := st.WaveEnds(); err != nil {
 			return fmt.Sprintf("spec.stages[%d].%v", i, err)

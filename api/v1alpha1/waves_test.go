@@ -30,6 +30,16 @@ func TestWaveEnds(t *testing.T) {
 		{"1, 50%, 100% of 6", wavesStage(6, n(1), pc("50%"), pc("100%")), []int{1, 3, 6}},
 		{"percentages round up", wavesStage(5, pc("25%"), pc("100%")), []int{2, 5}},
 		{"counts", wavesStage(3, n(1), n(3)), []int{1, 3}},
+		{"maxParallel 4 of 10: 4, 4 and the 2 left", parallel(wavesStage(10), 4), []int{4, 8, 10}},
+		{"maxParallel dividing the targets", parallel(wavesStage(6), 3), []int{3, 6}},
+		{"maxParallel past the targets: one wave", parallel(wavesStage(6), 10), []int{6}},
+		{"50 targets, maxParallel 1", parallel(wavesStage(50), 1), func() []int {
+			var ends []int
+			for k := 1; k <= 50; k++ {
+				ends = append(ends, k)
+			}
+			return ends
+		}()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ends, err := tc.stage.WaveEnds()
@@ -38,6 +48,12 @@ func TestWaveEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parallel sets the stage's maxParallel.
+func parallel(st Stage, n int32) Stage {
+	st.MaxParallel = &n
+	return st
 }
 
 func TestTargetsErrorSaysWhatToFix(t *testing.T) {
@@ -68,6 +84,17 @@ func TestTargetsErrorSaysWhatToFix(t *testing.T) {
 		{"one file written by two targets", sameFile,
 			"spec.stages[1].targets[2].target.files: envs/prod-1/kustomization.yaml on main of acme/gitops is written by targets[0] (prod-1) too: give each target its own files"},
 		{"waves without targets", single, "spec.stages[1].waves: waves split a stage's targets: set targets, or remove waves"},
+		{"maxParallel", parallel(wavesStage(6), 2), ""},
+		{"maxParallel and waves", parallel(wavesStage(6, n(1), pc("100%")), 2),
+			"spec.stages[1].maxParallel: set waves (how many targets run the version after each wave) or maxParallel (waves of that many targets), not both"},
+		{"maxParallel 0", parallel(wavesStage(6), 0), "spec.stages[1].maxParallel: 0: a wave holds at least one target"},
+		{"maxParallel without targets", parallel(Stage{Name: "dev", Target: Target{Repository: "acme/gitops"}}, 2),
+			"spec.stages[1].maxParallel: maxParallel splits a stage's targets into waves: set targets, or remove maxParallel"},
+		{"rollback of the failed target", rollback(wavesStage(6), RollbackScopeTarget, FailureRollback), ""},
+		{"rollback without targets", rollback(Stage{Name: "dev", Target: Target{Repository: "acme/gitops"}}, RollbackScopeWave, FailureRollback),
+			"spec.stages[1].rollback: rollback says which of a stage's targets a failure writes back: set targets, or remove rollback"},
+		{"rollback with onFailure Halt", rollback(wavesStage(6), RollbackScopeWave, FailureHalt),
+			"spec.stages[1].rollback: rollback says what onFailure Rollback writes back: remove it, or set onFailure Rollback"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := &ReleasePipelineSpec{Stages: []Stage{{Name: "staging"}, tc.stage}}
@@ -76,6 +103,12 @@ func TestTargetsErrorSaysWhatToFix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rollback sets the stage's rollback and onFailure.
+func rollback(st Stage, scope RollbackScope, onFailure FailurePolicy) Stage {
+	st.Rollback, st.OnFailure = scope, onFailure
+	return st
 }
 
 // Links to a stage's commits name a repository even when the stage has
