@@ -251,3 +251,46 @@ func TestWavesLeaderChangeWritesEachTargetOnce(t *testing.T) {
 	}
 	g.Expect(e.getPipeline().Status.StageStatus("prod").Version).To(Equal("1.4.2"))
 }
+
+// A stage of 50 targets is admitted (the API server's budget for checking
+// their files holds); one of them with a path out of the repository, or a
+// 51st target, is refused with the field to fix.
+func TestAPIAdmitsFiftyTargets(t *testing.T) {
+	needsControlPlane(t)
+	ns := fmt.Sprintf("waves-fifty-%d", nsSeq.Add(1))
+	NewWithT(t).Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	stage := func(n int) releasev1.Stage {
+		st := releasev1.Stage{Name: "prod", Waves: []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("25%"), intstr.FromString("100%")}}
+		for k := 1; k <= n; k++ {
+			name := fmt.Sprintf("prod-%d", k)
+			st.Targets = append(st.Targets, releasev1.StageTarget{Name: name, Target: releasev1.Target{Repository: "acme/gitops",
+				Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml", KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "app"}}}}})
+		}
+		return st
+	}
+	for _, tc := range []struct {
+		name string
+		st   releasev1.Stage
+		want string
+	}{
+		{"50 targets in 3 waves", stage(50), ""},
+		{"a target's path out of the repository", func() releasev1.Stage {
+			st := stage(50)
+			st.Targets[49].Target.Files[0].Path = "../prod/kustomization.yaml"
+			return st
+		}(), `spec.stages[0].targets[49].target.files[0].path: "../prod/kustomization.yaml": the path must be relative to the repository root and must not contain '..'`},
+		{"51 targets", stage(51), "spec.stages[0].targets: Too many: 51: must have at most 50 items"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p := &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{GenerateName: "p-", Namespace: ns},
+				Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/app"}, Stages: []releasev1.Stage{tc.st}}}
+			err := k8s.Create(context.Background(), p)
+			if tc.want == "" {
+				g.Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			g.Expect(err).To(MatchError(ContainSubstring(tc.want)))
+		})
+	}
+}

@@ -88,7 +88,8 @@ func waveEnd(w intstr.IntOrString, n int) (int, error) {
 }
 
 // TargetsError says what is wrong with the stages' targets and waves, with
-// the field to fix, or "": waves, maxParallel or rollback without targets,
+// the field to fix, or "": a file's path that is absolute or holds '..'
+// (of a target or of targets), waves, maxParallel or rollback without targets,
 // rollback with onFailure Halt, waves that do not split the targets (WaveEnds),
 // two targets of a stage with one name, or two targets of a stage writing
 // one file (the same repository, branch and path), a target's file taking
@@ -96,6 +97,18 @@ func waveEnd(w intstr.IntOrString, n int) (int, error) {
 func (s *ReleasePipelineSpec) TargetsError() string {
 	for i := range s.Stages {
 		st := &s.Stages[i]
+		for k, f := range st.Target.Files {
+			if msg := pathError(f.Path); msg != "" {
+				return fmt.Sprintf("spec.stages[%d].target.files[%d].path: %s", i, k, msg)
+			}
+		}
+		for j, t := range st.Targets {
+			for k, f := range t.Target.Files {
+				if msg := pathError(f.Path); msg != "" {
+					return fmt.Sprintf("spec.stages[%d].targets[%d].target.files[%d].path: %s", i, j, k, msg)
+				}
+			}
+		}
 		if !st.HasTargets() {
 			switch {
 			case st.Waves != nil:
@@ -135,6 +148,14 @@ func (s *ReleasePipelineSpec) TargetsError() string {
 				files[key] = k
 			}
 		}
+	}
+	return ""
+}
+
+// pathError says what is wrong with a target file's path, or "".
+func pathError(path string) string {
+	if strings.HasPrefix(path, "/") || strings.Contains(path, "..") {
+		return fmt.Sprintf("%q: the path must be relative to the repository root and must not contain '..'", path)
 	}
 	return ""
 }

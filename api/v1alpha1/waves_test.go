@@ -83,6 +83,13 @@ func TestTargetsErrorSaysWhatToFix(t *testing.T) {
 		{"a name twice", dupName, `spec.stages[1].targets[1].name: "prod-1" is the name of targets[0] too: name each target once`},
 		{"one file written by two targets", sameFile,
 			"spec.stages[1].targets[2].target.files: envs/prod-1/kustomization.yaml on main of acme/gitops is written by targets[0] (prod-1) too: give each target its own files"},
+		{"a target's path escaping the repository", func() Stage {
+			st := wavesStage(3)
+			st.Targets[2].Target.Files[0].Path = "../secrets.yaml"
+			return st
+		}(), `spec.stages[1].targets[2].target.files[0].path: "../secrets.yaml": the path must be relative to the repository root and must not contain '..'`},
+		{"an absolute path", Stage{Name: "dev", Target: Target{Repository: "acme/gitops", Files: []TargetFile{{Path: "/etc/passwd"}}}},
+			`spec.stages[1].target.files[0].path: "/etc/passwd": the path must be relative to the repository root and must not contain '..'`},
 		{"waves without targets", single, "spec.stages[1].waves: waves split a stage's targets: set targets, or remove waves"},
 		{"maxParallel", parallel(wavesStage(6), 2), ""},
 		{"maxParallel and waves", parallel(wavesStage(6, n(1), pc("100%")), 2),
