@@ -166,3 +166,63 @@ func branchOrMain(b string) string {
 	}
 	return b
 }
+
+// WaveState is where one wave of a stage with targets stands, for people:
+// its targets grouped by phase.
+// +kubebuilder:object:generate=false
+type WaveState struct {
+	// Wave, from 1.
+	Wave int32
+	// Targets of the wave, in the order of the stage's targets.
+	Targets int
+	// Phases of its targets, each with their names, in the order first
+	// seen among the targets.
+	Phases []TargetsInPhase
+}
+
+// TargetsInPhase are the names of the targets of a wave in one phase.
+// +kubebuilder:object:generate=false
+type TargetsInPhase struct {
+	Phase TargetPhase
+	Names []string
+}
+
+// WaveStates groups the stage's targets by wave, and in each wave by phase:
+// what the plugin's tree, the dashboard and the notifications say of a
+// stage with targets, as short for 50 targets as for 5.
+func (ss *ReleaseStageStatus) WaveStates() []WaveState {
+	var out []WaveState
+	for _, t := range ss.Targets {
+		if len(out) == 0 || out[len(out)-1].Wave != t.Wave {
+			out = append(out, WaveState{Wave: t.Wave})
+		}
+		w := &out[len(out)-1]
+		w.Targets++
+		k := slices.IndexFunc(w.Phases, func(p TargetsInPhase) bool { return p.Phase == t.Phase })
+		if k < 0 {
+			w.Phases = append(w.Phases, TargetsInPhase{Phase: t.Phase})
+			k = len(w.Phases) - 1
+		}
+		w.Phases[k].Names = append(w.Phases[k].Names, t.Name)
+	}
+	return out
+}
+
+// Summary says a wave's targets by phase, naming them when there are few:
+// "Deployed prod-1; Deploying prod-2, prod-3" or "Pending 12 targets".
+func (w WaveState) Summary() string {
+	parts := make([]string, 0, len(w.Phases))
+	for _, p := range w.Phases {
+		parts = append(parts, fmt.Sprintf("%s %s", p.Phase, NameFew(p.Names)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// NameFew names up to 4 targets, or counts them with the first and the
+// last: "prod-1, prod-2" or "12 targets (prod-5 … prod-16)".
+func NameFew(names []string) string {
+	if len(names) <= 4 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%d targets (%s … %s)", len(names), names[0], names[len(names)-1])
+}

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -125,5 +126,35 @@ func TestGitOpsRepositoryOfAStageWithTargets(t *testing.T) {
 	many := Stage{Targets: []StageTarget{{Name: "eu", Target: Target{Repository: "acme/gitops-eu"}}, {Name: "us", Target: Target{Repository: "acme/gitops-us"}}}}
 	if one.GitOpsRepository() != "acme/gitops" || many.GitOpsRepository() != "acme/gitops-eu" {
 		t.Errorf("got %q and %q", one.GitOpsRepository(), many.GitOpsRepository())
+	}
+}
+
+// A stage's targets grouped by wave and phase read short for 50 targets.
+func TestWaveStatesSummariseTheWaves(t *testing.T) {
+	ss := ReleaseStageStatus{Wave: 2, Waves: 3}
+	for k := 1; k <= 50; k++ {
+		ts := TargetStatus{Name: fmt.Sprintf("prod-%d", k), Wave: 3, Phase: TargetPending}
+		switch {
+		case k == 1:
+			ts.Wave, ts.Phase = 1, TargetDeployed
+		case k <= 13:
+			ts.Wave, ts.Phase = 2, TargetDeployed
+			if k > 11 {
+				ts.Phase = TargetDeploying
+			}
+		}
+		ss.Targets = append(ss.Targets, ts)
+	}
+	var got []string
+	for _, w := range ss.WaveStates() {
+		got = append(got, fmt.Sprintf("wave %d (%d): %s", w.Wave, w.Targets, w.Summary()))
+	}
+	want := []string{
+		"wave 1 (1): Deployed prod-1",
+		"wave 2 (12): Deployed 10 targets (prod-2 … prod-11); Deploying prod-12, prod-13",
+		"wave 3 (37): Pending 37 targets (prod-14 … prod-50)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
