@@ -118,13 +118,8 @@ func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePip
 		if p == nil || p.StartedAt == nil || p.CompletedAt == nil {
 			continue
 		}
-		if len(ss.Targets) > 0 {
-			// A stage with targets speaks of each wave; its Promoted and
-			// RolledBack are the stage's.
-			d.waveEvents(rel, pipe, ss)
-			if ss.Phase == releasev1.StageVerifying {
-				continue
-			}
+		if d.waveEvents(rel, pipe, ss) {
+			continue
 		}
 		natural := fmt.Sprintf("%s/%s/%%s/%d", rel.UID, ss.Name, p.StartedAt.Unix())
 		e := base(rel, ss.Name)
@@ -167,10 +162,7 @@ func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePip
 			if ss.Rollback != nil && ss.Rollback.Version != "" {
 				back = ss.Rollback.Version
 			}
-			e.Title = fmt.Sprintf("%s %s rolled back in %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name)
-			if len(ss.Targets) > 0 && (ss.Rollback == nil || ss.Rollback.Request == nil) {
-				e.Title = fmt.Sprintf("%s %s rolled back in %s after wave %d of %d", rel.Spec.Pipeline, rel.Spec.Version, ss.Name, ss.Wave, ss.Waves)
-			}
+			e.Title = fmt.Sprintf("%s %s rolled back in %s%s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name, afterWave(ss))
 			if back != "" {
 				e.Title += " to " + back
 			}

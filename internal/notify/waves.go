@@ -12,8 +12,13 @@ import (
 // (one message per wave, whatever its number of targets): Verifying once
 // the wave under way landed and its analysis runs, and Promoted for each
 // wave done before the last (the last is the stage's own Promoted). A
-// rollback is the stage's RolledBack, which names the wave.
-func (d *deriver) waveEvents(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, ss *releasev1.ReleaseStageStatus) {
+// rollback is the stage's RolledBack, which names the wave. It returns
+// true when the stage's own events are not to be derived (its Verifying is
+// the wave's).
+func (d *deriver) waveEvents(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, ss *releasev1.ReleaseStageStatus) bool {
+	if len(ss.Targets) == 0 {
+		return false
+	}
 	p := ss.Promotion
 	states := ss.WaveStates()
 	for _, w := range states {
@@ -36,6 +41,16 @@ func (d *deriver) waveEvents(rel *releasev1.Release, pipe *releasev1.ReleasePipe
 			d.add(e)
 		}
 	}
+	return ss.Phase == releasev1.StageVerifying
+}
+
+// afterWave names the wave a stage with targets failed in, for the title
+// of its rollback (not of a rollback on demand, which is of the stage).
+func afterWave(ss *releasev1.ReleaseStageStatus) string {
+	if len(ss.Targets) == 0 || ss.Rollback != nil && ss.Rollback.Request != nil {
+		return ""
+	}
+	return fmt.Sprintf(" after wave %d of %d", ss.Wave, ss.Waves)
 }
 
 // waveDone: every target of wave w was deployed (and, with verify, the
