@@ -222,6 +222,16 @@ func wavesWorld(t *testing.T) {
 	pipe := &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{Name: "search", Namespace: ns},
 		Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/search"}, Stages: []releasev1.Stage{prod}}}
 	g.Expect(k8s.Create(ctx, pipe)).To(Succeed())
+	ps := releasev1.PipelineStageStatus{Name: "prod", Version: "1.9.0"}
+	for k := 1; k <= 12; k++ {
+		v := "1.9.0"
+		if k <= 4 {
+			v = "2.0.0"
+		}
+		ps.Targets = append(ps.Targets, releasev1.PipelineTargetStatus{Name: fmt.Sprintf("prod-%d", k), Version: v})
+	}
+	pipe.Status = releasev1.ReleasePipelineStatus{Live: "prod=1.9.0", Stages: []releasev1.PipelineStageStatus{ps}}
+	g.Expect(k8s.Status().Update(ctx, pipe)).To(Succeed())
 	rel := &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "search-2-0-0", Namespace: ns}, Spec: releasev1.ReleaseSpec{Pipeline: "search", Version: "2.0.0"}}
 	g.Expect(k8s.Create(ctx, rel)).To(Succeed())
 	ss := releasev1.ReleaseStageStatus{Name: "prod", Phase: releasev1.StageDeploying, Wave: 2, Waves: 3, Message: "prod 3/12 on 2.0.0, wave 2 of 3: waiting for prod-4 to deploy it",
@@ -653,6 +663,13 @@ func TestDashboardInABrowser(t *testing.T) {
 		g.Expect(evalIn[string](ann, `document.querySelector('#wave-prod-2 ul.targets a').href`)).To(HaveSuffix("/acme/search-gitops/commit/2b2b2b2b2b2b2b"))
 		ann.screenshot("release-waves")
 		ann.axeClean("release-waves")
+
+		// The pipeline's page: which target runs what.
+		ann.open(annURL + "?q=search")
+		g.Expect(ann.text(`section.pipeline[aria-labelledby="p-` + ns + `-search"] .stage .targets`)()).
+			To(Equal("2.0.0 on prod-1, prod-2, prod-3, prod-4; 1.9.0 on 8 targets (prod-5 … prod-12)"))
+		ann.screenshot("pipeline-targets")
+		ann.axeClean("pipeline-targets")
 		ann.noErrors()
 	})
 }

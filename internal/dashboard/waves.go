@@ -1,6 +1,9 @@
 package dashboard
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
@@ -76,4 +79,35 @@ func waveState(w releasev1.WaveState) string {
 		return "pending"
 	}
 	return "running"
+}
+
+// targetsLine says which target of stage st runs what, per the pipeline's
+// status, versions in the order of the targets: "1.5.0 on prod-1, prod-2;
+// 1.4.2 on 10 targets (prod-3 … prod-12)"; a target Liftoff has not written
+// yet is "not promoted yet". "" for a stage with one target.
+func targetsLine(p *releasev1.ReleasePipeline, st *releasev1.Stage) string {
+	if !st.HasTargets() {
+		return ""
+	}
+	var runs []releasev1.PipelineTargetStatus
+	if ps := p.Status.StageStatus(st.Name); ps != nil {
+		runs = ps.Targets
+	}
+	var versions []string
+	on := map[string][]string{}
+	for _, t := range st.Targets {
+		v := "not promoted yet"
+		if k := slices.IndexFunc(runs, func(r releasev1.PipelineTargetStatus) bool { return r.Name == t.Name }); k >= 0 && runs[k].Version != "" {
+			v = runs[k].Version
+		}
+		if _, ok := on[v]; !ok {
+			versions = append(versions, v)
+		}
+		on[v] = append(on[v], t.Name)
+	}
+	parts := make([]string, len(versions))
+	for k, v := range versions {
+		parts[k] = fmt.Sprintf("%s on %s", v, releasev1.NameFew(on[v]))
+	}
+	return strings.Join(parts, "; ")
 }
