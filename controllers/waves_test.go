@@ -66,6 +66,40 @@ func (e *testEnv) targetCommits(repo, action string) [][]string {
 	return out
 }
 
+// argoTargets are prod-1..prod-6 in both GitOps repositories, each
+// deployed by its own Argo CD Application (created here).
+func (e *testEnv) argoTargets() []releasev1.StageTarget {
+	var out []releasev1.StageTarget
+	for k := 1; k <= 6; k++ {
+		name := fmt.Sprintf("prod-%d", k)
+		e.application("checkout-" + name)
+		out = append(out, releasev1.StageTarget{Name: name,
+			Target: releasev1.Target{Repository: targetRepo(k), Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml",
+				KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/checkout"}}}},
+			Deployment: &releasev1.DeploymentSpec{ArgoCD: &releasev1.ArgoCDDeployment{Name: "checkout-" + name, Namespace: e.ns}}})
+	}
+	return out
+}
+
+// argoSays makes the Application of each target of r's prod that say
+// names report commit (its promotion commit, or with rollback its rollback
+// commit) synced with health.
+func (e *testEnv) argoSays(health string, rollback bool, say func(target string) bool) {
+	ss := e.stageStatus("r", "prod")()
+	for _, ts := range ss.Targets {
+		commit := ts.Commit
+		if rollback {
+			commit = ts.RollbackCommit
+		}
+		if commit == "" || !say(ts.Name) {
+			continue
+		}
+		e.setApp("checkout-"+ts.Name, agenttest.ArgoStatus{Revision: commit, Sync: "Synced", Health: health, Operation: "Succeeded", Message: "successfully synced (all tasks run)"})
+	}
+}
+
+func all(string) bool { return true }
+
 // Six production targets in two repositories, each its own Argo CD
 // Application, in waves 1, 50%, 100%, verified by a real Prometheus: wave 1
 // passes; wave 2's analysis fails, so prod-1, prod-2 and prod-3 are written
@@ -81,14 +115,7 @@ func TestWavesRollBackWhenTheSecondWaveFailsItsAnalysis(t *testing.T) {
 			Interval:     &metav1.Duration{Duration: 300 * time.Millisecond}, Count: 3, ConsecutiveErrorLimit: 2,
 			Metrics: []releasev1.AnalysisMetric{{Name: "error-ratio", Query: `max(demo_error_ratio{version="{{ .Version }}"})`, SuccessCondition: "result < 0.05", NoData: "Fail"}},
 		}}}
-	for k := 1; k <= 6; k++ {
-		name := fmt.Sprintf("prod-%d", k)
-		e.application("checkout-" + name)
-		prod.Targets = append(prod.Targets, releasev1.StageTarget{Name: name,
-			Target: releasev1.Target{Repository: targetRepo(k), Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml",
-				KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/checkout"}}}},
-			Deployment: &releasev1.DeploymentSpec{ArgoCD: &releasev1.ArgoCDDeployment{Name: "checkout-" + name, Namespace: e.ns}}})
-	}
+	prod.Targets = e.argoTargets()
 	p := e.newPipeline(prod)
 	p.Spec.Prometheus = &releasev1.PrometheusSpec{Address: prom.URL}
 	g.Expect(k8sCreate(p)).To(Succeed())
@@ -292,5 +319,88 @@ func TestAPIAdmitsFiftyTargets(t *testing.T) {
 			}
 			g.Expect(err).To(MatchError(ContainSubstring(tc.want)))
 		})
+	}
+}
+
+// rollback: Wave with real Argo CD Applications: prod-3 turns Degraded in
+// wave 2, so wave 2 (prod-2, prod-3) is written back, one commit per
+// repository, prod-1 keeps 1.4.2; then each target's rollback is followed
+// until its Application applied it.
+func TestWavesRollbackWaveFollowedUntilApplied(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, withTargets())
+	prod := releasev1.Stage{Name: "prod", Waves: []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("50%"), intstr.FromString("100%")},
+		OnFailure: releasev1.FailureRollback, Rollback: releasev1.RollbackScopeWave, Targets: e.argoTargets()}
+	e.pipeline(prod)
+	e.release("r", "1.4.2")
+	first := func(name string) bool { return name == "prod-1" }
+	g.Eventually(func() int32 { e.argoSays("Healthy", false, first); return e.stageStatus("r", "prod")().Wave }, timeout, interval).Should(Equal(int32(2)))
+	g.Eventually(func() releasev1.ReleasePhase {
+		e.argoSays("Healthy", false, func(name string) bool { return name == "prod-2" })
+		e.argoSays("Degraded", false, func(name string) bool { return name == "prod-3" })
+		return e.get("r").Status.Phase
+	}, timeout, interval).Should(Equal(releasev1.PhaseFailed))
+
+	ss := e.stageStatus("r", "prod")()
+	g.Expect(ss.Phase).To(Equal(releasev1.StageRolledBack))
+	g.Expect(e.targetCommits(gitopsRepo, promotion.ActionRollback)).To(Equal([][]string{{"prod-3"}}))
+	g.Expect(e.targetCommits(euRepo, promotion.ActionRollback)).To(Equal([][]string{{"prod-2"}}))
+	for k, want := range map[int]string{1: "1.4.2", 2: "1.4.1", 3: "1.4.1", 4: "1.4.1"} {
+		c, _ := e.sim.FileAt(targetRepo(k), "main", fmt.Sprintf("envs/prod-%d/kustomization.yaml", k))
+		g.Expect(c).To(ContainSubstring(`newTag: "`+want+`"`), "prod-%d", k)
+	}
+	g.Expect(ss.Targets[0].Message).To(Equal("keeps 1.4.2: the stage's rollback (Wave) wrote back prod-2, prod-3"))
+	g.Expect(ss.Rollback.DeployedAt).To(BeNil(), "the Applications have not applied the rollback yet")
+
+	e.argoSays("Healthy", true, all)
+	g.Eventually(func() *metav1.Time { return e.stageStatus("r", "prod")().Rollback.DeployedAt }, timeout, interval).ShouldNot(BeNil())
+	ss = e.stageStatus("r", "prod")()
+	for _, ts := range ss.Targets[1:3] {
+		g.Expect(ts.RollbackDeployedAt).NotTo(BeNil(), ts.Name)
+		g.Expect(ts.RollbackDeployment.Object).To(Equal(e.ns+"/checkout-"+ts.Name), ts.Name)
+	}
+	versions := map[string]string{}
+	for _, pt := range e.getPipeline().Status.StageStatus("prod").Targets {
+		g.Expect(pt.DeployedAt).NotTo(BeNil(), pt.Name)
+		versions[pt.Name] = pt.Version
+	}
+	g.Expect(versions).To(Equal(map[string]string{"prod-1": "1.4.2", "prod-2": "1.4.1", "prod-3": "1.4.1"}))
+}
+
+// A rollback on demand of prod's six targets, asked through the API as a
+// person does (kubectl liftoff rollback): every target is written back, one
+// commit per repository, the pipeline's record names them, and the stage
+// runs 1.4.1 once every Application applied its rollback.
+func TestWavesRollbackOnDemandOfEveryTarget(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, withTargets())
+	prod := releasev1.Stage{Name: "prod", Waves: []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("100%")}, Targets: e.argoTargets()}
+	e.pipeline(prod)
+	e.release("r", "1.4.2")
+	g.Eventually(func() releasev1.ReleasePhase { e.argoSays("Healthy", false, all); return e.get("r").Status.Phase }, timeout, interval).
+		Should(Equal(releasev1.PhaseReleased))
+
+	lee := e.rollbacker("lee")
+	g.Expect(e.rollBackAs(lee, "prod", "1.4.0", "errors")).To(MatchError(ContainSubstring("stage prod has targets: each goes back to what it ran before 1.4.2, 1.4.1: leave to out or name 1.4.1")))
+	g.Expect(e.rollBackAs(lee, "prod", "", "checkout errors since 14:00")).To(Succeed())
+	g.Eventually(e.stagePhase("r", "prod"), timeout, interval).Should(Equal(releasev1.StageRolledBack))
+	g.Expect(e.targetCommits(gitopsRepo, promotion.ActionRollback)).To(Equal([][]string{{"prod-1", "prod-3", "prod-5"}}))
+	g.Expect(e.targetCommits(euRepo, promotion.ActionRollback)).To(Equal([][]string{{"prod-2", "prod-4", "prod-6"}}))
+	rec := e.getPipeline().Status.RollbackRecordOf(0)
+	g.Expect(rec).NotTo(BeNil())
+	g.Expect(rec.Phase).To(Equal(releasev1.RollbackDone))
+	g.Expect(rec.Targets).To(Equal([]string{"prod-1", "prod-3", "prod-5", "prod-2", "prod-4", "prod-6"}))
+	ss := e.stageStatus("r", "prod")()
+	g.Expect(ss.Rollback.RequestedBy).To(Equal("lee"))
+
+	e.argoSays("Healthy", true, all)
+	g.Eventually(func() *metav1.Time { return e.stageStatus("r", "prod")().Rollback.DeployedAt }, timeout, interval).ShouldNot(BeNil())
+	for _, ts := range e.stageStatus("r", "prod")().Targets {
+		g.Expect(ts.RollbackDeployedAt).NotTo(BeNil(), ts.Name)
+	}
+	g.Expect(e.getPipeline().Status.Live).To(Equal("prod=1.4.1"))
+	for k := 1; k <= 6; k++ {
+		c, _ := e.sim.FileAt(targetRepo(k), "main", fmt.Sprintf("envs/prod-%d/kustomization.yaml", k))
+		g.Expect(c).To(Equal(kustomization("1.4.1")), "prod-%d", k)
 	}
 }
