@@ -258,7 +258,8 @@ func upcoming(cal *calendar.Calendar, releases []releasev1.Release, milestones [
 }
 
 // recent lists the promotions of the last 30 days, newest first, with their
-// outcome and slip against plan, and the rollbacks on demand. A promotion
+// outcome and slip against plan (a stage with targets: each of its waves),
+// and the rollbacks on demand. A promotion
 // counts from when it was deployed (its GitOps agent said so; for a stage
 // without deployment, the commit); one still deploying is listed at its
 // commit, as Deploying.
@@ -269,6 +270,10 @@ func recent(cal *calendar.Calendar, releases []releasev1.Release, now time.Time)
 		for _, ss := range rel.Status.Stages {
 			if rb := onDemandRollback(cal, &rel, &ss, from); rb != nil {
 				out = append(out, *rb)
+			}
+			if len(ss.Targets) > 0 {
+				out = append(out, waveEntries(&rel, &ss, from)...)
+				continue
 			}
 			p := ss.Promotion
 			if p == nil || p.CompletedAt == nil {

@@ -27,24 +27,30 @@ func isRefUpdate(r *http.Request) bool {
 		r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/contents/")
 }
 
-func TestRestartBetweenCommitAndStatusWrite(t *testing.T) {
-	g := NewWithT(t)
+// crashingAfter is a transport that lets n ref updates land, then makes
+// every further GitHub call hang until the controller is stopped: the
+// controller dies before it can record the last write in the Release's
+// status. landed is closed once the n-th ref update landed.
+func crashingAfter(n int32) (crashing roundTripFunc, landed chan struct{}) {
+	var writes atomic.Int32
 	var crashed atomic.Bool
-	landed := make(chan struct{})
-	// After the first ref update lands, every further GitHub call hangs until
-	// the controller is stopped: the controller dies before it can record the
-	// promotion in the Release's status.
-	crashing := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	landed = make(chan struct{})
+	return func(r *http.Request) (*http.Response, error) {
 		if crashed.Load() {
 			<-r.Context().Done()
 			return nil, r.Context().Err()
 		}
 		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err == nil && isRefUpdate(r) && resp.StatusCode == http.StatusOK && crashed.CompareAndSwap(false, true) {
+		if err == nil && isRefUpdate(r) && resp.StatusCode == http.StatusOK && writes.Add(1) == n && crashed.CompareAndSwap(false, true) {
 			close(landed)
 		}
 		return resp, err
-	})
+	}, landed
+}
+
+func TestRestartBetweenCommitAndStatusWrite(t *testing.T) {
+	g := NewWithT(t)
+	crashing, landed := crashingAfter(1)
 	e := newEnv(t, withTransport(crashing))
 	e.pipeline()
 	e.release("r", "1.4.2")

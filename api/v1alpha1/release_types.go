@@ -407,7 +407,7 @@ type ReleaseStageStatus struct {
 }
 
 // TargetPhase is where a Release stands in one target of a stage.
-// +kubebuilder:validation:Enum=Pending;Deploying;Deployed;Failed;RolledBack
+// +kubebuilder:validation:Enum=Pending;Deploying;Deployed;Failed;RollingBack;RolledBack
 type TargetPhase string
 
 // Target phases.
@@ -422,6 +422,9 @@ const (
 	TargetDeployed TargetPhase = "Deployed"
 	// TargetFailed: its agent failed to deploy it (and the stage halts).
 	TargetFailed TargetPhase = "Failed"
+	// TargetRollingBack: a failure in the stage writes the version it ran
+	// before back (the stage's rollback chose it); not written yet.
+	TargetRollingBack TargetPhase = "RollingBack"
 	// TargetRolledBack: the version it ran before was written back.
 	TargetRolledBack TargetPhase = "RolledBack"
 )
@@ -453,6 +456,15 @@ type TargetStatus struct {
 	// RollbackCommit wrote the previous version back into the target.
 	// +optional
 	RollbackCommit string `json:"rollbackCommit,omitempty"`
+	// RollbackDeployment is what the target's agent last said about the
+	// rollback commit.
+	// +optional
+	RollbackDeployment *DeploymentStatus `json:"rollbackDeployment,omitempty"`
+	// RollbackDeployedAt is when the target's agent reported the rollback
+	// commit applied and healthy: the target runs the previous version
+	// again (rollbackCommit's landing, for a target without an agent).
+	// +optional
+	RollbackDeployedAt *metav1.Time `json:"rollbackDeployedAt,omitempty"`
 	// Message for people.
 	// +optional
 	Message string `json:"message,omitempty"`

@@ -103,6 +103,10 @@ type RollbackRecord struct {
 	// At is when the rollback landed.
 	// +optional
 	At *metav1.Time `json:"at,omitempty"`
+	// Targets written back, for a stage with targets: those that ran the
+	// version (Commit is the last of their commits, one per repository).
+	// +optional
+	Targets []string `json:"targets,omitempty"`
 	// Message for people.
 	// +optional
 	Message string `json:"message,omitempty"`

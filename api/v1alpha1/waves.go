@@ -18,10 +18,13 @@ func (st *Stage) HasTargets() bool { return len(st.Targets) > 0 }
 
 // WaveEnds are the ends of the stage's waves: wave k (from 0) holds the
 // targets from WaveEnds[k-1] (0 for the first) up to WaveEnds[k], in the
-// order of targets. Without waves it is one wave of every target. An error
-// says what to fix, with the field; WaveError is the same check.
+// order of targets. Without waves it is waves of maxParallel targets, or one
+// wave of every target. An error says what to fix, with the field.
 func (st *Stage) WaveEnds() ([]int, error) {
 	n := len(st.Targets)
+	if st.MaxParallel != nil {
+		return parallelEnds(st, n)
+	}
 	if st.Waves == nil {
 		return []int{n}, nil
 	}
@@ -48,6 +51,25 @@ func (st *Stage) WaveEnds() ([]int, error) {
 	return ends, nil
 }
 
+// parallelEnds are the ends of waves of maxParallel targets each, the last
+// one holding what is left.
+func parallelEnds(st *Stage, n int) ([]int, error) {
+	size := int(*st.MaxParallel)
+	switch {
+	case st.Waves != nil:
+		return nil, fmt.Errorf("maxParallel: set waves (how many targets run the version after each wave) or maxParallel (waves of that many targets), not both")
+	case size < 1:
+		return nil, fmt.Errorf("maxParallel: %d: a wave holds at least one target", size)
+	}
+	var ends []int
+	for end := size; ; end += size {
+		if end >= n {
+			return append(ends, n), nil
+		}
+		ends = append(ends, end)
+	}
+}
+
 // waveEnd is the number of targets a wave entry reaches: a count, or a
 // percentage of n rounded up.
 func waveEnd(w intstr.IntOrString, n int) (int, error) {
@@ -66,18 +88,40 @@ func waveEnd(w intstr.IntOrString, n int) (int, error) {
 }
 
 // TargetsError says what is wrong with the stages' targets and waves, with
-// the field to fix, or "": waves that do not split the targets (WaveEnds),
+// the field to fix, or "": a file's path that is absolute or holds '..'
+// (of a target or of targets), waves, maxParallel or rollback without targets,
+// rollback with onFailure Halt, waves that do not split the targets (WaveEnds),
 // two targets of a stage with one name, or two targets of a stage writing
 // one file (the same repository, branch and path), a target's file taking
 // an artifact the pipeline has not, a target written by pull requests.
 func (s *ReleasePipelineSpec) TargetsError() string {
 	for i := range s.Stages {
 		st := &s.Stages[i]
+		for k, f := range st.Target.Files {
+			if msg := pathError(f.Path); msg != "" {
+				return fmt.Sprintf("spec.stages[%d].target.files[%d].path: %s", i, k, msg)
+			}
+		}
+		for j, t := range st.Targets {
+			for k, f := range t.Target.Files {
+				if msg := pathError(f.Path); msg != "" {
+					return fmt.Sprintf("spec.stages[%d].targets[%d].target.files[%d].path: %s", i, j, k, msg)
+				}
+			}
+		}
 		if !st.HasTargets() {
-			if st.Waves != nil {
+			switch {
+			case st.Waves != nil:
 				return fmt.Sprintf("spec.stages[%d].waves: waves split a stage's targets: set targets, or remove waves", i)
+			case st.MaxParallel != nil:
+				return fmt.Sprintf("spec.stages[%d].maxParallel: maxParallel splits a stage's targets into waves: set targets, or remove maxParallel", i)
+			case st.Rollback != "":
+				return fmt.Sprintf("spec.stages[%d].rollback: rollback says which of a stage's targets a failure writes back: set targets, or remove rollback", i)
 			}
 			continue
+		}
+		if st.Rollback != "" && st.OnFailure == FailureHalt {
+			return fmt.Sprintf("spec.stages[%d].rollback: rollback says what onFailure Rollback writes back: remove it, or set onFailure Rollback", i)
 		}
 		if _, err := st.WaveEnds(); err != nil {
 			return fmt.Sprintf("spec.stages[%d].%v", i, err)
@@ -108,9 +152,77 @@ func (s *ReleasePipelineSpec) TargetsError() string {
 	return ""
 }
 
+// pathError says what is wrong with a target file's path, or "".
+func pathError(path string) string {
+	if strings.HasPrefix(path, "/") || strings.Contains(path, "..") {
+		return fmt.Sprintf("%q: the path must be relative to the repository root and must not contain '..'", path)
+	}
+	return ""
+}
+
 func branchOrMain(b string) string {
 	if b == "" {
 		return "main"
 	}
 	return b
+}
+
+// WaveState is where one wave of a stage with targets stands, for people:
+// its targets grouped by phase.
+// +kubebuilder:object:generate=false
+type WaveState struct {
+	// Wave, from 1.
+	Wave int32
+	// Targets of the wave, in the order of the stage's targets.
+	Targets int
+	// Phases of its targets, each with their names, in the order first
+	// seen among the targets.
+	Phases []TargetsInPhase
+}
+
+// TargetsInPhase are the names of the targets of a wave in one phase.
+// +kubebuilder:object:generate=false
+type TargetsInPhase struct {
+	Phase TargetPhase
+	Names []string
+}
+
+// WaveStates groups the stage's targets by wave, and in each wave by phase:
+// what the plugin's tree, the dashboard and the notifications say of a
+// stage with targets, as short for 50 targets as for 5.
+func (ss *ReleaseStageStatus) WaveStates() []WaveState {
+	var out []WaveState
+	for _, t := range ss.Targets {
+		if len(out) == 0 || out[len(out)-1].Wave != t.Wave {
+			out = append(out, WaveState{Wave: t.Wave})
+		}
+		w := &out[len(out)-1]
+		w.Targets++
+		k := slices.IndexFunc(w.Phases, func(p TargetsInPhase) bool { return p.Phase == t.Phase })
+		if k < 0 {
+			w.Phases = append(w.Phases, TargetsInPhase{Phase: t.Phase})
+			k = len(w.Phases) - 1
+		}
+		w.Phases[k].Names = append(w.Phases[k].Names, t.Name)
+	}
+	return out
+}
+
+// Summary says a wave's targets by phase, naming them when there are few:
+// "Deployed prod-1; Deploying prod-2, prod-3" or "Pending 12 targets".
+func (w WaveState) Summary() string {
+	parts := make([]string, 0, len(w.Phases))
+	for _, p := range w.Phases {
+		parts = append(parts, fmt.Sprintf("%s %s", p.Phase, NameFew(p.Names)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// NameFew names up to 4 targets, or counts them with the first and the
+// last: "prod-1, prod-2" or "12 targets (prod-5 … prod-16)".
+func NameFew(names []string) string {
+	if len(names) <= 4 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%d targets (%s … %s)", len(names), names[0], names[len(names)-1])
 }

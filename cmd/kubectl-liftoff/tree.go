@@ -131,6 +131,7 @@ func stageLines(ss *releasev1.ReleaseStageStatus) []string {
 	if d := ss.Deployment; d != nil {
 		lines = append(lines, "deployment "+deploymentLine(d, ss.DeployedAt == nil))
 	}
+	lines = append(lines, waveLines(ss)...)
 	if a := ss.Analysis; a != nil {
 		lines = append(lines, fmt.Sprintf("analysis %s %s %s", symbol(a.Phase), a.Phase, a.Message))
 	}

@@ -115,3 +115,34 @@ func TestGraphLinesDrawColumnsByDepth(t *testing.T) {
 		t.Error("only a pipeline with an after is drawn as a graph")
 	}
 }
+
+// A stage with targets lists its waves, each with its targets by phase;
+// the waves not started after the one under way read as one line.
+func TestStageLinesShowTheWaves(t *testing.T) {
+	ss := releasev1.ReleaseStageStatus{Wave: 2, Waves: 5}
+	add := func(wave int32, phase releasev1.TargetPhase, names ...string) {
+		for _, n := range names {
+			ss.Targets = append(ss.Targets, releasev1.TargetStatus{Name: n, Wave: wave, Phase: phase})
+		}
+	}
+	add(1, releasev1.TargetDeployed, "prod-1")
+	add(2, releasev1.TargetDeployed, "prod-2")
+	add(2, releasev1.TargetDeploying, "prod-3")
+	add(3, releasev1.TargetPending, "prod-4", "prod-5", "prod-6")
+	add(4, releasev1.TargetPending, "prod-7", "prod-8", "prod-9")
+	add(5, releasev1.TargetPending, "prod-10")
+	want := []string{
+		"wave 1 of 5 ✔ Deployed prod-1",
+		"wave 2 of 5 ◌ Deployed prod-2; Deploying prod-3",
+		"waves 3-5 of 5 ⧗ Pending 7 targets (prod-4 … prod-10)",
+	}
+	if got := stageLines(&ss); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Wave 2 fails: its failed target is written back, the rest never start.
+	ss.Targets[2].Phase = releasev1.TargetRolledBack
+	if got := stageLines(&ss)[1]; got != "wave 2 of 5 ✖ Deployed prod-2; RolledBack prod-3" {
+		t.Errorf("got %q", got)
+	}
+}

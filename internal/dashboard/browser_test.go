@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -203,6 +204,52 @@ func createWorld(t *testing.T) {
 				Postmortem: &releasev1.IssueRef{Number: 31, URL: "https://github.com/acme/checkout/issues/31"}},
 		}}
 	g.Expect(k8s.Status().Update(ctx, bad)).To(Succeed())
+}
+
+// wavesWorld: search's prod has 12 targets in waves 1, 25%, 100%; 2.0.0 is
+// in wave 2: prod-1 deployed, prod-2 deployed, prod-3 deploying.
+func wavesWorld(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	now := time.Now()
+	ago := func(d time.Duration) *metav1.Time { t := metav1.NewTime(now.Add(-d).Truncate(time.Second)); return &t }
+	prod := releasev1.Stage{Name: "prod", Waves: []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("25%"), intstr.FromString("100%")}}
+	for k := 1; k <= 12; k++ {
+		name := fmt.Sprintf("prod-%d", k)
+		prod.Targets = append(prod.Targets, releasev1.StageTarget{Name: name, Target: releasev1.Target{Repository: "acme/search-gitops",
+			Files: []releasev1.TargetFile{{Path: "envs/" + name + "/kustomization.yaml", KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/search"}}}}})
+	}
+	pipe := &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{Name: "search", Namespace: ns},
+		Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/search"}, Stages: []releasev1.Stage{prod}}}
+	g.Expect(k8s.Create(ctx, pipe)).To(Succeed())
+	ps := releasev1.PipelineStageStatus{Name: "prod", Version: "1.9.0"}
+	for k := 1; k <= 12; k++ {
+		v := "1.9.0"
+		if k <= 4 {
+			v = "2.0.0"
+		}
+		ps.Targets = append(ps.Targets, releasev1.PipelineTargetStatus{Name: fmt.Sprintf("prod-%d", k), Version: v})
+	}
+	pipe.Status = releasev1.ReleasePipelineStatus{Live: "prod=1.9.0", Stages: []releasev1.PipelineStageStatus{ps}}
+	g.Expect(k8s.Status().Update(ctx, pipe)).To(Succeed())
+	rel := &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "search-2-0-0", Namespace: ns}, Spec: releasev1.ReleaseSpec{Pipeline: "search", Version: "2.0.0"}}
+	g.Expect(k8s.Create(ctx, rel)).To(Succeed())
+	ss := releasev1.ReleaseStageStatus{Name: "prod", Phase: releasev1.StageDeploying, Wave: 2, Waves: 3, Message: "prod 3/12 on 2.0.0, wave 2 of 3: waiting for prod-4 to deploy it",
+		Promotion: &releasev1.PromotionStatus{Commit: "7777777aaaaaaa", PreviousVersion: "1.9.0", StartedAt: ago(30 * time.Minute)}}
+	for k := 1; k <= 12; k++ {
+		ts := releasev1.TargetStatus{Name: fmt.Sprintf("prod-%d", k), Wave: 3, Phase: releasev1.TargetPending}
+		switch {
+		case k == 1:
+			ts.Wave, ts.Phase, ts.Commit, ts.DeployedAt = 1, releasev1.TargetDeployed, "1a1a1a1a1a1a1a", ago(20*time.Minute)
+		case k <= 3:
+			ts.Wave, ts.Phase, ts.Commit, ts.DeployedAt = 2, releasev1.TargetDeployed, "2b2b2b2b2b2b2b", ago(5*time.Minute)
+		case k == 4:
+			ts.Wave, ts.Phase, ts.Commit, ts.Message = 2, releasev1.TargetDeploying, "2b2b2b2b2b2b2b", "Application argocd/search-prod-4 is Synced, health Progressing"
+		}
+		ss.Targets = append(ss.Targets, ts)
+	}
+	rel.Status = releasev1.ReleaseStatus{Phase: releasev1.PhaseDeploying, CurrentStage: "prod 3/12 on 2.0.0, wave 2 of 3", Stages: []releasev1.ReleaseStageStatus{ss}}
+	g.Expect(k8s.Status().Update(ctx, rel)).To(Succeed())
 }
 
 var (
@@ -594,6 +641,35 @@ func TestDashboardInABrowser(t *testing.T) {
 		g.Expect(us[1]).To(BeNumerically(">", eu[1]))
 		ann.screenshot("stage-graph")
 		ann.axeClean("stage-graph")
+		ann.noErrors()
+	})
+
+	t.Run("waves: each wave of a stage with targets, its targets by phase, each target under a disclosure", func(t *testing.T) {
+		g := NewWithT(t)
+		ann.t = t
+		wavesWorld(t)
+		rows := func() []string {
+			ann.open(annURL + "releases/shop/search-2-0-0")
+			return evalIn[[]string](ann, `Array.from(document.querySelectorAll('#stage-prod table.waves tbody tr')).map(r => r.innerText.replace(/\s+/g, ' ').trim())`)
+		}
+		g.Eventually(rows, 10*time.Second, 200*time.Millisecond).Should(Equal([]string{
+			"1 of 3 done Deployed prod-1 1 target of wave 1",
+			"2 of 3 running Deployed prod-2, prod-3; Deploying prod-4 3 targets of wave 2",
+			"3 of 3 pending Pending 8 targets (prod-5 … prod-12) 8 targets of wave 3",
+		}))
+		// A target's commit and its agent's word, once the wave is opened.
+		ann.click(`#wave-prod-2 details summary`)
+		g.Expect(ann.text(`#wave-prod-2 ul.targets`)()).To(ContainSubstring("prod-4 Deploying, commit 2b2b2b2: Application argocd/search-prod-4 is Synced, health Progressing"))
+		g.Expect(evalIn[string](ann, `document.querySelector('#wave-prod-2 ul.targets a').href`)).To(HaveSuffix("/acme/search-gitops/commit/2b2b2b2b2b2b2b"))
+		ann.screenshot("release-waves")
+		ann.axeClean("release-waves")
+
+		// The pipeline's page: which target runs what.
+		ann.open(annURL + "?q=search")
+		g.Expect(ann.text(`section.pipeline[aria-labelledby="p-` + ns + `-search"] .stage .targets`)()).
+			To(Equal("2.0.0 on prod-1, prod-2, prod-3, prod-4; 1.9.0 on 8 targets (prod-5 … prod-12)"))
+		ann.screenshot("pipeline-targets")
+		ann.axeClean("pipeline-targets")
 		ann.noErrors()
 	})
 }

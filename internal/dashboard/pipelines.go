@@ -132,6 +132,9 @@ type StageCell struct {
 	InFlight        string `json:"inFlight,omitempty"`
 	InFlightVersion string `json:"inFlightVersion,omitempty"`
 	Manual          bool   `json:"manual,omitempty"`
+	// Targets says, for a stage with targets, which target runs what:
+	// "1.5.0 on prod-1, prod-2; 1.4.2 on 10 targets (prod-3 … prod-12)".
+	Targets string `json:"targets,omitempty"`
 }
 
 // Waiting is a Release on its way and the one gate that holds it, said in
@@ -324,6 +327,7 @@ func stageCell(p *releasev1.ReleasePipeline, st *releasev1.Stage, loc *time.Loca
 			cell.CommittedAt = moment(committed.PromotedAt.Time, loc)
 		}
 	}
+	cell.Targets = targetsLine(p, st)
 	if ps := p.Status.StageStatus(st.Name); ps != nil && ps.InFlight != nil {
 		if committed != nil && ps.InFlight.Release == committed.Release && ps.InFlight.Version == committed.Version {
 			cell.Deploying = true // committed: the Release waits for the agent

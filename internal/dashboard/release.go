@@ -73,6 +73,8 @@ type StageView struct {
 	Postmortem *LinkedItem `json:"postmortem,omitempty"`
 	Planned    string      `json:"planned,omitempty"`
 	Slip       string      `json:"slip,omitempty"`
+	// Waves of a stage with targets.
+	Waves []WaveView `json:"waves,omitempty"`
 }
 
 // Point is one step of a stage's timeline: committed, deployed, soaked, verified.
@@ -286,6 +288,7 @@ func stageView(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus, spec, n
 		sv.Slip = ss.Slip.Duration.String()
 	}
 	sv.Timeline = timeline(ss, spec, next, web, repo, now, loc)
+	sv.Waves = waveViews(ss, spec, web, loc)
 	var holding []string
 	for _, g := range ss.Gates {
 		gv := GateView{Name: g.Name, Status: string(g.Status), Reason: g.Reason, Message: g.Message, URL: g.URL, Issues: g.Issues,

@@ -118,6 +118,9 @@ func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePip
 		if p == nil || p.StartedAt == nil || p.CompletedAt == nil {
 			continue
 		}
+		if d.waveEvents(rel, pipe, ss) {
+			continue
+		}
 		natural := fmt.Sprintf("%s/%s/%%s/%d", rel.UID, ss.Name, p.StartedAt.Unix())
 		e := base(rel, ss.Name)
 		e.PreviousVersion = p.PreviousVersion
@@ -159,7 +162,7 @@ func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePip
 			if ss.Rollback != nil && ss.Rollback.Version != "" {
 				back = ss.Rollback.Version
 			}
-			e.Title = fmt.Sprintf("%s %s rolled back in %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name)
+			e.Title = fmt.Sprintf("%s %s rolled back in %s%s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name, afterWave(ss))
 			if back != "" {
 				e.Title += " to " + back
 			}

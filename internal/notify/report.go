@@ -128,6 +128,7 @@ func (r *reporter) shipped() ([]string, int) {
 				case releasev1.StageFailed:
 					line += ", failed"
 				}
+				line += targetsNote(ss)
 				ls = append(ls, landing{at, line})
 			}
 			sort.SliceStable(ls, func(i, j int) bool { return ls[i].at.Before(ls[j].at) })
@@ -233,6 +234,9 @@ func (r *reporter) rollbacks() []string {
 					}
 					l += ")"
 				}
+			}
+			if back := rolledBackTargets(&ss); len(back) > 0 {
+				l += "; targets written back: " + releasev1.NameFew(back)
 			}
 			if ss.Postmortem != nil {
 				l += fmt.Sprintf("; [postmortem #%d](%s)", ss.Postmortem.Number, ss.Postmortem.URL)

@@ -34,7 +34,9 @@ type stageAgent struct {
 	files []string
 }
 
-// sampleAgents: Argo CD deploys dev, staging and prod-us, Flux deploys prod.
+// sampleAgents: Argo CD deploys dev, staging and prod-us's two targets
+// (prod-us-east, prod-us-west: stage names their directory envs/<stage>),
+// Flux deploys prod.
 var sampleAgents = []stageAgent{
 	{stage: "dev", kind: agents.ApplicationKind.Kind, key: types.NamespacedName{Namespace: "argocd", Name: "checkout-dev"},
 		files: []string{"envs/dev/kustomization.yaml"}},
@@ -42,8 +44,10 @@ var sampleAgents = []stageAgent{
 		files: []string{"envs/staging/kustomization.yaml", "envs/staging/values.yaml"}},
 	{stage: "prod", kind: agents.KustomizationKind.Kind, key: types.NamespacedName{Namespace: "flux-system", Name: "checkout-prod"},
 		files: []string{"envs/prod/kustomization.yaml"}},
-	{stage: "prod-us", kind: agents.ApplicationKind.Kind, key: types.NamespacedName{Namespace: "argocd", Name: "checkout-prod-us"},
-		files: []string{"envs/prod-us/kustomization.yaml"}},
+	{stage: "prod-us-east", kind: agents.ApplicationKind.Kind, key: types.NamespacedName{Namespace: "argocd", Name: "checkout-prod-us-east"},
+		files: []string{"envs/prod-us-east/kustomization.yaml"}},
+	{stage: "prod-us-west", kind: agents.ApplicationKind.Kind, key: types.NamespacedName{Namespace: "argocd", Name: "checkout-prod-us-west"},
+		files: []string{"envs/prod-us-west/kustomization.yaml"}},
 }
 
 // deployer plays Argo CD and Flux for the sample pipeline: each stage's

@@ -100,6 +100,7 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 	if analysis := rel.Status.StageStatus("prod").Analysis; analysis == nil || analysis.Phase != "Succeeded" {
 		t.Errorf("prod analysis: %+v", analysis)
 	}
+	prodUSInWaves(t, p, rel)
 
 	// Then the bad release goes out, fails verification in prod and is
 	// rolled back in Git, with one postmortem issue.
@@ -401,4 +402,31 @@ func gate(ss *releasev1.ReleaseStageStatus, name string) *releasev1.GateStatus {
 		}
 	}
 	return nil
+}
+
+// prodUSInWaves: prod-us's two clusters went out in two waves, one commit
+// each, each deployed by its own Argo CD Application, the second written
+// only once the first was deployed.
+func prodUSInWaves(t *testing.T, p *Playground, rel *releasev1.Release) {
+	t.Helper()
+	us := rel.Status.StageStatus("prod-us")
+	if us == nil || us.Phase != releasev1.StagePromoted || us.Waves != 2 || len(us.Targets) != 2 {
+		t.Errorf("prod-us: %+v", us)
+		return
+	}
+	for k, ts := range us.Targets {
+		if ts.Wave != int32(k+1) || ts.Phase != releasev1.TargetDeployed || ts.Commit == "" || ts.CommittedAt == nil || ts.DeployedAt == nil ||
+			ts.Deployment == nil || ts.Deployment.Agent != "ArgoCD" || ts.Deployment.Object != "argocd/checkout-"+ts.Name {
+			t.Errorf("prod-us target %s: %+v", ts.Name, ts)
+			continue
+		}
+		content, _ := p.Sim.FileAt(GitOpsRepo, ts.Commit, "envs/"+ts.Name+"/kustomization.yaml")
+		if !strings.Contains(content, `newTag: "1.4.2" # promoted by Liftoff`) {
+			t.Errorf("%s kustomization at %s:\n%s", ts.Name, ts.Commit, content)
+		}
+	}
+	east, west := us.Targets[0], us.Targets[1]
+	if east.Commit == west.Commit || west.CommittedAt == nil || east.DeployedAt == nil || west.CommittedAt.Before(east.DeployedAt) {
+		t.Errorf("prod-us-west was written with or before prod-us-east was deployed: east %+v, west %+v", east, west)
+	}
 }

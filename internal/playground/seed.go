@@ -36,7 +36,7 @@ images:
 
 // Seed fills the simulator: the application repository with release 1.4.2
 // (green QA) and 1.5.0 (QA still running), and the GitOps repository with
-// dev, staging, prod and prod-us at 1.4.1.
+// dev, staging, prod and prod-us's two clusters at 1.4.1.
 func Seed(sim *githubsim.Server) error {
 	if err := sim.CreateRepo(AppRepo, "main"); err != nil {
 		return err
@@ -103,7 +103,8 @@ func Seed(sim *githubsim.Server) error {
 	}
 	files["envs/staging/kustomization.yaml"] = kustomization("staging", "1.4.1")
 	files["envs/prod/kustomization.yaml"] = kustomization("prod", "1.4.1")
-	files["envs/prod-us/kustomization.yaml"] = kustomization("prod-us", "1.4.1")
+	files["envs/prod-us-east/kustomization.yaml"] = kustomization("prod-us-east", "1.4.1")
+	files["envs/prod-us-west/kustomization.yaml"] = kustomization("prod-us-west", "1.4.1")
 	if _, err = sim.CommitFiles(GitOpsRepo, "main", files, "Environments of the checkout service"); err != nil {
 		return err
 	}

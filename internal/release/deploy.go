@@ -189,7 +189,7 @@ func rollbackToFollow(rel *releasev1.Release, pipe *releasev1.ReleasePipeline) i
 	for _, ss := range rel.Status.Stages {
 		j := pipe.StageIndex(ss.Name)
 		rb := ss.Rollback
-		if ss.Phase != releasev1.StageRolledBack || j < 0 || pipe.Spec.Stages[j].Deployment == nil ||
+		if ss.Phase != releasev1.StageRolledBack || j < 0 || pipe.Spec.Stages[j].Deployment == nil && !pipe.Spec.Stages[j].HasTargets() ||
 			rb == nil || rb.Commit == "" || rb.DeployedAt != nil || rb.Deployment == nil {
 			continue
 		}
@@ -214,6 +214,9 @@ func (s *step) startFollowingRollback(i int) {
 // deployed, and says in the rollback's status when the stage is back on the
 // previous version. The Release stays Failed whatever the agent says.
 func (s *step) followRollback(ctx context.Context, i int) (reconcile.Outcome, error) {
+	if s.pipe.Spec.Stages[i].HasTargets() {
+		return s.followTargetsRollback(ctx, i)
+	}
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	rb := ss.Rollback

@@ -28,9 +28,7 @@ const onDemandWhat = "was rolled back on demand"
 // version.
 func rollbackAsked(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) int {
 	for k, rb := range pipe.Spec.Rollbacks {
-		if i := pipe.StageIndex(rb.Stage); i < 0 || pipe.Spec.Stages[i].HasTargets() {
-			// Admission refuses a rollback on demand of a stage with
-			// targets: not made yet.
+		if pipe.StageIndex(rb.Stage) < 0 {
 			continue
 		}
 		rec := pipe.Status.RollbackRecordOf(k)
@@ -67,6 +65,9 @@ func (s *step) rollbackOnDemand(ctx context.Context, k int) (reconcile.Outcome, 
 	since := s.now
 	if ask.At != nil {
 		since = ask.At.Time
+	}
+	if stage.HasTargets() {
+		return s.rollbackTargetsOnDemand(ctx, i, revert{f: f, onDemand: rec, by: ask.By, reason: ask.Reason, request: &n}, since)
 	}
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,

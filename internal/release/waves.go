@@ -34,9 +34,11 @@ import (
 // the calendar closed the stage: that holds the next wave, never one in
 // flight. After the last, the pipeline records the version live in the
 // stage and the stage is freed. A failure (a target's agent fails or times
-// out, the wave's analysis fails) ends the stage (waveFailed): onFailure
-// Rollback writes back every target the version reached, one commit per
-// repository and branch; Halt keeps them. The waves after it never start.
+// out, the wave's analysis fails) ends the stage (waveFailed, in
+// waverollback.go): onFailure Rollback writes back the targets the stage's
+// rollback chooses (the failed target, its wave, or every target the
+// version reached), one commit per repository and branch; Halt keeps them.
+// The waves after it never start.
 
 // waveSteps is the step of each phase of a stage with targets; the phases
 // not named step as for a stage with one target.
@@ -44,6 +46,7 @@ var waveSteps = map[releasev1.StagePhase]stageStep{
 	releasev1.StagePromoting:     (*step).promoteWave,
 	releasev1.StageAwaitingMerge: (*step).promoteWave,
 	releasev1.StageDeploying:     (*step).awaitWave,
+	releasev1.StageVerifying:     (*step).verifyWave,
 }
 
 // targetWhere names one target of a stage in trailers and agents' requests.
@@ -244,6 +247,9 @@ func (s *step) promoteWave(ctx context.Context, i int) (reconcile.Outcome, error
 // commit is deployed. Once every one is, the wave is verified (the stage's
 // verify) or done; a target that failed to deploy fails the stage.
 func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) {
+	if out, ok, err := s.resumeRollback(ctx, i); ok {
+		return out, err
+	}
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	s.syncTargets(i)
@@ -252,6 +258,10 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 	var live []releasev1.PipelineTargetStatus
 	for _, k := range inWave(ss) {
 		ts, spec := &ss.Targets[k], stage.Targets[k].Deployment
+		if ts.Phase == releasev1.TargetFailed {
+			// Its failure was decided and its end not recorded yet.
+			return s.failed(ctx, i, targetFailed(ts))
+		}
 		if ts.Phase != releasev1.TargetDeploying {
 			continue
 		}
@@ -261,8 +271,7 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 			live = append(live, releasev1.PipelineTargetStatus{Name: ts.Name, Version: rel.Spec.Version, Commit: ts.Commit, DeployedAt: ts.DeployedAt})
 			continue
 		}
-		commits := agents.Commits{Commit: ts.Commit, Repository: stage.Targets[k].Target.Repository}
-		d, err := s.askAgent(ctx, targetWhere(stage.Name, ts.Name), spec, commits, ts.CommittedAt, &ts.Deployment)
+		d, err := s.askTarget(ctx, i, k, ts.Commit, ts.CommittedAt, &ts.Deployment)
 		if err != nil {
 			return reconcile.Stop(), err
 		}
@@ -274,9 +283,7 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 			continue
 		case agents.NextFail:
 			ts.Phase, ts.Message = releasev1.TargetFailed, ts.Deployment.Message
-			f := deployFailure(&releasev1.ReleaseStageStatus{Deployment: ts.Deployment})
-			f.why = fmt.Sprintf("target %s: %s", ts.Name, f.why)
-			return s.failed(ctx, i, f)
+			return s.failed(ctx, i, targetFailed(ts))
 		case agents.NextBlocked:
 			blocked = append(blocked, fmt.Sprintf("%s: %s", ts.Name, d.Message))
 		default:
@@ -314,6 +321,31 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 	return s.waveDone(ctx, i, "deployed")
 }
 
+// askTarget asks the agent of target k of stage i whether commit is
+// deployed, as askAgent does.
+func (s *step) askTarget(ctx context.Context, i, k int, commit string, landed *metav1.Time, status **releasev1.DeploymentStatus) (agents.Decision, error) {
+	stage := &s.pipe.Spec.Stages[i]
+	t := &stage.Targets[k]
+	return s.askAgent(ctx, targetWhere(stage.Name, t.Name), t.Deployment, agents.Commits{Commit: commit, Repository: t.Target.Repository}, landed, status)
+}
+
+// targetFailed is the failure of target ts, whose agent reported it
+// failed or did not deploy it in time.
+func targetFailed(ts *releasev1.TargetStatus) failure {
+	f := deployFailure(&releasev1.ReleaseStageStatus{Deployment: ts.Deployment})
+	f.why = fmt.Sprintf("target %s: %s", ts.Name, f.why)
+	return f
+}
+
+// verifyWave verifies stage i's wave under way (verify), unless a failure
+// chose targets to write back before: then it goes on with that.
+func (s *step) verifyWave(ctx context.Context, i int) (reconcile.Outcome, error) {
+	if out, ok, err := s.resumeRollback(ctx, i); ok {
+		return out, err
+	}
+	return s.verify(ctx, i)
+}
+
 // waveDone goes on after stage i's wave under way was deployed and
 // verified: to the next wave, or, after the last, the stage is promoted,
 // the pipeline records the version live there and the stage is freed.
@@ -336,77 +368,4 @@ func (s *step) waveDone(ctx context.Context, i int, msg string) (reconcile.Outco
 	ss.Message = fmt.Sprintf("%s live in %s: %d targets in %d waves, the last %s", rel.Spec.Version, stage.Name, len(ss.Targets), ss.Waves, msg)
 	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonDeployed, message: ss.Message})
 	return reconcile.WriteThenContinue(), nil
-}
-
-// waveFailed ends stage i after a failure in its wave under way, as its
-// onFailure says: Rollback writes back every target the version reached
-// in the stage, one commit per repository and branch (each found again by
-// its trailers after a crash); Halt keeps them. The waves after it never
-// start, and the Release fails.
-func (s *step) waveFailed(ctx context.Context, i int, f failure) (reconcile.Outcome, error) {
-	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
-	ss := &rel.Status.Stages[i]
-	var reached []int
-	for k, t := range ss.Targets {
-		if t.Commit != "" && t.Phase != releasev1.TargetRolledBack {
-			reached = append(reached, k)
-		}
-	}
-	for k := range ss.Targets {
-		if t := &ss.Targets[k]; t.Phase == releasev1.TargetPending {
-			t.Message = fmt.Sprintf("not started: wave %d failed", ss.Wave)
-		}
-	}
-	if stage.OnFailure == releasev1.FailureHalt || len(reached) == 0 {
-		if err := s.Locks.Free(ctx, s.pipe, rel, stage.Name); err != nil {
-			return reconcile.Stop(), err
-		}
-		s.postmortem(ctx, i, f)
-		ss.Phase, ss.Message = releasev1.StageFailed, fmt.Sprintf("%s; halted with %s in %s", f.why, rel.Spec.Version, waveProgress(rel, ss))
-		setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: f.reason, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
-		return reconcile.Stop(), nil
-	}
-	order, groups, of := byBranch(stage, reached, func(k int) *promotion.Request {
-		t := &ss.Targets[k]
-		return &promotion.Request{
-			Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: targetWhere(stage.Name, t.Name),
-			Version: t.PreviousVersion, Target: stage.Targets[k].Target, Since: ss.Promotion.StartedAt.Time,
-			Revert: &promotion.Revert{FromCommit: t.Commit, BadVersion: rel.Spec.Version, Reason: f.why},
-		}
-	})
-	var back []releasev1.PipelineTargetStatus
-	var commits []string
-	for _, key := range order {
-		outs := promotion.CommitTogether(ctx, s.gh, key[0], key[1], groups[key])
-		for _, req := range groups[key] {
-			o, ts := outs[req], &ss.Targets[of[req]]
-			if o.Err != nil {
-				return s.githubError(o.Err)
-			}
-			ts.Phase, ts.RollbackCommit = releasev1.TargetRolledBack, o.Result.Commit
-			ts.Message = fmt.Sprintf("%s written back: commit %s", ts.PreviousVersion, github.ShortSHA(o.Result.Commit))
-			back = append(back, releasev1.PipelineTargetStatus{Name: ts.Name, Version: ts.PreviousVersion, Commit: o.Result.Commit})
-			if len(commits) == 0 || commits[len(commits)-1] != o.Result.Commit {
-				commits = append(commits, o.Result.Commit)
-			}
-		}
-	}
-	if err := s.Locks.Targets(ctx, s.pipe, stage.Name, back); err != nil {
-		return reconcile.Stop(), err
-	}
-	if err := s.Locks.Free(ctx, s.pipe, rel, stage.Name); err != nil {
-		return reconcile.Stop(), err
-	}
-	at := metav1.NewTime(s.now)
-	ss.Rollback = &releasev1.RollbackStatus{Version: ss.Promotion.PreviousVersion, Commit: commits[len(commits)-1], At: &at,
-		Message: fmt.Sprintf("%d targets written back in %d commits", len(back), len(commits))}
-	s.postmortem(ctx, i, f)
-	names := make([]string, len(back))
-	for k, b := range back {
-		names[k] = b.Name
-	}
-	ss.Phase = releasev1.StageRolledBack
-	ss.Message = fmt.Sprintf("%s; rolled back %s in %d commits; the waves after wave %d of %d never start", f.why, strings.Join(names, ", "), len(commits), ss.Wave, ss.Waves)
-	setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonRolledBack, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
-	return reconcile.Stop(), nil
 }

@@ -2,14 +2,18 @@ package release_test
 
 import (
 	"fmt"
+	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents"
+	"github.com/liftoff-dev/liftoff/internal/githubsim"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
@@ -135,12 +139,7 @@ func TestWavesOneCommitPerRepositoryPerWave(t *testing.T) {
 	if rel.Status.Phase != releasev1.PhaseReleased || out.Waits() != "" {
 		t.Fatalf("release %s (%s): %s", rel.Status.Phase, out, w.describe("r"))
 	}
-	if got, want := w.targetCommits(gitopsRepo, ""), [][]string{{"prod-1"}, {"prod-3"}, {"prod-5"}}; !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("commits in %s: %v, want %v", gitopsRepo, got, want)
-	}
-	if got, want := w.targetCommits(euRepo, ""), [][]string{{"prod-2"}, {"prod-4", "prod-6"}}; !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("commits in %s: %v, want %v", euRepo, got, want)
-	}
+	w.wantCommits(t, "", [][]string{{"prod-1"}, {"prod-3"}, {"prod-5"}}, [][]string{{"prod-2"}, {"prod-4", "prod-6"}})
 	ss = rel.Status.StageStatus("prod")
 	for k, ts := range ss.Targets {
 		if ts.Phase != releasev1.TargetDeployed || ts.Commit == "" || ts.DeployedAt == nil || ts.PreviousVersion != "1.4.1" {
@@ -184,12 +183,7 @@ func TestWavesFailureRollsBackTheReachedTargets(t *testing.T) {
 	if rel.Status.Phase != releasev1.PhaseFailed || ss.Phase != releasev1.StageRolledBack {
 		t.Fatalf("release %s, prod %s: %s", rel.Status.Phase, ss.Phase, w.describe("r"))
 	}
-	if got, want := w.targetCommits(gitopsRepo, promotion.ActionRollback), [][]string{{"prod-1", "prod-3"}}; !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("rollback commits in %s: %v, want %v", gitopsRepo, got, want)
-	}
-	if got, want := w.targetCommits(euRepo, promotion.ActionRollback), [][]string{{"prod-2"}}; !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("rollback commits in %s: %v, want %v", euRepo, got, want)
-	}
+	w.wantCommits(t, promotion.ActionRollback, [][]string{{"prod-1", "prod-3"}}, [][]string{{"prod-2"}})
 	for k := 1; k <= 6; k++ {
 		if got := w.targetFile(k); !strings.Contains(got, `"1.4.1"`) {
 			t.Errorf("prod-%d holds %s after the rollback", k, got)
@@ -204,7 +198,7 @@ func TestWavesFailureRollsBackTheReachedTargets(t *testing.T) {
 	}
 	want := map[string]releasev1.TargetPhase{"prod-1": releasev1.TargetRolledBack, "prod-2": releasev1.TargetRolledBack, "prod-3": releasev1.TargetRolledBack,
 		"prod-4": releasev1.TargetPending, "prod-5": releasev1.TargetPending, "prod-6": releasev1.TargetPending}
-	if !maps(phases, want) {
+	if !maps.Equal(phases, want) {
 		t.Errorf("targets %v, want %v", phases, want)
 	}
 	if !strings.Contains(ss.Message, "target prod-3: deployment failed") || !strings.Contains(ss.Message, "rolled back prod-1, prod-3, prod-2 in 2 commits; the waves after wave 2 of 3 never start") {
@@ -218,71 +212,6 @@ func TestWavesFailureRollsBackTheReachedTargets(t *testing.T) {
 	w.settle("r", 5)
 	if after := len(w.sim.Commits(gitopsRepo, "main")) + len(w.sim.Commits(euRepo, "main")); after != before {
 		t.Errorf("%d commits after the Release failed", after-before)
-	}
-}
-
-func maps(a, b map[string]releasev1.TargetPhase) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-// The controller restarts after wave 2's commits landed but before the
-// Release's status said so: the new engine finds them by their trailers,
-// and each target is written exactly once.
-func TestWavesRestartWritesEachTargetOnce(t *testing.T) {
-	w, deployed := deployedAsSaid(t)
-	w.settle("r", 20)
-
-	// The status write that recorded wave 2's commits is lost.
-	rel := w.get("r")
-	ss := &rel.Status.Stages[0]
-	if ss.Wave != 2 || ss.Phase != releasev1.StageDeploying {
-		t.Fatalf("prod %s in wave %d: %s", ss.Phase, ss.Wave, w.describe("r"))
-	}
-	ss.Phase = releasev1.StagePromoting
-	for k := range ss.Targets {
-		if ts := &ss.Targets[k]; ts.Wave == 2 {
-			ts.Phase, ts.Commit, ts.CommittedAt, ts.PreviousVersion, ts.Deployment, ts.Message = releasev1.TargetPending, "", nil, "", nil, ""
-		}
-	}
-	w.must(w.c.Status().Update(w.ctx, rel))
-	w.start()
-	for _, t := range []string{"prod-2", "prod-3", "prod-4", "prod-5", "prod-6"} {
-		deployed[t] = true
-	}
-	if out := w.settle("r", 20); out.Waits() != "" || w.get("r").Status.Phase != releasev1.PhaseReleased {
-		t.Fatalf("%s: %s", out, w.describe("r"))
-	}
-	written := map[string]int{}
-	for _, repo := range []string{gitopsRepo, euRepo} {
-		for _, c := range w.targetCommits(repo, "") {
-			for _, target := range c {
-				written[target]++
-			}
-		}
-	}
-	for k := 1; k <= 6; k++ {
-		if n := written[fmt.Sprintf("prod-%d", k)]; n != 1 {
-			t.Errorf("prod-%d written %d times", k, n)
-		}
-	}
-	// prod-2's commit is its own, found by its trailers (not the head,
-	// which wave 3 moved on).
-	var own string
-	for _, c := range w.sim.Commits(euRepo, "main") {
-		if strings.Contains(c.Message, "Liftoff-Stage: prod/prod-2\n") {
-			own = c.SHA
-		}
-	}
-	if got := w.get("r").Status.StageStatus("prod").Targets[1]; got.Commit != own || got.PreviousVersion != "1.4.1" {
-		t.Errorf("prod-2's commit %s (previous %q), want its own %s", got.Commit, got.PreviousVersion, own)
 	}
 }
 
@@ -319,14 +248,14 @@ func TestWavesPauseHoldsTheNextWave(t *testing.T) {
 	}
 }
 
-// The stage's analysis runs once per wave, its query aggregating over the
-// wave's targets ({{ .Targets }}); wave 2's fails, and with onFailure Halt
-// the targets keep the version: nothing is written back, and wave 3 never
-// starts.
-func TestWavesAnalysisPerWaveHalts(t *testing.T) {
+// wave2AnalysisFails starts a Release of 1.4.2 into the six targets, every
+// agent deployed, whose analysis aggregates over the wave's targets
+// ({{ .Targets }}) and fails for wave 2 (prod-2|prod-3), and settles it.
+func wave2AnalysisFails(t *testing.T, onFailure releasev1.FailurePolicy, scope releasev1.RollbackScope) *world {
 	w := newWorld(t)
 	st := targetsWorld(t, w)
-	verified(releasev1.FailureHalt)(&st)
+	verified(onFailure)(&st)
+	st.Rollback = scope
 	st.Verify.Analysis.Metrics[0].Query = `max(errors{version="{{ .Version }}", cluster=~"{{ .Targets }}"})`
 	w.pipeline(st)
 	w.promFor = func(q string) string {
@@ -338,6 +267,15 @@ func TestWavesAnalysisPerWaveHalts(t *testing.T) {
 	w.agentsSay(func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed })
 	w.release("r", "1.4.2")
 	w.settle("r", 40)
+	return w
+}
+
+// The stage's analysis runs once per wave, its query aggregating over the
+// wave's targets ({{ .Targets }}); wave 2's fails, and with onFailure Halt
+// the targets keep the version: nothing is written back, and wave 3 never
+// starts.
+func TestWavesAnalysisPerWaveHalts(t *testing.T) {
+	w := wave2AnalysisFails(t, releasev1.FailureHalt, "")
 
 	rel := w.get("r")
 	ss := rel.Status.StageStatus("prod")
@@ -370,5 +308,292 @@ func TestWavesAnalysisPerWaveHalts(t *testing.T) {
 	}
 	if ps := w.getPipeline().Status.StageStatus("prod"); ps.InFlight != nil {
 		t.Errorf("prod still held by %s", ps.InFlight.Release)
+	}
+}
+
+// failingIn starts a Release of 1.4.2 into the six targets, with the
+// stage's rollback scope, whose agents say prod-3 (wave 2) is Degraded and
+// every other target deployed, and settles it.
+func failingIn(t *testing.T, scope releasev1.RollbackScope, mod ...func(*world)) *world {
+	t.Helper()
+	w := newWorld(t)
+	st := targetsWorld(t, w)
+	st.Rollback = scope
+	w.pipeline(st)
+	w.agentsSay(func(target string) releasev1.DeploymentState {
+		if target == "prod-3" {
+			return releasev1.DeploymentDegraded
+		}
+		return releasev1.DeploymentDeployed
+	})
+	for _, m := range mod {
+		m(w)
+	}
+	w.release("r", "1.4.2")
+	w.settle("r", 30)
+	if rel := w.get("r"); rel.Status.Phase != releasev1.PhaseFailed || rel.Status.StageStatus("prod").Phase != releasev1.StageRolledBack {
+		t.Fatalf("release %s: %s", rel.Status.Phase, w.describe("r"))
+	}
+	return w
+}
+
+// wantCommits checks Liftoff's commits of release r in both repositories
+// (action "" for promotions, or rollback), oldest first, each as the
+// targets it wrote.
+func (w *world) wantCommits(t *testing.T, action string, gitops, eu [][]string) {
+	t.Helper()
+	for repo, want := range map[string][][]string{gitopsRepo: gitops, euRepo: eu} {
+		if got := w.targetCommits(repo, action); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("commits (%q) in %s: %v, want %v", action, repo, got, want)
+		}
+	}
+}
+
+// holding says which targets hold which version, from their files.
+func (w *world) holding() map[string]string {
+	out := map[string]string{}
+	for k := 1; k <= 6; k++ {
+		for _, v := range []string{"1.4.1", "1.4.2"} {
+			if strings.Contains(w.targetFile(k), `"`+v+`"`) {
+				out[fmt.Sprintf("prod-%d", k)] = v
+			}
+		}
+	}
+	return out
+}
+
+// pipelineTargets says which version the pipeline's status gives each
+// target of prod.
+func (w *world) pipelineTargets() map[string]string {
+	out := map[string]string{}
+	for _, pt := range w.getPipeline().Status.StageStatus("prod").Targets {
+		out[pt.Name] = pt.Version
+	}
+	return out
+}
+
+func targetPhases(ss *releasev1.ReleaseStageStatus) map[string]releasev1.TargetPhase {
+	out := map[string]releasev1.TargetPhase{}
+	for _, ts := range ss.Targets {
+		out[ts.Name] = ts.Phase
+	}
+	return out
+}
+
+// rollback: Target writes back only the target whose agent failed, in one
+// commit; the others of its wave and the waves before keep the version,
+// and the wave after never starts.
+func TestWavesRollbackTargetWritesBackOnlyTheFailedTarget(t *testing.T) {
+	w := failingIn(t, releasev1.RollbackScopeTarget)
+
+	w.wantCommits(t, promotion.ActionRollback, [][]string{{"prod-3"}}, nil)
+	want := map[string]string{"prod-1": "1.4.2", "prod-2": "1.4.2", "prod-3": "1.4.1", "prod-4": "1.4.1", "prod-5": "1.4.1", "prod-6": "1.4.1"}
+	if got := w.holding(); !maps.Equal(got, want) {
+		t.Errorf("files hold %v, want %v", got, want)
+	}
+	if got := w.pipelineTargets(); !maps.Equal(got, map[string]string{"prod-1": "1.4.2", "prod-2": "1.4.2", "prod-3": "1.4.1"}) {
+		t.Errorf("the pipeline's targets: %v", got)
+	}
+	ss := w.get("r").Status.StageStatus("prod")
+	phases := map[string]releasev1.TargetPhase{"prod-1": releasev1.TargetDeployed, "prod-2": releasev1.TargetDeployed, "prod-3": releasev1.TargetRolledBack,
+		"prod-4": releasev1.TargetPending, "prod-5": releasev1.TargetPending, "prod-6": releasev1.TargetPending}
+	if got := targetPhases(ss); !maps.Equal(got, phases) {
+		t.Errorf("targets %v, want %v", got, phases)
+	}
+	if !strings.Contains(ss.Message, "rolled back prod-3 in 1 commits; the waves after wave 2 of 3 never start") {
+		t.Errorf("prod's message: %s", ss.Message)
+	}
+	if m := ss.Targets[1].Message; m != "keeps 1.4.2: the stage's rollback (Target) wrote back prod-3" {
+		t.Errorf("prod-2's message: %s", m)
+	}
+}
+
+// rollback: Wave writes back the failed wave's targets, one commit per
+// repository; wave 1 keeps the version.
+func TestWavesRollbackWaveWritesBackTheFailedWave(t *testing.T) {
+	w := failingIn(t, releasev1.RollbackScopeWave)
+
+	w.wantCommits(t, promotion.ActionRollback, [][]string{{"prod-3"}}, [][]string{{"prod-2"}})
+	want := map[string]string{"prod-1": "1.4.2", "prod-2": "1.4.1", "prod-3": "1.4.1", "prod-4": "1.4.1", "prod-5": "1.4.1", "prod-6": "1.4.1"}
+	if got := w.holding(); !maps.Equal(got, want) {
+		t.Errorf("files hold %v, want %v", got, want)
+	}
+	if got := w.pipelineTargets(); !maps.Equal(got, map[string]string{"prod-1": "1.4.2", "prod-2": "1.4.1", "prod-3": "1.4.1"}) {
+		t.Errorf("the pipeline's targets: %v", got)
+	}
+
+	// Each rollback is followed: prod-2's agent applied it; prod-3's
+	// Application is Degraded on the rollback commit too.
+	ss := w.get("r").Status.StageStatus("prod")
+	if prod2 := ss.Targets[1]; prod2.RollbackDeployedAt == nil || !strings.HasPrefix(prod2.Message, "1.4.1 is live again since ") {
+		t.Errorf("prod-2: %+v", prod2)
+	}
+	if prod3 := ss.Targets[2]; prod3.RollbackDeployedAt != nil || !strings.HasSuffix(prod3.Message, "prod-3 needs a person") {
+		t.Errorf("prod-3: %+v", prod3)
+	}
+	if rb := ss.Rollback; rb.DeployedAt != nil || rb.Message != "the rollback to 1.4.1 was not deployed in prod-3: they need a person" {
+		t.Errorf("rollback: %+v", rb)
+	}
+	for _, pt := range w.getPipeline().Status.StageStatus("prod").Targets {
+		if deployed := pt.DeployedAt != nil; deployed != (pt.Name != "prod-3") {
+			t.Errorf("the pipeline's %s: %+v", pt.Name, pt)
+		}
+	}
+}
+
+// A failed analysis names no target: with rollback: Target the wave it
+// measured is written back.
+func TestWavesRollbackTargetAfterAFailedAnalysisWritesBackTheWave(t *testing.T) {
+	w := wave2AnalysisFails(t, releasev1.FailureRollback, releasev1.RollbackScopeTarget)
+
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Phase != releasev1.StageRolledBack {
+		t.Fatalf("prod %s: %s", ss.Phase, w.describe("r"))
+	}
+	want := map[string]string{"prod-1": "1.4.2", "prod-2": "1.4.1", "prod-3": "1.4.1", "prod-4": "1.4.1", "prod-5": "1.4.1", "prod-6": "1.4.1"}
+	if got := w.holding(); !maps.Equal(got, want) {
+		t.Errorf("files hold %v, want %v", got, want)
+	}
+	for _, repo := range []string{gitopsRepo, euRepo} {
+		if got := w.targetCommits(repo, promotion.ActionRollback); len(got) != 1 {
+			t.Errorf("rollback commits in %s: %v, want one", repo, got)
+		}
+	}
+}
+
+// GitHub turns away the rollback's commit in one repository after the
+// other's landed: the retry writes back the rest of the targets the failure
+// chose, each once, and nothing more.
+func TestWavesRollbackRetriedWritesEachChosenTargetOnce(t *testing.T) {
+	w := newWorld(t)
+	st := targetsWorld(t, w)
+	st.Rollback = releasev1.RollbackScopeWave
+	w.pipeline(st)
+	state := releasev1.DeploymentProgressing
+	w.agentsSay(func(target string) releasev1.DeploymentState {
+		if target == "prod-1" {
+			return releasev1.DeploymentDeployed
+		}
+		return state
+	})
+	w.release("r", "1.4.2")
+	w.settle("r", 20)
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Wave != 2 || ss.Phase != releasev1.StageDeploying {
+		t.Fatalf("prod %s in wave %d: %s", ss.Phase, ss.Wave, w.describe("r"))
+	}
+
+	// Wave 2 fails; prod-2's rollback (acme/gitops-eu) lands, prod-3's
+	// (acme/gitops) is turned away once.
+	state = releasev1.DeploymentDegraded
+	w.sim.Inject(githubsim.Fault{Path: "/repos/" + gitopsRepo + "/(contents|git)/", Status: http.StatusBadGateway, Times: 1})
+	if _, err := w.reconcile("r"); err == nil {
+		t.Fatalf("the rollback was not turned away: %s", w.describe("r"))
+	}
+	got := targetPhases(w.get("r").Status.StageStatus("prod"))
+	if got["prod-2"] != releasev1.TargetRolledBack || got["prod-3"] != releasev1.TargetRollingBack || got["prod-1"] != releasev1.TargetDeployed {
+		t.Fatalf("after the refusal: %v", got)
+	}
+	w.settle("r", 10)
+
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Phase != releasev1.StageRolledBack || !strings.Contains(ss.Message, "rolled back prod-2, prod-3 in 2 commits") {
+		t.Fatalf("prod %s: %s", ss.Phase, ss.Message)
+	}
+	w.wantCommits(t, promotion.ActionRollback, [][]string{{"prod-3"}}, [][]string{{"prod-2"}})
+	want := map[string]string{"prod-1": "1.4.2", "prod-2": "1.4.1", "prod-3": "1.4.1", "prod-4": "1.4.1", "prod-5": "1.4.1", "prod-6": "1.4.1"}
+	if got := w.holding(); !maps.Equal(got, want) {
+		t.Errorf("files hold %v, want %v", got, want)
+	}
+}
+
+// maxParallel 4 of six targets: waves of 4 and 2, each one commit per
+// repository.
+func TestWavesMaxParallel(t *testing.T) {
+	w := newWorld(t)
+	st := targetsWorld(t, w)
+	four := int32(4)
+	st.Waves, st.MaxParallel = nil, &four
+	w.pipeline(st)
+	w.agentsSay(func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed })
+	w.release("r", "1.4.2")
+	w.settle("r", 20)
+
+	rel := w.get("r")
+	if ss := rel.Status.StageStatus("prod"); rel.Status.Phase != releasev1.PhaseReleased || ss.Waves != 2 {
+		t.Fatalf("release %s, %d waves: %s", rel.Status.Phase, ss.Waves, w.describe("r"))
+	}
+	w.wantCommits(t, "", [][]string{{"prod-1", "prod-3"}, {"prod-5"}}, [][]string{{"prod-2", "prod-4"}, {"prod-6"}})
+}
+
+// A rollback on demand of a stage with targets, once the version runs in
+// all six: every target is written back, one commit per repository, the
+// pipeline's record names them, and each target's rollback is followed
+// until its agent applied it; then the stage runs the version written back.
+func TestWavesRollbackOnDemandWritesBackEveryTargetAndFollowsIt(t *testing.T) {
+	w, deployed := deployedAsSaid(t)
+	for k := 2; k <= 6; k++ {
+		deployed[fmt.Sprintf("prod-%d", k)] = true
+	}
+	if w.settle("r", 30); w.get("r").Status.Phase != releasev1.PhaseReleased {
+		t.Fatalf("%s", w.describe("r"))
+	}
+
+	w.clk.Step(time.Hour)
+	w.askRollback("prod", "1.4.1", "errors since 13:00")
+	w.agentsSay(func(string) releasev1.DeploymentState { return releasev1.DeploymentProgressing })
+	w.settle("r", 6)
+	rel := w.get("r")
+	ss := rel.Status.StageStatus("prod")
+	if rel.Status.Phase != releasev1.PhaseFailed || ss.Phase != releasev1.StageRolledBack || ss.Rollback == nil || ss.Rollback.RequestedBy != "lee" {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	w.wantCommits(t, promotion.ActionRollback, [][]string{{"prod-1", "prod-3", "prod-5"}}, [][]string{{"prod-2", "prod-4", "prod-6"}})
+	for _, repo := range []string{gitopsRepo, euRepo} {
+		if head := w.sim.Commits(repo, "main")[0]; !strings.Contains(head.Message, "Liftoff-Rollback-Request: 0\n") {
+			t.Errorf("the rollback in %s does not name its request: %s", repo, head.Message)
+		}
+	}
+	want := map[string]string{"prod-1": "1.4.1", "prod-2": "1.4.1", "prod-3": "1.4.1", "prod-4": "1.4.1", "prod-5": "1.4.1", "prod-6": "1.4.1"}
+	if got := w.holding(); !maps.Equal(got, want) {
+		t.Errorf("files hold %v, want %v", got, want)
+	}
+	rec := w.getPipeline().Status.RollbackRecordOf(0)
+	if rec == nil || rec.Phase != releasev1.RollbackDone || rec.From != "1.4.2" || rec.To != "1.4.1" ||
+		!slices.Equal(rec.Targets, []string{"prod-1", "prod-3", "prod-5", "prod-2", "prod-4", "prod-6"}) {
+		t.Fatalf("record %+v", rec)
+	}
+	for _, ts := range ss.Targets {
+		if ts.Phase != releasev1.TargetRolledBack || ts.RollbackDeployedAt != nil || ts.RollbackDeployment == nil {
+			t.Errorf("target %s before its agent applied the rollback: %+v", ts.Name, ts)
+		}
+	}
+	if !strings.Contains(ss.Rollback.Message, "waiting for prod-1, prod-2, prod-3, prod-4, prod-5, prod-6 to deploy it") {
+		t.Errorf("rollback: %s", ss.Rollback.Message)
+	}
+
+	// The agents apply the rollback: every target, then the stage, runs 1.4.1.
+	w.agentsSay(func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed })
+	w.clk.Step(time.Minute)
+	w.settle("r", 4)
+	ss = w.get("r").Status.StageStatus("prod")
+	for _, ts := range ss.Targets {
+		if ts.RollbackDeployedAt == nil {
+			t.Errorf("target %s: %+v", ts.Name, ts)
+		}
+	}
+	if ss.Rollback.DeployedAt == nil || !strings.HasPrefix(ss.Rollback.Message, "1.4.1 is live again in every target of prod written back since ") {
+		t.Errorf("rollback: %+v", ss.Rollback)
+	}
+	ps := w.getPipeline().Status.StageStatus("prod")
+	if ps.Version != "1.4.1" || ps.Live == nil || ps.Live.Version != "1.4.1" {
+		t.Errorf("the pipeline's prod: version %s, live %+v", ps.Version, ps.Live)
+	}
+	for _, pt := range ps.Targets {
+		if pt.Version != "1.4.1" || pt.DeployedAt == nil {
+			t.Errorf("the pipeline's %s: %+v", pt.Name, pt)
+		}
+	}
+	before := len(w.sim.Commits(gitopsRepo, "main")) + len(w.sim.Commits(euRepo, "main"))
+	w.settle("r", 3)
+	if after := len(w.sim.Commits(gitopsRepo, "main")) + len(w.sim.Commits(euRepo, "main")); after != before {
+		t.Errorf("%d commits after the rollback was applied", after-before)
 	}
 }

@@ -126,9 +126,6 @@ func rollbackRefusal(old, pipe *releasev1.ReleasePipeline, i int, op admissionv1
 	if pipe.StageIndex(rb.Stage) < 0 {
 		return fmt.Sprintf("no stage %q in this pipeline (stages: %s)", rb.Stage, pipe.StageNames())
 	}
-	if pipe.Spec.Stages[pipe.StageIndex(rb.Stage)].HasTargets() {
-		return fmt.Sprintf("stage %s has targets: a rollback on demand of a stage with targets is not supported yet (release the version to go back to instead)", rb.Stage)
-	}
 	ps := old.Status.StageStatus(rb.Stage)
 	if op == admissionv1.Create || ps == nil || ps.Version == "" {
 		return fmt.Sprintf("nothing to roll back: Liftoff has promoted nothing into %s yet", rb.Stage)
@@ -150,6 +147,10 @@ func rollbackRefusal(old, pipe *releasev1.ReleasePipeline, i int, op admissionv1
 	}
 	if rb.To == ps.Version {
 		return fmt.Sprintf("%s runs %s already; name an earlier version (%s)", rb.Stage, ps.Version, versionList(targets))
+	}
+	if pipe.Spec.Stages[pipe.StageIndex(rb.Stage)].HasTargets() && rb.To != targets[0].Version {
+		// Each target gets back what its files held before the version.
+		return fmt.Sprintf("stage %s has targets: each goes back to what it ran before %s, %s: leave to out or name %s", rb.Stage, ps.Version, targets[0].Version, targets[0].Version)
 	}
 	if _, ok := old.RollbackTargetFor(rb.Stage, rb.To); !ok {
 		return fmt.Sprintf("%s never ran %s per its promotion history: roll back to one of %s", rb.Stage, rb.To, versionList(targets))

@@ -111,7 +111,12 @@ func TestValidatePipeline(t *testing.T) {
 			p := waves()
 			p.Spec.Rollbacks = first
 			return p
-		}(), pipelineRan(nil), "stage prod has targets: a rollback on demand of a stage with targets is not supported yet"},
+		}(), pipelineRan(nil), ""},
+		{"a stage with targets rolled back past the version before", admissionv1.Update, ann, func() *releasev1.ReleasePipeline {
+			p := waves()
+			p.Spec.Rollbacks = []releasev1.RollbackRequest{rollbackTo("prod", "1.4.0", "ann")}
+			return p
+		}(), pipelineRan(nil), "spec.rollbacks[0]: stage prod has targets: each goes back to what it ran before 1.4.2, 1.4.1: leave to out or name 1.4.1"},
 		{"a wave past the targets", admissionv1.Update, ann, waves(intstr.FromInt32(1), intstr.FromInt32(5)), pipelineRan(nil),
 			"spec.stages[1].waves[1]: 5 is more than the stage's 3 targets"},
 		{"a rollback stamped with another name", admissionv1.Update, ann, pipelineRan([]releasev1.RollbackRequest{rollbackTo("prod", "1.4.1", "bob")}), pipelineRan(nil),
