@@ -56,6 +56,7 @@ type options struct {
 	fleetTargets        int
 	fleetReleases       int
 	groupServices       int
+	groupRounds         int
 	prodWaves           []intstr.IntOrString
 }
 
@@ -78,6 +79,7 @@ func main() {
 	flag.IntVar(&o.fleetTargets, "waves-throughput-targets", 10, "Production targets of each pipeline in the waves-throughput phase.")
 	flag.IntVar(&o.fleetReleases, "waves-throughput-releases", 3, "Releases per pipeline in the waves-throughput phase, one after another.")
 	flag.IntVar(&o.groupServices, "group-services", 20, "Services of the group phase (a pipeline each, one GitOps repository) released as one Launch, then as independent Releases.")
+	flag.IntVar(&o.groupRounds, "group-rounds", 3, "Rounds of the group phase, each the independent Releases then the Launch.")
 	flag.IntVar(&o.pipelines, "pipelines", 100, "Pipelines of the throughput phase (each with its own source repository).")
 	flag.IntVar(&o.releases, "releases", 10, "Releases per pipeline in the throughput phase, created one after the other.")
 	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")

@@ -193,8 +193,12 @@ func (r *report) waves(x *wavesResult) {
 	r.Phases.Waves = x
 	r.add("waves", "pipeline", "prod of %d targets in waves %s (%s targets), one GitOps repository, an Argo CD Application each (Healthy %s after its commit), GitHub's secondary limits enforced",
 		x.Targets, strings.Join(x.Waves, ", "), joinInts(x.WaveSizes, "+"), time.Duration(x.AgentDelayMs*float64(time.Millisecond)))
-	r.add("waves", "commits per wave", "%s over %d releases (goal: 1 per repository each); targets in no commit %d, in several %d",
-		joinInts(x.CommitsPerWave, ", "), x.Releases, x.TargetsInNoCommit, x.TargetsInSeveralCommits)
+	perRelease := make([]string, len(x.CommitsPerWave))
+	for j, n := range x.CommitsPerWave {
+		perRelease[j] = strconv.FormatFloat(float64(n)/float64(max(1, x.Releases)), 'f', -1, 64)
+	}
+	r.add("waves", "commits per wave and release", "%s (goal: 1, one repository); targets in no commit %d, in several %d",
+		strings.Join(perRelease, ", "), x.TargetsInNoCommit, x.TargetsInSeveralCommits)
 	r.add("waves", "wave deployed -> next wave committed", "p50 %.0f ms, max %.0f ms over %d waves (no soak, no verify)", x.DeployedToNextP50Ms, x.DeployedToNextMaxMs, len(x.DeployedToNextCommitMs))
 	r.add("waves", "release created -> Released", "%s s", joinFloats(x.ReleaseSeconds))
 	r.add("waves", "GitHub", "%d content-generating requests, %d secondary-limit refusals (%s)", x.ContentGenerating, x.SecondaryRefusals, counts(intCounts(x.WritesByOperation)))
@@ -204,12 +208,20 @@ func (r *report) waves(x *wavesResult) {
 func (r *report) group(x *groupResult) {
 	r.Phases.Group = x
 	r.add("group", "services", "%d x %d stages, one GitOps repository, GitHub's secondary limits enforced, no deployment records", x.Services, x.Stages)
-	for _, run := range []*trainRun{x.Independent, x.Launch} {
-		r.add("group", run.Mode, "%d promotions in %d commits (per stage: %s), all Released in %.1f s; controller CPU %.1f s",
+	for i, run := range x.Runs {
+		name := fmt.Sprintf("%s, round %d", run.Mode, i/2+1)
+		landed := make([]string, len(run.Timeline))
+		for j, c := range run.Timeline {
+			landed[j] = c.String()
+		}
+		r.add("group", name, "%d promotions in %d commits (per stage: %s), all Released in %.1f s; controller CPU %.1f s",
 			run.Promotions, run.Commits, counts(intCounts(run.CommitsPerStage)), run.TrainSeconds, run.Controller.CPUSeconds)
+		r.add("group", name, "commits at %s", strings.Join(landed, "; "))
+		if run.LaunchSeconds > 0 {
+			r.add("group", name, "the Launch Released after %.1f s", run.LaunchSeconds)
+		}
 	}
-	r.add("group", "launch", "the Launch Released after %.1f s", x.Launch.LaunchSeconds)
-	r.add("group", "launch over independent", "%+.1f%% wall time (goal: under 10%%)", x.OverheadPercent)
+	r.add("group", "launch over independent", "%.1f s over %.1f s (medians): %+.1f%% wall time (goal: under 10%%)", x.LaunchSeconds, x.IndependentSeconds, x.OverheadPercent)
 }
 
 func joinInts(v []int, sep string) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,8 +56,10 @@ type trainRun struct {
 	Commits int `json:"commits"`
 	// CommitsPerStage counts, for each stage, the commits holding
 	// promotions into it.
-	CommitsPerStage     map[string]int `json:"commitsPerStage"`
-	PromotionsPerCommit float64        `json:"promotionsPerCommit"`
+	CommitsPerStage map[string]int `json:"commitsPerStage"`
+	// Timeline: the commits of promotions, in the order they landed.
+	Timeline            []timedCommit `json:"timeline"`
+	PromotionsPerCommit float64       `json:"promotionsPerCommit"`
 	// ContentGenerating counts every content-generating request the
 	// simulator admitted: commits, deployments and their statuses, the
 	// revert.
@@ -126,6 +129,7 @@ type train struct {
 
 	mu        sync.Mutex
 	revertAt  time.Time
+	timeline  []timedCommit
 	refusedAt []time.Time
 }
 
@@ -473,15 +477,42 @@ func (t *train) branchMoved(u githubsim.BranchUpdate) {
 	if u.Repo != trainGitOps {
 		return
 	}
+	now := time.Now()
+	landed := timedCommit{Promotions: map[string]int{}}
 	for _, g := range promotion.TrailerGroups(u.Message) {
 		if g[promotion.TrailerAction] == promotion.ActionRollback {
 			t.mu.Lock()
 			if t.revertAt.IsZero() {
-				t.revertAt = time.Now()
+				t.revertAt = now
 			}
 			t.mu.Unlock()
 		}
+		if g[promotion.TrailerRelease] != "" && g[promotion.TrailerAction] == "" {
+			landed.Promotions[g[promotion.TrailerStage]]++
+		}
 	}
+	if len(landed.Promotions) > 0 {
+		t.mu.Lock()
+		landed.AtSeconds = now.Sub(t.start).Seconds()
+		t.timeline = append(t.timeline, landed)
+		t.mu.Unlock()
+	}
+}
+
+// timedCommit is a commit of promotions: when it landed, from the Releases'
+// creation, and how many promotions into each stage it holds.
+type timedCommit struct {
+	AtSeconds  float64        `json:"atSeconds"`
+	Promotions map[string]int `json:"promotions"`
+}
+
+// String is "1.52 s dev 19".
+func (c timedCommit) String() string {
+	parts := []string{strconv.FormatFloat(c.AtSeconds, 'f', 2, 64) + " s"}
+	for _, st := range sortedKeys(c.Promotions) {
+		parts = append(parts, fmt.Sprintf("%s %d", st, c.Promotions[st]))
+	}
+	return strings.Join(parts, " ")
 }
 
 // countRefusals notes when the simulator refused a request for a secondary
@@ -551,6 +582,7 @@ func (t *train) measure(run *trainRun) {
 	run.PromotionsPerHourPerToken = 500 / run.ContentPerPromotion
 	run.MeasuredPerHour = float64(run.Promotions) / run.TrainSeconds * 3600
 	t.mu.Lock()
+	run.Timeline = append([]timedCommit(nil), t.timeline...)
 	for _, at := range t.refusedAt {
 		if at.Sub(t.start) > time.Minute {
 			run.RefusalsAfterFirstMinute++
