@@ -214,14 +214,27 @@ func (r *report) group(x *groupResult) {
 		for j, c := range run.Timeline {
 			landed[j] = c.String()
 		}
-		r.add("group", name, "%d promotions in %d commits (per stage: %s), all Released in %.1f s; controller CPU %.1f s",
-			run.Promotions, run.Commits, counts(intCounts(run.CommitsPerStage)), run.TrainSeconds, run.Controller.CPUSeconds)
+		r.add("group", name, "%d promotions in %d commits (per stage: %s), all Released in %.1f s",
+			run.Promotions, run.Commits, counts(intCounts(run.CommitsPerStage)), run.TrainSeconds)
+		r.add("group", name, "controller CPU %.1f s, %.0f API-server writes, reconciles: %s",
+			run.Controller.CPUSeconds, run.APIWrites, methods(nonZero(run.Reconciles)))
 		r.add("group", name, "commits at %s", strings.Join(landed, "; "))
 		if run.LaunchSeconds > 0 {
 			r.add("group", name, "the Launch Released after %.1f s", run.LaunchSeconds)
 		}
 	}
 	r.add("group", "launch over independent", "%.1f s over %.1f s (medians): %+.1f%% wall time (goal: under 10%%)", x.LaunchSeconds, x.IndependentSeconds, x.OverheadPercent)
+}
+
+// nonZero are the entries of m that are not 0.
+func nonZero(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func joinInts(v []int, sep string) string {

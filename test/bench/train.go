@@ -98,6 +98,10 @@ type trainRun struct {
 	// ones included.
 	WritesByOperation map[string]int `json:"writesByOperation"`
 	Controller        procStats      `json:"controller"`
+	// Reconciles by controller and the controller's API-server writes,
+	// over the whole run.
+	Reconciles map[string]float64 `json:"reconciles"`
+	APIWrites  float64            `json:"apiWrites"`
 }
 
 type trainResult struct {
@@ -285,6 +289,10 @@ func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
 	run.WallSeconds = time.Since(t.start).Seconds()
 	stopCounting()
 	run.RecordsOwedMax = <-owed
+	if m, err := c.scrape(); err == nil {
+		run.Reconciles = m.by("controller_runtime_reconcile_total", "controller")
+		_, run.APIWrites = apiWrites(nil, m)
+	}
 	if err := t.w.stopController(ctx, c); err != nil {
 		return nil, err
 	}
