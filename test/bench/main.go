@@ -158,6 +158,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer w.stop()
+	if o.phases["waves"] {
+		if err := checkWaves(ctx, w, o); err != nil {
+			return fmt.Errorf("waves: %w", err)
+		}
+	}
 
 	var tp *throughputResult
 	if o.phases["throughput"] {

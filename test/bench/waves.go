@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
@@ -119,7 +120,7 @@ func runWaves(ctx context.Context, w *world, o options) (*wavesResult, error) {
 	r.sim.AddToken(token)
 
 	ns := "bench-waves"
-	r.a = app{ns: ns, name: "checkout", source: "waves/checkout", gitops: wavesGitOps, prod: prod}
+	r.a = wavesApp(ns, o)
 	if err := r.setup(ctx, api.URL+"/"); err != nil {
 		return nil, err
 	}
@@ -214,6 +215,17 @@ func (r *wavesRun) setup(ctx context.Context, apiURL string) error {
 			return err
 		}
 	}
+	return r.createPipeline(ctx, apiURL)
+}
+
+// wavesApp is the phase's application in namespace ns.
+func wavesApp(ns string, o options) app {
+	return app{ns: ns, name: "checkout", source: "waves/checkout", gitops: wavesGitOps, prod: prodTargets{n: o.wavesTargets, waves: o.prodWaves}}
+}
+
+// createPipeline creates the application's pipeline: no gates, each prod
+// target deployed by its Application.
+func (r *wavesRun) createPipeline(ctx context.Context, apiURL string, opts ...client.CreateOption) error {
 	p := r.a.pipeline(apiURL)
 	p.Spec.GitHub.Deployments = r.w.deployments
 	for s := range p.Spec.Stages {
@@ -224,10 +236,18 @@ func (r *wavesRun) setup(ctx context.Context, apiURL string) error {
 				Name: r.a.name + "-" + st.Targets[k].Name, Namespace: argoNamespace}}
 		}
 	}
-	if err := r.w.k8s.Create(ctx, p); err != nil {
+	if err := r.w.k8s.Create(ctx, p, opts...); err != nil {
 		return fmt.Errorf("the pipeline of %d prod targets is refused (run with fewer: -waves-targets): %w", r.a.prod.n, err)
 	}
 	return nil
+}
+
+// checkWaves asks the API server, before any phase runs, whether it takes
+// the waves phase's pipeline (a dry run): a refusal then costs seconds, not
+// the phases before it.
+func checkWaves(ctx context.Context, w *world, o options) error {
+	r := &wavesRun{w: w, o: o, a: wavesApp("default", o)}
+	return r.createPipeline(ctx, "http://127.0.0.1/", client.DryRunAll)
 }
 
 // branchMoved plays Argo CD: each prod target the commit promotes is
