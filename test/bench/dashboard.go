@@ -63,7 +63,7 @@ func runDashboard(ctx context.Context, w *world, o options) (*dashboardResult, e
 	n, pipelines := o.dashboardReleases, o.dashboardPipelines
 	progress("dashboard: %d Releases over %d pipelines", n, pipelines)
 	ns := "bench-dashboard"
-	apps, err := w.setupApps(ctx, ns, "db", pipelines, nil)
+	apps, err := w.setupApps(ctx, ns, "db", pipelines, nil, prodTargets{})
 	if err != nil {
 		return nil, err
 	}

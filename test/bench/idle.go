@@ -31,7 +31,7 @@ func runIdle(ctx context.Context, w *world, o options) (*idleResult, error) {
 	progress("idle: %d releases waiting on QA for %s", n, o.idle)
 	ns := "bench-idle"
 	// One pipeline per Release: a pipeline moves one Release at a time.
-	apps, err := w.setupApps(ctx, ns, "id", n, nil)
+	apps, err := w.setupApps(ctx, ns, "id", n, nil, prodTargets{})
 	if err != nil {
 		return nil, err
 	}

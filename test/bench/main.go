@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -46,9 +48,19 @@ type options struct {
 	registryTags        int
 	registryInterval    time.Duration
 	registryWatch       time.Duration
+	wavesTargets        int
+	waves               string
+	wavesReleases       int
+	agentDelay          time.Duration
+	fleetPipelines      int
+	fleetTargets        int
+	fleetReleases       int
+	groupServices       int
+	groupRounds         int
+	prodWaves           []intstr.IntOrString
 }
 
-var allPhases = []string{"throughput", "raw", "shards", "idle", "memory", "dashboard", "train", "registry"}
+var allPhases = []string{"throughput", "raw", "shards", "idle", "memory", "dashboard", "train", "registry", "waves", "waves-throughput", "group"}
 
 func main() {
 	var o options
@@ -59,6 +71,15 @@ func main() {
 	flag.IntVar(&o.registryTags, "registry-tags", 500, "Tags of each repository in the registry phase.")
 	flag.DurationVar(&o.registryInterval, "registry-interval", time.Minute, "Discovery interval of the registry phase.")
 	flag.DurationVar(&o.registryWatch, "registry-watch", 3*time.Minute, "How long the registry phase watches discovery once every version is found.")
+	flag.IntVar(&o.wavesTargets, "waves-targets", 50, "Production targets of the waves phase's pipeline, sharing one GitOps repository, each deployed by its own Argo CD Application.")
+	flag.StringVar(&o.waves, "waves", "1,25%,100%", "The waves of prod in the waves and waves-throughput phases (spec.stages[].waves), comma-separated.")
+	flag.IntVar(&o.wavesReleases, "waves-releases", 3, "Releases of the waves phase, one after another.")
+	flag.DurationVar(&o.agentDelay, "waves-agent-delay", time.Second, "How long the waves phase's Argo CD takes from a commit to the Application Healthy (Progressing meanwhile).")
+	flag.IntVar(&o.fleetPipelines, "waves-throughput-pipelines", 100, "Pipelines of the waves-throughput phase, each with its prod in waves over -waves-throughput-targets targets.")
+	flag.IntVar(&o.fleetTargets, "waves-throughput-targets", 10, "Production targets of each pipeline in the waves-throughput phase.")
+	flag.IntVar(&o.fleetReleases, "waves-throughput-releases", 3, "Releases per pipeline in the waves-throughput phase, one after another.")
+	flag.IntVar(&o.groupServices, "group-services", 20, "Services of the group phase (a pipeline each, one GitOps repository) released as one Launch, then as independent Releases.")
+	flag.IntVar(&o.groupRounds, "group-rounds", 3, "Rounds of the group phase, each the independent Releases then the Launch.")
 	flag.IntVar(&o.pipelines, "pipelines", 100, "Pipelines of the throughput phase (each with its own source repository).")
 	flag.IntVar(&o.releases, "releases", 10, "Releases per pipeline in the throughput phase, created one after the other.")
 	flag.IntVar(&o.shardReleases, "shard-releases", 3, "Releases per pipeline in the shards phase.")
@@ -98,6 +119,12 @@ func main() {
 		os.Exit(2)
 	}
 
+	var err error
+	if o.prodWaves, err = parseWaves(o.waves); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: -waves %q: %v\n", o.waves, err)
+		os.Exit(2)
+	}
+
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -131,6 +158,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer w.stop()
+	if o.phases["waves"] {
+		if err := checkWaves(ctx, w, o); err != nil {
+			return fmt.Errorf("waves: %w", err)
+		}
+	}
 
 	var tp *throughputResult
 	if o.phases["throughput"] {
@@ -140,7 +172,7 @@ func run(ctx context.Context, o options) error {
 		rep.throughput(tp)
 	}
 	if o.phases["raw"] {
-		r, err := runRaw(ctx, w, o, tp)
+		r, err := runRaw(ctx, w, o, tp, rawSpec{phase: "raw", ns: "bench-raw", prefix: "rw"})
 		if err != nil {
 			return fmt.Errorf("raw: %w", err)
 		}
@@ -188,12 +220,64 @@ func run(ctx context.Context, o options) error {
 		}
 		rep.registry(r)
 	}
+	if err := runWavesAndGroup(ctx, w, o, rep); err != nil {
+		return err
+	}
 	rep.print(os.Stdout)
 	if err := rep.write(o.out); err != nil {
 		return err
 	}
 	progress("results written to %s", o.out)
 	return nil
+}
+
+// runWavesAndGroup runs the phases of stages rolled out in waves and of a
+// Launch.
+func runWavesAndGroup(ctx context.Context, w *world, o options, rep *report) error {
+	if o.phases["waves"] {
+		r, err := runWaves(ctx, w, o)
+		if err != nil {
+			return fmt.Errorf("waves: %w", err)
+		}
+		rep.waves(r)
+	}
+	if o.phases["waves-throughput"] {
+		prod := prodTargets{n: o.fleetTargets, waves: o.prodWaves}
+		t, err := runThroughput(ctx, w, o, throughputSpec{phase: "waves-throughput", ns: "bench-waves-throughput", pipelines: o.fleetPipelines, releases: o.fleetReleases, prod: prod})
+		if err != nil {
+			return fmt.Errorf("waves-throughput: %w", err)
+		}
+		r, err := runRaw(ctx, w, o, t, rawSpec{phase: "waves-throughput raw", ns: "bench-waves-raw", prefix: "wr", prod: prod})
+		if err != nil {
+			return fmt.Errorf("waves-throughput raw: %w", err)
+		}
+		rep.wavesThroughput(t, r)
+	}
+	if o.phases["group"] {
+		r, err := runGroup(ctx, w, o)
+		if err != nil {
+			return fmt.Errorf("group: %w", err)
+		}
+		rep.group(r)
+	}
+	return nil
+}
+
+// parseWaves reads waves as spec.stages[].waves has them: counts and
+// percentages, comma-separated.
+func parseWaves(s string) ([]intstr.IntOrString, error) {
+	var out []intstr.IntOrString
+	for _, f := range strings.Split(s, ",") {
+		v := intstr.Parse(strings.TrimSpace(f))
+		if v.Type == intstr.String {
+			p, ok := strings.CutSuffix(v.StrVal, "%")
+			if _, err := strconv.Atoi(p); !ok || err != nil {
+				return nil, fmt.Errorf("%q is neither a count nor a percentage", v.StrVal)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // progress prints a line to stderr, stamped with the time.

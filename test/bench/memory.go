@@ -36,7 +36,7 @@ func runMemory(ctx context.Context, w *world, o options) (*memoryResult, error) 
 	pipelines := max(1, min(o.pipelines, n))
 	progress("memory: %d released Releases over %d pipelines", n, pipelines)
 	ns := "bench-memory"
-	apps, err := w.setupApps(ctx, ns, "mm", pipelines, nil)
+	apps, err := w.setupApps(ctx, ns, "mm", pipelines, nil, prodTargets{})
 	if err != nil {
 		return nil, err
 	}

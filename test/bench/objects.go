@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,6 +27,47 @@ type app struct {
 	source   string // owner/name
 	gitops   string
 	shard    string
+	// prod, when it has targets, makes prod a stage of several targets
+	// rolled out in waves.
+	prod prodTargets
+}
+
+// prodTargets are the targets of a stage rolled out in waves: n of them
+// (prod-01, prod-02, ...), in the GitOps repository of the application.
+type prodTargets struct {
+	n     int
+	waves []intstr.IntOrString
+}
+
+// targetName is the name of prod's target k (from 0).
+func targetName(k int) string { return fmt.Sprintf("prod-%02d", k+1) }
+
+// waveEnds are the ends of prod's waves (see releasev1.Stage.WaveEnds).
+func (p prodTargets) waveEnds() ([]int, error) {
+	st := releasev1.Stage{Targets: make([]releasev1.StageTarget, p.n), Waves: p.waves}
+	return st.WaveEnds()
+}
+
+// paths are the files the application's stage writes: one, or one per
+// target of prod.
+func (a app) paths(stage string) []string {
+	if stage != "prod" || a.prod.n == 0 {
+		return []string{a.path(stage)}
+	}
+	out := make([]string, a.prod.n)
+	for k := range out {
+		out[k] = a.path(targetName(k))
+	}
+	return out
+}
+
+// files are the application's files in the GitOps repository at tag.
+func (a app) files(tag string, into map[string]string) {
+	for _, st := range stageNames {
+		for _, p := range a.paths(st) {
+			into[p] = kustomization(a.image(), tag)
+		}
+	}
 }
 
 func (a app) image() string { return "ghcr.io/bench/" + a.name }
@@ -56,16 +98,27 @@ func (a app) labels() map[string]string {
 // repository, each gated by the QA check run on the release commit.
 func (a app) pipeline(apiURL string) *releasev1.ReleasePipeline {
 	var stages []releasev1.Stage
+	target := func(path string) releasev1.Target {
+		return releasev1.Target{
+			Repository: a.gitops, Branch: "main", Strategy: releasev1.StrategyCommit,
+			Files: []releasev1.TargetFile{{Path: path, KustomizeImage: &releasev1.KustomizeImageUpdater{Name: a.image()}}},
+		}
+	}
 	for _, st := range stageNames {
-		stages = append(stages, releasev1.Stage{
+		stage := releasev1.Stage{
 			Name:      st,
 			Promotion: releasev1.PromotionAuto,
-			Target: releasev1.Target{
-				Repository: a.gitops, Branch: "main", Strategy: releasev1.StrategyCommit,
-				Files: []releasev1.TargetFile{{Path: a.path(st), KustomizeImage: &releasev1.KustomizeImageUpdater{Name: a.image()}}},
-			},
-			Gates: &releasev1.Gates{Checks: &releasev1.ChecksGate{Required: []string{"qa"}}},
-		})
+			Gates:     &releasev1.Gates{Checks: &releasev1.ChecksGate{Required: []string{"qa"}}},
+		}
+		if paths := a.paths(st); st == "prod" && a.prod.n > 0 {
+			for k, p := range paths {
+				stage.Targets = append(stage.Targets, releasev1.StageTarget{Name: targetName(k), Target: target(p)})
+			}
+			stage.Waves = a.prod.waves
+		} else {
+			stage.Target = target(paths[0])
+		}
+		stages = append(stages, stage)
 	}
 	return &releasev1.ReleasePipeline{
 		ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: a.ns, Labels: a.labels()},
@@ -92,7 +145,8 @@ func (a app) release(k int) *releasev1.Release {
 // setupApps creates the phase's namespace, GitOps repository (one commit
 // holding every application's files at version 1.0.0), the source
 // repositories and the pipelines.
-func (w *world) setupApps(ctx context.Context, ns, prefix string, n int, shard func(i int) string) ([]app, error) {
+// prod gives prod targets (none: one target).
+func (w *world) setupApps(ctx context.Context, ns, prefix string, n int, shard func(i int) string, prod prodTargets) ([]app, error) {
 	if err := w.namespace(ctx, ns); err != nil {
 		return nil, err
 	}
@@ -103,14 +157,12 @@ func (w *world) setupApps(ctx context.Context, ns, prefix string, n int, shard f
 	apps := make([]app, n)
 	files := map[string]string{}
 	for i := range apps {
-		a := app{ns: ns, name: fmt.Sprintf("%s-%04d", prefix, i), gitops: gitops}
+		a := app{ns: ns, name: fmt.Sprintf("%s-%04d", prefix, i), gitops: gitops, prod: prod}
 		a.source = "bench/" + a.name
 		if shard != nil {
 			a.shard = shard(i)
 		}
-		for _, st := range stageNames {
-			files[a.path(st)] = kustomization(a.image(), "1.0.0")
-		}
+		a.files("1.0.0", files)
 		if err := w.sim.CreateRepo(a.source, "main"); err != nil {
 			return nil, err
 		}

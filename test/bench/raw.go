@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -55,6 +56,7 @@ var commitOps = map[string]bool{
 	"POST /repos/{owner}/{repo}/git/trees":          true,
 	"POST /repos/{owner}/{repo}/git/commits":        true,
 	"PATCH /repos/{owner}/{repo}/git/refs/{ref...}": true,
+	"POST /graphql": true,
 }
 
 // rawPromotion is one promotion of the baseline.
@@ -97,9 +99,20 @@ var rawReads = map[string]rawOp{
 
 func repoName(full string) string { return full[strings.IndexByte(full, '/')+1:] }
 
-func runRaw(ctx context.Context, w *world, o options, tp *throughputResult) (*rawResult, error) {
+// rawSpec is where the baseline runs: its namespace and the prefix of its
+// repositories, and prod's targets (as the measured phase had them).
+type rawSpec struct {
+	phase, ns, prefix string
+	prod              prodTargets
+}
+
+func runRaw(ctx context.Context, w *world, o options, tp *throughputResult, spec rawSpec) (*rawResult, error) {
 	total := tp.Promotions
-	progress("raw: %d promotions without a controller, %d workers", total, o.concurrency)
+	progress("%s: %d promotions without a controller, %d workers", spec.phase, total, o.concurrency)
+	ends, err := spec.prod.waveEnds()
+	if err != nil {
+		return nil, err
+	}
 	const (
 		deployOp = "POST /repos/{owner}/{repo}/deployments"
 		statusOp = "POST /repos/{owner}/{repo}/deployments/{id}/statuses"
@@ -116,8 +129,8 @@ func runRaw(ctx context.Context, w *world, o options, tp *throughputResult) (*ra
 		}
 	}
 
-	ns := "bench-raw"
-	apps, err := w.setupApps(ctx, ns, "rw", tp.Pipelines, nil)
+	ns := spec.ns
+	apps, err := w.setupApps(ctx, ns, spec.prefix, tp.Pipelines, nil, spec.prod)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +189,7 @@ func runRaw(ctx context.Context, w *world, o options, tp *throughputResult) (*ra
 					}
 					n--
 				}
-				if err := rawCommit(ctx, p); err != nil {
+				if err := rawCommits(ctx, p, ends); err != nil {
 					return err
 				}
 				for range count(rates[deployOp], idx) {
@@ -214,7 +227,7 @@ func runRaw(ctx context.Context, w *world, o options, tp *throughputResult) (*ra
 	res.GitHubRequestsPerPromotion = float64(st.Counted) / float64(total)
 	res.APIWrites = int(writes.Load())
 	res.APIWritesPerPromotion = float64(res.APIWrites) / float64(total)
-	progress("raw: %d promotions in %s (%.1f/s); Liftoff reached %.0f%% of it", total, wall.Round(time.Millisecond), res.PromotionsPerSecond, 100*res.LiftoffRatio)
+	progress("%s: %d promotions in %s (%.1f/s); Liftoff reached %.0f%% of it", spec.phase, total, wall.Round(time.Millisecond), res.PromotionsPerSecond, 100*res.LiftoffRatio)
 	return res, w.clean(ctx, ns)
 }
 
@@ -229,21 +242,99 @@ func sortedKeys[V any](m map[string]V) []string {
 
 var newTagLine = regexp.MustCompile(`newTag: "[^"]*"`)
 
+// promotedFile reads path of the GitOps repository at ref and returns it
+// and its content with the promotion's version in.
+func promotedFile(ctx context.Context, p *rawPromotion, path, ref string) (*gh.RepositoryContent, string, error) {
+	file, _, _, err := p.gh.Repositories.GetContents(ctx, "bench", repoName(p.a.gitops), path, &gh.RepositoryContentGetOptions{Ref: ref})
+	if err != nil {
+		return nil, "", fmt.Errorf("get contents: %w", err)
+	}
+	content, err := file.GetContent()
+	if err != nil {
+		return nil, "", err
+	}
+	return file, newTagLine.ReplaceAllString(content, `newTag: "`+version(p.k)+`"`), nil
+}
+
+// rawCommits writes the promotion: its stage's file, or, for prod with
+// targets, each wave's files in one commit (as Liftoff writes a wave), the
+// waves one after another.
+func rawCommits(ctx context.Context, p *rawPromotion, ends []int) error {
+	paths := p.a.paths(p.stage)
+	if len(paths) == 1 {
+		return rawCommit(ctx, p)
+	}
+	from := 0
+	for _, end := range ends {
+		if err := rawCommitFiles(ctx, p, paths[from:end]); err != nil {
+			return err
+		}
+		from = end
+	}
+	return nil
+}
+
+// rawCommitFiles writes the version into several files of the GitOps
+// branch in one commit: read the head and the files, then one GraphQL
+// createCommitOnBranch on top of that head, read again when the branch
+// moved meanwhile.
+func rawCommitFiles(ctx context.Context, p *rawPromotion, paths []string) error {
+	c, repo := p.gh, repoName(p.a.gitops)
+	for attempt := 0; ; attempt++ {
+		ref, _, err := c.Git.GetRef(ctx, "bench", repo, "heads/main")
+		if err != nil {
+			return fmt.Errorf("get ref: %w", err)
+		}
+		head := ref.GetObject().GetSHA()
+		var additions []map[string]string
+		for _, path := range paths {
+			_, content, err := promotedFile(ctx, p, path, head)
+			if err != nil {
+				return err
+			}
+			additions = append(additions, map[string]string{"path": path, "contents": base64.StdEncoding.EncodeToString([]byte(content))})
+		}
+		input := map[string]any{
+			"branch":          map[string]string{"repositoryNameWithOwner": p.a.gitops, "branchName": "main"},
+			"expectedHeadOid": head,
+			"fileChanges":     map[string]any{"additions": additions},
+			"message":         map[string]string{"headline": fmt.Sprintf("Promote %s %s to %d targets of %s", p.a.name, version(p.k), len(paths), p.stage)},
+		}
+		req, err := c.NewRequest("POST", strings.TrimSuffix(c.BaseURL.String(), "/")+"/graphql", map[string]any{
+			"query":     "mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }",
+			"variables": map[string]any{"input": input},
+		})
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Errors []struct {
+				Type    string `json:"type"`
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if _, err := c.Do(ctx, req, &out); err != nil {
+			return fmt.Errorf("createCommitOnBranch: %w", err)
+		}
+		if len(out.Errors) == 0 {
+			return nil
+		}
+		if out.Errors[0].Type != "STALE_DATA" || attempt > 50 {
+			return fmt.Errorf("createCommitOnBranch: %s", out.Errors[0].Message)
+		}
+	}
+}
+
 // rawCommit writes the version into the stage's file as Liftoff does: read
 // it from the branch and write it back through the contents API with the
 // blob it replaces, reading again when the file changed meanwhile.
 func rawCommit(ctx context.Context, p *rawPromotion) error {
 	c, repo, path := p.gh, repoName(p.a.gitops), p.a.path(p.stage)
 	for attempt := 0; ; attempt++ {
-		file, _, _, err := c.Repositories.GetContents(ctx, "bench", repo, path, &gh.RepositoryContentGetOptions{Ref: "main"})
-		if err != nil {
-			return fmt.Errorf("get contents: %w", err)
-		}
-		content, err := file.GetContent()
+		file, content, err := promotedFile(ctx, p, path, "main")
 		if err != nil {
 			return err
 		}
-		content = newTagLine.ReplaceAllString(content, `newTag: "`+version(p.k)+`"`)
 		_, resp, err := c.Repositories.UpdateFile(ctx, "bench", repo, path, &gh.RepositoryContentFileOptions{
 			Message: gh.String(fmt.Sprintf("Promote %s %s to %s", p.a.name, version(p.k), p.stage)),
 			Content: []byte(content), SHA: file.SHA, Branch: gh.String("main"),
@@ -268,6 +359,16 @@ func rawStatusWrite(ctx context.Context, w *world, p *rawPromotion, phase string
 	for i := range st.Stages {
 		if st.Stages[i].Name == p.stage {
 			st.Stages[i].Phase = releasev1.StagePhase(phase)
+		}
+		if st.Stages[i].Name == "prod" && p.a.prod.n > 0 {
+			// As big as the targets Liftoff lists there.
+			pr := st.Stages[i].Promotion
+			for k := range p.a.prod.n {
+				st.Stages[i].Targets = append(st.Stages[i].Targets, releasev1.TargetStatus{
+					Name: targetName(k), Wave: 1, Phase: releasev1.TargetDeployed, Commit: pr.Commit, PreviousVersion: pr.PreviousVersion,
+					CommittedAt: pr.CompletedAt, DeployedAt: pr.CompletedAt, Message: "commit " + pr.Commit[:7] + " on " + p.a.gitops + "@main",
+				})
+			}
 		}
 	}
 	patch, err := json.Marshal(map[string]any{"status": st})

@@ -40,7 +40,7 @@ func runRegistry(ctx context.Context, w *world, o options) (*registryResult, err
 	defer reg.Close()
 	reg.ServeETags(true)
 	ns := "bench-registry"
-	apps, err := w.setupApps(ctx, ns, "rg", n, nil)
+	apps, err := w.setupApps(ctx, ns, "rg", n, nil, prodTargets{})
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,12 @@ type phases struct {
 	Memory     *memoryResult     `json:"memory,omitempty"`
 	Dashboard  *dashboardResult  `json:"dashboard,omitempty"`
 	Train      *trainResult      `json:"train,omitempty"`
+	Waves      *wavesResult      `json:"waves,omitempty"`
+	// WavesThroughput and WavesRaw: the waves-throughput phase, Liftoff
+	// and the raw baseline.
+	WavesThroughput *throughputResult `json:"wavesThroughput,omitempty"`
+	WavesRaw        *rawResult        `json:"wavesRaw,omitempty"`
+	Group           *groupResult      `json:"group,omitempty"`
 }
 
 type row struct {
@@ -81,6 +87,9 @@ func (r *report) throughput(t *throughputResult) {
 
 func (r *report) addThroughput(phase string, t *throughputResult) {
 	r.add(phase, "promotions", "%d (%d pipelines x %d releases x 3 stages)", t.Promotions, t.Pipelines, t.ReleasesPerPipeline)
+	if t.ProdTargets > 0 {
+		r.add(phase, "targets written", "%d (prod: %d targets in waves %s)", t.TargetWrites, t.ProdTargets, strings.Join(t.Waves, ", "))
+	}
 	r.add(phase, "wall time until all Released", "%.1f s", t.WallSeconds)
 	r.add(phase, "promotions/s", "%.2f", t.PromotionsPerSecond)
 	r.add(phase, "GitHub requests per promotion", "%.2f counted (+%.2f 304s)", t.GitHubRequestsPerPromotion, float64(t.GitHubNotModified)/float64(t.Promotions))
@@ -159,15 +168,97 @@ func readMachine() machine {
 
 func (r *report) raw(x *rawResult, t *throughputResult) {
 	r.Phases.Raw = x
-	r.add("raw", "promotions", "%d, %d workers, no controller", x.Promotions, x.Workers)
-	r.add("raw", "wall time", "%.1f s", x.WallSeconds)
-	r.add("raw", "promotions/s", "%.2f", x.PromotionsPerSecond)
-	r.add("raw", "GitHub requests per promotion", "%.2f counted (Liftoff: %.2f counted + %.2f 304s, replayed as plain GETs)", x.GitHubRequestsPerPromotion, t.GitHubRequestsPerPromotion, float64(t.GitHubNotModified)/float64(t.Promotions))
-	r.add("raw", "API-server writes per promotion", "%.2f", x.APIWritesPerPromotion)
-	r.add("raw", "Liftoff rate / raw rate", "%.2f", x.LiftoffRatio)
+	r.addRaw("raw", x, t)
+}
+
+func (r *report) addRaw(phase string, x *rawResult, t *throughputResult) {
+	r.add(phase, "promotions", "%d, %d workers, no controller", x.Promotions, x.Workers)
+	r.add(phase, "wall time", "%.1f s", x.WallSeconds)
+	r.add(phase, "promotions/s", "%.2f", x.PromotionsPerSecond)
+	r.add(phase, "GitHub requests per promotion", "%.2f counted (Liftoff: %.2f counted + %.2f 304s, replayed as plain GETs)", x.GitHubRequestsPerPromotion, t.GitHubRequestsPerPromotion, float64(t.GitHubNotModified)/float64(t.Promotions))
+	r.add(phase, "API-server writes per promotion", "%.2f", x.APIWritesPerPromotion)
+	r.add(phase, "Liftoff rate / raw rate", "%.2f", x.LiftoffRatio)
 	if len(x.NotReplayed) > 0 {
-		r.add("raw", "not replayed", "%s", strings.Join(sortedKeys(x.NotReplayed), "; "))
+		r.add(phase, "not replayed", "%s", strings.Join(sortedKeys(x.NotReplayed), "; "))
 	}
+}
+
+func (r *report) wavesThroughput(t *throughputResult, x *rawResult) {
+	r.Phases.WavesThroughput, r.Phases.WavesRaw = t, x
+	r.addThroughput("waves-throughput", t)
+	r.addRaw("waves-throughput raw", x, t)
+}
+
+func (r *report) waves(x *wavesResult) {
+	r.Phases.Waves = x
+	r.add("waves", "pipeline", "prod of %d targets in waves %s (%s targets), one GitOps repository, an Argo CD Application each (Healthy %s after its commit), GitHub's secondary limits enforced",
+		x.Targets, strings.Join(x.Waves, ", "), joinInts(x.WaveSizes, "+"), time.Duration(x.AgentDelayMs*float64(time.Millisecond)))
+	perRelease := make([]string, len(x.CommitsPerWave))
+	for j, n := range x.CommitsPerWave {
+		perRelease[j] = strconv.FormatFloat(float64(n)/float64(max(1, x.Releases)), 'f', -1, 64)
+	}
+	r.add("waves", "commits per wave and release", "%s (goal: 1, one repository); targets in no commit %d, in several %d",
+		strings.Join(perRelease, ", "), x.TargetsInNoCommit, x.TargetsInSeveralCommits)
+	r.add("waves", "wave deployed -> next wave committed", "p50 %.0f ms, max %.0f ms over %d waves (no soak, no verify)", x.DeployedToNextP50Ms, x.DeployedToNextMaxMs, len(x.DeployedToNextCommitMs))
+	r.add("waves", "release created -> Released", "%s s", joinFloats(x.ReleaseSeconds))
+	r.add("waves", "GitHub", "%d content-generating requests, %d secondary-limit refusals (%s)", x.ContentGenerating, x.SecondaryRefusals, counts(intCounts(x.WritesByOperation)))
+	r.add("waves", "controller", "CPU %.1f s, peak RSS %.0f MiB", x.Controller.CPUSeconds, x.Controller.PeakRSSMiB)
+}
+
+func (r *report) group(x *groupResult) {
+	r.Phases.Group = x
+	r.add("group", "services", "%d x %d stages, one GitOps repository, GitHub's secondary limits enforced, no deployment records", x.Services, x.Stages)
+	for i, run := range x.Runs {
+		name := fmt.Sprintf("%s, round %d", run.Mode, i/2+1)
+		landed := make([]string, len(run.Timeline))
+		for j, c := range run.Timeline {
+			landed[j] = c.String()
+		}
+		r.add("group", name, "%d promotions in %d commits (per stage: %s), all Released in %.1f s",
+			run.Promotions, run.Commits, counts(intCounts(run.CommitsPerStage)), run.TrainSeconds)
+		r.add("group", name, "controller CPU %.1f s, %.0f API-server writes, reconciles: %s",
+			run.Controller.CPUSeconds, run.APIWrites, methods(nonZero(run.Reconciles)))
+		r.add("group", name, "commits at %s", strings.Join(landed, "; "))
+		if run.LaunchSeconds > 0 {
+			r.add("group", name, "the Launch Released after %.1f s", run.LaunchSeconds)
+		}
+	}
+	r.add("group", "launch over independent", "%.1f s over %.1f s (medians): %+.1f%% wall time (goal: under 10%%)", x.LaunchSeconds, x.IndependentSeconds, x.OverheadPercent)
+}
+
+// nonZero are the entries of m that are not 0.
+func nonZero(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func joinInts(v []int, sep string) string {
+	parts := make([]string, len(v))
+	for i, n := range v {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, sep)
+}
+
+func joinFloats(v []float64) string {
+	parts := make([]string, len(v))
+	for i, f := range v {
+		parts[i] = strconv.FormatFloat(f, 'f', 1, 64)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func intCounts(m map[string]int) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = int64(v)
+	}
+	return out
 }
 
 func (r *report) registry(x *registryResult) {

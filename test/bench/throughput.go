@@ -18,14 +18,22 @@ type throughputSpec struct {
 	// shards splits the pipelines between the default shard and shard b,
 	// each served by its own controller.
 	shards bool
+	// prod, when it has targets, rolls prod out in waves.
+	prod prodTargets
 }
 
 type throughputResult struct {
-	Pipelines           int     `json:"pipelines"`
-	ReleasesPerPipeline int     `json:"releasesPerPipeline"`
-	Promotions          int     `json:"promotions"`
-	WallSeconds         float64 `json:"wallSeconds"`
-	PromotionsPerSecond float64 `json:"promotionsPerSecond"`
+	Pipelines           int `json:"pipelines"`
+	ReleasesPerPipeline int `json:"releasesPerPipeline"`
+	Promotions          int `json:"promotions"`
+	// ProdTargets and Waves: prod's targets and waves, when it has several
+	// targets; TargetWrites counts the targets written (a stage with one
+	// target is one).
+	ProdTargets         int      `json:"prodTargets,omitempty"`
+	Waves               []string `json:"waves,omitempty"`
+	TargetWrites        int      `json:"targetWrites,omitempty"`
+	WallSeconds         float64  `json:"wallSeconds"`
+	PromotionsPerSecond float64  `json:"promotionsPerSecond"`
 	// GitHub requests while the Releases moved.
 	GitHubRequests             int            `json:"githubRequests"`
 	GitHubNotModified          int            `json:"githubNotModified"`
@@ -64,7 +72,7 @@ func runThroughput(ctx context.Context, w *world, o options, spec throughputSpec
 			return ""
 		}
 	}
-	apps, err := w.setupApps(ctx, spec.ns, spec.phase[:2], spec.pipelines, shard)
+	apps, err := w.setupApps(ctx, spec.ns, spec.phase[:2], spec.pipelines, shard, spec.prod)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +132,12 @@ func runThroughput(ctx context.Context, w *world, o options, spec throughputSpec
 		WallSeconds: wall.Seconds(), Controllers: map[string]processFigs{},
 	}
 	res.PromotionsPerSecond = float64(res.Promotions) / wall.Seconds()
+	if spec.prod.n > 0 {
+		res.ProdTargets, res.TargetWrites = spec.prod.n, total*(len(stageNames)-1+spec.prod.n)
+		for _, wv := range spec.prod.waves {
+			res.Waves = append(res.Waves, wv.String())
+		}
+	}
 	st := w.sim.Requests()
 	res.GitHubRequests, res.GitHubNotModified = st.Counted, st.NotModified
 	res.GitHubByOperation, res.GitHubByStatus = st.ByOperation, st.ByStatus

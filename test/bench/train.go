@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/githubsim"
@@ -51,8 +53,13 @@ type trainRun struct {
 	Deployments bool   `json:"deployments"`
 	Promotions  int    `json:"promotions"`
 	// Commits are the commits holding promotions (the revert aside).
-	Commits             int     `json:"commits"`
-	PromotionsPerCommit float64 `json:"promotionsPerCommit"`
+	Commits int `json:"commits"`
+	// CommitsPerStage counts, for each stage, the commits holding
+	// promotions into it.
+	CommitsPerStage map[string]int `json:"commitsPerStage"`
+	// Timeline: the commits of promotions, in the order they landed.
+	Timeline            []timedCommit `json:"timeline"`
+	PromotionsPerCommit float64       `json:"promotionsPerCommit"`
 	// ContentGenerating counts every content-generating request the
 	// simulator admitted: commits, deployments and their statuses, the
 	// revert.
@@ -69,7 +76,10 @@ type trainRun struct {
 	// TrainSeconds: from the Releases' creation until every promotion
 	// landed (the rolled-back service failed); WallSeconds until every
 	// GitHub record was written too.
-	TrainSeconds      float64 `json:"trainSeconds"`
+	TrainSeconds float64 `json:"trainSeconds"`
+	// LaunchSeconds: from the Releases' creation until their Launch says
+	// Released (the group phase).
+	LaunchSeconds     float64 `json:"launchSeconds,omitempty"`
 	WallSeconds       float64 `json:"wallSeconds"`
 	RollbackSeconds   float64 `json:"rollbackSeconds,omitempty"`
 	RollbackMinuteUse int     `json:"rollbackMinuteUse,omitempty"`
@@ -88,6 +98,10 @@ type trainRun struct {
 	// ones included.
 	WritesByOperation map[string]int `json:"writesByOperation"`
 	Controller        procStats      `json:"controller"`
+	// Reconciles by controller and the controller's API-server writes,
+	// over the whole run.
+	Reconciles map[string]float64 `json:"reconciles"`
+	APIWrites  float64            `json:"apiWrites"`
 }
 
 type trainResult struct {
@@ -98,19 +112,28 @@ type trainResult struct {
 
 // train is one run's world.
 type train struct {
-	w           *world
-	o           options
-	ns          string
+	w  *world
+	o  options
+	ns string
+	// phase names the run in progress lines and the controller's name:
+	// train, or group (the group phase's runs are trains too).
+	phase string
+	// services is the number of services (pipelines).
+	services    int
 	liftoff     bool
 	deployments bool
-	sim         *githubsim.Server
-	api         *httptest.Server
-	apps        []app
-	target      *promtest.Target
-	start       time.Time
+	// launch: the Releases are the members of one Launch (the group phase);
+	// group: the run is the group phase's, with or without the Launch.
+	launch, group bool
+	sim           *githubsim.Server
+	api           *httptest.Server
+	apps          []app
+	target        *promtest.Target
+	start         time.Time
 
 	mu        sync.Mutex
 	revertAt  time.Time
+	timeline  []timedCommit
 	refusedAt []time.Time
 }
 
@@ -132,7 +155,7 @@ func runTrain(ctx context.Context, w *world, o options) (*trainResult, error) {
 		for _, liftoff := range []bool{true, false} {
 			k++
 			target.Set(trainTo, 0.01)
-			t := &train{w: w, o: o, ns: fmt.Sprintf("bench-train-%d", k), liftoff: liftoff, deployments: deployments, target: target}
+			t := &train{w: w, o: o, ns: fmt.Sprintf("bench-train-%d", k), phase: "train", services: o.trainPipelines, liftoff: liftoff, deployments: deployments, target: target}
 			r, err := t.run(ctx, prom.URL)
 			if err != nil {
 				return nil, err
@@ -158,7 +181,12 @@ func prometheusBinary(ctx context.Context) (string, error) {
 }
 
 func (t *train) mode() string {
-	if t.liftoff {
+	switch {
+	case t.launch:
+		return "launch"
+	case t.group:
+		return "independent"
+	case t.liftoff:
 		return "liftoff"
 	}
 	return "baseline"
@@ -166,8 +194,8 @@ func (t *train) mode() string {
 
 func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
 	o := t.o
-	run := &trainRun{Mode: t.mode(), Deployments: t.deployments, Promotions: o.trainPipelines * len(stageNames)}
-	progress("train: %s, deployments %v: %d services x %d stages under GitHub's secondary limits", run.Mode, t.deployments, o.trainPipelines, len(stageNames))
+	run := &trainRun{Mode: t.mode(), Deployments: t.deployments, Promotions: t.services * len(stageNames)}
+	progress("%s: %s, deployments %v: %d services x %d stages under GitHub's secondary limits", t.phase, run.Mode, t.deployments, t.services, len(stageNames))
 	t.sim = githubsim.New(githubsim.WithSecondaryLimits(githubsim.GitHubSecondaryLimits), githubsim.WithLatency(o.latency), githubsim.WithBranchHook(t.branchMoved))
 	defer t.sim.Close()
 	// The controller reaches the simulator through this server, which notes
@@ -184,7 +212,7 @@ func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
 	if !t.liftoff {
 		flags = []string{"--coalesce-commits=false"}
 	}
-	c, err := t.w.startController(ctx, o, "train-"+run.Mode, 2, flags...)
+	c, err := t.w.startController(ctx, o, t.phase+"-"+run.Mode, 2, flags...)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +222,13 @@ func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
 		return nil, err
 	}
 	defer wt.stop()
+	if t.launch {
+		l := t.launchOf()
+		if err := t.w.k8s.Create(ctx, l); err != nil {
+			return nil, err
+		}
+		defer func() { _ = t.w.k8s.Delete(context.Background(), l) }()
+	}
 
 	t.start = time.Now()
 	rollback := make(chan error, 1)
@@ -219,6 +254,13 @@ func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
 		return nil, err
 	}
 	run.TrainSeconds = time.Since(t.start).Seconds()
+	if t.launch {
+		if err := t.launchReleased(ctx, run); err != nil {
+			stopCounting()
+			t.w.failed = true
+			return nil, err
+		}
+	}
 	if err := <-rollback; err != nil {
 		stopCounting()
 		t.w.failed = true
@@ -247,13 +289,17 @@ func (t *train) run(ctx context.Context, promURL string) (*trainRun, error) {
 	run.WallSeconds = time.Since(t.start).Seconds()
 	stopCounting()
 	run.RecordsOwedMax = <-owed
+	if m, err := c.scrape(); err == nil {
+		run.Reconciles = m.by("controller_runtime_reconcile_total", "controller")
+		_, run.APIWrites = apiWrites(nil, m)
+	}
 	if err := t.w.stopController(ctx, c); err != nil {
 		return nil, err
 	}
 	run.Controller = c.last
 	t.measure(run)
-	progress("train: %s, deployments %v: %d promotions in %d commits, %d content-generating requests (%.2f per promotion), %d refused, train %.1f s, all records %.1f s",
-		run.Mode, t.deployments, run.Promotions, run.Commits, run.ContentGenerating, run.ContentPerPromotion, run.SecondaryRefusals, run.TrainSeconds, run.WallSeconds)
+	progress("%s: %s, deployments %v: %d promotions in %d commits, %d content-generating requests (%.2f per promotion), %d refused, train %.1f s, all records %.1f s",
+		t.phase, run.Mode, t.deployments, run.Promotions, run.Commits, run.ContentGenerating, run.ContentPerPromotion, run.SecondaryRefusals, run.TrainSeconds, run.WallSeconds)
 	return run, nil
 }
 
@@ -268,7 +314,7 @@ func (t *train) setup(ctx context.Context, promURL string) error {
 		return err
 	}
 	files := map[string]string{}
-	for i := range t.o.trainPipelines {
+	for i := range t.services {
 		a := app{ns: t.ns, name: fmt.Sprintf("svc-%03d", i), gitops: trainGitOps}
 		a.source = "train/" + a.name
 		for _, st := range stageNames {
@@ -313,6 +359,35 @@ func (t *train) pipeline(i int, promURL string) *releasev1.ReleasePipeline {
 		}
 	}
 	return p
+}
+
+// launchOf is the Launch whose members are every service's Release.
+func (t *train) launchOf() *releasev1.Launch {
+	l := &releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: t.ns}}
+	for _, a := range t.apps {
+		l.Spec.Members = append(l.Spec.Members, a.releaseName(1))
+	}
+	return l
+}
+
+// launchReleased waits until the Launch says its members are released.
+func (t *train) launchReleased(ctx context.Context, run *trainRun) error {
+	l := &releasev1.Launch{}
+	for {
+		if err := t.w.k8s.Get(ctx, types.NamespacedName{Namespace: t.ns, Name: "bench"}, l); err != nil {
+			return err
+		}
+		if l.Status.Phase == releasev1.LaunchReleased {
+			run.LaunchSeconds = time.Since(t.start).Seconds()
+			return nil
+		}
+		if time.Since(t.start) > t.o.timeout {
+			return fmt.Errorf("launch %s/bench is %s after %s (%s)", t.ns, l.Status.Phase, t.o.timeout, l.Status.Holder)
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 func (t *train) release(a app) *releasev1.Release {
@@ -410,15 +485,42 @@ func (t *train) branchMoved(u githubsim.BranchUpdate) {
 	if u.Repo != trainGitOps {
 		return
 	}
+	now := time.Now()
+	landed := timedCommit{Promotions: map[string]int{}}
 	for _, g := range promotion.TrailerGroups(u.Message) {
 		if g[promotion.TrailerAction] == promotion.ActionRollback {
 			t.mu.Lock()
 			if t.revertAt.IsZero() {
-				t.revertAt = time.Now()
+				t.revertAt = now
 			}
 			t.mu.Unlock()
 		}
+		if g[promotion.TrailerRelease] != "" && g[promotion.TrailerAction] == "" {
+			landed.Promotions[g[promotion.TrailerStage]]++
+		}
 	}
+	if len(landed.Promotions) > 0 {
+		t.mu.Lock()
+		landed.AtSeconds = now.Sub(t.start).Seconds()
+		t.timeline = append(t.timeline, landed)
+		t.mu.Unlock()
+	}
+}
+
+// timedCommit is a commit of promotions: when it landed, from the Releases'
+// creation, and how many promotions into each stage it holds.
+type timedCommit struct {
+	AtSeconds  float64        `json:"atSeconds"`
+	Promotions map[string]int `json:"promotions"`
+}
+
+// String is "1.52 s dev 19".
+func (c timedCommit) String() string {
+	parts := []string{strconv.FormatFloat(c.AtSeconds, 'f', 2, 64) + " s"}
+	for _, st := range sortedKeys(c.Promotions) {
+		parts = append(parts, fmt.Sprintf("%s %d", st, c.Promotions[st]))
+	}
+	return strings.Join(parts, " ")
 }
 
 // countRefusals notes when the simulator refused a request for a secondary
@@ -450,16 +552,22 @@ func (s *statusRecorder) WriteHeader(code int) {
 // deployments and their statuses.
 func (t *train) measure(run *trainRun) {
 	seen := map[string]int{}
+	run.CommitsPerStage = map[string]int{}
 	for _, c := range t.sim.Commits(trainGitOps, "main") {
 		promotions := 0
+		stages := map[string]bool{}
 		for _, g := range promotion.TrailerGroups(c.Message) {
 			if g[promotion.TrailerRelease] != "" && g[promotion.TrailerAction] == "" {
 				seen[g[promotion.TrailerRelease]+" "+g[promotion.TrailerStage]]++
+				stages[g[promotion.TrailerStage]] = true
 				promotions++
 			}
 		}
 		if promotions > 0 {
 			run.Commits++
+		}
+		for st := range stages {
+			run.CommitsPerStage[st]++
 		}
 	}
 	for _, a := range t.apps {
@@ -474,12 +582,7 @@ func (t *train) measure(run *trainRun) {
 	}
 	st := t.sim.Requests()
 	run.ContentGenerating, run.SecondaryRefusals = st.ContentGenerating, st.SecondaryRefusals
-	run.WritesByOperation = map[string]int{}
-	for op, n := range st.ByOperation {
-		if !strings.HasPrefix(op, "GET ") {
-			run.WritesByOperation[op] = n
-		}
-	}
+	run.WritesByOperation = writeOps(st.ByOperation)
 	run.PromotionsPerCommit = float64(run.Promotions) / float64(max(1, run.Commits))
 	run.ContentPerPromotion = float64(run.ContentGenerating) / float64(run.Promotions)
 	run.PromotionsPerContent = float64(run.Promotions) / float64(max(1, run.ContentGenerating))
@@ -487,6 +590,7 @@ func (t *train) measure(run *trainRun) {
 	run.PromotionsPerHourPerToken = 500 / run.ContentPerPromotion
 	run.MeasuredPerHour = float64(run.Promotions) / run.TrainSeconds * 3600
 	t.mu.Lock()
+	run.Timeline = append([]timedCommit(nil), t.timeline...)
 	for _, at := range t.refusedAt {
 		if at.Sub(t.start) > time.Minute {
 			run.RefusalsAfterFirstMinute++
@@ -519,6 +623,17 @@ func (t *train) measure(run *trainRun) {
 			}
 		}
 	}
+}
+
+// writeOps are the operations of ops that are not reads.
+func writeOps(ops map[string]int) map[string]int {
+	out := map[string]int{}
+	for op, n := range ops {
+		if !strings.HasPrefix(op, "GET ") {
+			out[op] = n
+		}
+	}
+	return out
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
