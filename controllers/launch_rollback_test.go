@@ -1,7 +1,11 @@
 package controllers_test
 
 import (
+	"bytes"
+	"io"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,4 +147,66 @@ func TestALaunchWithOnFailureMemberRollsBackTheFailedMemberOnly(t *testing.T) {
 	g.Expect(e.prodFile("checkout")).To(ContainSubstring(`newTag: "1.4.2"`))
 	g.Expect(e.prodFile("web")).To(ContainSubstring(`newTag: "1.4.1"`))
 	g.Expect(e.launchStatus("spring")().Failure).To(BeNil())
+}
+
+// crashAfterGroupRollback is a transport to GitHub that hangs (until each
+// request's context ends) once a commit of several rollbacks landed, and the
+// channel closed then: the controller dies between the group's revert
+// commit and any status write.
+func crashAfterGroupRollback() (http.RoundTripper, chan struct{}) {
+	var crashed atomic.Bool
+	done := make(chan struct{})
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if crashed.Load() {
+			<-r.Context().Done()
+			return nil, r.Context().Err()
+		}
+		group := false
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/graphql") && r.Body != nil {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return nil, err
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			group = bytes.Contains(body, []byte("Roll back 3 promotions"))
+		}
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && group && resp.StatusCode == http.StatusOK && crashed.CompareAndSwap(false, true) {
+			close(done)
+		}
+		return resp, err
+	}), done
+}
+
+// The controller dies right after the group's revert commit landed, before
+// any member recorded it. The restarted controller finds that commit for
+// each member by its trailers: one rollback commit in all, recorded by the
+// three.
+func TestALaunchRolledBackAcrossARestartWritesOneCommit(t *testing.T) {
+	g := NewWithT(t)
+	crashing, rolledBack := crashAfterGroupRollback()
+	e := newEnv(t, withTransport(crashing))
+	members := []string{"checkout", "web", "worker"}
+	targets := e.verifiedLaunch(releasev1.FailGroup, map[string]string{"checkout": "1.4.2", "web": "2.0.0", "worker": "3.0.0"}, members...)
+	for _, n := range members {
+		g.Eventually(e.stagePhase(n, "prod"), timeout, interval).Should(Equal(releasev1.StageVerifying), n)
+	}
+	targets["web"].Set("2.0.0", 0.30)
+	g.Eventually(rolledBack, timeout).Should(BeClosed())
+	e.stopController()
+	g.Expect(e.groupRollbacks()).To(HaveLen(1))
+	for _, n := range members {
+		g.Expect(e.stagePhase(n, "prod")()).To(Equal(releasev1.StageVerifying), "%s: the rollback was never recorded", n)
+	}
+
+	e.restart(nil)
+	for _, n := range members {
+		g.Eventually(e.stagePhase(n, "prod"), timeout, interval).Should(Equal(releasev1.StageRolledBack), n)
+	}
+	back := e.groupRollbacks()
+	g.Expect(back).To(HaveLen(1), "the restarted controller found the group's commit")
+	for _, n := range members {
+		g.Expect(e.get(n).Status.StageStatus("prod").Rollback.Commit).To(Equal(back[0].SHA), n)
+		g.Expect(e.prodFile(n)).To(ContainSubstring(`newTag: "1.4.1"`), n)
+	}
 }
