@@ -2,10 +2,8 @@ package controllers_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,33 +147,13 @@ func TestALaunchWithOnFailureMemberRollsBackTheFailedMemberOnly(t *testing.T) {
 	g.Expect(e.launchStatus("spring")().Failure).To(BeNil())
 }
 
-// crashAfterGroupRollback is a transport to GitHub that hangs (until each
-// request's context ends) once a commit of several rollbacks landed, and the
-// channel closed then: the controller dies between the group's revert
-// commit and any status write.
+// crashAfterGroupRollback is a transport to GitHub that hangs once a
+// commit of several rollbacks landed: the controller dies between the
+// group's revert commit and any status write.
 func crashAfterGroupRollback() (http.RoundTripper, chan struct{}) {
-	var crashed atomic.Bool
-	done := make(chan struct{})
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if crashed.Load() {
-			<-r.Context().Done()
-			return nil, r.Context().Err()
-		}
-		group := false
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/graphql") && r.Body != nil {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				return nil, err
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			group = bytes.Contains(body, []byte("Roll back 3 promotions"))
-		}
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err == nil && group && resp.StatusCode == http.StatusOK && crashed.CompareAndSwap(false, true) {
-			close(done)
-		}
-		return resp, err
-	}), done
+	return crashWhen(func(r *http.Request, body []byte) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/graphql") && bytes.Contains(body, []byte("Roll back 3 promotions"))
+	}, false)
 }
 
 // The controller dies right after the group's revert commit landed, before
