@@ -20,7 +20,7 @@ func (e *testEnv) approveLaunchAs(c client.Client, stage string, mod ...func(*re
 	return approveIn(c, e.key("spring"), &releasev1.Launch{}, func(l *releasev1.Launch) *[]releasev1.Approval { return &l.Spec.Approvals }, stage, mod...)
 }
 
-// A launch carries a checklist and approvals for its members. Checkout and
+// A launch carries a checklist, approvals and a milestone for its members. Checkout and
 // web name no checklist: their staging waits for the launch's, until its
 // owner signs it off. In prod the launch's approvals replace theirs: bob's
 // approval of checkout alone lets nothing go; one approval of the launch
@@ -35,10 +35,12 @@ func TestALaunchCarriesItsChecklistAndApprovals(t *testing.T) {
 		Spec: releasev1.LaunchChecklistSpec{Items: []releasev1.ChecklistItem{
 			{Name: "go-no-go", Function: "Product", Owners: releasev1.Owners{Users: []string{"sue"}}, Check: releasev1.ItemCheck{Manual: &releasev1.ManualCheck{}}},
 		}}})).To(Succeed())
+	g.Expect(k8sCreate(&releasev1.Milestone{ObjectMeta: metav1.ObjectMeta{Name: "q4", Namespace: e.ns},
+		Spec: releasev1.MilestoneSpec{DueDate: metav1.NewTime(time.Now().Add(30 * 24 * time.Hour))}})).To(Succeed())
 	e.grant("carol", []string{"launches"}, "get", "create", "update", releasev1.VerbApprove)
 	carol := e.as("carol")
 	g.Expect(carol.Create(ctx, &releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "spring", Namespace: e.ns},
-		Spec: releasev1.LaunchSpec{Members: []string{"checkout", "web"}, LaunchChecklist: "spring-ready", ApprovalStages: []string{"prod"}}})).To(Succeed())
+		Spec: releasev1.LaunchSpec{Members: []string{"checkout", "web"}, Milestone: "q4", LaunchChecklist: "spring-ready", ApprovalStages: []string{"prod"}}})).To(Succeed())
 	gated := func(stage string, s *releasev1.Stage) {
 		switch stage {
 		case "staging":
@@ -54,6 +56,15 @@ func TestALaunchCarriesItsChecklistAndApprovals(t *testing.T) {
 		g.Eventually(e.gate(n, "staging", gates.NameLaunchChecklist), timeout, interval).Should(HavePrefix(
 			"Pending/ChecklistOpen: checklist spring-ready: 0 of 1 done; open: go-no-go"), n)
 	}
+	// The milestone tracks the launch: its members, and when it reaches prod.
+	milestone := func() releasev1.MilestoneStatus {
+		ms := &releasev1.Milestone{}
+		_ = k8s.Get(ctx, e.key("q4"), ms)
+		return ms.Status
+	}
+	g.Eventually(func() []releasev1.MilestoneLaunch { return milestone().Launches }, timeout, interval).Should(ConsistOf(
+		And(HaveField("Name", "spring"), HaveField("Stage", "prod"), HaveField("Forecast", Not(BeNil())), HaveField("Reached", false))))
+	g.Expect(milestone().Releases).To(HaveLen(2), "checkout and web, members of the launch")
 	e.grant("sue", []string{"launchchecklists"}, "get", "update", releasev1.VerbSignOff)
 	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		lc := &releasev1.LaunchChecklist{}
@@ -94,4 +105,6 @@ func TestALaunchCarriesItsChecklistAndApprovals(t *testing.T) {
 	g.Expect(l.Spec.Approvals[0].By).To(Equal("ann"))
 	g.Expect(l.Spec.Approvals[0].At).NotTo(BeNil())
 	g.Expect(l.Annotations).To(HaveKeyWithValue(releasev1.AnnotationCreatedBy, "carol"))
+	g.Eventually(func() releasev1.MilestoneHealth { return milestone().Health }, timeout, interval).Should(Equal(releasev1.HealthCompleted))
+	g.Expect(milestone().Launches).To(ConsistOf(And(HaveField("Name", "spring"), HaveField("Reached", true), HaveField("Forecast", BeNil()))))
 }
