@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -101,6 +102,17 @@ func (r *ReleaseNotificationReconciler) gather(ctx context.Context, n *releasev1
 		}
 		if linked || pickMS(ms.Name, ms.Labels) {
 			s.input.Milestones = append(s.input.Milestones, ms)
+		}
+	}
+
+	var launches releasev1.LaunchList
+	if err := r.List(ctx, &launches, ns); err != nil {
+		return nil, err
+	}
+	sort.Slice(launches.Items, func(i, j int) bool { return launches.Items[i].Name < launches.Items[j].Name })
+	for _, l := range launches.Items {
+		if slices.ContainsFunc(l.Status.Members, func(m releasev1.LaunchMember) bool { return releaseNames[m.Name] }) {
+			s.input.Launches = append(s.input.Launches, l)
 		}
 	}
 
@@ -211,7 +223,7 @@ func (r *ReleaseNotificationReconciler) report(n *releasev1.ReleaseNotification,
 		start = prev
 	}
 	in := notify.ReportInput{Now: now, PeriodStart: start, Occurrence: o, Loc: sched.Location(),
-		Pipelines: s.input.Pipelines, Releases: s.input.Releases, Calendars: s.input.Calendars, Milestones: s.input.Milestones}
+		Pipelines: s.input.Pipelines, Releases: s.input.Releases, Calendars: s.input.Calendars, Milestones: s.input.Milestones, Launches: s.input.Launches}
 	if spec.Lookahead != nil {
 		in.Lookahead = spec.Lookahead.Duration
 	}

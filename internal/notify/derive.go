@@ -38,6 +38,8 @@ type Input struct {
 	Milestones []releasev1.Milestone
 	// Checklists the Releases name.
 	Checklists []releasev1.LaunchChecklist
+	// Launches with a member among the Releases.
+	Launches []releasev1.Launch
 	// Approvers lists who may approve the namespace's Releases; it is called
 	// only for a Release held by its approvals gate.
 	Approvers func() []string
