@@ -50,8 +50,11 @@ func TestALaunchCarriesItsChecklistAndApprovals(t *testing.T) {
 			s.Gates = &releasev1.Gates{Approvals: &releasev1.ApprovalsGate{Count: 1}}
 		}
 	}
-	e.launchService("checkout", "1.4.2", gated)
-	e.launchService("web", "2.0.0", gated)
+	// Their pipelines' calendar shows the launch's forecast.
+	g.Expect(k8sCreate(&releasev1.ReleaseCalendar{ObjectMeta: metav1.ObjectMeta{Name: "releases", Namespace: e.ns}})).To(Succeed())
+	onCalendar := func(p *releasev1.ReleasePipeline) { p.Spec.CalendarRef = &releasev1.LocalObjectReference{Name: "releases"} }
+	e.launchServiceWith("checkout", "1.4.2", gated, onCalendar)
+	e.launchServiceWith("web", "2.0.0", gated, onCalendar)
 	for _, n := range []string{"checkout", "web"} {
 		g.Eventually(e.gate(n, "staging", gates.NameLaunchChecklist), timeout, interval).Should(HavePrefix(
 			"Pending/ChecklistOpen: checklist spring-ready: 0 of 1 done; open: go-no-go"), n)
@@ -65,6 +68,11 @@ func TestALaunchCarriesItsChecklistAndApprovals(t *testing.T) {
 	g.Eventually(func() []releasev1.MilestoneLaunch { return milestone().Launches }, timeout, interval).Should(ConsistOf(
 		And(HaveField("Name", "spring"), HaveField("Stage", "prod"), HaveField("Forecast", Not(BeNil())), HaveField("Reached", false))))
 	g.Expect(milestone().Releases).To(HaveLen(2), "checkout and web, members of the launch")
+	g.Eventually(func() []releasev1.CalendarEntry {
+		rc := &releasev1.ReleaseCalendar{}
+		_ = k8s.Get(ctx, e.key("releases"), rc)
+		return rc.Status.Upcoming
+	}, timeout, interval).Should(ContainElement(And(HaveField("Type", releasev1.EntryLaunchForecast), HaveField("Title", "launch spring reaches prod"))))
 	e.grant("sue", []string{"launchchecklists"}, "get", "update", releasev1.VerbSignOff)
 	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		lc := &releasev1.LaunchChecklist{}
