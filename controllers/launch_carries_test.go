@@ -52,7 +52,9 @@ func TestALaunchCarriesItsChecklistAndApprovals(t *testing.T) {
 	}
 	// Their pipelines' calendar shows the launch's forecast.
 	g.Expect(k8sCreate(&releasev1.ReleaseCalendar{ObjectMeta: metav1.ObjectMeta{Name: "releases", Namespace: e.ns}})).To(Succeed())
-	onCalendar := func(p *releasev1.ReleasePipeline) { p.Spec.CalendarRef = &releasev1.LocalObjectReference{Name: "releases"} }
+	onCalendar := func(p *releasev1.ReleasePipeline) {
+		p.Spec.CalendarRef = &releasev1.LocalObjectReference{Name: "releases"}
+	}
 	e.launchServiceWith("checkout", "1.4.2", gated, onCalendar)
 	e.launchServiceWith("web", "2.0.0", gated, onCalendar)
 	for _, n := range []string{"checkout", "web"} {
