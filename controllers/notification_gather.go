@@ -105,15 +105,8 @@ func (r *ReleaseNotificationReconciler) gather(ctx context.Context, n *releasev1
 		}
 	}
 
-	var launches releasev1.LaunchList
-	if err := r.List(ctx, &launches, ns); err != nil {
+	if s.input.Launches, err = r.launchesWith(ctx, n.Namespace, releaseNames); err != nil {
 		return nil, err
-	}
-	sort.Slice(launches.Items, func(i, j int) bool { return launches.Items[i].Name < launches.Items[j].Name })
-	for _, l := range launches.Items {
-		if slices.ContainsFunc(l.Status.Members, func(m releasev1.LaunchMember) bool { return releaseNames[m.Name] }) {
-			s.input.Launches = append(s.input.Launches, l)
-		}
 	}
 
 	if len(checklists) > 0 {
@@ -249,4 +242,21 @@ func calendarZone(pipes []releasev1.ReleasePipeline, cals []releasev1.ReleaseCal
 		}
 	}
 	return ""
+}
+
+// launchesWith lists the launches of namespace ns with a member among
+// releases (names), by name.
+func (r *ReleaseNotificationReconciler) launchesWith(ctx context.Context, ns string, releases map[string]bool) ([]releasev1.Launch, error) {
+	var list releasev1.LaunchList
+	if err := r.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	var out []releasev1.Launch
+	for _, l := range list.Items {
+		if slices.ContainsFunc(l.Status.Members, func(m releasev1.LaunchMember) bool { return releases[m.Name] }) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }

@@ -146,7 +146,7 @@ func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePip
 			e.Analysis = analysisOf(ss.Analysis)
 			e.Facts = stageFacts(rel, ss)
 			d.add(e)
-		case l != nil && ss.Phase != releasev1.StageRolledBack, l != nil && l.Status.Failure != nil && l.Status.Failure.Stage == ss.Name:
+		case launchTells(l, ss):
 		case (ss.Phase == releasev1.StagePromoted || ss.Phase == releasev1.StageSuperseded) && ss.Rollback == nil && d.want[releasev1.EventPromoted]:
 			e.ID, e.Type, e.Severity, e.At = Key(fmt.Sprintf(natural, "promoted")), string(releasev1.EventPromoted), SeverityInfo, p.CompletedAt.Time
 			e.Title = fmt.Sprintf("%s %s promoted to %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name)

@@ -31,6 +31,16 @@ func (d *deriver) launchMembers() map[string]*releasev1.Launch {
 	return out
 }
 
+// launchTells reports whether launch l (nil for none) tells what a
+// member's stage status ss says: a promotion, or a rollback of the stage the
+// launch went back in as a group.
+func launchTells(l *releasev1.Launch, ss *releasev1.ReleaseStageStatus) bool {
+	if l == nil {
+		return false
+	}
+	return ss.Phase != releasev1.StageRolledBack || l.Status.Failure != nil && l.Status.Failure.Stage == ss.Name
+}
+
 // launchEvents derives the events of launch l from its members.
 func (d *deriver) launchEvents(l *releasev1.Launch, members []*releasev1.Release) {
 	if len(members) == 0 {
