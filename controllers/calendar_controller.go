@@ -48,6 +48,7 @@ type ReleaseCalendarReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars,verbs=get;list;watch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=launches,verbs=get;list;watch
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasecalendars/status,verbs=get;update;patch
 
 // SetupWithManager registers the reconciler.
@@ -63,6 +64,8 @@ func (r *ReleaseCalendarReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&releasev1.ReleasePipeline{}, handler.EnqueueRequestsFromMapFunc(calendarOfPipeline)).
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.calendarOfRelease)).
 		Watches(&releasev1.Milestone{}, handler.EnqueueRequestsFromMapFunc(r.calendarsInNamespace), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A launch's plan and forecast are on the calendars of its members.
+		Watches(&releasev1.Launch{}, handler.EnqueueRequestsFromMapFunc(r.calendarsInNamespace)).
 		Named("releasecalendar").
 		Complete(r)
 }
@@ -171,6 +174,9 @@ func (r *ReleaseCalendarReconciler) compute(ctx context.Context, rc *releasev1.R
 		}
 	}
 	rc.Status.Upcoming = upcoming(cal, releases, milestones.Items, now)
+	if err := r.addLaunches(ctx, rc, releases, now); err != nil {
+		return lreconcile.Stop(), err
+	}
 	rc.Status.Recent = recent(cal, releases, now)
 	conditions.Set(&rc.Status.Conditions, rc.Generation, conditions.Ready(releasev1.ReasonReconciled,
 		fmt.Sprintf("%d window(s); %d freeze(s) in force", len(rc.Spec.Windows), len(rc.Status.ActiveFreezes))))

@@ -54,17 +54,22 @@ func (e *testEnv) approver(user string) client.Client {
 
 // approveAs appends an approval of stage as the client's user.
 func (e *testEnv) approveAs(c client.Client, name, stage string, mod ...func(*releasev1.Approval)) error {
+	return approveIn(c, e.key(name), &releasev1.Release{}, func(r *releasev1.Release) *[]releasev1.Approval { return &r.Spec.Approvals }, stage, mod...)
+}
+
+// approveIn appends an approval of stage to the list of obj (read at key)
+// as the client's user.
+func approveIn[O client.Object](c client.Client, key client.ObjectKey, obj O, list func(O) *[]releasev1.Approval, stage string, mod ...func(*releasev1.Approval)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		rel := &releasev1.Release{}
-		if err := c.Get(context.Background(), client.ObjectKey{Namespace: e.ns, Name: name}, rel); err != nil {
+		if err := c.Get(context.Background(), key, obj); err != nil {
 			return err
 		}
 		a := releasev1.Approval{Stage: stage, Comment: "looks good"}
 		for _, m := range mod {
 			m(&a)
 		}
-		rel.Spec.Approvals = append(rel.Spec.Approvals, a)
-		return c.Update(context.Background(), rel)
+		*list(obj) = append(*list(obj), a)
+		return c.Update(context.Background(), obj)
 	})
 }
 

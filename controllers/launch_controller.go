@@ -119,7 +119,10 @@ func (r *LaunchReconciler) reconcile(ctx context.Context, req ctrl.Request) (lre
 	}
 	d := launch.Decide(members, missing, l.FailurePolicy())
 	l.Status.Phase, l.Status.CurrentStage, l.Status.Holder = d.Phase, d.CurrentStage, d.Holder
-	l.Status.Stages, l.Status.Members = d.Stages, d.Members
+	l.Status.Stages, l.Status.Members, l.Status.Failure = d.Stages, d.Members, d.Failure
+	if l.Status.Forecast, l.Status.CriticalPath, err = r.forecast(ctx, l, members, d.Stages); err != nil {
+		return lreconcile.Stop(), err
+	}
 	summary := conditions.Ready(string(d.Phase), readyMessage(d))
 	if d.Missing != "" {
 		summary = conditions.NotReady(releasev1.ReasonMemberNotFound, d.Missing)
@@ -190,6 +193,23 @@ func (r *ReleaseReconciler) membersOf(ctx context.Context, l *releasev1.Launch) 
 	out := make([]reconcile.Request, 0, len(members))
 	for _, m := range members {
 		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: m.Namespace, Name: m.Name}})
+	}
+	return out
+}
+
+// membersOfLaunchesWith maps a change of what launches carry (a milestone,
+// a checklist) to the members of the launches of namespace ns that match.
+func (r *ReleaseReconciler) membersOfLaunchesWith(ctx context.Context, ns string, match func(*releasev1.Launch) bool) []reconcile.Request {
+	var list releasev1.LaunchList
+	if err := r.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing launches", "namespace", ns)
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if match(&list.Items[i]) {
+			out = append(out, r.membersOf(ctx, &list.Items[i])...)
+		}
 	}
 	return out
 }

@@ -22,6 +22,12 @@ import (
 // image ghcr.io/acme/NAME). mod changes its stages.
 func (e *testEnv) launchService(name, version string, mod func(stage string, s *releasev1.Stage)) {
 	e.t.Helper()
+	e.launchServiceWith(name, version, mod, nil)
+}
+
+// launchServiceWith is launchService with pipe changing the pipeline too.
+func (e *testEnv) launchServiceWith(name, version string, mod func(stage string, s *releasev1.Stage), pipe func(*releasev1.ReleasePipeline)) {
+	e.t.Helper()
 	g := NewWithT(e.t)
 	stages := []string{"dev", "staging", "prod"}
 	path := func(st string) string { return "envs/" + name + "/" + st + "/kustomization.yaml" }
@@ -45,6 +51,9 @@ func (e *testEnv) launchService(name, version string, mod func(stage string, s *
 	}
 	p := e.newPipeline(ss...)
 	p.Name = name
+	if pipe != nil {
+		pipe(p)
+	}
 	g.Expect(k8sCreate(p)).To(Succeed())
 	e.release(name, version, func(r *releasev1.Release) {
 		r.Spec.Pipeline = name
@@ -208,8 +217,9 @@ func TestLaunchesThatCouldNeverMoveAreRefused(t *testing.T) {
 }
 
 // Web fails in dev (Argo CD reports it Degraded and it is rolled back):
-// with onFailure Group the launch halts, checkout, done in dev, does not
-// start staging, and both say which member failed.
+// with onFailure Group checkout, done in dev, is written back with it in
+// the same commit and never starts staging, and the launch says which
+// member failed and what went back with it.
 func TestALaunchHaltsWhenAMemberFails(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
@@ -228,10 +238,21 @@ func TestALaunchHaltsWhenAMemberFails(t *testing.T) {
 	e.setApp("web-dev", agenttest.ArgoStatus{Revision: commit, Sync: "Synced", Health: "Degraded", Operation: "Succeeded", Message: "CrashLoopBackOff"})
 
 	g.Eventually(e.phase("web"), timeout, interval).Should(Equal(releasev1.PhaseFailed))
-	g.Eventually(e.gate("checkout", "staging", gates.NameGroup), timeout, interval).Should(Equal(
-		"Failed/GroupMemberFailed: web 2.0.0 failed in dev: launch spring halts (onFailure: Group)"))
-	g.Expect(e.phase("checkout")()).To(Equal(releasev1.PhaseBlocked))
+	g.Eventually(e.stagePhase("checkout", "dev"), timeout, interval).Should(Equal(releasev1.StageRolledBack))
+	g.Expect(e.phase("checkout")()).To(Equal(releasev1.PhaseFailed))
+	var back []string
+	for _, c := range e.liftoffCommits("", "dev") {
+		if strings.Contains(c.Message, "Liftoff-Action: rollback") {
+			back = append(back, c.SHA)
+		}
+	}
+	g.Expect(back).To(HaveLen(1), "checkout and web written back in one commit")
+	g.Expect(e.get("checkout").Status.StageStatus("dev").Rollback.Commit).To(Equal(back[0]))
+	g.Expect(e.get("web").Status.StageStatus("dev").Rollback.Commit).To(Equal(back[0]))
+	g.Expect(e.file("dev")).To(Equal(kustomization("1.4.1")))
 	g.Expect(e.liftoffCommits("checkout", "staging")).To(BeEmpty())
 	g.Eventually(func() releasev1.LaunchPhase { return e.launchStatus("spring")().Phase }, timeout, interval).Should(Equal(releasev1.LaunchFailed))
-	g.Expect(e.launchStatus("spring")().Holder).To(Equal("web 2.0.0 failed in dev: the launch halts (onFailure: Group)"))
+	g.Eventually(func() string { return e.launchStatus("spring")().Holder }, timeout, interval).Should(Equal(
+		"web 2.0.0 failed in dev: the launch rolled back checkout 1.4.2 with it (commit " + back[0][:7] + ") and halts (onFailure: Group)"))
+	g.Expect(e.get("checkout").Status.StageStatus("staging").Message).To(Equal("not started: the Release failed in dev"))
 }

@@ -44,7 +44,7 @@ type MilestoneReconciler struct {
 
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=milestones,verbs=get;list;watch
 // +kubebuilder:rbac:groups=release.liftoff.dev,resources=milestones/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines,verbs=get;list;watch
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releases;releasepipelines;launches,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
 
@@ -57,6 +57,8 @@ func (r *MilestoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&releasev1.Milestone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.Shard.Predicate())).
 		Watches(&releasev1.Release{}, handler.EnqueueRequestsFromMapFunc(r.milestonesOfRelease)).
+		// A launch that tracks a milestone: its forecast counts.
+		Watches(&releasev1.Launch{}, handler.EnqueueRequestsFromMapFunc(milestoneOfLaunch)).
 		Named("milestone").
 		Complete(r)
 }
@@ -145,6 +147,10 @@ func (s *milestoneSync) run(ctx context.Context) (lreconcile.Outcome, error) {
 	if err != nil {
 		return lreconcile.Stop(), err
 	}
+	launches, releases, err := s.launches(ctx, releases)
+	if err != nil {
+		return lreconcile.Stop(), err
+	}
 
 	// The GitHub part: read when due, else decide on what status holds.
 	var stats *milestone.IssueStats
@@ -176,7 +182,7 @@ func (s *milestoneSync) run(ctx context.Context) (lreconcile.Outcome, error) {
 
 	// Health needs the issues when there is a GitHub part: never decided on none.
 	if ms.Spec.GitHub == nil || stats != nil {
-		in := milestone.Input{Now: s.now, Due: ms.Spec.DueDate.Time, GitHub: stats, Releases: ms.Status.Releases}
+		in := milestone.Input{Now: s.now, Due: ms.Spec.DueDate.Time, GitHub: stats, Releases: ms.Status.Releases, Launches: launches}
 		if ms.Status.CompletedAt != nil {
 			t := ms.Status.CompletedAt.Time
 			in.CompletedAt = &t

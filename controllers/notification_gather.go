@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -102,6 +103,10 @@ func (r *ReleaseNotificationReconciler) gather(ctx context.Context, n *releasev1
 		if linked || pickMS(ms.Name, ms.Labels) {
 			s.input.Milestones = append(s.input.Milestones, ms)
 		}
+	}
+
+	if s.input.Launches, err = r.launchesWith(ctx, n.Namespace, releaseNames); err != nil {
+		return nil, err
 	}
 
 	if len(checklists) > 0 {
@@ -211,7 +216,7 @@ func (r *ReleaseNotificationReconciler) report(n *releasev1.ReleaseNotification,
 		start = prev
 	}
 	in := notify.ReportInput{Now: now, PeriodStart: start, Occurrence: o, Loc: sched.Location(),
-		Pipelines: s.input.Pipelines, Releases: s.input.Releases, Calendars: s.input.Calendars, Milestones: s.input.Milestones}
+		Pipelines: s.input.Pipelines, Releases: s.input.Releases, Calendars: s.input.Calendars, Milestones: s.input.Milestones, Launches: s.input.Launches}
 	if spec.Lookahead != nil {
 		in.Lookahead = spec.Lookahead.Duration
 	}
@@ -237,4 +242,21 @@ func calendarZone(pipes []releasev1.ReleasePipeline, cals []releasev1.ReleaseCal
 		}
 	}
 	return ""
+}
+
+// launchesWith lists the launches of namespace ns with a member among
+// releases (names), by name.
+func (r *ReleaseNotificationReconciler) launchesWith(ctx context.Context, ns string, releases map[string]bool) ([]releasev1.Launch, error) {
+	var list releasev1.LaunchList
+	if err := r.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	var out []releasev1.Launch
+	for _, l := range list.Items {
+		if slices.ContainsFunc(l.Status.Members, func(m releasev1.LaunchMember) bool { return releases[m.Name] }) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }

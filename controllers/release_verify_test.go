@@ -16,17 +16,23 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/prometheus/promtest"
 )
 
+// errorRatioVerify verifies a stage by the error ratio of the new version:
+// count measurements under 5%, 300ms apart.
+func errorRatioVerify(count int32) *releasev1.Verify {
+	return &releasev1.Verify{Analysis: releasev1.AnalysisSpec{
+		InitialDelay: &metav1.Duration{Duration: 200 * time.Millisecond},
+		Interval:     &metav1.Duration{Duration: 300 * time.Millisecond}, Count: count, ConsecutiveErrorLimit: 2,
+		Metrics: []releasev1.AnalysisMetric{{
+			Name: "error-ratio", Query: `max(demo_error_ratio{version="{{ .Version }}"})`,
+			SuccessCondition: "result < 0.05", NoData: "Fail",
+		}},
+	}}
+}
+
 // verifiedPipeline: dev, then prod verified by the error ratio of the new version.
 func (e *testEnv) verifiedPipeline(promURL string, mod func(*releasev1.Stage)) {
 	prod := e.stage("prod", func(s *releasev1.Stage) {
-		s.Verify = &releasev1.Verify{Analysis: releasev1.AnalysisSpec{
-			InitialDelay: &metav1.Duration{Duration: 200 * time.Millisecond},
-			Interval:     &metav1.Duration{Duration: 300 * time.Millisecond}, Count: 3, ConsecutiveErrorLimit: 2,
-			Metrics: []releasev1.AnalysisMetric{{
-				Name: "error-ratio", Query: `max(demo_error_ratio{version="{{ .Version }}"})`,
-				SuccessCondition: "result < 0.05", NoData: "Fail",
-			}},
-		}}
+		s.Verify = errorRatioVerify(3)
 		if mod != nil {
 			mod(s)
 		}

@@ -134,7 +134,7 @@ func (r *ReleaseReconciler) releasesOfMilestone(ctx context.Context, o client.Ob
 			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
 		}
 	}
-	return out
+	return append(out, r.membersOfLaunchesWith(ctx, m.Namespace, func(l *releasev1.Launch) bool { return l.Spec.Milestone == m.Name })...)
 }
 
 // releasesOfChecklist maps a checklist change to the Releases that use it.
@@ -148,5 +148,5 @@ func (r *ReleaseReconciler) releasesOfChecklist(ctx context.Context, o client.Ob
 	for _, rel := range list.Items {
 		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rel.Namespace, Name: rel.Name}})
 	}
-	return out
+	return append(out, r.membersOfLaunchesWith(ctx, o.GetNamespace(), func(l *releasev1.Launch) bool { return l.Spec.LaunchChecklist == o.GetName() })...)
 }

@@ -1,7 +1,9 @@
 package controllers_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -229,6 +231,16 @@ func versions(ts []releasev1.RollbackTarget) []string {
 // then. loseAnswer: the nth update's own answer never comes either.
 func crashOnRefUpdate(n int32, loseAnswer bool) (http.RoundTripper, chan struct{}) {
 	var updates atomic.Int32
+	return crashWhen(func(r *http.Request, _ []byte) bool {
+		return isRefUpdate(r) && updates.Add(1) == n
+	}, loseAnswer)
+}
+
+// crashWhen is a transport to GitHub that hangs (until each request's
+// context ends) once a request succeeded that landed says is the one (it
+// gets the request and its body), and the channel closed then.
+// loseAnswer: that request's own answer never comes either.
+func crashWhen(landed func(r *http.Request, body []byte) bool, loseAnswer bool) (http.RoundTripper, chan struct{}) {
 	var crashed atomic.Bool
 	done := make(chan struct{})
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -236,8 +248,16 @@ func crashOnRefUpdate(n int32, loseAnswer bool) (http.RoundTripper, chan struct{
 			<-r.Context().Done()
 			return nil, r.Context().Err()
 		}
+		var body []byte
+		if r.Body != nil {
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				return nil, err
+			}
+			body, r.Body = b, io.NopCloser(bytes.NewReader(b))
+		}
 		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err == nil && isRefUpdate(r) && resp.StatusCode == http.StatusOK && updates.Add(1) == n && crashed.CompareAndSwap(false, true) {
+		if err == nil && resp.StatusCode == http.StatusOK && landed(r, body) && crashed.CompareAndSwap(false, true) {
 			close(done)
 			if loseAnswer {
 				resp.Body.Close()

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -26,13 +27,56 @@ type LaunchSpec struct {
 	Selector *metav1.LabelSelector `json:"selector,omitempty"`
 
 	// OnFailure says what a member's failure does to the others. Group (the
-	// default): the others do not start their next stage; the group gate
-	// fails naming the failed member. Member: the failed member is left
-	// behind and the others go on without it. Rolling the others back is
-	// not done yet.
+	// default): when the failed member is rolled back in a stage, every
+	// other member that reached that stage is rolled back with it, one
+	// commit per GitOps repository, and the rest halts (the group gate
+	// fails naming the failed member). Member: the failed member alone is
+	// rolled back (as its stage's onFailure says) and the others go on
+	// without it.
 	// +optional
 	// +kubebuilder:default=Group
 	OnFailure LaunchFailurePolicy `json:"onFailure,omitempty"`
+
+	// Milestone names a Milestone in the namespace the launch belongs to:
+	// a member without a spec.milestone of its own belongs to it (the
+	// milestone's blockers hold it at the milestone's target stage).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Milestone string `json:"milestone,omitempty"`
+
+	// LaunchChecklist names a LaunchChecklist in the namespace: a member's
+	// stage with gates.launchChecklist waits until it is ready, unless the
+	// member names a checklist of its own.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	LaunchChecklist string `json:"launchChecklist,omitempty"`
+
+	// Plan is the launch's planned promotion time per stage: no member is
+	// promoted into the stage before it (a member's own plan for the stage
+	// holds it longer when it is later).
+	// +optional
+	// +listType=map
+	// +listMapKey=stage
+	// +kubebuilder:validation:MaxItems=20
+	Plan []PlannedPromotion `json:"plan,omitempty"`
+
+	// ApprovalStages are the stages where the launch's approvals replace
+	// each member's: a member's approvals gate in such a stage counts the
+	// launch's spec.approvals for it, not the member's own.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=63
+	ApprovalStages []string `json:"approvalStages,omitempty"`
+
+	// Approvals of the launch, for its approvalStages. Entries are
+	// appended, never edited; by and at are stamped at admission from who
+	// made the request, who must hold the approve verb on the launch and
+	// must not have created it.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Approvals []Approval `json:"approvals,omitempty"`
 }
 
 // LaunchFailurePolicy is what a member's failure does to its launch.
@@ -84,6 +128,21 @@ type LaunchStatus struct {
 	// +optional
 	// +listType=atomic
 	Stages []string `json:"stages,omitempty"`
+	// Forecast is when the launch reaches each stage (every member
+	// promoted there) and the member on the critical path there, from the
+	// members' soak times, verifications, plans and calendars.
+	// +optional
+	// +listType=atomic
+	Forecast []LaunchStageForecast `json:"forecast,omitempty"`
+	// CriticalPath names the member the launch's last stage waits for
+	// longest ("web 1.2.0, prod at 2026-12-08T14:00:00Z"); empty once the
+	// launch is over.
+	// +optional
+	CriticalPath string `json:"criticalPath,omitempty"`
+	// Failure is what a member's failure did to the launch (onFailure:
+	// Group): who failed where, and the members written back with it.
+	// +optional
+	Failure *LaunchFailure `json:"failure,omitempty"`
 	// Members and their phase in each stage (members × stages).
 	// +optional
 	// +listType=map
@@ -113,6 +172,52 @@ type LaunchMember struct {
 	// +optional
 	// +listType=atomic
 	Stages []LaunchMemberStage `json:"stages,omitempty"`
+}
+
+// LaunchStageForecast is when a launch reaches one stage.
+type LaunchStageForecast struct {
+	// Stage of the members' pipelines.
+	Stage string `json:"stage"`
+	// At is when every member is promoted in the stage: when the last one
+	// was, once Reached, else the forecast.
+	At metav1.Time `json:"at"`
+	// Member on the critical path there: promoted last ("web 1.2.0").
+	// +optional
+	Member string `json:"member,omitempty"`
+	// Reached is true once every member is promoted there.
+	// +optional
+	Reached bool `json:"reached,omitempty"`
+}
+
+// LaunchFailure is the failure that halted a launch.
+type LaunchFailure struct {
+	// Member that failed, with its Version.
+	Member  string `json:"member"`
+	Version string `json:"version,omitempty"`
+	// Stage it failed in.
+	Stage string `json:"stage"`
+	// Message is why it failed, as its stage says.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// RolledBack are the members written back in the stage, the failed one
+	// first, each with its rollback commit (members sharing a GitOps
+	// repository share one).
+	// +optional
+	// +listType=atomic
+	RolledBack []LaunchRollback `json:"rolledBack,omitempty"`
+}
+
+// LaunchRollback is one member written back with its launch.
+type LaunchRollback struct {
+	// Name and Version of the member.
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	// Version written back.
+	// +optional
+	To string `json:"to,omitempty"`
+	// Commit of the rollback.
+	// +optional
+	Commit string `json:"commit,omitempty"`
 }
 
 // LaunchMemberStage is a member's phase in one stage.
@@ -185,4 +290,36 @@ func (r *Release) StagePhases() []LaunchMemberStage {
 		out = append(out, LaunchMemberStage{Name: s.Name, Phase: s.Phase})
 	}
 	return out
+}
+
+// FailedWithLaunch reports whether the Release failed only because another
+// member of its launch did (onFailure: Group): rolled back with it, or
+// halted with it.
+func (r *Release) FailedWithLaunch() bool {
+	if r.Status.Phase != PhaseFailed {
+		return false
+	}
+	for _, ss := range r.Status.Stages {
+		if ss.Rollback != nil && ss.Rollback.Launch != "" {
+			return true
+		}
+	}
+	c := meta.FindStatusCondition(r.Status.Conditions, ConditionReady)
+	return c != nil && c.Reason == ReasonGroupMemberFailed
+}
+
+// ApprovesFor reports whether the launch's approvals replace its members'
+// in stage.
+func (l *Launch) ApprovesFor(stage string) bool {
+	return slices.Contains(l.Spec.ApprovalStages, stage)
+}
+
+// PlannedFor is the launch's planned time for stage, or nil.
+func (l *Launch) PlannedFor(stage string) *metav1.Time {
+	for i := range l.Spec.Plan {
+		if l.Spec.Plan[i].Stage == stage {
+			return &l.Spec.Plan[i].At
+		}
+	}
+	return nil
 }

@@ -133,10 +133,16 @@ type MilestoneStatus struct {
 	// CompletedAt is when the milestone was first seen completed.
 	// +optional
 	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
-	// Releases of the milestone and where they stand.
+	// Releases of the milestone and where they stand (with the members of
+	// the launches that track it).
 	// +optional
 	// +listType=atomic
 	Releases []MilestoneRelease `json:"releases,omitempty"`
+	// Launches that track the milestone (their spec.milestone) and when
+	// each reaches the target stage: their forecasts count toward health.
+	// +optional
+	// +listType=atomic
+	Launches []MilestoneLaunch `json:"launches,omitempty"`
 	// LastSynced is when GitHub was last read.
 	// +optional
 	LastSynced *metav1.Time `json:"lastSynced,omitempty"`
@@ -153,6 +159,26 @@ type BlockerIssue struct {
 	Number int    `json:"number"`
 	Title  string `json:"title"`
 	URL    string `json:"url,omitempty"`
+}
+
+// MilestoneLaunch is a launch that tracks the milestone.
+type MilestoneLaunch struct {
+	// Name of the Launch.
+	Name string `json:"name"`
+	// Stage it must reach: the milestone's targetStage, else the launch's
+	// last stage.
+	// +optional
+	Stage string `json:"stage,omitempty"`
+	// Forecast is when the launch reaches Stage (the launch's
+	// status.forecast); unset once it did or without a forecast.
+	// +optional
+	Forecast *metav1.Time `json:"forecast,omitempty"`
+	// CriticalPath names the member the launch waits for there.
+	// +optional
+	CriticalPath string `json:"criticalPath,omitempty"`
+	// Reached is true once every member is promoted in Stage.
+	// +optional
+	Reached bool `json:"reached,omitempty"`
 }
 
 // MilestoneRelease is one Release of the milestone.

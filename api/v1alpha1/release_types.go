@@ -611,6 +611,10 @@ type RollbackStatus struct {
 	// PullRequest of a PullRequest stage.
 	// +optional
 	PullRequest *PullRequestRef `json:"pullRequest,omitempty"`
+	// Launch names the launch the stage was rolled back with: another of
+	// its members failed in this stage (onFailure: Group).
+	// +optional
+	Launch string `json:"launch,omitempty"`
 	// Request is the index in the pipeline's spec.rollbacks of the rollback
 	// on demand this was; unset for a rollback after a failure.
 	// +optional

@@ -162,7 +162,7 @@ type ActiveFreeze struct {
 }
 
 // CalendarEntryType is what a calendar entry stands for.
-// +kubebuilder:validation:Enum=Window;Freeze;PlannedPromotion;Promotion;MilestoneDue;Rollback
+// +kubebuilder:validation:Enum=Window;Freeze;PlannedPromotion;Promotion;MilestoneDue;Rollback;LaunchForecast
 type CalendarEntryType string
 
 // Calendar entry types.
@@ -174,6 +174,9 @@ const (
 	EntryMilestoneDue     CalendarEntryType = "MilestoneDue"
 	// EntryRollback: a rollback on demand (the pipeline's spec.rollbacks).
 	EntryRollback CalendarEntryType = "Rollback"
+	// EntryLaunchForecast: when a launch is forecast to reach a stage
+	// (its status.forecast), with the member on its critical path.
+	EntryLaunchForecast CalendarEntryType = "LaunchForecast"
 )
 
 // CalendarEntry is one event on the calendar.

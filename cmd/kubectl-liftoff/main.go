@@ -2,7 +2,7 @@
 // `kubectl liftoff`:
 //
 //	kubectl liftoff status release/NAME [--watch]
-//	kubectl liftoff approve release/NAME --stage prod [--comment TEXT]
+//	kubectl liftoff approve release/NAME|launch/NAME --stage prod [--comment TEXT]
 //	kubectl liftoff signoff launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
 //	kubectl liftoff verdict release/NAME continue|rollback
 //	kubectl liftoff notes release/NAME [--stage STAGE]
@@ -44,6 +44,7 @@ Commands:
   status   release/NAME [--watch]        stages, gates and the launch checklist as a tree
   status   launch/NAME [--watch]         a launch's members × stages, the member that holds it marked
   approve  release/NAME --stage STAGE    approve a Manual stage [--comment TEXT]
+  approve  launch/NAME --stage STAGE     approve it for every member of the launch (its approvalStages)
   signoff  launchchecklist/NAME --item ITEM [--waive|--reject] [--comment TEXT]
   verdict  release/NAME continue|rollback
                                          decide an Inconclusive analysis
@@ -140,14 +141,19 @@ func (cl *cli) do(ctx context.Context, cmd string, pos []string, o *opts, out io
 		}
 		return cl.status(ctx, name, o.watch, out, cl.render)
 	case "approve":
-		name, err := object(pos, "release")
+		launch := len(pos) == 1 && isKind(pos[0], "launch")
+		kind := "release"
+		if launch {
+			kind = "launch"
+		}
+		name, err := object(pos, kind)
 		if err != nil {
 			return err
 		}
 		if o.stage == "" {
 			return errors.New("approve needs --stage: the stage to approve, for example --stage prod")
 		}
-		return cl.approve(ctx, name, o.stage, o.comment, out)
+		return cl.approve(ctx, kind, name, o.stage, o.comment, out)
 	case "signoff":
 		name, err := object(pos, "launchchecklist")
 		if err != nil {
@@ -305,12 +311,16 @@ func (cl *cli) key(name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: cl.ns, Name: name}
 }
 
-func (cl *cli) approve(ctx context.Context, name, stage, comment string, out io.Writer) error {
-	a, err := actions.Approve(ctx, cl.c, cl.key(name), stage, comment)
+func (cl *cli) approve(ctx context.Context, kind, name, stage, comment string, out io.Writer) error {
+	approve := actions.Approve
+	if kind == "launch" {
+		approve = actions.ApproveLaunch
+	}
+	a, err := approve(ctx, cl.c, cl.key(name), stage, comment)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "release/%s approved for %s by %s\n", name, stage, a.By)
+	fmt.Fprintf(out, "%s/%s approved for %s by %s\n", kind, name, stage, a.By)
 	return nil
 }
 

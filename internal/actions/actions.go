@@ -35,6 +35,14 @@ func Approve(ctx context.Context, c client.Client, key types.NamespacedName, sta
 	return a, err
 }
 
+// ApproveLaunch appends an approval of stage to the launch (for the stages
+// where its approvals replace its members') and returns it as recorded.
+func ApproveLaunch(ctx context.Context, c client.Client, key types.NamespacedName, stage, comment string) (releasev1.Approval, error) {
+	a, _, err := appendTo(ctx, c, key, &releasev1.Launch{}, func(l *releasev1.Launch) *[]releasev1.Approval { return &l.Spec.Approvals },
+		releasev1.Approval{Stage: stage, Comment: comment})
+	return a, err
+}
+
 // SignOff appends a sign-off of item to the checklist and returns it as recorded.
 func SignOff(ctx context.Context, c client.Client, key types.NamespacedName, item string, decision releasev1.SignOffDecision, comment string) (releasev1.SignOff, error) {
 	s, _, err := appendTo(ctx, c, key, &releasev1.LaunchChecklist{}, func(lc *releasev1.LaunchChecklist) *[]releasev1.SignOff { return &lc.Spec.SignOffs },

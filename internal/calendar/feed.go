@@ -47,6 +47,8 @@ func FeedEvents(rc *releasev1.ReleaseCalendar) []Event {
 			summary = "Rollback: " + e.Title
 		case releasev1.EntryMilestoneDue:
 			summary = "Due: " + strings.TrimSuffix(strings.TrimPrefix(e.Title, "milestone "), " due")
+		case releasev1.EntryLaunchForecast:
+			summary = "Forecast: " + e.Title
 		}
 		uid := fmt.Sprintf("%s-%s-%s-%d@liftoff", rc.Namespace, rc.Name, strings.NewReplacer(" ", "-", ">", "", "/", "-").Replace(string(e.Type)+"-"+e.Title), e.Start.Unix())
 		out = append(out, Event{UID: uid, Summary: summary, Description: strings.Join(desc, "\n"),

@@ -109,6 +109,9 @@ type Snapshot struct {
 	// Group is the Release's launch as found for the stage, nil when the
 	// Release is in none.
 	Group *GroupFacts
+	// LaunchApprovals replace the Release's approvals in the stage when its
+	// launch approves for it; nil otherwise.
+	LaunchApprovals *LaunchApprovals
 }
 
 // HoldFacts is a rollback on demand that holds a stage until a person
@@ -181,7 +184,11 @@ func Evaluate(s Snapshot) []Result {
 		if g.Approvals != nil && g.Approvals.Count > 0 {
 			count = g.Approvals.Count
 		}
-		out = append(out, Approvals(s.Stage.Name, count, s.Release.Spec.Approvals))
+		if s.LaunchApprovals != nil {
+			out = append(out, ApprovalsOfLaunch(s.Stage.Name, count, *s.LaunchApprovals))
+		} else {
+			out = append(out, Approvals(s.Stage.Name, count, s.Release.Spec.Approvals))
+		}
 	}
 	if s.Artifacts != nil {
 		out = append(out, Artifacts(s.Artifacts, s.Now))

@@ -27,6 +27,9 @@ type GroupMember struct {
 	// Missing: no Release of that name exists.
 	Missing bool
 	Phase   releasev1.ReleasePhase
+	// WithLaunch: it failed only because another member did (it was
+	// rolled back or halted with the launch).
+	WithLaunch bool
 	// Stages are its phase in each stage of its pipeline, in order; empty
 	// before it started.
 	Stages []releasev1.LaunchMemberStage
@@ -39,14 +42,14 @@ type GroupMember struct {
 // onFailure is Group; with Member it is left behind.
 func Group(f GroupFacts) Result {
 	r := Result{Name: NameGroup, State: releasev1.GatePassed, Reason: releasev1.ReasonGroupReady}
+	if m := firstFailed(f.Members); m != nil && f.OnFailure != releasev1.FailMember {
+		r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonGroupMemberFailed
+		r.Message = fmt.Sprintf("%s %s failed%s: launch %s halts (onFailure: Group)", m.Name, m.Version, failedWhere(*m), f.Launch)
+		return r
+	}
 	var waits []string
 	for _, m := range f.Members {
 		if m.Phase == releasev1.PhaseFailed || m.Phase == releasev1.PhaseSuperseded {
-			if m.Phase == releasev1.PhaseFailed && f.OnFailure != releasev1.FailMember {
-				r.State, r.Reason = releasev1.GateFailed, releasev1.ReasonGroupMemberFailed
-				r.Message = fmt.Sprintf("%s %s failed%s: launch %s halts (onFailure: Group)", m.Name, m.Version, failedWhere(m), f.Launch)
-				return r
-			}
 			continue
 		}
 		if w := memberWait(m, f.After); w != "" {
@@ -64,6 +67,18 @@ func Group(f GroupFacts) Result {
 		r.Message = fmt.Sprintf("every member of launch %s is promoted in %s", f.Launch, strings.Join(f.After, ", "))
 	}
 	return r
+}
+
+// firstFailed is the first member that failed on its own, else the first
+// that failed with the launch, or nil.
+func firstFailed(members []GroupMember) *GroupMember {
+	var out *GroupMember
+	for k := range members {
+		if m := &members[k]; m.Phase == releasev1.PhaseFailed && (out == nil || out.WithLaunch && !m.WithLaunch) {
+			out = m
+		}
+	}
+	return out
 }
 
 // memberWait says what m has still to finish of the stages after, or "".
@@ -123,4 +138,20 @@ func groupWords(_ string, g releasev1.GateStatus, _ Clock) string {
 		return "halted by its launch: " + g.Message
 	}
 	return ""
+}
+
+// LaunchApprovals are the approvals of a member's launch, which replace the
+// member's own in a stage the launch approves for (its approvalStages).
+type LaunchApprovals struct {
+	Launch    string
+	Approvals []releasev1.Approval
+}
+
+// ApprovalsOfLaunch is the approvals gate of a member of a launch that
+// approves for stage: count distinct approvals of the launch, as Approvals
+// counts a Release's, saying whose.
+func ApprovalsOfLaunch(stage string, count int32, a LaunchApprovals) Result {
+	r := Approvals(stage, count, a.Approvals)
+	r.Message += " of launch " + a.Launch
+	return r
 }

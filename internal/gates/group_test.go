@@ -57,6 +57,11 @@ func TestGroup(t *testing.T) {
 		{"a member rolled back after it failed is named with its stage", facts("staging", []string{"dev"},
 			member("web", "1.2.0", releasev1.PhaseFailed, "dev", "RolledBack")),
 			releasev1.GateFailed, releasev1.ReasonGroupMemberFailed, "web 1.2.0 failed in dev: launch spring halts (onFailure: Group)"},
+		{"the member that failed on its own is named, not one rolled back with it", func() GroupFacts {
+			with := member("checkout", "2.3.0", releasev1.PhaseFailed, "dev", "Promoted", "staging", "RolledBack")
+			with.WithLaunch = true
+			return facts("prod", []string{"staging"}, with, member("web", "1.2.0", releasev1.PhaseFailed, "dev", "Promoted", "staging", "RolledBack"))
+		}(), releasev1.GateFailed, releasev1.ReasonGroupMemberFailed, "web 1.2.0 failed in staging: launch spring halts (onFailure: Group)"},
 		{"with onFailure Member it is left behind", func() GroupFacts {
 			f := facts("staging", []string{"dev"}, promotedInDev, member("web", "1.2.0", releasev1.PhaseFailed, "dev", "Failed"))
 			f.OnFailure = releasev1.FailMember
@@ -80,5 +85,53 @@ func TestGroupWords(t *testing.T) {
 		Message: "waits for web 1.2.0 to finish dev (verifying) (launch spring)"}
 	if got, want := Words("staging", g, Clock{}), "waits for web 1.2.0 to finish dev (verifying)"; got != want {
 		t.Errorf("Words() = %q, want %q", got, want)
+	}
+}
+
+func TestApprovalsOfLaunch(t *testing.T) {
+	a := func(stage, by string) releasev1.Approval { return releasev1.Approval{Stage: stage, By: by} }
+	tests := []struct {
+		name      string
+		approvals []releasev1.Approval
+		state     releasev1.GateState
+		message   string
+	}{
+		{"the launch approved the stage", []releasev1.Approval{a("prod", "ann")}, releasev1.GatePassed, "1 of 1 approvals (ann) of launch spring"},
+		{"an approval of another stage does not count", []releasev1.Approval{a("staging", "ann")}, releasev1.GatePending,
+			`0 of 1 approvals for prod: add an entry with stage "prod" to spec.approvals of launch spring`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ApprovalsOfLaunch("prod", 1, LaunchApprovals{Launch: "spring", Approvals: tt.approvals})
+			if r.Name != NameApprovals || r.State != tt.state || r.Message != tt.message {
+				t.Errorf("ApprovalsOfLaunch() = %s %s %q, want %s %q", r.Name, r.State, r.Message, tt.state, tt.message)
+			}
+		})
+	}
+}
+
+// A member's own approvals do not count where its launch approves: the
+// launch's do.
+func TestEvaluateCountsTheLaunchsApprovalsWhereItApproves(t *testing.T) {
+	rel := &releasev1.Release{Spec: releasev1.ReleaseSpec{Approvals: []releasev1.Approval{{Stage: "prod", By: "bob"}}}}
+	stage := &releasev1.Stage{Name: "prod", Promotion: releasev1.PromotionManual}
+	snap := Snapshot{Release: rel, Stage: stage, LaunchApprovals: &LaunchApprovals{Launch: "spring"}}
+	for _, r := range Evaluate(snap) {
+		if r.Name == NameApprovals && r.State != releasev1.GatePending {
+			t.Errorf("approvals = %s %q, want Pending: bob approved the member, not the launch", r.State, r.Message)
+		}
+	}
+	snap.LaunchApprovals.Approvals = []releasev1.Approval{{Stage: "prod", By: "ann"}}
+	found := false
+	for _, r := range Evaluate(snap) {
+		if r.Name == NameApprovals {
+			found = true
+			if r.State != releasev1.GatePassed || r.Message != "1 of 1 approvals (ann) of launch spring" {
+				t.Errorf("approvals = %s %q, want Passed by ann of launch spring", r.State, r.Message)
+			}
+		}
+	}
+	if !found {
+		t.Error("no approvals gate")
 	}
 }

@@ -19,6 +19,8 @@ type Decision struct {
 	Members      []releasev1.LaunchMember
 	// Missing says which named members do not exist, "" when all do.
 	Missing string
+	// Failure is the failure that halted the launch, nil while none did.
+	Failure *releasev1.LaunchFailure
 }
 
 // Decide computes where the launch stands from its members (sorted by
@@ -51,10 +53,10 @@ func Decide(members []releasev1.Release, missing []string, policy releasev1.Laun
 		return d
 	}
 	if k := failed(members); k >= 0 && policy != releasev1.FailMember {
-		rel := &members[k]
-		d.Phase, d.CurrentStage = releasev1.LaunchFailed, rel.Status.CurrentStage
+		d.Phase, d.Failure = releasev1.LaunchFailed, failureOf(members, k)
+		d.CurrentStage = d.Failure.Stage
 		d.Members[k].Holder = true
-		d.Holder = fmt.Sprintf("%s %s failed in %s: the launch halts (onFailure: Group)", rel.Name, rel.Spec.Version, rel.Status.CurrentStage)
+		d.Holder = failureWords(d.Failure)
 		return d
 	}
 	k, stage := holder(members, d.Stages)
@@ -154,9 +156,72 @@ func holderWords(rel *releasev1.Release, stage string) string {
 	return who + " " + doing + ": " + strings.Join(held, "; ")
 }
 
-// failed is the index of the first failed member, or -1.
+// failed is the index of the first member that failed on its own, else of
+// the first that failed with the launch, or -1.
 func failed(members []releasev1.Release) int {
+	if k := slices.IndexFunc(members, func(r releasev1.Release) bool {
+		return r.Status.Phase == releasev1.PhaseFailed && !r.FailedWithLaunch()
+	}); k >= 0 {
+		return k
+	}
 	return slices.IndexFunc(members, func(r releasev1.Release) bool { return r.Status.Phase == releasev1.PhaseFailed })
+}
+
+// failureOf is what the failure of members[k] did to the launch: the stage
+// it failed in, why, and the members written back there, it first, then
+// those rolled back with the launch.
+func failureOf(members []releasev1.Release, k int) *releasev1.LaunchFailure {
+	rel := &members[k]
+	f := &releasev1.LaunchFailure{Member: rel.Name, Version: rel.Spec.Version, Stage: rel.Status.CurrentStage}
+	for _, ss := range rel.Status.Stages {
+		if ss.Phase == releasev1.StageRolledBack || ss.Phase == releasev1.StageFailed {
+			f.Stage, f.Message = ss.Name, ss.Message
+			break
+		}
+	}
+	order := []int{k}
+	for i := range members {
+		if i != k {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		m := &members[i]
+		ss := m.Status.StageStatus(f.Stage)
+		if ss == nil || ss.Phase != releasev1.StageRolledBack || ss.Rollback == nil || ss.Rollback.Commit == "" || i != k && ss.Rollback.Launch == "" {
+			continue
+		}
+		f.RolledBack = append(f.RolledBack, releasev1.LaunchRollback{Name: m.Name, Version: m.Spec.Version, To: ss.Rollback.Version, Commit: ss.Rollback.Commit})
+	}
+	return f
+}
+
+// failureWords says what the failure did: "web 2.0.0 failed in prod: the
+// launch rolled back checkout 1.4.2, worker 3.0.0 with it (commit
+// 1a2b3c4) and halts (onFailure: Group)".
+func failureWords(f *releasev1.LaunchFailure) string {
+	head := fmt.Sprintf("%s %s failed in %s: the launch", f.Member, f.Version, f.Stage)
+	var names, commits []string
+	for _, r := range f.RolledBack {
+		if !slices.Contains(commits, short(r.Commit)) {
+			commits = append(commits, short(r.Commit))
+		}
+		if r.Name != f.Member {
+			names = append(names, r.Name+" "+r.Version)
+		}
+	}
+	if len(names) == 0 {
+		return head + " halts (onFailure: Group)"
+	}
+	return fmt.Sprintf("%s rolled back %s with it (%s %s) and halts (onFailure: Group)",
+		head, strings.Join(names, ", "), plural(len(commits), "commit", "commits"), strings.Join(commits, ", "))
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
 }
 
 // started: some member has left Pending.

@@ -20,6 +20,16 @@ func member(name, version string, phase releasev1.ReleasePhase, stages ...string
 	return r
 }
 
+// rolledBack is m with its stage stage rolled back in commit, with the
+// launch when launch is not "", and m Failed.
+func rolledBack(m releasev1.Release, stage, commit, launch string) releasev1.Release {
+	m.Status.Phase = releasev1.PhaseFailed
+	ss := m.Status.StageStatus(stage)
+	ss.Phase, ss.Message = releasev1.StageRolledBack, "analysis failed; rolled back to 1.0.0"
+	ss.Rollback = &releasev1.RollbackStatus{Version: "1.0.0", Commit: commit, Launch: launch}
+	return m
+}
+
 func TestDecide(t *testing.T) {
 	waitingOnPayments := member("checkout", "2.3.0", releasev1.PhaseProgressing, "dev", "Promoted", "staging", "Waiting", "prod", "Pending")
 	waitingOnPayments.Status.Stages[1].Gates = []releasev1.GateStatus{
@@ -68,6 +78,12 @@ func TestDecide(t *testing.T) {
 			member("api", "1.0.0", releasev1.PhaseFailed, "dev", "Promoted", "prod", "Failed"),
 			member("web", "1.2.0", releasev1.PhaseProgressing, "dev", "Promoted", "prod", "Promoted"),
 		}, nil, releasev1.FailGroup, releasev1.LaunchFailed, "prod", "api 1.0.0 failed in prod: the launch halts (onFailure: Group)", "api"},
+		{"the member that failed on its own holds, with the members rolled back with it", []releasev1.Release{
+			rolledBack(member("api", "1.0.0", "", "dev", "Promoted", "prod", "Verifying"), "prod", "1a2b3c4d5e", "spring"),
+			rolledBack(member("checkout", "2.3.0", "", "dev", "Promoted", "prod", "Promoted"), "prod", "1a2b3c4d5e", "spring"),
+			rolledBack(member("web", "1.2.0", "", "dev", "Promoted", "prod", "Verifying"), "prod", "1a2b3c4d5e", ""),
+		}, nil, releasev1.FailGroup, releasev1.LaunchFailed, "prod",
+			"web 1.2.0 failed in prod: the launch rolled back api 1.0.0, checkout 2.3.0 with it (commit 1a2b3c4) and halts (onFailure: Group)", "web"},
 		{"with onFailure Member the others go on", []releasev1.Release{
 			member("api", "1.0.0", releasev1.PhaseFailed, "dev", "Failed"),
 			member("web", "1.2.0", releasev1.PhaseVerifying, "dev", "Promoted", "prod", "Verifying"),
@@ -93,6 +109,29 @@ func TestDecide(t *testing.T) {
 			if holds != tt.holds {
 				t.Errorf("holder marked on %q, want %q", holds, tt.holds)
 			}
+			if (d.Failure != nil) != (tt.phase == releasev1.LaunchFailed) {
+				t.Errorf("Decide().Failure = %+v with phase %s", d.Failure, tt.phase)
+			}
 		})
+	}
+}
+
+func TestFailureListsTheMembersWrittenBack(t *testing.T) {
+	d := Decide([]releasev1.Release{
+		rolledBack(member("checkout", "2.3.0", "", "dev", "Promoted", "prod", "Verifying"), "prod", "1a2b3c4d5e", "spring"),
+		// Rolled back in prod for a failure of its own, before the launch's.
+		rolledBack(member("payments", "1.8.0", "", "dev", "Promoted", "prod", "Verifying"), "prod", "9f9f9f9f9f", ""),
+		rolledBack(member("web", "1.2.0", "", "dev", "Promoted", "prod", "Verifying"), "prod", "1a2b3c4d5e", ""),
+	}, nil, releasev1.FailGroup)
+	f := d.Failure
+	if f == nil || f.Member != "payments" || f.Stage != "prod" || f.Message != "analysis failed; rolled back to 1.0.0" {
+		t.Fatalf("Failure = %+v, want payments in prod", f)
+	}
+	want := []releasev1.LaunchRollback{
+		{Name: "payments", Version: "1.8.0", To: "1.0.0", Commit: "9f9f9f9f9f"},
+		{Name: "checkout", Version: "2.3.0", To: "1.0.0", Commit: "1a2b3c4d5e"},
+	}
+	if len(f.RolledBack) != len(want) || f.RolledBack[0] != want[0] || f.RolledBack[1] != want[1] {
+		t.Errorf("RolledBack = %+v, want %+v (web failed on its own: not rolled back with the launch)", f.RolledBack, want)
 	}
 }

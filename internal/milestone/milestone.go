@@ -189,6 +189,17 @@ func everyStagePromoted(stages []releasev1.ReleaseStageStatus) bool {
 	return promoted > 0
 }
 
+// Launch is a launch that tracks the milestone (its spec.milestone), and
+// when it reaches the milestone's target stage.
+type Launch struct {
+	Name, Stage string
+	// Reaches is the launch's forecast for Stage; nil once it reached it
+	// (or without a forecast).
+	Reaches *time.Time
+	// CriticalPath names the member it waits for there.
+	CriticalPath string
+}
+
 // Input is the snapshot health is decided on.
 type Input struct {
 	Now, Due time.Time
@@ -196,6 +207,9 @@ type Input struct {
 	GitHub *IssueStats
 	// Releases of the milestone.
 	Releases []releasev1.MilestoneRelease
+	// Launches that track the milestone: their forecasts count as the
+	// issues' does.
+	Launches []Launch
 	// CompletedAt from the status: once set, the milestone stays complete.
 	CompletedAt *time.Time
 }
@@ -229,13 +243,32 @@ func Decide(in Input) Decision {
 			return Decision{Health: releasev1.HealthLate, Message: fmt.Sprintf("forecast %s is after the due date %s at %s issues closed per week", day(*gh.Forecast), day(in.Due), FormatRate(gh.PerWeek))}
 		}
 	}
+	if l := launchAfter(in.Launches, in.Due); l != nil {
+		return Decision{Health: releasev1.HealthLate, Message: fmt.Sprintf("launch %s reaches %s on %s, after the due date %s (critical path: %s)",
+			l.Name, l.Stage, day(*l.Reaches), day(in.Due), l.CriticalPath)}
+	}
 	if gh != nil && gh.BlockerCount > 0 {
 		return Decision{Health: releasev1.HealthAtRisk, Message: blockerMessage(gh)}
+	}
+	if l := launchAfter(in.Launches, in.Due.Add(-AtRiskMargin)); l != nil {
+		return Decision{Health: releasev1.HealthAtRisk, Message: fmt.Sprintf("launch %s reaches %s on %s, within 2 days of the due date %s (critical path: %s)",
+			l.Name, l.Stage, day(*l.Reaches), day(in.Due), l.CriticalPath)}
 	}
 	if gh != nil && gh.Open > 0 && gh.Forecast.After(in.Due.Add(-AtRiskMargin)) {
 		return Decision{Health: releasev1.HealthAtRisk, Message: fmt.Sprintf("forecast %s is within 2 days of the due date %s", day(*gh.Forecast), day(in.Due))}
 	}
 	return Decision{Health: releasev1.HealthOnTrack, Message: "on track: " + missing}
+}
+
+// launchAfter is the first launch forecast to reach its stage after t, or
+// nil.
+func launchAfter(launches []Launch, t time.Time) *Launch {
+	for i := range launches {
+		if l := &launches[i]; l.Reaches != nil && l.Reaches.After(t) {
+			return l
+		}
+	}
+	return nil
 }
 
 func completed(at, due time.Time) Decision {

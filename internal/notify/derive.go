@@ -38,6 +38,8 @@ type Input struct {
 	Milestones []releasev1.Milestone
 	// Checklists the Releases name.
 	Checklists []releasev1.LaunchChecklist
+	// Launches with a member among the Releases.
+	Launches []releasev1.Launch
 	// Approvers lists who may approve the namespace's Releases; it is called
 	// only for a Release held by its approvals gate.
 	Approvers func() []string
@@ -65,15 +67,25 @@ func Derive(in Input) (events []Event, wake time.Time) {
 	for i := range in.Pipelines {
 		d.pipes[in.Pipelines[i].Name] = &in.Pipelines[i]
 	}
+	launchOf := d.launchMembers()
+	members := map[*releasev1.Launch][]*releasev1.Release{}
 	for i := range in.Releases {
 		rel := &in.Releases[i]
 		pipe := d.pipes[rel.Spec.Pipeline]
 		if pipe == nil {
 			continue
 		}
-		d.stageEvents(rel, pipe)
-		d.released(rel, pipe)
+		l := launchOf[rel.Name]
+		d.stageEvents(rel, pipe, l)
+		if l == nil {
+			d.released(rel, pipe)
+		} else {
+			members[l] = append(members[l], rel)
+		}
 		d.blocked(rel, pipe)
+	}
+	for i := range in.Launches {
+		d.launchEvents(&in.Launches[i], members[&in.Launches[i]])
 	}
 	if d.want[releasev1.EventFreezeStarting] {
 		for i := range in.Calendars {
@@ -110,8 +122,11 @@ func base(rel *releasev1.Release, stage string) Event {
 	return Event{Pipeline: rel.Spec.Pipeline, Release: rel.Name, Version: rel.Spec.Version, Stage: stage}
 }
 
-// stageEvents: Verifying, Promoted and RolledBack, one per promotion.
-func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePipeline) {
+// stageEvents: Verifying, Promoted and RolledBack, one per promotion. A
+// member of launch l (nil for none) has no Promoted of its own, nor a
+// RolledBack of the stage where its launch rolled back as a group: the
+// launch tells those.
+func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePipeline, l *releasev1.Launch) {
 	for i := range rel.Status.Stages {
 		ss := &rel.Status.Stages[i]
 		p := ss.Promotion
@@ -134,6 +149,7 @@ func (d *deriver) stageEvents(rel *releasev1.Release, pipe *releasev1.ReleasePip
 			e.Analysis = analysisOf(ss.Analysis)
 			e.Facts = stageFacts(rel, ss)
 			d.add(e)
+		case launchTells(l, ss):
 		case (ss.Phase == releasev1.StagePromoted || ss.Phase == releasev1.StageSuperseded) && ss.Rollback == nil && d.want[releasev1.EventPromoted]:
 			e.ID, e.Type, e.Severity, e.At = Key(fmt.Sprintf(natural, "promoted")), string(releasev1.EventPromoted), SeverityInfo, p.CompletedAt.Time
 			e.Title = fmt.Sprintf("%s %s promoted to %s", rel.Spec.Pipeline, rel.Spec.Version, ss.Name)

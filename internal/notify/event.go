@@ -47,6 +47,8 @@ type Event struct {
 	Namespace    string `json:"namespace"`
 	Notification string `json:"notification"`
 
+	// Launch of an event of a whole launch (its members' news in one).
+	Launch          string `json:"launch,omitempty"`
 	Pipeline        string `json:"pipeline,omitempty"`
 	Release         string `json:"release,omitempty"`
 	Version         string `json:"version,omitempty"`

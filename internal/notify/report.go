@@ -31,6 +31,8 @@ type ReportInput struct {
 	Releases   []releasev1.Release
 	Calendars  []releasev1.ReleaseCalendar
 	Milestones []releasev1.Milestone
+	// Launches with a member among the Releases.
+	Launches []releasev1.Launch
 }
 
 // BuildReport writes the release report a release manager sends to
@@ -60,6 +62,7 @@ func BuildReport(in ReportInput) (string, bool) {
 	section(&b, "In flight", inFlight, "Nothing in flight.")
 	section(&b, "Rollbacks", rollbacks, "No rollback.")
 	section(&b, "Coming up", r.comingUp(), fmt.Sprintf("No freeze or planned promotion in the next %s.", Duration(in.Lookahead)))
+	section(&b, "Launches", r.launches(), "No launch.")
 	section(&b, "Milestones", r.milestones(), "No milestone.")
 	return cut(b.String(), MaxReport)
 }
@@ -303,6 +306,55 @@ func (r *reporter) comingUp() []string {
 		out = append(out, it.line)
 	}
 	return out
+}
+
+// launches lists each launch that is not over, or ended in the period:
+// its phase and stage, who holds it and why, and when it is forecast to
+// reach each stage it has not reached yet.
+func (r *reporter) launches() []string {
+	var out []string
+	for _, l := range r.in.Launches {
+		st := l.Status
+		if l.Done() && !r.endedInPeriod(&l) {
+			continue
+		}
+		line := fmt.Sprintf("- **%s** (%s): %s", l.Name, notes.Count(len(st.Members), "member"), orWord(string(st.Phase), "Pending"))
+		if st.CurrentStage != "" {
+			line += " in " + st.CurrentStage
+		}
+		if st.Holder != "" {
+			line += ": " + notes.EscapeMarkdown(clip(st.Holder, 400))
+		}
+		var ahead []string
+		for _, f := range st.Forecast {
+			if !f.Reached && l.Status.Phase != releasev1.LaunchFailed {
+				ahead = append(ahead, fmt.Sprintf("%s %s (%s)", f.Stage, r.t(f.At.Time), f.Member))
+			}
+		}
+		if len(ahead) > 0 {
+			line += "; forecast: " + strings.Join(ahead, ", ")
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// endedInPeriod: the launch's members last moved in the period (the
+// launch's Ready condition changed then).
+func (r *reporter) endedInPeriod(l *releasev1.Launch) bool {
+	for _, c := range l.Status.Conditions {
+		if c.Type == releasev1.ConditionReady {
+			return r.inPeriod(c.LastTransitionTime.Time)
+		}
+	}
+	return false
+}
+
+func orWord(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // milestones lists each milestone's health, due date, forecast and blockers.

@@ -81,3 +81,29 @@ func TestReportSaysWhichServiceHoldsARelease(t *testing.T) {
 		t.Errorf("the report lacks\n%s\n--- report:\n%s", want, md)
 	}
 }
+
+// The report lists the launches of its Releases: where each stands, who
+// holds it, and when it reaches the stages ahead; a launch over before the
+// period is left out.
+func TestReportListsLaunches(t *testing.T) {
+	now := time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC)
+	at := func(h int) metav1.Time { return metav1.NewTime(time.Date(2026, 12, 8, h, 0, 0, 0, time.UTC)) }
+	spring := releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "spring"}, Status: releasev1.LaunchStatus{
+		Phase: releasev1.LaunchProgressing, CurrentStage: "staging",
+		Holder:  "checkout 2.3.0 waits in staging: dependencies: needs payments >=1.8.0 in staging",
+		Members: []releasev1.LaunchMember{{Name: "checkout-2-3-0"}, {Name: "payments-1-8-0"}},
+		Forecast: []releasev1.LaunchStageForecast{{Stage: "dev", At: at(9), Reached: true, Member: "payments 1.8.0"},
+			{Stage: "staging", At: at(10), Member: "checkout 2.3.0"}, {Stage: "prod", At: at(14), Member: "checkout 2.3.0"}}}}
+	over := releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "autumn"}, Status: releasev1.LaunchStatus{Phase: releasev1.LaunchReleased,
+		Conditions: []metav1.Condition{{Type: releasev1.ConditionReady, LastTransitionTime: metav1.NewTime(now.Add(-30 * 24 * time.Hour))}}}}
+	md, _ := BuildReport(ReportInput{Now: now, PeriodStart: now.Add(-7 * 24 * time.Hour), Occurrence: now, Loc: time.UTC,
+		Launches: []releasev1.Launch{spring, over}})
+	want := `- **spring** (2 members): Progressing in staging: checkout 2.3.0 waits in staging: dependencies: needs payments \>=1.8.0 in staging; ` +
+		`forecast: staging Tue 8 Dec 10:00 UTC (checkout 2.3.0), prod Tue 8 Dec 14:00 UTC (checkout 2.3.0)`
+	if !strings.Contains(md, "## Launches\n\n"+want+"\n") {
+		t.Errorf("the report lacks\n%s\n--- report:\n%s", want, md)
+	}
+	if strings.Contains(md, "autumn") {
+		t.Errorf("a launch over before the period is listed:\n%s", md)
+	}
+}

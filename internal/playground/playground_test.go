@@ -93,6 +93,15 @@ func TestSampleReleaseReachesProd(t *testing.T) {
 			t.Errorf("payments %s kustomization:\n%s", st, content)
 		}
 	}
+	// Checkout and payments shipped as one launch (the sample Launch).
+	launch := &releasev1.Launch{}
+	NewWithT(t).Eventually(func() releasev1.LaunchPhase {
+		_ = p.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "checkout-payments"}, launch)
+		return launch.Status.Phase
+	}, time.Minute, 200*time.Millisecond).Should(Equal(releasev1.LaunchReleased), "launch checkout-payments")
+	if len(launch.Status.Members) != 2 || launch.Status.CurrentStage == "" {
+		t.Errorf("launch checkout-payments: %+v", launch.Status)
+	}
 	values, _ := p.Sim.FileAt(GitOpsRepo, rel.Status.StageStatus("staging").Promotion.Commit, "envs/staging/values.yaml")
 	if !strings.Contains(values, "version: 1.4.2 # promoted by Liftoff") {
 		t.Errorf("staging values.yaml:\n%s", values)

@@ -31,11 +31,19 @@ func (e *stallError) Error() string { return e.message }
 // change that decision, and nothing is read from GitHub for a stage that
 // cannot go. An error is a *stallError, a GitHub error, or a transient one.
 func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
-	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
-	snap := gates.Snapshot{Now: s.now, Release: rel, Stage: stage, Commit: rel.Status.Commit}
+	stage := &s.pipe.Spec.Stages[i]
+	snap := gates.Snapshot{Now: s.now, Release: s.rel, Stage: stage, Commit: s.rel.Status.Commit}
 	if snap.Target = s.targetFacts(i); snap.Target != nil && gates.TargetRetry(*snap.Target, s.now).State != releasev1.GatePassed {
 		return snap, nil
 	}
+	launch, err := LaunchOf(ctx, s.Client, s.rel)
+	if err != nil {
+		return snap, err
+	}
+	// The Release as its launch carries it: the launch's milestone,
+	// checklist and plan where the Release has none of its own.
+	rel := carriedBy(s.rel, launch)
+	snap.Release = rel
 	snap.PreviousStage, snap.PreviousLandedAt = s.previousFacts(i)
 	paused := rel.Spec.Paused
 	if stage.Gates != nil && stage.Gates.Checks != nil && !paused {
@@ -62,23 +70,25 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 		t := p.Time
 		snap.Planned = &t
 	}
-	var err error
 	if snap.Calendar, err = s.calendarFacts(ctx, stage.Name); err != nil {
 		return snap, err
 	}
 	if !paused {
-		if snap.Blockers, err = s.blockerFacts(ctx, i, s.target); err != nil {
+		if snap.Blockers, err = s.blockerFacts(ctx, rel, i, s.target); err != nil {
 			return snap, err
 		}
 	}
-	if snap.Checklist, err = s.checklistFacts(ctx, stage); err != nil {
+	if snap.Checklist, err = s.checklistFacts(ctx, rel, stage); err != nil {
 		return snap, err
 	}
 	if snap.Dependencies, err = s.dependencyFacts(ctx, stage.Name); err != nil {
 		return snap, err
 	}
-	if snap.Group, err = s.groupFacts(ctx, i); err != nil {
+	if snap.Group, err = s.groupFacts(ctx, launch, i); err != nil {
 		return snap, err
+	}
+	if launch != nil && launch.ApprovesFor(stage.Name) {
+		snap.LaunchApprovals = &gates.LaunchApprovals{Launch: launch.Name, Approvals: launch.Spec.Approvals}
 	}
 	snap.Hold = s.holdFacts(stage.Name)
 	snap.Lock, err = s.lockFacts(ctx, stage.Name)
@@ -217,8 +227,9 @@ func milestonesOf(ctx context.Context, c client.Reader, rel *releasev1.Release) 
 }
 
 // blockerFacts gathers the stage's blockers: the stage's issue search, and the
-// open blockers of the Release's milestones whose target is this stage.
-func (s *step) blockerFacts(ctx context.Context, i, target int) (*gates.BlockerFacts, error) {
+// open blockers of the milestones of rel (the Release as its launch carries
+// it) whose target is this stage.
+func (s *step) blockerFacts(ctx context.Context, rel *releasev1.Release, i, target int) (*gates.BlockerFacts, error) {
 	stage := &s.pipe.Spec.Stages[i]
 	f := &gates.BlockerFacts{}
 	if stage.Gates != nil && stage.Gates.Blockers != nil {
@@ -232,13 +243,13 @@ func (s *step) blockerFacts(ctx context.Context, i, target int) (*gates.BlockerF
 		}
 		f.SearchTotal, f.Search = total, items
 	}
-	ms, missing, err := milestonesOf(ctx, s.Client, s.rel)
+	ms, missing, err := milestonesOf(ctx, s.Client, rel)
 	if err != nil {
 		return nil, err
 	}
 	if len(missing) > 0 && i == target {
 		f.Milestone = missing[0]
-		f.MilestoneProblem = fmt.Sprintf("Milestone %q not found in namespace %s: create it or fix spec.milestone", missing[0], s.rel.Namespace)
+		f.MilestoneProblem = fmt.Sprintf("Milestone %q not found in namespace %s: create it or fix spec.milestone", missing[0], rel.Namespace)
 		return f, nil
 	}
 	for _, m := range ms {
@@ -314,12 +325,13 @@ func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
 	}
 }
 
-// checklistFacts reads the Release's launch checklist for a stage with gates.launchChecklist.
-func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gates.ChecklistFacts, error) {
+// checklistFacts reads the launch checklist of rel (the Release as its
+// launch carries it) for a stage with gates.launchChecklist.
+func (s *step) checklistFacts(ctx context.Context, rel *releasev1.Release, stage *releasev1.Stage) (*gates.ChecklistFacts, error) {
 	if stage.Gates == nil || !stage.Gates.LaunchChecklist {
 		return nil, nil
 	}
-	f := &gates.ChecklistFacts{Name: s.rel.Spec.LaunchChecklist}
+	f := &gates.ChecklistFacts{Name: rel.Spec.LaunchChecklist}
 	if f.Name == "" {
 		return f, nil
 	}
@@ -328,7 +340,11 @@ func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gat
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
-		f.Problem = fmt.Sprintf("LaunchChecklist %q not found in namespace %s: create it or fix spec.launchChecklist", f.Name, s.rel.Namespace)
+		where := "spec.launchChecklist"
+		if s.rel.Spec.LaunchChecklist == "" {
+			where = "the launch's spec.launchChecklist"
+		}
+		f.Problem = fmt.Sprintf("LaunchChecklist %q not found in namespace %s: create it or fix %s", f.Name, s.rel.Namespace, where)
 		return f, nil
 	}
 	// Only a status that describes the current spec counts: a sign-off just

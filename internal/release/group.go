@@ -12,12 +12,11 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
-// groupFacts finds the Release's launch and where its other members stand,
-// for stage i; nil when the Release is in no launch that is still on.
-func (s *step) groupFacts(ctx context.Context, i int) (*gates.GroupFacts, error) {
-	launch, err := LaunchOf(ctx, s.Client, s.rel)
-	if launch == nil || err != nil {
-		return nil, err
+// groupFacts finds where the other members of the Release's launch stand,
+// for stage i; nil when the Release is in no launch.
+func (s *step) groupFacts(ctx context.Context, launch *releasev1.Launch, i int) (*gates.GroupFacts, error) {
+	if launch == nil {
+		return nil, nil
 	}
 	f := &gates.GroupFacts{Launch: launch.Name, OnFailure: launch.FailurePolicy(), Stage: s.pipe.Spec.Stages[i].Name}
 	for _, j := range s.pipe.Spec.AfterIndexes(i) {
@@ -29,7 +28,7 @@ func (s *step) groupFacts(ctx context.Context, i int) (*gates.GroupFacts, error)
 	}
 	for _, m := range members {
 		if m.Name != s.rel.Name {
-			f.Members = append(f.Members, gates.GroupMember{Name: m.Name, Version: m.Spec.Version, Phase: m.Status.Phase, Stages: m.StagePhases()})
+			f.Members = append(f.Members, gates.GroupMember{Name: m.Name, Version: m.Spec.Version, Phase: m.Status.Phase, Stages: m.StagePhases(), WithLaunch: m.FailedWithLaunch()})
 		}
 	}
 	for _, name := range missing {
@@ -38,20 +37,55 @@ func (s *step) groupFacts(ctx context.Context, i int) (*gates.GroupFacts, error)
 	return f, nil
 }
 
+// carriedBy is rel as its launch carries it: with the launch's milestone
+// and launch checklist when rel names none, and the launch's plan for a
+// stage when rel plans none for it or an earlier time. rel itself when it
+// is in no launch; the copy shares rel's status, to read.
+func carriedBy(rel *releasev1.Release, l *releasev1.Launch) *releasev1.Release {
+	if l == nil || l.Spec.Milestone == "" && l.Spec.LaunchChecklist == "" && len(l.Spec.Plan) == 0 {
+		return rel
+	}
+	v := &releasev1.Release{TypeMeta: rel.TypeMeta, ObjectMeta: rel.ObjectMeta, Spec: *rel.Spec.DeepCopy(), Status: rel.Status}
+	if v.Spec.Milestone == "" {
+		v.Spec.Milestone = l.Spec.Milestone
+	}
+	if v.Spec.LaunchChecklist == "" {
+		v.Spec.LaunchChecklist = l.Spec.LaunchChecklist
+	}
+	for _, p := range l.Spec.Plan {
+		own := plannedFor(v, p.Stage)
+		switch {
+		case own == nil:
+			v.Spec.Plan = append(v.Spec.Plan, p)
+		case own.Before(&p.At):
+			*own = p.At
+		}
+	}
+	return v
+}
+
 // LaunchOf is the launch rel is a member of and that is not over yet (the
-// first by name: admission refuses a member in two), or nil.
+// first by name: admission refuses a member in two), else one that failed
+// (a failed launch keeps its members halted until a person deletes it or
+// lets them go with onFailure Member), or nil.
 func LaunchOf(ctx context.Context, c client.Reader, rel *releasev1.Release) (*releasev1.Launch, error) {
 	var list releasev1.LaunchList
 	if err := c.List(ctx, &list, client.InNamespace(rel.Namespace)); err != nil {
 		return nil, err
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	var halted *releasev1.Launch
 	for i := range list.Items {
-		if l := &list.Items[i]; !l.Done() && l.Includes(rel) {
+		l := &list.Items[i]
+		switch {
+		case !l.Includes(rel):
+		case !l.Done():
 			return l, nil
+		case l.Status.Phase == releasev1.LaunchFailed && halted == nil:
+			halted = l
 		}
 	}
-	return nil, nil
+	return halted, nil
 }
 
 // LaunchMembers reads the launch's Releases, sorted by name, and the names

@@ -22,6 +22,9 @@ type failure struct {
 	what string
 	// why, for people.
 	why string
+	// launch names the launch whose other member failed, for a member
+	// that goes back with it; "" for a failure of the Release's own.
+	launch string
 }
 
 // owedFailure is the failure an owed postmortem of stage ss tells of: a
@@ -63,13 +66,9 @@ func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome,
 	}
 	// The revert is found again by its trailers: it cannot be older than
 	// the decision to roll back, which came after the landing.
-	since := ss.Promotion.CompletedAt.Time
-	if ss.Analysis != nil {
-		since = ss.Analysis.StartedAt.Time
-	}
 	return s.rollBack(ctx, i, revert{f: f, req: &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
-		Version: ss.Promotion.PreviousVersion, Target: stage.Target, Since: since,
+		Version: ss.Promotion.PreviousVersion, Target: stage.Target, Since: revertSince(ss),
 		Revert: &promotion.Revert{FromCommit: ss.Promotion.Commit, BadVersion: rel.Spec.Version, Reason: why},
 	}})
 }
@@ -100,14 +99,16 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 	req, why := rb.req, rb.f.why
 	res := rb.landed()
 	var err error
+	along := ""
 	if res == nil {
-		res, err = promotion.Promote(ctx, s.gh, req)
+		// With a launch that fails as a group, its other members go too.
+		res, along, err = s.writeBack(ctx, i, rb)
 	}
 	if err != nil {
 		return s.githubError(err)
 	}
 	if ss.Rollback == nil || !sameRequest(ss.Rollback.Request, rb.request) {
-		ss.Rollback = &releasev1.RollbackStatus{Request: rb.request, RequestedBy: rb.by, Reason: rb.reason}
+		ss.Rollback = &releasev1.RollbackStatus{Request: rb.request, RequestedBy: rb.by, Reason: rb.reason, Launch: rb.f.launch}
 	}
 	ss.Rollback.Version = req.Version
 	if res.PullRequest != nil {
@@ -132,7 +133,7 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
 	}
 	at := metav1.NewTime(s.now)
-	msg := fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, github.ShortSHA(res.Commit))
+	msg := fmt.Sprintf("%s; rolled back to %s: commit %s%s", why, req.Version, github.ShortSHA(res.Commit), along)
 	if rb.onDemand != nil {
 		if rb.onDemand.At != nil {
 			at = *rb.onDemand.At

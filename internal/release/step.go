@@ -83,6 +83,10 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 		// A person asked: whatever the Release was doing, done or not.
 		return s.withGitHub(ctx, func() (reconcile.Outcome, error) { return s.rollbackOnDemand(ctx, k) })
 	}
+	if out, done, err := s.followLaunch(ctx); done {
+		// Another member of its launch failed: it goes back with it.
+		return out, err
+	}
 
 	switch rel.Status.Phase {
 	case releasev1.PhaseFailed:

@@ -26,6 +26,7 @@ const (
 	PipelineMutatePath    = "/mutate-release-liftoff-dev-v1alpha1-releasepipeline"
 	PipelineValidatePath  = "/validate-release-liftoff-dev-v1alpha1-releasepipeline"
 	LaunchValidatePath    = "/validate-release-liftoff-dev-v1alpha1-launch"
+	LaunchMutatePath      = "/mutate-release-liftoff-dev-v1alpha1-launch"
 )
 
 // Register adds every Liftoff webhook to the server. c creates
@@ -41,7 +42,8 @@ func Register(srv webhook.Server, scheme *runtime.Scheme, c client.Client, reade
 	srv.Register(ChecklistValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidateChecklist)})
 	srv.Register(PipelineMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutatePipeline)})
 	srv.Register(PipelineValidatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.ValidatePipeline)})
-	srv.Register(LaunchValidatePath, admission.WithValidator[*releasev1.Launch](scheme, LaunchValidator{Reader: reader}))
+	srv.Register(LaunchMutatePath, &admission.Webhook{Handler: admission.HandlerFunc(id.MutateLaunch)})
+	srv.Register(LaunchValidatePath, admission.WithValidator[*releasev1.Launch](scheme, LaunchValidator{Reader: reader, Identity: id}))
 }
 
 // +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-releasecalendar,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=releasecalendars,verbs=create;update,versions=v1alpha1,name=vreleasecalendar.liftoff.dev,admissionReviewVersions=v1

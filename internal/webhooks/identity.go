@@ -75,25 +75,36 @@ func decodePair[T runtime.Object](d admission.Decoder, req admission.Request, ob
 
 // MutateRelease stamps the creator and by/at of appended approvals.
 func (id *Identity) MutateRelease(_ context.Context, req admission.Request) admission.Response {
-	rel, old := &releasev1.Release{}, &releasev1.Release{}
-	if err := decodePair(id.Decoder, req, rel, old); err != nil {
+	return mutateApprovals(id, req, &releasev1.Release{}, &releasev1.Release{}, func(r *releasev1.Release) []releasev1.Approval { return r.Spec.Approvals })
+}
+
+// mutateApprovals decodes obj (and old, on an update), stamps them as
+// stampApprovals does and answers the patch.
+func mutateApprovals[T client.Object](id *Identity, req admission.Request, obj, old T, approvals func(T) []releasev1.Approval) admission.Response {
+	if err := decodePair(id.Decoder, req, obj, old); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	ann := rel.GetAnnotations()
+	id.stampApprovals(req, obj, old, approvals(obj), len(approvals(old)))
+	return patched(req, obj)
+}
+
+// stampApprovals stamps obj's creator (kept from old on an update) and
+// by/at of the approvals appended after the recorded ones.
+func (id *Identity) stampApprovals(req admission.Request, obj, old metav1.Object, approvals []releasev1.Approval, recorded int) {
+	ann := obj.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
 	}
 	if req.Operation == admissionv1.Create {
 		ann[releasev1.AnnotationCreatedBy] = req.UserInfo.Username
-	} else if was, ok := old.Annotations[releasev1.AnnotationCreatedBy]; ok {
+	} else if was, ok := old.GetAnnotations()[releasev1.AnnotationCreatedBy]; ok {
 		ann[releasev1.AnnotationCreatedBy] = was
 	}
-	rel.SetAnnotations(ann)
+	obj.SetAnnotations(ann)
 	now := id.now()
-	for i := len(old.Spec.Approvals); i < len(rel.Spec.Approvals); i++ {
-		stamp(&rel.Spec.Approvals[i].By, &rel.Spec.Approvals[i].At, req.UserInfo.Username, now)
+	for i := recorded; i < len(approvals); i++ {
+		stamp(&approvals[i].By, &approvals[i].At, req.UserInfo.Username, now)
 	}
-	return patched(req, rel)
 }
 
 // MutateChecklist stamps by/at of appended sign-offs.
@@ -136,17 +147,8 @@ func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) 
 	if err := decodePair(id.Decoder, req, rel, old); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	user := req.UserInfo
-	creator := rel.Annotations[releasev1.AnnotationCreatedBy]
-	switch req.Operation {
-	case admissionv1.Create:
-		if creator != user.Username {
-			return admission.Denied(fmt.Sprintf("annotation %s must name the creator %q; leave it out, it is stamped", releasev1.AnnotationCreatedBy, user.Username))
-		}
-	case admissionv1.Update:
-		if creator != old.Annotations[releasev1.AnnotationCreatedBy] {
-			return admission.Denied(fmt.Sprintf("annotation %s records who created the Release and cannot change", releasev1.AnnotationCreatedBy))
-		}
+	if msg := creatorRefusal(req, rel, old, "Release"); msg != "" {
+		return admission.Denied(msg)
 	}
 	if msg, err := ReleaseRequiresRefusal(ctx, id.reader(), rel, old); err != nil || msg != "" {
 		return refused(msg, err)
@@ -158,24 +160,52 @@ func (id *Identity) ValidateRelease(ctx context.Context, req admission.Request) 
 	if msg, err := ReleaseLaunchRefusal(ctx, id.reader(), rel, was); err != nil || msg != "" {
 		return refused(msg, err)
 	}
-	if msg := appendOnly("spec.approvals", len(old.Spec.Approvals), func(i int) bool {
-		return i < len(rel.Spec.Approvals) && equality.Semantic.DeepEqual(old.Spec.Approvals[i], rel.Spec.Approvals[i])
-	}); msg != "" {
+	if msg := id.approvalsRefusal(ctx, req.UserInfo, rel, old.Spec.Approvals, rel.Spec.Approvals, "Release", "releases"); msg != "" {
 		return admission.Denied(msg)
 	}
-	for i := len(old.Spec.Approvals); i < len(rel.Spec.Approvals); i++ {
-		a := rel.Spec.Approvals[i]
-		if a.By != user.Username {
-			return admission.Denied(fmt.Sprintf("spec.approvals[%d].by is %q but you are %q: leave by and at out, they are stamped", i, a.By, user.Username))
+	return admission.Allowed("")
+}
+
+// creatorRefusal refuses a creator annotation that is not the requester's
+// on a create, or that changed on an update; kind names obj for people.
+func creatorRefusal(req admission.Request, obj, old metav1.Object, kind string) string {
+	creator := obj.GetAnnotations()[releasev1.AnnotationCreatedBy]
+	switch req.Operation {
+	case admissionv1.Create:
+		if creator != req.UserInfo.Username {
+			return fmt.Sprintf("annotation %s must name the creator %q; leave it out, it is stamped", releasev1.AnnotationCreatedBy, req.UserInfo.Username)
 		}
-		if creator != "" && creator == user.Username {
-			return admission.Denied(fmt.Sprintf("%s created this Release and cannot approve it: another person must approve stage %s", user.Username, a.Stage))
-		}
-		if err := id.allowed(ctx, user, releasev1.VerbApprove, "releases", rel.Namespace, rel.Name); err != nil {
-			return admission.Denied(err.Error())
+	case admissionv1.Update:
+		if creator != old.GetAnnotations()[releasev1.AnnotationCreatedBy] {
+			return fmt.Sprintf("annotation %s records who created the %s and cannot change", releasev1.AnnotationCreatedBy, kind)
 		}
 	}
-	return admission.Allowed("")
+	return ""
+}
+
+// approvalsRefusal refuses edits of obj's recorded approvals (old), a
+// forged approver, self-approval by obj's creator and approvers without
+// the approve verb on obj (a kind whose resource is resource).
+func (id *Identity) approvalsRefusal(ctx context.Context, user authenticationv1.UserInfo, obj metav1.Object, old, cur []releasev1.Approval, kind, resource string) string {
+	if msg := appendOnly("spec.approvals", len(old), func(i int) bool {
+		return i < len(cur) && equality.Semantic.DeepEqual(old[i], cur[i])
+	}); msg != "" {
+		return msg
+	}
+	creator := obj.GetAnnotations()[releasev1.AnnotationCreatedBy]
+	for i := len(old); i < len(cur); i++ {
+		a := cur[i]
+		if a.By != user.Username {
+			return fmt.Sprintf("spec.approvals[%d].by is %q but you are %q: leave by and at out, they are stamped", i, a.By, user.Username)
+		}
+		if creator != "" && creator == user.Username {
+			return fmt.Sprintf("%s created this %s and cannot approve it: another person must approve stage %s", user.Username, kind, a.Stage)
+		}
+		if err := id.allowed(ctx, user, releasev1.VerbApprove, resource, obj.GetNamespace(), obj.GetName()); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 // ValidateChecklist refuses edits of recorded sign-offs, forged signers,

@@ -16,25 +16,30 @@ import (
 )
 
 // +kubebuilder:webhook:path=/validate-release-liftoff-dev-v1alpha1-launch,mutating=false,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=launches,verbs=create;update,versions=v1alpha1,name=vlaunch.liftoff.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/mutate-release-liftoff-dev-v1alpha1-launch,mutating=true,failurePolicy=fail,sideEffects=None,groups=release.liftoff.dev,resources=launches,verbs=create;update,versions=v1alpha1,name=mlaunch.liftoff.dev,admissionReviewVersions=v1
 
 // LaunchValidator refuses a Launch its members could never move with: a
 // member already in another launch that is still on, a selector that does
 // not parse, or a dependency cycle between its members (through their
-// pipelines' spec.requires and their own).
+// pipelines' spec.requires and their own). Its approvals are checked as a
+// Release's are: append-only, by the requester, not its creator, with the
+// approve verb on the launch.
 type LaunchValidator struct {
 	// Reader reads the namespace's launches, Releases and pipelines from
 	// the API server.
 	Reader client.Reader
+	// Identity checks who approves; approvals are not checked without it.
+	Identity *Identity
 }
 
 // ValidateCreate checks a new launch.
 func (v LaunchValidator) ValidateCreate(ctx context.Context, l *releasev1.Launch) (admission.Warnings, error) {
-	return nil, v.validate(ctx, l)
+	return nil, v.validate(ctx, nil, l)
 }
 
 // ValidateUpdate checks a changed launch.
-func (v LaunchValidator) ValidateUpdate(ctx context.Context, _, l *releasev1.Launch) (admission.Warnings, error) {
-	return nil, v.validate(ctx, l)
+func (v LaunchValidator) ValidateUpdate(ctx context.Context, old, l *releasev1.Launch) (admission.Warnings, error) {
+	return nil, v.validate(ctx, old, l)
 }
 
 // ValidateDelete allows every deletion.
@@ -42,7 +47,12 @@ func (LaunchValidator) ValidateDelete(context.Context, *releasev1.Launch) (admis
 	return nil, nil
 }
 
-func (v LaunchValidator) validate(ctx context.Context, l *releasev1.Launch) error {
+func (v LaunchValidator) validate(ctx context.Context, old, l *releasev1.Launch) error {
+	if v.Identity != nil {
+		if msg := v.approvalsRefusal(ctx, old, l); msg != "" {
+			return fmt.Errorf("launch %s: %s", l.Name, msg)
+		}
+	}
 	msg, err := LaunchRefusal(ctx, v.Reader, l)
 	if err != nil {
 		return err
@@ -51,6 +61,28 @@ func (v LaunchValidator) validate(ctx context.Context, l *releasev1.Launch) erro
 		return fmt.Errorf("launch %s: %s", l.Name, msg)
 	}
 	return nil
+}
+
+// approvalsRefusal checks the launch's creator and approvals against the
+// request's user (old is nil on a create).
+func (v LaunchValidator) approvalsRefusal(ctx context.Context, old, l *releasev1.Launch) string {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return "no admission request to tell who approves: " + err.Error()
+	}
+	if old == nil {
+		old = &releasev1.Launch{}
+	}
+	if msg := creatorRefusal(req, l, old, "launch"); msg != "" {
+		return msg
+	}
+	return v.Identity.approvalsRefusal(ctx, req.UserInfo, l, old.Spec.Approvals, l.Spec.Approvals, "launch", "launches")
+}
+
+// MutateLaunch stamps the launch's creator and by/at of its appended
+// approvals.
+func (id *Identity) MutateLaunch(_ context.Context, req admission.Request) admission.Response {
+	return mutateApprovals(id, req, &releasev1.Launch{}, &releasev1.Launch{}, func(l *releasev1.Launch) []releasev1.Approval { return l.Spec.Approvals })
 }
 
 // LaunchRefusal says why l cannot be admitted, or "".
