@@ -106,7 +106,7 @@ func chooseRollback(stage *releasev1.Stage, ss *releasev1.ReleaseStageStatus) []
 func (s *step) rollBackWave(ctx context.Context, i int, f failure) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	back, commits, err := s.writeBack(ctx, i, ss.Promotion.StartedAt.Time, func(t *releasev1.TargetStatus) *promotion.Revert {
+	back, commits, err := s.writeBackTargets(ctx, i, ss.Promotion.StartedAt.Time, func(t *releasev1.TargetStatus) *promotion.Revert {
 		return &promotion.Revert{FromCommit: t.Commit, BadVersion: rel.Spec.Version, Reason: f.why}
 	})
 	if err != nil {
@@ -137,12 +137,12 @@ func (s *step) rollBackWave(ctx context.Context, i int, f failure) (reconcile.Ou
 	return reconcile.Stop(), nil
 }
 
-// writeBack writes the version each RollingBack target of stage i ran
+// writeBackTargets writes the version each RollingBack target of stage i ran
 // before back (revert says how), one commit per repository and branch,
 // each found again by its trailers (none older than since). It returns
 // every target this rollback wrote back, those of an earlier try included,
 // and its commits, or GitHub's error.
-func (s *step) writeBack(ctx context.Context, i int, since time.Time, revert func(*releasev1.TargetStatus) *promotion.Revert) ([]releasev1.PipelineTargetStatus, []string, error) {
+func (s *step) writeBackTargets(ctx context.Context, i int, since time.Time, revert func(*releasev1.TargetStatus) *promotion.Revert) ([]releasev1.PipelineTargetStatus, []string, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	var chosen []int
@@ -220,7 +220,7 @@ func (s *step) rollbackTargetsOnDemand(ctx context.Context, i int, rb revert, si
 			}
 		}
 	}
-	back, commits, err := s.writeBack(ctx, i, since, func(t *releasev1.TargetStatus) *promotion.Revert {
+	back, commits, err := s.writeBackTargets(ctx, i, since, func(t *releasev1.TargetStatus) *promotion.Revert {
 		return &promotion.Revert{FromCommit: t.Commit, BadVersion: rec.From, Reason: rb.f.why, Request: fmt.Sprint(*rb.request)}
 	})
 	if err != nil {
