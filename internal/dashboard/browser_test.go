@@ -90,7 +90,9 @@ func createWorld(t *testing.T) {
 		g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, Subjects: subjects})).To(Succeed())
 	}
-	role("viewer", []string{"get", "list", "watch"}, []string{"releases", "releasepipelines", "releasecalendars", "milestones", "launchchecklists"}, "ann", "carol", "sue", "lee")
+	role("viewer", []string{"get", "list", "watch"}, []string{"releases", "releasepipelines", "releasecalendars", "milestones", "launchchecklists", "launches"}, "ann", "carol", "sue", "lee")
+	// vic follows releases without the launches.
+	role("viewer-no-launches", []string{"get", "list", "watch"}, []string{"releases", "releasepipelines", "releasecalendars", "milestones", "launchchecklists"}, "vic")
 	role("approver", []string{"create", "update", "patch", releasev1.VerbApprove}, []string{"releases"}, "ann", "carol")
 	role("signer", []string{"update", "patch", releasev1.VerbSignOff}, []string{"launchchecklists"}, "sue", "lee")
 
@@ -204,6 +206,40 @@ func createWorld(t *testing.T) {
 				Postmortem: &releasev1.IssueRef{Number: 31, URL: "https://github.com/acme/checkout/issues/31"}},
 		}}
 	g.Expect(k8s.Status().Update(ctx, bad)).To(Succeed())
+}
+
+// launchWorld: launch spring ships checkout 1.5.0 and web 1.2.0; both are
+// promoted in dev and staging; in prod checkout verifies and web, the
+// holder, waits for an approval.
+func launchWorld(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	stage := func(name string) releasev1.Stage {
+		return releasev1.Stage{Name: name, Target: releasev1.Target{Repository: "acme/gitops",
+			Files: []releasev1.TargetFile{{Path: "envs/" + name + "/web.yaml", KustomizeImage: &releasev1.KustomizeImageUpdater{Name: "ghcr.io/acme/web"}}}}}
+	}
+	g.Expect(k8s.Create(ctx, &releasev1.ReleasePipeline{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: releasev1.ReleasePipelineSpec{Source: releasev1.SourceSpec{Repository: "acme/web"}, Stages: []releasev1.Stage{stage("dev"), stage("staging"), stage("prod")}}})).To(Succeed())
+	web := &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web-1-2-0", Namespace: ns}, Spec: releasev1.ReleaseSpec{Pipeline: "web", Version: "1.2.0"}}
+	g.Expect(k8s.Create(ctx, web)).To(Succeed())
+	web.Status = releasev1.ReleaseStatus{Phase: releasev1.PhaseBlocked, CurrentStage: "prod", Stages: []releasev1.ReleaseStageStatus{
+		{Name: "dev", Phase: releasev1.StagePromoted}, {Name: "staging", Phase: releasev1.StagePromoted},
+		{Name: "prod", Phase: releasev1.StageWaiting, Gates: []releasev1.GateStatus{{Name: "approvals", Status: releasev1.GatePending, Reason: "AwaitingApproval", Message: "0 of 1 approvals"}}}}}
+	g.Expect(k8s.Status().Update(ctx, web)).To(Succeed())
+	l := &releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "spring", Namespace: ns},
+		Spec: releasev1.LaunchSpec{Members: []string{"checkout-1-5-0", "web-1-2-0"}}}
+	g.Expect(k8s.Create(ctx, l)).To(Succeed())
+	in := func(prod releasev1.StagePhase) []releasev1.LaunchMemberStage {
+		return []releasev1.LaunchMemberStage{{Name: "dev", Phase: releasev1.StagePromoted}, {Name: "staging", Phase: releasev1.StagePromoted}, {Name: "prod", Phase: prod}}
+	}
+	l.Status = releasev1.LaunchStatus{ObservedGeneration: l.Generation, Phase: releasev1.LaunchBlocked, CurrentStage: "prod",
+		Holder: "web 1.2.0 waits in prod: approvals: waits for 1 approval for prod", Stages: []string{"dev", "staging", "prod"},
+		Conditions: []metav1.Condition{{Type: releasev1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Blocked", Message: "web 1.2.0 waits in prod: approvals: waits for 1 approval for prod", LastTransitionTime: metav1.Now()}},
+		Members: []releasev1.LaunchMember{
+			{Name: "checkout-1-5-0", Version: "1.5.0", Phase: releasev1.PhaseVerifying, Stages: in(releasev1.StageVerifying)},
+			{Name: "web-1-2-0", Version: "1.2.0", Phase: releasev1.PhaseBlocked, Holder: true, Stages: in(releasev1.StageWaiting)},
+		}}
+	g.Expect(k8s.Status().Update(ctx, l)).To(Succeed())
 }
 
 // wavesWorld: search's prod has 12 targets in waves 1, 25%, 100%; 2.0.0 is
@@ -448,6 +484,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	carolURL := dashboardAs(t, ctx, "carol")
 	sueURL := dashboardAs(t, ctx, "sue", "security")
 	leeURL := dashboardAs(t, ctx, "lee")
+	vicURL := dashboardAs(t, ctx, "vic")
 
 	root := startChromium(t, ctx, chromium)
 	ann := newBrowser(t, root, axe, shots)
@@ -671,5 +708,57 @@ func TestDashboardInABrowser(t *testing.T) {
 		ann.screenshot("pipeline-targets")
 		ann.axeClean("pipeline-targets")
 		ann.noErrors()
+	})
+	t.Run("a launch: members × stages, the holder marked, each cell its member's stage; seen as the viewer's RBAC allows", func(t *testing.T) {
+		g := NewWithT(t)
+		ann.t = t
+		launchWorld(t)
+		rows := func() []string {
+			ann.open(annURL + "launches/shop/spring")
+			return evalIn[[]string](ann, `Array.from(document.querySelectorAll('table.launch-matrix tbody tr')).map(r => r.innerText.replace(/\s+/g, ' ').trim())`)
+		}
+		g.Eventually(rows, 10*time.Second, 200*time.Millisecond).Should(Equal([]string{
+			"checkout-1-5-0 1.5.0 Verifying Promoted Promoted Verifying",
+			"web-1-2-0 1.2.0 holds the launch Blocked Promoted Promoted Waiting",
+		}))
+		g.Expect(ann.text(`#launch-phase`)()).To(Equal("Blocked"))
+		g.Expect(ann.text(`#launch-holder`)()).To(Equal("Held by web 1.2.0 waits in prod: approvals: waits for 1 approval for prod"))
+		g.Expect(ann.text(`#launch-stage`)()).To(Equal("prod"))
+		g.Expect(ann.text(`#launch-onfailure`)()).To(Equal("Group: a failing member halts the launch: the others do not start their next stage"))
+		g.Expect(evalIn[int](ann, `document.querySelectorAll('main .problem').length`)).To(BeZero(), "every member is found")
+		// As a person sees it: the holder's row stands out from the others.
+		backgrounds := evalIn[[]string](ann, `Array.from(document.querySelectorAll('table.launch-matrix tbody tr')).map(r => getComputedStyle(r).backgroundColor)`)
+		g.Expect(backgrounds[1]).NotTo(Equal(backgrounds[0]), "the holder's row is highlighted")
+		ann.screenshot("launch")
+		ann.axeClean("launch")
+
+		// A cell leads to the member's stage; the member's page leads back.
+		ann.do(chromedp.Click(chromedp.CSS(`#member-web-1-2-0 a[href$="#stage-prod"]`)), chromedp.WaitVisible(chromedp.CSS(`#release-phase`)))
+		g.Expect(evalIn[string](ann, `location.pathname + location.hash`)).To(Equal("/releases/shop/web-1-2-0#stage-prod"))
+		g.Expect(ann.text(`dl.facts`)()).To(ContainSubstring("part of launch spring"))
+		ann.do(chromedp.Click(chromedp.CSS(`a[href="/launches/shop/spring"]`)), chromedp.WaitVisible(chromedp.CSS(`#launch-phase`)))
+
+		// The pipelines page lists it; a status change shows without a reload.
+		ann.open(annURL)
+		g.Expect(ann.text(`section.launches`)()).To(ContainSubstring("shop/spring Blocked in prod, 2 member(s): web 1.2.0 waits in prod"))
+		g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			l := &releasev1.Launch{}
+			if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "spring"}, l); err != nil {
+				return err
+			}
+			l.Status.Phase, l.Status.Holder = releasev1.LaunchProgressing, "web 1.2.0 is promoting to prod"
+			return k8s.Status().Update(ctx, l)
+		})).To(Succeed())
+		g.Eventually(ann.text(`section.launches`), timeout, poll).Should(ContainSubstring("shop/spring Progressing in prod, 2 member(s): web 1.2.0 is promoting to prod"))
+		ann.screenshot("pipelines-launches")
+		ann.axeClean("pipelines-launches")
+		ann.noErrors()
+
+		// vic may list Releases but not launches: the API server says so.
+		vic := newBrowser(t, root, axe, shots)
+		vic.open(vicURL + "releases/shop/web-1-2-0")
+		g.Expect(vic.text(`dl.facts`)()).NotTo(ContainSubstring("launch"))
+		vic.do(chromedp.Navigate(vicURL+"launches/shop/spring"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		g.Expect(vic.text(`main`)()).To(ContainSubstring("vic may not get launches.release.liftoff.dev in namespace shop: an admin must grant it (RBAC)"))
 	})
 }

@@ -32,7 +32,51 @@ func (s *Server) pipelinesView(r *http.Request) (*PipelinesView, error) {
 	if err := readable(r, sess, r.URL.Query().Get("ns")); err != nil {
 		return nil, err
 	}
-	return buildPipelines(r.Context(), s.o.Store, s.pipelinesQuery(r, sess), viewerOf(sess), s.o.Now(), s.o.Location)
+	q := s.pipelinesQuery(r, sess)
+	v, err := buildPipelines(r.Context(), s.o.Store, q, viewerOf(sess), s.o.Now(), s.o.Location)
+	if err != nil {
+		return nil, err
+	}
+	allow := func(ns string) bool { return (q.allow == nil || q.allow(ns)) && launchesReadable(r, sess, ns) }
+	v.Launches, v.MoreLaunches, err = launchSummaries(r.Context(), s.o.Store, q.Namespace, allow, maxLaunches)
+	return v, err
+}
+
+// maxLaunches is how many launches the pipelines page lists.
+const maxLaunches = 10
+
+// launchesReadable tells whether the viewer may list the launches of ns, as
+// the API server answers for them (every one when nothing authorizes).
+func launchesReadable(r *http.Request, sess *Session, ns string) bool {
+	return sess.Authorize == nil || sess.Authorize(r.Context(), "list", "launches", ns, "") == nil
+}
+
+// sessionFor is the requester of a page of one object (the path's ns and
+// name), refused when they may not see its namespace.
+func (s *Server) sessionFor(r *http.Request) (*Session, types.NamespacedName, error) {
+	k := key(r)
+	sess, err := s.session(r)
+	if err == nil {
+		err = readable(r, sess, k.Namespace)
+	}
+	return sess, k, err
+}
+
+func (s *Server) launchView(r *http.Request) (*LaunchView, error) {
+	sess, k, err := s.sessionFor(r)
+	if err != nil {
+		return nil, err
+	}
+	if sess.Authorize != nil {
+		if err := sess.Authorize(r.Context(), "get", "launches", k.Namespace, k.Name); err != nil {
+			return nil, err
+		}
+	}
+	return buildLaunch(r.Context(), s.o.Store, k, s.o.Location)
+}
+
+func launchPage(v *LaunchView) page {
+	return page{Title: "Launch " + v.Name, Nav: "pipelines", Live: fmt.Sprintf("launch:%s/%s", v.Namespace, v.Name), Data: v}
 }
 
 // pipelinesJSON is the pipelines view for the API: a 503 while the Releases
@@ -70,7 +114,7 @@ func jsonOf[T any](s *Server, build func(*http.Request) (T, error)) http.Handler
 }
 
 func pipelinesPage(v *PipelinesView) page {
-	live := "pipeline release"
+	live := "pipeline release launch"
 	if v.ReleasesLoading != nil {
 		live += " " + loadingKind
 	}
@@ -78,21 +122,29 @@ func pipelinesPage(v *PipelinesView) page {
 }
 
 func (s *Server) releaseView(r *http.Request) (*ReleaseView, error) {
-	sess, err := s.session(r)
+	sess, k, err := s.sessionFor(r)
 	if err != nil {
 		return nil, err
 	}
-	k := key(r)
-	if err := readable(r, sess, k.Namespace); err != nil {
+	v, err := buildRelease(r.Context(), s.o.Store, k, viewerOf(sess), s.o.Now(), s.o.Location)
+	if err != nil || !launchesReadable(r, sess, k.Namespace) {
+		return v, err
+	}
+	rel := &releasev1.Release{}
+	if err := s.o.Store.Get(r.Context(), k, rel); err != nil {
 		return nil, err
 	}
-	return buildRelease(r.Context(), s.o.Store, k, viewerOf(sess), s.o.Now(), s.o.Location)
+	v.Launches, err = launchesOf(r.Context(), s.o.Store, rel)
+	return v, err
 }
 
 func releasePage(v *ReleaseView) page {
 	live := fmt.Sprintf("release:%s/%s pipeline:%s/%s", v.Namespace, v.Name, v.Namespace, v.Pipeline)
 	if v.Checklist != nil {
 		live += fmt.Sprintf(" checklist:%s/%s", v.Namespace, v.Checklist.Name)
+	}
+	if len(v.Launches) > 0 {
+		live += " launch"
 	}
 	return page{Title: "Release " + v.Name, Nav: "pipelines", Live: live, Data: v}
 }

@@ -141,5 +141,5 @@ func (l *Loaded) WatchError(ctx context.Context, r *toolscache.Reflector, err er
 // resources names each kind as the API server does.
 var resources = map[string]string{
 	"pipeline": "releasepipelines", "release": "releases", "calendar": "releasecalendars",
-	"milestone": "milestones", "checklist": "launchchecklists",
+	"milestone": "milestones", "checklist": "launchchecklists", "launch": "launches",
 }

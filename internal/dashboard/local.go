@@ -91,7 +91,7 @@ func StartLocal(ctx context.Context, cfg *rest.Config, o LocalOptions) (*Local, 
 		if o.Namespace != "" {
 			where = "in namespace " + o.Namespace
 		}
-		return nil, fmt.Errorf("could not list Liftoff's objects %s within %s: check that you may list releasepipelines, releasecalendars, milestones, launchchecklists and releases there (or name one namespace with -n)", where, timeout)
+		return nil, fmt.Errorf("could not list Liftoff's objects %s within %s: check that you may list releasepipelines, releasecalendars, milestones, launchchecklists, launches and releases there (or name one namespace with -n)", where, timeout)
 	}
 	me := whoAmI(ctx, c)
 	l := &Local{User: me.Username, Broker: b, Loaded: loaded, done: make(chan error, 1)}

@@ -15,6 +15,9 @@ const (
 	AuthKubernetes = "kubernetes"
 )
 
+// The manager's dashboard reads the kinds it watches from the manager's cache.
+// +kubebuilder:rbac:groups=release.liftoff.dev,resources=releasepipelines;releases;releasecalendars;milestones;launchchecklists;launches,verbs=get;list;watch
+
 // ForManager is the dashboard the manager serves in the cluster: it reads
 // the manager's own informer cache (no second watch) and is read-only, or
 // with AuthKubernetes authenticates every request and acts as its user.

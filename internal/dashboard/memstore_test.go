@@ -20,6 +20,7 @@ type memStore struct {
 	calendars  []*releasev1.ReleaseCalendar
 	milestones []*releasev1.Milestone
 	checklists []*releasev1.LaunchChecklist
+	launches   []*releasev1.Launch
 	// releasesLoading, when set, is what reading a Release answers, as
 	// CacheStore does before the Releases are listed.
 	releasesLoading *Loading
@@ -56,6 +57,9 @@ func (m *memStore) Milestones(_ context.Context, ns string) ([]*releasev1.Milest
 func (m *memStore) Checklists(_ context.Context, ns string) ([]*releasev1.LaunchChecklist, error) {
 	return inNS(m.checklists, ns), nil
 }
+func (m *memStore) Launches(_ context.Context, ns string) ([]*releasev1.Launch, error) {
+	return inNS(m.launches, ns), nil
+}
 
 func (m *memStore) Get(_ context.Context, key types.NamespacedName, obj client.Object) error {
 	var found client.Object
@@ -81,6 +85,10 @@ func (m *memStore) Get(_ context.Context, key types.NamespacedName, obj client.O
 		}
 	case *releasev1.Milestone:
 		if o := find(m.milestones, key); o != nil {
+			found = o
+		}
+	case *releasev1.Launch:
+		if o := find(m.launches, key); o != nil {
 			found = o
 		}
 	}

@@ -51,6 +51,10 @@ type PipelinesView struct {
 	// NeedsCount counts them by kind, whichever is shown.
 	NeedsCount map[string]int `json:"needsCount"`
 	MoreNeeds  int            `json:"moreNeeds,omitempty"`
+	// Launches of the namespace filtered (every readable one without),
+	// those on their way first; at most maxLaunches, MoreLaunches not shown.
+	Launches     []LaunchSummary `json:"launches"`
+	MoreLaunches int             `json:"moreLaunches,omitempty"`
 }
 
 // Kinds of Need, in the order the page lists them.

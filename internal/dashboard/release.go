@@ -37,6 +37,8 @@ type ReleaseView struct {
 	Approvals []ApprovalView `json:"approvals,omitempty"`
 	Checklist *ChecklistView `json:"checklist,omitempty"`
 	Milestone string         `json:"milestone,omitempty"`
+	// Launches the Release is a member of (those the viewer may read).
+	Launches []string `json:"launches,omitempty"`
 	// Awaiting lists the stages that wait for an approval; Approve those
 	// the viewer may approve (the API server and the identity rules say
 	// so), Cannot why the viewer may not approve the others.

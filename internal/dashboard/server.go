@@ -128,7 +128,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"pipelines", "release", "calendar", "calendars", "milestones", "result", "error", "loading"} {
+	for _, p := range []string{"pipelines", "release", "calendar", "calendars", "milestones", "launch", "result", "error", "loading"} {
 		t, err := base.Clone()
 		if err != nil {
 			return nil, err
@@ -145,6 +145,7 @@ func New(o Options) (*Server, error) {
 	m.HandleFunc("GET /{$}", htmlOf(s, "pipelines", s.pipelinesView, pipelinesPage))
 	m.HandleFunc("GET /releases/{ns}/{name}", htmlOf(s, "release", s.releaseView, releasePage))
 	m.HandleFunc("POST /releases/{ns}/{name}/{action}", s.releaseAction)
+	m.HandleFunc("GET /launches/{ns}/{name}", htmlOf(s, "launch", s.launchView, launchPage))
 	m.HandleFunc("POST /checklists/{ns}/{name}/signoff", s.signOff)
 	m.HandleFunc("POST /pipelines/{ns}/{name}/rollback", s.rollBack)
 	m.HandleFunc("GET /calendars/{$}", s.calendarsPage)
@@ -161,6 +162,7 @@ func New(o Options) (*Server, error) {
 	m.HandleFunc("GET /api/releases/{ns}/{name}", jsonOf(s, s.releaseView))
 	m.HandleFunc("GET /api/calendars/{ns}/{name}", jsonOf(s, func(r *http.Request) (*CalendarView, error) { return s.calendarView(r, r.PathValue("name")) }))
 	m.HandleFunc("GET /api/milestones", jsonOf(s, s.milestonesView))
+	m.HandleFunc("GET /api/launches/{ns}/{name}", jsonOf(s, s.launchView))
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))

@@ -23,6 +23,7 @@ type Store interface {
 	Calendars(ctx context.Context, ns string) ([]*releasev1.ReleaseCalendar, error)
 	Milestones(ctx context.Context, ns string) ([]*releasev1.Milestone, error)
 	Checklists(ctx context.Context, ns string) ([]*releasev1.LaunchChecklist, error)
+	Launches(ctx context.Context, ns string) ([]*releasev1.Launch, error)
 	// Get reads one object (a copy).
 	Get(ctx context.Context, key types.NamespacedName, obj client.Object) error
 }
@@ -30,7 +31,7 @@ type Store interface {
 // Kinds the dashboard watches, in the order the pages name them.
 var kinds = []client.Object{
 	&releasev1.ReleasePipeline{}, &releasev1.Release{}, &releasev1.ReleaseCalendar{},
-	&releasev1.Milestone{}, &releasev1.LaunchChecklist{},
+	&releasev1.Milestone{}, &releasev1.LaunchChecklist{}, &releasev1.Launch{},
 }
 
 // CacheStore reads a controller-runtime cache without deep copies: the
@@ -83,6 +84,11 @@ func (s CacheStore) Checklists(ctx context.Context, ns string) ([]*releasev1.Lau
 	return list(ctx, s, "checklist", ns, &releasev1.LaunchChecklistList{}, func(l *releasev1.LaunchChecklistList) []releasev1.LaunchChecklist { return l.Items })
 }
 
+// Launches lists the launches of namespace ns ("" for all) from the cache.
+func (s CacheStore) Launches(ctx context.Context, ns string) ([]*releasev1.Launch, error) {
+	return list(ctx, s, "launch", ns, &releasev1.LaunchList{}, func(l *releasev1.LaunchList) []releasev1.Launch { return l.Items })
+}
+
 // Get reads one object from the cache, or says it is still loading.
 func (s CacheStore) Get(ctx context.Context, key types.NamespacedName, obj client.Object) error {
 	if err := s.Loaded.check(kindOf(obj)); err != nil {
@@ -92,7 +98,7 @@ func (s CacheStore) Get(ctx context.Context, key types.NamespacedName, obj clien
 }
 
 // NewCache makes the dashboard's own informer cache (the plugin's; the
-// manager shares its own): the five Liftoff kinds of one namespace, or of
+// manager shares its own): the six Liftoff kinds of one namespace, or of
 // all when ns is empty, without managed fields. onWatchError, when set, is
 // told why a list or watch failed (Loaded.WatchError).
 func NewCache(cfg *rest.Config, scheme *runtime.Scheme, ns string, onWatchError toolscache.WatchErrorHandlerWithContext) (cache.Cache, error) {
@@ -103,7 +109,7 @@ func NewCache(cfg *rest.Config, scheme *runtime.Scheme, ns string, onWatchError 
 	return cache.New(cfg, o)
 }
 
-// Watch starts the informers of the five kinds in c, sends every change to
+// Watch starts the informers of the six kinds in c, sends every change to
 // b, and tracks in loaded when each kind is listed. It returns once they are
 // registered; c.Start runs them.
 func Watch(ctx context.Context, c cache.Informers, b *Broker, loaded *Loaded) error {
@@ -146,6 +152,8 @@ func kindOf(obj client.Object) string {
 		return "milestone"
 	case *releasev1.LaunchChecklist:
 		return "checklist"
+	case *releasev1.Launch:
+		return "launch"
 	}
 	return "other"
 }
