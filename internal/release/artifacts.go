@@ -138,7 +138,7 @@ func (s *step) artifactsMovedBeforeWrite(ctx context.Context, i int, r gates.Res
 		}
 		return reconcile.WaitFor(wait, reconcile.WaitRegistry), nil
 	}
-	if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
+	if err := s.Ledger.Free(ctx, s.pipe, rel); err != nil {
 		return reconcile.Stop(), err
 	}
 	replaceGate(ss, r, s.now)

@@ -75,7 +75,7 @@ func (s *step) awaitDeployed(ctx context.Context, i int) (reconcile.Outcome, err
 func (s *step) deployed(ctx context.Context, i int, msg string) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	at, err := s.Locks.Deployed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, s.now, stage.Verify != nil)
+	at, err := s.Ledger.Deployed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, s.now, deployedAwaits(stage))
 	if err != nil {
 		return reconcile.Stop(), err
 	}
@@ -225,7 +225,7 @@ func (s *step) followRollback(ctx context.Context, i int) (reconcile.Outcome, er
 	switch d.Next {
 	case agents.NextDeployed:
 		// The pipeline shows the version written back live from now.
-		at, err := s.Locks.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, false)
+		at, err := s.Ledger.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, AwaitsNothing)
 		if err != nil {
 			return reconcile.Stop(), err
 		}

@@ -50,8 +50,8 @@
 // counts as live (deployedAt is committedAt). A Release that failed goes on
 // only to follow its rollback commit until the agent applied it
 // (followRollback). The pipeline's status tells the same: a landing records
-// the stage's last commit (StageLocks.Landed, RolledBack), and the version
-// is live there once its agent deployed it (StageLocks.Deployed), or at
+// the stage's last commit (StageLedger.Landed, RolledBack), and the version
+// is live there once its agent deployed it (StageLedger.Deployed), or at
 // once without an agent.
 //
 // GitHub records (deployments and their statuses, postmortem issues) never
@@ -65,7 +65,7 @@
 // is the one place that turns it into a ctrl.Result. A step never writes
 // the Release itself; what must hold across Releases (the stage
 // locks, what is live where) is written to the pipeline's status by
-// StageLocks before the step returns.
+// StageLedger before the step returns.
 //
 // To add a step (as awaitDeployed was added between the landing and the
 // verification): give the stage a phase of its own (api/v1alpha1

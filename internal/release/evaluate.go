@@ -49,7 +49,7 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 		recordSigners(rel, snap.Signatures)
 	}
 	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
-		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
+		ok, held, err := s.Ledger.Take(ctx, s.pipe, rel, stage.Name, s.now)
 		if err != nil {
 			return reconcile.Stop(), err
 		}

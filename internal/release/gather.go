@@ -145,7 +145,7 @@ func (s *step) lockFacts(ctx context.Context, stage string) (*gates.LockFacts, e
 	if ps == nil || ps.InFlight == nil || ps.InFlight.Release == s.rel.Name {
 		return nil, nil
 	}
-	return s.Locks.Facts(ctx, s.Client, s.pipe.Namespace, ps.InFlight, stage)
+	return s.Ledger.Facts(ctx, s.Client, s.pipe.Namespace, ps.InFlight, stage)
 }
 
 // plannedFor is the Release's planned time for the stage, if any.

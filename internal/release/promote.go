@@ -77,7 +77,7 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 	if res.NoChange {
 		ran = "" // the files held this version already: the agent says whether it runs
 	}
-	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, ran, s.now, verifying || deploying, !deploying); err != nil {
+	if err := s.Ledger.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, ran, s.now, landingAwaits(stage)); err != nil {
 		return reconcile.Stop(), err
 	}
 	done := metav1.NewTime(s.now)
@@ -125,7 +125,7 @@ func (s *step) lostStage(ctx context.Context, i int) (reconcile.Outcome, bool, e
 	if s.locked[stage.Name] {
 		return reconcile.Outcome{}, false, nil
 	}
-	held, err := s.Locks.Holds(ctx, s.pipe, rel, stage.Name, s.now)
+	held, err := s.Ledger.Holds(ctx, s.pipe, rel, stage.Name, s.now)
 	if err != nil || held {
 		return reconcile.Stop(), false, err
 	}
@@ -197,7 +197,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 	case errors.As(err, &te):
 		// Nothing was committed: give the stage back and retry later, a
 		// person may fix the repository.
-		if uerr := s.Locks.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
+		if uerr := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
 			return reconcile.Stop(), uerr
 		}
 		ss.Phase = releasev1.StageWaiting
@@ -208,7 +208,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
 		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	case errors.As(err, &closed):
-		if uerr := s.Locks.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
+		if uerr := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
 			return reconcile.Stop(), uerr
 		}
 		ss.Phase, ss.Message = releasev1.StageFailed, closed.Error()

@@ -52,7 +52,7 @@ func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome,
 	ss := &rel.Status.Stages[i]
 	why := f.why
 	if stage.OnFailure == releasev1.FailureHalt || ss.Promotion == nil || ss.Promotion.NoChange || ss.Promotion.Commit == "" {
-		if err := s.Locks.Free(ctx, s.pipe, rel, stage.Name); err != nil {
+		if err := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)
@@ -125,7 +125,7 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 		setConditions(rel, conclusion{phase: phase, reason: rb.f.reason, message: ss.Message, blocked: true})
 		if rb.onDemand != nil {
 			rb.onDemand.Message = ss.Message
-			if err := s.Locks.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
+			if err := s.Ledger.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
 				return reconcile.Stop(), err
 			}
 		}
@@ -139,7 +139,7 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 		}
 		rb.onDemand.Phase, rb.onDemand.Commit, rb.onDemand.At, rb.onDemand.Message = releasev1.RollbackDone, res.Commit, &at, msg
 	}
-	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, stage.Deployment == nil, rb.onDemand); err != nil {
+	if err := s.Ledger.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, rollbackAwaits(stage), rb.onDemand); err != nil {
 		return reconcile.Stop(), err
 	}
 	ss.Rollback.Commit, ss.Rollback.At = res.Commit, &at

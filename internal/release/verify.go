@@ -281,7 +281,7 @@ func (s *step) verified(ctx context.Context, i int, msg string) (reconcile.Outco
 		return s.waveDone(ctx, i, msg)
 	}
 	ss := &s.rel.Status.Stages[i]
-	if err := s.Locks.Free(ctx, s.pipe, s.rel, ss.Name); err != nil {
+	if err := s.Ledger.Free(ctx, s.pipe, s.rel, ss.Name); err != nil {
 		return reconcile.Stop(), err
 	}
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s, %s", s.rel.Spec.Version, ss.Name, msg)
