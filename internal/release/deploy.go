@@ -75,7 +75,7 @@ func (s *step) awaitDeployed(ctx context.Context, i int) (reconcile.Outcome, err
 func (s *step) deployed(ctx context.Context, i int, msg string) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	at, err := s.Ledger.Deployed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, s.now, deployedAwaits(stage))
+	at, err := s.ledger.Deployed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, s.now, deployedAwaits(stage))
 	if err != nil {
 		return reconcile.Stop(), err
 	}
@@ -106,7 +106,7 @@ func (s *step) lookAtAgent(ctx context.Context, i int, commit string, landed *me
 // lookAtAgent says.
 func (s *step) askAgent(ctx context.Context, where string, spec *releasev1.DeploymentSpec, commits agents.Commits, landed *metav1.Time, status **releasev1.DeploymentStatus) (agents.Decision, error) {
 	var obs agents.Observation
-	if s.Agents == nil {
+	if s.agents == nil {
 		obs = agents.Observation{State: releasev1.DeploymentMissing, Reason: releasev1.ReasonAgentNotFound,
 			Message: "this controller reads no GitOps agents: run it with the agent watcher (controllers.Setup does)"}
 	} else {
@@ -118,7 +118,7 @@ func (s *step) askAgent(ctx context.Context, where string, spec *releasev1.Deplo
 			req.GitHub = s.gh
 		}
 		var err error
-		if obs, err = s.Agents.Observe(ctx, req); err != nil {
+		if obs, err = s.agents.Observe(ctx, req); err != nil {
 			return agents.Decision{}, err
 		}
 	}
@@ -135,7 +135,7 @@ func (s *step) askAgent(ctx context.Context, where string, spec *releasev1.Deplo
 	case prev != nil && prev.Deadline != nil:
 		deadline = prev.Deadline.Time
 	}
-	d := agents.Decide(obs, spec, deadline.Add(-agents.Timeout(spec)), s.now, s.PollInterval)
+	d := agents.Decide(obs, spec, deadline.Add(-agents.Timeout(spec)), s.now, s.pollInterval)
 	st := obs.Status(s.now)
 	dl := metav1.NewTime(deadline)
 	st.Deadline = &dl
@@ -225,7 +225,7 @@ func (s *step) followRollback(ctx context.Context, i int) (reconcile.Outcome, er
 	switch d.Next {
 	case agents.NextDeployed:
 		// The pipeline shows the version written back live from now.
-		at, err := s.Ledger.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, AwaitsNothing)
+		at, err := s.ledger.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, AwaitsNothing)
 		if err != nil {
 			return reconcile.Stop(), err
 		}

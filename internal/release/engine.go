@@ -185,7 +185,7 @@ func (e *Engine) Forget(key types.NamespacedName) {
 // transient failure: the status says what happened, and the caller writes it
 // and retries with backoff.
 func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outcome, error) {
-	s := &step{Engine: r.e, locked: r.locked, records: &r.records, waits: r.waits, rel: rel, now: r.e.Clock.Now()}
+	s := r.e.newStep(r, rel)
 	out, err := s.run(ctx)
 	s.noteRecords()
 	return s.owing(out), err

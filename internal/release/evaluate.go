@@ -49,7 +49,7 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 		recordSigners(rel, snap.Signatures)
 	}
 	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
-		ok, held, err := s.Ledger.Take(ctx, s.pipe, rel, stage.Name, s.now)
+		ok, held, err := s.ledger.Take(ctx, s.pipe, rel, stage.Name, s.now)
 		if err != nil {
 			return reconcile.Stop(), err
 		}
@@ -85,7 +85,7 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 			}
 		}
 		setConditions(rel, o)
-		wait := s.PollInterval
+		wait := s.pollInterval
 		for _, h := range holding {
 			if h.RecheckAfter > 0 && h.RecheckAfter < wait {
 				wait = h.RecheckAfter

@@ -145,7 +145,7 @@ func (s *step) lockFacts(ctx context.Context, stage string) (*gates.LockFacts, e
 	if ps == nil || ps.InFlight == nil || ps.InFlight.Release == s.rel.Name {
 		return nil, nil
 	}
-	return s.Ledger.Facts(ctx, s.Client, s.pipe.Namespace, ps.InFlight, stage)
+	return s.ledger.Facts(ctx, s.client, s.pipe.Namespace, ps.InFlight, stage)
 }
 
 // plannedFor is the Release's planned time for the stage, if any.
@@ -166,14 +166,14 @@ func (s *step) calendarFacts(ctx context.Context, stage string) (*gates.Calendar
 	}
 	f := &gates.CalendarFacts{Name: ref.Name}
 	rc := &releasev1.ReleaseCalendar{}
-	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
+	if err := s.client.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
 		f.Problem = fmt.Sprintf("ReleaseCalendar %q not found in namespace %s: create it or fix the pipeline's calendarRef", ref.Name, s.pipe.Namespace)
 		return f, nil
 	}
-	cal, err := s.Calendar(rc)
+	cal, err := s.calendar(rc)
 	if err != nil {
 		f.Problem = err.Error() + ": fix the calendar"
 		return f, nil
@@ -232,7 +232,7 @@ func (s *step) blockerFacts(ctx context.Context, i, target int) (*gates.BlockerF
 		}
 		f.SearchTotal, f.Search = total, items
 	}
-	ms, missing, err := milestonesOf(ctx, s.Client, s.rel)
+	ms, missing, err := milestonesOf(ctx, s.client, s.rel)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gat
 		return f, nil
 	}
 	lc := &releasev1.LaunchChecklist{}
-	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
+	if err := s.client.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}

@@ -15,7 +15,7 @@ import (
 // groupFacts finds the Release's launch and where its other members stand,
 // for stage i; nil when the Release is in no launch that is still on.
 func (s *step) groupFacts(ctx context.Context, i int) (*gates.GroupFacts, error) {
-	launch, err := LaunchOf(ctx, s.Client, s.rel)
+	launch, err := LaunchOf(ctx, s.client, s.rel)
 	if launch == nil || err != nil {
 		return nil, err
 	}
@@ -23,7 +23,7 @@ func (s *step) groupFacts(ctx context.Context, i int) (*gates.GroupFacts, error)
 	for _, j := range s.pipe.Spec.AfterIndexes(i) {
 		f.After = append(f.After, s.pipe.Spec.Stages[j].Name)
 	}
-	members, missing, err := LaunchMembers(ctx, s.Client, s.APIReader, launch)
+	members, missing, err := LaunchMembers(ctx, s.client, s.apiReader, launch)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func rollbackAsked(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) int 
 // rollbackOnDemand makes the rollback on demand spec.rollbacks[k].
 func (s *step) rollbackOnDemand(ctx context.Context, k int) (reconcile.Outcome, error) {
 	rel := s.rel
-	rec, err := s.Ledger.ClaimRollback(ctx, s.pipe, rel, k)
+	rec, err := s.ledger.ClaimRollback(ctx, s.pipe, rel, k)
 	if err != nil || rec == nil {
 		// Another Release's version runs there now: that one makes it.
 		return reconcile.Stop(), err
@@ -82,7 +82,7 @@ func (s *step) rollbackOnDemand(ctx context.Context, k int) (reconcile.Outcome, 
 			// version since cannot be rolled back to it.
 			rec.Phase = releasev1.RollbackFailed
 			rec.Message = fmt.Sprintf("%s has no commit of %s in its history any more: ask again with a version it ran", ask.Stage, rec.To)
-			return reconcile.Stop(), s.Ledger.RecordRollback(ctx, s.pipe, *rec)
+			return reconcile.Stop(), s.ledger.RecordRollback(ctx, s.pipe, *rec)
 		}
 		req.Revert.FromCommit, req.Revert.Restore, req.Revert.RestoreParent = ps.Commit, target.Commit, target.Parent
 	}

@@ -41,14 +41,14 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		// The coalescer wakes the Release once the commit is made (or
 		// refused); after a restart the request, submitted again, finds its
 		// commit by its trailers.
-		out, done, serr := s.Coalescers.Submit(s.gh, req)
+		out, done, serr := s.coalescers.Submit(s.gh, req)
 		if serr != nil {
 			return reconcile.Stop(), serr
 		}
 		if !done {
 			return s.awaitCoalesced(i), nil
 		}
-		s.Coalescers.For(s.gh, stage.Target.Repository, stage.Target.Branch).Forget(req)
+		s.coalescers.For(s.gh, stage.Target.Repository, stage.Target.Branch).Forget(req)
 		res, err = out.Result, out.Err
 	} else {
 		res, err = promotion.Promote(ctx, s.gh, req)
@@ -70,14 +70,14 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		ss.Phase = releasev1.StageAwaitingMerge
 		ss.Message = fmt.Sprintf("waiting for pull request #%d to be merged: %s", res.PullRequest.Number, res.PullRequest.URL)
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonAwaitingMerge, message: ss.Message})
-		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+		return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 	}
 	verifying, deploying := stage.Verify != nil, stage.Deployment != nil
 	ran := res.PreviousVersion // what the stage ran before, read from its files
 	if res.NoChange {
 		ran = "" // the files held this version already: the agent says whether it runs
 	}
-	if err := s.Ledger.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, ran, s.now, landingAwaits(stage)); err != nil {
+	if err := s.ledger.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, ran, s.now, landingAwaits(stage)); err != nil {
 		return reconcile.Stop(), err
 	}
 	done := metav1.NewTime(s.now)
@@ -125,7 +125,7 @@ func (s *step) lostStage(ctx context.Context, i int) (reconcile.Outcome, bool, e
 	if s.locked[stage.Name] {
 		return reconcile.Outcome{}, false, nil
 	}
-	held, err := s.Ledger.Holds(ctx, s.pipe, rel, stage.Name, s.now)
+	held, err := s.ledger.Holds(ctx, s.pipe, rel, stage.Name, s.now)
 	if err != nil || held {
 		return reconcile.Stop(), false, err
 	}
@@ -137,7 +137,7 @@ func (s *step) lostStage(ctx context.Context, i int) (reconcile.Outcome, bool, e
 // coalesces: the stage's promotions go into coalesced commits (Commit
 // strategy; pull requests and rollbacks are made on their own).
 func (s *step) coalesces(stage *releasev1.Stage) bool {
-	return s.Coalescers != nil && stage.Target.Strategy != releasev1.StrategyPullRequest
+	return s.coalescers != nil && stage.Target.Strategy != releasev1.StrategyPullRequest
 }
 
 // coalescedFallback is how long a promotion waits for its coalesced commit
@@ -197,7 +197,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 	case errors.As(err, &te):
 		// Nothing was committed: give the stage back and retry later, a
 		// person may fix the repository.
-		if uerr := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
+		if uerr := s.ledger.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
 			return reconcile.Stop(), uerr
 		}
 		ss.Phase = releasev1.StageWaiting
@@ -208,7 +208,7 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 		s.stall(releasev1.ReasonTargetInvalid, fmt.Sprintf("stage %s: %s: fix the file or the pipeline's target", stage.Name, ss.Message))
 		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
 	case errors.As(err, &closed):
-		if uerr := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
+		if uerr := s.ledger.Free(ctx, s.pipe, rel, stage.Name); uerr != nil {
 			return reconcile.Stop(), uerr
 		}
 		ss.Phase, ss.Message = releasev1.StageFailed, closed.Error()

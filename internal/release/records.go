@@ -77,7 +77,7 @@ const recordRetry = time.Second
 // failure a while later.
 func (s *step) turnedAway(rec *releasev1.PendingRecord, err error) {
 	what := recordName(rec)
-	retry := s.now.Add(max(s.PollInterval, recordRetry))
+	retry := s.now.Add(max(s.pollInterval, recordRetry))
 	reason := releasev1.ReasonGitHubUnavailable
 	d, ok := reconcile.GitHub(err, githubFixes)
 	switch {
@@ -91,7 +91,7 @@ func (s *step) turnedAway(rec *releasev1.PendingRecord, err error) {
 			retry = s.now.Add(d.RetryAfter)
 		}
 		if d.Refused {
-			s.Credentials.Refused(s.pipe)
+			s.credentials.Refused(s.pipe)
 		}
 	default:
 		rec.Message = fmt.Sprintf("%s not written yet: %v; retrying", what, err)
@@ -128,7 +128,7 @@ func (s *step) recordSlot() (time.Time, bool) {
 	next := b.WriteBudget().Promise(github.PriorityRecord, s.rel.Namespace+"/"+s.rel.Name)
 	// A free slot is the budget's "now", which the step's time precedes:
 	// compare with the clock read after the budget's answer.
-	return next, next.After(s.Clock.Now())
+	return next, next.After(s.clock.Now())
 }
 
 // recordName says which record rec is, for people.
@@ -197,8 +197,8 @@ func (s *step) writeOwed(ctx context.Context, rec *releasev1.PendingRecord) erro
 // recordNotWritten logs and announces a GitHub record that is owed.
 func (s *step) recordNotWritten(ctx context.Context, stage, what string, err error) {
 	ctrl.LoggerFrom(ctx).Info("GitHub record not written yet; owed", "stage", stage, "record", what, "error", err.Error())
-	if s.Recorder != nil {
-		s.Recorder.Eventf(s.rel, nil, corev1.EventTypeWarning, releasev1.ReasonDeploymentNotRecorded, "RecordDeployment",
+	if s.recorder != nil {
+		s.recorder.Eventf(s.rel, nil, corev1.EventTypeWarning, releasev1.ReasonDeploymentNotRecorded, "RecordDeployment",
 			"stage %s: the %s is not written yet, it is owed and written later: %v", stage, what, err)
 	}
 }
@@ -209,7 +209,7 @@ func (s *step) settleOnly(ctx context.Context) (reconcile.Outcome, error) {
 	if len(s.rel.Status.PendingRecords) == 0 {
 		return reconcile.Stop(), nil
 	}
-	gh, err := s.Credentials.GitHub(ctx, s.pipe)
+	gh, err := s.credentials.GitHub(ctx, s.pipe)
 	if err != nil {
 		var ce *credentials.Error
 		if errors.As(err, &ce) {
@@ -255,7 +255,7 @@ func (s *step) owing(out reconcile.Outcome) reconcile.Outcome {
 	}
 	due := s.records.retry
 	if due.IsZero() {
-		due = s.now.Add(s.PollInterval)
+		due = s.now.Add(s.pollInterval)
 	}
 	return out.NoLaterThan(due, s.now, reconcile.WaitRecords)
 }

@@ -52,7 +52,7 @@ func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome,
 	ss := &rel.Status.Stages[i]
 	why := f.why
 	if stage.OnFailure == releasev1.FailureHalt || ss.Promotion == nil || ss.Promotion.NoChange || ss.Promotion.Commit == "" {
-		if err := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
+		if err := s.ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)
@@ -125,11 +125,11 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 		setConditions(rel, conclusion{phase: phase, reason: rb.f.reason, message: ss.Message, blocked: true})
 		if rb.onDemand != nil {
 			rb.onDemand.Message = ss.Message
-			if err := s.Ledger.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
+			if err := s.ledger.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
 				return reconcile.Stop(), err
 			}
 		}
-		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+		return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 	}
 	at := metav1.NewTime(s.now)
 	msg := fmt.Sprintf("%s; rolled back to %s: commit %s", why, req.Version, github.ShortSHA(res.Commit))
@@ -139,7 +139,7 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 		}
 		rb.onDemand.Phase, rb.onDemand.Commit, rb.onDemand.At, rb.onDemand.Message = releasev1.RollbackDone, res.Commit, &at, msg
 	}
-	if err := s.Ledger.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, rollbackAwaits(stage), rb.onDemand); err != nil {
+	if err := s.ledger.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, rollbackAwaits(stage), rb.onDemand); err != nil {
 		return reconcile.Stop(), err
 	}
 	ss.Rollback.Commit, ss.Rollback.At = res.Commit, &at

@@ -9,18 +9,57 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/calendar"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/notes"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/shard"
 )
 
-// step is one step of one Release.
+// step is one step of one Release. Its first fields are all it may touch
+// outside the Release and its pipeline, from the engine's Deps (each field
+// says what a step does with it).
 type step struct {
-	*Engine
+	// client reads from the manager's cache: the pipeline, its calendar,
+	// milestones, checklists, launches, required pipelines.
+	client client.Reader
+	// apiReader reads from the API server what the cache does not show (a
+	// pipeline or a launch member of another shard).
+	apiReader client.Reader
+	// ledger is the pipeline's record of its stages: the stage locks, what
+	// was committed and what is live.
+	ledger *StageLedger
+	// credentials gives the pipeline's GitHub (gh) and Prometheus clients.
+	credentials Credentials
+	// coalescers make a Commit-strategy promotion part of the coalesced
+	// commit to its branch.
+	coalescers *promotion.Coalescers
+	// agents reads the stages' GitOps agents.
+	agents Agents
+	// artifacts resolves and verifies the pipeline's artifacts.
+	artifacts Artifacts
+	// calendar compiles the pipeline's ReleaseCalendar.
+	calendar func(*releasev1.ReleaseCalendar) (*calendar.Calendar, error)
+	// notes caches the release notes of version pairs.
+	notes *notes.Cache
+	// recorder announces a GitHub record that is owed.
+	recorder events.EventRecorder
+	// shard names the controller's shard when a pipeline is in another.
+	shard shard.Shard
+	// clock is read again, after now, where a write budget's answer is
+	// compared with the time.
+	clock clock.PassiveClock
+	// pollInterval is how often what no watch reports is read again.
+	pollInterval time.Duration
+
 	// locked, records and waits are shared by the steps of one reconcile.
 	locked  map[string]bool
 	records *records
@@ -39,10 +78,21 @@ type step struct {
 	pipelineChanged bool
 }
 
+// newStep is a step of rel in run, with the engine's dependencies.
+func (e *Engine) newStep(run *Run, rel *releasev1.Release) *step {
+	d := &e.Deps
+	return &step{
+		client: d.Client, apiReader: d.APIReader, ledger: d.Ledger, credentials: d.Credentials, coalescers: d.Coalescers,
+		agents: d.Agents, artifacts: d.Artifacts, calendar: d.Calendar, notes: d.Notes, recorder: d.Recorder, shard: d.Shard,
+		clock: d.Clock, pollInterval: d.PollInterval,
+		locked: run.locked, records: &run.records, waits: run.waits, rel: rel, now: d.Clock.Now(),
+	}
+}
+
 func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 	rel := s.rel
 	s.pipe = &releasev1.ReleasePipeline{}
-	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, s.pipe); err != nil {
+	if err := s.client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, s.pipe); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return reconcile.Stop(), err
 		}
@@ -97,7 +147,7 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 			// The Release failed whatever its credential says now: without
 			// it the agent is still read; only a revision Liftoff did not
 			// write cannot be placed.
-			if gh, err := s.Credentials.GitHub(ctx, s.pipe); err == nil {
+			if gh, err := s.credentials.GitHub(ctx, s.pipe); err == nil {
 				s.gh = gh
 				s.settleRecords(ctx)
 			}
@@ -121,7 +171,7 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 // Release on what keeps the credential from working.
 func (s *step) withGitHub(ctx context.Context, next func() (reconcile.Outcome, error)) (reconcile.Outcome, error) {
 	var err error
-	if s.gh, err = s.Credentials.GitHub(ctx, s.pipe); err != nil {
+	if s.gh, err = s.credentials.GitHub(ctx, s.pipe); err != nil {
 		var ce *credentials.Error
 		if errors.As(err, &ce) {
 			s.stall(ce.Reason, ce.Error())
@@ -242,11 +292,11 @@ func (s *step) pipelineNotFound(ctx context.Context) string {
 	rel := s.rel
 	msg := fmt.Sprintf("ReleasePipeline %q not found in namespace %s: create it or fix spec.pipeline", rel.Spec.Pipeline, rel.Namespace)
 	live := &releasev1.ReleasePipeline{}
-	if err := s.APIReader.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, live); err != nil || s.Shard.Owns(live) {
+	if err := s.apiReader.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, live); err != nil || s.shard.Owns(live) {
 		return msg
 	}
 	return fmt.Sprintf("ReleasePipeline %q is in shard %s, this Release in shard %s: give the Release the pipeline's %s label",
-		rel.Spec.Pipeline, shard.Shard(live.Labels[shard.Label]), s.Shard, shard.Label)
+		rel.Spec.Pipeline, shard.Shard(live.Labels[shard.Label]), s.shard, shard.Label)
 }
 
 func (s *step) stall(reason, message string) {
@@ -284,7 +334,7 @@ func (s *step) resolveCommit(ctx context.Context) (out reconcile.Outcome, done b
 	}
 	setConditions(rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonCommitNotFound, blocked: true,
 		message: fmt.Sprintf("no tag %s in %s: push the tag or set spec.commit", strings.Join(candidates, " or "), repo)})
-	return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), true, nil
+	return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), true, nil
 }
 
 // githubFixes say what to fix after a 404 or a refused token, in a
@@ -305,7 +355,7 @@ func (s *step) githubError(err error) (reconcile.Outcome, error) {
 		d = reconcile.Disposition{Reason: releasev1.ReasonGitHubUnavailable, Fix: "retrying with backoff"}
 	}
 	if d.Refused {
-		s.Credentials.Refused(s.pipe)
+		s.credentials.Refused(s.pipe)
 	}
 	if d.Stalled {
 		s.stall(d.Reason, d.Message(err))

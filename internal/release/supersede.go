@@ -22,7 +22,7 @@ func (s *step) supersede(ctx context.Context, by, stage string) (reconcile.Outco
 			ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("newer release %s goes instead", by)
 		}
 	}
-	if err := s.Ledger.Free(ctx, s.pipe, rel); err != nil {
+	if err := s.ledger.Free(ctx, s.pipe, rel); err != nil {
 		return reconcile.Stop(), err
 	}
 	setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,

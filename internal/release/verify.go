@@ -118,7 +118,7 @@ func (s *step) prometheusClient(ctx context.Context) (Prometheus, error) {
 	if s.pipe.Spec.Prometheus == nil {
 		return nil, &credentials.Error{Reason: releasev1.ReasonPrometheusNotConfigured, Message: "the pipeline has stages with verify but no spec.prometheus"}
 	}
-	return s.Credentials.Prometheus(ctx, s.pipe.Namespace, s.pipe.Spec.Prometheus)
+	return s.credentials.Prometheus(ctx, s.pipe.Namespace, s.pipe.Spec.Prometheus)
 }
 
 // startVerifying records a live version (deployed, or landed in a stage
@@ -281,7 +281,7 @@ func (s *step) verified(ctx context.Context, i int, msg string) (reconcile.Outco
 		return s.waveDone(ctx, i, msg)
 	}
 	ss := &s.rel.Status.Stages[i]
-	if err := s.Ledger.Free(ctx, s.pipe, s.rel, ss.Name); err != nil {
+	if err := s.ledger.Free(ctx, s.pipe, s.rel, ss.Name); err != nil {
 		return reconcile.Stop(), err
 	}
 	ss.Phase, ss.Message = releasev1.StagePromoted, fmt.Sprintf("%s live in %s, %s", s.rel.Spec.Version, ss.Name, msg)

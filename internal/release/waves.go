@@ -188,7 +188,7 @@ func (s *step) promoteWave(ctx context.Context, i int) (reconcile.Outcome, error
 		if held != "" {
 			ss.Message = fmt.Sprintf("%s; wave %d held: %s", waveProgress(rel, ss), ss.Wave, held)
 			setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonGatesPending, message: ss.Message})
-			return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+			return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 		}
 	}
 	order, groups, of := byBranch(stage, todo, func(k int) *promotion.Request { return s.targetRequest(i, k) })
@@ -214,7 +214,7 @@ func (s *step) promoteWave(ctx context.Context, i int) (reconcile.Outcome, error
 		}
 	}
 	if len(landed) > 0 {
-		if err := s.Ledger.Targets(ctx, s.pipe, stage.Name, landed); err != nil {
+		if err := s.ledger.Targets(ctx, s.pipe, stage.Name, landed); err != nil {
 			return reconcile.Stop(), err
 		}
 	}
@@ -288,7 +288,7 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 		}
 	}
 	if len(live) > 0 {
-		if err := s.Ledger.Targets(ctx, s.pipe, stage.Name, live); err != nil {
+		if err := s.ledger.Targets(ctx, s.pipe, stage.Name, live); err != nil {
 			return reconcile.Stop(), err
 		}
 	}
@@ -327,7 +327,7 @@ func (s *step) waveDone(ctx context.Context, i int, msg string) (reconcile.Outco
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
 		return reconcile.WriteThenContinue(), nil
 	}
-	if err := s.Ledger.Landed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, ss.Promotion.PreviousVersion, s.now, AwaitsNothing); err != nil {
+	if err := s.ledger.Landed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, ss.Promotion.PreviousVersion, s.now, AwaitsNothing); err != nil {
 		return reconcile.Stop(), err
 	}
 	done := metav1.NewTime(s.now)
@@ -358,7 +358,7 @@ func (s *step) waveFailed(ctx context.Context, i int, f failure) (reconcile.Outc
 		}
 	}
 	if stage.OnFailure == releasev1.FailureHalt || len(reached) == 0 {
-		if err := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
+		if err := s.ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)
@@ -391,10 +391,10 @@ func (s *step) waveFailed(ctx context.Context, i int, f failure) (reconcile.Outc
 			}
 		}
 	}
-	if err := s.Ledger.Targets(ctx, s.pipe, stage.Name, back); err != nil {
+	if err := s.ledger.Targets(ctx, s.pipe, stage.Name, back); err != nil {
 		return reconcile.Stop(), err
 	}
-	if err := s.Ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
+	if err := s.ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 		return reconcile.Stop(), err
 	}
 	at := metav1.NewTime(s.now)
