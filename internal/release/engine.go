@@ -12,10 +12,15 @@
 // stageSteps:
 //
 //	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
-//	Promoting,         promote: write the version into Git (or find it written), record
-//	AwaitingMerge        the landing and the GitHub deployment; a Commit-strategy
-//	                     promotion goes into the process's coalesced commit to its
-//	                     branch (Deps.Coalescers) and waits for it
+//	Promoting,         promote: write the version into Git, or find it written
+//	AwaitingMerge        (writePromotion: a Commit-strategy promotion goes into the
+//	                     process's coalesced commit to its branch, Deps.Coalescers,
+//	                     and waits for it); once it landed, the steps after a
+//	                     landing run in order (landingSteps): land (the ledger,
+//	                     then the stage's status), recordLanding (the GitHub
+//	                     deployment), deployNext (a stage with a GitOps agent
+//	                     waits for it), verifyNext (else committed is live, and a
+//	                     stage with verify is verified), liveNow (else promoted)
 //	Deploying          awaitDeployed: wait until the stage's GitOps agent applied the
 //	                     commit and the application is healthy; on failure or timeout
 //	                     roll back (or halt)

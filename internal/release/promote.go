@@ -17,8 +17,24 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
-// promote writes the version into stage i, or finds that it was written.
+// promote is the step of a stage whose promotion is under way (Promoting,
+// AwaitingMerge): writePromotion writes the version into Git, or finds it
+// written; once the change landed, the steps after a landing run in order
+// (afterLanding, land.go).
 func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
+	res, out, err := s.writePromotion(ctx, i)
+	if res == nil || err != nil {
+		return out, err
+	}
+	return s.afterLanding(ctx, i, res)
+}
+
+// writePromotion writes the version into stage i: a commit or a pull
+// request, on its own or in the coalesced commit to its branch; a retry
+// finds its change again by its trailers. It returns the result once the
+// change landed; until then (a pull request to merge, a coalesced commit to
+// wait for, a failure) nil and the step's outcome.
+func (s *step) writePromotion(ctx context.Context, i int) (*promotion.Result, reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
 	if ss.Promotion == nil || ss.Promotion.StartedAt == nil {
@@ -26,7 +42,7 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
 	}
 	if out, lost, err := s.lostStage(ctx, i); lost || err != nil {
-		return out, err
+		return nil, out, err
 	}
 	req := &promotion.Request{
 		Namespace: rel.Namespace, Release: rel.Name, Application: s.pipe.Name, Stage: stage.Name,
@@ -43,10 +59,10 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		// commit by its trailers.
 		out, done, serr := s.coalescers.Submit(s.gh, req)
 		if serr != nil {
-			return reconcile.Stop(), serr
+			return nil, reconcile.Stop(), serr
 		}
 		if !done {
-			return s.awaitCoalesced(i), nil
+			return nil, s.awaitCoalesced(i), nil
 		}
 		s.coalescers.For(s.gh, stage.Target.Repository, stage.Target.Branch).Forget(req)
 		res, err = out.Result, out.Err
@@ -54,7 +70,8 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		res, err = promotion.Promote(ctx, s.gh, req)
 	}
 	if err != nil {
-		return s.promotionFailed(ctx, i, err)
+		out, err := s.promotionFailed(ctx, i, err)
+		return nil, out, err
 	}
 	if res.PullRequest != nil {
 		state := res.PullRequest.State
@@ -70,50 +87,9 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		ss.Phase = releasev1.StageAwaitingMerge
 		ss.Message = fmt.Sprintf("waiting for pull request #%d to be merged: %s", res.PullRequest.Number, res.PullRequest.URL)
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonAwaitingMerge, message: ss.Message})
-		return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
+		return nil, reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 	}
-	verifying, deploying := stage.Verify != nil, stage.Deployment != nil
-	ran := res.PreviousVersion // what the stage ran before, read from its files
-	if res.NoChange {
-		ran = "" // the files held this version already: the agent says whether it runs
-	}
-	if err := s.ledger.Landed(ctx, s.pipe, rel, stage.Name, res.Commit, ran, s.now, landingAwaits(stage)); err != nil {
-		return reconcile.Stop(), err
-	}
-	done := metav1.NewTime(s.now)
-	ss.Phase, ss.Promotion.Commit, ss.Promotion.NoChange, ss.Promotion.CompletedAt = releasev1.StagePromoted, res.Commit, res.NoChange, &done
-	ss.CommittedAt = &done
-	recordSlip(rel, ss)
-	s.recordNotes(ctx, i)
-	progress := ""
-	switch {
-	case deploying:
-		progress = "deploying: waiting for the GitOps agent to apply it"
-	case verifying:
-		progress = "verifying"
-	}
-	s.recordDeployment(ctx, i, res.Resumed, progress)
-	if deploying {
-		// The stage stays held until its GitOps agent applied the commit.
-		s.startDeploying(i)
-		return reconcile.WriteThenContinue(), nil
-	}
-	// Without a GitOps agent to ask, committed counts as live.
-	ss.DeployedAt = &done
-	if verifying {
-		// The stage stays held until the analysis says the version is good.
-		s.startVerifying(i)
-		return reconcile.WriteThenContinue(), nil
-	}
-	ss.Message = fmt.Sprintf("%s live in %s: commit %s on %s@%s", rel.Spec.Version, stage.Name, github.ShortSHA(res.Commit), stage.Target.Repository, stage.Target.Branch)
-	if res.NoChange {
-		ss.Message = fmt.Sprintf("%s already in %s: the files held it, nothing committed", rel.Spec.Version, stage.Name)
-	}
-	s.succeedDeployment(ctx, ss)
-	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoted, message: ss.Message})
-	// The pipeline records the landing: a crash before the Release's status
-	// says so finds the commit again.
-	return reconcile.ContinueWithoutWrite(), nil
+	return res, reconcile.Outcome{}, nil
 }
 
 // lostStage reports whether rel no longer holds stage i (taken over as
