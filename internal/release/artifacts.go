@@ -63,37 +63,6 @@ func (s *step) pinArtifacts(ctx context.Context) (out reconcile.Outcome, done bo
 	return reconcile.Outcome{}, false, nil
 }
 
-// pinned is the Release's record of the named artifact, or nil.
-func pinned(rel *releasev1.Release, name string) *releasev1.ArtifactStatus {
-	for i := range rel.Status.Artifacts {
-		if rel.Status.Artifacts[i].Name == name {
-			return &rel.Status.Artifacts[i]
-		}
-	}
-	return nil
-}
-
-// artifactFacts resolves every pinned artifact's tag again, just before a
-// promotion. Credentials that cannot be used are a *stallError; every other
-// failure is the gate's to weigh.
-func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) {
-	var out []gates.ArtifactFact
-	for i := range s.pipe.Spec.Artifacts {
-		a := &s.pipe.Spec.Artifacts[i]
-		p := pinned(s.rel, a.Name)
-		if p == nil || s.artifacts == nil {
-			continue
-		}
-		f := gates.ArtifactFact{Name: a.Name, Reference: p.Reference, Pinned: p.Digest}
-		f.Current, f.Err = s.artifacts.Digest(ctx, s.pipe, a, s.rel.Spec.Version)
-		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
-			return nil, &stallError{reason, msg}
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
 // artifactsMoved stops a promotion's write: the artifacts gate, asked again
 // just before it, does not pass.
 type artifactsMoved struct{ result gates.Result }
@@ -207,12 +176,33 @@ func (s *step) registryError(a *releasev1.PipelineArtifact, err error, what stri
 	return reconcile.WaitFor(s.pollInterval, reconcile.WaitRegistry), nil
 }
 
-// pinnedDigests are the Release's pins as name@digest, for the GitHub
-// deployment's payload.
-func pinnedDigests(rel *releasev1.Release) []string {
-	out := make([]string, 0, len(rel.Status.Artifacts))
-	for _, a := range rel.Status.Artifacts {
-		out = append(out, a.Name+"@"+a.Digest)
+// artifactFacts resolves every pinned artifact's tag again, just before a
+// promotion. Credentials that cannot be used are a *stallError; every other
+// failure is the gate's to weigh.
+func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) {
+	var out []gates.ArtifactFact
+	for i := range s.pipe.Spec.Artifacts {
+		a := &s.pipe.Spec.Artifacts[i]
+		p := pinned(s.rel, a.Name)
+		if p == nil || s.artifacts == nil {
+			continue
+		}
+		f := gates.ArtifactFact{Name: a.Name, Reference: p.Reference, Pinned: p.Digest}
+		f.Current, f.Err = s.artifacts.Digest(ctx, s.pipe, a, s.rel.Spec.Version)
+		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
+			return nil, &stallError{reason, msg}
+		}
+		out = append(out, f)
 	}
-	return out
+	return out, nil
+}
+
+// pinned is the Release's record of the named artifact, or nil.
+func pinned(rel *releasev1.Release, name string) *releasev1.ArtifactStatus {
+	for i := range rel.Status.Artifacts {
+		if rel.Status.Artifacts[i].Name == name {
+			return &rel.Status.Artifacts[i]
+		}
+	}
+	return nil
 }

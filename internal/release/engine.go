@@ -54,10 +54,11 @@
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on
 // only to follow its rollback commit until the agent applied it
-// (followRollback). The pipeline's status tells the same: a landing records
-// the stage's last commit (StageLedger.Landed, RolledBack), and the version
-// is live there once its agent deployed it (StageLedger.Deployed), or at
-// once without an agent.
+// (followRollback). The pipeline's status tells the same, through its
+// ledger (StageLedger, ledger.go): a landing records the stage's last
+// commit with what it awaits (Landed, RolledBack: its agent, its
+// verification, or nothing), and the version is live there once its agent
+// deployed it (Deployed), or at once without an agent.
 //
 // GitHub records (deployments and their statuses, postmortem issues) never
 // hold a step: one that the write budget or GitHub turns away is owed in
@@ -69,8 +70,10 @@
 // Reconcile returns Requeue when a write lost to a conflict); Outcome.Result
 // is the one place that turns it into a ctrl.Result. A step never writes
 // the Release itself; what must hold across Releases (the stage
-// locks, what is live where) is written to the pipeline's status by
-// StageLedger before the step returns.
+// locks, what is live where) is written to the pipeline's status by the
+// ledger before the step returns. A step (the step type) holds the Release,
+// its pipeline, and only the engine's dependencies it uses, named in its
+// fields.
 //
 // To add a step (as awaitDeployed was added between the landing and the
 // verification): give the stage a phase of its own (api/v1alpha1
@@ -79,6 +82,38 @@
 // stageSteps. To add a kind of wait, add a Wait constant in internal/reconcile
 // (and its floor in floors if it has one), and return WaitFor or WaitUntil
 // with it.
+//
+// # Files
+//
+// The files read top to bottom: a function is called only from its own
+// file and the files above it (the references to functions, methods and
+// tables run one way across files, downwards; types and constants are read
+// where they are introduced). From the entry to the ground:
+//
+//	engine.go, deps.go       the engine, one reconcile, what it depends on
+//	step.go, graph.go        the checks every step runs; the ready stages,
+//	                           each stepped as its phase says (stageSteps)
+//	supersede.go,            a Release overtaken; a rollback on demand
+//	  ondemand.go
+//	evaluate.go, promote.go, the steps of a stage, in the order its
+//	  land.go, deploy.go,      promotion goes through them; a stage with
+//	  verify.go, rollback.go,  targets last (its own steps, and those it
+//	  waves.go                 shares: verify, a failure)
+//	transitions.go           what several steps do: the stage lock lost, the
+//	                           start of a deployment, of a verification, of
+//	                           the wait for a rollback commit
+//	gather.go, group.go,     the facts the gates decide on
+//	  dependencies.go,
+//	  artifacts.go
+//	analysis.go, agent.go    the analysis and the GitOps agents, in the
+//	                           steps' terms
+//	records.go,              the GitHub records: the records owed settled,
+//	  deployments.go,          the deployments, the postmortem, the release
+//	  postmortem.go,           notes, how a record is owed
+//	  notes.go, owed.go
+//	conditions.go            the Release's status: phase and conditions, gate
+//	                           statuses, a stall, a GitHub failure
+//	ledger.go                the pipeline's record of its stages
 package release
 
 import (
@@ -194,30 +229,4 @@ func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outco
 	out, err := s.run(ctx)
 	s.noteRecords()
 	return s.owing(out), err
-}
-
-// stageStep moves stage i on.
-type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
-
-// stepOf is the step of stage i in its phase: stageSteps', or, for a stage
-// with targets, waveSteps'.
-func (s *step) stepOf(i int) (stageStep, bool) {
-	phase := s.rel.Status.Stages[i].Phase
-	if s.pipe.Spec.Stages[i].HasTargets() {
-		if next, ok := waveSteps[phase]; ok {
-			return next, true
-		}
-	}
-	next, ok := stageSteps[phase]
-	return next, ok
-}
-
-// stageSteps is the step of each phase of a stage.
-var stageSteps = map[releasev1.StagePhase]stageStep{
-	releasev1.StagePending:       (*step).evaluate,
-	releasev1.StageWaiting:       (*step).evaluate,
-	releasev1.StagePromoting:     (*step).promote,
-	releasev1.StageAwaitingMerge: (*step).promote,
-	releasev1.StageDeploying:     (*step).awaitDeployed,
-	releasev1.StageVerifying:     (*step).verify,
 }

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // stallError is a fact that cannot be gathered until a person fixes the
@@ -295,25 +297,6 @@ func liveSince(ss *releasev1.ReleaseStageStatus) *metav1.Time {
 	return ss.Promotion.CompletedAt
 }
 
-// recordSlip notes the plan of stage i and, once the version is live, how
-// late it went live against it.
-func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
-	p := plannedFor(rel, ss.Name)
-	if p == nil {
-		ss.PlannedAt, ss.Slip = nil, nil
-		return
-	}
-	planned := *p
-	ss.PlannedAt = &planned
-	if at := liveSince(ss); at != nil {
-		slip := at.Sub(p.Time).Round(time.Second)
-		if slip < 0 {
-			slip = 0
-		}
-		ss.Slip = &metav1.Duration{Duration: slip}
-	}
-}
-
 // checklistFacts reads the Release's launch checklist for a stage with gates.launchChecklist.
 func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gates.ChecklistFacts, error) {
 	if stage.Gates == nil || !stage.Gates.LaunchChecklist {
@@ -339,4 +322,18 @@ func (s *step) checklistFacts(ctx context.Context, stage *releasev1.Stage) (*gat
 		f.Open = "not evaluated yet"
 	}
 	return f, nil
+}
+
+// gatherFailed turns a failure to gather the facts into a stall (the
+// pipeline must be fixed), a GitHub disposition, or a transient error.
+func (s *step) gatherFailed(err error) (reconcile.Outcome, error) {
+	var st *stallError
+	switch {
+	case errors.As(err, &st):
+		s.stall(st.reason, st.message)
+		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
+	case github.KindOf(err) != "":
+		return s.githubError(err)
+	}
+	return reconcile.Stop(), err
 }

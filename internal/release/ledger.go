@@ -43,22 +43,16 @@ const historyLimit = 10
 type Awaits int
 
 const (
-	// AwaitsNothing: no GitOps agent applies it and nothing verifies it:
-	// the commit is live at once, and the stage is freed.
+	// AwaitsNothing says no GitOps agent applies the commit and nothing
+	// verifies it: it is live at once, and the stage is freed.
 	AwaitsNothing Awaits = iota
-	// AwaitsDeployment: the stage's GitOps agent applies it: it is live
-	// once Deployed records it, and the stage stays held until then.
+	// AwaitsDeployment says the stage's GitOps agent applies the commit: it
+	// is live once Deployed records it, and the stage stays held until then.
 	AwaitsDeployment
-	// AwaitsVerification: it is live (no agent applies it, or the agent
-	// did), and the stage stays held until its verification ends.
+	// AwaitsVerification says the commit is live (no agent applies it, or
+	// the agent did), and the stage stays held until its verification ends.
 	AwaitsVerification
 )
-
-// live: the commit is live once recorded.
-func (a Awaits) live() bool { return a != AwaitsDeployment }
-
-// holds: the stage stays held once the commit is recorded.
-func (a Awaits) holds() bool { return a != AwaitsNothing }
 
 // landingAwaits is what a promotion's commit into stage awaits: its GitOps
 // agent, else its verification, else nothing.
@@ -88,43 +82,6 @@ func rollbackAwaits(stage *releasev1.Stage) Awaits {
 		return AwaitsDeployment
 	}
 	return AwaitsNothing
-}
-
-// freshPipeline reads the pipeline from the API server.
-func (l *StageLedger) freshPipeline(ctx context.Context, pipe *releasev1.ReleasePipeline) (*releasev1.ReleasePipeline, error) {
-	fresh := &releasev1.ReleasePipeline{}
-	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: pipe.Namespace, Name: pipe.Name}, fresh)
-	return fresh, err
-}
-
-func stageEntry(p *releasev1.ReleasePipeline, stage string) *releasev1.PipelineStageStatus {
-	if ps := p.Status.StageStatus(stage); ps != nil {
-		return ps
-	}
-	p.Status.Stages = append(p.Status.Stages, releasev1.PipelineStageStatus{Name: stage})
-	return &p.Status.Stages[len(p.Status.Stages)-1]
-}
-
-// patchPipelineStatus applies mutate to a fresh copy of the pipeline and
-// writes it with optimistic locking, retrying on conflict. mutate returns
-// false to write nothing.
-func (l *StageLedger) patchPipelineStatus(ctx context.Context, pipe *releasev1.ReleasePipeline, mutate func(*releasev1.ReleasePipeline) (bool, error)) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		fresh, err := l.freshPipeline(ctx, pipe)
-		if err != nil {
-			return err
-		}
-		orig := fresh.DeepCopy()
-		write, err := mutate(fresh)
-		if err != nil || !write {
-			return err
-		}
-		if err := l.Writer.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			return err
-		}
-		fresh.DeepCopyInto(pipe)
-		return nil
-	})
 }
 
 // Take takes stage for rel. When another Release is promoting into it, it
@@ -349,6 +306,12 @@ func committed(p *releasev1.ReleasePipeline, ps *releasev1.PipelineStageStatus, 
 	p.Status.Live = p.LiveSummary()
 }
 
+// live: the commit is live once recorded.
+func (a Awaits) live() bool { return a != AwaitsDeployment }
+
+// holds: the stage stays held once the commit is recorded.
+func (a Awaits) holds() bool { return a != AwaitsNothing }
+
 // Deployed records that stage's GitOps agent deployed commit, the last one
 // committed there (by rel's promotion, or by its rollback): the stage's
 // deployedAt, and live is that version now. Unless it awaits its
@@ -418,4 +381,47 @@ func (l *StageLedger) Targets(ctx context.Context, pipe *releasev1.ReleasePipeli
 		}
 		return write, nil
 	})
+}
+
+// writing reports whether a stage in phase p has a promotion being written
+// or deployed.
+func writing(p releasev1.StagePhase) bool {
+	return p == releasev1.StagePromoting || p == releasev1.StageAwaitingMerge || p == releasev1.StageDeploying
+}
+
+func stageEntry(p *releasev1.ReleasePipeline, stage string) *releasev1.PipelineStageStatus {
+	if ps := p.Status.StageStatus(stage); ps != nil {
+		return ps
+	}
+	p.Status.Stages = append(p.Status.Stages, releasev1.PipelineStageStatus{Name: stage})
+	return &p.Status.Stages[len(p.Status.Stages)-1]
+}
+
+// patchPipelineStatus applies mutate to a fresh copy of the pipeline and
+// writes it with optimistic locking, retrying on conflict. mutate returns
+// false to write nothing.
+func (l *StageLedger) patchPipelineStatus(ctx context.Context, pipe *releasev1.ReleasePipeline, mutate func(*releasev1.ReleasePipeline) (bool, error)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		fresh, err := l.freshPipeline(ctx, pipe)
+		if err != nil {
+			return err
+		}
+		orig := fresh.DeepCopy()
+		write, err := mutate(fresh)
+		if err != nil || !write {
+			return err
+		}
+		if err := l.Writer.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return err
+		}
+		fresh.DeepCopyInto(pipe)
+		return nil
+	})
+}
+
+// freshPipeline reads the pipeline from the API server.
+func (l *StageLedger) freshPipeline(ctx context.Context, pipe *releasev1.ReleasePipeline) (*releasev1.ReleasePipeline, error) {
+	fresh := &releasev1.ReleasePipeline{}
+	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: pipe.Namespace, Name: pipe.Name}, fresh)
+	return fresh, err
 }

@@ -19,9 +19,6 @@ import (
 // status.rollbacks first, so one Release makes it, once; the calendar does
 // not hold it.
 
-// onDemandWhat is what the postmortem's title says happened.
-const onDemandWhat = "was rolled back on demand"
-
 // rollbackAsked returns the index in pipe's spec.rollbacks of the rollback
 // on demand rel makes now, or -1: one rel claimed and has not written back
 // yet, else the first one no Release claimed of a stage that runs rel's

@@ -92,24 +92,6 @@ func (s *step) writePromotion(ctx context.Context, i int) (*promotion.Result, re
 	return res, reconcile.Outcome{}, nil
 }
 
-// lostStage reports whether rel no longer holds stage i (taken over as
-// stale), and puts the stage back to waiting to take it again: nothing was
-// committed by us unless our commit is found again after re-taking it.
-func (s *step) lostStage(ctx context.Context, i int) (reconcile.Outcome, bool, error) {
-	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
-	ss := &rel.Status.Stages[i]
-	if s.locked[stage.Name] {
-		return reconcile.Outcome{}, false, nil
-	}
-	held, err := s.ledger.Holds(ctx, s.pipe, rel, stage.Name, s.now)
-	if err != nil || held {
-		return reconcile.Stop(), false, err
-	}
-	ss.Phase, ss.Message = releasev1.StageWaiting, "lost the stage lock; waiting to take it again"
-	setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonStageBusy, message: ss.Message})
-	return reconcile.WaitFor(time.Second, reconcile.WaitStageLock), true, nil
-}
-
 // coalesces: the stage's promotions go into coalesced commits (Commit
 // strategy; pull requests and rollbacks are made on their own).
 func (s *step) coalesces(stage *releasev1.Stage) bool {
@@ -119,20 +101,6 @@ func (s *step) coalesces(stage *releasev1.Stage) bool {
 // coalescedFallback is how long a promotion waits for its coalesced commit
 // when the coalescer's wake-up was lost (the controller's channel full).
 const coalescedFallback = 30 * time.Second
-
-// promotingMessage is the stage's message while its promotion is written:
-// the intent, then the wait for the coalesced commit, say the same, so the
-// wait costs no status write of its own.
-func (s *step) promotingMessage(stage *releasev1.Stage) string {
-	msg := fmt.Sprintf("promoting %s into %s", s.rel.Spec.Version, stage.Name)
-	if stage.HasTargets() {
-		return msg + ": its targets in waves"
-	}
-	if s.coalesces(stage) {
-		msg += fmt.Sprintf(": waiting for the coalesced commit to %s@%s", stage.Target.Repository, stage.Target.Branch)
-	}
-	return msg
-}
 
 // awaitCoalesced waits for the coalesced commit of stage i's promotion. When
 // the write budget holds the commit (no slot for commits soon), the reason
@@ -154,6 +122,20 @@ func (s *step) awaitCoalesced(i int) reconcile.Outcome {
 	}
 	setConditions(s.rel, conclusion{phase: releasev1.PhaseProgressing, reason: reason, message: ss.Message})
 	return reconcile.WaitFor(coalescedFallback, reconcile.WaitCoalesced)
+}
+
+// promotingMessage is the stage's message while its promotion is written:
+// the intent, then the wait for the coalesced commit, say the same, so the
+// wait costs no status write of its own.
+func (s *step) promotingMessage(stage *releasev1.Stage) string {
+	msg := fmt.Sprintf("promoting %s into %s", s.rel.Spec.Version, stage.Name)
+	if stage.HasTargets() {
+		return msg + ": its targets in waves"
+	}
+	if s.coalesces(stage) {
+		msg += fmt.Sprintf(": waiting for the coalesced commit to %s@%s", stage.Target.Repository, stage.Target.Branch)
+	}
+	return msg
 }
 
 // promotionFailed handles an error of the GitOps change.
@@ -197,17 +179,4 @@ func (s *step) promotionFailed(ctx context.Context, i int, err error) (reconcile
 		return reconcile.Stop(), nil
 	}
 	return s.githubError(err)
-}
-
-// replaceGate puts a gate's result in the stage's gate statuses, in place
-// of the gate's earlier one.
-func replaceGate(ss *releasev1.ReleaseStageStatus, r gates.Result, now time.Time) {
-	checked := metav1.NewTime(now)
-	kept := ss.Gates[:0]
-	for _, g := range ss.Gates {
-		if g.Name != r.Name {
-			kept = append(kept, g)
-		}
-	}
-	ss.Gates = append(kept, releasev1.GateStatus{Name: r.Name, Status: r.State, Reason: r.Reason, Message: r.Message, LastChecked: &checked})
 }

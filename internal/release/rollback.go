@@ -12,31 +12,6 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
-// failure is why a stage failed after its version landed.
-type failure struct {
-	// reason of the Ready condition when the stage halts:
-	// VerificationFailed, DeployFailed or DeployTimeout.
-	reason string
-	// what failed, for the postmortem's title: "failed verification",
-	// "failed to deploy".
-	what string
-	// why, for people.
-	why string
-}
-
-// owedFailure is the failure an owed postmortem of stage ss tells of: a
-// rollback on demand, else the stage failed to deploy when its agent never
-// reported it deployed, else it failed verification.
-func owedFailure(ss *releasev1.ReleaseStageStatus, why string) failure {
-	if ss.Rollback != nil && ss.Rollback.Request != nil {
-		return failure{reason: releasev1.ReasonRolledBack, what: onDemandWhat, why: why}
-	}
-	if ss.DeployedAt == nil {
-		return failure{reason: releasev1.ReasonDeployFailed, what: "failed to deploy", why: why}
-	}
-	return failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why}
-}
-
 // verificationFailed halts or rolls back after a failed verification.
 func (s *step) verificationFailed(ctx context.Context, i int, why string) (reconcile.Outcome, error) {
 	return s.failed(ctx, i, failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why})
@@ -169,21 +144,4 @@ func (rb *revert) landed() *promotion.Result {
 
 func sameRequest(a, b *int32) bool {
 	return a == nil && b == nil || a != nil && b != nil && *a == *b
-}
-
-// postmortem opens the stage's postmortem issue when it asks for one. One
-// that GitHub (or its write budget) turns away is owed and opened later: the
-// rollback before it has landed and is recorded either way.
-func (s *step) postmortem(ctx context.Context, i int, f failure) {
-	ss := &s.rel.Status.Stages[i]
-	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil || owedRecord(s.rel, releasev1.RecordPostmortem, ss.Name) != nil {
-		return
-	}
-	issue, err := s.openPostmortem(ctx, i, f, s.now)
-	if err != nil {
-		s.recordNotWritten(ctx, ss.Name, "postmortem issue", err)
-		s.owe(releasev1.PendingRecord{Kind: releasev1.RecordPostmortem, Stage: ss.Name, Description: trim(f.why, 1024)}, err)
-		return
-	}
-	ss.Postmortem = issue
 }

@@ -246,27 +246,6 @@ func (s *step) reachedStages() string {
 	return s.stageList(s.pipe.Spec.Leaves())
 }
 
-// maxCurrentStage bounds status.currentStage (a printer column): past it,
-// the stages after the first are counted, not named.
-const maxCurrentStage = 40
-
-// stageList names stages for status.currentStage: "prod-eu, prod-us", or
-// "prod-eu +3" when their names would be too long for a column.
-func (s *step) stageList(idx []int) string {
-	names := make([]string, len(idx))
-	for k, i := range idx {
-		names[k] = s.pipe.Spec.Stages[i].Name
-		if ss := &s.rel.Status.Stages[i]; ss.Waves > 0 && ss.Phase != releasev1.StagePromoted && len(idx) == 1 {
-			// A stage with targets under way: how far it is.
-			names[k] = waveProgress(s.rel, ss)
-		}
-	}
-	if all := strings.Join(names, ", "); len(all) <= maxCurrentStage || len(names) == 1 {
-		return all
-	}
-	return fmt.Sprintf("%s +%d", names[0], len(names)-1)
-}
-
 // syncStages makes status.stages mirror the pipeline's stages, keeping what
 // was recorded for stages that still exist; a stage not on the way to the
 // targetStage that was not started is Skipped.
@@ -299,13 +278,6 @@ func (s *step) pipelineNotFound(ctx context.Context) string {
 		rel.Spec.Pipeline, shard.Shard(live.Labels[shard.Label]), s.shard, shard.Label)
 }
 
-func (s *step) stall(reason, message string) {
-	if s.rel.Status.Phase == "" {
-		s.rel.Status.Phase = releasev1.PhasePending
-	}
-	setConditions(s.rel, conclusion{phase: releasev1.PhaseBlocked, reason: reason, message: message, blocked: true, stalled: true})
-}
-
 // resolveCommit finds the release commit from spec.commit or the version's
 // tag. done is true when the step ends here.
 func (s *step) resolveCommit(ctx context.Context) (out reconcile.Outcome, done bool, err error) {
@@ -335,43 +307,4 @@ func (s *step) resolveCommit(ctx context.Context) (out reconcile.Outcome, done b
 	setConditions(rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonCommitNotFound, blocked: true,
 		message: fmt.Sprintf("no tag %s in %s: push the tag or set spec.commit", strings.Join(candidates, " or "), repo)})
 	return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), true, nil
-}
-
-// githubFixes say what to fix after a 404 or a refused token, in a
-// pipeline's terms.
-var githubFixes = reconcile.Fixes{
-	NotFound:     "check the repository and branch names and that the token can read them",
-	Unauthorized: "check the token in the pipeline's secretRef and its permissions",
-}
-
-// githubError turns a GitHub failure into conditions and a retry, as
-// reconcile.GitHub says. Nothing recorded is lost: the step is retried from
-// the status as written.
-func (s *step) githubError(err error) (reconcile.Outcome, error) {
-	d, ok := reconcile.GitHub(err, githubFixes)
-	if !ok {
-		// Not GitHub's answer (the request never went out, a promotion's own
-		// failure): retried with backoff like an outage.
-		d = reconcile.Disposition{Reason: releasev1.ReasonGitHubUnavailable, Fix: "retrying with backoff"}
-	}
-	if d.Refused {
-		s.credentials.Refused(s.pipe)
-	}
-	if d.Stalled {
-		s.stall(d.Reason, d.Message(err))
-		return d.Outcome(err)
-	}
-	phase := s.rel.Status.Phase
-	if phase == "" {
-		phase = releasev1.PhasePending
-	}
-	setConditions(s.rel, conclusion{phase: phase, reason: d.Reason, message: d.Message(err)})
-	return d.Outcome(err)
-}
-
-func trim(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

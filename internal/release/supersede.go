@@ -134,9 +134,3 @@ func newerInPipeline(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) (s
 	}
 	return "", ""
 }
-
-// writing reports whether a stage in phase p has a promotion being written
-// or deployed.
-func writing(p releasev1.StagePhase) bool {
-	return p == releasev1.StagePromoting || p == releasev1.StageAwaitingMerge || p == releasev1.StageDeploying
-}

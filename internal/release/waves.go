@@ -276,7 +276,7 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 			ts.Phase, ts.Message = releasev1.TargetFailed, ts.Deployment.Message
 			f := deployFailure(&releasev1.ReleaseStageStatus{Deployment: ts.Deployment})
 			f.why = fmt.Sprintf("target %s: %s", ts.Name, f.why)
-			return s.failed(ctx, i, f)
+			return s.waveFailed(ctx, i, f)
 		case agents.NextBlocked:
 			blocked = append(blocked, fmt.Sprintf("%s: %s", ts.Name, d.Message))
 		default:
