@@ -101,7 +101,7 @@
 //	  waves.go                 shares: verify, a failure)
 //	transitions.go           what several steps do: the stage lock lost, the
 //	                           start of a deployment, of a verification, of
-//	                           the wait for a rollback commit
+//	                           the wait for a rollback commit; the slip
 //	gather.go, group.go,     the facts the gates decide on
 //	  dependencies.go,
 //	  artifacts.go

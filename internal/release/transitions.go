@@ -18,7 +18,8 @@ import (
 // stage lock found lost before a write (promote, promoteWave), the start of
 // the wait for a GitOps agent (after a landing), of a verification (after a
 // landing, a deployment, a wave deployed), of the wait for a rollback
-// commit to be deployed (after a rollback).
+// commit to be deployed (after a rollback); and the slip against the plan,
+// which the gates, a landing and a deployment note.
 
 // lostStage reports whether rel no longer holds stage i (taken over as
 // stale), and puts the stage back to waiting to take it again: nothing was
