@@ -88,7 +88,8 @@
 // The files read top to bottom: a function is called only from its own
 // file and the files above it (the references to functions, methods and
 // tables run one way across files, downwards; types and constants are read
-// where they are introduced). From the entry to the ground:
+// where they are introduced; TestFilesReadTopToBottom checks it against
+// the list below, which a new file joins). From the entry to the ground:
 //
 //	engine.go, deps.go       the engine, one reconcile, what it depends on
 //	step.go, graph.go        the checks every step runs; the ready stages,
