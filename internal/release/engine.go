@@ -91,7 +91,7 @@
 // where they are introduced; TestFilesReadTopToBottom checks it against
 // the list below, which a new file joins). From the entry to the ground:
 //
-//	engine.go, deps.go       the engine, one reconcile, what it depends on
+//	engine.go                the engine, one reconcile
 //	step.go, graph.go        the checks every step runs; the ready stages,
 //	                           each stepped as its phase says (stageSteps)
 //	supersede.go,            a Release overtaken; a rollback on demand
@@ -115,6 +115,8 @@
 //	conditions.go            the Release's status: phase and conditions, gate
 //	                           statuses, a stall, a GitHub failure
 //	ledger.go                the pipeline's record of its stages
+//	deps.go                  what the engine uses outside itself: Deps and
+//	                           the interfaces of its clients
 package release
 
 import (
