@@ -132,7 +132,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	engine := release.New(release.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Locks:       &release.StageLocks{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
+		Ledger:      &release.StageLedger{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), StaleAfter: o.StaleLockAfter},
 		Coalescers:  coalescers,
 		Credentials: release.StoreCredentials{Store: creds}, Calendar: cals.compile,
 		Clock: o.Clock, Recorder: recorder, Shard: o.Shard, PollInterval: o.PollInterval, Agents: deployments,

@@ -46,11 +46,11 @@ func (s *step) pinArtifacts(ctx context.Context) (out reconcile.Outcome, done bo
 			}
 		}
 		if digest == "" {
-			if s.Artifacts == nil {
+			if s.artifacts == nil {
 				s.stall(releasev1.ReasonInvalidSpec, "pipeline "+s.pipe.Name+" names artifacts but the controller has no registry client")
 				return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), true, nil
 			}
-			d, err := s.Artifacts.Digest(ctx, s.pipe, a, rel.Spec.Version)
+			d, err := s.artifacts.Digest(ctx, s.pipe, a, rel.Spec.Version)
 			if err != nil {
 				out, err := s.registryError(a, err, "cannot pin "+artifacts.Reference(a, rel.Spec.Version))
 				return out, true, err
@@ -61,37 +61,6 @@ func (s *step) pinArtifacts(ctx context.Context) (out reconcile.Outcome, done bo
 			Reference: artifacts.Reference(a, rel.Spec.Version), Digest: digest, ResolvedAt: metav1.NewTime(s.now)})
 	}
 	return reconcile.Outcome{}, false, nil
-}
-
-// pinned is the Release's record of the named artifact, or nil.
-func pinned(rel *releasev1.Release, name string) *releasev1.ArtifactStatus {
-	for i := range rel.Status.Artifacts {
-		if rel.Status.Artifacts[i].Name == name {
-			return &rel.Status.Artifacts[i]
-		}
-	}
-	return nil
-}
-
-// artifactFacts resolves every pinned artifact's tag again, just before a
-// promotion. Credentials that cannot be used are a *stallError; every other
-// failure is the gate's to weigh.
-func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) {
-	var out []gates.ArtifactFact
-	for i := range s.pipe.Spec.Artifacts {
-		a := &s.pipe.Spec.Artifacts[i]
-		p := pinned(s.rel, a.Name)
-		if p == nil || s.Artifacts == nil {
-			continue
-		}
-		f := gates.ArtifactFact{Name: a.Name, Reference: p.Reference, Pinned: p.Digest}
-		f.Current, f.Err = s.Artifacts.Digest(ctx, s.pipe, a, s.rel.Spec.Version)
-		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
-			return nil, &stallError{reason, msg}
-		}
-		out = append(out, f)
-	}
-	return out, nil
 }
 
 // artifactsMoved stops a promotion's write: the artifacts gate, asked again
@@ -106,10 +75,10 @@ func (e *artifactsMoved) Error() string { return e.result.Name + ": " + e.result
 // was down with the promotion in flight, stops the write. It works on
 // copies: the coalescer may ask from its own goroutine.
 func (s *step) stillPinned() func(context.Context) error {
-	if len(s.rel.Status.Artifacts) == 0 || s.Artifacts == nil {
+	if len(s.rel.Status.Artifacts) == 0 || s.artifacts == nil {
 		return nil
 	}
-	c := &step{Engine: s.Engine, rel: s.rel.DeepCopy(), pipe: s.pipe.DeepCopy(), now: s.now}
+	c := &step{artifacts: s.artifacts, rel: s.rel.DeepCopy(), pipe: s.pipe.DeepCopy(), now: s.now}
 	return func(ctx context.Context) error {
 		facts, err := c.artifactFacts(ctx)
 		if err != nil {
@@ -132,13 +101,13 @@ func (s *step) artifactsMovedBeforeWrite(ctx context.Context, i int, r gates.Res
 	if r.State == releasev1.GatePending {
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: r.Reason,
 			message: fmt.Sprintf("promoting into %s, before the write: %s", stage.Name, r.Message)})
-		wait := s.PollInterval
+		wait := s.pollInterval
 		if r.RecheckAfter > 0 {
 			wait = r.RecheckAfter
 		}
 		return reconcile.WaitFor(wait, reconcile.WaitRegistry), nil
 	}
-	if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
+	if err := s.ledger.Free(ctx, s.pipe, rel); err != nil {
 		return reconcile.Stop(), err
 	}
 	replaceGate(ss, r, s.now)
@@ -147,7 +116,7 @@ func (s *step) artifactsMovedBeforeWrite(ctx context.Context, i int, r gates.Res
 	ss.Promotion = nil
 	setConditions(rel, conclusion{phase: releasev1.PhaseBlocked, blocked: true, reason: r.Reason,
 		message: fmt.Sprintf("blocked before %s: %s", stage.Name, ss.Message)})
-	return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+	return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 }
 
 // signatureFacts verifies the signatures of the pinned artifacts the
@@ -162,7 +131,7 @@ func (s *step) signatureFacts(ctx context.Context, gate *releasev1.SignatureGate
 			continue
 		}
 		f := gates.SignatureFact{Name: a.Name, Digest: p.Digest, Keyless: gate.Identity != nil}
-		f.Finding, f.Signer, f.Err = s.Artifacts.Verify(ctx, s.pipe, gate, a, p.Digest)
+		f.Finding, f.Signer, f.Err = s.artifacts.Verify(ctx, s.pipe, gate, a, p.Digest)
 		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
 			return nil, &stallError{reason, msg}
 		}
@@ -197,22 +166,43 @@ func (s *step) registryError(a *releasev1.PipelineArtifact, err error, what stri
 	case registry.KindNotFound:
 		setConditions(s.rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonArtifactNotFound, blocked: true,
 			message: fmt.Sprintf("%s: %s is not in the registry: push it, or fix the pipeline's artifact %s", what, artifacts.Reference(a, s.rel.Spec.Version), a.Name)})
-		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+		return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 	case registry.KindRateLimited:
 		setConditions(s.rel, conclusion{phase: phase, reason: releasev1.ReasonRegistryRateLimited, message: fmt.Sprintf("%s: %v", what, err)})
 		return reconcile.WaitUntil(registry.UntilOf(err), reconcile.WaitRegistry), nil
 	}
 	setConditions(s.rel, conclusion{phase: phase, reason: releasev1.ReasonRegistryUnavailable,
 		message: fmt.Sprintf("%s: %s, retrying", what, strings.TrimSpace(err.Error()))})
-	return reconcile.WaitFor(s.PollInterval, reconcile.WaitRegistry), nil
+	return reconcile.WaitFor(s.pollInterval, reconcile.WaitRegistry), nil
 }
 
-// pinnedDigests are the Release's pins as name@digest, for the GitHub
-// deployment's payload.
-func pinnedDigests(rel *releasev1.Release) []string {
-	out := make([]string, 0, len(rel.Status.Artifacts))
-	for _, a := range rel.Status.Artifacts {
-		out = append(out, a.Name+"@"+a.Digest)
+// artifactFacts resolves every pinned artifact's tag again, just before a
+// promotion. Credentials that cannot be used are a *stallError; every other
+// failure is the gate's to weigh.
+func (s *step) artifactFacts(ctx context.Context) ([]gates.ArtifactFact, error) {
+	var out []gates.ArtifactFact
+	for i := range s.pipe.Spec.Artifacts {
+		a := &s.pipe.Spec.Artifacts[i]
+		p := pinned(s.rel, a.Name)
+		if p == nil || s.artifacts == nil {
+			continue
+		}
+		f := gates.ArtifactFact{Name: a.Name, Reference: p.Reference, Pinned: p.Digest}
+		f.Current, f.Err = s.artifacts.Digest(ctx, s.pipe, a, s.rel.Spec.Version)
+		if reason, msg, stalled := artifacts.Stall(s.pipe, a, f.Err); stalled {
+			return nil, &stallError{reason, msg}
+		}
+		out = append(out, f)
 	}
-	return out
+	return out, nil
+}
+
+// pinned is the Release's record of the named artifact, or nil.
+func pinned(rel *releasev1.Release, name string) *releasev1.ArtifactStatus {
+	for i := range rel.Status.Artifacts {
+		if rel.Status.Artifacts[i].Name == name {
+			return &rel.Status.Artifacts[i]
+		}
+	}
+	return nil
 }

@@ -56,17 +56,17 @@ func (s *step) dependencyFacts(ctx context.Context, stage string) ([]gates.Depen
 func (s *step) requiredPipeline(ctx context.Context, name string) (*releasev1.ReleasePipeline, client.Reader, error) {
 	key := types.NamespacedName{Namespace: s.rel.Namespace, Name: name}
 	p := &releasev1.ReleasePipeline{}
-	err := s.Client.Get(ctx, key, p)
+	err := s.client.Get(ctx, key, p)
 	if err == nil {
-		return p, s.Client, nil
+		return p, s.client, nil
 	}
-	if !apierrors.IsNotFound(err) || s.APIReader == nil {
+	if !apierrors.IsNotFound(err) || s.apiReader == nil {
 		return nil, nil, client.IgnoreNotFound(err)
 	}
-	if err := s.APIReader.Get(ctx, key, p); err != nil {
+	if err := s.apiReader.Get(ctx, key, p); err != nil {
 		return nil, nil, client.IgnoreNotFound(err)
 	}
-	return p, s.APIReader, nil
+	return p, s.apiReader, nil
 }
 
 // releasesOfPipeline is where each Release of pipe stands.

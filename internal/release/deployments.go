@@ -117,3 +117,13 @@ func (s *step) deploy(ctx context.Context, ss *releasev1.ReleaseStageStatus, fin
 func (s *step) deploymentNotRecorded(ctx context.Context, ss *releasev1.ReleaseStageStatus, err error) {
 	s.recordNotWritten(ctx, ss.Name, "GitHub deployment", err)
 }
+
+// pinnedDigests are the Release's pins as name@digest, for the GitHub
+// deployment's payload.
+func pinnedDigests(rel *releasev1.Release) []string {
+	out := make([]string, 0, len(rel.Status.Artifacts))
+	for _, a := range rel.Status.Artifacts {
+		out = append(out, a.Name+"@"+a.Digest)
+	}
+	return out
+}

@@ -79,8 +79,9 @@ type Deps struct {
 	// APIReader reads from the API server: a pipeline the cache does not
 	// show (it may be in another shard).
 	APIReader client.Reader
-	// Locks keeps one promotion in flight per stage, in the pipeline's status.
-	Locks *StageLocks
+	// Ledger is the pipeline's record of its stages (status.stages): the
+	// stage locks, what was committed and what is live in each, the history.
+	Ledger *StageLedger
 	// Coalescers put the Commit-strategy promotions ready together into one
 	// repository and branch into one commit; one for the whole process, so
 	// every worker's promotions meet. Nil: each promotion is its own commit.

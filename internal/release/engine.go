@@ -12,10 +12,15 @@
 // stageSteps:
 //
 //	Pending, Waiting   evaluate: gather the facts, let the gates decide, take the stage lock
-//	Promoting,         promote: write the version into Git (or find it written), record
-//	AwaitingMerge        the landing and the GitHub deployment; a Commit-strategy
-//	                     promotion goes into the process's coalesced commit to its
-//	                     branch (Deps.Coalescers) and waits for it
+//	Promoting,         promote: write the version into Git, or find it written
+//	AwaitingMerge        (writePromotion: a Commit-strategy promotion goes into the
+//	                     process's coalesced commit to its branch, Deps.Coalescers,
+//	                     and waits for it); once it landed, the steps after a
+//	                     landing run in order (landingSteps): land (the ledger,
+//	                     then the stage's status), recordLanding (the GitHub
+//	                     deployment), deployNext (a stage with a GitOps agent
+//	                     waits for it), verifyNext (else committed is live, and a
+//	                     stage with verify is verified), liveNow (else promoted)
 //	Deploying          awaitDeployed: wait until the stage's GitOps agent applied the
 //	                     commit and the application is healthy; on failure or timeout
 //	                     roll back (or halt)
@@ -49,10 +54,11 @@
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on
 // only to follow its rollback commit until the agent applied it
-// (followRollback). The pipeline's status tells the same: a landing records
-// the stage's last commit (StageLocks.Landed, RolledBack), and the version
-// is live there once its agent deployed it (StageLocks.Deployed), or at
-// once without an agent.
+// (followRollback). The pipeline's status tells the same, through its
+// ledger (StageLedger, ledger.go): a landing records the stage's last
+// commit with what it awaits (Landed, RolledBack: its agent, its
+// verification, or nothing), and the version is live there once its agent
+// deployed it (Deployed), or at once without an agent.
 //
 // GitHub records (deployments and their statuses, postmortem issues) never
 // hold a step: one that the write budget or GitHub turns away is owed in
@@ -64,8 +70,10 @@
 // Reconcile returns Requeue when a write lost to a conflict); Outcome.Result
 // is the one place that turns it into a ctrl.Result. A step never writes
 // the Release itself; what must hold across Releases (the stage
-// locks, what is live where) is written to the pipeline's status by
-// StageLocks before the step returns.
+// locks, what is live where) is written to the pipeline's status by the
+// ledger before the step returns. A step (the step type) holds the Release,
+// its pipeline, and only the engine's dependencies it uses, named in its
+// fields.
 //
 // To add a step (as awaitDeployed was added between the landing and the
 // verification): give the stage a phase of its own (api/v1alpha1
@@ -74,6 +82,44 @@
 // stageSteps. To add a kind of wait, add a Wait constant in internal/reconcile
 // (and its floor in floors if it has one), and return WaitFor or WaitUntil
 // with it.
+//
+// # Files
+//
+// The files read top to bottom: a function is called only from its own
+// file and the files above it (the references to functions, methods and
+// tables run one way across files, downwards; types and constants are read
+// where they are introduced; TestFilesReadTopToBottom checks it against
+// the list below, which a new file joins). From the entry to the ground:
+//
+//	engine.go                the engine, one reconcile
+//	step.go, graph.go        the checks every step runs; the ready stages,
+//	                           each stepped as its phase says (stageSteps)
+//	supersede.go,            a Release overtaken; a rollback on demand
+//	  ondemand.go
+//	evaluate.go, promote.go, the steps of a stage, in the order its
+//	  land.go, deploy.go,      promotion goes through them; a stage with
+//	  verify.go, rollback.go,  targets last (its own steps, and those it
+//	  waves.go,                shares: verify, a failure); the write-back
+//	  waverollback.go,         of a stage's targets, and of a launch's
+//	  grouprollback.go,        other members; the targets of a stage, as
+//	  targets.go               those name, group and ask them
+//	transitions.go           what several steps do: the stage lock lost, the
+//	                           start of a deployment, of a verification, of
+//	                           the wait for a rollback commit; the slip
+//	gather.go, group.go,     the facts the gates decide on
+//	  dependencies.go,
+//	  artifacts.go
+//	analysis.go, agent.go    the analysis and the GitOps agents, in the
+//	                           steps' terms
+//	records.go,              the GitHub records: the records owed settled,
+//	  deployments.go,          the deployments, the postmortem, the release
+//	  postmortem.go,           notes, how a record is owed
+//	  notes.go, owed.go
+//	conditions.go            the Release's status: phase and conditions, gate
+//	                           statuses, a stall, a GitHub failure
+//	ledger.go                the pipeline's record of its stages
+//	deps.go                  what the engine uses outside itself: Deps and
+//	                           the interfaces of its clients
 package release
 
 import (
@@ -185,34 +231,8 @@ func (e *Engine) Forget(key types.NamespacedName) {
 // transient failure: the status says what happened, and the caller writes it
 // and retries with backoff.
 func (r *Run) Step(ctx context.Context, rel *releasev1.Release) (reconcile.Outcome, error) {
-	s := &step{Engine: r.e, locked: r.locked, records: &r.records, waits: r.waits, rel: rel, now: r.e.Clock.Now()}
+	s := r.e.newStep(r, rel)
 	out, err := s.run(ctx)
 	s.noteRecords()
 	return s.owing(out), err
-}
-
-// stageStep moves stage i on.
-type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
-
-// stepOf is the step of stage i in its phase: stageSteps', or, for a stage
-// with targets, waveSteps'.
-func (s *step) stepOf(i int) (stageStep, bool) {
-	phase := s.rel.Status.Stages[i].Phase
-	if s.pipe.Spec.Stages[i].HasTargets() {
-		if next, ok := waveSteps[phase]; ok {
-			return next, true
-		}
-	}
-	next, ok := stageSteps[phase]
-	return next, ok
-}
-
-// stageSteps is the step of each phase of a stage.
-var stageSteps = map[releasev1.StagePhase]stageStep{
-	releasev1.StagePending:       (*step).evaluate,
-	releasev1.StageWaiting:       (*step).evaluate,
-	releasev1.StagePromoting:     (*step).promote,
-	releasev1.StageAwaitingMerge: (*step).promote,
-	releasev1.StageDeploying:     (*step).awaitDeployed,
-	releasev1.StageVerifying:     (*step).verify,
 }

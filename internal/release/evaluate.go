@@ -2,18 +2,14 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
-	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/gates"
-	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
@@ -49,7 +45,7 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 		recordSigners(rel, snap.Signatures)
 	}
 	if state, _ := gates.Summary(results); state == releasev1.GatePassed {
-		ok, held, err := s.Locks.Take(ctx, s.pipe, rel, stage.Name, s.now)
+		ok, held, err := s.ledger.Take(ctx, s.pipe, rel, stage.Name, s.now)
 		if err != nil {
 			return reconcile.Stop(), err
 		}
@@ -85,7 +81,7 @@ func (s *step) evaluate(ctx context.Context, i int) (reconcile.Outcome, error) {
 			}
 		}
 		setConditions(rel, o)
-		wait := s.PollInterval
+		wait := s.pollInterval
 		for _, h := range holding {
 			if h.RecheckAfter > 0 && h.RecheckAfter < wait {
 				wait = h.RecheckAfter
@@ -110,52 +106,4 @@ func failed(results []gates.Result, names ...string) *gates.Result {
 		}
 	}
 	return nil
-}
-
-// gatherFailed turns a failure to gather the facts into a stall (the
-// pipeline must be fixed), a GitHub disposition, or a transient error.
-func (s *step) gatherFailed(err error) (reconcile.Outcome, error) {
-	var st *stallError
-	switch {
-	case errors.As(err, &st):
-		s.stall(st.reason, st.message)
-		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
-	case github.KindOf(err) != "":
-		return s.githubError(err)
-	}
-	return reconcile.Stop(), err
-}
-
-// gateStatuses turns gate results into status, keeping lastChecked of a gate
-// whose outcome did not change unless it is older than lastCheckedRefresh:
-// every poll of a pending gate would otherwise be a write to the API server.
-func gateStatuses(old []releasev1.GateStatus, results []gates.Result, now time.Time) []releasev1.GateStatus {
-	prev := map[string]releasev1.GateStatus{}
-	for _, g := range old {
-		prev[g.Name] = g
-	}
-	out := make([]releasev1.GateStatus, 0, len(results))
-	t := metav1.NewTime(now)
-	for _, r := range results {
-		g := releasev1.GateStatus{Name: r.Name, Status: r.State, Reason: r.Reason, Message: r.Message, URL: r.URL, Issues: r.Issues, LastChecked: &t}
-		if p, ok := prev[r.Name]; ok && p.LastChecked != nil && p.Status == g.Status && p.Reason == g.Reason && p.Message == g.Message && p.URL == g.URL &&
-			now.Sub(p.LastChecked.Time) < lastCheckedRefresh {
-			g.LastChecked = p.LastChecked
-		}
-		out = append(out, g)
-	}
-	return out
-}
-
-// gateSummary is the Markdown table of gate results for a pull request.
-func gateSummary(gs []releasev1.GateStatus) string {
-	if len(gs) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("| Gate | Status | Detail |\n| --- | --- | --- |\n")
-	for _, g := range gs {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", g.Name, g.Status, strings.ReplaceAll(g.Message, "|", "\\|"))
-	}
-	return b.String()
 }

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/gates"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // stallError is a fact that cannot be gathered until a person fixes the
@@ -36,7 +38,7 @@ func (s *step) gather(ctx context.Context, i int) (gates.Snapshot, error) {
 	if snap.Target = s.targetFacts(i); snap.Target != nil && gates.TargetRetry(*snap.Target, s.now).State != releasev1.GatePassed {
 		return snap, nil
 	}
-	launch, err := LaunchOf(ctx, s.Client, s.rel)
+	launch, err := LaunchOf(ctx, s.client, s.rel)
 	if err != nil {
 		return snap, err
 	}
@@ -155,17 +157,7 @@ func (s *step) lockFacts(ctx context.Context, stage string) (*gates.LockFacts, e
 	if ps == nil || ps.InFlight == nil || ps.InFlight.Release == s.rel.Name {
 		return nil, nil
 	}
-	return s.Locks.Facts(ctx, s.Client, s.pipe.Namespace, ps.InFlight, stage)
-}
-
-// plannedFor is the Release's planned time for the stage, if any.
-func plannedFor(rel *releasev1.Release, stage string) *metav1.Time {
-	for i := range rel.Spec.Plan {
-		if rel.Spec.Plan[i].Stage == stage {
-			return &rel.Spec.Plan[i].At
-		}
-	}
-	return nil
+	return s.ledger.Facts(ctx, s.client, s.pipe.Namespace, ps.InFlight, stage)
 }
 
 // calendarFacts reads the pipeline's calendar for the stage. Nil without calendarRef.
@@ -176,14 +168,14 @@ func (s *step) calendarFacts(ctx context.Context, stage string) (*gates.Calendar
 	}
 	f := &gates.CalendarFacts{Name: ref.Name}
 	rc := &releasev1.ReleaseCalendar{}
-	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
+	if err := s.client.Get(ctx, types.NamespacedName{Namespace: s.pipe.Namespace, Name: ref.Name}, rc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
 		f.Problem = fmt.Sprintf("ReleaseCalendar %q not found in namespace %s: create it or fix the pipeline's calendarRef", ref.Name, s.pipe.Namespace)
 		return f, nil
 	}
-	cal, err := s.Calendar(rc)
+	cal, err := s.calendar(rc)
 	if err != nil {
 		f.Problem = err.Error() + ": fix the calendar"
 		return f, nil
@@ -243,7 +235,7 @@ func (s *step) blockerFacts(ctx context.Context, rel *releasev1.Release, i, targ
 		}
 		f.SearchTotal, f.Search = total, items
 	}
-	ms, missing, err := milestonesOf(ctx, s.Client, rel)
+	ms, missing, err := milestonesOf(ctx, s.client, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -306,25 +298,6 @@ func liveSince(ss *releasev1.ReleaseStageStatus) *metav1.Time {
 	return ss.Promotion.CompletedAt
 }
 
-// recordSlip notes the plan of stage i and, once the version is live, how
-// late it went live against it.
-func recordSlip(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) {
-	p := plannedFor(rel, ss.Name)
-	if p == nil {
-		ss.PlannedAt, ss.Slip = nil, nil
-		return
-	}
-	planned := *p
-	ss.PlannedAt = &planned
-	if at := liveSince(ss); at != nil {
-		slip := at.Sub(p.Time).Round(time.Second)
-		if slip < 0 {
-			slip = 0
-		}
-		ss.Slip = &metav1.Duration{Duration: slip}
-	}
-}
-
 // checklistFacts reads the launch checklist of rel (the Release as its
 // launch carries it) for a stage with gates.launchChecklist.
 func (s *step) checklistFacts(ctx context.Context, rel *releasev1.Release, stage *releasev1.Stage) (*gates.ChecklistFacts, error) {
@@ -336,7 +309,7 @@ func (s *step) checklistFacts(ctx context.Context, rel *releasev1.Release, stage
 		return f, nil
 	}
 	lc := &releasev1.LaunchChecklist{}
-	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
+	if err := s.client.Get(ctx, types.NamespacedName{Namespace: s.rel.Namespace, Name: f.Name}, lc); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return nil, err
 		}
@@ -355,4 +328,18 @@ func (s *step) checklistFacts(ctx context.Context, rel *releasev1.Release, stage
 		f.Open = "not evaluated yet"
 	}
 	return f, nil
+}
+
+// gatherFailed turns a failure to gather the facts into a stall (the
+// pipeline must be fixed), a GitHub disposition, or a transient error.
+func (s *step) gatherFailed(err error) (reconcile.Outcome, error) {
+	var st *stallError
+	switch {
+	case errors.As(err, &st):
+		s.stall(st.reason, st.message)
+		return reconcile.WaitFor(conditions.RetryStalled, reconcile.WaitFix), nil
+	case github.KindOf(err) != "":
+		return s.githubError(err)
+	}
+	return reconcile.Stop(), err
 }

@@ -63,6 +63,62 @@ func (s *step) stepStages(ctx context.Context, ready []int) (reconcile.Outcome, 
 	return out, failed
 }
 
+// maxCurrentStage bounds status.currentStage (a printer column): past it,
+// the stages after the first are counted, not named.
+const maxCurrentStage = 40
+
+// stageList names stages for status.currentStage: "prod-eu, prod-us", or
+// "prod-eu +3" when their names would be too long for a column.
+func (s *step) stageList(idx []int) string {
+	names := make([]string, len(idx))
+	for k, i := range idx {
+		names[k] = s.pipe.Spec.Stages[i].Name
+		if ss := &s.rel.Status.Stages[i]; ss.Waves > 0 && ss.Phase != releasev1.StagePromoted && len(idx) == 1 {
+			// A stage with targets under way: how far it is.
+			names[k] = waveProgress(s.rel, ss)
+		}
+	}
+	if all := strings.Join(names, ", "); len(all) <= maxCurrentStage || len(names) == 1 {
+		return all
+	}
+	return fmt.Sprintf("%s +%d", names[0], len(names)-1)
+}
+
+// stageStep moves stage i on.
+type stageStep func(s *step, ctx context.Context, i int) (reconcile.Outcome, error)
+
+// stepOf is the step of stage i in its phase: stageSteps', or, for a stage
+// with targets, waveSteps'.
+func (s *step) stepOf(i int) (stageStep, bool) {
+	phase := s.rel.Status.Stages[i].Phase
+	if s.pipe.Spec.Stages[i].HasTargets() {
+		if next, ok := waveSteps[phase]; ok {
+			return next, true
+		}
+	}
+	next, ok := stageSteps[phase]
+	return next, ok
+}
+
+// stageSteps is the step of each phase of a stage.
+var stageSteps = map[releasev1.StagePhase]stageStep{
+	releasev1.StagePending:       (*step).evaluate,
+	releasev1.StageWaiting:       (*step).evaluate,
+	releasev1.StagePromoting:     (*step).promote,
+	releasev1.StageAwaitingMerge: (*step).promote,
+	releasev1.StageDeploying:     (*step).awaitDeployed,
+	releasev1.StageVerifying:     (*step).verify,
+}
+
+// waveSteps is the step of each phase of a stage with targets; the phases
+// not named step as for a stage with one target.
+var waveSteps = map[releasev1.StagePhase]stageStep{
+	releasev1.StagePromoting:     (*step).promoteWave,
+	releasev1.StageAwaitingMerge: (*step).promoteWave,
+	releasev1.StageDeploying:     (*step).awaitWave,
+	releasev1.StageVerifying:     (*step).verifyWave,
+}
+
 // stalledNow is the conclusion a step left when it stalled the Release (a
 // person must fix the pipeline or a file), or nil.
 func stalledNow(rel *releasev1.Release) *conclusion {

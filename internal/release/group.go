@@ -22,7 +22,7 @@ func (s *step) groupFacts(ctx context.Context, launch *releasev1.Launch, i int) 
 	for _, j := range s.pipe.Spec.AfterIndexes(i) {
 		f.After = append(f.After, s.pipe.Spec.Stages[j].Name)
 	}
-	members, missing, err := LaunchMembers(ctx, s.Client, s.APIReader, launch)
+	members, missing, err := LaunchMembers(ctx, s.client, s.apiReader, launch)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/promotion"
-	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
 // A launch with onFailure Group ships its members together or not at all:
@@ -80,39 +79,6 @@ func groupWhy(launch string, failed *releasev1.Release, stage string) string {
 // groupFailureOf is a failure that halts rel with its launch.
 func groupFailureOf(launch string, failed *releasev1.Release, stage string) failure {
 	return failure{reason: releasev1.ReasonGroupMemberFailed, what: "was rolled back with its launch", why: groupWhy(launch, failed, stage), launch: launch}
-}
-
-// followLaunch halts rel with its launch when another member failed and
-// the launch's onFailure is Group: a stage of rel where that member failed
-// and that rel's version reached is rolled back (or halted, as the stage's
-// onFailure says), finding the revert the failing member wrote. done is
-// false when nothing of the launch concerns rel: the step goes on, and its
-// group gate holds the stages not started.
-func (s *step) followLaunch(ctx context.Context) (out reconcile.Outcome, done bool, err error) {
-	rel := s.rel
-	if rel.Status.Phase == releasev1.PhaseFailed || rel.Status.Phase == releasev1.PhaseSuperseded {
-		return out, false, nil
-	}
-	launch, err := LaunchOf(ctx, s.Client, rel)
-	if err != nil || launch == nil || launch.FailurePolicy() != releasev1.FailGroup {
-		return out, err != nil, err
-	}
-	members, _, err := LaunchMembers(ctx, s.Client, s.APIReader, launch)
-	if err != nil {
-		return reconcile.Stop(), true, err
-	}
-	failed, stage := groupFailure(members, rel.Name)
-	i := s.pipe.StageIndex(stage)
-	if failed == nil || i < 0 || !reachedForGroup(rel, i) {
-		return out, false, nil
-	}
-	out, err = s.withGitHub(ctx, func() (reconcile.Outcome, error) {
-		return s.failed(ctx, i, groupFailureOf(launch.Name, failed, stage))
-	})
-	if rel.Status.Phase == releasev1.PhaseFailed {
-		s.notStarted(stage)
-	}
-	return out, true, err
 }
 
 // writeBack writes a rollback after a failure into Git. With a launch whose
@@ -187,11 +153,11 @@ type memberRevert struct {
 // strategy): each is the request that member's own rollback makes, so it
 // finds the commit by its trailers.
 func (s *step) groupReverts(ctx context.Context, i int) (string, []memberRevert, error) {
-	launch, err := LaunchOf(ctx, s.Client, s.rel)
+	launch, err := LaunchOf(ctx, s.client, s.rel)
 	if err != nil || launch == nil || launch.FailurePolicy() != releasev1.FailGroup {
 		return "", nil, err
 	}
-	members, _, err := LaunchMembers(ctx, s.Client, s.APIReader, launch)
+	members, _, err := LaunchMembers(ctx, s.client, s.apiReader, launch)
 	if err != nil {
 		return "", nil, err
 	}
@@ -217,7 +183,7 @@ func (s *step) groupReverts(ctx context.Context, i int) (string, []memberRevert,
 		if st.HasTargets() || st.OnFailure == releasev1.FailureHalt || st.Target.Strategy == releasev1.StrategyPullRequest {
 			continue
 		}
-		gh, err := s.Credentials.GitHub(ctx, pipe)
+		gh, err := s.credentials.GitHub(ctx, pipe)
 		if err != nil {
 			// That member writes itself back with its own credential.
 			continue

@@ -68,7 +68,7 @@ func (s *step) releaseNotes(ctx context.Context, from string) *notes.Notes {
 	if to == "" {
 		to = s.rel.Spec.Version
 	}
-	cache := s.Notes
+	cache := s.notes
 	if cache == nil {
 		cache = notes.Default
 	}

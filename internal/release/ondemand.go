@@ -19,9 +19,6 @@ import (
 // status.rollbacks first, so one Release makes it, once; the calendar does
 // not hold it.
 
-// onDemandWhat is what the postmortem's title says happened.
-const onDemandWhat = "was rolled back on demand"
-
 // rollbackAsked returns the index in pipe's spec.rollbacks of the rollback
 // on demand rel makes now, or -1: one rel claimed and has not written back
 // yet, else the first one no Release claimed of a stage that runs rel's
@@ -52,7 +49,7 @@ func rollbackAsked(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) int 
 // rollbackOnDemand makes the rollback on demand spec.rollbacks[k].
 func (s *step) rollbackOnDemand(ctx context.Context, k int) (reconcile.Outcome, error) {
 	rel := s.rel
-	rec, err := s.Locks.ClaimRollback(ctx, s.pipe, rel, k)
+	rec, err := s.ledger.ClaimRollback(ctx, s.pipe, rel, k)
 	if err != nil || rec == nil {
 		// Another Release's version runs there now: that one makes it.
 		return reconcile.Stop(), err
@@ -83,7 +80,7 @@ func (s *step) rollbackOnDemand(ctx context.Context, k int) (reconcile.Outcome, 
 			// version since cannot be rolled back to it.
 			rec.Phase = releasev1.RollbackFailed
 			rec.Message = fmt.Sprintf("%s has no commit of %s in its history any more: ask again with a version it ran", ask.Stage, rec.To)
-			return reconcile.Stop(), s.Locks.RecordRollback(ctx, s.pipe, *rec)
+			return reconcile.Stop(), s.ledger.RecordRollback(ctx, s.pipe, *rec)
 		}
 		req.Revert.FromCommit, req.Revert.Restore, req.Revert.RestoreParent = ps.Commit, target.Commit, target.Parent
 	}

@@ -11,6 +11,54 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/notes"
 )
 
+// failure is why a stage failed after its version landed.
+type failure struct {
+	// reason of the Ready condition when the stage halts:
+	// VerificationFailed, DeployFailed or DeployTimeout.
+	reason string
+	// what failed, for the postmortem's title: "failed verification",
+	// "failed to deploy".
+	what string
+	// why, for people.
+	why string
+	// launch names the launch whose other member failed, for a member
+	// that goes back with it; "" for a failure of the Release's own.
+	launch string
+}
+
+// owedFailure is the failure an owed postmortem of stage ss tells of: a
+// rollback on demand, else the stage failed to deploy when its agent never
+// reported it deployed, else it failed verification.
+func owedFailure(ss *releasev1.ReleaseStageStatus, why string) failure {
+	if ss.Rollback != nil && ss.Rollback.Request != nil {
+		return failure{reason: releasev1.ReasonRolledBack, what: onDemandWhat, why: why}
+	}
+	if ss.DeployedAt == nil {
+		return failure{reason: releasev1.ReasonDeployFailed, what: "failed to deploy", why: why}
+	}
+	return failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why}
+}
+
+// onDemandWhat is what the postmortem's title says happened.
+const onDemandWhat = "was rolled back on demand"
+
+// postmortem opens the stage's postmortem issue when it asks for one. One
+// that GitHub (or its write budget) turns away is owed and opened later: the
+// rollback before it has landed and is recorded either way.
+func (s *step) postmortem(ctx context.Context, i int, f failure) {
+	ss := &s.rel.Status.Stages[i]
+	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil || owedRecord(s.rel, releasev1.RecordPostmortem, ss.Name) != nil {
+		return
+	}
+	issue, err := s.openPostmortem(ctx, i, f, s.now)
+	if err != nil {
+		s.recordNotWritten(ctx, ss.Name, "postmortem issue", err)
+		s.owe(releasev1.PendingRecord{Kind: releasev1.RecordPostmortem, Stage: ss.Name, Description: trim(f.why, 1024)}, err)
+		return
+	}
+	ss.Postmortem = issue
+}
+
 // postmortemMarker identifies Liftoff's postmortem of one stage of one
 // Release, so a retried failure finds its issue instead of opening another.
 func postmortemMarker(rel *releasev1.Release, stage string) string {

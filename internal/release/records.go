@@ -3,11 +3,9 @@ package release
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -15,7 +13,6 @@ import (
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
-	"github.com/liftoff-dev/liftoff/internal/github"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
@@ -38,108 +35,6 @@ type records struct {
 	retry time.Time
 	// reason is the reason of the last refusal.
 	reason string
-}
-
-// recordContext marks a record's writes: last in the write budget, and never
-// waiting for a slot in a reconcile (a record turned away is owed instead,
-// so no worker waits for a record).
-func recordContext(ctx context.Context) context.Context {
-	return github.WithWriteWait(github.WithPriority(ctx, github.PriorityRecord), 0)
-}
-
-// owedRecord returns the record of kind that rel owes for stage, or nil.
-func owedRecord(rel *releasev1.Release, kind releasev1.RecordKind, stage string) *releasev1.PendingRecord {
-	for i := range rel.Status.PendingRecords {
-		if p := &rel.Status.PendingRecords[i]; p.Kind == kind && p.Stage == stage {
-			return p
-		}
-	}
-	return nil
-}
-
-// owe records that rec could not be written, because of err.
-func (s *step) owe(rec releasev1.PendingRecord, err error) {
-	rec.Since = metav1.NewTime(s.now)
-	s.turnedAway(&rec, err)
-	if owed := owedRecord(s.rel, rec.Kind, rec.Stage); owed != nil {
-		owed.State, owed.Description, owed.Message = rec.State, rec.Description, rec.Message
-		return
-	}
-	s.rel.Status.PendingRecords = append(s.rel.Status.PendingRecords, rec)
-}
-
-// recordRetry bounds how soon a record GitHub failed to write (not the write
-// budget, which says when) is tried again.
-const recordRetry = time.Second
-
-// turnedAway notes on rec why it was not written and when the records owed
-// are tried again: at the budget's next slot, when GitHub said, or after a
-// failure a while later.
-func (s *step) turnedAway(rec *releasev1.PendingRecord, err error) {
-	what := recordName(rec)
-	retry := s.now.Add(max(s.PollInterval, recordRetry))
-	reason := releasev1.ReasonGitHubUnavailable
-	d, ok := reconcile.GitHub(err, githubFixes)
-	switch {
-	case ok && !d.NextSlot.IsZero():
-		s.waitsForSlot(rec, d.NextSlot)
-		return
-	case ok:
-		rec.Message = fmt.Sprintf("%s not written yet: %s", what, d.Message(err))
-		reason = d.Reason
-		if d.RetryAfter > 0 {
-			retry = s.now.Add(d.RetryAfter)
-		}
-		if d.Refused {
-			s.Credentials.Refused(s.pipe)
-		}
-	default:
-		rec.Message = fmt.Sprintf("%s not written yet: %v; retrying", what, err)
-	}
-	rec.Message = trim(rec.Message, 1024)
-	s.retryRecords(retry, reason)
-}
-
-// waitsForSlot notes on rec that it waits for the write budget's slot at
-// next. The message does not say when: it would change, and be written to
-// the API server, at every try.
-func (s *step) waitsForSlot(rec *releasev1.PendingRecord, next time.Time) {
-	rec.Message = recordName(rec) + " waiting for GitHub's write budget"
-	s.retryRecords(next, releasev1.ReasonGitHubWriteBudget)
-}
-
-// retryRecords has the records owed tried again at retry (or sooner).
-func (s *step) retryRecords(retry time.Time, reason string) {
-	if s.records.retry.IsZero() || retry.Before(s.records.retry) {
-		s.records.retry = retry
-	}
-	s.records.reason = reason
-}
-
-// recordSlot is when the credential's write budget has a slot for a record,
-// and whether that is later than now (false when writes are unpaced).
-func (s *step) recordSlot() (time.Time, bool) {
-	b, ok := s.gh.(interface{ WriteBudget() *github.Budget })
-	if !ok {
-		return time.Time{}, false
-	}
-	// Releases owing records come back one after another, each at a slot
-	// of its own, rather than all at the next one.
-	next := b.WriteBudget().Promise(github.PriorityRecord, s.rel.Namespace+"/"+s.rel.Name)
-	// A free slot is the budget's "now", which the step's time precedes:
-	// compare with the clock read after the budget's answer.
-	return next, next.After(s.Clock.Now())
-}
-
-// recordName says which record rec is, for people.
-func recordName(rec *releasev1.PendingRecord) string {
-	if rec.Kind == releasev1.RecordPostmortem {
-		return "postmortem issue of " + rec.Stage
-	}
-	if rec.State == "" {
-		return "deployment record of " + rec.Stage
-	}
-	return fmt.Sprintf("deployment record of %s (%s)", rec.Stage, rec.State)
 }
 
 // settleRecords writes the records owed, oldest first, once per reconcile.
@@ -194,22 +89,13 @@ func (s *step) writeOwed(ctx context.Context, rec *releasev1.PendingRecord) erro
 	}
 }
 
-// recordNotWritten logs and announces a GitHub record that is owed.
-func (s *step) recordNotWritten(ctx context.Context, stage, what string, err error) {
-	ctrl.LoggerFrom(ctx).Info("GitHub record not written yet; owed", "stage", stage, "record", what, "error", err.Error())
-	if s.Recorder != nil {
-		s.Recorder.Eventf(s.rel, nil, corev1.EventTypeWarning, releasev1.ReasonDeploymentNotRecorded, "RecordDeployment",
-			"stage %s: the %s is not written yet, it is owed and written later: %v", stage, what, err)
-	}
-}
-
 // settleOnly is the step of a Release that is done (released, failed,
 // superseded): nothing is left to do but the records it owes.
 func (s *step) settleOnly(ctx context.Context) (reconcile.Outcome, error) {
 	if len(s.rel.Status.PendingRecords) == 0 {
 		return reconcile.Stop(), nil
 	}
-	gh, err := s.Credentials.GitHub(ctx, s.pipe)
+	gh, err := s.credentials.GitHub(ctx, s.pipe)
 	if err != nil {
 		var ce *credentials.Error
 		if errors.As(err, &ce) {
@@ -255,7 +141,7 @@ func (s *step) owing(out reconcile.Outcome) reconcile.Outcome {
 	}
 	due := s.records.retry
 	if due.IsZero() {
-		due = s.now.Add(s.PollInterval)
+		due = s.now.Add(s.pollInterval)
 	}
 	return out.NoLaterThan(due, s.now, reconcile.WaitRecords)
 }

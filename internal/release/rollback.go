@@ -12,34 +12,6 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 )
 
-// failure is why a stage failed after its version landed.
-type failure struct {
-	// reason of the Ready condition when the stage halts:
-	// VerificationFailed, DeployFailed or DeployTimeout.
-	reason string
-	// what failed, for the postmortem's title: "failed verification",
-	// "failed to deploy".
-	what string
-	// why, for people.
-	why string
-	// launch names the launch whose other member failed, for a member
-	// that goes back with it; "" for a failure of the Release's own.
-	launch string
-}
-
-// owedFailure is the failure an owed postmortem of stage ss tells of: a
-// rollback on demand, else the stage failed to deploy when its agent never
-// reported it deployed, else it failed verification.
-func owedFailure(ss *releasev1.ReleaseStageStatus, why string) failure {
-	if ss.Rollback != nil && ss.Rollback.Request != nil {
-		return failure{reason: releasev1.ReasonRolledBack, what: onDemandWhat, why: why}
-	}
-	if ss.DeployedAt == nil {
-		return failure{reason: releasev1.ReasonDeployFailed, what: "failed to deploy", why: why}
-	}
-	return failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why}
-}
-
 // verificationFailed halts or rolls back after a failed verification.
 func (s *step) verificationFailed(ctx context.Context, i int, why string) (reconcile.Outcome, error) {
 	return s.failed(ctx, i, failure{reason: releasev1.ReasonVerificationFailed, what: "failed verification", why: why})
@@ -55,7 +27,7 @@ func (s *step) failed(ctx context.Context, i int, f failure) (reconcile.Outcome,
 	ss := &rel.Status.Stages[i]
 	why := f.why
 	if stage.OnFailure == releasev1.FailureHalt || ss.Promotion == nil || ss.Promotion.NoChange || ss.Promotion.Commit == "" {
-		if err := s.Locks.Free(ctx, s.pipe, rel, stage.Name); err != nil {
+		if err := s.ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)
@@ -126,11 +98,11 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 		setConditions(rel, conclusion{phase: phase, reason: rb.f.reason, message: ss.Message, blocked: true})
 		if rb.onDemand != nil {
 			rb.onDemand.Message = ss.Message
-			if err := s.Locks.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
+			if err := s.ledger.RecordRollback(ctx, s.pipe, *rb.onDemand); err != nil {
 				return reconcile.Stop(), err
 			}
 		}
-		return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+		return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 	}
 	at := metav1.NewTime(s.now)
 	msg := fmt.Sprintf("%s; rolled back to %s: commit %s%s", why, req.Version, github.ShortSHA(res.Commit), along)
@@ -140,7 +112,7 @@ func (s *step) rollBack(ctx context.Context, i int, rb revert) (reconcile.Outcom
 		}
 		rb.onDemand.Phase, rb.onDemand.Commit, rb.onDemand.At, rb.onDemand.Message = releasev1.RollbackDone, res.Commit, &at, msg
 	}
-	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, stage.Deployment == nil, rb.onDemand); err != nil {
+	if err := s.ledger.RolledBack(ctx, s.pipe, rel, stage.Name, req.Version, res.Commit, s.now, rollbackAwaits(stage), rb.onDemand); err != nil {
 		return reconcile.Stop(), err
 	}
 	ss.Rollback.Commit, ss.Rollback.At = res.Commit, &at
@@ -166,25 +138,4 @@ func (rb *revert) landed() *promotion.Result {
 		return nil
 	}
 	return &promotion.Result{Landed: true, Resumed: true, Commit: rb.onDemand.Commit}
-}
-
-func sameRequest(a, b *int32) bool {
-	return a == nil && b == nil || a != nil && b != nil && *a == *b
-}
-
-// postmortem opens the stage's postmortem issue when it asks for one. One
-// that GitHub (or its write budget) turns away is owed and opened later: the
-// rollback before it has landed and is recorded either way.
-func (s *step) postmortem(ctx context.Context, i int, f failure) {
-	ss := &s.rel.Status.Stages[i]
-	if s.pipe.Spec.Stages[i].Postmortem == nil || ss.Postmortem != nil || owedRecord(s.rel, releasev1.RecordPostmortem, ss.Name) != nil {
-		return
-	}
-	issue, err := s.openPostmortem(ctx, i, f, s.now)
-	if err != nil {
-		s.recordNotWritten(ctx, ss.Name, "postmortem issue", err)
-		s.owe(releasev1.PendingRecord{Kind: releasev1.RecordPostmortem, Stage: ss.Name, Description: trim(f.why, 1024)}, err)
-		return
-	}
-	ss.Postmortem = issue
 }

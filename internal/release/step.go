@@ -9,18 +9,57 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
+	"github.com/liftoff-dev/liftoff/internal/calendar"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
 	"github.com/liftoff-dev/liftoff/internal/credentials"
 	"github.com/liftoff-dev/liftoff/internal/github"
+	"github.com/liftoff-dev/liftoff/internal/notes"
+	"github.com/liftoff-dev/liftoff/internal/promotion"
 	"github.com/liftoff-dev/liftoff/internal/reconcile"
 	"github.com/liftoff-dev/liftoff/internal/shard"
 )
 
-// step is one step of one Release.
+// step is one step of one Release. Its first fields are all it may touch
+// outside the Release and its pipeline, from the engine's Deps (each field
+// says what a step does with it).
 type step struct {
-	*Engine
+	// client reads from the manager's cache: the pipeline, its calendar,
+	// milestones, checklists, launches, required pipelines.
+	client client.Reader
+	// apiReader reads from the API server what the cache does not show (a
+	// pipeline or a launch member of another shard).
+	apiReader client.Reader
+	// ledger is the pipeline's record of its stages: the stage locks, what
+	// was committed and what is live.
+	ledger *StageLedger
+	// credentials gives the pipeline's GitHub (gh) and Prometheus clients.
+	credentials Credentials
+	// coalescers make a Commit-strategy promotion part of the coalesced
+	// commit to its branch.
+	coalescers *promotion.Coalescers
+	// agents reads the stages' GitOps agents.
+	agents Agents
+	// artifacts resolves and verifies the pipeline's artifacts.
+	artifacts Artifacts
+	// calendar compiles the pipeline's ReleaseCalendar.
+	calendar func(*releasev1.ReleaseCalendar) (*calendar.Calendar, error)
+	// notes caches the release notes of version pairs.
+	notes *notes.Cache
+	// recorder announces a GitHub record that is owed.
+	recorder events.EventRecorder
+	// shard names the controller's shard when a pipeline is in another.
+	shard shard.Shard
+	// clock is read again, after now, where a write budget's answer is
+	// compared with the time.
+	clock clock.PassiveClock
+	// pollInterval is how often what no watch reports is read again.
+	pollInterval time.Duration
+
 	// locked, records and waits are shared by the steps of one reconcile.
 	locked  map[string]bool
 	records *records
@@ -39,10 +78,21 @@ type step struct {
 	pipelineChanged bool
 }
 
+// newStep is a step of rel in run, with the engine's dependencies.
+func (e *Engine) newStep(run *Run, rel *releasev1.Release) *step {
+	d := &e.Deps
+	return &step{
+		client: d.Client, apiReader: d.APIReader, ledger: d.Ledger, credentials: d.Credentials, coalescers: d.Coalescers,
+		agents: d.Agents, artifacts: d.Artifacts, calendar: d.Calendar, notes: d.Notes, recorder: d.Recorder, shard: d.Shard,
+		clock: d.Clock, pollInterval: d.PollInterval,
+		locked: run.locked, records: &run.records, waits: run.waits, rel: rel, now: d.Clock.Now(),
+	}
+}
+
 func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 	rel := s.rel
 	s.pipe = &releasev1.ReleasePipeline{}
-	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, s.pipe); err != nil {
+	if err := s.client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, s.pipe); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return reconcile.Stop(), err
 		}
@@ -101,7 +151,7 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 			// The Release failed whatever its credential says now: without
 			// it the agent is still read; only a revision Liftoff did not
 			// write cannot be placed.
-			if gh, err := s.Credentials.GitHub(ctx, s.pipe); err == nil {
+			if gh, err := s.credentials.GitHub(ctx, s.pipe); err == nil {
 				s.gh = gh
 				s.settleRecords(ctx)
 			}
@@ -125,7 +175,7 @@ func (s *step) run(ctx context.Context) (reconcile.Outcome, error) {
 // Release on what keeps the credential from working.
 func (s *step) withGitHub(ctx context.Context, next func() (reconcile.Outcome, error)) (reconcile.Outcome, error) {
 	var err error
-	if s.gh, err = s.Credentials.GitHub(ctx, s.pipe); err != nil {
+	if s.gh, err = s.credentials.GitHub(ctx, s.pipe); err != nil {
 		var ce *credentials.Error
 		if errors.As(err, &ce) {
 			s.stall(ce.Reason, ce.Error())
@@ -200,27 +250,6 @@ func (s *step) reachedStages() string {
 	return s.stageList(s.pipe.Spec.Leaves())
 }
 
-// maxCurrentStage bounds status.currentStage (a printer column): past it,
-// the stages after the first are counted, not named.
-const maxCurrentStage = 40
-
-// stageList names stages for status.currentStage: "prod-eu, prod-us", or
-// "prod-eu +3" when their names would be too long for a column.
-func (s *step) stageList(idx []int) string {
-	names := make([]string, len(idx))
-	for k, i := range idx {
-		names[k] = s.pipe.Spec.Stages[i].Name
-		if ss := &s.rel.Status.Stages[i]; ss.Waves > 0 && ss.Phase != releasev1.StagePromoted && len(idx) == 1 {
-			// A stage with targets under way: how far it is.
-			names[k] = waveProgress(s.rel, ss)
-		}
-	}
-	if all := strings.Join(names, ", "); len(all) <= maxCurrentStage || len(names) == 1 {
-		return all
-	}
-	return fmt.Sprintf("%s +%d", names[0], len(names)-1)
-}
-
 // syncStages makes status.stages mirror the pipeline's stages, keeping what
 // was recorded for stages that still exist; a stage not on the way to the
 // targetStage that was not started is Skipped.
@@ -246,18 +275,11 @@ func (s *step) pipelineNotFound(ctx context.Context) string {
 	rel := s.rel
 	msg := fmt.Sprintf("ReleasePipeline %q not found in namespace %s: create it or fix spec.pipeline", rel.Spec.Pipeline, rel.Namespace)
 	live := &releasev1.ReleasePipeline{}
-	if err := s.APIReader.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, live); err != nil || s.Shard.Owns(live) {
+	if err := s.apiReader.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.Pipeline}, live); err != nil || s.shard.Owns(live) {
 		return msg
 	}
 	return fmt.Sprintf("ReleasePipeline %q is in shard %s, this Release in shard %s: give the Release the pipeline's %s label",
-		rel.Spec.Pipeline, shard.Shard(live.Labels[shard.Label]), s.Shard, shard.Label)
-}
-
-func (s *step) stall(reason, message string) {
-	if s.rel.Status.Phase == "" {
-		s.rel.Status.Phase = releasev1.PhasePending
-	}
-	setConditions(s.rel, conclusion{phase: releasev1.PhaseBlocked, reason: reason, message: message, blocked: true, stalled: true})
+		rel.Spec.Pipeline, shard.Shard(live.Labels[shard.Label]), s.shard, shard.Label)
 }
 
 // resolveCommit finds the release commit from spec.commit or the version's
@@ -288,44 +310,38 @@ func (s *step) resolveCommit(ctx context.Context) (out reconcile.Outcome, done b
 	}
 	setConditions(rel, conclusion{phase: releasev1.PhaseBlocked, reason: releasev1.ReasonCommitNotFound, blocked: true,
 		message: fmt.Sprintf("no tag %s in %s: push the tag or set spec.commit", strings.Join(candidates, " or "), repo)})
-	return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), true, nil
+	return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), true, nil
 }
 
-// githubFixes say what to fix after a 404 or a refused token, in a
-// pipeline's terms.
-var githubFixes = reconcile.Fixes{
-	NotFound:     "check the repository and branch names and that the token can read them",
-	Unauthorized: "check the token in the pipeline's secretRef and its permissions",
-}
-
-// githubError turns a GitHub failure into conditions and a retry, as
-// reconcile.GitHub says. Nothing recorded is lost: the step is retried from
-// the status as written.
-func (s *step) githubError(err error) (reconcile.Outcome, error) {
-	d, ok := reconcile.GitHub(err, githubFixes)
-	if !ok {
-		// Not GitHub's answer (the request never went out, a promotion's own
-		// failure): retried with backoff like an outage.
-		d = reconcile.Disposition{Reason: releasev1.ReasonGitHubUnavailable, Fix: "retrying with backoff"}
+// followLaunch halts rel with its launch when another member failed and
+// the launch's onFailure is Group: a stage of rel where that member failed
+// and that rel's version reached is rolled back (or halted, as the stage's
+// onFailure says), finding the revert the failing member wrote. done is
+// false when nothing of the launch concerns rel: the step goes on, and its
+// group gate holds the stages not started.
+func (s *step) followLaunch(ctx context.Context) (out reconcile.Outcome, done bool, err error) {
+	rel := s.rel
+	if rel.Status.Phase == releasev1.PhaseFailed || rel.Status.Phase == releasev1.PhaseSuperseded {
+		return out, false, nil
 	}
-	if d.Refused {
-		s.Credentials.Refused(s.pipe)
+	launch, err := LaunchOf(ctx, s.client, rel)
+	if err != nil || launch == nil || launch.FailurePolicy() != releasev1.FailGroup {
+		return out, err != nil, err
 	}
-	if d.Stalled {
-		s.stall(d.Reason, d.Message(err))
-		return d.Outcome(err)
+	members, _, err := LaunchMembers(ctx, s.client, s.apiReader, launch)
+	if err != nil {
+		return reconcile.Stop(), true, err
 	}
-	phase := s.rel.Status.Phase
-	if phase == "" {
-		phase = releasev1.PhasePending
+	failed, stage := groupFailure(members, rel.Name)
+	i := s.pipe.StageIndex(stage)
+	if failed == nil || i < 0 || !reachedForGroup(rel, i) {
+		return out, false, nil
 	}
-	setConditions(s.rel, conclusion{phase: phase, reason: d.Reason, message: d.Message(err)})
-	return d.Outcome(err)
-}
-
-func trim(s string, n int) string {
-	if len(s) <= n {
-		return s
+	out, err = s.withGitHub(ctx, func() (reconcile.Outcome, error) {
+		return s.failed(ctx, i, groupFailureOf(launch.Name, failed, stage))
+	})
+	if rel.Status.Phase == releasev1.PhaseFailed {
+		s.notStarted(stage)
 	}
-	return s[:n-1] + "…"
+	return out, true, err
 }

@@ -22,7 +22,7 @@ func (s *step) supersede(ctx context.Context, by, stage string) (reconcile.Outco
 			ss.Phase, ss.Message = releasev1.StageSuperseded, fmt.Sprintf("newer release %s goes instead", by)
 		}
 	}
-	if err := s.Locks.Free(ctx, s.pipe, rel); err != nil {
+	if err := s.ledger.Free(ctx, s.pipe, rel); err != nil {
 		return reconcile.Stop(), err
 	}
 	setConditions(rel, conclusion{phase: releasev1.PhaseSuperseded, reason: releasev1.ReasonSuperseded,
@@ -133,10 +133,4 @@ func newerInPipeline(pipe *releasev1.ReleasePipeline, rel *releasev1.Release) (s
 		}
 	}
 	return "", ""
-}
-
-// writing reports whether a stage in phase p has a promotion being written
-// or deployed.
-func writing(p releasev1.StagePhase) bool {
-	return p == releasev1.StagePromoting || p == releasev1.StageAwaitingMerge || p == releasev1.StageDeploying
 }

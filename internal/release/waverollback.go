@@ -40,7 +40,7 @@ func (s *step) waveFailed(ctx context.Context, i int, f failure) (reconcile.Outc
 	}
 	back := chooseRollback(stage, ss)
 	if stage.OnFailure == releasev1.FailureHalt || len(back) == 0 {
-		if err := s.Locks.Free(ctx, s.pipe, rel, stage.Name); err != nil {
+		if err := s.ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)
@@ -112,10 +112,10 @@ func (s *step) rollBackWave(ctx context.Context, i int, f failure) (reconcile.Ou
 	if err != nil {
 		return s.githubError(err)
 	}
-	if err := s.Locks.Targets(ctx, s.pipe, stage.Name, back); err != nil {
+	if err := s.ledger.Targets(ctx, s.pipe, stage.Name, back); err != nil {
 		return reconcile.Stop(), err
 	}
-	if err := s.Locks.Free(ctx, s.pipe, rel, stage.Name); err != nil {
+	if err := s.ledger.Free(ctx, s.pipe, rel, stage.Name); err != nil {
 		return reconcile.Stop(), err
 	}
 	names := targetNames(back)
@@ -230,9 +230,9 @@ func (s *step) rollbackTargetsOnDemand(ctx context.Context, i int, rb revert, si
 		rec.Phase = releasev1.RollbackFailed
 		rec.Message = fmt.Sprintf("no target of %s runs %s any more: nothing to roll back", stage.Name, rec.From)
 		ss.Rollback = nil
-		return reconcile.Stop(), s.Locks.RecordRollback(ctx, s.pipe, *rec)
+		return reconcile.Stop(), s.ledger.RecordRollback(ctx, s.pipe, *rec)
 	}
-	if err := s.Locks.Targets(ctx, s.pipe, stage.Name, back); err != nil {
+	if err := s.ledger.Targets(ctx, s.pipe, stage.Name, back); err != nil {
 		return reconcile.Stop(), err
 	}
 	at := metav1.NewTime(s.now)
@@ -246,7 +246,11 @@ func (s *step) rollbackTargetsOnDemand(ctx context.Context, i int, rb revert, si
 	for _, b := range back {
 		rec.Targets = append(rec.Targets, b.Name)
 	}
-	if err := s.Locks.RolledBack(ctx, s.pipe, rel, stage.Name, rec.To, rec.Commit, s.now, !anyAgent(stage), rec); err != nil {
+	awaits := AwaitsNothing
+	if anyAgent(stage) {
+		awaits = AwaitsDeployment
+	}
+	if err := s.ledger.RolledBack(ctx, s.pipe, rel, stage.Name, rec.To, rec.Commit, s.now, awaits, rec); err != nil {
 		return reconcile.Stop(), err
 	}
 	ss.Rollback.Commit, ss.Rollback.At = rec.Commit, &at
@@ -348,7 +352,7 @@ func (s *step) followTargetsRollback(ctx context.Context, i int) (reconcile.Outc
 			recheck = d.RecheckAt
 		}
 	}
-	if err := s.Locks.Targets(ctx, s.pipe, stage.Name, live); err != nil {
+	if err := s.ledger.Targets(ctx, s.pipe, stage.Name, live); err != nil {
 		return reconcile.Stop(), err
 	}
 	out := reconcile.Stop()
@@ -361,7 +365,7 @@ func (s *step) followTargetsRollback(ctx context.Context, i int) (reconcile.Outc
 		rb.Message = fmt.Sprintf("the rollback to %s was not deployed in %s: they need a person", rb.Version, strings.Join(failed, ", "))
 		rb.Deployment.Message = rb.Message
 	default:
-		at, err := s.Locks.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, false)
+		at, err := s.ledger.Deployed(ctx, s.pipe, rel, stage.Name, rb.Commit, s.now, AwaitsNothing)
 		if err != nil {
 			return reconcile.Stop(), err
 		}

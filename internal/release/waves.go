@@ -40,18 +40,6 @@ import (
 // version reached), one commit per repository and branch; Halt keeps them.
 // The waves after it never start.
 
-// waveSteps is the step of each phase of a stage with targets; the phases
-// not named step as for a stage with one target.
-var waveSteps = map[releasev1.StagePhase]stageStep{
-	releasev1.StagePromoting:     (*step).promoteWave,
-	releasev1.StageAwaitingMerge: (*step).promoteWave,
-	releasev1.StageDeploying:     (*step).awaitWave,
-	releasev1.StageVerifying:     (*step).verifyWave,
-}
-
-// targetWhere names one target of a stage in trailers and agents' requests.
-func targetWhere(stage, target string) string { return stage + "/" + target }
-
 // syncTargets makes stage i's status list its targets, each with its wave,
 // keeping what was recorded of those that still exist, and sets the number
 // of waves and the wave under way (the first, at the start).
@@ -104,18 +92,6 @@ func waveTargets(stage *releasev1.Stage, ss *releasev1.ReleaseStageStatus) strin
 	return strings.Join(names, "|")
 }
 
-// waveProgress is the short summary of a stage with targets: "prod 2/6 on
-// 1.5.0, wave 1 of 3".
-func waveProgress(rel *releasev1.Release, ss *releasev1.ReleaseStageStatus) string {
-	live := 0
-	for _, t := range ss.Targets {
-		if t.Phase == releasev1.TargetDeployed {
-			live++
-		}
-	}
-	return fmt.Sprintf("%s %d/%d on %s, wave %d of %d", ss.Name, live, len(ss.Targets), rel.Spec.Version, ss.Wave, ss.Waves)
-}
-
 // waveHeld says what holds the next wave of stage i from starting (the
 // Release paused, the calendar closed), or "".
 func (s *step) waveHeld(ctx context.Context, i int) (string, error) {
@@ -141,26 +117,6 @@ func (s *step) targetRequest(i, k int) *promotion.Request {
 		Version: rel.Spec.Version, Artifacts: rel.Spec.Artifacts, Pinned: rel.Status.Artifacts, Target: t.Target,
 		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), BeforeWrite: s.stillPinned(),
 	}
-}
-
-// byBranch groups the targets k of stage i by repository and branch, in
-// their order: each group is one commit.
-func byBranch(stage *releasev1.Stage, ks []int, req func(k int) *promotion.Request) ([][2]string, map[[2]string][]*promotion.Request, map[*promotion.Request]int) {
-	var order [][2]string
-	groups := map[[2]string][]*promotion.Request{}
-	of := map[*promotion.Request]int{}
-	for _, k := range ks {
-		t := stage.Targets[k].Target
-		key := [2]string{t.Repository, orDefault(t.Branch, "main")}
-		if _, ok := groups[key]; !ok {
-			order = append(order, key)
-		}
-		r := req(k)
-		r.Target.Branch = key[1]
-		groups[key] = append(groups[key], r)
-		of[r] = k
-	}
-	return order, groups, of
 }
 
 // promoteWave writes the version into the targets of stage i's wave under
@@ -191,7 +147,7 @@ func (s *step) promoteWave(ctx context.Context, i int) (reconcile.Outcome, error
 		if held != "" {
 			ss.Message = fmt.Sprintf("%s; wave %d held: %s", waveProgress(rel, ss), ss.Wave, held)
 			setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonGatesPending, message: ss.Message})
-			return reconcile.WaitFor(s.PollInterval, reconcile.WaitPoll), nil
+			return reconcile.WaitFor(s.pollInterval, reconcile.WaitPoll), nil
 		}
 	}
 	order, groups, of := byBranch(stage, todo, func(k int) *promotion.Request { return s.targetRequest(i, k) })
@@ -217,7 +173,7 @@ func (s *step) promoteWave(ctx context.Context, i int) (reconcile.Outcome, error
 		}
 	}
 	if len(landed) > 0 {
-		if err := s.Locks.Targets(ctx, s.pipe, stage.Name, landed); err != nil {
+		if err := s.ledger.Targets(ctx, s.pipe, stage.Name, landed); err != nil {
 			return reconcile.Stop(), err
 		}
 	}
@@ -260,7 +216,7 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 		ts, spec := &ss.Targets[k], stage.Targets[k].Deployment
 		if ts.Phase == releasev1.TargetFailed {
 			// Its failure was decided and its end not recorded yet.
-			return s.failed(ctx, i, targetFailed(ts))
+			return s.waveFailed(ctx, i, targetFailed(ts))
 		}
 		if ts.Phase != releasev1.TargetDeploying {
 			continue
@@ -283,7 +239,7 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 			continue
 		case agents.NextFail:
 			ts.Phase, ts.Message = releasev1.TargetFailed, ts.Deployment.Message
-			return s.failed(ctx, i, targetFailed(ts))
+			return s.waveFailed(ctx, i, targetFailed(ts))
 		case agents.NextBlocked:
 			blocked = append(blocked, fmt.Sprintf("%s: %s", ts.Name, d.Message))
 		default:
@@ -295,7 +251,7 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 		}
 	}
 	if len(live) > 0 {
-		if err := s.Locks.Targets(ctx, s.pipe, stage.Name, live); err != nil {
+		if err := s.ledger.Targets(ctx, s.pipe, stage.Name, live); err != nil {
 			return reconcile.Stop(), err
 		}
 	}
@@ -321,29 +277,12 @@ func (s *step) awaitWave(ctx context.Context, i int) (reconcile.Outcome, error) 
 	return s.waveDone(ctx, i, "deployed")
 }
 
-// askTarget asks the agent of target k of stage i whether commit is
-// deployed, as askAgent does.
-func (s *step) askTarget(ctx context.Context, i, k int, commit string, landed *metav1.Time, status **releasev1.DeploymentStatus) (agents.Decision, error) {
-	stage := &s.pipe.Spec.Stages[i]
-	t := &stage.Targets[k]
-	return s.askAgent(ctx, targetWhere(stage.Name, t.Name), t.Deployment, agents.Commits{Commit: commit, Repository: t.Target.Repository}, landed, status)
-}
-
 // targetFailed is the failure of target ts, whose agent reported it
 // failed or did not deploy it in time.
 func targetFailed(ts *releasev1.TargetStatus) failure {
 	f := deployFailure(&releasev1.ReleaseStageStatus{Deployment: ts.Deployment})
 	f.why = fmt.Sprintf("target %s: %s", ts.Name, f.why)
 	return f
-}
-
-// verifyWave verifies stage i's wave under way (verify), unless a failure
-// chose targets to write back before: then it goes on with that.
-func (s *step) verifyWave(ctx context.Context, i int) (reconcile.Outcome, error) {
-	if out, ok, err := s.resumeRollback(ctx, i); ok {
-		return out, err
-	}
-	return s.verify(ctx, i)
 }
 
 // waveDone goes on after stage i's wave under way was deployed and
@@ -359,7 +298,7 @@ func (s *step) waveDone(ctx context.Context, i int, msg string) (reconcile.Outco
 		setConditions(rel, conclusion{phase: releasev1.PhaseProgressing, reason: releasev1.ReasonPromoting, message: ss.Message})
 		return reconcile.WriteThenContinue(), nil
 	}
-	if err := s.Locks.Landed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, ss.Promotion.PreviousVersion, s.now, false, true); err != nil {
+	if err := s.ledger.Landed(ctx, s.pipe, rel, stage.Name, ss.Promotion.Commit, ss.Promotion.PreviousVersion, s.now, AwaitsNothing); err != nil {
 		return reconcile.Stop(), err
 	}
 	done := metav1.NewTime(s.now)

@@ -138,7 +138,7 @@ func (w *world) start() {
 	}
 	w.engine = release.New(release.Deps{
 		Client: cache, APIReader: w.c,
-		Locks:       &release.StageLocks{Reader: w.c, Writer: countedStatus{w.c, &w.pipelineWrites}, StaleAfter: 5 * time.Second},
+		Ledger:      &release.StageLedger{Reader: w.c, Writer: countedStatus{w.c, &w.pipelineWrites}, StaleAfter: 5 * time.Second},
 		Credentials: release.StoreCredentials{Store: store},
 		Artifacts:   &artifacts.Resolver{Registry: registry.New(registry.Options{Clock: w.clk}), Keys: store},
 		Calendar: func(rc *releasev1.ReleaseCalendar) (*calendar.Calendar, error) {

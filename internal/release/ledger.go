@@ -17,13 +17,15 @@ import (
 	"github.com/liftoff-dev/liftoff/internal/gates"
 )
 
-// StageLocks keeps one promotion in flight per stage: a Release takes a
-// stage by writing itself into the pipeline's status.stages[].inFlight with
-// optimistic locking, so two Releases racing for a stage cannot both win.
-// The pipeline's status also records what is live in each stage and the
-// last promotions. Reads go to the API server, not the cache, because a
-// stale read here would let two Releases commit.
-type StageLocks struct {
+// StageLedger is the pipeline's record of its stages, in its
+// status.stages: who holds each stage (one promotion in flight per stage: a
+// Release takes a stage by writing itself into inFlight with optimistic
+// locking, so two Releases racing for a stage cannot both win), what was
+// committed there last, what is live, the last promotions, the targets of a
+// stage with targets, and the rollbacks on demand. Reads go to the API
+// server, not the cache, because a stale read here would let two Releases
+// commit.
+type StageLedger struct {
 	// Reader reads from the API server.
 	Reader client.Reader
 	// Writer writes the pipeline's status.
@@ -35,48 +37,58 @@ type StageLocks struct {
 
 const historyLimit = 10
 
-// freshPipeline reads the pipeline from the API server.
-func (l *StageLocks) freshPipeline(ctx context.Context, pipe *releasev1.ReleasePipeline) (*releasev1.ReleasePipeline, error) {
-	fresh := &releasev1.ReleasePipeline{}
-	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: pipe.Namespace, Name: pipe.Name}, fresh)
-	return fresh, err
-}
+// Awaits is what a commit recorded in a stage waits for before the Release
+// is done with the stage: it says whether the commit is live at once and
+// whether the Release keeps the stage's lock meanwhile.
+type Awaits int
 
-func stageEntry(p *releasev1.ReleasePipeline, stage string) *releasev1.PipelineStageStatus {
-	if ps := p.Status.StageStatus(stage); ps != nil {
-		return ps
+const (
+	// AwaitsNothing says no GitOps agent applies the commit and nothing
+	// verifies it: it is live at once, and the stage is freed.
+	AwaitsNothing Awaits = iota
+	// AwaitsDeployment says the stage's GitOps agent applies the commit: it
+	// is live once Deployed records it, and the stage stays held until then.
+	AwaitsDeployment
+	// AwaitsVerification says the commit is live (no agent applies it, or
+	// the agent did), and the stage stays held until its verification ends.
+	AwaitsVerification
+)
+
+// landingAwaits is what a promotion's commit into stage awaits: its GitOps
+// agent, else its verification, else nothing.
+func landingAwaits(stage *releasev1.Stage) Awaits {
+	switch {
+	case stage.Deployment != nil:
+		return AwaitsDeployment
+	case stage.Verify != nil:
+		return AwaitsVerification
 	}
-	p.Status.Stages = append(p.Status.Stages, releasev1.PipelineStageStatus{Name: stage})
-	return &p.Status.Stages[len(p.Status.Stages)-1]
+	return AwaitsNothing
 }
 
-// patchPipelineStatus applies mutate to a fresh copy of the pipeline and
-// writes it with optimistic locking, retrying on conflict. mutate returns
-// false to write nothing.
-func (l *StageLocks) patchPipelineStatus(ctx context.Context, pipe *releasev1.ReleasePipeline, mutate func(*releasev1.ReleasePipeline) (bool, error)) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		fresh, err := l.freshPipeline(ctx, pipe)
-		if err != nil {
-			return err
-		}
-		orig := fresh.DeepCopy()
-		write, err := mutate(fresh)
-		if err != nil || !write {
-			return err
-		}
-		if err := l.Writer.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-			return err
-		}
-		fresh.DeepCopyInto(pipe)
-		return nil
-	})
+// deployedAwaits is what a promotion's commit, once its agent deployed
+// it in stage, awaits: the stage's verification, or nothing.
+func deployedAwaits(stage *releasev1.Stage) Awaits {
+	if stage.Verify != nil {
+		return AwaitsVerification
+	}
+	return AwaitsNothing
+}
+
+// rollbackAwaits is what a rollback's commit into stage awaits: its GitOps
+// agent, or nothing.
+func rollbackAwaits(stage *releasev1.Stage) Awaits {
+	if stage.Deployment != nil {
+		return AwaitsDeployment
+	}
+	return AwaitsNothing
 }
 
 // Take takes stage for rel. When another Release is promoting into it, it
 // returns false and what was found of that lock (fresh from the API server),
 // for the stage gate to say so. When a rollback on demand holds the stage,
 // it returns false and refreshes pipe, for the hold gate to say so.
-func (l *StageLocks) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, *gates.LockFacts, error) {
+func (l *StageLedger) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, *gates.LockFacts, error) {
 	var held *gates.LockFacts
 	onHold := false
 	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
@@ -109,7 +121,7 @@ func (l *StageLocks) Take(ctx context.Context, pipe *releasev1.ReleasePipeline, 
 
 // Facts reads, with reader, what the stage gate decides a lock on: who holds
 // it since when, and whether that Release still promotes into the stage.
-func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string, lock *releasev1.InFlightPromotion, stage string) (*gates.LockFacts, error) {
+func (l *StageLedger) Facts(ctx context.Context, reader client.Reader, ns string, lock *releasev1.InFlightPromotion, stage string) (*gates.LockFacts, error) {
 	f := &gates.LockFacts{Stage: stage, Holder: lock.Release, Since: lock.Since.Time, StaleAfter: l.StaleAfter}
 	holder := &releasev1.Release{}
 	if err := reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: lock.Release}, holder); err != nil {
@@ -142,7 +154,7 @@ func (l *StageLocks) Facts(ctx context.Context, reader client.Reader, ns string,
 // status). A Release that landed takes the free stage again before it goes
 // on: its promotion, retried to find its commit, may wait for a coalesced
 // commit, and no other Release may promote into the stage meanwhile.
-func (l *StageLocks) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, error) {
+func (l *StageLedger) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage string, now time.Time) (bool, error) {
 	held := false
 	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := p.Status.StageStatus(stage)
@@ -164,28 +176,28 @@ func (l *StageLocks) Holds(ctx context.Context, pipe *releasev1.ReleasePipeline,
 }
 
 // Landed records that rel's commit landed in stage: the stage's version,
-// release, commit and promotedAt, and the history. live says the stage has
-// no GitOps agent to wait for: committed counts as live, and the stage's
-// deployedAt and live are recorded in the same write; otherwise they wait
-// for Deployed, and until then the stage runs the version before: for
-// Liftoff's first promotion into the stage, previous, the version its GitOps
-// files held (recorded as live, found in the files). The stage is freed
-// unless keepLock: a stage waiting for its agent or under verification
-// stays held until that ends.
-func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit, previous string, now time.Time, keepLock, live bool) error {
+// release, commit and promotedAt, and the history. Unless the commit
+// awaits its deployment (no GitOps agent to wait for), committed counts as
+// live, and the stage's deployedAt and live are recorded in the same write;
+// otherwise they wait for Deployed, and until then the stage runs the
+// version before: for Liftoff's first promotion into the stage, previous,
+// the version its GitOps files held (recorded as live, found in the files).
+// The stage is freed when the commit awaits nothing: a stage waiting for its
+// agent or under verification stays held until that ends.
+func (l *StageLedger) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit, previous string, now time.Time, awaits Awaits) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
 		if ps.InFlight != nil && ps.InFlight.Release != rel.Name {
 			return false, fmt.Errorf("stage %s is held by release %s", stage, ps.InFlight.Release)
 		}
-		ours := ps.InFlight != nil && !keepLock
-		if !keepLock {
+		ours := ps.InFlight != nil && !awaits.holds()
+		if !awaits.holds() {
 			ps.InFlight = nil
 		}
 		if ps.Release == rel.Name && ps.Commit == commit {
 			return ours, nil // already recorded: free the stage taken again
 		}
-		if !live && ps.Live == nil && ps.Version == "" && len(ps.History) == 0 && previous != "" {
+		if !awaits.live() && ps.Live == nil && ps.Version == "" && len(ps.History) == 0 && previous != "" {
 			// Nothing of Liftoff's ran there yet: what the files held runs.
 			ps.Live = &releasev1.LiveVersion{Version: previous, DeployedAt: metav1.NewTime(now), Origin: releasev1.LiveFromGitOpsFiles}
 		}
@@ -193,16 +205,17 @@ func (l *StageLocks) Landed(ctx context.Context, pipe *releasev1.ReleasePipeline
 		if ss := rel.Status.StageStatus(stage); ss != nil && ss.Promotion != nil {
 			before = ss.Promotion.PreviousVersion
 		}
-		committed(p, ps, releasev1.PromotionRecord{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, PreviousVersion: before, At: metav1.NewTime(now)}, live)
+		committed(p, ps, releasev1.PromotionRecord{Release: rel.Name, Version: rel.Spec.Version, Commit: commit, PreviousVersion: before, At: metav1.NewTime(now)}, awaits)
 		return true, nil
 	})
 }
 
 // RolledBack records that rel's rollback commit wrote version back into
-// stage, and frees the stage. live as for Landed: without a GitOps agent
-// the version written back is live at once, else once Deployed. done, for a
+// stage, and frees the stage whatever the commit awaits: without a GitOps
+// agent the version written back is live at once, else once Deployed
+// (AwaitsDeployment; the agent is followed without the lock). done, for a
 // rollback on demand, is its record, written in the same write.
-func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time, live bool, done *releasev1.RollbackRecord) error {
+func (l *StageLedger) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, version, commit string, now time.Time, awaits Awaits, done *releasev1.RollbackRecord) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
 		recorded := done == nil || recordRollback(p, *done)
@@ -220,7 +233,7 @@ func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipe
 				break
 			}
 		}
-		committed(p, ps, releasev1.PromotionRecord{Release: owner, Version: version, Commit: commit, PreviousVersion: rel.Spec.Version, At: metav1.NewTime(now)}, live)
+		committed(p, ps, releasev1.PromotionRecord{Release: owner, Version: version, Commit: commit, PreviousVersion: rel.Spec.Version, At: metav1.NewTime(now)}, awaits)
 		return true, nil
 	})
 }
@@ -229,7 +242,7 @@ func (l *StageLocks) RolledBack(ctx context.Context, pipe *releasev1.ReleasePipe
 // spec.rollbacks[k] and returns its record: rel's version is the one the
 // stage runs (fresh from the API server), and no other Release claimed it.
 // It returns nil when rel is not the one to make it.
-func (l *StageLocks) ClaimRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, k int) (*releasev1.RollbackRecord, error) {
+func (l *StageLedger) ClaimRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, k int) (*releasev1.RollbackRecord, error) {
 	var claimed *releasev1.RollbackRecord
 	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		claimed = nil
@@ -256,7 +269,7 @@ func (l *StageLocks) ClaimRollback(ctx context.Context, pipe *releasev1.ReleaseP
 // RecordRollback records where a claimed rollback on demand stands (its
 // pull request waits, or it cannot be made), unless the record says so
 // already.
-func (l *StageLocks) RecordRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rec releasev1.RollbackRecord) error {
+func (l *StageLedger) RecordRollback(ctx context.Context, pipe *releasev1.ReleasePipeline, rec releasev1.RollbackRecord) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		return !recordRollback(p, rec), nil
 	})
@@ -277,12 +290,12 @@ func recordRollback(p *releasev1.ReleasePipeline, rec releasev1.RollbackRecord) 
 }
 
 // committed records a commit that landed in stage ps: the stage's version,
-// and its history. Without a GitOps agent (live) the commit is live at once;
-// with one, it waits for Deployed and the live version stays.
-func committed(p *releasev1.ReleasePipeline, ps *releasev1.PipelineStageStatus, c releasev1.PromotionRecord, live bool) {
+// and its history. Unless it awaits its deployment the commit is live at
+// once; otherwise it waits for Deployed and the live version stays.
+func committed(p *releasev1.ReleasePipeline, ps *releasev1.PipelineStageStatus, c releasev1.PromotionRecord, awaits Awaits) {
 	at := c.At
 	ps.Release, ps.Version, ps.Commit, ps.PromotedAt, ps.DeployedAt = c.Release, c.Version, c.Commit, &at, nil
-	if live {
+	if awaits.live() {
 		ps.DeployedAt = &at
 		ps.Live = &releasev1.LiveVersion{Version: c.Version, Release: c.Release, Commit: c.Commit, DeployedAt: at}
 	}
@@ -293,21 +306,27 @@ func committed(p *releasev1.ReleasePipeline, ps *releasev1.PipelineStageStatus, 
 	p.Status.Live = p.LiveSummary()
 }
 
+// live: the commit is live once recorded.
+func (a Awaits) live() bool { return a != AwaitsDeployment }
+
+// holds: the stage stays held once the commit is recorded.
+func (a Awaits) holds() bool { return a != AwaitsNothing }
+
 // Deployed records that stage's GitOps agent deployed commit, the last one
 // committed there (by rel's promotion, or by its rollback): the stage's
-// deployedAt, and live is that version now. Unless keepLock (a stage that
-// verifies next), rel's lock on the stage is freed in the same write. It
+// deployedAt, and live is that version now. Unless it awaits its
+// verification next, rel's lock on the stage is freed in the same write. It
 // returns when the deployment was recorded: a Release that finds itself
 // deployed again (its own status write lost) writes nothing and gets the
 // time recorded the first time. A commit that is no longer the stage's last
 // (another landed since) is not recorded: that one's own deployment will be.
-func (l *StageLocks) Deployed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, keepLock bool) (metav1.Time, error) {
+func (l *StageLedger) Deployed(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stage, commit string, now time.Time, awaits Awaits) (metav1.Time, error) {
 	at := metav1.NewTime(now)
 	err := l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		at = metav1.NewTime(now)
 		ps := stageEntry(p, stage)
 		write := false
-		if !keepLock && ps.InFlight != nil && ps.InFlight.Release == rel.Name {
+		if awaits != AwaitsVerification && ps.InFlight != nil && ps.InFlight.Release == rel.Name {
 			ps.InFlight, write = nil, true
 		}
 		switch {
@@ -328,7 +347,7 @@ func (l *StageLocks) Deployed(ctx context.Context, pipe *releasev1.ReleasePipeli
 // Free frees the named stages rel holds, or every stage it holds when none
 // is named. A stage of a fan-out frees only its own: its siblings may still
 // be promoting.
-func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stages ...string) error {
+func (l *StageLedger) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, rel *releasev1.Release, stages ...string) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		changed := false
 		for i := range p.Status.Stages {
@@ -347,7 +366,7 @@ func (l *StageLocks) Free(ctx context.Context, pipe *releasev1.ReleasePipeline, 
 // Targets records what the targets of stage run, entry by entry (by
 // name): the commit that landed a version in each, and when it was
 // deployed there.
-func (l *StageLocks) Targets(ctx context.Context, pipe *releasev1.ReleasePipeline, stage string, entries []releasev1.PipelineTargetStatus) error {
+func (l *StageLedger) Targets(ctx context.Context, pipe *releasev1.ReleasePipeline, stage string, entries []releasev1.PipelineTargetStatus) error {
 	return l.patchPipelineStatus(ctx, pipe, func(p *releasev1.ReleasePipeline) (bool, error) {
 		ps := stageEntry(p, stage)
 		write := false
@@ -362,4 +381,47 @@ func (l *StageLocks) Targets(ctx context.Context, pipe *releasev1.ReleasePipelin
 		}
 		return write, nil
 	})
+}
+
+// writing reports whether a stage in phase p has a promotion being written
+// or deployed.
+func writing(p releasev1.StagePhase) bool {
+	return p == releasev1.StagePromoting || p == releasev1.StageAwaitingMerge || p == releasev1.StageDeploying
+}
+
+func stageEntry(p *releasev1.ReleasePipeline, stage string) *releasev1.PipelineStageStatus {
+	if ps := p.Status.StageStatus(stage); ps != nil {
+		return ps
+	}
+	p.Status.Stages = append(p.Status.Stages, releasev1.PipelineStageStatus{Name: stage})
+	return &p.Status.Stages[len(p.Status.Stages)-1]
+}
+
+// patchPipelineStatus applies mutate to a fresh copy of the pipeline and
+// writes it with optimistic locking, retrying on conflict. mutate returns
+// false to write nothing.
+func (l *StageLedger) patchPipelineStatus(ctx context.Context, pipe *releasev1.ReleasePipeline, mutate func(*releasev1.ReleasePipeline) (bool, error)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		fresh, err := l.freshPipeline(ctx, pipe)
+		if err != nil {
+			return err
+		}
+		orig := fresh.DeepCopy()
+		write, err := mutate(fresh)
+		if err != nil || !write {
+			return err
+		}
+		if err := l.Writer.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			return err
+		}
+		fresh.DeepCopyInto(pipe)
+		return nil
+	})
+}
+
+// freshPipeline reads the pipeline from the API server.
+func (l *StageLedger) freshPipeline(ctx context.Context, pipe *releasev1.ReleasePipeline) (*releasev1.ReleasePipeline, error) {
+	fresh := &releasev1.ReleasePipeline{}
+	err := l.Reader.Get(ctx, types.NamespacedName{Namespace: pipe.Namespace, Name: pipe.Name}, fresh)
+	return fresh, err
 }
