@@ -34,6 +34,7 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), Notes: s.pullRequestNotes(ctx, i),
 		BeforeWrite: s.stillPinned(),
 	}
+	req.Group, req.GroupSize = s.groupBatch(ctx, i)
 	var res *promotion.Result
 	var err error
 	if s.coalesces(stage) {
