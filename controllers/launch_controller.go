@@ -140,8 +140,12 @@ func readyMessage(d launch.Decision) string {
 	return "every member is released"
 }
 
-// memberMoved passes a Release update that changed its phase or
-// its phase in a stage: what the other members of its launch wait for.
+// memberMoved passes a Release update that can change the group gate of
+// the other members of its launch: its phase changed, or a stage began, or
+// finished (promoted or skipped). Its moves inside a stage (promoting,
+// deploying, verifying) change only the words of the others' gates, which
+// their next poll brings up to date: with many members, waking all the
+// others at every step cost most of a launch's reconciles.
 var memberMoved = predicate.Funcs{
 	CreateFunc: func(event.CreateEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {
@@ -151,12 +155,18 @@ var memberMoved = predicate.Funcs{
 			return true
 		}
 		for i := range old.Status.Stages {
-			if old.Status.Stages[i].Phase != cur.Status.Stages[i].Phase {
+			if stageFinished(old.Status.Stages[i].Phase) != stageFinished(cur.Status.Stages[i].Phase) {
 				return true
 			}
 		}
 		return false
 	},
+}
+
+// stageFinished: a member in this phase of a stage does not hold the
+// others out of the next one.
+func stageFinished(p releasev1.StagePhase) bool {
+	return p == releasev1.StagePromoted || p == releasev1.StageSkipped
 }
 
 // otherMembersOf maps a member's move to the other members of its

@@ -170,6 +170,29 @@ func TestLaunchMovesItsMembersStageByStageTogether(t *testing.T) {
 	g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
 }
 
+// Members of a launch sharing a GitOps repository land in one commit per
+// stage also when GitHub is idle and nothing else gathers them: the first
+// one ready waits in the coalescer for the others the group gate let in
+// with it, instead of going alone.
+func TestALaunchsMembersShareOneCommitPerStage(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	members := []string{"checkout", "web", "worker"}
+	g.Expect(k8sCreate(&releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "trio", Namespace: e.ns},
+		Spec: releasev1.LaunchSpec{Members: members}})).To(Succeed())
+	for i, n := range members {
+		e.launchService(n, []string{"1.4.2", "2.0.0", "3.0.0"}[i], func(string, *releasev1.Stage) {})
+	}
+	for _, n := range members {
+		g.Eventually(e.phase(n), timeout, interval).Should(Equal(releasev1.PhaseReleased), n)
+	}
+	for _, st := range []string{"dev", "staging", "prod"} {
+		commits := e.liftoffCommits("", st)
+		g.Expect(commits).To(HaveLen(1), "one commit for the three promotions into %s", st)
+		g.Expect(promotion.TrailerGroups(commits[0].Message)).To(HaveLen(3), st)
+	}
+}
+
 // A launch its members could never move with is refused at admission, with
 // what to fix: a member already in another launch that is still on
 // (named, or picked by labels), and members whose services each wait for

@@ -55,6 +55,11 @@ type Coalescers struct {
 	// joins it. GitHub advises a second between writes of one user; one
 	// second when zero. The first commit after a quiet second goes at once.
 	MinInterval time.Duration
+	// GroupWait is how long the members of a launch (Request.Group) wait
+	// for each other: a batch goes once GroupSize of them are pending, or
+	// this long after the first arrived, with those that did (the others
+	// follow in the next commit). Five seconds when zero.
+	GroupWait time.Duration
 
 	mu    sync.Mutex
 	byKey map[coalescerKey]*Coalescer
@@ -91,8 +96,13 @@ func (cs *Coalescers) For(gh CommitGitHub, repo, branch string) *Coalescer {
 		if interval <= 0 {
 			interval = time.Second
 		}
+		groupWait := cs.GroupWait
+		if groupWait <= 0 {
+			groupWait = 5 * time.Second
+		}
 		c = &Coalescer{ctx: cs.ctx, gh: gh, repo: repo, branch: branch, onDone: cs.onDone, ttl: ttl, clock: clk, interval: interval,
-			inBatch: map[string]bool{}, outcomes: map[string]dated{}}
+			groupWait: groupWait, inBatch: map[string]bool{}, outcomes: map[string]dated{}, heldSince: map[string]time.Time{},
+			arrived: make(chan struct{}, 1)}
 		cs.byKey[k] = c
 	}
 	return c
@@ -119,6 +129,9 @@ type Coalescer struct {
 	ttl          time.Duration
 	clock        clock.Clock
 	interval     time.Duration
+	groupWait    time.Duration
+	// arrived wakes run when it waits for a launch's members.
+	arrived chan struct{}
 	// last is when the last batch was committed (run's goroutine only).
 	last time.Time
 
@@ -127,11 +140,15 @@ type Coalescer struct {
 	inBatch  map[string]bool
 	outcomes map[string]dated
 	running  bool
+	// heldSince is when the first pending request of each launch's group
+	// arrived.
+	heldSince map[string]time.Time
 }
 
 type dated struct {
 	Outcome
-	at time.Time
+	at    time.Time
+	group string
 }
 
 // key names a promotion: a Release's version into a stage.
@@ -164,6 +181,13 @@ func (c *Coalescer) Enqueue(req *Request) error {
 		}
 	}
 	c.pending = append(c.pending, req)
+	if _, ok := c.heldSince[req.Group]; !ok && req.Group != "" {
+		c.heldSince[req.Group] = c.clock.Now()
+	}
+	select {
+	case c.arrived <- struct{}{}:
+	default:
+	}
 	if !c.running {
 		c.running = true
 		go c.run()
@@ -214,12 +238,23 @@ func (c *Coalescer) run() {
 			err = c.gh.AwaitWriteSlot(ctx, github.PriorityCommit)
 		}
 		c.mu.Lock()
-		batch := c.pending
-		c.pending = nil
-		if len(batch) == 0 || err != nil {
+		if len(c.pending) == 0 || err != nil {
 			c.running = false
 			c.mu.Unlock()
 			return
+		}
+		batch, until := c.take(c.clock.Now())
+		if len(batch) == 0 {
+			// Only members of launches whose others are still to come:
+			// wait for one to arrive, or for the first of their waits to
+			// end.
+			c.mu.Unlock()
+			select {
+			case <-c.arrived:
+			case <-c.clock.After(until.Sub(c.clock.Now())):
+			case <-ctx.Done():
+			}
+			continue
 		}
 		for _, r := range batch {
 			c.inBatch[key(r)] = true
@@ -233,7 +268,7 @@ func (c *Coalescer) run() {
 		now := c.clock.Now()
 		for _, r := range batch {
 			delete(c.inBatch, key(r))
-			c.outcomes[key(r)] = dated{Outcome: outcomes[r], at: now}
+			c.outcomes[key(r)] = dated{Outcome: outcomes[r], at: now, group: r.Group}
 		}
 		c.mu.Unlock()
 		if c.onDone != nil {
@@ -242,6 +277,49 @@ func (c *Coalescer) run() {
 			}
 		}
 	}
+}
+
+// take removes from pending what goes into the next commit: every request
+// but the members of a launch's group while fewer of them arrived than
+// their GroupSize and their wait is not over. A member whose promotion was
+// committed already and whose outcome is still to be read counts as
+// arrived (one that came late finds the others landed). until is when the
+// first wait of the groups held ends. The caller holds c.mu.
+func (c *Coalescer) take(now time.Time) (batch []*Request, until time.Time) {
+	arrived, want := map[string]int{}, map[string]int{}
+	for _, r := range c.pending {
+		if r.Group != "" {
+			arrived[r.Group]++
+			want[r.Group] = max(want[r.Group], r.GroupSize)
+		}
+	}
+	for _, o := range c.outcomes {
+		if _, ok := want[o.group]; ok {
+			arrived[o.group]++
+		}
+	}
+	held := map[string]bool{}
+	for g, n := range want {
+		end := c.heldSince[g].Add(c.groupWait)
+		if arrived[g] >= n || !now.Before(end) {
+			delete(c.heldSince, g)
+			continue
+		}
+		held[g] = true
+		if until.IsZero() || end.Before(until) {
+			until = end
+		}
+	}
+	var keep []*Request
+	for _, r := range c.pending {
+		if held[r.Group] {
+			keep = append(keep, r)
+		} else {
+			batch = append(batch, r)
+		}
+	}
+	c.pending = keep
+	return batch, until
 }
 
 // planned is a request whose files change in the batch's commit.

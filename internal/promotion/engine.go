@@ -59,6 +59,13 @@ type Request struct {
 	// checked again here, so the check holds for the write that happens,
 	// also one resumed after a restart).
 	BeforeWrite func(context.Context) error
+	// Group names the members of a launch promoted into one stage together
+	// ("" for a Release in no launch), and GroupSize how many of them are
+	// expected into this repository and branch now: a coalescer holds
+	// their batch until that many arrived, GroupWait at most, so that they
+	// land in one commit.
+	Group     string
+	GroupSize int
 }
 
 // beforeWrite asks the request's BeforeWrite, when it has one.

@@ -123,3 +123,80 @@ func LaunchMembers(ctx context.Context, c, api client.Reader, l *releasev1.Launc
 	sort.Strings(missing)
 	return members, missing, nil
 }
+
+// groupBatch names the members of the Release's launch promoted into stage
+// i together and says how many of them are expected into its repository
+// and branch now, the Release among them: its coalesced commit waits for
+// them (promotion.Request.Group and GroupSize). A member counts when it is
+// still to be committed in a stage of that name whose target is the same
+// repository and branch (a commit, no targets[], no pull request), unless
+// it requires the pipeline of another member not deployed in that stage
+// yet: the dependencies gate lets it in later, with a commit of its own.
+// "", 0 for a Release in no launch, or when the members cannot be read
+// (its promotion then goes without waiting).
+func (s *step) groupBatch(ctx context.Context, i int) (string, int) {
+	launch, err := LaunchOf(ctx, s.Client, s.rel)
+	if launch == nil || err != nil {
+		return "", 0
+	}
+	members, _, err := LaunchMembers(ctx, s.Client, s.APIReader, launch)
+	if err != nil {
+		return "", 0
+	}
+	stage := &s.pipe.Spec.Stages[i]
+	type member struct {
+		rel  *releasev1.Release
+		pipe *releasev1.ReleasePipeline
+	}
+	var due []member
+	undeployed := map[string]bool{}
+	for k := range members {
+		m := &members[k]
+		if m.Status.Phase == releasev1.PhaseFailed || m.Status.Phase == releasev1.PhaseSuperseded {
+			continue
+		}
+		pipe := s.pipe
+		if m.Name != s.rel.Name {
+			if pipe, _, err = s.requiredPipeline(ctx, m.Spec.Pipeline); err != nil || pipe == nil {
+				continue
+			}
+		}
+		j := pipe.StageIndex(stage.Name)
+		if j < 0 {
+			continue
+		}
+		switch stagePhaseOf(m, stage.Name) {
+		case "", releasev1.StagePending, releasev1.StageWaiting, releasev1.StagePromoting:
+			undeployed[pipe.Name] = true
+			st := &pipe.Spec.Stages[j]
+			if !st.HasTargets() && st.Target.Strategy != releasev1.StrategyPullRequest &&
+				st.Target.Repository == stage.Target.Repository && st.Target.Branch == stage.Target.Branch {
+				due = append(due, member{rel: m, pipe: pipe})
+			}
+		case releasev1.StageAwaitingMerge, releasev1.StageDeploying:
+			undeployed[pipe.Name] = true
+		}
+	}
+	n := 0
+	for _, m := range due {
+		held := false
+		for _, r := range releasev1.Requires(m.pipe, m.rel) {
+			held = held || (r.Pipeline != m.pipe.Name && undeployed[r.Pipeline])
+		}
+		if !held || m.rel.Name == s.rel.Name {
+			n++
+		}
+	}
+	return launch.Namespace + "/" + launch.Name + "|" + stage.Name, n
+}
+
+// stagePhaseOf is rel's phase in the stage of that name, "" before it
+// started.
+func stagePhaseOf(rel *releasev1.Release, stage string) releasev1.StagePhase {
+	for _, ss := range rel.Status.Stages {
+		if ss.Name == stage {
+			return ss.Phase
+		}
+	}
+	return ""
+}

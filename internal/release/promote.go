@@ -50,6 +50,7 @@ func (s *step) writePromotion(ctx context.Context, i int) (*promotion.Result, re
 		Since: ss.Promotion.StartedAt.Time, Gates: gateSummary(ss.Gates), Notes: s.pullRequestNotes(ctx, i),
 		BeforeWrite: s.stillPinned(),
 	}
+	req.Group, req.GroupSize = s.groupBatch(ctx, i)
 	var res *promotion.Result
 	var err error
 	if s.coalesces(stage) {
