@@ -135,11 +135,11 @@ func LaunchMembers(ctx context.Context, c, api client.Reader, l *releasev1.Launc
 // "", 0 for a Release in no launch, or when the members cannot be read
 // (its promotion then goes without waiting).
 func (s *step) groupBatch(ctx context.Context, i int) (string, int) {
-	launch, err := LaunchOf(ctx, s.Client, s.rel)
+	launch, err := LaunchOf(ctx, s.client, s.rel)
 	if launch == nil || err != nil {
 		return "", 0
 	}
-	members, _, err := LaunchMembers(ctx, s.Client, s.APIReader, launch)
+	members, _, err := LaunchMembers(ctx, s.client, s.apiReader, launch)
 	if err != nil {
 		return "", 0
 	}

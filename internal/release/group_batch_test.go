@@ -72,7 +72,7 @@ func TestGroupBatch(t *testing.T) {
 			objs = append(objs, &releasev1.Launch{ObjectMeta: metav1.ObjectMeta{Name: "spring", Namespace: "shop"},
 				Spec: releasev1.LaunchSpec{Members: names}})
 			c := fakeClient(t, objs...)
-			s := &step{Engine: &Engine{Deps: Deps{Client: c}}, rel: &releasev1.Release{}, pipe: &releasev1.ReleasePipeline{}}
+			s := &step{client: c, rel: &releasev1.Release{}, pipe: &releasev1.ReleasePipeline{}}
 			ctx := context.Background()
 			if err := c.Get(ctx, client.ObjectKey{Namespace: "shop", Name: tt.self}, s.rel); err != nil {
 				t.Fatal(err)
@@ -87,7 +87,7 @@ func TestGroupBatch(t *testing.T) {
 		})
 	}
 	t.Run("no launch", func(t *testing.T) {
-		s := &step{Engine: &Engine{Deps: Deps{Client: fakeClient(t)}},
+		s := &step{client: fakeClient(t),
 			rel:  &releasev1.Release{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"}},
 			pipe: &releasev1.ReleasePipeline{Spec: releasev1.ReleasePipelineSpec{Stages: []releasev1.Stage{{Name: "dev"}}}}}
 		if group, n := s.groupBatch(context.Background(), 0); group != "" || n != 0 {
