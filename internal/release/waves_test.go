@@ -651,6 +651,12 @@ func (w *world) wantTargetDeployments(t *testing.T, states map[string][]string) 
 	for _, ts := range ss.Targets {
 		env := "prod/" + ts.Name
 		d, ok := deps[env]
+		if _, want := states[ts.Name]; !want {
+			if ok {
+				t.Errorf("%s, never written, has deployment %+v", env, d)
+			}
+			continue
+		}
 		if !ok {
 			t.Errorf("no deployment to %s", env)
 			continue
@@ -665,6 +671,20 @@ func (w *world) wantTargetDeployments(t *testing.T, states map[string][]string) 
 		if !slices.Equal(got, states[ts.Name]) {
 			t.Errorf("%s: statuses %v, want %v", env, got, states[ts.Name])
 		}
+	}
+}
+
+// With verify, a target's deployment succeeds once its wave is verified;
+// wave 2's analysis fails and the stage halts: its targets' deployments
+// fail, and the targets of wave 3, never written, have none.
+func TestWavesTargetDeploymentsFollowTheVerification(t *testing.T) {
+	w := wave2AnalysisFails(t, releasev1.FailureHalt, "")
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Phase != releasev1.StageFailed {
+		t.Fatalf("prod %s: %s", ss.Phase, w.describe("r"))
+	}
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success"}, "prod-2": {"failure"}, "prod-3": {"failure"}})
+	if d := w.targetDeployments(t)["prod/prod-1"]; !strings.Contains(d.Statuses[0].Description, "verified") {
+		t.Errorf("prod/prod-1's success: %q", d.Statuses[0].Description)
 	}
 }
 
