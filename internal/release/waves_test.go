@@ -572,6 +572,9 @@ func TestWavesRollbackOnDemandWritesBackEveryTargetAndFollowsIt(t *testing.T) {
 	if !strings.Contains(ss.Rollback.Message, "waiting for prod-1, prod-2, prod-3, prod-4, prod-5, prod-6 to deploy it") {
 		t.Errorf("rollback: %s", ss.Rollback.Message)
 	}
+	// Each target's GitHub deployment: successful, then failed by the rollback.
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success", "failure"}, "prod-2": {"success", "failure"}, "prod-3": {"success", "failure"},
+		"prod-4": {"success", "failure"}, "prod-5": {"success", "failure"}, "prod-6": {"success", "failure"}})
 
 	// The agents apply the rollback: every target, then the stage, runs 1.4.1.
 	w.agentsSay(func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed })
