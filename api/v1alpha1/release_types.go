@@ -453,6 +453,10 @@ type TargetStatus struct {
 	// Deployment is what the target's agent last said.
 	// +optional
 	Deployment *DeploymentStatus `json:"deployment,omitempty"`
+	// DeploymentID is the GitHub deployment recording the commit in the
+	// target's environment (STAGE/TARGET), in the target's repository.
+	// +optional
+	DeploymentID int64 `json:"deploymentID,omitempty"`
 	// RollbackCommit wrote the previous version back into the target.
 	// +optional
 	RollbackCommit string `json:"rollbackCommit,omitempty"`
@@ -512,6 +516,11 @@ type PendingRecord struct {
 	// Stage the record is about.
 	// +kubebuilder:validation:MaxLength=63
 	Stage string `json:"stage"`
+	// Target is the stage's target the deployment record is about; empty
+	// for the stage's own.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Target string `json:"target,omitempty"`
 	// State is the deployment status owed: in_progress, success or failure;
 	// empty for the deployment alone. A status owed is replaced by a later
 	// one before it is written: GitHub shows a deployment's latest status.

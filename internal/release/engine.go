@@ -49,7 +49,9 @@
 // phases wave by wave (waves.go, waveSteps): each wave's targets are written
 // in one commit per repository and branch, each target's agent is awaited,
 // the stage's verify runs for the wave, then the next wave starts; a
-// failure writes back every target the version reached (or halts).
+// failure writes back every target the version reached (or halts). Each
+// target's landing is a GitHub deployment of its own, to STAGE/TARGET
+// (deployments.go), ended when its wave is done or fails.
 //
 // A stage without deployment goes from the landing straight on: committed
 // counts as live (deployedAt is committedAt). A Release that failed goes on

@@ -20,8 +20,14 @@ import (
 
 // owedRecord returns the record of kind that rel owes for stage, or nil.
 func owedRecord(rel *releasev1.Release, kind releasev1.RecordKind, stage string) *releasev1.PendingRecord {
+	return owedRecordOf(rel, kind, stage, "")
+}
+
+// owedRecordOf returns the record of kind that rel owes for target of stage
+// ("" for the stage's own), or nil.
+func owedRecordOf(rel *releasev1.Release, kind releasev1.RecordKind, stage, target string) *releasev1.PendingRecord {
 	for i := range rel.Status.PendingRecords {
-		if p := &rel.Status.PendingRecords[i]; p.Kind == kind && p.Stage == stage {
+		if p := &rel.Status.PendingRecords[i]; p.Kind == kind && p.Stage == stage && p.Target == target {
 			return p
 		}
 	}
@@ -32,7 +38,7 @@ func owedRecord(rel *releasev1.Release, kind releasev1.RecordKind, stage string)
 func (s *step) owe(rec releasev1.PendingRecord, err error) {
 	rec.Since = metav1.NewTime(s.now)
 	s.turnedAway(&rec, err)
-	if owed := owedRecord(s.rel, rec.Kind, rec.Stage); owed != nil {
+	if owed := owedRecordOf(s.rel, rec.Kind, rec.Stage, rec.Target); owed != nil {
 		owed.State, owed.Description, owed.Message = rec.State, rec.Description, rec.Message
 		return
 	}
@@ -107,11 +113,19 @@ func recordName(rec *releasev1.PendingRecord) string {
 	if rec.Kind == releasev1.RecordPostmortem {
 		return "postmortem issue of " + rec.Stage
 	}
-	if rec.State == "" {
-		return "deployment record of " + rec.Stage
+	where := rec.Stage
+	if rec.Target != "" {
+		where = targetWhere(rec.Stage, rec.Target)
 	}
-	return fmt.Sprintf("deployment record of %s (%s)", rec.Stage, rec.State)
+	if rec.State == "" {
+		return "deployment record of " + where
+	}
+	return fmt.Sprintf("deployment record of %s (%s)", where, rec.State)
 }
+
+// targetWhere names one target of a stage in trailers, agents' requests
+// and GitHub records (prod/us-east).
+func targetWhere(stage, target string) string { return stage + "/" + target }
 
 // recordContext marks a record's writes: last in the write budget, and never
 // waiting for a slot in a reconcile (a record turned away is owed instead,

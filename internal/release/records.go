@@ -81,12 +81,27 @@ func (s *step) writeOwed(ctx context.Context, rec *releasev1.PendingRecord) erro
 		}
 		return err
 	default:
+		if rec.Target != "" {
+			return s.writeOwedTarget(ctx, i, rec)
+		}
 		if ss.Promotion == nil {
 			ctrl.LoggerFrom(ctx).Info("Dropping a GitHub record owed for a promotion no longer in status", "record", recordName(rec))
 			return nil
 		}
 		return s.deploy(ctx, ss, true, rec.State, rec.Description)
 	}
+}
+
+// writeOwedTarget writes a deployment record owed for a target of stage i.
+// A target gone from the stage (the pipeline changed) is dropped, and logged.
+func (s *step) writeOwedTarget(ctx context.Context, i int, rec *releasev1.PendingRecord) error {
+	for k, ts := range s.rel.Status.Stages[i].Targets {
+		if ts.Name == rec.Target && k < len(s.pipe.Spec.Stages[i].Targets) && s.pipe.Spec.Stages[i].Targets[k].Name == ts.Name {
+			return s.deployTarget(ctx, i, k, true, rec.State, rec.Description)
+		}
+	}
+	ctrl.LoggerFrom(ctx).Info("Dropping a GitHub record owed for a target no longer in the stage", "record", recordName(rec))
+	return nil
 }
 
 // settleOnly is the step of a Release that is done (released, failed,

@@ -13,8 +13,16 @@ import (
 // The targets of a stage, as the steps of waves and their write-backs name,
 // group and ask them.
 
-// targetWhere names one target of a stage in trailers and agents' requests.
-func targetWhere(stage, target string) string { return stage + "/" + target }
+// inWave are the positions of stage i's targets in its wave under way.
+func inWave(ss *releasev1.ReleaseStageStatus) []int {
+	var out []int
+	for k, t := range ss.Targets {
+		if t.Wave == ss.Wave {
+			out = append(out, k)
+		}
+	}
+	return out
+}
 
 // waveProgress is the short summary of a stage with targets: "prod 2/6 on
 // 1.5.0, wave 1 of 3".

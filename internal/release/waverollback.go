@@ -44,6 +44,7 @@ func (s *step) waveFailed(ctx context.Context, i int, f failure) (reconcile.Outc
 			return reconcile.Stop(), err
 		}
 		s.postmortem(ctx, i, f)
+		s.endTargetDeployments(ctx, i, inWave(ss), github.DeploymentFailure, f.why)
 		ss.Phase, ss.Message = releasev1.StageFailed, fmt.Sprintf("%s; halted with %s in %s", f.why, rel.Spec.Version, waveProgress(rel, ss))
 		setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: f.reason, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
 		return reconcile.Stop(), nil
@@ -128,6 +129,7 @@ func (s *step) rollBackWave(ctx context.Context, i int, f failure) (reconcile.Ou
 	ss.Rollback.Commit, ss.Rollback.At = commits[len(commits)-1], &at
 	ss.Rollback.Message = fmt.Sprintf("%d targets written back in %d commits", len(back), len(commits))
 	s.postmortem(ctx, i, f)
+	s.failWrittenBack(ctx, i, back, f.why)
 	ss.Phase = releasev1.StageRolledBack
 	ss.Message = fmt.Sprintf("%s; rolled back %s in %d commits; the waves after wave %d of %d never start", f.why, names, len(commits), ss.Wave, ss.Waves)
 	setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonRolledBack, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
@@ -256,6 +258,7 @@ func (s *step) rollbackTargetsOnDemand(ctx context.Context, i int, rb revert, si
 	ss.Rollback.Commit, ss.Rollback.At = rec.Commit, &at
 	ss.Rollback.Message = fmt.Sprintf("%d targets written back in %d commits", len(back), len(commits))
 	s.postmortem(ctx, i, rb.f)
+	s.failWrittenBack(ctx, i, back, rb.f.why)
 	ss.Phase, ss.Message = releasev1.StageRolledBack, msg
 	setConditions(rel, conclusion{phase: releasev1.PhaseFailed, reason: releasev1.ReasonRolledBack, message: fmt.Sprintf("stage %s: %s", stage.Name, ss.Message)})
 	if s.startFollowingTargets(i) {

@@ -68,17 +68,6 @@ func (s *step) syncTargets(i int) {
 	ss.Wave = min(max(ss.Wave, 1), ss.Waves)
 }
 
-// inWave are the positions of stage i's targets in its wave under way.
-func inWave(ss *releasev1.ReleaseStageStatus) []int {
-	var out []int
-	for k, t := range ss.Targets {
-		if t.Wave == ss.Wave {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 // waveTargets names the targets of the wave under way, for the analysis's
 // {{ .Targets }}: "" for a stage with one target.
 func waveTargets(stage *releasev1.Stage, ss *releasev1.ReleaseStageStatus) string {
@@ -169,6 +158,7 @@ func (s *step) promoteWave(ctx context.Context, i int) (reconcile.Outcome, error
 				ss.Promotion.PreviousVersion = ts.PreviousVersion
 			}
 			ss.Promotion.Commit = ts.Commit
+			s.recordTarget(ctx, i, of[req], o.Result.Resumed)
 			landed = append(landed, releasev1.PipelineTargetStatus{Name: ts.Name, Version: rel.Spec.Version, Commit: ts.Commit})
 		}
 	}
@@ -291,6 +281,7 @@ func targetFailed(ts *releasev1.TargetStatus) failure {
 func (s *step) waveDone(ctx context.Context, i int, msg string) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
+	s.endTargetDeployments(ctx, i, inWave(ss), github.DeploymentSuccess, fmt.Sprintf("%s live: wave %d of %d %s", rel.Spec.Version, ss.Wave, ss.Waves, msg))
 	if ss.Wave < ss.Waves {
 		ss.Message = fmt.Sprintf("%s: wave %d %s; wave %d next", waveProgress(rel, ss), ss.Wave, msg, ss.Wave+1)
 		ss.Wave++

@@ -1,15 +1,19 @@
 package release_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/agents"
@@ -568,6 +572,9 @@ func TestWavesRollbackOnDemandWritesBackEveryTargetAndFollowsIt(t *testing.T) {
 	if !strings.Contains(ss.Rollback.Message, "waiting for prod-1, prod-2, prod-3, prod-4, prod-5, prod-6 to deploy it") {
 		t.Errorf("rollback: %s", ss.Rollback.Message)
 	}
+	// Each target's GitHub deployment: successful, then failed by the rollback.
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success", "failure"}, "prod-2": {"success", "failure"}, "prod-3": {"success", "failure"},
+		"prod-4": {"success", "failure"}, "prod-5": {"success", "failure"}, "prod-6": {"success", "failure"}})
 
 	// The agents apply the rollback: every target, then the stage, runs 1.4.1.
 	w.agentsSay(func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed })
@@ -596,4 +603,215 @@ func TestWavesRollbackOnDemandWritesBackEveryTargetAndFollowsIt(t *testing.T) {
 	if after := len(w.sim.Commits(gitopsRepo, "main")) + len(w.sim.Commits(euRepo, "main")); after != before {
 		t.Errorf("%d commits after the rollback was applied", after-before)
 	}
+}
+
+// fourTargetsInTwoWaves starts a Release of 1.4.2 into prod-1..prod-4 in
+// waves 2, 100% (prod-1, prod-2; prod-3, prod-4), whose agents say what
+// state says.
+func fourTargetsInTwoWaves(t *testing.T, state func(target string) releasev1.DeploymentState, mod ...func(*world)) *world {
+	w := newWorld(t)
+	st := targetsWorld(t, w)
+	st.Targets = st.Targets[:4]
+	st.Waves = []intstr.IntOrString{intstr.FromInt32(2), intstr.FromString("100%")}
+	w.pipeline(st)
+	w.agentsSay(state)
+	for _, m := range mod {
+		m(w)
+	}
+	w.release("r", "1.4.2")
+	return w
+}
+
+// targetDeployments are the GitHub deployments of prod's targets, by
+// environment, in the targets' repositories.
+func (w *world) targetDeployments(t *testing.T) map[string]githubsim.Deployment {
+	t.Helper()
+	out := map[string]githubsim.Deployment{}
+	for _, repo := range []string{gitopsRepo, euRepo} {
+		for _, d := range w.sim.Deployments(repo) {
+			if _, twice := out[d.Environment]; twice {
+				t.Errorf("two deployments to %s", d.Environment)
+			}
+			out[d.Environment] = d
+		}
+	}
+	if n := len(w.sim.Deployments(appRepo)); n != 0 {
+		t.Errorf("%d deployments in the source repository, want none for a stage with targets", n)
+	}
+	return out
+}
+
+// wantTargetDeployments checks that each target of prod has one GitHub
+// deployment, in its repository, to prod/TARGET, of the commit that landed
+// the version there, whose statuses are states (each written once).
+func (w *world) wantTargetDeployments(t *testing.T, states map[string][]string) {
+	t.Helper()
+	deps := w.targetDeployments(t)
+	if len(deps) != len(states) {
+		t.Errorf("deployments to %v, want one per target", slices.Sorted(maps.Keys(deps)))
+	}
+	ss := w.get("r").Status.StageStatus("prod")
+	for _, ts := range ss.Targets {
+		env := "prod/" + ts.Name
+		d, ok := deps[env]
+		if _, want := states[ts.Name]; !want {
+			if ok {
+				t.Errorf("%s, never written, has deployment %+v", env, d)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("no deployment to %s", env)
+			continue
+		}
+		if d.Ref != ts.Commit || d.SHA != ts.Commit || d.ID != ts.DeploymentID {
+			t.Errorf("%s: deployment %d of %s, want %d of the target's commit %s", env, d.ID, d.Ref, ts.DeploymentID, ts.Commit)
+		}
+		var got []string
+		for _, st := range d.Statuses {
+			got = append(got, st.State)
+		}
+		if !slices.Equal(got, states[ts.Name]) {
+			t.Errorf("%s: statuses %v, want %v", env, got, states[ts.Name])
+		}
+	}
+}
+
+// With verify, a target's deployment succeeds once its wave is verified;
+// wave 2's analysis fails and the stage halts: its targets' deployments
+// fail, and the targets of wave 3, never written, have none.
+func TestWavesTargetDeploymentsFollowTheVerification(t *testing.T) {
+	w := wave2AnalysisFails(t, releasev1.FailureHalt, "")
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Phase != releasev1.StageFailed {
+		t.Fatalf("prod %s: %s", ss.Phase, w.describe("r"))
+	}
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success"}, "prod-2": {"failure"}, "prod-3": {"failure"}})
+	if d := w.targetDeployments(t)["prod/prod-1"]; !strings.Contains(d.Statuses[0].Description, "verified") {
+		t.Errorf("prod/prod-1's success: %q", d.Statuses[0].Description)
+	}
+}
+
+// Four targets in two waves record one GitHub deployment each, to
+// prod/TARGET, of the target's wave commit: created when it lands,
+// successful once the wave is deployed.
+func TestWavesRecordADeploymentPerTarget(t *testing.T) {
+	deployed := map[string]bool{"prod-1": true, "prod-2": true}
+	w := fourTargetsInTwoWaves(t, func(target string) releasev1.DeploymentState {
+		if deployed[target] {
+			return releasev1.DeploymentDeployed
+		}
+		return releasev1.DeploymentProgressing
+	})
+	w.settle("r", 20)
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Wave != 2 || ss.Phase != releasev1.StageDeploying {
+		t.Fatalf("prod %s in wave %d: %s", ss.Phase, ss.Wave, w.describe("r"))
+	}
+	// Wave 1 successful; wave 2's deployments created, without a status.
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success"}, "prod-2": {"success"}, "prod-3": nil, "prod-4": nil})
+
+	deployed["prod-3"], deployed["prod-4"] = true, true
+	w.settle("r", 20)
+	if rel := w.get("r"); rel.Status.Phase != releasev1.PhaseReleased {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success"}, "prod-2": {"success"}, "prod-3": {"success"}, "prod-4": {"success"}})
+	if d := w.targetDeployments(t)["prod/prod-3"]; !strings.Contains(d.Description, "1.4.2 to prod/prod-3") {
+		t.Errorf("prod/prod-3's description %q", d.Description)
+	}
+}
+
+// A target of the second wave fails: it and every target written back
+// have their deployment failed.
+func TestWavesTargetDeploymentsFailOnRollback(t *testing.T) {
+	w := fourTargetsInTwoWaves(t, func(target string) releasev1.DeploymentState {
+		if target == "prod-4" {
+			return releasev1.DeploymentDegraded
+		}
+		return releasev1.DeploymentDeployed
+	})
+	w.settle("r", 20)
+	if ss := w.get("r").Status.StageStatus("prod"); ss.Phase != releasev1.StageRolledBack {
+		t.Fatalf("prod %s: %s", ss.Phase, w.describe("r"))
+	}
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success", "failure"}, "prod-2": {"success", "failure"}, "prod-3": {"failure"}, "prod-4": {"failure"}})
+	for env, d := range w.targetDeployments(t) {
+		if last := d.Statuses[len(d.Statuses)-1]; !strings.HasPrefix(last.Description, "rolled back: target prod-4") {
+			t.Errorf("%s's last status: %q", env, last.Description)
+		}
+	}
+}
+
+// The controller loses GitHub's answer to a target's deployment and to a
+// target's status, then restarts: each deployment is found again or owed,
+// and every one and its success written once.
+func TestWavesTargetDeploymentsWrittenOnceAcrossARestart(t *testing.T) {
+	var lostCreate, lostStatus atomic.Bool
+	w := fourTargetsInTwoWaves(t, func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed }, func(w *world) {
+		w.transport = func(r *http.Request) (*http.Response, error) {
+			resp, err := http.DefaultTransport.RoundTrip(r)
+			lose := err == nil && r.Method == http.MethodPost && resp.StatusCode == http.StatusCreated &&
+				(strings.HasSuffix(r.URL.Path, "/deployments") && lostCreate.CompareAndSwap(false, true) ||
+					strings.HasSuffix(r.URL.Path, "/statuses") && lostStatus.CompareAndSwap(false, true))
+			if lose {
+				resp.Body.Close()
+				return nil, errors.New("connection reset: the controller died")
+			}
+			return resp, err
+		}
+	})
+	for n := 0; n < 20 && (!lostCreate.Load() || !lostStatus.Load()); n++ {
+		_, _ = w.reconcile("r")
+		w.clk.Step(time.Second)
+	}
+	if !lostCreate.Load() || !lostStatus.Load() {
+		t.Fatalf("no answer lost: %s", w.describe("r"))
+	}
+	if len(w.get("r").Status.PendingRecords) == 0 {
+		t.Errorf("nothing owed after the lost answers: %s", w.describe("r"))
+	}
+	w.transport = nil
+	w.start()
+	for n := 0; n < 20 && (w.get("r").Status.Phase != releasev1.PhaseReleased || len(w.get("r").Status.PendingRecords) > 0); n++ {
+		w.settle("r", 5)
+		w.clk.Step(time.Minute)
+	}
+	rel := w.get("r")
+	if rel.Status.Phase != releasev1.PhaseReleased || len(rel.Status.PendingRecords) != 0 {
+		t.Fatalf("still owing %+v: %s", rel.Status.PendingRecords, w.describe("r"))
+	}
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success"}, "prod-2": {"success"}, "prod-3": {"success"}, "prod-4": {"success"}})
+}
+
+// The controller dies after wave 1's commits and deployments were created
+// and before the Release's status recorded them: after the restart, each
+// commit and deployment is found again, none written twice.
+func TestWavesTargetDeploymentsFoundAgainAfterARestart(t *testing.T) {
+	w := fourTargetsInTwoWaves(t, func(string) releasev1.DeploymentState { return releasev1.DeploymentDeployed })
+	died := false
+	for n := 0; n < 20 && !died; n++ {
+		rel := w.get("r")
+		_, err := w.engine.Reconcile(w.ctx, rel, func(ctx context.Context, before, after *releasev1.Release) (bool, error) {
+			if len(w.sim.Deployments(gitopsRepo)) > 0 {
+				died = true
+				return false, errors.New("the controller died before writing the status")
+			}
+			return false, w.c.Status().Patch(ctx, after, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		})
+		if err != nil && !died {
+			t.Fatal(err)
+		}
+	}
+	if !died {
+		t.Fatalf("no deployment created: %s", w.describe("r"))
+	}
+	if ss := w.get("r").Status.StageStatus("prod"); ss != nil && len(ss.Targets) > 0 && ss.Targets[0].DeploymentID != 0 {
+		t.Fatalf("the status recorded the deployment before the controller died: %+v", ss.Targets[0])
+	}
+	w.start()
+	w.settle("r", 20)
+	if rel := w.get("r"); rel.Status.Phase != releasev1.PhaseReleased {
+		t.Fatalf("%s", w.describe("r"))
+	}
+	w.wantCommits(t, "", [][]string{{"prod-1"}, {"prod-3"}}, [][]string{{"prod-2"}, {"prod-4"}})
+	w.wantTargetDeployments(t, map[string][]string{"prod-1": {"success"}, "prod-2": {"success"}, "prod-3": {"success"}, "prod-4": {"success"}})
 }
