@@ -71,9 +71,9 @@ bench: ## Benchmark the controller (a separate process) against a real control p
 
 .PHONY: dev
 dev: ## Start the playground: control plane (with Argo CD's and Flux's CRDs), GitHub simulator, Prometheus, controller, dashboard, samples; DEV_ARGS=-github-app authenticates as a GitHub App.
-	@# Prometheus builds in the background (at a lower priority) while the control
+	@# Prometheus builds in the background (at the lowest priority) while the control
 	@# plane builds and the playground promotes; only verification waits for it.
-	mkdir -p $(CACHE) && (nice -n 10 hack/build-prometheus.sh >$(CACHE)/prometheus-build.log 2>&1 &)
+	mkdir -p $(CACHE) && (nice -n 19 hack/build-prometheus.sh >$(CACHE)/prometheus-build.log 2>&1 &)
 	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" LIFTOFF_AGENT_CRDS="$$(hack/fetch-agent-crds.sh)" LIFTOFF_AXE="$$(hack/browser-tools.sh)" go run ./hack/dev $(DEV_ARGS)
 
 ##@ Build
