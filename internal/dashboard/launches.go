@@ -37,6 +37,19 @@ type LaunchView struct {
 	// Unreported: the controller has not written the launch's status for
 	// its spec yet (a new or changed launch).
 	Unreported bool `json:"unreported,omitempty"`
+	// Forecast is status.forecast: when the launch reaches each stage, and
+	// the member it waits for there; CriticalPath is status.criticalPath.
+	Forecast     []LaunchForecastRow `json:"forecast,omitempty"`
+	CriticalPath string              `json:"criticalPath,omitempty"`
+}
+
+// LaunchForecastRow is when the launch reaches one stage (every member
+// promoted there): At in the viewer's zone, the member promoted last there.
+type LaunchForecastRow struct {
+	Stage   string `json:"stage"`
+	At      string `json:"at"`
+	Member  string `json:"member,omitempty"`
+	Reached bool   `json:"reached,omitempty"`
 }
 
 // LaunchRow is one member: its Release, its phase in each of the launch's stages.
@@ -95,6 +108,10 @@ func buildLaunch(ctx context.Context, s Store, key types.NamespacedName, loc *ti
 		Stages: st.Stages, Unreported: st.ObservedGeneration < l.Generation}
 	if v.Stages == nil {
 		v.Stages = []string{}
+	}
+	v.CriticalPath = inZone(st.CriticalPath, loc)
+	for _, f := range st.Forecast {
+		v.Forecast = append(v.Forecast, LaunchForecastRow{Stage: f.Stage, At: stamp(f.At.Time, loc), Member: f.Member, Reached: f.Reached})
 	}
 	if sel := l.Spec.Selector; sel != nil {
 		v.Selector = metav1.FormatLabelSelector(sel)

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +31,11 @@ func launchWorld() *memStore {
 		Spec: releasev1.LaunchSpec{Members: []string{app.Name, web.Name, "ghost"}, OnFailure: releasev1.FailMember},
 		Status: releasev1.LaunchStatus{ObservedGeneration: 2, Phase: releasev1.LaunchProgressing, CurrentStage: "dev",
 			Holder: "web 1.2.0 is deploying to dev", Stages: []string{"dev", "staging", "prod"},
+			CriticalPath: "web 1.2.0, prod at 2026-12-08T14:00:00Z",
+			Forecast: []releasev1.LaunchStageForecast{
+				{Stage: "dev", At: metav1.NewTime(time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)), Member: "web 1.2.0"},
+				{Stage: "prod", At: metav1.NewTime(time.Date(2026, 12, 8, 14, 0, 0, 0, time.UTC)), Member: "web 1.2.0"},
+			},
 			Conditions: []metav1.Condition{{Type: releasev1.ConditionReady, Status: metav1.ConditionFalse, Reason: "MemberNotFound", Message: "no Release ghost: it holds the launch"}},
 			Members: []releasev1.LaunchMember{
 				{Name: app.Name, Version: "1.0.0", Phase: releasev1.PhaseProgressing, Stages: stages(releasev1.StagePromoted, releasev1.StageWaiting)},
@@ -69,8 +75,10 @@ func TestLaunchPageShowsMembersByStagesAndTheHolder(t *testing.T) {
 			`<a class="badge phase-deploying" href="/releases/team-00/web-1-2-0#stage-dev"`,
 			`ghost <span class="problem">no such Release</span>`,
 			`data-live="launch:team-00/spring"`,
+			`<caption>When the launch reaches each stage; critical path: web 1.2.0, prod at 2026-12-08 14:00 UTC</caption>`,
+			`<tr><th scope="row">prod</th><td>forecast 2026-12-08 14:00 UTC</td><td>web 1.2.0</td></tr>`,
 		}, not: []string{`<tr id="member-app-000-1-0-0" class="holder">`, "has not reported"}},
-		{name: "a launch by selector, released", url: ts.URL + "/launches/team-00/winter", code: 200, want: []string{
+		{name: "a launch by selector, released", url: ts.URL + "/launches/team-00/winter", code: 200, not: []string{"launch-forecast"}, want: []string{
 			`<dt>Members</dt><dd>the Releases labelled <code>launch=winter</code></dd>`,
 			`<dd id="launch-onfailure">Group: a failing member halts the launch: the others do not start their next stage</dd>`,
 			`<span class="badge phase-released" id="launch-phase">Released</span>`,
