@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	releasev1 "github.com/liftoff-dev/liftoff/api/v1alpha1"
 	"github.com/liftoff-dev/liftoff/internal/conditions"
@@ -37,11 +36,7 @@ func (s *step) promote(ctx context.Context, i int) (reconcile.Outcome, error) {
 func (s *step) writePromotion(ctx context.Context, i int) (*promotion.Result, reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	if ss.Promotion == nil || ss.Promotion.StartedAt == nil {
-		started := metav1.NewTime(s.now)
-		ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
-	}
-	if out, lost, err := s.lostStage(ctx, i); lost || err != nil {
+	if out, lost, err := s.startPromotion(ctx, i); lost || err != nil {
 		return nil, out, err
 	}
 	req := &promotion.Request{

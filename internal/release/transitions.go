@@ -21,6 +21,16 @@ import (
 // commit to be deployed (after a rollback); and the slip against the plan,
 // which the gates, a landing and a deployment note.
 
+// startPromotion dates the start of stage i's promotion (once) and reports,
+// as lostStage does, whether rel no longer holds the stage.
+func (s *step) startPromotion(ctx context.Context, i int) (reconcile.Outcome, bool, error) {
+	if ss := &s.rel.Status.Stages[i]; ss.Promotion == nil || ss.Promotion.StartedAt == nil {
+		started := metav1.NewTime(s.now)
+		ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
+	}
+	return s.lostStage(ctx, i)
+}
+
 // lostStage reports whether rel no longer holds stage i (taken over as
 // stale), and puts the stage back to waiting to take it again: nothing was
 // committed by us unless our commit is found again after re-taking it.

@@ -113,11 +113,7 @@ func (s *step) targetRequest(i, k int) *promotion.Request {
 func (s *step) promoteWave(ctx context.Context, i int) (reconcile.Outcome, error) {
 	rel, stage := s.rel, &s.pipe.Spec.Stages[i]
 	ss := &rel.Status.Stages[i]
-	if ss.Promotion == nil || ss.Promotion.StartedAt == nil {
-		started := metav1.NewTime(s.now)
-		ss.Promotion = &releasev1.PromotionStatus{StartedAt: &started}
-	}
-	if out, lost, err := s.lostStage(ctx, i); lost || err != nil {
+	if out, lost, err := s.startPromotion(ctx, i); lost || err != nil {
 		return out, err
 	}
 	s.syncTargets(i)
