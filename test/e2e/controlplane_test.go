@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -60,13 +61,15 @@ func TestControlPlaneIsFetchedWhereReleasesAreReachable(t *testing.T) {
 	const version = "1.37.2"
 	archive, sum := envtestArchive(t, g)
 	name := fmt.Sprintf("envtest-v%s-%s-%s.tar.gz", version, runtime.GOOS, runtime.GOARCH)
-	var hash string
+	// hash is what the index says of the archive; the test changes it
+	// between runs of the script, the server reads it.
+	var hash atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/envtest-releases.yaml":
 			fmt.Fprintf(w, "releases:\n  v1.36.0:\n    envtest-v1.36.0-%[3]s-%[4]s.tar.gz:\n      hash: 00\n      selfLink: http://%[1]s/old\n"+
 				"  v%[5]s:\n    envtest-v%[5]s-darwin-arm64.tar.gz:\n      hash: 11\n      selfLink: http://%[1]s/other\n"+
-				"    %[2]s:\n      hash: %[6]s\n      selfLink: http://%[1]s/download/%[2]s\n", r.Host, name, runtime.GOOS, runtime.GOARCH, version, hash)
+				"    %[2]s:\n      hash: %[6]s\n      selfLink: http://%[1]s/download/%[2]s\n", r.Host, name, runtime.GOOS, runtime.GOARCH, version, hash.Load())
 		case "/download/" + name:
 			_, _ = w.Write(archive)
 		default:
@@ -84,7 +87,7 @@ func TestControlPlaneIsFetchedWhereReleasesAreReachable(t *testing.T) {
 		return strings.TrimSpace(string(out)), stderr.String(), err
 	}
 
-	hash = strings.Repeat("ab", 64)
+	hash.Store(strings.Repeat("ab", 64))
 	_, stderr, err := script(t.TempDir(), version)
 	g.Expect(err).To(HaveOccurred(), "an archive that does not match the index is not used")
 	g.Expect(stderr).To(ContainSubstring(name + " does not match the SHA-512 of the release index"))
@@ -93,7 +96,7 @@ func TestControlPlaneIsFetchedWhereReleasesAreReachable(t *testing.T) {
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(stderr).To(ContainSubstring("the envtest release index has no envtest-v1.99.0-"))
 
-	hash = sum
+	hash.Store(sum)
 	cache := t.TempDir()
 	dir, stderr, err := script(cache, version)
 	g.Expect(err).NotTo(HaveOccurred(), stderr)
