@@ -262,9 +262,13 @@ func TestSampleReleaseReachesProdAsAGitHubApp(t *testing.T) {
 	if u := p.Sim.InstallationUsage(p.App.InstallationID); u.ContentLastHour == 0 {
 		t.Fatal("no content-generating request counted for the App's installation")
 	}
-	if story := get(t, p.DashboardURL+"api/releases/default/checkout-1-4-2"); !strings.Contains(story, `"phase": "Released"`) {
-		t.Errorf("the dashboard's checkout-1-4-2 is not Released:\n%s", story)
-	}
+	// The dashboard reads its own informer cache: it says Released once the
+	// cache has the status the API server has.
+	var story string
+	NewWithT(t).Eventually(func() string {
+		story = get(t, p.DashboardURL+"api/releases/default/checkout-1-4-2")
+		return story
+	}, 30*time.Second, 200*time.Millisecond).Should(ContainSubstring(`"phase": "Released"`), "the dashboard's checkout-1-4-2 is not Released")
 }
 
 // start runs the playground on free ports with o's choices; it stops with
